@@ -1,0 +1,139 @@
+# tina: build, test, install. `make help` lists the targets.
+#
+# make            libtina (lib/libtina.a) and every tool (bin/), CPU backend only
+# make CUDA=1     the same with the CUDA backend compiled by nvcc and linked in
+# make test       unit tests (plain and under AddressSanitizer + UBSan) and CLI tests; ends "N passed, M failed"
+
+PREFIX   ?= /usr/local
+CUDA     ?= 0
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+CUDA_HOME ?= /usr/local/cuda
+NVCC     ?= $(shell command -v nvcc 2>/dev/null || echo $(CUDA_HOME)/bin/nvcc)
+
+# Where this build's objects, library and programs go; `make asan` points them elsewhere.
+BUILD    ?= build
+BIN      ?= bin
+LIBTINA  ?= lib/libtina.a
+
+TOOLS    := tina-advantage
+DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev jq zstd groff-base
+
+CPPFLAGS += -Ilib -D_DEFAULT_SOURCE -MMD -MP
+TINA_CFLAGS := -std=c11 -Wall -Wextra -Werror $(CFLAGS)
+LDLIBS   += -lcjson -lzstd -lm
+
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+ifeq ($(CUDA),1)
+CPPFLAGS += -DTINA_WITH_CUDA
+CUDA_SRC := $(wildcard lib/cuda/*.cu)
+LIB_OBJ  += $(CUDA_SRC:%.cu=$(BUILD)/%.o)
+NVCCFLAGS ?= -O2 -std=c++17 -Xcompiler -Wall,-Wextra,-Werror
+LDLIBS   += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt -lstdc++
+endif
+TOOL_BIN := $(TOOLS:%=$(BIN)/%)
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all tests test asan bench demo install deps fuzz clean help FORCE deps-check
+# Objects reached only through pattern rules are kept, so a second make does nothing.
+.SECONDARY: $(TOOLS:%=$(BUILD)/tools/%.o) $(BUILD)/tools/cli.o $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
+all: deps-check $(LIBTINA) $(TOOL_BIN)
+
+# On a fresh Debian machine the first build installs what is missing (as root; otherwise it says what to run).
+deps-check:
+	@command -v dpkg-query >/dev/null || exit 0; \
+	missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then echo "installing missing Debian packages:" $$missing; $(MAKE) --no-print-directory deps; \
+	else echo "missing Debian packages:" $$missing "(run: sudo make deps)"; exit 1; fi
+
+# Everything rebuilds when the configuration changes (CUDA on or off, another compiler or flags).
+CONFIG := CC=$(CC) CFLAGS=$(CFLAGS) CUDA=$(CUDA) LDFLAGS=$(LDFLAGS)
+$(BUILD)/config: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(CONFIG)' ] || echo '$(CONFIG)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(BUILD)/config | deps-check
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(TINA_CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cu $(BUILD)/config | deps-check
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -Ilib -c -o $@ $<
+
+$(LIBTINA): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: $(BUILD)/tools/%.o $(BUILD)/tools/cli.o $(LIBTINA)
+	@mkdir -p $(@D)
+	$(CC) $(TINA_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBTINA)
+	@mkdir -p $(@D)
+	$(CC) $(TINA_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(TEST_BIN)
+
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan:
+	$(MAKE) BUILD=build/asan BIN=build/asan/bin LIBTINA=build/asan/libtina.a CUDA=0 \
+	    CFLAGS='-O1 -g $(SANITIZE)' LDFLAGS='$(SANITIZE)' all tests
+
+test: all tests asan
+	tests/run.sh build bin build/asan build/asan/bin
+
+bench: all
+	bench/advantage.sh
+
+demo: all
+	@echo "make demo: coming. It will run a short GRPO loop on the embedded demo model; today it has nothing to run."
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(TOOL_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+
+# Installs the Debian packages the build and the tests need, the missing ones only.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "apt-get install" $$missing; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all of $(DEB_PACKAGES) are installed"; fi
+
+# libFuzzer on the parsers (needs clang): make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 60
+FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	clang -std=c11 -g -O1 -Ilib -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^ -lcjson -lzstd -lm
+fuzz: $(FUZZERS)
+	for f in $(FUZZERS); do mkdir -p build/fuzz/corpus-$${f##*/}; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$${f##*/} tests/fuzz/seeds/$${f##*/fuzz_} || exit 1; done
+
+clean:
+	rm -rf build bin lib/libtina.a
+
+help:
+	@echo "make            build lib/libtina.a and the tools into bin/ (CPU backend)"
+	@echo "make CUDA=1     also build and link the CUDA backend (nvcc from CUDA_HOME=$(CUDA_HOME))"
+	@echo "make test       build, then run unit tests (plain and ASan+UBSan) and CLI tests"
+	@echo "make asan       build the AddressSanitizer + UBSan variant into build/asan/"
+	@echo "make bench      benchmarks (results in bench/results/)"
+	@echo "make demo       the embedded demo run"
+	@echo "make install    install tools and man pages under PREFIX=$(PREFIX) (DESTDIR honoured)"
+	@echo "make deps       apt-get install the missing Debian packages: $(DEB_PACKAGES)"
+	@echo "make fuzz       libFuzzer on the parsers for FUZZ_SECONDS=$(FUZZ_SECONDS) each (needs clang)"
+	@echo "make clean      remove build outputs"
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

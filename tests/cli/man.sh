@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every tool has a man page, and its --help and man page name the same options.
+. "$(dirname "$0")/lib.bash"
+MAN=$ROOT/man
+
+options_in() { grep -o -- '--[a-z][a-z0-9-]*' | sort -u; }
+
+for tool in "$BIN"/tina-*; do
+    name=$(basename "$tool")
+    page="$MAN/$name.1"
+    check "$name has a man page" [ -f "$page" ]
+    [ -f "$page" ] || continue
+    help_options=$("$tool" --help | options_in)
+    man_options=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$page" | options_in)
+    for option in $help_options; do
+        check "$name: $option of --help is in the man page" grep -qx -- "$option" <<<"$man_options"
+    done
+    for option in $man_options; do
+        check "$name: $option of the man page is in --help" grep -qx -- "$option" <<<"$help_options"
+    done
+    check "$name: the man page renders without warnings" [ -z "$(groff -man -Tutf8 -ww -z "$page" 2>&1)" ]
+done
+finish

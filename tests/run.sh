@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test suite and adds up their "NAME: N passed, M failed" lines into one last line.
+# Usage: tests/run.sh BUILD BIN [BUILD BIN]...   (unit tests from BUILD/tests, CLI tests against BIN)
+set -u
+cd "$(dirname "$0")/.."
+passed=0 failed=0 broken=0
+
+run_suite() { # label, command...
+    local label=$1; shift
+    local out
+    out=$("$@" 2>&1)
+    local status=$?
+    local counts
+    counts=$(printf '%s\n' "$out" | sed -n 's/^.*: \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' | tail -n 1)
+    if [ -z "$counts" ]; then
+        printf '%s\n' "$out"
+        echo "BROKEN $label: exited $status without a result line"
+        broken=$((broken + 1))
+        return
+    fi
+    set -- $counts
+    passed=$((passed + $1))
+    failed=$((failed + $2))
+    if [ "$2" -gt 0 ] || [ "$status" -ne 0 ]; then printf '%s\n' "$out"; fi
+    echo "$label: $1 passed, $2 failed"
+}
+
+while [ $# -ge 2 ]; do
+    build=$1 bin=$2
+    shift 2
+    for t in "$build"/tests/test_*; do
+        [ -x "$t" ] && run_suite "$t" "$t"
+    done
+    for t in tests/cli/*.sh; do
+        run_suite "$t ($bin)" env TINA_BIN="$bin" bash "$t"
+    done
+done
+failed=$((failed + broken))
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

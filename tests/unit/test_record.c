@@ -1,0 +1,139 @@
+/* record: parsing lines, typed field access with useful errors, and splicing fields into the original text. */
+#include <float.h>
+#include <stdlib.h>
+
+#include "record.h"
+#include "test.h"
+
+static cJSON *parse(const char *line) {
+    cJSON *record = NULL;
+    TinaError err;
+    CHECK(tina_record_parse(line, strlen(line), &record, &err) == TINA_OK);
+    return record;
+}
+
+static TinaStatus parse_error(const char *line, TinaError *err) {
+    cJSON *record = NULL;
+    TinaStatus status = tina_record_parse(line, strlen(line), &record, err);
+    CHECK(record == NULL);
+    return status;
+}
+
+static void only_one_json_object_per_line_is_accepted(void) {
+    TinaError err;
+    CHECK(parse_error("[1,2]", &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "not a JSON object") != NULL);
+    CHECK(parse_error("{\"a\":1} {\"b\":2}", &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "text after") != NULL);
+    CHECK(parse_error("{\"a\":", &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "not valid JSON") != NULL);
+    CHECK(parse_error("{'a':1}", &err) == TINA_ERR_INPUT);
+    cJSON_Delete(parse("  {\"a\":1}  "));
+}
+
+static void getters_name_the_field_that_is_missing_or_of_the_wrong_type(void) {
+    cJSON *r = parse("{\"reward\":\"high\",\"sample\":2.5,\"n\":null,\"x\":0.25,\"id\":7,\"s\":\"v\"}");
+    TinaError err;
+    double value;
+    bool is_null;
+    long long integer;
+    const char *text;
+    CHECK(tina_record_number(r, "missing", &value, &err) == TINA_ERR_INPUT);
+    CHECK_STR(err.message, "field \"missing\" is missing");
+    CHECK(tina_record_number(r, "reward", &value, &err) == TINA_ERR_INPUT);
+    CHECK_STR(err.message, "field \"reward\" is not a number");
+    CHECK(tina_record_number_or_null(r, "n", &value, &is_null, &err) == TINA_OK && is_null && value == 0);
+    CHECK(tina_record_number_or_null(r, "x", &value, &is_null, &err) == TINA_OK && !is_null && value == 0.25);
+    CHECK(tina_record_number_or_null(r, "reward", &value, &is_null, &err) == TINA_ERR_INPUT);
+    CHECK(tina_record_integer(r, "sample", 0, 10, &integer, &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "expected an integer from 0 to 10") != NULL);
+    CHECK(tina_record_integer(r, "id", 0, 5, &integer, &err) == TINA_ERR_INPUT);
+    CHECK(tina_record_integer(r, "id", 0, 10, &integer, &err) == TINA_OK && integer == 7);
+    CHECK(tina_record_string(r, "s", &text, &err) == TINA_OK);
+    CHECK_STR(text, "v");
+    CHECK(tina_record_string(r, "id", &text, &err) == TINA_ERR_INPUT);
+    cJSON_Delete(r);
+}
+
+static void ids_may_be_strings_or_numbers(void) {
+    cJSON *r = parse("{\"a\":\"p-1\",\"b\":42,\"c\":[1]}");
+    TinaBuf key = {0};
+    TinaError err;
+    CHECK(tina_record_key(r, "a", &key, &err) == TINA_OK);
+    CHECK_STR(key.data, "p-1");
+    CHECK(tina_record_key(r, "b", &key, &err) == TINA_OK);
+    CHECK_STR(key.data, "42");
+    CHECK(tina_record_key(r, "c", &key, &err) == TINA_ERR_INPUT);
+    tina_buf_free(&key);
+    cJSON_Delete(r);
+}
+
+static const char *splice(const char *line, const char *key, const char *json) {
+    static TinaBuf out;
+    tina_buf_clear(&out);
+    TinaField field = {key, json};
+    TinaError err;
+    CHECK(tina_record_splice(&out, line, strlen(line), &field, 1, &err) == TINA_OK);
+    return out.data;
+}
+
+static void a_new_field_is_appended_and_every_other_byte_kept(void) {
+    CHECK_STR(splice("{\"b\": 1.50, \"a\":\"x\" , \"e\":1E2}", "advantage", "0.5"),
+              "{\"b\": 1.50, \"a\":\"x\" , \"e\":1E2,\"advantage\":0.5}");
+    CHECK_STR(splice("{}", "advantage", "1"), "{\"advantage\":1}");
+    CHECK_STR(splice(" { } ", "k", "[1]"), " {\"k\":[1] } ");
+}
+
+static void an_existing_field_is_replaced_where_it_stands(void) {
+    CHECK_STR(splice("{\"advantage\": 3, \"z\":1}", "advantage", "0.5"), "{\"advantage\": 0.5, \"z\":1}");
+    CHECK_STR(splice("{\"a\":1,\"advantage\":{\"deep\":[1,2]}}", "advantage", "-2"),
+              "{\"a\":1,\"advantage\":-2}");
+    CHECK_STR(splice("{\"adv\\u0061ntage\":1}", "advantage", "2"), "{\"adv\\u0061ntage\":2}");
+}
+
+static void only_top_level_keys_match_and_strings_may_hold_anything(void) {
+    CHECK_STR(splice("{\"m\":{\"advantage\":1}}", "advantage", "2"), "{\"m\":{\"advantage\":1},\"advantage\":2}");
+    CHECK_STR(splice("{\"s\":\"a}\\\"b{,\",\"t\":[1,{\"u\":\"]\"}]}", "advantage", "2"),
+              "{\"s\":\"a}\\\"b{,\",\"t\":[1,{\"u\":\"]\"}],\"advantage\":2}");
+    CHECK_STR(splice("{\"advantages\":1,\"advantag\":2}", "advantage", "3"),
+              "{\"advantages\":1,\"advantag\":2,\"advantage\":3}");
+}
+
+static void several_fields_are_set_at_once_and_the_result_is_valid_json(void) {
+    TinaBuf out = {0};
+    TinaField fields[] = {{"reward", "1"}, {"pred", "\"42\""}, {"rewards", "{\"accuracy\":1}"}};
+    TinaError err;
+    const char *line = "{\"id\":\"q\",\"reward\":null,\"completion\":\"\\\\boxed{42}\"}";
+    CHECK(tina_record_splice(&out, line, strlen(line), fields, 3, &err) == TINA_OK);
+    CHECK_STR(out.data, "{\"id\":\"q\",\"reward\":1,\"completion\":\"\\\\boxed{42}\",\"pred\":\"42\","
+                        "\"rewards\":{\"accuracy\":1}}");
+    cJSON *parsed = parse(out.data);
+    CHECK(parsed && cJSON_GetArraySize(parsed) == 5);
+    cJSON_Delete(parsed);
+    tina_buf_free(&out);
+}
+
+static void numbers_are_written_in_the_shortest_form_that_reads_back_exactly(void) {
+    char text[32];
+    const double values[] = {0.1, 1.0 / 3.0, 2, -0.5, 1e300, 5e-324, DBL_MAX, 0.999950002499875, 123456789012345678.0};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        tina_record_format_number(values[i], text);
+        CHECK(strtod(text, NULL) == values[i]);
+    }
+    tina_record_format_number(0.1, text);
+    CHECK_STR(text, "0.1");
+    tina_record_format_number(2, text);
+    CHECK_STR(text, "2");
+    tina_record_format_number(NAN, text);
+    CHECK_STR(text, "null");
+    tina_record_format_number(INFINITY, text);
+    CHECK_STR(text, "null");
+}
+
+RUN_TESTS("test_record", TEST(only_one_json_object_per_line_is_accepted),
+          TEST(getters_name_the_field_that_is_missing_or_of_the_wrong_type), TEST(ids_may_be_strings_or_numbers),
+          TEST(a_new_field_is_appended_and_every_other_byte_kept),
+          TEST(an_existing_field_is_replaced_where_it_stands),
+          TEST(only_top_level_keys_match_and_strings_may_hold_anything),
+          TEST(several_fields_are_set_at_once_and_the_result_is_valid_json),
+          TEST(numbers_are_written_in_the_shortest_form_that_reads_back_exactly))

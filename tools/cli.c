@@ -1,0 +1,66 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "version.h"
+
+static const char *program = "tina";
+
+void cli_init(const char *name) { program = name; }
+
+const char *cli_program(void) { return program; }
+
+noreturn void cli_usage_error(const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    fprintf(stderr, "%s: ", program);
+    vfprintf(stderr, format, args);
+    va_end(args);
+    fprintf(stderr, "\nTry '%s --help' for more information.\n", program);
+    exit(TINA_ERR_INPUT);
+}
+
+void cli_report(const TinaError *err) { fprintf(stderr, "%s: %s\n", program, err->message); }
+
+void cli_report_at(const char *file, long line, const TinaError *err) {
+    fprintf(stderr, "%s: %s:%ld: %s\n", program, file, line, err->message);
+}
+
+void cli_print_version(void) {
+    char build[256];
+    tina_version_describe(build, sizeof build);
+    printf("%s %s (%s)\n", program, TINA_VERSION, build);
+}
+
+double cli_double(const char *option, const char *arg, double min, double max) {
+    char *end;
+    errno = 0;
+    double value = strtod(arg, &end);
+    if (end == arg || *end || errno || !isfinite(value) || value < min || value > max)
+        cli_usage_error("%s: '%s' is not a number from %g to %g", option, arg, min, max);
+    return value;
+}
+
+long long cli_integer(const char *option, const char *arg, long long min, long long max) {
+    char *end;
+    errno = 0;
+    long long value = strtoll(arg, &end, 10);
+    if (end == arg || *end || errno || value < min || value > max)
+        cli_usage_error("%s: '%s' is not an integer from %lld to %lld", option, arg, min, max);
+    return value;
+}
+
+int cli_choice(const char *option, const char *arg, const char *const *choices) {
+    char expected[256] = "";
+    for (int i = 0; choices[i]; i++) {
+        if (strcmp(arg, choices[i]) == 0) return i;
+        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s", i ? ", " : "",
+                 choices[i]);
+    }
+    cli_usage_error("%s: '%s' is not one of: %s", option, arg, expected);
+}

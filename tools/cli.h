@@ -1,0 +1,33 @@
+/* cli: the conventions every tina-* tool shares (see man/tina.7): messages on stderr as "tina-x: where: what",
+ * exit status 0 success, 1 runtime failure, 2 bad usage or bad input, and strict parsing of option values.
+ * This is the tool side of libtina, the one place allowed to exit. */
+#ifndef TINA_CLI_H
+#define TINA_CLI_H
+
+#include <stdbool.h>
+#include <stdnoreturn.h>
+
+#include "error.h"
+
+/* Names the running tool for every message; call first in main. */
+void cli_init(const char *program);
+const char *cli_program(void);
+
+/* "tina-x: MESSAGE" and "Try 'tina-x --help'." on stderr, exit 2. */
+noreturn void cli_usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* "tina-x: MESSAGE" on stderr. */
+void cli_report(const TinaError *err);
+/* "tina-x: FILE:LINE: MESSAGE" on stderr, for an error in the line the reader returned last. */
+void cli_report_at(const char *file, long line, const TinaError *err);
+
+/* "tina-x VERSION (libraries, backends)" on stdout. */
+void cli_print_version(void);
+
+/* Option values, parsed strictly (the whole argument, within range) or a usage error naming the option. */
+double cli_double(const char *option, const char *arg, double min, double max);
+long long cli_integer(const char *option, const char *arg, long long min, long long max);
+/* Index of arg in the NULL-terminated choices. */
+int cli_choice(const char *option, const char *arg, const char *const *choices);
+
+#endif
