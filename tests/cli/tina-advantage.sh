@@ -49,6 +49,15 @@ records '{"id":"s","sample":0,"reward":1}' '{"id":"s","sample":1,"reward":null}'
 run tina-advantage small.jsonl
 check "fewer than 2 usable rewards: all 0" jq_true 'map(.advantage) == [0, 0]'
 
+# Against TRL's formulas computed by torch (tests/reference/advantages.py): 120 groups of 6, all three scales.
+FIXTURES=$ROOT/tests/fixtures/advantages
+for scale in group batch none; do
+    run tina-advantage --scale "$scale" "$FIXTURES/rewarded.jsonl"
+    check "--scale $scale matches the torch reference within 1e-12" \
+        [ "$(jq -r .advantage out | paste -d ' ' - "$FIXTURES/expected-$scale.txt" |
+             awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-12) bad++ } END { print NR " " bad + 0 }')" = "720 0" ]
+done
+
 # ---- options ---------------------------------------------------------------------------------------------------
 
 run tina-advantage --drop-zero-std a.jsonl c.jsonl small.jsonl b.jsonl
