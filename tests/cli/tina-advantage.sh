@@ -74,6 +74,8 @@ check "summary line on stderr" stderr_has "tina-advantage: 4 groups (25.0% zero-
 
 run tina-advantage -q a.jsonl
 check "-q: no summary" [ ! -s err ]
+run tina-advantage -q --progress a.jsonl
+check "--progress reports on stderr even when it is not a terminal" grep -q '^tina-advantage: 3 records, ' err
 
 run tina-advantage --group-size 3 a.jsonl
 check "--group-size: a group of the right size passes" status_is 0
