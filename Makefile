@@ -17,11 +17,12 @@ BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
 TOOLS    := tina-advantage
-DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev jq zstd groff-base
+DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev jq zstd groff-base
 
 CPPFLAGS += -Ilib -D_DEFAULT_SOURCE -MMD -MP
 TINA_CFLAGS := -std=c11 -Wall -Wextra -Werror $(CFLAGS)
-LDLIBS   += -lcjson -lzstd -lm
+LIBS     := -lcjson -lzstd -lpcre2-8 -lutf8proc -lm
+LDLIBS   += $(LIBS)
 
 LIB_SRC  := $(wildcard lib/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -116,7 +117,7 @@ FUZZ_SECONDS ?= 60
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(@D)
-	clang -std=c11 -g -O1 -Ilib -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^ -lcjson -lzstd -lm
+	clang -std=c11 -g -O1 -Ilib -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: $(FUZZERS)
 	for f in $(FUZZERS); do mkdir -p build/fuzz/corpus-$${f##*/}; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$${f##*/} tests/fuzz/seeds/$${f##*/fuzz_} || exit 1; done

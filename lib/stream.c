@@ -234,6 +234,22 @@ TinaStatus tina_reader_next(TinaReader *r, const char **line, size_t *len, TinaE
     }
 }
 
+TinaStatus tina_read_file(const char *path, TinaBuf *out, TinaError *err) {
+    TinaReader *r;
+    const char *paths[] = {path};
+    TinaStatus status = tina_reader_open(&r, paths, 1, err);
+    if (status) return status;
+    tina_buf_clear(out);
+    status = open_next_input(r, err);
+    while (!status) {
+        status = fill_text(r, err);
+        if (status || r->text_len == 0) break;
+        status = tina_buf_append(out, r->text, r->text_len, err);
+    }
+    tina_reader_close(r);
+    return status;
+}
+
 const char *tina_reader_name(const TinaReader *r) { return r->name; }
 
 long tina_reader_line(const TinaReader *r) { return r->line_number; }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "error.h"
 
 typedef struct TinaReader TinaReader;
@@ -27,6 +28,9 @@ const char *tina_reader_name(const TinaReader *reader);
 long tina_reader_line(const TinaReader *reader);
 
 void tina_reader_close(TinaReader *reader);
+
+/* Reads all of a file (plain or zstd, by content) into out, replacing what out held. */
+TinaStatus tina_read_file(const char *path, TinaBuf *out, TinaError *err);
 
 /* Opens path for writing; NULL or "-" is stdout (written as it comes, never compressed). A path that exists and is
  * not a regular file (a FIFO, /dev/null) is written in place. */

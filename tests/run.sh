@@ -21,15 +21,16 @@ run_suite() { # label, command...
     set -- $counts
     passed=$((passed + $1))
     failed=$((failed + $2))
-    if [ "$2" -gt 0 ] || [ "$status" -ne 0 ]; then printf '%s\n' "$out"; fi
+    if [ "$2" -gt 0 ] || [ "$status" -ne 0 ]; then printf '%s\n' "$out"; else printf '%s\n' "$out" | grep '^note: ' || true; fi
     echo "$label: $1 passed, $2 failed"
 }
 
 while [ $# -ge 2 ]; do
     build=$1 bin=$2
     shift 2
-    for t in "$build"/tests/test_*; do
-        [ -x "$t" ] && run_suite "$t" "$t"
+    for source in tests/unit/test_*.c; do
+        t=$build/tests/$(basename "$source" .c)
+        run_suite "$t" "$t"
     done
     for t in tests/cli/*.sh; do
         run_suite "$t ($bin)" env TINA_BIN="$bin" bash "$t"

@@ -16,7 +16,7 @@
 #include "record.h"
 #include "stats.h"
 #include "stream.h"
-#include "strset.h"
+#include "strmap.h"
 
 static const char usage[] =
     "Usage: tina-advantage [OPTION]... [INPUT]...\n"
@@ -285,7 +285,7 @@ int main(int argc, char **argv) {
     long bad_line = 0;
     TinaReader *reader = NULL;
     TinaWriter *writer = NULL;
-    TinaStrSet *seen_ids = NULL;
+    TinaStrMap *seen_ids = NULL;
     Held held = {0};
     Summary summary = {0};
     TinaBuf id = {0}, group_id = {0}, line_out = {0};
@@ -294,7 +294,7 @@ int main(int argc, char **argv) {
 
     TinaStatus status = tina_reader_open(&reader, inputs, n_inputs, &err);
     if (!status) status = tina_writer_open(&writer, options.output, &err);
-    if (!status) status = tina_strset_new(&seen_ids, &err);
+    if (!status) status = tina_strmap_new(&seen_ids, &err);
     size_t group_first = 0;
     while (!status) {
         const char *line;
@@ -327,8 +327,8 @@ int main(int argc, char **argv) {
                 bad_file = tina_reader_name(reader);
                 bad_line = tina_reader_line(reader);
             }
-            int added;
-            status = tina_strset_add(seen_ids, id.data, id.len, &added, &err);
+            bool added;
+            status = tina_strmap_insert(seen_ids, id.data, id.len, 0, &added, &err);
             if (!status && !added)
                 status = tina_error(&err, TINA_ERR_INPUT,
                                     "group \"%s\" is split: it appeared before another group "
@@ -366,7 +366,7 @@ int main(int argc, char **argv) {
     }
     tina_writer_abort(writer);
     tina_reader_close(reader);
-    tina_strset_free(seen_ids);
+    tina_strmap_free(seen_ids);
     free(held.records);
     free(held.rewards);
     free(held.usable);
