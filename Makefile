@@ -16,7 +16,7 @@ BUILD    ?= build
 BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
-TOOLS    := tina-advantage
+TOOLS    := tina-advantage tina-tokenize
 DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev jq zstd groff-base
 
 CPPFLAGS += -Ilib -D_DEFAULT_SOURCE -MMD -MP
@@ -89,8 +89,10 @@ asan:
 test: all tests asan
 	tests/run.sh build bin build/asan build/asan/bin
 
+# bench/tokenizer.sh compares with Hugging Face tokenizers: PYTHON must have it (pip install tokenizers).
 bench: all
 	bench/advantage.sh
+	bench/tokenizer.sh
 
 demo: all
 	@echo "make demo: coming. It will run a short GRPO loop on the embedded demo model; today it has nothing to run."
@@ -120,7 +122,8 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	clang -std=c11 -g -O1 -Ilib -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: $(FUZZERS)
 	for f in $(FUZZERS); do mkdir -p build/fuzz/corpus-$${f##*/}; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$${f##*/} tests/fuzz/seeds/$${f##*/fuzz_} || exit 1; done
+	    $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 build/fuzz/corpus-$${f##*/} \
+	        tests/fuzz/seeds/$${f##*/fuzz_} || exit 1; done
 
 clean:
 	rm -rf build bin lib/libtina.a

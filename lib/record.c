@@ -1,5 +1,7 @@
 #include "record.h"
 
+#include "utf8.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +113,61 @@ void tina_record_format_number(double value, char text[32]) {
     }
 }
 
+TinaStatus tina_record_format_string(TinaBuf *out, const char *text, size_t len, TinaError *err) {
+    TinaStatus status = tina_buf_reserve(out, len + 2, err);
+    if (!status) status = tina_buf_append(out, "\"", 1, err);
+    size_t plain = 0; /* text[plain..i) needs no escaping and is not yet appended */
+    for (size_t i = 0; i < len && !status;) {
+        unsigned char c = (unsigned char)text[i];
+        char escaped[8];
+        const char *replacement = NULL;
+        size_t skip = 1;
+        if (c == '"') replacement = "\\\"";
+        else if (c == '\\') replacement = "\\\\";
+        else if (c == '\n') replacement = "\\n";
+        else if (c == '\t') replacement = "\\t";
+        else if (c == '\r') replacement = "\\r";
+        else if (c < 0x20) {
+            snprintf(escaped, sizeof escaped, "\\u%04x", c);
+            replacement = escaped;
+        } else if (c >= 0x80) {
+            uint32_t cp;
+            skip = tina_utf8_next(text + i, len - i, &cp);
+            if (cp == TINA_UTF8_BAD) replacement = TINA_UTF8_REPLACEMENT;
+        }
+        if (!replacement) {
+            i += skip;
+            continue;
+        }
+        status = tina_buf_append(out, text + plain, i - plain, err);
+        if (!status) status = tina_buf_append_str(out, replacement, err);
+        i += skip;
+        plain = i;
+    }
+    if (!status) status = tina_buf_append(out, text + plain, len - plain, err);
+    return status ? status : tina_buf_append(out, "\"", 1, err);
+}
+
+TinaStatus tina_record_format_ids(TinaBuf *out, const int32_t *ids, size_t n, TinaError *err) {
+    TinaStatus status = tina_buf_reserve(out, 12 * n + 2, err);
+    if (status) return status;
+    char *p = out->data + out->len;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i) *p++ = ',';
+        char digits[12];
+        int k = 0;
+        uint32_t v = (uint32_t)(ids[i] < 0 ? -(int64_t)ids[i] : ids[i]);
+        if (ids[i] < 0) *p++ = '-';
+        do digits[k++] = (char)('0' + v % 10); while ((v /= 10));
+        while (k) *p++ = digits[--k];
+    }
+    *p++ = ']';
+    *p = '\0';
+    out->len = (size_t)(p - out->data);
+    return TINA_OK;
+}
+
 /* ---- splicing: a scanner over text that cJSON has already accepted as one JSON object -------------------- */
 
 static const char *skip_space(const char *p, const char *end) {
@@ -159,15 +216,8 @@ static bool key_matches(const char *start, const char *end, const char *key) {
 }
 
 static TinaStatus append_key(TinaBuf *out, const char *key, TinaError *err) {
-    TinaStatus status = tina_buf_append(out, "\"", 1, err);
-    for (const unsigned char *k = (const unsigned char *)key; !status && *k; k++) {
-        char escaped[8];
-        if (*k == '"' || *k == '\\') snprintf(escaped, sizeof escaped, "\\%c", *k);
-        else if (*k < 0x20) snprintf(escaped, sizeof escaped, "\\u%04x", *k);
-        else snprintf(escaped, sizeof escaped, "%c", *k);
-        status = tina_buf_append_str(out, escaped, err);
-    }
-    return status ? status : tina_buf_append(out, "\":", 2, err);
+    TinaStatus status = tina_record_format_string(out, key, strlen(key), err);
+    return status ? status : tina_buf_append(out, ":", 1, err);
 }
 
 TinaStatus tina_record_splice(TinaBuf *out, const char *line, size_t len, const TinaField *fields, int n,

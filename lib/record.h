@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "error.h"
@@ -44,5 +45,11 @@ TinaStatus tina_record_splice(TinaBuf *out, const char *line, size_t len, const 
 
 /* Writes value as the shortest JSON number that reads back as the same double ("null" if not finite). */
 void tina_record_format_number(double value, char text[32]);
+
+/* Appends text[0..len) as a JSON string (quoted, escaped; ill-formed UTF-8 as U+FFFD so the line stays valid). */
+TinaStatus tina_record_format_string(TinaBuf *out, const char *text, size_t len, TinaError *err);
+
+/* Appends ids[0..n) as a JSON array of integers. */
+TinaStatus tina_record_format_ids(TinaBuf *out, const int32_t *ids, size_t n, TinaError *err);
 
 #endif
