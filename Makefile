@@ -16,12 +16,12 @@ BUILD    ?= build
 BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
-TOOLS    := tina-advantage tina-tokenize
-DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev jq zstd groff-base
+TOOLS    := tina-adapter tina-advantage tina-tokenize
+DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev libopenblas-dev jq zstd groff-base
 
 CPPFLAGS += -Ilib -D_DEFAULT_SOURCE -MMD -MP
-TINA_CFLAGS := -std=c11 -Wall -Wextra -Werror $(CFLAGS)
-LIBS     := -lcjson -lzstd -lpcre2-8 -lutf8proc -lm
+TINA_CFLAGS := -std=c11 -Wall -Wextra -Werror -fopenmp $(CFLAGS)
+LIBS     := -lcjson -lzstd -lpcre2-8 -lutf8proc -lopenblas -lm
 LDLIBS   += $(LIBS)
 
 LIB_SRC  := $(wildcard lib/*.c)
@@ -117,9 +117,10 @@ deps:
 # libFuzzer on the parsers (needs clang): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 60
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+# (without the OpenMP backend: Debian's clang has no OpenMP runtime, and no parser needs it)
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(filter-out lib/cpu_backend.c,$(LIB_SRC))
 	@mkdir -p $(@D)
-	clang -std=c11 -g -O1 -Ilib -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+	clang -std=c11 -g -O1 -Ilib -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) $(LIBS)
 fuzz: $(FUZZERS)
 	for f in $(FUZZERS); do mkdir -p build/fuzz/corpus-$${f##*/}; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 build/fuzz/corpus-$${f##*/} \

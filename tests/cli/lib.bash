@@ -42,6 +42,7 @@ check() {
 status_is() { [ "$status" -eq "$1" ]; }
 stderr_has() { grep -qF -- "$1" err; }
 stdout_is() { [ "$(cat out)" = "$1" ]; }
+differ() { ! cmp -s "$1" "$2"; }
 # jq_true FILTER [FILE]: the filter, run over all records of FILE (default out) as one array, yields true.
 jq_true() { jq -e -s "$1" "${2:-out}" >/dev/null 2>&1; }
 # near A B [TOL]: numbers within TOL (default 1e-12)

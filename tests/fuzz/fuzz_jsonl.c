@@ -3,13 +3,9 @@
  * splicing a field into any record the parser accepted gives a JSON object that cJSON accepts, that has the field
  * with the spliced value, and that has no other key count change than the one added field.
  * Build and run: make fuzz FUZZ_SECONDS=600 */
-#define _GNU_SOURCE
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include "fuzz.h"
+
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "record.h"
 #include "stream.h"
@@ -37,13 +33,7 @@ static void check_splice(const char *line, size_t len, const cJSON *record) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz-jsonl", 0);
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size) abort();
+    const char *path = fuzz_input_file(data, size);
     const char *paths[] = {path};
     TinaReader *reader;
     TinaError err;

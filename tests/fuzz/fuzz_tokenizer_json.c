@@ -1,24 +1,14 @@
 /* libFuzzer target for the tokenizer.json loader: any bytes must load or be refused with a message, never crash or
  * leak; a tokenizer that loads must encode and decode a fixed text, and its decoding must be well-formed UTF-8. */
-#define _GNU_SOURCE
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include "fuzz.h"
+
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "tokenizer.h"
 #include "utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz-tokenizer-json", 0);
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size) abort();
+    const char *path = fuzz_input_file(data, size);
     TinaTokenizer *t;
     TinaError err;
     if (tina_tokenizer_load(path, &t, &err) != TINA_OK) {

@@ -1,0 +1,87 @@
+/* backend: the seam between the model math (model.c, written once) and the hardware.
+ *
+ * cpu_backend.c implements it in f32 with OpenBLAS and OpenMP (the reference); cuda/ implements it in bf16 with
+ * cuBLAS. Pointers marked W (weights) and A (activations, the KV cache) are in the backend's memory and its storage
+ * types (weight_bytes and act_bytes per element: 4 and 4 on the CPU, 2 and 2 for bf16); F pointers are f32 in the
+ * backend's memory (LoRA matrices); plain host pointers (token ids, positions, the batch layout, logits and
+ * log-probs out) are the caller's, and the backend moves them where it needs them.
+ *
+ * Shapes use T (tokens in the call), C (hidden), Hq, Hkv, D (heads, kv heads, head size), I (MLP width), V (vocab),
+ * r (LoRA rank). Matrices are row-major; a weight (N, K) maps K inputs to N outputs as in torch.nn.Linear. */
+#ifndef TINA_BACKEND_H
+#define TINA_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "safetensors.h"
+
+/* The sequences of one forward call: sequence s adds n_new[s] tokens to KV slot slot[s], which holds n_past[s]
+ * already; its tokens are rows first[s] .. first[s] + n_new[s] - 1 of every (T, ...) activation. */
+typedef struct {
+    int n_seqs;
+    const int *slot;
+    const int *n_past;
+    const int *n_new;
+    const int *first;
+    int n_tokens;             /* T */
+    const int32_t *tokens;    /* (T,) */
+    const int32_t *positions; /* (T,) position of each token in its sequence */
+} TinaBatch;
+
+typedef struct TinaBackend TinaBackend;
+
+struct TinaBackend {
+    const char *name;
+    size_t weight_bytes, act_bytes;
+
+    /* memory: zeroed allocations in the backend's memory (NULL when out of memory) */
+    void *(*alloc)(TinaBackend *b, size_t bytes);
+    void (*release)(TinaBackend *b, void *p);
+    /* sizes the backend's workspaces for calls of up to max_tokens tokens over caches of max_len positions, so that
+     * no operation allocates */
+    TinaStatus (*reserve)(TinaBackend *b, int max_tokens, int max_len, int head_dim, double rope_theta, TinaError *err);
+    /* converts a F32/F16/BF16 tensor of a mapped file into W storage at dst */
+    TinaStatus (*load)(TinaBackend *b, void *dst, const TinaTensorInfo *src, TinaError *err);
+    /* copies n W values (weights) out as f32, for export and tests */
+    void (*weights_to_host)(TinaBackend *b, float *dst, const void *src, size_t n);
+    /* adds f32 host values into n W values in place (merging a LoRA delta) */
+    void (*weights_add)(TinaBackend *b, void *dst, const float *delta, size_t n);
+
+    /* out (T, C) A = table[tokens] with table (V, C) W */
+    void (*embed)(TinaBackend *b, void *out, const void *table, const int32_t *tokens, int T, int C);
+    /* out (T, C) A = in / rms(in) * weight, as HF: reduce in f32, normalise, then scale by weight (C) W */
+    void (*rmsnorm)(TinaBackend *b, void *out, const void *in, const void *weight, int T, int C, float eps);
+    /* out (T, N) A = in (T, K) A @ w (N, K) W ^T + bias (N) W or NULL; added into out when accumulate */
+    void (*matmul)(TinaBackend *b, void *out, const void *in, const void *w, const void *bias, int T, int K, int N,
+                   bool accumulate);
+    /* out (T, N) A += scale * (in (T, K) A @ a (r, K) F ^T) @ bm (N, r) F ^T; scratch (T, r) A */
+    void (*lora)(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *scratch, int T,
+                 int K, int N, int r, float scale);
+    /* rotate-half RoPE in place on q (T, Hq, D) and k (T, Hkv, D) at the batch's positions */
+    void (*rope)(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta);
+    /* stores the new k, v (T, Hkv, D) in this layer's cache (slots, max_len, Hkv, D), then causal GQA attention of
+     * q (T, Hq, D) over each sequence's cached keys: out (T, Hq, D) A; f32 softmax */
+    void (*attention)(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache,
+                      void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D);
+    /* gate (T, I) A = silu(gate) * up (T, I) A */
+    void (*swiglu)(TinaBackend *b, void *gate, const void *up, int T, int I);
+    /* out (n, C) A = rows[0..n) of in (T, C) A */
+    void (*gather_rows)(TinaBackend *b, void *out, const void *in, const int *rows, int n, int C);
+    /* x (n) A += y (n) A */
+    void (*add)(TinaBackend *b, void *x, const void *y, size_t n);
+    /* out (rows, V) host f32 = h (rows, C) A @ head (V, C) W ^T */
+    void (*logits)(TinaBackend *b, float *out, const void *h, const void *head, int rows, int C, int V);
+    /* out (T,) host f32 = log softmax(h @ head^T)[targets], the vocabulary taken in chunks, never whole */
+    void (*logprobs)(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
+                     int C, int V);
+
+    void (*destroy)(TinaBackend *b);
+};
+
+/* The f32 reference backend. threads: OpenMP and OpenBLAS threads (0: all cores). */
+TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *err);
+
+#endif

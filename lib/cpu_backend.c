@@ -1,0 +1,284 @@
+/* cpu_backend: the f32 reference implementation of the backend seam: OpenBLAS sgemm for every matrix product,
+ * OpenMP across rows and heads for the rest. */
+#include <cblas.h>
+#undef I /* complex.h, through openblas_config.h, defines it; here I is the MLP width */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+enum { VOCAB_CHUNK = 4096 }; /* rows of the head per log-prob step: (T, 4096) f32 at most, never (T, V) */
+
+typedef struct {
+    TinaBackend base;
+    int threads;
+    float *scratch; /* attention scores (threads, max_len), or log-prob chunks (T, VOCAB_CHUNK) and sums */
+    size_t scratch_len;
+    float *rope_cos, *rope_sin; /* (rope_positions, D / 2) tables for one (theta, D) */
+    int rope_positions, rope_dim;
+    double rope_theta;
+} Cpu;
+
+static void *cpu_alloc(TinaBackend *b, size_t bytes) {
+    (void)b;
+    return calloc(1, bytes ? bytes : 1);
+}
+
+static void cpu_release(TinaBackend *b, void *p) {
+    (void)b;
+    free(p);
+}
+
+static TinaStatus cpu_load(TinaBackend *b, void *dst, const TinaTensorInfo *src, TinaError *err) {
+    (void)b;
+    return tina_tensor_to_f32(src, dst, err);
+}
+
+static void cpu_weights_to_host(TinaBackend *b, float *dst, const void *src, size_t n) {
+    (void)b;
+    memcpy(dst, src, n * sizeof *dst);
+}
+
+static void cpu_weights_add(TinaBackend *b, void *dst, const float *delta, size_t n) {
+    (void)b;
+    float *w = dst;
+    for (size_t i = 0; i < n; i++) w[i] += delta[i];
+}
+
+static void cpu_embed(TinaBackend *b, void *out, const void *table, const int32_t *tokens, int T, int C) {
+    (void)b;
+    for (int t = 0; t < T; t++)
+        memcpy((float *)out + (size_t)t * C, (const float *)table + (size_t)tokens[t] * C, (size_t)C * sizeof(float));
+}
+
+static void cpu_rmsnorm(TinaBackend *b, void *out, const void *in, const void *weight, int T, int C, float eps) {
+    (void)b;
+    const float *w = weight;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < T; t++) {
+        const float *x = (const float *)in + (size_t)t * C;
+        float *y = (float *)out + (size_t)t * C;
+        float sum = 0;
+        for (int i = 0; i < C; i++) sum += x[i] * x[i];
+        float scale = 1.0f / sqrtf(sum / (float)C + eps);
+        for (int i = 0; i < C; i++) y[i] = w[i] * (x[i] * scale);
+    }
+}
+
+static void cpu_matmul(TinaBackend *b, void *out, const void *in, const void *w, const void *bias, int T, int K, int N,
+                       bool accumulate) {
+    (void)b;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, K, 1.0f, in, K, w, K, accumulate ? 1.0f : 0.0f, out, N);
+    if (!bias) return;
+    const float *bv = bias;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < N; n++) ((float *)out)[(size_t)t * N + n] += bv[n];
+}
+
+static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *tmp, int T,
+                     int K, int N, int r, float scale) {
+    (void)b;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, r, K, 1.0f, in, K, a, K, 0.0f, tmp, r);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, r, scale, tmp, r, bm, r, 1.0f, out, N);
+}
+
+/* cos and sin of position x inv_freq[j] for positions < max_len, computed as transformers does in f32:
+ * inv_freq = 1 / theta^(2j / D), angle = float(position) * inv_freq, so that long positions round alike. */
+static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D, double theta, TinaError *err) {
+    Cpu *c = (Cpu *)b;
+    size_t need = (size_t)c->threads * max_len;                     /* attention scores, one row per thread */
+    size_t logprob = (size_t)max_tokens * (VOCAB_CHUNK + 4);       /* a vocabulary chunk and two doubles a row */
+    if (logprob > need) need = logprob;
+    if (need > c->scratch_len) {
+        float *bigger = realloc(c->scratch, need * sizeof *bigger);
+        if (!bigger) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (CPU workspace of %zu floats)", need);
+        c->scratch = bigger;
+        c->scratch_len = need;
+    }
+    if (max_len <= c->rope_positions && D == c->rope_dim && theta == c->rope_theta) return TINA_OK;
+    size_t n = (size_t)max_len * (size_t)(D / 2);
+    float *cs = malloc(n * sizeof *cs), *sn = malloc(n * sizeof *sn);
+    if (!cs || !sn) {
+        free(cs);
+        free(sn);
+        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (rope tables)");
+    }
+    for (int j = 0; j < D / 2; j++) {
+        float inv_freq = 1.0f / powf((float)theta, (float)(2 * j) / (float)D);
+        for (int p = 0; p < max_len; p++) {
+            float angle = (float)p * inv_freq;
+            cs[(size_t)p * (D / 2) + j] = cosf(angle);
+            sn[(size_t)p * (D / 2) + j] = sinf(angle);
+        }
+    }
+    free(c->rope_cos);
+    free(c->rope_sin);
+    c->rope_cos = cs;
+    c->rope_sin = sn;
+    c->rope_positions = max_len;
+    c->rope_dim = D;
+    c->rope_theta = theta;
+    return TINA_OK;
+}
+
+static void rotate(float *x, const float *cs, const float *sn, int half) {
+    for (int j = 0; j < half; j++) { /* element j pairs with j + D/2 (rotate_half) */
+        float x1 = x[j], x2 = x[j + half];
+        x[j] = x1 * cs[j] - x2 * sn[j];
+        x[j + half] = x2 * cs[j] + x1 * sn[j];
+    }
+}
+
+static void cpu_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta) {
+    Cpu *c = (Cpu *)b;
+    (void)theta; /* the tables were made for it by reserve */
+    int half = D / 2;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < batch->n_tokens; t++) {
+        const float *cs = c->rope_cos + (size_t)batch->positions[t] * half;
+        const float *sn = c->rope_sin + (size_t)batch->positions[t] * half;
+        for (int h = 0; h < Hq; h++) rotate((float *)q + ((size_t)t * Hq + h) * D, cs, sn, half);
+        for (int h = 0; h < Hkv; h++) rotate((float *)k + ((size_t)t * Hkv + h) * D, cs, sn, half);
+    }
+}
+
+static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache,
+                          void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D) {
+    Cpu *c = (Cpu *)b;
+    size_t row = (size_t)Hkv * D; /* one position of one slot's cache */
+    for (int s = 0; s < batch->n_seqs; s++) {
+        float *kc = (float *)k_cache + (size_t)batch->slot[s] * max_len * row;
+        float *vc = (float *)v_cache + (size_t)batch->slot[s] * max_len * row;
+        for (int i = 0; i < batch->n_new[s]; i++) {
+            size_t t = (size_t)(batch->first[s] + i);
+            memcpy(kc + (size_t)(batch->n_past[s] + i) * row, (const float *)k + t * row, row * sizeof(float));
+            memcpy(vc + (size_t)(batch->n_past[s] + i) * row, (const float *)v + t * row, row * sizeof(float));
+        }
+    }
+    int threads = c->threads;
+    float *scores = c->scratch;
+    float scale = 1.0f / sqrtf((float)D);
+    int group = Hq / Hkv;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
+    for (int th = 0; th < batch->n_tokens * Hq; th++) {
+        int t = th / Hq, h = th % Hq, s = 0;
+        while (batch->first[s] + batch->n_new[s] <= t) s++;
+        int keys = batch->positions[t] + 1; /* causal: itself and everything before it */
+        const float *qv = (const float *)q + ((size_t)t * Hq + h) * D;
+        const float *kc = (const float *)k_cache + (size_t)batch->slot[s] * max_len * row + (size_t)(h / group) * D;
+        const float *vc = (const float *)v_cache + (size_t)batch->slot[s] * max_len * row + (size_t)(h / group) * D;
+        float *sc = scores + (size_t)omp_get_thread_num() * max_len;
+        float max = -INFINITY;
+        for (int j = 0; j < keys; j++) {
+            float dot = 0;
+            for (int d = 0; d < D; d++) dot += qv[d] * kc[(size_t)j * row + d];
+            sc[j] = dot * scale;
+            if (sc[j] > max) max = sc[j];
+        }
+        float sum = 0;
+        for (int j = 0; j < keys; j++) sum += sc[j] = expf(sc[j] - max);
+        float *o = (float *)out + ((size_t)t * Hq + h) * D;
+        memset(o, 0, (size_t)D * sizeof *o);
+        for (int j = 0; j < keys; j++) {
+            float p = sc[j] / sum;
+            for (int d = 0; d < D; d++) o[d] += p * vc[(size_t)j * row + d];
+        }
+    }
+}
+
+static void cpu_swiglu(TinaBackend *b, void *gate, const void *up, int T, int I) {
+    (void)b;
+    float *g = gate;
+    const float *u = up;
+    size_t n = (size_t)T * I;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+static void cpu_gather_rows(TinaBackend *b, void *out, const void *in, const int *rows, int n, int C) {
+    (void)b;
+    for (int i = 0; i < n; i++)
+        memcpy((float *)out + (size_t)i * C, (const float *)in + (size_t)rows[i] * C, (size_t)C * sizeof(float));
+}
+
+static void cpu_add(TinaBackend *b, void *x, const void *y, size_t n) {
+    (void)b;
+    float *xs = x;
+    const float *ys = y;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) xs[i] += ys[i];
+}
+
+static void cpu_logits(TinaBackend *b, float *out, const void *h, const void *head, int rows, int C, int V) {
+    (void)b;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, V, C, 1.0f, h, C, head, C, 0.0f, out, V);
+}
+
+static void cpu_logprobs(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
+                         int C, int V) {
+    Cpu *c = (Cpu *)b;
+    float *chunk = c->scratch;
+    double *max = (double *)(c->scratch + (size_t)T * VOCAB_CHUNK), *sum = max + T; /* 8-aligned: T * 4096 floats */
+    for (int t = 0; t < T; t++) max[t] = -INFINITY, sum[t] = 0;
+    for (int v0 = 0; v0 < V; v0 += VOCAB_CHUNK) {
+        int n = V - v0 < VOCAB_CHUNK ? V - v0 : VOCAB_CHUNK;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, C, 1.0f, h, C, (const float *)head + (size_t)v0 * C,
+                    C, 0.0f, chunk, n);
+#pragma omp parallel for schedule(static)
+        for (int t = 0; t < T; t++) { /* a running log-sum-exp over the chunks */
+            const float *z = chunk + (size_t)t * n;
+            double m = max[t];
+            for (int j = 0; j < n; j++) m = z[j] > m ? z[j] : m;
+            double s = sum[t] * exp(max[t] - m);
+            for (int j = 0; j < n; j++) s += exp(z[j] - m);
+            max[t] = m;
+            sum[t] = s;
+            if (targets[t] >= v0 && targets[t] < v0 + n) out[t] = z[targets[t] - v0];
+        }
+    }
+    for (int t = 0; t < T; t++) out[t] = (float)(out[t] - max[t] - log(sum[t]));
+}
+
+static void cpu_destroy(TinaBackend *b) {
+    Cpu *c = (Cpu *)b;
+    free(c->scratch);
+    free(c->rope_cos);
+    free(c->rope_sin);
+    free(c);
+}
+
+TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *err) {
+    Cpu *c = calloc(1, sizeof *c);
+    if (!c) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (CPU backend)");
+    c->threads = threads > 0 ? threads : omp_get_max_threads();
+    omp_set_num_threads(c->threads);
+    openblas_set_num_threads(c->threads);
+    c->base = (TinaBackend){
+        .name = "cpu",
+        .weight_bytes = sizeof(float),
+        .act_bytes = sizeof(float),
+        .alloc = cpu_alloc,
+        .release = cpu_release,
+        .reserve = cpu_reserve,
+        .load = cpu_load,
+        .weights_to_host = cpu_weights_to_host,
+        .weights_add = cpu_weights_add,
+        .embed = cpu_embed,
+        .rmsnorm = cpu_rmsnorm,
+        .matmul = cpu_matmul,
+        .lora = cpu_lora,
+        .rope = cpu_rope,
+        .attention = cpu_attention,
+        .swiglu = cpu_swiglu,
+        .gather_rows = cpu_gather_rows,
+        .add = cpu_add,
+        .logits = cpu_logits,
+        .logprobs = cpu_logprobs,
+        .destroy = cpu_destroy,
+    };
+    *backend = &c->base;
+    return TINA_OK;
+}

@@ -1,0 +1,423 @@
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "safetensors.h"
+#include "stream.h"
+
+typedef struct {
+    void *attn_norm;        /* (C) */
+    void *wq, *bq;          /* (Hq*D, C), (Hq*D) */
+    void *wk, *bk;          /* (Hkv*D, C), (Hkv*D) */
+    void *wv, *bv;          /* (Hkv*D, C), (Hkv*D) */
+    void *wo, *bo;          /* (C, Hq*D), (C) */
+    void *mlp_norm;         /* (C) */
+    void *w_gate, *w_up;    /* (I, C) */
+    void *w_down;           /* (C, I) */
+} LayerWeights;
+
+struct TinaModel {
+    TinaConfig config;
+    TinaBackend *backend;
+    char *dir;
+    void *weights;          /* the one allocation of every weight */
+    size_t n_weights;       /* elements in it */
+    void *embed;            /* (V, C) */
+    void *final_norm;       /* (C) */
+    void *lm_head;          /* (V, C), the embedding when tied */
+    LayerWeights *layers;   /* (L,) */
+    int max_tokens;         /* T at most, per call */
+    int lora_rank;          /* the largest LoRA rank the activations hold */
+    void *activations;      /* the one allocation of every activation */
+    void *x, *h;            /* (T, C) residual stream, normed */
+    void *q, *att;          /* (T, Hq*D) */
+    void *k, *v;            /* (T, Hkv*D) */
+    void *gate, *up;        /* (T, I) */
+    void *lora_tmp;         /* (T, r) */
+    void *last;             /* (T, C) rows gathered for logits */
+    int *first;             /* host (T,) workspaces: sequence starts, */
+    int32_t *positions;     /* token positions, */
+    int32_t *tokens;        /* the tokens of the call */
+    int *slots, *n_past, *n_new, *rows;
+};
+
+struct TinaKVCache {
+    TinaModel *model;
+    int n_slots, max_len;
+    void *k, *v;            /* (L, n_slots, max_len, Hkv*D) */
+    size_t layer_stride;    /* elements per layer */
+};
+
+/* ---- the parameter table: names, shapes and places of every weight ------------------------------------------ */
+
+typedef struct {
+    char name[96];
+    int ndim;
+    int64_t shape[2];
+    void **slot;
+} Param;
+
+static void add_param(Param *params, int *n, void **slot, int64_t rows, int64_t cols, const char *format, int layer) {
+    if (params) {
+        Param *p = &params[*n];
+        snprintf(p->name, sizeof p->name, format, layer);
+        p->ndim = cols ? 2 : 1;
+        p->shape[0] = rows;
+        p->shape[1] = cols;
+        p->slot = slot;
+    }
+    (*n)++;
+}
+
+/* Lists the parameters in a fixed order (params NULL: only counts them). */
+static int list_params(TinaModel *m, Param *params) {
+    const TinaConfig *c = &m->config;
+    int64_t C = c->hidden, I = c->intermediate, V = c->vocab;
+    int64_t q = (int64_t)c->n_heads * c->head_dim, kv = (int64_t)c->n_kv_heads * c->head_dim;
+    int n = 0;
+    add_param(params, &n, &m->embed, V, C, "model.embed_tokens.weight", 0);
+    for (int l = 0; l < c->n_layers; l++) {
+        LayerWeights *w = &m->layers[l];
+        add_param(params, &n, &w->attn_norm, C, 0, "model.layers.%d.input_layernorm.weight", l);
+        add_param(params, &n, &w->wq, q, C, "model.layers.%d.self_attn.q_proj.weight", l);
+        if (c->qkv_bias) add_param(params, &n, &w->bq, q, 0, "model.layers.%d.self_attn.q_proj.bias", l);
+        add_param(params, &n, &w->wk, kv, C, "model.layers.%d.self_attn.k_proj.weight", l);
+        if (c->qkv_bias) add_param(params, &n, &w->bk, kv, 0, "model.layers.%d.self_attn.k_proj.bias", l);
+        add_param(params, &n, &w->wv, kv, C, "model.layers.%d.self_attn.v_proj.weight", l);
+        if (c->qkv_bias) add_param(params, &n, &w->bv, kv, 0, "model.layers.%d.self_attn.v_proj.bias", l);
+        add_param(params, &n, &w->wo, C, q, "model.layers.%d.self_attn.o_proj.weight", l);
+        if (c->o_bias) add_param(params, &n, &w->bo, C, 0, "model.layers.%d.self_attn.o_proj.bias", l);
+        add_param(params, &n, &w->mlp_norm, C, 0, "model.layers.%d.post_attention_layernorm.weight", l);
+        add_param(params, &n, &w->w_gate, I, C, "model.layers.%d.mlp.gate_proj.weight", l);
+        add_param(params, &n, &w->w_up, I, C, "model.layers.%d.mlp.up_proj.weight", l);
+        add_param(params, &n, &w->w_down, C, I, "model.layers.%d.mlp.down_proj.weight", l);
+    }
+    add_param(params, &n, &m->final_norm, C, 0, "model.norm.weight", 0);
+    if (!c->tie_embeddings) add_param(params, &n, &m->lm_head, V, C, "lm_head.weight", 0);
+    return n;
+}
+
+static int64_t numel(const Param *p) { return p->ndim == 2 ? p->shape[0] * p->shape[1] : p->shape[0]; }
+
+static TinaStatus load_weights(TinaModel *m, TinaSafetensors *st, Param *params, int n, TinaError *err) {
+    TinaBackend *b = m->backend;
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += (size_t)numel(&params[i]);
+    m->n_weights = total;
+    m->weights = b->alloc(b, total * b->weight_bytes);
+    if (!m->weights)
+        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (%zu weights, %.1f GB)", total,
+                          (double)total * (double)b->weight_bytes / 1e9);
+    char *at = m->weights;
+    for (int i = 0; i < n; i++) {
+        *params[i].slot = at;
+        at += (size_t)numel(&params[i]) * b->weight_bytes;
+        const TinaTensorInfo *t = tina_safetensors_find(st, params[i].name);
+        if (!t) return tina_error(err, TINA_ERR_INPUT, "missing tensor %s (config.json requires it)", params[i].name);
+        bool same = t->ndim == params[i].ndim && t->shape[0] == params[i].shape[0] &&
+                    (t->ndim == 1 || t->shape[1] == params[i].shape[1]);
+        if (!same)
+            return tina_error(err, TINA_ERR_INPUT, "tensor %s has shape [%lld%s%lld], config.json implies [%lld%s%lld]",
+                              params[i].name, (long long)t->shape[0], t->ndim > 1 ? ", " : "",
+                              (long long)(t->ndim > 1 ? t->shape[1] : 0), (long long)params[i].shape[0],
+                              params[i].ndim > 1 ? ", " : "", (long long)params[i].shape[1]);
+        TinaStatus status = b->load(b, *params[i].slot, t, err);
+        if (status) return status;
+    }
+    if (m->config.tie_embeddings) m->lm_head = m->embed;
+    return TINA_OK;
+}
+
+/* The activations for max_tokens tokens and LoRA rank r, in one allocation (again only if r grows). */
+static TinaStatus plan_activations(TinaModel *m, int r, TinaError *err) {
+    const TinaConfig *c = &m->config;
+    size_t T = (size_t)m->max_tokens, C = (size_t)c->hidden, I = (size_t)c->intermediate;
+    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
+    struct {
+        void **slot;
+        size_t n;
+    } plan[] = {{&m->x, T * C},    {&m->h, T * C},     {&m->q, T * q},       {&m->att, T * q},   {&m->k, T * kv},
+                {&m->v, T * kv},   {&m->gate, T * I},  {&m->up, T * I},      {&m->lora_tmp, T * (size_t)r},
+                {&m->last, T * C}};
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) total += plan[i].n;
+    TinaBackend *b = m->backend;
+    void *memory = b->alloc(b, total * b->act_bytes);
+    if (!memory) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (activations for %d tokens)", m->max_tokens);
+    if (m->activations) b->release(b, m->activations);
+    m->activations = memory;
+    char *at = memory;
+    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) {
+        *plan[i].slot = at;
+        at += plan[i].n * b->act_bytes;
+    }
+    m->lora_rank = r;
+    return TINA_OK;
+}
+
+TinaStatus tina_model_load(const char *dir, TinaBackend *backend, int max_tokens, TinaModel **out, TinaError *err) {
+    *out = NULL;
+    if (max_tokens < 1) return tina_error(err, TINA_ERR_INPUT, "max_tokens must be at least 1");
+    TinaModel *m = calloc(1, sizeof *m);
+    if (!m) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    m->backend = backend;
+    m->max_tokens = max_tokens;
+    m->dir = strdup(dir);
+    TinaStatus status = m->dir ? tina_config_load(dir, &m->config, err) : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    TinaSafetensors *st = NULL;
+    Param *params = NULL;
+    if (!status) {
+        m->layers = calloc((size_t)m->config.n_layers, sizeof *m->layers);
+        size_t T = (size_t)max_tokens;
+        m->first = malloc(T * sizeof *m->first);
+        m->positions = malloc(T * sizeof *m->positions);
+        m->tokens = malloc(T * sizeof *m->tokens);
+        m->slots = malloc(T * sizeof *m->slots);
+        m->n_past = malloc(T * sizeof *m->n_past);
+        m->n_new = malloc(T * sizeof *m->n_new);
+        m->rows = malloc(T * sizeof *m->rows);
+        params = calloc((size_t)list_params(m, NULL), sizeof *params);
+        if (!m->layers || !m->first || !m->positions || !m->tokens || !m->slots || !m->n_past || !m->n_new ||
+            !m->rows || !params)
+            status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    }
+    if (!status) status = tina_safetensors_open(dir, &st, err);
+    if (!status) status = load_weights(m, st, params, list_params(m, params), err);
+    if (!status) status = plan_activations(m, 0, err);
+    tina_safetensors_close(st);
+    free(params);
+    if (status) {
+        tina_model_free(m);
+        return status;
+    }
+    *out = m;
+    return TINA_OK;
+}
+
+void tina_model_free(TinaModel *m) {
+    if (!m) return;
+    if (m->weights) m->backend->release(m->backend, m->weights);
+    if (m->activations) m->backend->release(m->backend, m->activations);
+    free(m->layers);
+    free(m->first);
+    free(m->positions);
+    free(m->tokens);
+    free(m->slots);
+    free(m->n_past);
+    free(m->n_new);
+    free(m->rows);
+    free(m->dir);
+    free(m);
+}
+
+const TinaConfig *tina_model_config(const TinaModel *m) { return &m->config; }
+
+TinaStatus tina_kv_cache_new(TinaModel *m, int n_slots, int max_len, TinaKVCache **out, TinaError *err) {
+    *out = NULL;
+    if (n_slots < 1 || max_len < 1) return tina_error(err, TINA_ERR_INPUT, "a KV cache needs slots and positions");
+    const TinaConfig *c = &m->config;
+    TinaBackend *b = m->backend;
+    TinaStatus status = b->reserve(b, m->max_tokens, max_len, c->head_dim, c->rope_theta, err);
+    if (status) return status;
+    TinaKVCache *kv = calloc(1, sizeof *kv);
+    if (!kv) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    kv->model = m;
+    kv->n_slots = n_slots;
+    kv->max_len = max_len;
+    kv->layer_stride = (size_t)n_slots * max_len * c->n_kv_heads * c->head_dim;
+    size_t bytes = kv->layer_stride * c->n_layers * b->act_bytes;
+    kv->k = b->alloc(b, bytes);
+    kv->v = b->alloc(b, bytes);
+    if (!kv->k || !kv->v) {
+        tina_kv_cache_free(kv);
+        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (KV cache of 2 x %.1f MB)", (double)bytes / 1e6);
+    }
+    *out = kv;
+    return TINA_OK;
+}
+
+void tina_kv_cache_free(TinaKVCache *kv) {
+    if (!kv) return;
+    TinaBackend *b = kv->model->backend;
+    if (kv->k) b->release(b, kv->k);
+    if (kv->v) b->release(b, kv->v);
+    free(kv);
+}
+
+/* ---- forward -------------------------------------------------------------------------------------------------- */
+
+/* Checks the call and lays it out as a TinaBatch over the model's host workspaces. */
+static TinaStatus prepare(TinaModel *m, const TinaKVCache *kv, const TinaSequence *seqs, int n_seqs,
+                          const TinaLora *lora, TinaBatch *batch, TinaError *err) {
+    if (kv->model != m) return tina_error(err, TINA_ERR_RUNTIME, "the KV cache belongs to another model");
+    if (lora && lora->n_layers != m->config.n_layers)
+        return tina_error(err, TINA_ERR_INPUT, "the adapter has %d layers, the model %d", lora->n_layers,
+                          m->config.n_layers);
+    int T = 0;
+    for (int s = 0; s < n_seqs; s++) {
+        const TinaSequence *q = &seqs[s];
+        if (q->slot < 0 || q->slot >= kv->n_slots)
+            return tina_error(err, TINA_ERR_INPUT, "sequence %d: slot %d outside the cache's %d", s, q->slot, kv->n_slots);
+        if (q->n_new < 1 || q->n_past < 0 || q->n_past + q->n_new > kv->max_len)
+            return tina_error(err, TINA_ERR_INPUT, "sequence %d: %d + %d positions do not fit the cache's %d", s,
+                              q->n_past, q->n_new, kv->max_len);
+        if (T + q->n_new > m->max_tokens)
+            return tina_error(err, TINA_ERR_INPUT, "more than %d tokens in one call", m->max_tokens);
+        m->slots[s] = q->slot;
+        m->n_past[s] = q->n_past;
+        m->n_new[s] = q->n_new;
+        m->first[s] = T;
+        for (int i = 0; i < q->n_new; i++, T++) {
+            if (q->tokens[i] < 0 || q->tokens[i] >= m->config.vocab)
+                return tina_error(err, TINA_ERR_INPUT, "token %d is outside the vocabulary (0 to %d)", q->tokens[i],
+                                  m->config.vocab - 1);
+            m->tokens[T] = q->tokens[i];
+            m->positions[T] = q->n_past + i;
+        }
+    }
+    if (T == 0) return tina_error(err, TINA_ERR_INPUT, "no tokens to run");
+    *batch = (TinaBatch){n_seqs, m->slots, m->n_past, m->n_new, m->first, T, m->tokens, m->positions};
+    if (lora && lora->r > m->lora_rank) return plan_activations(m, lora->r, err);
+    return TINA_OK;
+}
+
+/* out (T, N) += the adapter's contribution for this module, if it has one. */
+static void apply_lora(TinaModel *m, const TinaLora *lora, int layer, int target, void *out, const void *in, int T) {
+    if (!lora || !lora->a[layer * TINA_LORA_TARGETS + target]) return;
+    TinaBackend *b = m->backend;
+    b->lora(b, out, in, lora->a[layer * TINA_LORA_TARGETS + target], lora->b[layer * TINA_LORA_TARGETS + target],
+            m->lora_tmp, T, lora->in[target], lora->out[target], lora->r, lora->scale);
+}
+
+/* Every layer, then the final norm: m->h (T, C) holds the last hidden states. */
+static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, const TinaLora *lora) {
+    const TinaConfig *c = &m->config;
+    TinaBackend *b = m->backend;
+    int T = batch->n_tokens, C = c->hidden, I = c->intermediate, D = c->head_dim;
+    int q = c->n_heads * D, kvd = c->n_kv_heads * D;
+    float eps = (float)c->rms_eps;
+    b->embed(b, m->x, m->embed, batch->tokens, T, C);
+    for (int l = 0; l < c->n_layers; l++) {
+        const LayerWeights *w = &m->layers[l];
+        b->rmsnorm(b, m->h, m->x, w->attn_norm, T, C, eps);
+        b->matmul(b, m->q, m->h, w->wq, w->bq, T, C, q, false);
+        apply_lora(m, lora, l, TINA_LORA_Q, m->q, m->h, T);
+        b->matmul(b, m->k, m->h, w->wk, w->bk, T, C, kvd, false);
+        apply_lora(m, lora, l, TINA_LORA_K, m->k, m->h, T);
+        b->matmul(b, m->v, m->h, w->wv, w->bv, T, C, kvd, false);
+        apply_lora(m, lora, l, TINA_LORA_V, m->v, m->h, T);
+        b->rope(b, m->q, m->k, batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
+        char *k_layer = (char *)kv->k + (size_t)l * kv->layer_stride * b->act_bytes;
+        char *v_layer = (char *)kv->v + (size_t)l * kv->layer_stride * b->act_bytes;
+        b->attention(b, m->att, m->q, m->k, m->v, k_layer, v_layer, kv->max_len, batch, c->n_heads, c->n_kv_heads, D);
+        b->matmul(b, m->x, m->att, w->wo, w->bo, T, q, C, true); /* the residual add is the accumulate */
+        apply_lora(m, lora, l, TINA_LORA_O, m->x, m->att, T);
+        b->rmsnorm(b, m->h, m->x, w->mlp_norm, T, C, eps);
+        b->matmul(b, m->gate, m->h, w->w_gate, NULL, T, C, I, false);
+        apply_lora(m, lora, l, TINA_LORA_GATE, m->gate, m->h, T);
+        b->matmul(b, m->up, m->h, w->w_up, NULL, T, C, I, false);
+        apply_lora(m, lora, l, TINA_LORA_UP, m->up, m->h, T);
+        b->swiglu(b, m->gate, m->up, T, I);
+        b->matmul(b, m->x, m->gate, w->w_down, NULL, T, I, C, true);
+        apply_lora(m, lora, l, TINA_LORA_DOWN, m->x, m->gate, T);
+    }
+    b->rmsnorm(b, m->h, m->x, m->final_norm, T, C, eps);
+}
+
+TinaStatus tina_model_forward(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
+                              TinaLogitsWanted want, float *logits, TinaError *err) {
+    TinaBatch batch;
+    TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, &batch, err);
+    if (status) return status;
+    run_layers(m, kv, &batch, lora);
+    TinaBackend *b = m->backend;
+    const TinaConfig *c = &m->config;
+    if (want == TINA_LOGITS_ALL) b->logits(b, logits, m->h, m->lm_head, batch.n_tokens, c->hidden, c->vocab);
+    if (want == TINA_LOGITS_LAST) {
+        for (int s = 0; s < n_seqs; s++) m->rows[s] = batch.first[s] + batch.n_new[s] - 1;
+        b->gather_rows(b, m->last, m->h, m->rows, n_seqs, c->hidden);
+        b->logits(b, logits, m->last, m->lm_head, n_seqs, c->hidden, c->vocab);
+    }
+    return TINA_OK;
+}
+
+TinaStatus tina_model_logprobs(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs,
+                               const TinaLora *lora, const int32_t *targets, float *logprobs, TinaError *err) {
+    TinaBatch batch;
+    TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, &batch, err);
+    if (status) return status;
+    for (int t = 0; t < batch.n_tokens; t++)
+        if (targets[t] < 0 || targets[t] >= m->config.vocab)
+            return tina_error(err, TINA_ERR_INPUT, "target token %d is outside the vocabulary", targets[t]);
+    run_layers(m, kv, &batch, lora);
+    m->backend->logprobs(m->backend, logprobs, m->h, m->lm_head, targets, batch.n_tokens, m->config.hidden,
+                         m->config.vocab);
+    return TINA_OK;
+}
+
+/* ---- export --------------------------------------------------------------------------------------------------- */
+
+TinaStatus tina_model_merge_lora(TinaModel *m, const TinaLora *lora, TinaError *err) {
+    if (lora->n_layers != m->config.n_layers)
+        return tina_error(err, TINA_ERR_INPUT, "the adapter has %d layers, the model %d", lora->n_layers,
+                          m->config.n_layers);
+    TinaBackend *b = m->backend;
+    for (int l = 0; l < m->config.n_layers; l++) {
+        LayerWeights *w = &m->layers[l];
+        void *weight[TINA_LORA_TARGETS] = {w->wq, w->wk, w->wv, w->wo, w->w_gate, w->w_up, w->w_down};
+        for (int t = 0; t < TINA_LORA_TARGETS; t++) {
+            if (!lora->a[l * TINA_LORA_TARGETS + t]) continue;
+            size_t n = (size_t)lora->out[t] * lora->in[t];
+            float *delta = malloc(n * sizeof *delta);
+            if (!delta) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+            tina_lora_delta(lora, l, t, delta);
+            b->weights_add(b, weight[t], delta, n);
+            free(delta);
+        }
+    }
+    return TINA_OK;
+}
+
+TinaStatus tina_model_save(const TinaModel *model, const char *dir, TinaDtype dtype, TinaError *err) {
+    TinaModel *m = (TinaModel *)model; /* list_params records the slots' addresses; nothing is written through them */
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot create", dir);
+    int n = list_params(m, NULL);
+    Param *params = calloc((size_t)n, sizeof *params);
+    TinaTensorOut *tensors = calloc((size_t)n, sizeof *tensors);
+    float *host = malloc(m->n_weights * sizeof *host);
+    TinaStatus status = params && tensors && host ? TINA_OK : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    if (!status) {
+        list_params(m, params);
+        m->backend->weights_to_host(m->backend, host, m->weights, m->n_weights);
+        float *at = host;
+        for (int i = 0; i < n; i++) {
+            tensors[i] = (TinaTensorOut){params[i].name, dtype, params[i].ndim, {params[i].shape[0], params[i].shape[1]},
+                                         at};
+            at += numel(&params[i]);
+        }
+        char path[4096];
+        snprintf(path, sizeof path, "%s/model.safetensors", dir);
+        static const char *const metadata[] = {"format", "pt", NULL};
+        status = tina_safetensors_write(path, tensors, n, metadata, err);
+    }
+    TinaBuf config = {0};
+    char source[4096], target[4096];
+    snprintf(source, sizeof source, "%s/config.json", m->dir);
+    snprintf(target, sizeof target, "%s/config.json", dir);
+    TinaWriter *w = NULL;
+    if (!status) status = tina_read_file(source, &config, err);
+    if (!status) status = tina_writer_open(&w, target, err);
+    if (!status) status = tina_writer_write(w, config.data, config.len, err);
+    if (!status) status = tina_writer_commit(w, err);
+    else tina_writer_abort(w);
+    tina_buf_free(&config);
+    free(params);
+    free(tensors);
+    free(host);
+    return status;
+}

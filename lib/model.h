@@ -1,0 +1,57 @@
+/* model: a Qwen2 or Llama decoder from a Hugging Face folder, run through a backend (backend.h): forward over a
+ * batch of sequences of different lengths with a KV cache (prefill and decode alike), logits of the last or of every
+ * position, log-probs of given next tokens (the vocabulary in chunks), a LoRA adapter applied unmerged or not at all,
+ * and merging an adapter into the weights for export.
+ *
+ * Numerics follow transformers (REFERENCE.md section 2): pre-norm blocks, RMSNorm reduced in f32 then scaled,
+ * rotate-half RoPE, GQA, f32 softmax, SwiGLU MLP. Weights live in one allocation, activations in another, sized at
+ * load for calls of up to max_tokens tokens. */
+#ifndef TINA_MODEL_H
+#define TINA_MODEL_H
+
+#include <stdint.h>
+
+#include "backend.h"
+#include "config.h"
+#include "error.h"
+#include "lora.h"
+
+typedef struct TinaModel TinaModel;
+typedef struct TinaKVCache TinaKVCache;
+
+/* One sequence of a forward call: n_new tokens appended to KV slot `slot`, which holds n_past tokens already. */
+typedef struct {
+    int slot;
+    int n_past;
+    int n_new;
+    const int32_t *tokens; /* (n_new,) */
+} TinaSequence;
+
+typedef enum { TINA_LOGITS_NONE, TINA_LOGITS_LAST, TINA_LOGITS_ALL } TinaLogitsWanted;
+
+/* dir: config.json and model.safetensors (or a sharded index). The backend is borrowed, not owned. */
+TinaStatus tina_model_load(const char *dir, TinaBackend *backend, int max_tokens, TinaModel **model, TinaError *err);
+void tina_model_free(TinaModel *model);
+const TinaConfig *tina_model_config(const TinaModel *model);
+
+/* A cache of n_slots sequences of up to max_len positions each: (L, n_slots, max_len, Hkv, D) keys and values. */
+TinaStatus tina_kv_cache_new(TinaModel *model, int n_slots, int max_len, TinaKVCache **cache, TinaError *err);
+void tina_kv_cache_free(TinaKVCache *cache);
+
+/* Runs the sequences through the model, appending them to their cache slots. lora NULL: the base model. logits:
+ * (n_seqs, V) for TINA_LOGITS_LAST, (T, V) rows in sequence order for TINA_LOGITS_ALL, f32 on the host. */
+TinaStatus tina_model_forward(TinaModel *model, TinaKVCache *cache, const TinaSequence *seqs, int n_seqs,
+                              const TinaLora *lora, TinaLogitsWanted want, float *logits, TinaError *err);
+
+/* The same forward, giving for every new token t the log-probability of targets[t] (T,) as its successor:
+ * logprobs (T,) f32 on the host. Never more than a chunk of the vocabulary at a time. */
+TinaStatus tina_model_logprobs(TinaModel *model, TinaKVCache *cache, const TinaSequence *seqs, int n_seqs,
+                               const TinaLora *lora, const int32_t *targets, float *logprobs, TinaError *err);
+
+/* Adds the adapter's deltas into the model's weights (W + scale B A), for export. */
+TinaStatus tina_model_merge_lora(TinaModel *model, const TinaLora *lora, TinaError *err);
+
+/* Writes the weights as dir/model.safetensors (dtype F32 or BF16) and config.json copied from the source folder. */
+TinaStatus tina_model_save(const TinaModel *model, const char *dir, TinaDtype dtype, TinaError *err);
+
+#endif
