@@ -89,10 +89,11 @@ asan:
 test: all tests asan
 	tests/run.sh build bin build/asan build/asan/bin
 
-# bench/tokenizer.sh compares with Hugging Face tokenizers: PYTHON must have it (pip install tokenizers).
+# The peers of bench/tokenizer.sh and bench/model.sh are Python: PYTHON must have tokenizers, torch, transformers.
 bench: all
 	bench/advantage.sh
 	bench/tokenizer.sh
+	bench/model.sh
 
 demo: all
 	@echo "make demo: coming. It will run a short GRPO loop on the embedded demo model; today it has nothing to run."

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmark: tina's CPU forward against PyTorch running the same transformers model, in one run, same threads:
+# prefill of 8 x 512 tokens (one call) and 128 decode steps at batch 32, on a random Qwen2 model of about 50M
+# parameters (hidden 512, 12 layers, GQA 8/2, MLP 2048, the tiny tokenizer's 2048-token vocabulary), f32.
+# Needs PYTHON with torch and transformers. Writes bench/results/model.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+THREADS=${THREADS:-$(nproc)}
+work=build/bench
+mkdir -p "$work"
+cc -O2 -fopenmp -Ilib -D_DEFAULT_SOURCE bench/model_bench.c lib/libtina.a -lcjson -lzstd -lpcre2-8 -lutf8proc \
+    -lopenblas -lm -o "$work/model_bench"
+peer=$("$PYTHON" bench/model_peer.py "$work/model-50m" "$THREADS")
+tina=$("$work/model_bench" "$work/model-50m" 8 512 32 128 "$THREADS")
+params=$(jq -r .params <<<"$peer")
+row() { jq -r "$1" <<<"$2"; }
+prefill_ratio=$(echo "$(row .prefill_tokens_per_s "$tina") / $(row .prefill_tokens_per_s "$peer")" | bc -l)
+decode_ratio=$(echo "$(row .decode_tokens_per_s "$tina") / $(row .decode_tokens_per_s "$peer")" | bc -l)
+# forward FLOPs per token: 2 x (parameters outside the embedding) + attention (small next to it here)
+flops_token=$(echo "2 * ($params - 2048 * 512)" | bc -l)
+prefill_gflops=$(echo "$(row .prefill_tokens_per_s "$tina") * $flops_token / 1e9" | bc -l)
+sgemm=$(row .sgemm_gflops "$tina")
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+table=$(cat <<MD
+## tina CPU forward vs PyTorch $(row .torch "$peer") (transformers $(row .transformers "$peer")), $params parameters, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu
+
+| workload | tina tokens/s | PyTorch tokens/s | tina / PyTorch |
+|---|---|---|---|
+| prefill 8 x 512 (one call) | $(printf %.0f "$(row .prefill_tokens_per_s "$tina")") | $(printf %.0f "$(row .prefill_tokens_per_s "$peer")") | $(printf %.2f "$prefill_ratio") |
+| decode, batch 32, 128 steps | $(printf %.0f "$(row .decode_tokens_per_s "$tina")") | $(printf %.0f "$(row .decode_tokens_per_s "$peer")") | $(printf %.2f "$decode_ratio") |
+
+Prefill reaches $(printf %.1f "$prefill_gflops") GFLOP/s ($(printf %.0f "$flops_token") FLOP per token), $(printf %.0f "$(echo "100 * $prefill_gflops / $sgemm" | bc -l)")% of OpenBLAS sgemm's $(printf %.1f "$sgemm") GFLOP/s on 1536^3 in the same run (the practical f32 peak of these cores).
+MD
+)
+echo "$table"
+printf '%s\n\n' "$table" >> bench/results/model.md

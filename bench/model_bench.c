@@ -1,0 +1,75 @@
+/* model_bench: tina's CPU forward on a model folder, timed as bench/model.sh asks: prefill of P sequences of N tokens
+ * in one call, then S decode steps for B sequences; and OpenBLAS sgemm on square matrices, the machine's practical
+ * f32 peak. Prints one JSON object. Usage: model_bench DIR P N B S THREADS */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model.h"
+#include "progress.h"
+
+static double sgemm_gflops(void) {
+    int n = 1536;
+    float *a = calloc((size_t)n * n, 4), *b = calloc((size_t)n * n, 4), *c = calloc((size_t)n * n, 4);
+    for (size_t i = 0; i < (size_t)n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n); /* warm up */
+    double t0 = tina_progress_now();
+    int reps = 5;
+    for (int r = 0; r < reps; r++) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+    double seconds = tina_progress_now() - t0;
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * n * n * n * reps / seconds / 1e9;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 7) {
+        fprintf(stderr, "usage: model_bench DIR PREFILL_SEQS PREFILL_LEN DECODE_BATCH DECODE_STEPS THREADS\n");
+        return 2;
+    }
+    int P = atoi(argv[2]), N = atoi(argv[3]), B = atoi(argv[4]), S = atoi(argv[5]), threads = atoi(argv[6]);
+    TinaError err;
+    TinaBackend *backend;
+    TinaModel *m;
+    if (tina_cpu_backend_new(threads, &backend, &err) || tina_model_load(argv[1], backend, P * N, &m, &err)) {
+        fprintf(stderr, "model_bench: %s\n", err.message);
+        return 1;
+    }
+    const TinaConfig *c = tina_model_config(m);
+    int slots = P > B ? P : B, prompt = 16;
+    TinaKVCache *kv;
+    if (tina_kv_cache_new(m, slots, N > prompt + S ? N : prompt + S, &kv, &err)) return 1;
+    int32_t *tokens = malloc((size_t)P * N * sizeof *tokens);
+    for (int i = 0; i < P * N; i++) tokens[i] = (i * 7919) % c->vocab;
+    TinaSequence *seqs = malloc((size_t)slots * sizeof *seqs);
+    float *logits = malloc((size_t)slots * c->vocab * sizeof *logits);
+    for (int s = 0; s < P; s++) seqs[s] = (TinaSequence){s, 0, N, tokens + (size_t)s * N};
+    tina_model_forward(m, kv, seqs, P, NULL, TINA_LOGITS_LAST, logits, &err); /* warm up */
+    double t0 = tina_progress_now();
+    if (tina_model_forward(m, kv, seqs, P, NULL, TINA_LOGITS_LAST, logits, &err)) return 1;
+    double prefill = tina_progress_now() - t0;
+    for (int s = 0; s < B; s++) seqs[s] = (TinaSequence){s, 0, prompt, tokens + (size_t)s * prompt};
+    if (tina_model_forward(m, kv, seqs, B, NULL, TINA_LOGITS_LAST, logits, &err)) return 1;
+    int32_t *next = malloc((size_t)B * sizeof *next);
+    t0 = tina_progress_now();
+    for (int step = 0; step < S; step++) {
+        for (int s = 0; s < B; s++) {
+            next[s] = (step * 31 + s) % c->vocab;
+            seqs[s] = (TinaSequence){s, prompt + step, 1, &next[s]};
+        }
+        if (tina_model_forward(m, kv, seqs, B, NULL, TINA_LOGITS_LAST, logits, &err)) return 1;
+    }
+    double decode = tina_progress_now() - t0;
+    printf("{\"prefill_seconds\":%.4f,\"prefill_tokens_per_s\":%.1f,\"decode_seconds\":%.4f,"
+           "\"decode_tokens_per_s\":%.1f,\"sgemm_gflops\":%.1f}\n",
+           prefill, P * N / prefill, decode, B * S / decode, sgemm_gflops());
+    free(tokens);
+    free(seqs);
+    free(logits);
+    free(next);
+    tina_kv_cache_free(kv);
+    tina_model_free(m);
+    backend->destroy(backend);
+    return 0;
+}
