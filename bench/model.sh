@@ -9,8 +9,7 @@ PYTHON=${PYTHON:-python3}
 THREADS=${THREADS:-$(nproc)}
 work=build/bench
 mkdir -p "$work"
-cc -O2 -fopenmp -Ilib -D_DEFAULT_SOURCE bench/model_bench.c lib/libtina.a -lcjson -lzstd -lpcre2-8 -lutf8proc \
-    -lopenblas -lm -o "$work/model_bench"
+make -s "$work/model_bench"
 peer=$("$PYTHON" bench/model_peer.py "$work/model-50m" "$THREADS")
 tina=$("$work/model_bench" "$work/model-50m" 8 512 32 128 "$THREADS")
 params=$(jq -r .params <<<"$peer")
@@ -19,7 +18,7 @@ prefill_ratio=$(echo "$(row .prefill_tokens_per_s "$tina") / $(row .prefill_toke
 decode_ratio=$(echo "$(row .decode_tokens_per_s "$tina") / $(row .decode_tokens_per_s "$peer")" | bc -l)
 # forward FLOPs per token: 2 x (parameters outside the embedding) + attention (small next to it here)
 flops_token=$(echo "2 * ($params - 2048 * 512)" | bc -l)
-prefill_gflops=$(echo "$(row .prefill_tokens_per_s "$tina") * $flops_token / 1e9" | bc -l)
+prefill_gflops=$(echo "$(row .prefill_tokens_per_s "$tina") * $flops_token / 1000000000" | bc -l)
 sgemm=$(row .sgemm_gflops "$tina")
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 table=$(cat <<MD

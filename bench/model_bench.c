@@ -1,12 +1,13 @@
 /* model_bench: tina's CPU forward on a model folder, timed as bench/model.sh asks: prefill of P sequences of N tokens
  * in one call, then S decode steps for B sequences; and OpenBLAS sgemm on square matrices, the machine's practical
  * f32 peak. Prints one JSON object. Usage: model_bench DIR P N B S THREADS */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "model.h"
 #include "progress.h"
+
+#include <cblas.h> /* after model.h: openblas_config.h defines I, the MLP width there */
 
 static double sgemm_gflops(void) {
     int n = 1536;

@@ -174,7 +174,9 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
         float max = -INFINITY;
         for (int j = 0; j < keys; j++) {
             float dot = 0;
-            for (int d = 0; d < D; d++) dot += qv[d] * kc[(size_t)j * row + d];
+            const float *kj = kc + (size_t)j * row;
+#pragma omp simd reduction(+ : dot)
+            for (int d = 0; d < D; d++) dot += qv[d] * kj[d];
             sc[j] = dot * scale;
             if (sc[j] > max) max = sc[j];
         }
@@ -184,7 +186,9 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
         memset(o, 0, (size_t)D * sizeof *o);
         for (int j = 0; j < keys; j++) {
             float p = sc[j] / sum;
-            for (int d = 0; d < D; d++) o[d] += p * vc[(size_t)j * row + d];
+            const float *vj = vc + (size_t)j * row;
+#pragma omp simd
+            for (int d = 0; d < D; d++) o[d] += p * vj[d];
         }
     }
 }
