@@ -119,10 +119,5 @@ TinaStatus tina_config_load(const char *path, TinaConfig *config, TinaError *err
     *config = (TinaConfig){0};
     status = cJSON_IsObject(root) ? parse(root, config, err) : tina_error(err, TINA_ERR_INPUT, "not a JSON object");
     cJSON_Delete(root);
-    if (status) {
-        char message[sizeof err->message];
-        snprintf(message, sizeof message, "%s", err->message);
-        tina_error(err, status, "%s: %s", file, message);
-    }
-    return status;
+    return status ? tina_error_in(err, file) : TINA_OK;
 }

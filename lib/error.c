@@ -30,3 +30,10 @@ TinaStatus tina_error_errno(TinaError *err, TinaStatus status, const char *forma
     va_end(args);
     return status;
 }
+
+TinaStatus tina_error_in(TinaError *err, const char *where) {
+    if (!err || strstr(err->message, where)) return err ? err->status : TINA_OK;
+    char message[sizeof err->message];
+    snprintf(message, sizeof message, "%s", err->message);
+    return tina_error(err, err->status, "%s: %s", where, message);
+}

@@ -25,4 +25,8 @@ TinaStatus tina_error(TinaError *err, TinaStatus status, const char *format, ...
 TinaStatus tina_error_errno(TinaError *err, TinaStatus status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Puts "where: " (a file name) in front of err's message, unless the message already names it; returns its status.
+ * For a function that knows the file only after something deeper failed. */
+TinaStatus tina_error_in(TinaError *err, const char *where);
+
 #endif

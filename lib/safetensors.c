@@ -205,12 +205,7 @@ static TinaStatus map_file(TinaSafetensors *st, const char *path, TinaError *err
     }
     close(fd);
     if (!status) status = parse_file(st, file, err);
-    if (status && !strstr(err->message, path)) {
-        char message[sizeof err->message];
-        snprintf(message, sizeof message, "%s", err->message);
-        tina_error(err, status, "%s: %s", path, message);
-    }
-    return status;
+    return status ? tina_error_in(err, path) : TINA_OK;
 }
 
 static TinaStatus open_index(TinaSafetensors *st, const char *index_path, TinaError *err) {

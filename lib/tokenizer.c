@@ -344,12 +344,7 @@ static TinaStatus load_config(TinaTokenizer *t, const char *folder, TinaError *e
     if (!status) status = load_special(t, config, "eos_token", 1, &t->specials.eos, err);
     if (!status) status = load_special(t, config, "pad_token", 2, &t->specials.pad, err);
     cJSON_Delete(config);
-    if (status) {
-        char message[sizeof err->message];
-        snprintf(message, sizeof message, "%s", err->message);
-        return tina_error(err, status, "%s: %s", path, message);
-    }
-    return TINA_OK;
+    return status ? tina_error_in(err, path) : TINA_OK;
 }
 
 /* Lays out the decoded bytes of every id: vocabulary tokens as their bytes; added tokens as tokenizers' ByteLevel
@@ -459,11 +454,7 @@ TinaStatus tina_tokenizer_load(const char *path, TinaTokenizer **tokenizer, Tina
         if (!root) status = tina_error(err, TINA_ERR_INPUT, "not valid JSON");
         else status = load_json(t, root, err);
         cJSON_Delete(root);
-        if (status && !strstr(err->message, file)) { /* say which file, once */
-            char message[sizeof err->message];
-            snprintf(message, sizeof message, "%s", err->message);
-            tina_error(err, status, "%s: %s", file, message);
-        }
+        if (status) tina_error_in(err, file);
     }
     tina_buf_free(&text);
     if (!status && folder) status = load_config(t, folder, err);
