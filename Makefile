@@ -16,7 +16,7 @@ BUILD    ?= build
 BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
-TOOLS    := tina-adapter tina-advantage tina-tokenize
+TOOLS    := tina-adapter tina-advantage tina-sample tina-tokenize
 DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev libopenblas-openmp-dev jq zstd groff-base
 
 CPPFLAGS += -Ilib -D_DEFAULT_SOURCE -MMD -MP

@@ -68,6 +68,8 @@ struct TinaBackend {
                       void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D);
     /* gate (T, I) A = silu(gate) * up (T, I) A */
     void (*swiglu)(TinaBackend *b, void *gate, const void *up, int T, int I);
+    /* dst = src, n A values (copying a KV-cache prefix between slots) */
+    void (*copy)(TinaBackend *b, void *dst, const void *src, size_t n);
     /* out (n, C) A = rows[0..n) of in (T, C) A */
     void (*gather_rows)(TinaBackend *b, void *out, const void *in, const int *rows, int n, int C);
     /* x (n) A += y (n) A */

@@ -109,8 +109,8 @@ static TinaStatus parse(const cJSON *root, TinaConfig *c, TinaError *err) {
 TinaStatus tina_config_load(const char *path, TinaConfig *config, TinaError *err) {
     char file[4096];
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) snprintf(file, sizeof file, "%s/config.json", path);
-    else snprintf(file, sizeof file, "%s", path);
+    bool is_file = stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+    snprintf(file, sizeof file, is_file ? "%s" : "%s/config.json", path); /* a folder, or what should be one */
     TinaBuf text = {0};
     TinaStatus status = tina_read_file(file, &text, err);
     cJSON *root = status ? NULL : cJSON_ParseWithLength(text.data, text.len);
@@ -120,4 +120,34 @@ TinaStatus tina_config_load(const char *path, TinaConfig *config, TinaError *err
     status = cJSON_IsObject(root) ? parse(root, config, err) : tina_error(err, TINA_ERR_INPUT, "not a JSON object");
     cJSON_Delete(root);
     return status ? tina_error_in(err, file) : TINA_OK;
+}
+
+TinaStatus tina_generation_config_load(const char *folder, TinaGenerationConfig *g, TinaError *err) {
+    *g = (TinaGenerationConfig){.temperature = 1, .top_p = 1};
+    char file[4096];
+    snprintf(file, sizeof file, "%s/generation_config.json", folder);
+    struct stat st;
+    if (stat(file, &st) != 0) return TINA_OK;
+    TinaBuf text = {0};
+    TinaStatus status = tina_read_file(file, &text, err);
+    cJSON *root = status ? NULL : cJSON_ParseWithLength(text.data, text.len);
+    tina_buf_free(&text);
+    if (status) return status;
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return tina_error(err, TINA_ERR_INPUT, "%s: not a JSON object", file);
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "temperature");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "top_p");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "top_k");
+    const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
+    if (cJSON_IsNumber(t)) g->temperature = t->valuedouble;
+    if (cJSON_IsNumber(p)) g->top_p = p->valuedouble;
+    if (cJSON_IsNumber(k)) g->top_k = k->valueint;
+    if (cJSON_IsNumber(eos)) g->eos[g->n_eos++] = eos->valueint;
+    const cJSON *id;
+    if (cJSON_IsArray(eos))
+        cJSON_ArrayForEach(id, eos) if (cJSON_IsNumber(id) && g->n_eos < TINA_MAX_EOS) g->eos[g->n_eos++] = id->valueint;
+    cJSON_Delete(root);
+    return TINA_OK;
 }

@@ -5,6 +5,7 @@
 #define TINA_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -28,5 +29,18 @@ typedef struct {
 
 /* Reads path/config.json (or path itself when it is a file). */
 TinaStatus tina_config_load(const char *path, TinaConfig *config, TinaError *err);
+
+/* generation_config.json: the sampling defaults a model ships with. */
+enum { TINA_MAX_EOS = 8 };
+typedef struct {
+    double temperature;   /* 1 when not given */
+    double top_p;         /* 1 when not given */
+    int top_k;            /* 0 (off) when not given */
+    int32_t eos[TINA_MAX_EOS];
+    int n_eos;
+} TinaGenerationConfig;
+
+/* Reads folder/generation_config.json; a missing file gives the defaults. */
+TinaStatus tina_generation_config_load(const char *folder, TinaGenerationConfig *config, TinaError *err);
 
 #endif

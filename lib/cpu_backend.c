@@ -202,6 +202,11 @@ static void cpu_swiglu(TinaBackend *b, void *gate, const void *up, int T, int I)
     for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+static void cpu_copy(TinaBackend *b, void *dst, const void *src, size_t n) {
+    (void)b;
+    memcpy(dst, src, n * sizeof(float));
+}
+
 static void cpu_gather_rows(TinaBackend *b, void *out, const void *in, const int *rows, int n, int C) {
     (void)b;
     for (int i = 0; i < n; i++)
@@ -277,6 +282,7 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .rope = cpu_rope,
         .attention = cpu_attention,
         .swiglu = cpu_swiglu,
+        .copy = cpu_copy,
         .gather_rows = cpu_gather_rows,
         .add = cpu_add,
         .logits = cpu_logits,

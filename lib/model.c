@@ -249,6 +249,22 @@ void tina_kv_cache_free(TinaKVCache *kv) {
     free(kv);
 }
 
+TinaStatus tina_kv_cache_copy(TinaKVCache *kv, int from, int to, int n, TinaError *err) {
+    if (from < 0 || to < 0 || from >= kv->n_slots || to >= kv->n_slots || n < 0 || n > kv->max_len)
+        return tina_error(err, TINA_ERR_INPUT, "KV copy of %d positions from slot %d to %d does not fit the cache", n,
+                          from, to);
+    const TinaConfig *c = &kv->model->config;
+    TinaBackend *b = kv->model->backend;
+    size_t row = (size_t)c->n_kv_heads * c->head_dim, slot = (size_t)kv->max_len * row;
+    for (int l = 0; l < c->n_layers; l++) {
+        size_t layer = (size_t)l * kv->layer_stride;
+        char *k = (char *)kv->k, *v = (char *)kv->v;
+        b->copy(b, k + (layer + to * slot) * b->act_bytes, k + (layer + from * slot) * b->act_bytes, (size_t)n * row);
+        b->copy(b, v + (layer + to * slot) * b->act_bytes, v + (layer + from * slot) * b->act_bytes, (size_t)n * row);
+    }
+    return TINA_OK;
+}
+
 /* ---- forward -------------------------------------------------------------------------------------------------- */
 
 /* Checks the call and lays it out as a TinaBatch over the model's host workspaces. */

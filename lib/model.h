@@ -37,6 +37,8 @@ const TinaConfig *tina_model_config(const TinaModel *model);
 /* A cache of n_slots sequences of up to max_len positions each: (L, n_slots, max_len, Hkv, D) keys and values. */
 TinaStatus tina_kv_cache_new(TinaModel *model, int n_slots, int max_len, TinaKVCache **cache, TinaError *err);
 void tina_kv_cache_free(TinaKVCache *cache);
+/* Copies the first n positions of slot `from` into slot `to` (the G samples of a prompt share its prefill). */
+TinaStatus tina_kv_cache_copy(TinaKVCache *cache, int from, int to, int n, TinaError *err);
 
 /* Runs the sequences through the model, appending them to their cache slots. lora NULL: the base model. logits:
  * (n_seqs, V) for TINA_LOGITS_LAST, (T, V) rows in sequence order for TINA_LOGITS_ALL, f32 on the host. */

@@ -148,6 +148,22 @@ TinaStatus tina_record_format_string(TinaBuf *out, const char *text, size_t len,
     return status ? status : tina_buf_append(out, "\"", 1, err);
 }
 
+TinaStatus tina_record_format_floats(TinaBuf *out, const float *values, size_t n, TinaError *err) {
+    TinaStatus status = tina_buf_append(out, "[", 1, err);
+    for (size_t i = 0; i < n && !status; i++) {
+        char text[32];
+        if (!isfinite(values[i])) strcpy(text, "null");
+        else
+            for (int digits = 6; digits <= 9; digits++) { /* 9 digits always read back as the same float */
+                snprintf(text, sizeof text, "%.*g", digits, (double)values[i]);
+                if (strtof(text, NULL) == values[i]) break;
+            }
+        if (i) status = tina_buf_append(out, ",", 1, err);
+        if (!status) status = tina_buf_append_str(out, text, err);
+    }
+    return status ? status : tina_buf_append(out, "]", 1, err);
+}
+
 TinaStatus tina_record_format_ids(TinaBuf *out, const int32_t *ids, size_t n, TinaError *err) {
     TinaStatus status = tina_buf_reserve(out, 12 * n + 2, err);
     if (status) return status;

@@ -49,6 +49,9 @@ void tina_record_format_number(double value, char text[32]);
 /* Appends text[0..len) as a JSON string (quoted, escaped; ill-formed UTF-8 as U+FFFD so the line stays valid). */
 TinaStatus tina_record_format_string(TinaBuf *out, const char *text, size_t len, TinaError *err);
 
+/* Appends values[0..n) as a JSON array of the shortest decimals that read back as the same floats. */
+TinaStatus tina_record_format_floats(TinaBuf *out, const float *values, size_t n, TinaError *err);
+
 /* Appends ids[0..n) as a JSON array of integers. */
 TinaStatus tina_record_format_ids(TinaBuf *out, const int32_t *ids, size_t n, TinaError *err);
 

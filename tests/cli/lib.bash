@@ -43,8 +43,13 @@ status_is() { [ "$status" -eq "$1" ]; }
 stderr_has() { grep -qF -- "$1" err; }
 stdout_is() { [ "$(cat out)" = "$1" ]; }
 differ() { ! cmp -s "$1" "$2"; }
-# jq_true FILTER [FILE]: the filter, run over all records of FILE (default out) as one array, yields true.
-jq_true() { jq -e -s "$1" "${2:-out}" >/dev/null 2>&1; }
+# jq_true [--arg NAME VALUE]... FILTER [FILE]: the filter, run over all records of FILE (default out) as one array,
+# yields true.
+jq_true() {
+    local args=()
+    while [ "${1:-}" = --arg ]; do args+=(--arg "$2" "$3"); shift 3; done
+    jq -e -s "${args[@]}" "$1" "${2:-out}" >/dev/null 2>&1
+}
 # near A B [TOL]: numbers within TOL (default 1e-12)
 near() { awk -v a="$1" -v b="$2" -v t="${3:-1e-12}" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 

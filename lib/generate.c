@@ -1,0 +1,117 @@
+#include "generate.h"
+
+#include <stdlib.h>
+
+#include "rng.h"
+
+typedef struct {
+    bool active;
+    void *user;
+    int sample;
+    uint64_t stream;  /* this sample's RNG stream */
+    int n_past;       /* positions in its cache slot */
+    int generated;    /* tokens drawn so far */
+    int32_t last;     /* the token to feed next */
+} Sequence;
+
+typedef struct {
+    TinaModel *model;
+    const TinaLora *lora;
+    const TinaGenParams *params;
+    const TinaGenCallbacks *cb;
+    TinaKVCache *cache;
+    TinaSampler *sampler;
+    Sequence *seqs;   /* (slots,) */
+    float *logits;    /* (slots, V) */
+    TinaSequence *batch;
+    int *picked;      /* (slots,) slot numbers, a workspace */
+    int V;
+} Engine;
+
+/* Draws the next token of the sequence in slot s from a row of logits; ends it if it stops or reaches the limit. */
+static TinaStatus advance(Engine *e, int s, const float *row, TinaError *err) {
+    Sequence *q = &e->seqs[s];
+    double u = tina_rng_uniform(e->params->seed, q->stream, (uint64_t)q->generated), logprob;
+    int32_t token = tina_sampler_draw(e->sampler, row, &e->params->sampling, u, &logprob);
+    q->generated++;
+    q->last = token;
+    bool stop = e->cb->token(e->cb->ctx, q->user, q->sample, token, logprob);
+    bool by_length = !stop && q->generated >= e->params->max_new_tokens;
+    if (!stop && !by_length) return TINA_OK;
+    q->active = false;
+    return e->cb->done(e->cb->ctx, q->user, q->sample, by_length, err);
+}
+
+/* Prefills the prompt in the first free slot, shares its cache with G - 1 more, and draws every first token. */
+static TinaStatus start(Engine *e, const TinaGenPrompt *prompt, TinaError *err) {
+    int G = e->params->n_samples, *slots = e->picked, n = 0;
+    for (int s = 0; s < e->params->slots && n < G; s++)
+        if (!e->seqs[s].active) slots[n++] = s;
+    TinaSequence seq = {slots[0], 0, prompt->n_tokens, prompt->tokens};
+    TinaStatus status = tina_model_forward(e->model, e->cache, &seq, 1, e->lora, TINA_LOGITS_LAST, e->logits, err);
+    for (int i = 1; i < G && !status; i++) status = tina_kv_cache_copy(e->cache, slots[0], slots[i], prompt->n_tokens, err);
+    for (int i = 0; i < G && !status; i++) {
+        e->seqs[slots[i]] = (Sequence){true, prompt->user, i, tina_rng_bits(e->params->seed, prompt->stream, (uint64_t)i),
+                                       prompt->n_tokens, 0, 0};
+        status = advance(e, slots[i], e->logits, err);
+    }
+    return status;
+}
+
+/* One decode step for every active sequence. */
+static TinaStatus step(Engine *e, TinaError *err) {
+    int n = 0, *which = e->picked;
+    for (int s = 0; s < e->params->slots; s++) {
+        Sequence *q = &e->seqs[s];
+        if (!q->active) continue;
+        e->batch[n] = (TinaSequence){s, q->n_past, 1, &q->last};
+        which[n++] = s;
+    }
+    if (n == 0) return TINA_OK;
+    TinaStatus status = tina_model_forward(e->model, e->cache, e->batch, n, e->lora, TINA_LOGITS_LAST, e->logits, err);
+    for (int i = 0; i < n && !status; i++) {
+        e->seqs[which[i]].n_past++;
+        status = advance(e, which[i], e->logits + (size_t)i * e->V, err);
+    }
+    return status;
+}
+
+TinaStatus tina_generate(TinaModel *model, const TinaLora *lora, const TinaGenParams *p, const TinaGenCallbacks *cb,
+                         TinaError *err) {
+    if (p->n_samples < 1 || p->slots < p->n_samples || p->max_new_tokens < 1)
+        return tina_error(err, TINA_ERR_INPUT, "generation needs at least one new token and as many slots (%d) as "
+                          "samples per prompt (%d)", p->slots, p->n_samples);
+    Engine e = {model, lora, p, cb, NULL, NULL, NULL, NULL, NULL, NULL, tina_model_config(model)->vocab};
+    TinaStatus status = tina_kv_cache_new(model, p->slots, p->max_prompt_tokens + p->max_new_tokens, &e.cache, err);
+    if (!status) status = tina_sampler_new(e.V, &e.sampler, err);
+    if (!status) {
+        e.seqs = calloc((size_t)p->slots, sizeof *e.seqs);
+        e.logits = malloc((size_t)p->slots * e.V * sizeof *e.logits);
+        e.batch = malloc((size_t)p->slots * sizeof *e.batch);
+        e.picked = malloc((size_t)p->slots * sizeof *e.picked);
+        if (!e.seqs || !e.logits || !e.batch || !e.picked) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory (engine)");
+    }
+    bool more = true;
+    while (!status) {
+        int free_slots = 0, active = 0;
+        for (int s = 0; s < p->slots; s++) free_slots += !e.seqs[s].active;
+        while (!status && more && free_slots >= p->n_samples) {
+            TinaGenPrompt prompt;
+            status = cb->next(cb->ctx, &prompt, &more, err);
+            if (status || !more) break;
+            status = start(&e, &prompt, err);
+            free_slots = 0;
+            for (int s = 0; s < p->slots; s++) free_slots += !e.seqs[s].active;
+        }
+        for (int s = 0; s < p->slots; s++) active += e.seqs[s].active;
+        if (status || (!active && !more)) break;
+        status = step(&e, err);
+    }
+    tina_kv_cache_free(e.cache);
+    tina_sampler_free(e.sampler);
+    free(e.seqs);
+    free(e.logits);
+    free(e.batch);
+    free(e.picked);
+    return status;
+}

@@ -1,0 +1,53 @@
+/* generate: the batched generation engine.
+ *
+ * Prompts go through a fixed number of KV slots: each prompt is prefilled once and its KV prefix copied to the slots
+ * of its G samples; decode steps advance every active sequence at once (the weights are read once per step for the
+ * whole batch); a finished sequence frees its slot, and waiting prompts start as soon as G slots are free
+ * (continuous batching). Memory is the model's activations plus the cache: slots x (longest prompt + new tokens).
+ *
+ * Sample i of a prompt draws its token at step j with u = uniform(seed, stream_i, j), stream_i = bits(seed,
+ * prompt stream, i): the draws of a sample do not depend on what runs beside it. What a prompt is, and what happens
+ * to each token, is the caller's, through callbacks. */
+#ifndef TINA_GENERATE_H
+#define TINA_GENERATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "lora.h"
+#include "model.h"
+#include "sampler.h"
+
+typedef struct {
+    const int32_t *tokens; /* the prompt, valid until its last sample is done */
+    int n_tokens;
+    uint64_t stream;       /* the prompt's RNG stream, e.g. a hash of its id */
+    void *user;            /* the caller's handle, given back in the callbacks */
+} TinaGenPrompt;
+
+typedef struct {
+    /* The next prompt, or *more = false when there is none; called whenever G slots are free. */
+    TinaStatus (*next)(void *ctx, TinaGenPrompt *prompt, bool *more, TinaError *err);
+    /* Sample `sample` of the prompt drew `token`: return true to end the sample here (EOS, a stop string). */
+    bool (*token)(void *ctx, void *user, int sample, int32_t token, double logprob);
+    /* The sample ended: by its own stop (token returned true) or, when by_length, at max_new_tokens. */
+    TinaStatus (*done)(void *ctx, void *user, int sample, bool by_length, TinaError *err);
+    void *ctx;
+} TinaGenCallbacks;
+
+typedef struct {
+    TinaSamplerParams sampling;
+    int n_samples;         /* G */
+    int max_new_tokens;
+    int max_prompt_tokens; /* no prompt is longer (the caller checks) */
+    int slots;             /* sequences decoded together, at least G */
+    uint64_t seed;
+} TinaGenParams;
+
+/* Runs every prompt the callbacks give to the end. The model must take calls of max(slots, max_prompt_tokens)
+ * tokens. lora NULL: the base model. */
+TinaStatus tina_generate(TinaModel *model, const TinaLora *lora, const TinaGenParams *params,
+                         const TinaGenCallbacks *callbacks, TinaError *err);
+
+#endif

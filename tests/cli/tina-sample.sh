@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# tina-sample, driven as a user would, on the tiny fixture models: greedy completions equal transformers' (from
+# tests/reference/models.py), --forced log-probs equal the sampled ones, records come out complete and in order,
+# seeds decide everything, and bad input exits 2 with no output file.
+. "$(dirname "$0")/lib.bash"
+F=$ROOT/tests/fixtures/models
+TOK=$ROOT/data/models/tiny-math-bpe
+jq -c '.prompts | to_entries[] | {id: "p\(.key)", prompt_tokens: .value}' "$F/expected.json" > prompts.jsonl
+
+for arch in qwen2 llama; do
+    for with in base lora; do
+        adapter=()
+        [ "$with" = lora ] && adapter=(-a "$F/$arch-lora")
+        run tina-sample -m "$F/$arch-f32" "${adapter[@]}" --tokenizer "$TOK" -t 0 --max-new-tokens 32 prompts.jsonl
+        check "$arch $with: greedy completions equal transformers' token for token" \
+            [ "$(jq -c -s 'map(.completion_tokens)' out)" = "$(jq -c ".$arch.greedy_$with" "$F/expected.json")" ]
+    done
+done
+check "rollout fields" jq_true 'all(has("sample") and has("prompt_tokens") and has("completion") and has("completion_tokens") and has("logprobs") and has("finish_reason") and has("policy") and has("seed"))'
+check "policy names the adapter" jq_true "all(.policy == \"$F/llama-lora\")"
+check "one log-prob per completion token" jq_true 'all((.logprobs | length) == (.completion_tokens | length))'
+check "finish_reason length at --max-new-tokens" jq_true 'all(.finish_reason == "length")'
+
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 prompts.jsonl
+cp out sampled.jsonl
+check "-n 4: the samples of a prompt together, in order, prompts in input order" \
+    jq_true 'map([.id, .sample]) == [["p0",0],["p0",1],["p0",2],["p0",3],["p1",0],["p1",1],["p1",2],["p1",3],["p2",0],["p2",1],["p2",2],["p2",3]]'
+check "summary on stderr" stderr_has "tina-sample: 3 prompts, 240 tokens generated"
+check "samples of one prompt differ (each has its own stream)" jq_true '.[0].completion_tokens != .[1].completion_tokens'
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 prompts.jsonl
+check "the same seed gives the same bytes" cmp -s out sampled.jsonl
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 8 --max-new-tokens 20 --batch 5 prompts.jsonl
+check "another seed gives other samples" differ out sampled.jsonl
+for batch in 4 7 64; do
+    run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch $batch prompts.jsonl
+    check "--batch $batch: the same tokens as --batch 5" [ "$(jq -c .completion_tokens out)" = "$(jq -c .completion_tokens sampled.jsonl)" ]
+done
+
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" --forced sampled.jsonl
+check "--forced: log-probs recomputed equal the sampled ones within 1e-5" \
+    [ "$(paste <(jq -c .logprobs out) <(jq -c .logprobs sampled.jsonl) | jq -R 'split("\t") | map(fromjson) | transpose | map(.[0] - .[1] | fabs) | max' | jq -s 'max < 1e-5')" = true ]
+check "--forced: summary counts scored tokens" stderr_has "12 rollouts, 240 tokens scored"
+sed -n 1p sampled.jsonl > one.jsonl
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" --forced --no-adapter --as ref_logprobs one.jsonl
+check "--forced --no-adapter --as ref_logprobs: the base model's, beside the policy's" \
+    jq_true '.[0] | (.ref_logprobs | length) == (.logprobs | length) and .ref_logprobs != .logprobs'
+
+echo '{"id":"q","problem":"What is 2+2?"}' > problem.jsonl
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" --template deepseek-r1 -t 0 --max-new-tokens 4 problem.jsonl
+jq -c .prompt_tokens out > sampled-prompt.json
+run tina-tokenize -t "$TOK" --template deepseek-r1 problem.jsonl
+check "a problem is rendered and encoded as tina-tokenize does" [ "$(jq -c .tokens out)" = "$(cat sampled-prompt.json)" ]
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 4 --max-prompt-tokens 5 prompts.jsonl
+check "long prompts are cut from the left by default" jq_true 'map(.prompt_tokens | length) == [5, 5, 5] and .[2].prompt_tokens[-1] == 2047'
+check "and counted on stderr" stderr_has "3 prompts longer than 5 tokens cut from the left"
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 4 --max-prompt-tokens 10 --long-prompts skip prompts.jsonl
+check "--long-prompts skip leaves them out" jq_true 'map(.id) == ["p0"]'
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 32 prompts.jsonl
+text=$(head -n 1 out | jq -r .completion)
+stop=${text:6:3}
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 32 --stop "$stop" prompts.jsonl
+check "--stop: finish_reason stop, the text ends before the stop string" \
+    jq_true --arg t "$text" --arg s "$stop" '.[0].finish_reason == "stop" and .[0].completion == $t[:($t | index($s))]'
+
+# ---- bad input -----------------------------------------------------------------------------------------------
+bad() { # NAME MESSAGE ARG...
+    local name=$1 message=$2; shift 2
+    rm -f result.jsonl
+    run tina-sample --tokenizer "$TOK" -o result.jsonl "$@"
+    check "$name: exit 2" status_is 2
+    check "$name: message" stderr_has "$message"
+    check "$name: no output file" [ ! -e result.jsonl ]
+}
+echo '{"id":"x","question":"no problem field"}' > noproblem.jsonl
+bad "missing problem" 'noproblem.jsonl:1: field "problem" is missing' -m "$F/qwen2-f32" noproblem.jsonl
+echo '{"id":"x","prompt_tokens":[]}' > empty.jsonl
+bad "empty prompt" "empty.jsonl:1: the prompt is empty" -m "$F/qwen2-f32" empty.jsonl
+bad "adapter for another base" "an adapter for another model?" -m "$F/qwen2-f32" -a "$F/llama-lora" prompts.jsonl
+bad "unreadable model" "no/such/model/config.json" -m no/such/model prompts.jsonl
+bad "unknown template" "--template: 'chatml' is not one of" -m "$F/qwen2-f32" --template chatml prompts.jsonl
+echo '{"id":"x","prompt_tokens":[5,99999]}' > outside.jsonl
+bad "a token outside the vocabulary" 'outside.jsonl:1: field "prompt_tokens" holds something that is not a token id' -m "$F/qwen2-f32" outside.jsonl
+printf '{"id":"x","problem":"caf\xe9 \xff"}\n' > notutf8.jsonl
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 2 notutf8.jsonl
+check "non-UTF-8 text reads as U+FFFD, as everywhere in tina" [ "$status" -eq 0 ]
+finish
