@@ -33,25 +33,29 @@ int main(int argc, char **argv) {
     TinaError err;
     TinaBackend *backend;
     TinaModel *m;
-    if (tina_cpu_backend_new(threads, &backend, &err) || tina_model_load(argv[1], backend, P * N, &m, &err)) {
+    int prompt = 16, most = P * N > B * prompt ? P * N : B * prompt; /* tokens of the largest call */
+    if (tina_cpu_backend_new(threads, &backend, &err) || tina_model_load(argv[1], backend, most, &m, &err)) {
         fprintf(stderr, "model_bench: %s\n", err.message);
         return 1;
     }
     const TinaConfig *c = tina_model_config(m);
-    int slots = P > B ? P : B, prompt = 16;
+    int slots = P > B ? P : B;
     TinaKVCache *kv;
-    if (tina_kv_cache_new(m, slots, N > prompt + S ? N : prompt + S, &kv, &err)) return 1;
-    int32_t *tokens = malloc((size_t)P * N * sizeof *tokens);
-    for (int i = 0; i < P * N; i++) tokens[i] = (i * 7919) % c->vocab;
+    if (tina_kv_cache_new(m, slots, N > prompt + S ? N : prompt + S, &kv, &err)) {
+        fprintf(stderr, "model_bench: %s\n", err.message);
+        return 1;
+    }
+    int32_t *tokens = malloc((size_t)most * sizeof *tokens);
+    for (int i = 0; i < most; i++) tokens[i] = (i * 7919) % c->vocab;
     TinaSequence *seqs = malloc((size_t)slots * sizeof *seqs);
     float *logits = malloc((size_t)slots * c->vocab * sizeof *logits);
     for (int s = 0; s < P; s++) seqs[s] = (TinaSequence){s, 0, N, tokens + (size_t)s * N};
     tina_model_forward(m, kv, seqs, P, NULL, TINA_LOGITS_LAST, logits, &err); /* warm up */
     double t0 = tina_progress_now();
-    if (tina_model_forward(m, kv, seqs, P, NULL, TINA_LOGITS_LAST, logits, &err)) return 1;
+    if (tina_model_forward(m, kv, seqs, P, NULL, TINA_LOGITS_LAST, logits, &err)) goto fail;
     double prefill = tina_progress_now() - t0;
     for (int s = 0; s < B; s++) seqs[s] = (TinaSequence){s, 0, prompt, tokens + (size_t)s * prompt};
-    if (tina_model_forward(m, kv, seqs, B, NULL, TINA_LOGITS_LAST, logits, &err)) return 1;
+    if (tina_model_forward(m, kv, seqs, B, NULL, TINA_LOGITS_LAST, logits, &err)) goto fail;
     int32_t *next = malloc((size_t)B * sizeof *next);
     t0 = tina_progress_now();
     for (int step = 0; step < S; step++) {
@@ -59,7 +63,7 @@ int main(int argc, char **argv) {
             next[s] = (step * 31 + s) % c->vocab;
             seqs[s] = (TinaSequence){s, prompt + step, 1, &next[s]};
         }
-        if (tina_model_forward(m, kv, seqs, B, NULL, TINA_LOGITS_LAST, logits, &err)) return 1;
+        if (tina_model_forward(m, kv, seqs, B, NULL, TINA_LOGITS_LAST, logits, &err)) goto fail;
     }
     double decode = tina_progress_now() - t0;
     printf("{\"prefill_seconds\":%.4f,\"prefill_tokens_per_s\":%.1f,\"decode_seconds\":%.4f,"
@@ -73,4 +77,7 @@ int main(int argc, char **argv) {
     tina_model_free(m);
     backend->destroy(backend);
     return 0;
+fail:
+    fprintf(stderr, "model_bench: %s\n", err.message);
+    return 1;
 }

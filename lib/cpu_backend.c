@@ -1,6 +1,7 @@
 /* cpu_backend: the f32 reference implementation of the backend seam: OpenBLAS sgemm for every matrix product,
  * OpenMP across rows and heads for the rest. */
 #include <cblas.h>
+#include <immintrin.h>
 #undef I /* complex.h, through openblas_config.h, defines it; here I is the MLP width */
 #include <math.h>
 #include <omp.h>
@@ -14,6 +15,7 @@ enum { VOCAB_CHUNK = 4096 }; /* rows of the head per log-prob step: (T, 4096) f3
 typedef struct {
     TinaBackend base;
     int threads;
+    bool avx2;      /* the batch-invariant row kernel needs AVX2 and FMA */
     float *scratch; /* attention scores (threads, max_len), or log-prob chunks (T, VOCAB_CHUNK) and sums */
     size_t scratch_len;
     float *rope_cos, *rope_sin; /* (rope_positions, D / 2) tables for one (theta, D) */
@@ -67,10 +69,82 @@ static void cpu_rmsnorm(TinaBackend *b, void *out, const void *in, const void *w
     }
 }
 
+/* ---- rows that do not depend on the batch ----------------------------------------------------------------------
+ * sgemm's result for one row depends on how many rows come with it (its blocking changes the order of the sums), so
+ * a sequence decoded beside 7 others would get other log-probs than alone. For up to ROW_KERNEL_ROWS rows every
+ * output is instead the same fixed-order dot product, x[t] . w[n], whatever T and the thread count: 8-float partial
+ * sums over K, then a fixed horizontal sum. Tiles of 2 rows x 4 outputs keep 8 sums and 5 vectors in registers, and
+ * each weight row is read once per pair of input rows, from L1 after the first. */
+enum { ROW_KERNEL_ROWS = 256 };
+
+__attribute__((target("avx2,fma"))) static float sum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* out (+)= alpha * value, alpha applied after the sum as sgemm's alpha (exact for 1) */
+static void put(float *o, float value, float alpha, bool accumulate) {
+    *o = accumulate ? *o + alpha * value : alpha * value;
+}
+
+/* rows t0, t0 + 1 (t1 == t0 for a single row) against weight rows n0 .. n0 + 3 */
+__attribute__((target("avx2,fma"))) static void tile2x4(float *out, const float *in, const float *w, int K, int N,
+                                                         int t0, int t1, int n0, float alpha, bool accumulate) {
+    const float *x0 = in + (size_t)t0 * K, *x1 = in + (size_t)t1 * K;
+    const float *w0 = w + (size_t)n0 * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (int k = 0; k < K; k += 8) {
+        __m256 p = _mm256_loadu_ps(x0 + k), q = _mm256_loadu_ps(x1 + k), v;
+        v = _mm256_loadu_ps(w0 + k), a0 = _mm256_fmadd_ps(p, v, a0), b0 = _mm256_fmadd_ps(q, v, b0);
+        v = _mm256_loadu_ps(w1 + k), a1 = _mm256_fmadd_ps(p, v, a1), b1 = _mm256_fmadd_ps(q, v, b1);
+        v = _mm256_loadu_ps(w2 + k), a2 = _mm256_fmadd_ps(p, v, a2), b2 = _mm256_fmadd_ps(q, v, b2);
+        v = _mm256_loadu_ps(w3 + k), a3 = _mm256_fmadd_ps(p, v, a3), b3 = _mm256_fmadd_ps(q, v, b3);
+    }
+    float *o = out + (size_t)t0 * N + n0;
+    put(o, sum8(a0), alpha, accumulate), put(o + 1, sum8(a1), alpha, accumulate);
+    put(o + 2, sum8(a2), alpha, accumulate), put(o + 3, sum8(a3), alpha, accumulate);
+    if (t1 == t0) return;
+    o = out + (size_t)t1 * N + n0;
+    put(o, sum8(b0), alpha, accumulate), put(o + 1, sum8(b1), alpha, accumulate);
+    put(o + 2, sum8(b2), alpha, accumulate), put(o + 3, sum8(b3), alpha, accumulate);
+}
+
+/* x[t] . w[n] alone, for the last outputs when N is not a multiple of 4: the same order of sums as the tiles */
+__attribute__((target("avx2,fma"))) static void dot1(float *out, const float *in, const float *w, int K, int N, int t,
+                                                      int n, float alpha, bool accumulate) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int k = 0; k < K; k += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(in + (size_t)t * K + k), _mm256_loadu_ps(w + (size_t)n * K + k), acc);
+    put(out + (size_t)t * N + n, sum8(acc), alpha, accumulate);
+}
+
+__attribute__((target("avx2,fma"))) static void matmul_rows(float *out, const float *in, const float *w, int T, int K,
+                                                             int N, float alpha, bool accumulate) {
+    int N4 = N / 4 * 4;
+#pragma omp parallel for schedule(static)
+    for (int n0 = 0; n0 < N; n0 += 4)
+        for (int t = 0; t < T; t += 2) {
+            int t1 = t + 1 < T ? t + 1 : t;
+            if (n0 < N4) tile2x4(out, in, w, K, N, t, t1, n0, alpha, accumulate);
+            else
+                for (int n = n0; n < N; n++)
+                    for (int u = t; u <= t1; u++) dot1(out, in, w, K, N, u, n, alpha, accumulate);
+        }
+}
+
+/* out (T, N) = alpha * in (T, K) @ w (N, K)^T (+ out): the batch-invariant rows when they apply, else sgemm. */
+static void product(const Cpu *c, float *out, const float *in, const float *w, int T, int K, int N, float alpha,
+                    bool accumulate) {
+    if (T <= ROW_KERNEL_ROWS && K % 8 == 0 && c->avx2) matmul_rows(out, in, w, T, K, N, alpha, accumulate);
+    else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, K, alpha, in, K, w, K, accumulate ? 1.0f : 0.0f,
+                     out, N);
+}
+
 static void cpu_matmul(TinaBackend *b, void *out, const void *in, const void *w, const void *bias, int T, int K, int N,
                        bool accumulate) {
-    (void)b;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, K, 1.0f, in, K, w, K, accumulate ? 1.0f : 0.0f, out, N);
+    product((Cpu *)b, out, in, w, T, K, N, 1.0f, accumulate);
     if (!bias) return;
     const float *bv = bias;
 #pragma omp parallel for schedule(static)
@@ -80,9 +154,8 @@ static void cpu_matmul(TinaBackend *b, void *out, const void *in, const void *w,
 
 static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *tmp, int T,
                      int K, int N, int r, float scale) {
-    (void)b;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, r, K, 1.0f, in, K, a, K, 0.0f, tmp, r);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, r, scale, tmp, r, bm, r, 1.0f, out, N);
+    product((Cpu *)b, tmp, in, a, T, K, r, 1.0f, false);
+    product((Cpu *)b, out, tmp, bm, T, r, N, scale, true);
 }
 
 /* cos and sin of position x inv_freq[j] for positions < max_len, computed as transformers does in f32:
@@ -145,6 +218,24 @@ static void cpu_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, i
     }
 }
 
+/* a . b in an order fixed by n alone: not by alignment (a compiler's vectorised reduction peels differently for
+ * different addresses, and cache slots sit at different addresses), not by the batch. */
+__attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const float *b, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float sum = sum8(acc);
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+static float dot(const float *a, const float *b, int n, bool avx2) {
+    if (avx2) return dot_avx2(a, b, n);
+    float sum = 0;
+    for (int i = 0; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
 static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache,
                           void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D) {
     Cpu *c = (Cpu *)b;
@@ -173,11 +264,7 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
         float *sc = scores + (size_t)omp_get_thread_num() * max_len;
         float max = -INFINITY;
         for (int j = 0; j < keys; j++) {
-            float dot = 0;
-            const float *kj = kc + (size_t)j * row;
-#pragma omp simd reduction(+ : dot)
-            for (int d = 0; d < D; d++) dot += qv[d] * kj[d];
-            sc[j] = dot * scale;
+            sc[j] = dot(qv, kc + (size_t)j * row, D, c->avx2) * scale;
             if (sc[j] > max) max = sc[j];
         }
         float sum = 0;
@@ -222,8 +309,7 @@ static void cpu_add(TinaBackend *b, void *x, const void *y, size_t n) {
 }
 
 static void cpu_logits(TinaBackend *b, float *out, const void *h, const void *head, int rows, int C, int V) {
-    (void)b;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, V, C, 1.0f, h, C, head, C, 0.0f, out, V);
+    cpu_matmul(b, out, h, head, NULL, rows, C, V, false); /* the same rows whatever the batch, as every product */
 }
 
 static void cpu_logprobs(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
@@ -263,6 +349,7 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
     Cpu *c = calloc(1, sizeof *c);
     if (!c) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (CPU backend)");
     c->threads = threads > 0 ? threads : omp_get_max_threads();
+    c->avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     omp_set_num_threads(c->threads);
     openblas_set_num_threads(c->threads);
     c->base = (TinaBackend){

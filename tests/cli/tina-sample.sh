@@ -33,15 +33,23 @@ run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --s
 check "another seed gives other samples" differ out sampled.jsonl
 for batch in 4 7 64; do
     run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch $batch prompts.jsonl
-    check "--batch $batch: the same tokens as --batch 5" [ "$(jq -c .completion_tokens out)" = "$(jq -c .completion_tokens sampled.jsonl)" ]
+    check "--batch $batch: the same bytes as --batch 5" cmp -s out sampled.jsonl
+done
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 --threads 1 prompts.jsonl
+check "--threads 1: the same bytes as all threads" cmp -s out sampled.jsonl
+run tina-sample -m "$F/llama-f32" --tokenizer "$TOK" --seed 3 --max-new-tokens 24 --batch 1 prompts.jsonl
+cp out one.jsonl
+for batch in 7 64; do
+    run tina-sample -m "$F/llama-f32" --tokenizer "$TOK" --seed 3 --max-new-tokens 24 --batch $batch prompts.jsonl
+    check "-n 1 --batch $batch: the same bytes as --batch 1" cmp -s out one.jsonl
 done
 
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" --forced sampled.jsonl
 check "--forced: log-probs recomputed equal the sampled ones within 1e-5" \
     [ "$(paste <(jq -c .logprobs out) <(jq -c .logprobs sampled.jsonl) | jq -R 'split("\t") | map(fromjson) | transpose | map(.[0] - .[1] | fabs) | max' | jq -s 'max < 1e-5')" = true ]
 check "--forced: summary counts scored tokens" stderr_has "12 rollouts, 240 tokens scored"
-sed -n 1p sampled.jsonl > one.jsonl
-run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" --forced --no-adapter --as ref_logprobs one.jsonl
+sed -n 1p sampled.jsonl > first.jsonl
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" --forced --no-adapter --as ref_logprobs first.jsonl
 check "--forced --no-adapter --as ref_logprobs: the base model's, beside the policy's" \
     jq_true '.[0] | (.ref_logprobs | length) == (.logprobs | length) and .ref_logprobs != .logprobs'
 
