@@ -99,6 +99,7 @@ bench: all
 	bench/advantage.sh
 	bench/tokenizer.sh
 	bench/model.sh
+	bench/sample.sh
 
 demo: all
 	@echo "make demo: coming. It will run a short GRPO loop on the embedded demo model; today it has nothing to run."

@@ -38,6 +38,7 @@ static const char usage[] =
     "      --long-prompts WHAT    truncate (default, as TRL) or skip\n"
     "      --seed S               (default 42)\n"
     "      --stop STR             also stop where the text contains STR (repeatable; the text ends before it)\n"
+    "      --ignore-eos           do not stop at EOS (for benchmarks: every completion gets --max-new-tokens)\n"
     "      --logprobs-at-temperature  log-probs of the tempered distribution (default: at temperature 1, as Tina)\n"
     "      --batch N              sequences decoded together (default 32, at least G)\n"
     "      --threads N            CPU threads (default: all)\n"
@@ -60,6 +61,7 @@ typedef struct {
     int samples, top_k, max_new, max_prompt, batch, threads, n_stops;
     double temperature, top_p;
     bool has_temperature, has_top_p, has_top_k, skip_long, at_temperature, forced, no_adapter, quiet, progress;
+    bool ignore_eos;
     TinaTemplate template;
     unsigned long long seed;
     const char *stops[MAX_STOPS];
@@ -68,7 +70,7 @@ typedef struct {
 static Options parse_options(int argc, char **argv) {
     enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SUFFIX, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT,
            OPT_LONG, OPT_SEED, OPT_STOP, OPT_AT_TEMPERATURE, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_FORCED,
-           OPT_NO_ADAPTER, OPT_AS, OPT_PROGRESS };
+           OPT_NO_ADAPTER, OPT_AS, OPT_PROGRESS, OPT_IGNORE_EOS };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'}, {"adapter", required_argument, NULL, 'a'},
         {"tokenizer", required_argument, NULL, OPT_TOKENIZER}, {"samples", required_argument, NULL, 'n'},
@@ -78,7 +80,8 @@ static Options parse_options(int argc, char **argv) {
         {"max-new-tokens", required_argument, NULL, OPT_MAX_NEW},
         {"max-prompt-tokens", required_argument, NULL, OPT_MAX_PROMPT},
         {"long-prompts", required_argument, NULL, OPT_LONG}, {"seed", required_argument, NULL, OPT_SEED},
-        {"stop", required_argument, NULL, OPT_STOP}, {"logprobs-at-temperature", no_argument, NULL, OPT_AT_TEMPERATURE},
+        {"stop", required_argument, NULL, OPT_STOP}, {"ignore-eos", no_argument, NULL, OPT_IGNORE_EOS},
+        {"logprobs-at-temperature", no_argument, NULL, OPT_AT_TEMPERATURE},
         {"batch", required_argument, NULL, OPT_BATCH}, {"threads", required_argument, NULL, OPT_THREADS},
         {"device", required_argument, NULL, OPT_DEVICE}, {"forced", no_argument, NULL, OPT_FORCED},
         {"no-adapter", no_argument, NULL, OPT_NO_ADAPTER}, {"as", required_argument, NULL, OPT_AS},
@@ -115,6 +118,7 @@ static Options parse_options(int argc, char **argv) {
             if (!optarg[0]) cli_usage_error("--stop: an empty string would stop at once");
             o.stops[o.n_stops++] = optarg;
             break;
+        case OPT_IGNORE_EOS: o.ignore_eos = true; break;
         case OPT_AT_TEMPERATURE: o.at_temperature = true; break;
         case OPT_BATCH: o.batch = (int)cli_integer("--batch", optarg, 1, 1 << 16); break;
         case OPT_THREADS: o.threads = (int)cli_integer("--threads", optarg, 1, 1024); break;
@@ -427,7 +431,8 @@ int main(int argc, char **argv) {
     double started = tina_progress_now();
     TinaStatus status = tina_tokenizer_load(o.tokenizer, &r.tokenizer, &err);
     if (!status) status = tina_generation_config_load(o.model, &r.generation, &err);
-    if (!status && r.generation.n_eos == 0) { /* no generation_config.json: the tokenizer's EOS */
+    if (o.ignore_eos) r.generation.n_eos = 0;
+    else if (!status && r.generation.n_eos == 0) { /* no generation_config.json: the tokenizer's EOS */
         int32_t eos = tina_tokenizer_special_tokens(r.tokenizer)->eos.id;
         if (eos >= 0) r.generation.eos[r.generation.n_eos++] = eos;
     }

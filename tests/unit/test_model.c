@@ -264,6 +264,54 @@ static void logprobs_equal_log_softmax_of_the_logits(void) {
     tina_model_free(m);
 }
 
+/* The trainer's (and tina-sample --forced's) log-probs of each prompt's next tokens equal log_softmax of
+ * transformers + PEFT's logits within 1e-4. */
+static void logprobs_equal_transformers_log_softmax(void) {
+    for (int a = 0; a < 2; a++) {
+        TinaModel *m = load_model(ARCHS[a], "f32");
+        if (!m) continue;
+        char dir[256], file[256];
+        snprintf(dir, sizeof dir, FIXTURES "%s-lora", ARCHS[a]);
+        snprintf(file, sizeof file, FIXTURES "%s-logits.safetensors", ARCHS[a]);
+        TinaLora *lora = load_lora(m, dir);
+        TinaSafetensors *st = NULL;
+        TinaError err;
+        CHECK(tina_safetensors_open(file, &st, &err) == TINA_OK);
+        int V = tina_model_config(m)->vocab;
+        double worst = 0;
+        for (int i = 0; st && i < N_PROMPTS; i++) {
+            int n = prompt_len[i];
+            int32_t targets[32];
+            for (int p = 0; p < n; p++) targets[p] = p + 1 < n ? prompts[i][p + 1] : 0;
+            TinaKVCache *kv;
+            float logprobs[32];
+            CHECK(tina_kv_cache_new(m, 1, MAX_LEN, &kv, &err) == TINA_OK);
+            TinaSequence seq = {0, 0, n, prompts[i]};
+            CHECK(tina_model_logprobs(m, kv, &seq, 1, lora, targets, logprobs, &err) == TINA_OK);
+            char name[32];
+            snprintf(name, sizeof name, "f32.lora.%d", i);
+            const TinaTensorInfo *t = tina_safetensors_find(st, name);
+            float *want = malloc(t->nbytes);
+            tina_tensor_to_f32(t, want, &err);
+            for (int p = 0; p + 1 < n; p++) {
+                const float *z = want + (size_t)p * V;
+                double max = z[0], sum = 0;
+                for (int v = 1; v < V; v++) max = fmax(max, z[v]);
+                for (int v = 0; v < V; v++) sum += exp(z[v] - max);
+                worst = fmax(worst, fabs(logprobs[p] - (z[targets[p]] - max - log(sum))));
+            }
+            free(want);
+            tina_kv_cache_free(kv);
+        }
+        printf("note: %s: log-probs vs log_softmax of transformers + PEFT logits: worst absolute error %.2e\n",
+               ARCHS[a], worst);
+        CHECK(worst < 1e-4);
+        tina_safetensors_close(st);
+        tina_lora_free(lora);
+        tina_model_free(m);
+    }
+}
+
 static bool same_file(const char *a, const char *b) {
     TinaBuf x = {0}, y = {0};
     TinaError err;
@@ -408,6 +456,7 @@ int main(void) {
         TEST(prefill_then_decode_equals_all_at_once),
         TEST(greedy_continuations_match_transformers),
         TEST(logprobs_equal_log_softmax_of_the_logits),
+        TEST(logprobs_equal_transformers_log_softmax),
         TEST(adapters_round_trip_and_peft_reads_what_tina_writes),
         TEST(a_fresh_adapter_is_initialised_as_peft_does),
         TEST(a_merged_model_equals_the_adapter_applied),
