@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
-#include "stream.h"
+#include "record.h"
 
 static bool get_int(const cJSON *root, const char *key, int *value) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
@@ -111,13 +111,11 @@ TinaStatus tina_config_load(const char *path, TinaConfig *config, TinaError *err
     struct stat st;
     bool is_file = stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
     snprintf(file, sizeof file, is_file ? "%s" : "%s/config.json", path); /* a folder, or what should be one */
-    TinaBuf text = {0};
-    TinaStatus status = tina_read_file(file, &text, err);
-    cJSON *root = status ? NULL : cJSON_ParseWithLength(text.data, text.len);
-    tina_buf_free(&text);
+    cJSON *root;
+    TinaStatus status = tina_record_read_json(file, &root, err);
     if (status) return status;
     *config = (TinaConfig){0};
-    status = cJSON_IsObject(root) ? parse(root, config, err) : tina_error(err, TINA_ERR_INPUT, "not a JSON object");
+    status = parse(root, config, err);
     cJSON_Delete(root);
     return status ? tina_error_in(err, file) : TINA_OK;
 }
@@ -128,15 +126,9 @@ TinaStatus tina_generation_config_load(const char *folder, TinaGenerationConfig 
     snprintf(file, sizeof file, "%s/generation_config.json", folder);
     struct stat st;
     if (stat(file, &st) != 0) return TINA_OK;
-    TinaBuf text = {0};
-    TinaStatus status = tina_read_file(file, &text, err);
-    cJSON *root = status ? NULL : cJSON_ParseWithLength(text.data, text.len);
-    tina_buf_free(&text);
+    cJSON *root;
+    TinaStatus status = tina_record_read_json(file, &root, err);
     if (status) return status;
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return tina_error(err, TINA_ERR_INPUT, "%s: not a JSON object", file);
-    }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "temperature");
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "top_p");
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "top_k");

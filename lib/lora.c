@@ -126,15 +126,9 @@ static void key_of(char *key, size_t size, int layer, int target, char which) {
 static TinaStatus read_config(const char *dir, TinaLora *l, TinaError *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
-    TinaBuf text = {0};
-    TinaStatus status = tina_read_file(path, &text, err);
-    cJSON *root = status ? NULL : cJSON_ParseWithLength(text.data, text.len);
-    tina_buf_free(&text);
+    cJSON *root;
+    TinaStatus status = tina_record_read_json(path, &root, err);
     if (status) return status;
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return tina_error(err, TINA_ERR_INPUT, "%s: not a JSON object", path);
-    }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "peft_type");
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "r");
     const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(root, "lora_alpha");

@@ -1,5 +1,6 @@
 #include "record.h"
 
+#include "stream.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -34,6 +35,35 @@ TinaStatus tina_record_parse(const char *line, size_t len, cJSON **record, TinaE
         cJSON_Delete(*record);
         *record = NULL;
         return tina_error(err, TINA_ERR_INPUT, "not a JSON object (expected one JSON object per line)");
+    }
+    return TINA_OK;
+}
+
+TinaStatus tina_record_read_json(const char *path, cJSON **root, TinaError *err) {
+    *root = NULL;
+    TinaBuf text = {0};
+    TinaStatus status = tina_read_file(path, &text, err);
+    if (!status) *root = cJSON_ParseWithLength(text.data, text.len);
+    tina_buf_free(&text);
+    if (status) return status;
+    if (cJSON_IsObject(*root)) return TINA_OK;
+    cJSON_Delete(*root);
+    *root = NULL;
+    return tina_error(err, TINA_ERR_INPUT, "%s: not a JSON object", path);
+}
+
+TinaStatus tina_record_ids(const cJSON *record, const char *field, int32_t limit, TinaIds *ids, TinaError *err) {
+    const cJSON *array = cJSON_GetObjectItemCaseSensitive(record, field), *item;
+    if (!array) return tina_error(err, TINA_ERR_INPUT, "field \"%s\" is missing", field);
+    if (!cJSON_IsArray(array))
+        return tina_error(err, TINA_ERR_INPUT, "field \"%s\" is not an array of token ids", field);
+    cJSON_ArrayForEach(item, array) {
+        if (!cJSON_IsNumber(item) || item->valuedouble != (int32_t)item->valuedouble || item->valuedouble < 0 ||
+            item->valuedouble >= limit)
+            return tina_error(err, TINA_ERR_INPUT, "field \"%s\" holds something that is not a token id (0 to %d)",
+                              field, limit - 1);
+        TinaStatus status = tina_ids_push(ids, (int32_t)item->valuedouble, err);
+        if (status) return status;
     }
     return TINA_OK;
 }

@@ -13,9 +13,17 @@
 
 #include "buf.h"
 #include "error.h"
+#include "ids.h"
 
 /* Parses one line; it must be a JSON object. The caller frees *record with cJSON_Delete. */
 TinaStatus tina_record_parse(const char *line, size_t len, cJSON **record, TinaError *err);
+
+/* Reads a whole JSON file (plain or zstd) that must hold one object; the caller frees *root with cJSON_Delete.
+ * Errors name the file. */
+TinaStatus tina_record_read_json(const char *path, cJSON **root, TinaError *err);
+
+/* The token ids of an array field, each an integer in [0, limit); appended to ids. */
+TinaStatus tina_record_ids(const cJSON *record, const char *field, int32_t limit, TinaIds *ids, TinaError *err);
 
 /* Field getters: each fails with TINA_ERR_INPUT and a message naming the field when it is missing or of the wrong
  * type. */

@@ -209,10 +209,8 @@ static TinaStatus map_file(TinaSafetensors *st, const char *path, TinaError *err
 }
 
 static TinaStatus open_index(TinaSafetensors *st, const char *index_path, TinaError *err) {
-    TinaBuf text = {0};
-    TinaStatus status = tina_read_file(index_path, &text, err);
-    cJSON *root = status ? NULL : cJSON_ParseWithLength(text.data, text.len);
-    tina_buf_free(&text);
+    cJSON *root;
+    TinaStatus status = tina_record_read_json(index_path, &root, err);
     if (status) return status;
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
     if (!cJSON_IsObject(map)) {

@@ -10,6 +10,7 @@
 #include "bpe.h"
 #include "normalizer.h"
 #include "pretokenizer.h"
+#include "record.h"
 #include "stream.h"
 #include "strmap.h"
 #include "utf8.h"
@@ -331,15 +332,9 @@ static TinaStatus load_config(TinaTokenizer *t, const char *folder, TinaError *e
     snprintf(path, sizeof path, "%s/tokenizer_config.json", folder);
     struct stat st;
     if (stat(path, &st) != 0) return TINA_OK;
-    TinaBuf text = {0};
-    TinaStatus status = tina_read_file(path, &text, err);
-    cJSON *config = status ? NULL : cJSON_ParseWithLength(text.data, text.len);
-    tina_buf_free(&text);
+    cJSON *config;
+    TinaStatus status = tina_record_read_json(path, &config, err);
     if (status) return status;
-    if (!cJSON_IsObject(config)) {
-        cJSON_Delete(config);
-        return tina_error(err, TINA_ERR_INPUT, "%s: not a JSON object", path);
-    }
     status = load_special(t, config, "bos_token", 0, &t->specials.bos, err);
     if (!status) status = load_special(t, config, "eos_token", 1, &t->specials.eos, err);
     if (!status) status = load_special(t, config, "pad_token", 2, &t->specials.pad, err);
@@ -447,16 +442,13 @@ TinaStatus tina_tokenizer_load(const char *path, TinaTokenizer **tokenizer, Tina
     if (!t) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (tokenizer)");
     TinaStatus status = tina_bpe_new(&t->bpe, err);
     if (!status) status = tina_strmap_new(&t->added_ids, err);
-    TinaBuf text = {0};
-    if (!status) status = tina_read_file(file, &text, err);
+    cJSON *root = NULL;
+    if (!status) status = tina_record_read_json(file, &root, err);
     if (!status) {
-        cJSON *root = cJSON_ParseWithLength(text.data, text.len);
-        if (!root) status = tina_error(err, TINA_ERR_INPUT, "not valid JSON");
-        else status = load_json(t, root, err);
-        cJSON_Delete(root);
+        status = load_json(t, root, err);
         if (status) tina_error_in(err, file);
     }
-    tina_buf_free(&text);
+    cJSON_Delete(root);
     if (!status && folder) status = load_config(t, folder, err);
     if (status) {
         tina_tokenizer_free(t);

@@ -187,24 +187,10 @@ static void free_prompt(Prompt *p, int G) {
     free(p);
 }
 
-/* Reads the ids of a record's array field. */
-static TinaStatus read_ids(const cJSON *record, const char *field, TinaIds *ids, int vocab, TinaError *err) {
-    const cJSON *array = cJSON_GetObjectItemCaseSensitive(record, field), *item;
-    if (!cJSON_IsArray(array)) return tina_error(err, TINA_ERR_INPUT, "field \"%s\" is missing or not an array", field);
-    cJSON_ArrayForEach(item, array) {
-        if (!cJSON_IsNumber(item) || item->valuedouble < 0 || item->valuedouble >= vocab ||
-            item->valuedouble != (int32_t)item->valuedouble)
-            return tina_error(err, TINA_ERR_INPUT, "field \"%s\" holds something that is not a token id of the model",
-                              field);
-        TinaStatus status = tina_ids_push(ids, (int32_t)item->valuedouble, err);
-        if (status) return status;
-    }
-    return TINA_OK;
-}
-
 /* The prompt's tokens: "prompt_tokens" as given, or "problem" (and "system") rendered and encoded. */
 static TinaStatus prompt_tokens(Run *r, const cJSON *record, TinaIds *ids, int vocab, TinaError *err) {
-    if (cJSON_GetObjectItemCaseSensitive(record, "prompt_tokens")) return read_ids(record, "prompt_tokens", ids, vocab, err);
+    if (cJSON_GetObjectItemCaseSensitive(record, "prompt_tokens"))
+        return tina_record_ids(record, "prompt_tokens", vocab, ids, err);
     const char *problem, *system = r->o->system;
     TinaStatus status = tina_record_string(record, "problem", &problem, err);
     if (!status && cJSON_GetObjectItemCaseSensitive(record, "system"))
@@ -385,8 +371,8 @@ static TinaStatus force(Run *r, TinaModel *model, const TinaLora *lora, TinaErro
         if (status) break;
         tokens.len = completion.len = targets.len = 0;
         int vocab = tina_model_config(model)->vocab;
-        status = read_ids(record, "prompt_tokens", &tokens, vocab, err);
-        if (!status) status = read_ids(record, "completion_tokens", &completion, vocab, err);
+        status = tina_record_ids(record, "prompt_tokens", vocab, &tokens, err);
+        if (!status) status = tina_record_ids(record, "completion_tokens", vocab, &completion, err);
         cJSON_Delete(record);
         if (!status && (tokens.len == 0 || completion.len == 0))
             status = tina_error(err, TINA_ERR_INPUT, "prompt_tokens and completion_tokens must not be empty");

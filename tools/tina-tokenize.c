@@ -118,22 +118,6 @@ typedef struct {
     long long records, tokens;
 } Work;
 
-static TinaStatus read_ids(const cJSON *record, const char *field, TinaIds *ids, TinaError *err) {
-    const cJSON *array = cJSON_GetObjectItemCaseSensitive(record, field);
-    if (!array) return tina_error(err, TINA_ERR_INPUT, "field \"%s\" is missing", field);
-    if (!cJSON_IsArray(array))
-        return tina_error(err, TINA_ERR_INPUT, "field \"%s\" is not an array of token ids", field);
-    ids->len = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, array) {
-        if (!cJSON_IsNumber(item) || item->valuedouble != (int32_t)item->valuedouble)
-            return tina_error(err, TINA_ERR_INPUT, "field \"%s\" holds something that is not a token id", field);
-        TinaStatus status = tina_ids_push(ids, (int32_t)item->valuedouble, err);
-        if (status) return status;
-    }
-    return TINA_OK;
-}
-
 /* Encoding: the text to encode (rendered into w->text with --template) and its ids in w->ids. */
 static TinaStatus encode(const Options *o, Work *w, const cJSON *record, TinaError *err) {
     const char *source;
@@ -165,7 +149,8 @@ static TinaStatus process(const Options *o, Work *w, const char *line, size_t le
     TinaField fields[2];
     int n = 0;
     if (o->decode) {
-        status = read_ids(record, o->field, &w->ids, err);
+        w->ids.len = 0;
+        status = tina_record_ids(record, o->field, INT32_MAX, &w->ids, err);
         if (!status) status = tina_tokenizer_decode(w->tokenizer, w->ids.data, w->ids.len, o->skip_special, &w->text,
                                                     err);
     } else {
