@@ -73,8 +73,8 @@ static void cpu_rmsnorm(TinaBackend *b, void *out, const void *in, const void *w
  * sgemm's result for one row depends on how many rows come with it (its blocking changes the order of the sums), so
  * a sequence decoded beside 7 others would get other log-probs than alone. For up to ROW_KERNEL_ROWS rows every
  * output is instead the same fixed-order dot product, x[t] . w[n], whatever T and the thread count: 8-float partial
- * sums over K, then a fixed horizontal sum. Tiles of 2 rows x 4 outputs keep 8 sums and 5 vectors in registers, and
- * each weight row is read once per pair of input rows, from L1 after the first. */
+ * sums over K, then a fixed horizontal sum. Tiles of 4 input rows x 3 weight rows (tile4x3) keep the registers
+ * full; each weight row is read once per 4 input rows, from L1 after the first. */
 enum { ROW_KERNEL_ROWS = 256 };
 
 __attribute__((target("avx2,fma"))) static float sum8(__m256 v) {
@@ -89,26 +89,29 @@ static void put(float *o, float value, float alpha, bool accumulate) {
     *o = accumulate ? *o + alpha * value : alpha * value;
 }
 
-/* rows t0, t0 + 1 (t1 == t0 for a single row) against weight rows n0 .. n0 + 3 */
-__attribute__((target("avx2,fma"))) static void tile2x4(float *out, const float *in, const float *w, int K, int N,
-                                                         int t0, int t1, int n0, float alpha, bool accumulate) {
-    const float *x0 = in + (size_t)t0 * K, *x1 = in + (size_t)t1 * K;
-    const float *w0 = w + (size_t)n0 * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+/* input rows t[0..3] (repeated at the end of T, stored nt of them) against weight rows n0 .. n0 + 2: 12 sums, 3
+ * weight vectors and 1 input vector fill the 16 AVX2 registers, and 12 independent sums hide the FMA latency */
+__attribute__((target("avx2,fma"))) static void tile4x3(float *out, const float *in, const float *w, int K, int N,
+                                                         const int t[4], int nt, int n0, float alpha, bool accumulate) {
+    const float *x0 = in + (size_t)t[0] * K, *x1 = in + (size_t)t[1] * K, *x2 = in + (size_t)t[2] * K,
+                *x3 = in + (size_t)t[3] * K;
+    const float *w0 = w + (size_t)n0 * K, *w1 = w0 + K, *w2 = w1 + K;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
+    __m256 c0 = a0, c1 = a0, c2 = a0, d0 = a0, d1 = a0, d2 = a0;
     for (int k = 0; k < K; k += 8) {
-        __m256 p = _mm256_loadu_ps(x0 + k), q = _mm256_loadu_ps(x1 + k), v;
-        v = _mm256_loadu_ps(w0 + k), a0 = _mm256_fmadd_ps(p, v, a0), b0 = _mm256_fmadd_ps(q, v, b0);
-        v = _mm256_loadu_ps(w1 + k), a1 = _mm256_fmadd_ps(p, v, a1), b1 = _mm256_fmadd_ps(q, v, b1);
-        v = _mm256_loadu_ps(w2 + k), a2 = _mm256_fmadd_ps(p, v, a2), b2 = _mm256_fmadd_ps(q, v, b2);
-        v = _mm256_loadu_ps(w3 + k), a3 = _mm256_fmadd_ps(p, v, a3), b3 = _mm256_fmadd_ps(q, v, b3);
+        __m256 v0 = _mm256_loadu_ps(w0 + k), v1 = _mm256_loadu_ps(w1 + k), v2 = _mm256_loadu_ps(w2 + k), x;
+        x = _mm256_loadu_ps(x0 + k), a0 = _mm256_fmadd_ps(x, v0, a0), a1 = _mm256_fmadd_ps(x, v1, a1),
+        a2 = _mm256_fmadd_ps(x, v2, a2);
+        x = _mm256_loadu_ps(x1 + k), b0 = _mm256_fmadd_ps(x, v0, b0), b1 = _mm256_fmadd_ps(x, v1, b1),
+        b2 = _mm256_fmadd_ps(x, v2, b2);
+        x = _mm256_loadu_ps(x2 + k), c0 = _mm256_fmadd_ps(x, v0, c0), c1 = _mm256_fmadd_ps(x, v1, c1),
+        c2 = _mm256_fmadd_ps(x, v2, c2);
+        x = _mm256_loadu_ps(x3 + k), d0 = _mm256_fmadd_ps(x, v0, d0), d1 = _mm256_fmadd_ps(x, v1, d1),
+        d2 = _mm256_fmadd_ps(x, v2, d2);
     }
-    float *o = out + (size_t)t0 * N + n0;
-    put(o, sum8(a0), alpha, accumulate), put(o + 1, sum8(a1), alpha, accumulate);
-    put(o + 2, sum8(a2), alpha, accumulate), put(o + 3, sum8(a3), alpha, accumulate);
-    if (t1 == t0) return;
-    o = out + (size_t)t1 * N + n0;
-    put(o, sum8(b0), alpha, accumulate), put(o + 1, sum8(b1), alpha, accumulate);
-    put(o + 2, sum8(b2), alpha, accumulate), put(o + 3, sum8(b3), alpha, accumulate);
+    const __m256 sums[4][3] = {{a0, a1, a2}, {b0, b1, b2}, {c0, c1, c2}, {d0, d1, d2}};
+    for (int i = 0; i < nt; i++)
+        for (int j = 0; j < 3; j++) put(out + (size_t)t[i] * N + n0 + j, sum8(sums[i][j]), alpha, accumulate);
 }
 
 /* x[t] . w[n] alone, for the last outputs when N is not a multiple of 4: the same order of sums as the tiles */
@@ -122,15 +125,16 @@ __attribute__((target("avx2,fma"))) static void dot1(float *out, const float *in
 
 __attribute__((target("avx2,fma"))) static void matmul_rows(float *out, const float *in, const float *w, int T, int K,
                                                              int N, float alpha, bool accumulate) {
-    int N4 = N / 4 * 4;
+    int N3 = N / 3 * 3;
 #pragma omp parallel for schedule(static)
-    for (int n0 = 0; n0 < N; n0 += 4)
-        for (int t = 0; t < T; t += 2) {
-            int t1 = t + 1 < T ? t + 1 : t;
-            if (n0 < N4) tile2x4(out, in, w, K, N, t, t1, n0, alpha, accumulate);
+    for (int n0 = 0; n0 < N; n0 += 3)
+        for (int t0 = 0; t0 < T; t0 += 4) {
+            int nt = T - t0 < 4 ? T - t0 : 4, t[4];
+            for (int i = 0; i < 4; i++) t[i] = t0 + (i < nt ? i : nt - 1);
+            if (n0 < N3) tile4x3(out, in, w, K, N, t, nt, n0, alpha, accumulate);
             else
                 for (int n = n0; n < N; n++)
-                    for (int u = t; u <= t1; u++) dot1(out, in, w, K, N, u, n, alpha, accumulate);
+                    for (int i = 0; i < nt; i++) dot1(out, in, w, K, N, t[i], n, alpha, accumulate);
         }
 }
 
