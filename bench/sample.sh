@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: tina-sample against transformers generate, in one run, same threads, sampling on (temperature 0.7):
 # 32 prompts of 16 tokens x 4 samples x 128 new tokens on the ~50M-parameter random Qwen2 of bench/model.sh, f32;
-# then tina-sample's tokens/s at --batch 1, 8, 32, 128 on 8 prompts x 4 samples x 64 tokens, to show what batching
+# then tina-sample's tokens/s at --batch 1, 8, 32, 128 on 32 prompts x 1 sample x 64 tokens, to show what batching
 # gains. Needs PYTHON with torch and transformers. Writes bench/results/sample.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,16 +15,17 @@ awk 'BEGIN { for (p = 0; p < 32; p++) { printf "{\"id\":\"b%d\",\"prompt_tokens\
     > "$work/sample-prompts.jsonl"
 peer=$("$PYTHON" bench/sample_peer.py "$work/model-50m" "$work/sample-prompts.jsonl" 4 128 "$THREADS")
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
-tina_run() { # BATCH PROMPTS NEW
-    head -n "$2" "$work/sample-prompts.jsonl" | bin/tina-sample -q -m "$work/model-50m" --tokenizer data/models/tiny-math-bpe \
-        -n 4 -t 0.7 --top-p 1 --max-new-tokens "$3" --ignore-eos --batch "$1" --threads "$THREADS" > "$work/sample-out.jsonl"
+tina_run() { # BATCH SAMPLES NEW
+    bin/tina-sample -q -m "$work/model-50m" --tokenizer data/models/tiny-math-bpe -n "$2" -t 0.7 --top-p 1 \
+        --max-new-tokens "$3" --ignore-eos --batch "$1" --threads "$THREADS" "$work/sample-prompts.jsonl" \
+        > "$work/sample-out.jsonl"
 }
-main=$(seconds tina_run 128 32 128)
+main=$(seconds tina_run 128 4 128)
 tokens=$(jq -s 'map(.completion_tokens | length) | add' "$work/sample-out.jsonl")
 rows=""
 for batch in 1 8 32 128; do
-    s=$(seconds tina_run $batch 8 64)
-    rows+="| $batch | $(printf %.0f "$(echo "8 * 4 * 64 / $s" | bc -l)") |"$'\n'
+    s=$(seconds tina_run $batch 1 64)
+    rows+="| $batch | $(printf %.0f "$(echo "32 * 64 / $s" | bc -l)") |"$'\n'
 done
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 peer_tps=$(jq -r .tokens_per_s <<<"$peer")
@@ -38,7 +39,7 @@ table=$(cat <<MD
 | tina-sample --batch 128 | $tokens | $(printf %.1f "$main") | $(printf %.0f "$(echo "$tokens / $main" | bc -l)") | $(printf %.2f "$(echo "$tokens / $main / $peer_tps" | bc -l)")x |
 | transformers generate (num_return_sequences 4) | $(jq -r .tokens <<<"$peer") | $(printf %.1f "$(jq -r .seconds <<<"$peer")") | $(printf %.0f "$peer_tps") | 1.00x |
 
-tina-sample at other batch sizes (8 prompts x 4 samples x 64 tokens):
+tina-sample at other batch sizes (32 prompts x 1 sample x 64 tokens):
 
 | --batch | tokens/s |
 |---|---|
