@@ -1,5 +1,6 @@
 #include "generate.h"
 
+#include <omp.h>
 #include <stdlib.h>
 
 #include "rng.h"
@@ -20,7 +21,10 @@ typedef struct {
     const TinaGenParams *params;
     const TinaGenCallbacks *cb;
     TinaKVCache *cache;
-    TinaSampler *sampler;
+    TinaSampler **samplers; /* one per thread: the draws of a step run in parallel */
+    int n_samplers;
+    int32_t *drawn;   /* (slots,) the step's tokens */
+    double *logprobs; /* (slots,) and their log-probs */
     Sequence *seqs;   /* (slots,) */
     float *logits;    /* (slots, V) */
     TinaSequence *batch;
@@ -28,14 +32,19 @@ typedef struct {
     int V;
 } Engine;
 
-/* Draws the next token of the sequence in slot s from a row of logits; ends it if it stops or reaches the limit. */
-static TinaStatus advance(Engine *e, int s, const float *row, TinaError *err) {
+/* The token of the sequence in slot s at its current step, from its row of logits: a pure function of both. */
+static void draw(Engine *e, TinaSampler *sampler, int s, const float *row) {
     Sequence *q = &e->seqs[s];
-    double u = tina_rng_uniform(e->params->seed, q->stream, (uint64_t)q->generated), logprob;
-    int32_t token = tina_sampler_draw(e->sampler, row, &e->params->sampling, u, &logprob);
+    double u = tina_rng_uniform(e->params->seed, q->stream, (uint64_t)q->generated);
+    e->drawn[s] = tina_sampler_draw(sampler, row, &e->params->sampling, u, &e->logprobs[s]);
+}
+
+/* Hands the drawn token of slot s to the caller; ends the sequence if it stops or reaches the limit. */
+static TinaStatus advance(Engine *e, int s, TinaError *err) {
+    Sequence *q = &e->seqs[s];
     q->generated++;
-    q->last = token;
-    bool stop = e->cb->token(e->cb->ctx, q->user, q->sample, token, logprob);
+    q->last = e->drawn[s];
+    bool stop = e->cb->token(e->cb->ctx, q->user, q->sample, q->last, e->logprobs[s]);
     bool by_length = !stop && q->generated >= e->params->max_new_tokens;
     if (!stop && !by_length) return TINA_OK;
     q->active = false;
@@ -53,7 +62,8 @@ static TinaStatus start(Engine *e, const TinaGenPrompt *prompt, TinaError *err) 
     for (int i = 0; i < G && !status; i++) {
         e->seqs[slots[i]] = (Sequence){true, prompt->user, i, tina_rng_bits(e->params->seed, prompt->stream, (uint64_t)i),
                                        prompt->n_tokens, 0, 0};
-        status = advance(e, slots[i], e->logits, err);
+        draw(e, e->samplers[0], slots[i], e->logits);
+        status = advance(e, slots[i], err);
     }
     return status;
 }
@@ -69,9 +79,12 @@ static TinaStatus step(Engine *e, TinaError *err) {
     }
     if (n == 0) return TINA_OK;
     TinaStatus status = tina_model_forward(e->model, e->cache, e->batch, n, e->lora, TINA_LOGITS_LAST, e->logits, err);
-    for (int i = 0; i < n && !status; i++) {
+    if (status) return status;
+#pragma omp parallel for schedule(dynamic) num_threads(e->n_samplers)
+    for (int i = 0; i < n; i++) draw(e, e->samplers[omp_get_thread_num()], which[i], e->logits + (size_t)i * e->V);
+    for (int i = 0; i < n && !status; i++) { /* the caller sees the tokens one at a time, in slot order */
         e->seqs[which[i]].n_past++;
-        status = advance(e, which[i], e->logits + (size_t)i * e->V, err);
+        status = advance(e, which[i], err);
     }
     return status;
 }
@@ -81,15 +94,20 @@ TinaStatus tina_generate(TinaModel *model, const TinaLora *lora, const TinaGenPa
     if (p->n_samples < 1 || p->slots < p->n_samples || p->max_new_tokens < 1)
         return tina_error(err, TINA_ERR_INPUT, "generation needs at least one new token and as many slots (%d) as "
                           "samples per prompt (%d)", p->slots, p->n_samples);
-    Engine e = {model, lora, p, cb, NULL, NULL, NULL, NULL, NULL, NULL, tina_model_config(model)->vocab};
+    Engine e = {.model = model, .lora = lora, .params = p, .cb = cb, .V = tina_model_config(model)->vocab};
     TinaStatus status = tina_kv_cache_new(model, p->slots, p->max_prompt_tokens + p->max_new_tokens, &e.cache, err);
-    if (!status) status = tina_sampler_new(e.V, &e.sampler, err);
+    e.n_samplers = omp_get_max_threads();
+    e.samplers = calloc((size_t)e.n_samplers, sizeof *e.samplers);
+    if (!e.samplers) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory (samplers)");
+    for (int i = 0; i < e.n_samplers && !status; i++) status = tina_sampler_new(e.V, &e.samplers[i], err);
     if (!status) {
+        e.drawn = malloc((size_t)p->slots * sizeof *e.drawn);
+        e.logprobs = malloc((size_t)p->slots * sizeof *e.logprobs);
         e.seqs = calloc((size_t)p->slots, sizeof *e.seqs);
         e.logits = malloc((size_t)p->slots * e.V * sizeof *e.logits);
         e.batch = malloc((size_t)p->slots * sizeof *e.batch);
         e.picked = malloc((size_t)p->slots * sizeof *e.picked);
-        if (!e.seqs || !e.logits || !e.batch || !e.picked) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory (engine)");
+        if (!e.seqs || !e.logits || !e.batch || !e.picked || !e.drawn || !e.logprobs) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory (engine)");
     }
     bool more = true;
     while (!status) {
@@ -108,7 +126,10 @@ TinaStatus tina_generate(TinaModel *model, const TinaLora *lora, const TinaGenPa
         status = step(&e, err);
     }
     tina_kv_cache_free(e.cache);
-    tina_sampler_free(e.sampler);
+    for (int i = 0; e.samplers && i < e.n_samplers; i++) tina_sampler_free(e.samplers[i]);
+    free(e.samplers);
+    free(e.drawn);
+    free(e.logprobs);
     free(e.seqs);
     free(e.logits);
     free(e.batch);

@@ -49,6 +49,45 @@ static double log_sum_exp(const float *logits, int n, double max, double tempera
     return log(sum);
 }
 
+/* Sorts the candidates whose logit exceeds cut, by decreasing logit then id, into s->order; returns how many. */
+static int sort_above(TinaSampler *s, const float *logits, int n, double cut) {
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (logits[i] > cut) s->order[m++] = (Candidate){logits[i], i};
+    qsort(s->order, (size_t)m, sizeof *s->order, by_logit);
+    return m;
+}
+
+/* The kept tokens for top-k and top-p, as a prefix of s->order with weights exp((logit - max) / t) in s->weights:
+ * returns its length and sets *total to its weight. Sorting all 151,936 logits for every token would cost more than
+ * the forward pass, so the tokens within 8 temperature-units of the best (weight above e^-8) are sorted first, then
+ * within 40, then all: every token left out ranks below every token sorted, so whenever the kept prefix ends among
+ * the sorted ones it is exactly the prefix a full sort gives. */
+static int keep(TinaSampler *s, const float *logits, int n, double max, const TinaSamplerParams *p, double *total) {
+    double t = p->temperature, all = 0; /* all: the mass top-p takes its share of */
+    int k = p->top_k > 0 && p->top_k < n ? p->top_k : n;
+    if (k == n)
+        for (int i = 0; i < n; i++) all += exp((logits[i] - max) / t);
+    const double widths[3] = {8, 40, INFINITY}; /* how far below the best, in temperature units, each pass looks */
+    for (int pass = 0; pass < 3; pass++) {
+        int m = sort_above(s, logits, n, max - widths[pass] * t), limit = k < m ? k : m;
+        if (k < n && k > m) continue; /* top-k reaches below the candidates */
+        double mass = 0;
+        for (int i = 0; i < limit; i++) mass += s->weights[i] = (float)exp((s->order[i].logit - max) / t);
+        if (k < n) all = mass;        /* top-p applies to what top-k kept */
+        mass = 0;
+        for (int i = 0; i < limit; i++) {
+            mass += s->weights[i];
+            if (i + 1 == k || (p->top_p < 1 && mass >= p->top_p * all)) {
+                *total = mass;
+                return i + 1;
+            }
+        }
+    }
+    *total = all; /* only when rounding keeps the sorted sum of every token under top_p of their sum: keep all */
+    return n;
+}
+
 int32_t tina_sampler_draw(TinaSampler *s, const float *logits, const TinaSamplerParams *p, double u, double *logprob) {
     int n = p->n_valid > 0 && p->n_valid < s->V ? p->n_valid : s->V;
     int32_t best = 0;
@@ -56,27 +95,12 @@ int32_t tina_sampler_draw(TinaSampler *s, const float *logits, const TinaSampler
     double max = logits[best];
     int32_t token = best;
     if (p->temperature > 0) {
-        double t = p->temperature;
-        int kept = n;
         bool ordered = (p->top_k > 0 && p->top_k < n) || p->top_p < 1;
-        if (ordered) {
-            for (int i = 0; i < n; i++) s->order[i] = (Candidate){logits[i], i};
-            qsort(s->order, (size_t)n, sizeof *s->order, by_logit);
-            if (p->top_k > 0 && p->top_k < kept) kept = p->top_k;
-        }
         double total = 0;
-        for (int i = 0; i < kept; i++) {
-            int32_t id = ordered ? s->order[i].id : i;
-            total += s->weights[i] = (float)exp((logits[id] - max) / t);
-        }
-        if (p->top_p < 1) { /* the shortest prefix whose mass reaches top_p */
-            double mass = 0;
-            int i = 0;
-            while (i < kept - 1 && (mass += s->weights[i]) < p->top_p * total) i++;
-            kept = i + 1;
-            total = 0;
-            for (i = 0; i < kept; i++) total += s->weights[i];
-        }
+        int kept = n;
+        if (ordered) kept = keep(s, logits, n, max, p, &total);
+        else
+            for (int i = 0; i < n; i++) total += s->weights[i] = (float)exp((logits[i] - max) / p->temperature);
         double target = u * total, cumulative = 0;
         int i = 0;
         for (; i < kept - 1; i++)
