@@ -16,6 +16,7 @@
 #include "rng.h"
 #include "stream.h"
 #include "tokenizer.h"
+#include "utf8.h"
 
 static const char usage[] =
     "Usage: tina-sample --model DIR [OPTION]... [INPUT]...\n"
@@ -195,6 +196,11 @@ static TinaStatus prompt_tokens(Run *r, const cJSON *record, TinaIds *ids, int v
     TinaStatus status = tina_record_string(record, "problem", &problem, err);
     if (!status && cJSON_GetObjectItemCaseSensitive(record, "system"))
         status = tina_record_string(record, "system", &system, err);
+    /* a prompt that is not UTF-8 is a damaged file, not text to sample from (tina-tokenize reads it as U+FFFD) */
+    if (!status && !tina_utf8_valid(problem, strlen(problem)))
+        status = tina_error(err, TINA_ERR_INPUT, "field \"problem\" is not valid UTF-8");
+    if (!status && system && !tina_utf8_valid(system, strlen(system)))
+        status = tina_error(err, TINA_ERR_INPUT, "the system prompt is not valid UTF-8");
     TinaBuf text = {0};
     if (!status)
         status = tina_chat_render(r->o->template, tina_tokenizer_special_tokens(r->tokenizer)->bos.text, system, problem,

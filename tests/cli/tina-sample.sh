@@ -89,6 +89,5 @@ bad "unknown template" "--template: 'chatml' is not one of" -m "$F/qwen2-f32" --
 echo '{"id":"x","prompt_tokens":[5,99999]}' > outside.jsonl
 bad "a token outside the vocabulary" 'outside.jsonl:1: field "prompt_tokens" holds something that is not a token id' -m "$F/qwen2-f32" outside.jsonl
 printf '{"id":"x","problem":"caf\xe9 \xff"}\n' > notutf8.jsonl
-run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 2 notutf8.jsonl
-check "non-UTF-8 text reads as U+FFFD, as everywhere in tina" [ "$status" -eq 0 ]
+bad "a problem that is not UTF-8" 'notutf8.jsonl:1: field "problem" is not valid UTF-8' -m "$F/qwen2-f32" notutf8.jsonl
 finish
