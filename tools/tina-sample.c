@@ -456,7 +456,7 @@ int main(int argc, char **argv) {
     else if (status) cli_report(&err);
     else if (!o.quiet) {
         double seconds = tina_progress_now() - started;
-        fprintf(stderr, "%s: %lld %s, %lld tokens %s in %.1f s (%.0f tokens/s)", cli_program(), r.prompts,
+        fprintf(stderr, "%s: %lld %s, %lld tokens %s in %.1f s (%.1f tokens/s)", cli_program(), r.prompts,
                 o.forced ? "rollouts" : "prompts", r.tokens, o.forced ? "scored" : "generated", seconds,
                 (double)r.tokens / seconds);
         if (r.truncated || r.skipped)
