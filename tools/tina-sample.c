@@ -173,6 +173,7 @@ typedef struct {
     TinaBuf line, value, id;
     const char *policy;
     long long prompts, truncated, skipped, tokens;
+    long long written; /* prompts done with: written out or skipped */
     TinaProgress progress;
 } Run;
 
@@ -255,6 +256,7 @@ static TinaStatus next_prompt(void *ctx, TinaGenPrompt *out, bool *more, TinaErr
         if ((int)p->tokens.len > r->o->max_prompt) {
             if (r->o->skip_long) {
                 r->skipped++;
+                r->written++; /* done with, for the progress bar */
                 free_prompt(p, G);
                 continue;
             }
@@ -354,7 +356,8 @@ static TinaStatus on_done(void *ctx, void *user, int sample, bool by_length, Tin
         r->head = done->next;
         if (!r->head) r->tail = NULL;
         free_prompt(done, r->o->samples);
-        tina_progress_update(&r->progress, r->prompts);
+        r->progress.also_done = r->tokens;
+        tina_progress_update(&r->progress, ++r->written);
     }
     return status;
 }
@@ -400,6 +403,7 @@ static TinaStatus force(Run *r, TinaModel *model, const TinaLora *lora, TinaErro
         if (!status) status = tina_writer_line(r->writer, r->line.data, r->line.len, err);
         r->prompts++;
         r->tokens += (long long)completion.len;
+        r->progress.also_done = r->tokens;
         tina_progress_update(&r->progress, r->prompts);
     }
     tina_ids_free(&tokens);
@@ -419,7 +423,9 @@ int main(int argc, char **argv) {
     TinaModel *model = NULL;
     TinaLora *lora = NULL;
     bool reading = false;
-    tina_progress_start(&r.progress, cli_program(), "prompts", 0, o.progress);
+    tina_progress_start(&r.progress, cli_program(), o.forced ? "rollouts" : "prompts",
+                        tina_progress_count_lines((const char *const *)argv + optind, argc - optind), o.progress);
+    r.progress.also = "tokens";
     double started = tina_progress_now();
     TinaStatus status = tina_tokenizer_load(o.tokenizer, &r.tokenizer, &err);
     if (!status) status = tina_generation_config_load(o.model, &r.generation, &err);
@@ -446,7 +452,8 @@ int main(int argc, char **argv) {
         TinaGenCallbacks callbacks = {next_prompt, on_token, on_done, &r};
         status = tina_generate(model, lora, &params, &callbacks, &err);
     }
-    tina_progress_finish(&r.progress, r.prompts);
+    r.progress.also_done = r.tokens;
+    tina_progress_finish(&r.progress, o.forced ? r.prompts : r.written);
     if (!status) {
         status = tina_writer_commit(r.writer, &err);
         r.writer = NULL;

@@ -70,6 +70,9 @@ run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 32 --
 check "--stop: finish_reason stop, the text ends before the stop string" \
     jq_true --arg t "$text" --arg s "$stop" '.[0].finish_reason == "stop" and .[0].completion == $t[:($t | index($s))]'
 
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -n 2 --max-new-tokens 8 --progress -q prompts.jsonl
+check "--progress: prompts done of the file's total, the token rate and an ETA" grep -q '^tina-sample: \[#*\] 3/3 prompts, .* tokens/s, ETA' err
+
 # ---- bad input -----------------------------------------------------------------------------------------------
 bad() { # NAME MESSAGE ARG...
     local name=$1 message=$2; shift 2
