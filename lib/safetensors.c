@@ -329,13 +329,15 @@ TinaStatus tina_tensor_to_f32(const TinaTensorInfo *t, float *out, TinaError *er
     const unsigned char *p = t->data;
     switch (t->dtype) {
     case TINA_DTYPE_F32: memcpy(out, p, t->nbytes); return TINA_OK; /* little-endian hosts only, as x86 and Arm */
-    case TINA_DTYPE_BF16:
+    case TINA_DTYPE_BF16: /* on all cores: loading a 1.5B model is mostly this loop and its page faults */
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < t->numel; i++) {
             uint32_t bits = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;
             memcpy(&out[i], &bits, 4);
         }
         return TINA_OK;
     case TINA_DTYPE_F16:
+#pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < t->numel; i++) out[i] = f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
         return TINA_OK;
     default:
