@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +36,19 @@ void cli_print_version(void) {
     char build[256];
     tina_version_describe(build, sizeof build);
     printf("%s %s (%s)\n", program, TINA_VERSION, build);
+}
+
+noreturn void cli_standard_option(int c, char **argv, const char *usage) {
+    if (c == 'h') {
+        fputs(usage, stdout);
+        exit(0);
+    }
+    if (c == 'V') {
+        cli_print_version();
+        exit(0);
+    }
+    if (c == ':') cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+    cli_usage_error("unknown option '%s'", argv[optind - 1]);
 }
 
 double cli_double(const char *option, const char *arg, double min, double max) {

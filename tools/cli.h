@@ -24,6 +24,11 @@ void cli_report_at(const char *file, long line, const TinaError *err);
 /* "tina-x VERSION (libraries, backends)" on stdout. */
 void cli_print_version(void);
 
+/* The getopt cases every tool shares, for its default branch: 'h' prints usage and exits 0, 'V' the version; a
+ * missing value (':', with opterr 0 and a leading ':' in the short options) and an unknown option are usage
+ * errors. */
+noreturn void cli_standard_option(int c, char **argv, const char *usage);
+
 /* Option values, parsed strictly (the whole argument, within range) or a usage error naming the option. */
 double cli_double(const char *option, const char *arg, double min, double max);
 long long cli_integer(const char *option, const char *arg, long long min, long long max);

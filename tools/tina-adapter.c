@@ -70,10 +70,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_RSLORA: o.rslora = true; break;
         case OPT_SEED: o.seed = (unsigned long long)cli_integer("--seed", optarg, 0, INT64_MAX); break;
         case OPT_DTYPE: o.dtype = cli_choice("--dtype", optarg, dtypes) ? TINA_DTYPE_F32 : TINA_DTYPE_BF16; break;
-        case 'h': fputs(usage, stdout); exit(0);
-        case 'V': cli_print_version(); exit(0);
-        case ':': cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: cli_usage_error("unknown option '%s'", argv[optind - 1]);
+        default: cli_standard_option(c, argv, usage);
         }
     }
     if (optind + 1 != argc) cli_usage_error("expected one command: init, copy or merge");

@@ -265,10 +265,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_STATS: options.stats_path = optarg; break;
         case 'q': options.quiet = true; break;
         case OPT_PROGRESS: options.progress = true; break;
-        case 'h': fputs(usage, stdout); exit(0);
-        case 'V': cli_print_version(); exit(0);
-        case ':': cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: cli_usage_error("unknown option '%s'", argv[optind - 1]);
+        default: cli_standard_option(c, argv, usage);
         }
     }
     return options;

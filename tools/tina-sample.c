@@ -130,10 +130,7 @@ static Options parse_options(int argc, char **argv) {
         case 'o': o.output = optarg; break;
         case 'q': o.quiet = true; break;
         case OPT_PROGRESS: o.progress = true; break;
-        case 'h': fputs(usage, stdout); exit(0);
-        case 'V': cli_print_version(); exit(0);
-        case ':': cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: cli_usage_error("unknown option '%s'", argv[optind - 1]);
+        default: cli_standard_option(c, argv, usage);
         }
     }
     if (!o.model) cli_usage_error("--model is required");
