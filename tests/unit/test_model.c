@@ -54,6 +54,13 @@ static TinaLora *load_lora(const TinaModel *m, const char *dir) {
     return l;
 }
 
+/* The fixture adapter of arch (tests/fixtures/models/ARCH-lora), for m. */
+static TinaLora *fixture_lora(const TinaModel *m, const char *arch) {
+    char dir[256];
+    snprintf(dir, sizeof dir, FIXTURES "%s-lora", arch);
+    return load_lora(m, dir);
+}
+
 /* ||got - want|| / ||want|| over one row. */
 static double relative_error(const float *got, const float *want, int n) {
     double diff = 0, norm = 0;
@@ -117,10 +124,9 @@ static void logits_match_transformers_and_peft_at_every_position(void) {
             const char *dtype = d ? "bf16" : "f32";
             TinaModel *m = load_model(ARCHS[a], dtype);
             if (!m) continue;
-            char dir[256], file[256], prefix[32];
-            snprintf(dir, sizeof dir, FIXTURES "%s-lora", ARCHS[a]);
-            snprintf(file, sizeof file, FIXTURES "%s-logits.safetensors", ARCHS[a]);
-            TinaLora *lora = load_lora(m, dir);
+            char file[256], prefix[32];
+                snprintf(file, sizeof file, FIXTURES "%s-logits.safetensors", ARCHS[a]);
+            TinaLora *lora = fixture_lora(m, ARCHS[a]);
             int V = tina_model_config(m)->vocab;
             for (int with = 0; with < 2; with++) {
                 float *logits = forward_all(m, with ? lora : NULL);
@@ -142,9 +148,7 @@ static void prefill_then_decode_equals_all_at_once(void) {
     for (int a = 0; a < 2; a++) {
         TinaModel *m = load_model(ARCHS[a], "f32");
         if (!m) continue;
-        char dir[256];
-        snprintf(dir, sizeof dir, FIXTURES "%s-lora", ARCHS[a]);
-        TinaLora *lora = load_lora(m, dir);
+        TinaLora *lora = fixture_lora(m, ARCHS[a]);
         int V = tina_model_config(m)->vocab;
         float *all = forward_all(m, lora);
         TinaKVCache *kv;
@@ -194,9 +198,7 @@ static void greedy_continuations_match_transformers(void) {
     for (int a = 0; a < 2; a++) {
         TinaModel *m = load_model(ARCHS[a], "f32");
         if (!m) continue;
-        char dir[256];
-        snprintf(dir, sizeof dir, FIXTURES "%s-lora", ARCHS[a]);
-        TinaLora *lora = load_lora(m, dir);
+        TinaLora *lora = fixture_lora(m, ARCHS[a]);
         int V = tina_model_config(m)->vocab;
         float *logits = malloc((size_t)N_PROMPTS * V * sizeof *logits);
         for (int with = 0; with < 2; with++) {
@@ -231,7 +233,7 @@ static void greedy_continuations_match_transformers(void) {
 static void logprobs_equal_log_softmax_of_the_logits(void) {
     TinaModel *m = load_model("qwen2", "f32");
     if (!m) return;
-    TinaLora *lora = load_lora(m, FIXTURES "qwen2-lora");
+    TinaLora *lora = fixture_lora(m, "qwen2");
     int V = tina_model_config(m)->vocab;
     float *logits = forward_all(m, lora);
     int T = 0;
@@ -270,10 +272,9 @@ static void logprobs_equal_transformers_log_softmax(void) {
     for (int a = 0; a < 2; a++) {
         TinaModel *m = load_model(ARCHS[a], "f32");
         if (!m) continue;
-        char dir[256], file[256];
-        snprintf(dir, sizeof dir, FIXTURES "%s-lora", ARCHS[a]);
+        char file[256];
         snprintf(file, sizeof file, FIXTURES "%s-logits.safetensors", ARCHS[a]);
-        TinaLora *lora = load_lora(m, dir);
+        TinaLora *lora = fixture_lora(m, ARCHS[a]);
         TinaSafetensors *st = NULL;
         TinaError err;
         CHECK(tina_safetensors_open(file, &st, &err) == TINA_OK);
@@ -328,10 +329,9 @@ static void adapters_round_trip_and_peft_reads_what_tina_writes(void) {
         TinaModel *m = load_model(ARCHS[a], "f32");
         if (!m) continue;
         char dir[256], once[64], twice[64], file_a[128], file_b[128];
-        snprintf(dir, sizeof dir, FIXTURES "%s-lora", ARCHS[a]);
         snprintf(once, sizeof once, "/tmp/tina-test-lora-%d-a", (int)getpid());
         snprintf(twice, sizeof twice, "/tmp/tina-test-lora-%d-b", (int)getpid());
-        TinaLora *peft = load_lora(m, dir), *reloaded = NULL;
+        TinaLora *peft = fixture_lora(m, ARCHS[a]), *reloaded = NULL;
         TinaError err;
         CHECK(tina_lora_save(peft, once, &err) == TINA_OK);
         CHECK(tina_lora_load(once, tina_model_config(m), &reloaded, &err) == TINA_OK);
@@ -394,9 +394,8 @@ static void a_merged_model_equals_the_adapter_applied(void) {
     for (int a = 0; a < 2; a++) {
         TinaModel *m = load_model(ARCHS[a], "f32");
         if (!m) continue;
-        char dir[256], out[64];
-        snprintf(dir, sizeof dir, FIXTURES "%s-lora", ARCHS[a]);
-        TinaLora *lora = load_lora(m, dir);
+        char out[64];
+        TinaLora *lora = fixture_lora(m, ARCHS[a]);
         int V = tina_model_config(m)->vocab;
         float *adapted = forward_all(m, lora);
         TinaError err;
