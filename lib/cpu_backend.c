@@ -324,8 +324,7 @@ static void cpu_logprobs(TinaBackend *b, float *out, const void *h, const void *
     for (int t = 0; t < T; t++) max[t] = -INFINITY, sum[t] = 0;
     for (int v0 = 0; v0 < V; v0 += VOCAB_CHUNK) {
         int n = V - v0 < VOCAB_CHUNK ? V - v0 : VOCAB_CHUNK;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, C, 1.0f, h, C, (const float *)head + (size_t)v0 * C,
-                    C, 0.0f, chunk, n);
+        product(c, chunk, h, (const float *)head + (size_t)v0 * C, T, C, n, 1.0f, false); /* as every product */
 #pragma omp parallel for schedule(static)
         for (int t = 0; t < T; t++) { /* a running log-sum-exp over the chunks */
             const float *z = chunk + (size_t)t * n;
