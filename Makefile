@@ -16,7 +16,7 @@ BUILD    ?= build
 BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
-TOOLS    := tina-adapter tina-advantage tina-sample tina-tokenize
+TOOLS    := tina-adapter tina-advantage tina-reward tina-sample tina-tokenize
 DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev libopenblas-openmp-dev jq zstd groff-base
 
 CPPFLAGS += -Ilib -D_DEFAULT_SOURCE -MMD -MP
@@ -97,6 +97,7 @@ test: all tests asan
 # The peers of bench/tokenizer.sh and bench/model.sh are Python: PYTHON must have tokenizers, torch, transformers.
 bench: all
 	bench/advantage.sh
+	bench/reward.sh
 	bench/tokenizer.sh
 	bench/model.sh
 	bench/sample.sh

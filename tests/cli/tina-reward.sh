@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# tina-reward as a user drives it: verdicts against Math-Verify's (committed corpus and hand-written cases),
+# reward arithmetic worked out by hand, bounded time on pathological answers, and clean refusals.
+. "$(dirname "$0")/lib.bash"
+FIXTURES=$ROOT/tests/fixtures/reward
+
+rollout() { jq -cn --arg answer "$1" --arg completion "$2" '{id: "p", answer: $answer, completion: $completion}'; }
+
+# ---- agreement with Math-Verify ---------------------------------------------------------------------------------
+
+# Every disagreement is listed with its reason in disagreements.tsv; a new one (or one that went away) fails.
+for set in corpus cases; do
+    file=$FIXTURES/$set.jsonl.zst
+    [ -e "$file" ] || file=$FIXTURES/$set.jsonl
+    run tina-reward -q -r accuracy "$file"
+    check "$set: runs" status_is 0
+    jq -r 'select(.rewards.accuracy != .accuracy) | .id' out | sort > got-$set
+    cut -f1 "$FIXTURES/disagreements.tsv" | grep -v '^#' | sort > listed
+    comm -13 listed got-$set > new-$set
+    check "$set: no disagreement with Math-Verify beyond disagreements.tsv" [ ! -s new-$set ]
+    [ -s new-$set ] && head -n 5 new-$set | sed 's/^/  new: /'
+    total=$(jq -s length out)
+    agree=$((total - $(wc -l < got-$set)))
+    check "$set: agreement at least 99% ($agree of $total)" [ $((agree * 100)) -ge $((total * 99)) ]
+    echo "note: $set: $agree of $total verdicts equal Math-Verify's"
+done
+jq -r 'select(.rewards.accuracy != .accuracy) | .id' out > /dev/null
+check "every listed disagreement still happens" [ -z "$(comm -23 listed <(sort -u got-corpus got-cases))" ]
+
+# ---- the output record ---------------------------------------------------------------------------------------
+
+rollout '\frac{1}{2}' $'steps\n</think>\nSo the answer is $\\boxed{0.5}$.' > half.jsonl
+run tina-reward half.jsonl
+check "default preset tina: format 1, accuracy 1, reward 1 + 2" \
+    jq_true '.[0].rewards == {"format": 1, "accuracy": 1} and .[0].reward == 3'
+check "pred is the extracted answer" jq_true '.[0].pred == "0.5"'
+check "input fields pass through" jq_true '.[0].id == "p" and .[0].answer == "\\frac{1}{2}"'
+check "summary on stderr" stderr_has "1 records"
+
+rollout '6' 'no box here' > nobox.jsonl
+run tina-reward nobox.jsonl
+check "nothing extracted: pred null, accuracy 0, format 0" \
+    jq_true '.[0].pred == null and .[0].rewards.accuracy == 0 and .[0].reward == 0'
+
+rollout '' $'x\n</think>\n\\boxed{1}' > nogold.jsonl
+run tina-reward nogold.jsonl
+check "empty gold: accuracy null and the total null" jq_true '.[0].rewards.accuracy == null and .[0].reward == null'
+check "empty gold: format still scored" jq_true '.[0].rewards.format == 1'
+
+jq -cn '{id: "s", solution: "So $x = \\boxed{12}$.", completion: "\\boxed{12}"}' > solution.jsonl
+run tina-reward -r accuracy solution.jsonl
+check "no answer field: the last box of the solution is the gold" jq_true '.[0].rewards.accuracy == 1'
+
+jq -cn '{id: "n", answer: 27.0, completion: "\\boxed{27}"}' > number.jsonl
+run tina-reward -r accuracy number.jsonl
+check "a numeric gold (27.0 in JSON) is read as the number" jq_true '.[0].rewards.accuracy == 1'
+
+# Weights: 0.5 x format (1) + 3 x accuracy (1) = 3.5
+run tina-reward -r format:0.5,accuracy:3 half.jsonl
+check "weighted sum" jq_true '.[0].reward == 3.5'
+
+# Cosine (Tina rs3): correct, length L chars: 0.5 + 0.25 (1 + cos(pi L / 3584)).
+run tina-reward --preset tina-rs3 half.jsonl
+len=$(jq -r '.completion | length' half.jsonl)
+check "cosine: 0.5 + 0.25 (1 + cos(pi L / 3584)) for a correct answer" \
+    jq_true --arg L "$len" '.[0].rewards.cosine as $c | (0.5 + 0.25 * (1 + (3.141592653589793 * ($L | tonumber) / 3584 | cos)) - $c | fabs) < 1e-12'
+run tina-reward -r cosine --cosine-max-len 10 --cosine-clamp half.jsonl
+check "cosine clamped past the maximum: 0.5" jq_true '.[0].rewards.cosine == 0.5'
+
+# Length (STILL): group g has lengths 10, 20, 30 chars; right, wrong, right -> 0.5, min(0, 0), -0.5.
+{ jq -cn '{id: "g", answer: "1", completion: "\\boxed{1}a"}'
+  jq -cn '{id: "g", answer: "1", completion: "\\boxed{2}abcdefghijk"}'
+  jq -cn '{id: "g", answer: "1", completion: "\\boxed{1}abcdefghijklmnopqrstu"}'
+  jq -cn '{id: "h", answer: "1", completion: "\\boxed{1}"}'; } > group.jsonl
+run tina-reward -r length group.jsonl
+check "length: relative within the group of the same id" jq_true 'map(.rewards.length) == [0.5, 0, -0.5, 0]'
+
+jq -cn '{id: "t", answer: "1", completion: "a b c a b c", finish_reason: "length"}' > rep.jsonl
+run tina-reward -r repetition,tag_count,reasoning_steps,format_r1 rep.jsonl
+check "repetition: -(1 - 3/4)" jq_true '.[0].rewards.repetition == -0.25'
+check "summary counts truncated completions" stderr_has "100.0% truncated"
+
+run tina-reward --preset open-r1 half.jsonl
+check "open-r1 preset: accuracy, format_r1, tag_count" \
+    jq_true '.[0].rewards | keys == ["accuracy", "format_r1", "tag_count"]'
+
+# ---- bounded time on pathological answers ------------------------------------------------------------------------
+
+deep=$(printf '{%.0s' $(seq 10000))
+{ rollout '5' "\\boxed{$deep}"
+  rollout '5' "\\boxed{1$deep 5}"
+  rollout '10^{10^{10}}' '\boxed{10^{10^{10^{10}}}}'
+  rollout '5' '\boxed{1000000!}'
+  { printf '\\boxed{'; head -c 1000000 /dev/zero | tr '\0' 7; printf '}'; } |
+      jq -cRs '{id: "p", answer: "5", completion: .}'
+  rollout '5' "$(printf '$\\boxed{%.0s' $(seq 2000))"
+  rollout '5' "$(printf '\\sqrt{%.0s' $(seq 3000))5$(printf '}%.0s' $(seq 3000))"; } > nasty.jsonl
+SECONDS=0
+timeout 60 "$BIN/tina-reward" -q -r accuracy nasty.jsonl > out 2> err
+status=$?
+check "pathological answers: finishes with a verdict for each" jq_true 'length == 7 and all(.rewards.accuracy | . == 0 or . == 1)'
+echo "note: 7 pathological answers (10,000 nested braces, a 1 MB number, 10^10^10^10, 1000000!) in ${SECONDS}s"
+
+# ---- refusals ------------------------------------------------------------------------------------------------
+
+run tina-reward -r accuracy,nonsense half.jsonl
+check "unknown reward: usage error" status_is 2
+check "unknown reward: named" stderr_has "nonsense"
+run tina-reward -r format --preset tina half.jsonl
+check "--preset with --reward: usage error" status_is 2
+echo '{"id": "x", "completion": "\\boxed{1}"}' > nogoldfield.jsonl
+run tina-reward -o result.jsonl nogoldfield.jsonl
+check "no gold field: exit 2" status_is 2
+check "no gold field: says which field and where" stderr_has 'nogoldfield.jsonl:1: no gold answer: field "answer"'
+check "no gold field: no output file" [ ! -e result.jsonl ]
+echo '{"id": "x", "answer": "1"}' > nocompletion.jsonl
+run tina-reward nocompletion.jsonl
+check "no completion: exit 2" status_is 2
+check "no completion: named" stderr_has '"completion"'
+printf '{"id": 1, "answer": "1", "completion": "x"}\nnot json\n' > bad.jsonl
+run tina-reward bad.jsonl
+check "not JSON: exit 2 with the line" stderr_has "bad.jsonl:2:"
+run tina-reward --help
+check "--help: usage on stdout, exit 0" jq_true 'true' /dev/null
+check "--help lists every reward" grep -q "reasoning_steps" out
+
+finish

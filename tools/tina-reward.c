@@ -1,0 +1,410 @@
+/* tina-reward: rollouts in, the same records with "rewards", "reward" and "pred" out.
+ *
+ * The answer check is Math-Verify's (lib/answer.h); the other rewards are Tina's and open-r1's (lib/rewards.h).
+ * Records are held per group (consecutive records with the same "id") because the length reward compares the
+ * samples of a prompt; everything else is per record. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer.h"
+#include "buf.h"
+#include "cli.h"
+#include "progress.h"
+#include "record.h"
+#include "rewards.h"
+#include "stream.h"
+
+static const char usage[] =
+    "Usage: tina-reward [OPTION]... [INPUT]...\n"
+    "Score rollouts (JSON lines with \"completion\" and a gold \"answer\") and add \"rewards\" {name: value},\n"
+    "\"reward\" (their weighted sum) and \"pred\" (the extracted answer). INPUT is a JSON-lines file, plain or\n"
+    "zstd; none or \"-\" reads stdin. Every other field passes through unchanged.\n"
+    "\n"
+    "  -r, --reward LIST      rewards and weights, NAME[:WEIGHT],... (repeatable; weight 1 by default):\n"
+    "                         accuracy, format, format_r1, tag_count, tag_count_tina, reasoning_steps,\n"
+    "                         length, cosine, repetition\n"
+    "  -p, --preset NAME      tina      format:1,accuracy:2   [default when no --reward]\n"
+    "                         tina-rs3  format:1,cosine:2\n"
+    "                         still     length:1,accuracy:2\n"
+    "                         open-r1   accuracy:1,format_r1:1,tag_count:1\n"
+    "      --cosine-max-len N the cosine reward's length scale (default 3584, Tina's)\n"
+    "      --cosine-unit U    chars (default, Tina's) or tokens (completion_tokens)\n"
+    "      --cosine-clamp     clamp lengths past --cosine-max-len (Tina does not: its reward rises again there)\n"
+    "      --ngram N          n-gram size of the repetition reward (default 3)\n"
+    "      --max-penalty P    the repetition reward's most negative value (default -1)\n"
+    "      --gold-field NAME  the gold answer's field (default \"answer\"; without it, the last \\boxed{} of\n"
+    "                         \"solution\")\n"
+    "  -o, --output FILE      write to FILE (zstd if it ends in .zst; written atomically) instead of stdout\n"
+    "  -q, --quiet            no summary on stderr\n"
+    "      --progress         show progress on stderr even when it is not a terminal\n"
+    "  -h, --help             show this help and exit\n"
+    "  -V, --version          show the version and exit\n"
+    "\n"
+    "accuracy is null when the gold answer does not parse; so are cosine and the total reward then. Exit status:\n"
+    "0 success, 1 runtime failure, 2 bad usage or input. See tina-reward(1) and tina(7).\n";
+
+typedef enum {
+    ACCURACY,
+    FORMAT,
+    FORMAT_R1,
+    TAG_COUNT,
+    TAG_COUNT_TINA,
+    REASONING_STEPS,
+    LENGTH,
+    COSINE,
+    REPETITION,
+    N_KINDS
+} Kind;
+
+static const char *const kind_names[N_KINDS + 1] = {"accuracy", "format",  "format_r1", "tag_count", "tag_count_tina",
+                                                    "reasoning_steps", "length", "cosine", "repetition", NULL};
+
+typedef struct {
+    Kind kind;
+    double weight;
+} Term;
+
+typedef struct {
+    Term terms[N_KINDS];
+    int n_terms;
+    double cosine_max_len;
+    bool cosine_tokens, cosine_clamp;
+    int ngram;
+    double max_penalty;
+    const char *gold_field;
+    const char *output;
+    bool quiet, progress;
+} Options;
+
+static void add_terms(Options *o, const char *list) {
+    char *copy = strdup(list);
+    if (!copy) cli_usage_error("out of memory");
+    for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(item, ':');
+        if (colon) *colon = 0;
+        int kind = cli_choice("--reward", item, kind_names);
+        double weight = colon ? cli_double("--reward weight", colon + 1, -1e6, 1e6) : 1.0;
+        for (int i = 0; i < o->n_terms; i++)
+            if (o->terms[i].kind == (Kind)kind) cli_usage_error("reward \"%s\" given twice", item);
+        o->terms[o->n_terms++] = (Term){(Kind)kind, weight};
+    }
+    free(copy);
+}
+
+/* ---- one group ---- */
+
+typedef struct {
+    size_t offset, len; /* the line in Group.text */
+    long line;
+    const char *file;
+    bool gold_null, correct, has_pred, truncated;
+    size_t pred_offset, pred_len; /* the extracted answer in Group.preds */
+    double chars, tokens;
+    double values[N_KINDS];
+    bool null[N_KINDS];
+} Item;
+
+typedef struct {
+    Item *items;
+    size_t n, cap;
+    TinaBuf text, preds;
+} Group;
+
+typedef struct {
+    long long records, truncated, no_pred;
+    double sum[N_KINDS], total_sum;
+    long long counted[N_KINDS], nulls[N_KINDS], total_counted, total_nulls;
+} Summary;
+
+static bool uses(const Options *o, Kind kind) {
+    for (int i = 0; i < o->n_terms; i++)
+        if (o->terms[i].kind == kind) return true;
+    return false;
+}
+
+/* The gold answer: the gold field, or the last \boxed{} of "solution" (worked solutions). */
+static TinaStatus gold_text(const cJSON *record, const Options *o, TinaBuf *gold, TinaError *err) {
+    tina_buf_clear(gold);
+    const cJSON *field = cJSON_GetObjectItemCaseSensitive(record, o->gold_field);
+    if (cJSON_IsString(field)) return tina_buf_append_str(gold, field->valuestring, err);
+    if (cJSON_IsNumber(field)) {
+        char number[32];
+        /* 27.0 in a JSON file is the integer 27 to a reader */
+        if (field->valuedouble == floor(field->valuedouble) && fabs(field->valuedouble) < 1e15)
+            snprintf(number, sizeof number, "%.0f", field->valuedouble);
+        else
+            tina_record_format_number(field->valuedouble, number);
+        return tina_buf_append_str(gold, number, err);
+    }
+    if (cJSON_IsArray(field) && cJSON_GetArraySize(field) > 0 && cJSON_IsString(cJSON_GetArrayItem(field, 0)))
+        return tina_buf_append_str(gold, cJSON_GetArrayItem(field, 0)->valuestring, err);
+    const cJSON *solution = cJSON_GetObjectItemCaseSensitive(record, "solution");
+    if (!field && cJSON_IsString(solution)) {
+        const char *s = solution->valuestring;
+        return tina_boxed_content(s, strlen(s), false, gold, err);
+    }
+    return tina_error(err, TINA_ERR_INPUT, "no gold answer: field \"%s\" is %s (and no \"solution\" to take a "
+                      "\\boxed{} from)", o->gold_field, field ? "not a string, number or list of strings" : "missing");
+}
+
+static TinaStatus score_record(Group *g, const char *line, size_t len, const char *file, long line_number,
+                               const Options *o, TinaAnswer *gold, TinaAnswer *pred, TinaBuf *scratch,
+                               TinaError *err) {
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 64;
+        Item *items = realloc(g->items, cap * sizeof *items);
+        if (!items) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (group of %zu records)", cap);
+        g->items = items, g->cap = cap;
+    }
+    cJSON *record;
+    TinaStatus status = tina_record_parse(line, len, &record, err);
+    if (status) return status;
+    Item *it = &g->items[g->n];
+    *it = (Item){.offset = g->text.len, .len = len, .line = line_number, .file = file};
+    const char *completion;
+    status = tina_record_string(record, "completion", &completion, err);
+    size_t completion_len = status ? 0 : strlen(completion);
+    if (!status) {
+        it->chars = (double)tina_utf8_length(completion, completion_len);
+        const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(record, "completion_tokens");
+        const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, "finish_reason");
+        it->truncated = cJSON_IsString(finish) && strcmp(finish->valuestring, "length") == 0;
+        if (cJSON_IsArray(tokens)) it->tokens = cJSON_GetArraySize(tokens);
+        else if (o->cosine_tokens && uses(o, COSINE))
+            status = tina_error(err, TINA_ERR_INPUT, "--cosine-unit tokens needs \"completion_tokens\"");
+    }
+    if (!status) status = tina_answer_prediction(pred, completion, completion_len, err);
+    if (!status && tina_answer_found(pred)) {
+        it->has_pred = true;
+        it->pred_offset = g->preds.len, it->pred_len = pred->text.len;
+        status = tina_buf_append(&g->preds, pred->text.data ? pred->text.data : "", pred->text.len, err);
+    }
+    bool needs_gold = uses(o, ACCURACY) || uses(o, LENGTH) || uses(o, COSINE);
+    if (!status && needs_gold) status = gold_text(record, o, scratch, err);
+    if (!status && needs_gold) status = tina_answer_gold(gold, scratch->data ? scratch->data : "", scratch->len, err);
+    if (!status && needs_gold) {
+        it->gold_null = !tina_answer_found(gold);
+        it->correct = !it->gold_null && tina_answer_equivalent(gold, pred);
+    }
+    if (!status) {
+        double *v = it->values;
+        bool *null = it->null;
+        v[ACCURACY] = it->correct, null[ACCURACY] = it->gold_null;
+        v[FORMAT] = tina_reward_format(completion, completion_len);
+        if (uses(o, FORMAT_R1)) v[FORMAT_R1] = tina_reward_format_r1(completion, completion_len);
+        v[TAG_COUNT] = tina_reward_tag_count(completion, completion_len, false);
+        v[TAG_COUNT_TINA] = tina_reward_tag_count(completion, completion_len, true);
+        if (uses(o, REASONING_STEPS)) v[REASONING_STEPS] = tina_reward_reasoning_steps(completion, completion_len);
+        double length = o->cosine_tokens ? it->tokens : it->chars;
+        v[COSINE] = tina_reward_cosine(length, o->cosine_max_len, it->correct, o->cosine_clamp);
+        null[COSINE] = it->gold_null;
+        if (uses(o, REPETITION)) v[REPETITION] = tina_reward_repetition(completion, completion_len, o->ngram, o->max_penalty);
+    }
+    cJSON_Delete(record);
+    if (status) return status;
+    g->n++;
+    return tina_buf_append(&g->text, line, len, err);
+}
+
+static TinaStatus emit_group(Group *g, const Options *o, Summary *s, TinaWriter *writer, TinaBuf *out,
+                             TinaError *err) {
+    if (uses(o, LENGTH) && g->n) {
+        /* a null gold counts as correct here, as in open-r1's len_reward */
+        double *lengths = malloc(g->n * sizeof *lengths), *rewards = malloc(g->n * sizeof *rewards);
+        bool *correct = malloc(g->n * sizeof *correct);
+        if (!lengths || !rewards || !correct) {
+            free(lengths), free(rewards), free(correct);
+            return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+        }
+        for (size_t i = 0; i < g->n; i++) lengths[i] = g->items[i].chars, correct[i] = g->items[i].correct || g->items[i].gold_null;
+        tina_reward_length(lengths, correct, (int)g->n, rewards);
+        for (size_t i = 0; i < g->n; i++) g->items[i].values[LENGTH] = rewards[i];
+        free(lengths), free(rewards), free(correct);
+    }
+    TinaBuf rewards = {0}, pred = {0};
+    TinaStatus status = TINA_OK;
+    for (size_t i = 0; i < g->n && !status; i++) {
+        Item *it = &g->items[i];
+        tina_buf_clear(&rewards);
+        double total = 0;
+        bool total_null = false;
+        status = tina_buf_append_str(&rewards, "{", err);
+        for (int t = 0; t < o->n_terms && !status; t++) {
+            Kind k = o->terms[t].kind;
+            char number[32] = "null";
+            if (!it->null[k]) tina_record_format_number(it->values[k], number);
+            status = tina_buf_append_str(&rewards, t ? ",\"" : "\"", err);
+            if (!status) status = tina_buf_append_str(&rewards, kind_names[k], err);
+            if (!status) status = tina_buf_append_str(&rewards, "\":", err);
+            if (!status) status = tina_buf_append_str(&rewards, number, err);
+            if (it->null[k]) total_null = true, s->nulls[k]++;
+            else total += o->terms[t].weight * it->values[k], s->sum[k] += it->values[k], s->counted[k]++;
+        }
+        if (!status) status = tina_buf_append_str(&rewards, "}", err);
+        char total_text[32] = "null";
+        if (!total_null) tina_record_format_number(total, total_text);
+        if (total_null) s->total_nulls++;
+        else s->total_sum += total, s->total_counted++;
+        tina_buf_clear(&pred);
+        if (!status && it->has_pred)
+            status = tina_record_format_string(&pred, g->preds.data + it->pred_offset, it->pred_len, err);
+        else if (!status)
+            status = tina_buf_append_str(&pred, "null", err);
+        s->records++;
+        s->truncated += it->truncated;
+        s->no_pred += !it->has_pred;
+        TinaField fields[3] = {{"rewards", rewards.data}, {"reward", total_text}, {"pred", pred.data}};
+        tina_buf_clear(out);
+        if (!status) status = tina_record_splice(out, g->text.data + it->offset, it->len, fields, 3, err);
+        if (!status) status = tina_writer_line(writer, out->data, out->len, err);
+    }
+    tina_buf_free(&rewards);
+    tina_buf_free(&pred);
+    g->n = 0;
+    tina_buf_clear(&g->text);
+    tina_buf_clear(&g->preds);
+    return status;
+}
+
+static void print_summary(const Options *o, const Summary *s) {
+    double n = s->records ? (double)s->records : 1;
+    fprintf(stderr, "%s: %lld records, %.1f%% truncated, %.1f%% without an answer; reward mean ", cli_program(),
+            s->records, 100.0 * (double)s->truncated / n, 100.0 * (double)s->no_pred / n);
+    if (s->total_counted) fprintf(stderr, "%.4g", s->total_sum / (double)s->total_counted);
+    else fprintf(stderr, "-");
+    fprintf(stderr, " (%.1f%% null)\n", 100.0 * (double)s->total_nulls / n);
+    for (int t = 0; t < o->n_terms; t++) {
+        Kind k = o->terms[t].kind;
+        fprintf(stderr, "  %-16s weight %-6g mean ", kind_names[k], o->terms[t].weight);
+        if (s->counted[k]) fprintf(stderr, "%-8.4g", s->sum[k] / (double)s->counted[k]);
+        else fprintf(stderr, "%-8s", "-");
+        fprintf(stderr, " null %.1f%%\n", 100.0 * (double)s->nulls[k] / n);
+    }
+}
+
+static Options parse_options(int argc, char **argv) {
+    enum { OPT_COSINE_MAX_LEN = 256, OPT_COSINE_UNIT, OPT_COSINE_CLAMP, OPT_NGRAM, OPT_MAX_PENALTY, OPT_GOLD_FIELD,
+           OPT_PROGRESS };
+    static const struct option long_options[] = {
+        {"reward", required_argument, NULL, 'r'},
+        {"preset", required_argument, NULL, 'p'},
+        {"cosine-max-len", required_argument, NULL, OPT_COSINE_MAX_LEN},
+        {"cosine-unit", required_argument, NULL, OPT_COSINE_UNIT},
+        {"cosine-clamp", no_argument, NULL, OPT_COSINE_CLAMP},
+        {"ngram", required_argument, NULL, OPT_NGRAM},
+        {"max-penalty", required_argument, NULL, OPT_MAX_PENALTY},
+        {"gold-field", required_argument, NULL, OPT_GOLD_FIELD},
+        {"output", required_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    static const char *const presets[] = {"tina", "tina-rs3", "still", "open-r1", NULL};
+    static const char *const preset_terms[] = {"format:1,accuracy:2", "format:1,cosine:2", "length:1,accuracy:2",
+                                               "accuracy:1,format_r1:1,tag_count:1"};
+    static const char *const units[] = {"chars", "tokens", NULL};
+    Options o = {.cosine_max_len = 3584, .ngram = 3, .max_penalty = -1, .gold_field = "answer"};
+    const char *preset = NULL;
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":r:p:o:qhV", long_options, NULL)) != -1;) {
+        switch (c) {
+        case 'r': add_terms(&o, optarg); break;
+        case 'p':
+            if (preset) cli_usage_error("--preset given twice");
+            preset = preset_terms[cli_choice("--preset", optarg, presets)];
+            break;
+        case OPT_COSINE_MAX_LEN: o.cosine_max_len = cli_double("--cosine-max-len", optarg, 1, 1e12); break;
+        case OPT_COSINE_UNIT: o.cosine_tokens = cli_choice("--cosine-unit", optarg, units) == 1; break;
+        case OPT_COSINE_CLAMP: o.cosine_clamp = true; break;
+        case OPT_NGRAM: o.ngram = (int)cli_integer("--ngram", optarg, 1, 64); break;
+        case OPT_MAX_PENALTY: o.max_penalty = cli_double("--max-penalty", optarg, -1e6, 0); break;
+        case OPT_GOLD_FIELD: o.gold_field = optarg; break;
+        case 'o': o.output = optarg; break;
+        case 'q': o.quiet = true; break;
+        case OPT_PROGRESS: o.progress = true; break;
+        default: cli_standard_option(c, argv, usage);
+        }
+    }
+    if (preset && o.n_terms) cli_usage_error("--preset and --reward exclude each other");
+    if (!o.n_terms) add_terms(&o, preset ? preset : preset_terms[0]);
+    return o;
+}
+
+int main(int argc, char **argv) {
+    cli_init("tina-reward");
+    Options options = parse_options(argc, argv);
+    const char *const *inputs = (const char *const *)argv + optind;
+    int n_inputs = argc - optind;
+
+    TinaError err = {0};
+    TinaReader *reader = NULL;
+    TinaWriter *writer = NULL;
+    Group group = {0};
+    Summary summary = {0};
+    TinaBuf id = {0}, group_id = {0}, out = {0}, scratch = {0};
+    TinaAnswer *gold = calloc(1, sizeof *gold), *pred = calloc(1, sizeof *pred);
+    const char *bad_file = NULL;
+    long bad_line = 0;
+    TinaProgress progress;
+    tina_progress_start(&progress, cli_program(), "records", 0, options.progress);
+
+    TinaStatus status = gold && pred ? TINA_OK : tina_error(&err, TINA_ERR_RUNTIME, "out of memory");
+    if (!status) status = tina_reader_open(&reader, inputs, n_inputs, &err);
+    if (!status) status = tina_writer_open(&writer, options.output, &err);
+    long long records = 0;
+    while (!status) {
+        const char *line;
+        size_t len;
+        bad_file = NULL;
+        status = tina_reader_next(reader, &line, &len, &err);
+        if (status || !line) break;
+        bad_file = tina_reader_name(reader);
+        bad_line = tina_reader_line(reader);
+        cJSON *record;
+        status = tina_record_parse(line, len, &record, &err);
+        if (status) break;
+        /* a record without "id" is a group of its own */
+        bool has_id = cJSON_GetObjectItemCaseSensitive(record, "id") != NULL;
+        tina_buf_clear(&id);
+        if (has_id) status = tina_record_key(record, "id", &id, &err);
+        cJSON_Delete(record);
+        if (status) break;
+        bool same_group = has_id && group.n && group_id.data && strcmp(id.data, group_id.data) == 0;
+        if (!same_group) {
+            status = emit_group(&group, &options, &summary, writer, &out, &err);
+            tina_buf_clear(&group_id);
+            if (!status && has_id) status = tina_buf_append(&group_id, id.data, id.len, &err);
+            if (!status && !has_id) status = tina_buf_append_str(&group_id, "", &err);
+            if (status) break;
+        }
+        status = score_record(&group, line, len, bad_file, bad_line, &options, gold, pred, &scratch, &err);
+        if ((++records & 255) == 0) tina_progress_update(&progress, records);
+    }
+    if (!status) {
+        bad_file = NULL;
+        status = emit_group(&group, &options, &summary, writer, &out, &err);
+    }
+    tina_progress_finish(&progress, records);
+    if (!status) {
+        status = tina_writer_commit(writer, &err);
+        writer = NULL;
+    }
+    if (!status && !options.quiet) print_summary(&options, &summary);
+    if (status) {
+        if (status == TINA_ERR_INPUT && bad_file && bad_line) cli_report_at(bad_file, bad_line, &err);
+        else cli_report(&err);
+    }
+    tina_writer_abort(writer);
+    tina_reader_close(reader);
+    if (gold) tina_answer_free(gold);
+    if (pred) tina_answer_free(pred);
+    free(gold), free(pred), free(group.items);
+    tina_buf_free(&group.text), tina_buf_free(&group.preds);
+    tina_buf_free(&id), tina_buf_free(&group_id), tina_buf_free(&out), tina_buf_free(&scratch);
+    return (int)status;
+}
