@@ -34,7 +34,7 @@ table=$(cat <<MD
 | run | seconds | pairs/s | vs Math-Verify |
 |---|---|---|---|
 | tina-reward -r accuracy (mean of $REPEAT passes) | $(printf %.3f "$tina") | $(printf %.0f "$(echo "$n / $tina" | bc -l)") | $(printf %.0f "$(echo "$peer / $tina" | bc -l)")x |
-| Math-Verify $mv (open-r1 accuracy_reward) | $(printf %.1f "$peer") | $(printf %.0f "$(echo "$n / $peer" | bc -l)") | 1x |
+| Math-Verify, sympy: $mv (open-r1 accuracy_reward) | $(printf %.1f "$peer") | $(printf %.0f "$(echo "$n / $peer" | bc -l)") | 1x |
 
 Verdicts equal on $agree of $n pairs in this run.
 MD

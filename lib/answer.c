@@ -1,6 +1,8 @@
 #include "answer.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- building an answer ---- */
@@ -95,12 +97,42 @@ static bool close_values(MathValue a, MathValue b, double tolerance) {
     return cabs(a.z - b.z) <= tolerance * fmax(cabs(a.z), cabs(b.z)) + 1e-14;
 }
 
+/* x in millionths as sympy's Float.round(6) gets it: from the 15-digit decimal form (a Float's precision), rounded
+ * half to even, so 113.0973355 gives 113097336 although its binary value is a hair below the half. */
+static bool millionths(double x, long long *out) {
+    if (!isfinite(x) || fabs(x) >= 1e12) return false;
+    char text[40];
+    snprintf(text, sizeof text, "%.14e", fabs(x)); /* d.dddddddddddddde[+-]XX */
+    long long digits = 0;
+    for (const char *c = text; *c && *c != 'e'; c++)
+        if (*c >= '0' && *c <= '9') digits = digits * 10 + (*c - '0');
+    int exponent = atoi(strchr(text, 'e') + 1);
+    /* x * 1e6 = digits * 10^(exponent - 8) */
+    int shift = exponent - 8;
+    long long units;
+    if (shift >= 0) {
+        units = digits;
+        for (int i = 0; i < shift; i++) units *= 10;
+    } else if (shift < -15) {
+        units = 0;
+    } else {
+        long long divisor = 1;
+        for (int i = 0; i < -shift; i++) divisor *= 10;
+        units = digits / divisor;
+        long long rest = digits % divisor;
+        if (2 * rest > divisor || (2 * rest == divisor && (units & 1))) units++;
+    }
+    *out = x < 0 ? -units : units;
+    return true;
+}
+
 /* Sympy's Float.round(6) on both sides, then equality. */
 static bool equal_rounded(MathValue a, MathValue b) {
     if (!a.ok || !b.ok || cimag(a.z) != 0 || cimag(b.z) != 0) return false;
-    long double x = creal(a.z), y = creal(b.z);
-    if (fabsl(x) > 1e12L || fabsl(y) > 1e12L) return fabsl(x - y) <= 1e-15L * fmaxl(fabsl(x), fabsl(y));
-    return roundl(x * 1e6L) == roundl(y * 1e6L);
+    double x = creal(a.z), y = creal(b.z);
+    long long mx, my;
+    if (!millionths(x, &mx) || !millionths(y, &my)) return x == y || fabs(x - y) <= 1e-15 * fmax(fabs(x), fabs(y));
+    return mx == my;
 }
 
 static const MathNode *strip_percent(const MathNode *n) { return n->kind == MATH_PERCENT ? n->kids[0] : n; }
@@ -166,7 +198,7 @@ static bool differences_equal(const MathNode *a1, const MathNode *a2, const Math
 /* The same tree (sympy's ==, which compares structure). */
 static bool structurally_equal(const MathNode *a, const MathNode *b) {
     if (a->kind != b->kind || a->op != b->op || a->n_kids != b->n_kids || a->is_float != b->is_float ||
-        a->left_open != b->left_open || a->right_open != b->right_open || a->rows != b->rows ||
+        a->left_open != b->left_open || a->right_open != b->right_open || a->rows != b->rows || a->cols != b->cols ||
         strcmp(a->name, b->name) != 0)
         return false;
     if (a->kind == MATH_NUMBER && (a->num != b->num || a->den != b->den || a->real != b->real)) return false;
@@ -249,6 +281,20 @@ static char inverse_op(char op) {
     }
 }
 
+/* (a1 - a2) = k (b1 - b2) for one constant k != 0, at every point. */
+static bool proportional(const MathNode *a1, const MathNode *a2, const MathNode *b1, const MathNode *b2) {
+    double complex ratio = 0;
+    for (int point = 0; point < POINTS; point++) {
+        MathValue x = tina_math_difference(tina_math_eval(a1, point), tina_math_eval(a2, point));
+        MathValue y = tina_math_difference(tina_math_eval(b1, point), tina_math_eval(b2, point));
+        if (!x.ok || !y.ok || cabs(y.z) < 1e-12) return false;
+        double complex r = x.z / y.z;
+        if (point && cabs(r - ratio) > 1e-9 * cabs(ratio)) return false;
+        ratio = r;
+    }
+    return cabs(ratio) > 1e-12;
+}
+
 static bool relations_equal(const MathNode *gold, const MathNode *pred) {
     if (gold->kind == MATH_AND && pred->kind == MATH_AND) {
         if (gold->n_kids != pred->n_kids) return false;
@@ -257,12 +303,13 @@ static bool relations_equal(const MathNode *gold, const MathNode *pred) {
         return true;
     }
     if (gold->kind != MATH_REL || pred->kind != MATH_REL) return false;
-    if (gold->op == 'e' || pred->op == 'e') return false;
     const MathNode *gl = gold->kids[0], *gr = gold->kids[1], *pl = pred->kids[0], *pr = pred->kids[1];
     if (gold->op == pred->op && differences_equal(gl, gr, pl, pr)) return true;
-    /* Math-Verify's solve-and-compare never succeeds for one equation in one symbol (its solutions are a list,
-     * not the mapping it expects), so 2x+3=0 and 4x+6=0 differ to it, and here */
-    return inverse_op(gold->op) == pred->op && differences_equal(gl, gr, pr, pl);
+    if (inverse_op(gold->op) == pred->op && differences_equal(gl, gr, pr, pl)) return true;
+    /* Math-Verify's solve-and-compare: for an equation in one symbol it never succeeds (sympy's solutions are then
+     * a list, not the mapping it expects: 2x+3=0 and 4x+6=0 differ to it); in several symbols it solves both for
+     * the same one, which agrees exactly when one equation is a multiple of the other */
+    return gold->op == '=' && pred->op == '=' && count_symbols(gold) > 1 && proportional(gl, gr, pl, pr);
 }
 
 /* ---- sets, tuples, intervals ---- */
@@ -312,7 +359,9 @@ static bool sets_equal(const MathNode *gold, const MathNode *pred) {
         return gold->left_open == pred->left_open && gold->right_open == pred->right_open &&
                expressions_equal(gk[0], pk[0]) && expressions_equal(gk[1], pk[1]);
     if (g == p && (g == MATH_EMPTYSET || g == MATH_REALS)) return true;
-    if (g == MATH_UNION && p == MATH_UNION) return gn == pn && ordered_equal(gk, pk, gn);
+    if (g == MATH_UNION && p == MATH_UNION) return gn == pn && unordered_equal(gk, pk, gn);
+    /* \{\} is the empty set */
+    if ((g == MATH_EMPTYSET && p == MATH_SET && !pn) || (p == MATH_EMPTYSET && g == MATH_SET && !gn)) return true;
     bool g_collection = g == MATH_SET || g == MATH_TUPLE, p_collection = p == MATH_SET || p == MATH_TUPLE;
     MathNode *gold_distinct[64], *pred_distinct[64];
     if (g == MATH_SET) gn = distinct(gk, gn, gold_distinct), gk = gold_distinct;
@@ -337,7 +386,7 @@ static bool relation_as_interval(const MathNode *rel, double *lo, double *hi, bo
     int n = rel->kind == MATH_AND ? rel->n_kids : 1;
     for (int i = 0; i < n; i++) {
         const MathNode *r = rel->kind == MATH_AND ? rel->kids[i] : rel;
-        if (r->kind != MATH_REL || r->op == '=' || r->op == 'n' || r->op == 'e') return false;
+        if (r->kind != MATH_REL || r->op == '=' || r->op == 'n') return false;
         char op = r->op;
         const MathNode *bound = r->kids[1];
         if (r->kids[0]->kind != MATH_SYMBOL) {
@@ -420,6 +469,14 @@ static bool expressions_equal(const MathNode *gold, const MathNode *pred) {
     if (pred->kind == MATH_SYMBOL) return symbol_name_equal(pred, gold);
     if (is_relation(gold) || is_relation(pred)) return false;
     return values_equal(gold, pred);
+}
+
+int tina_answer_choice(const TinaAnswer *pred, const char *completion, size_t len, int n_choices) {
+    /* a boxed letter first (\boxed{C}, \boxed{\text{(C)}}), then Math-Verify's string patterns */
+    const MathNode *t = pred->tree;
+    if (t && t->kind == MATH_SYMBOL && t->name[0] && !t->name[1] && t->name[0] - 'a' < n_choices)
+        return t->name[0] - 'a';
+    return tina_extract_choice(completion, len, n_choices);
 }
 
 bool tina_answer_equivalent(const TinaAnswer *gold, const TinaAnswer *pred) {

@@ -27,6 +27,9 @@ TinaStatus tina_answer_prediction(TinaAnswer *answer, const char *text, size_t l
 /* Whether anything was extracted; a gold without it makes the accuracy reward null. */
 bool tina_answer_found(const TinaAnswer *answer);
 bool tina_answer_equivalent(const TinaAnswer *gold, const TinaAnswer *prediction);
+/* For a multiple-choice question with n_choices options: the letter the completion chose (0 for A), from its
+ * extracted answer (prediction, as tina_answer_prediction left it) or Math-Verify's letter patterns; -1 if none. */
+int tina_answer_choice(const TinaAnswer *prediction, const char *completion, size_t len, int n_choices);
 void tina_answer_free(TinaAnswer *answer);
 
 #endif

@@ -299,6 +299,64 @@ bool tina_latex_looks_complex(const char *text, size_t len) {
     return found;
 }
 
+/* ---- multiple-choice letters ---- */
+
+/* Math-Verify's StringExtractionConfig patterns for the letters A.. (n of them), in priority order. */
+enum { N_CHOICE_PATTERNS = 6, MAX_CHOICES = 26 };
+static pcre2_code *choice_patterns[MAX_CHOICES + 1][N_CHOICE_PATTERNS];
+static pthread_mutex_t choice_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool compile_choices(int n) {
+    char keys[3 * MAX_CHOICES + 16] = "(";
+    for (int i = 0; i < n; i++) {
+        size_t at = strlen(keys);
+        snprintf(keys + at, sizeof keys - at, "%s%c", i ? "|" : "", 'A' + i);
+    }
+    strcat(keys, ")");
+    const char *suffix = "(?:\\*\\*)?(?:\\.|,|:|\\s|$)";
+    char answer[256], patterns[N_CHOICE_PATTERNS][512];
+    snprintf(answer, sizeof answer, "(?:^|\\s)(?:\\*\\*)?%s%s", keys, suffix);
+    snprintf(patterns[0], sizeof patterns[0], "(?i:final answer is):?\\s*%s\\.?\\s?I hope", keys);
+    snprintf(patterns[1], sizeof patterns[1], "(?i:final answer.{0,100}?)\\s+is:?\\s*%s", keys);
+    snprintf(patterns[2], sizeof patterns[2], "(?i:answer):.{0,50}?%s", answer);
+    snprintf(patterns[3], sizeof patterns[3], "(?i:answer).{0,50}?%s", answer);
+    snprintf(patterns[4], sizeof patterns[4], "^(?:\\*\\*)?%s%s", keys, suffix);
+    snprintf(patterns[5], sizeof patterns[5], "%s", answer);
+    for (int i = 0; i < N_CHOICE_PATTERNS; i++)
+        if (!(choice_patterns[n][i] = compile(patterns[i], 0))) return false;
+    return true;
+}
+
+int tina_extract_choice(const char *text, size_t len, int n_choices) {
+    TinaError ignored;
+    if (n_choices < 1 || n_choices > MAX_CHOICES || ready(&ignored)) return -1;
+    pthread_mutex_lock(&choice_lock);
+    bool ok = choice_patterns[n_choices][N_CHOICE_PATTERNS - 1] || compile_choices(n_choices);
+    pthread_mutex_unlock(&choice_lock);
+    if (!ok) return -1;
+    /* the first pattern that matches anywhere; its rightmost match */
+    for (int i = 0; i < N_CHOICE_PATTERNS; i++) {
+        pcre2_code *code = choice_patterns[n_choices][i];
+        pcre2_match_data *match = pcre2_match_data_create_from_pattern(code, NULL);
+        int letter = -1;
+        size_t best_end = 0;
+        PCRE2_SIZE *ov;
+        for (size_t at = 0; match && at <= len && regex_search(code, text, len, at, &ov, match);) {
+            uint32_t pairs = pcre2_get_ovector_count(match);
+            for (uint32_t g = pairs - 1; g >= 1; g--)
+                if (ov[2 * g] != PCRE2_UNSET && ov[2 * g + 1] == ov[2 * g] + 1 && text[ov[2 * g]] >= 'A' &&
+                    text[ov[2 * g]] < 'A' + n_choices) {
+                    if (letter < 0 || ov[1] >= best_end) letter = text[ov[2 * g]] - 'A', best_end = ov[1];
+                    break;
+                }
+            at = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+        }
+        pcre2_match_data_free(match);
+        if (letter >= 0) return letter;
+    }
+    return -1;
+}
+
 /* ---- \boxed{} content ---- */
 
 TinaStatus tina_boxed_content(const char *text, size_t len, bool mode_all, TinaBuf *out, TinaError *err) {

@@ -36,6 +36,10 @@ void tina_extracted_free(TinaExtracted *out);
  * joined by ","), or of all of them (mode_all true). Text without a box is copied unchanged. */
 TinaStatus tina_boxed_content(const char *text, size_t len, bool mode_all, TinaBuf *out, TinaError *err);
 
+/* The multiple-choice letter (0 for A) a completion gives among n_choices, by Math-Verify's string patterns ("final
+ * answer is C", "Answer: (C)", "**C**", a line starting "C."), or -1. */
+int tina_extract_choice(const char *text, size_t len, int n_choices);
+
 /* Math-Verify's should_treat_as_complex: an "i" standing alone, \mathbb{C}, \Re, \det, ... */
 bool tina_latex_looks_complex(const char *text, size_t len);
 

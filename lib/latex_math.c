@@ -16,6 +16,7 @@ typedef struct {
     size_t len;
     char c;           /* T_CHAR and T_LETTER: the character (a letter lower-cased) */
     char name[TINA_MATH_MAX_NAME]; /* T_COMMAND without the backslash; T_NUMBER digits without separators */
+    bool after_spacing;            /* \, \; \quad ... came just before (25\,\% does not parse) */
 } Token;
 
 typedef struct {
@@ -34,19 +35,32 @@ static bool skip_command(const char *name) {
     return false;
 }
 
-/* Non-ASCII characters that mean something in answers; anything else does not parse. */
+/* The non-ASCII characters latex2sympy reads (checked against Math-Verify: ° ∞ √ do not parse), the minus sign
+ * U+2212 among them. */
 static const struct {
     const char *utf8, *as;
 } unicode_map[] = {
-    {"×", "*"}, {"÷", "/"}, {"·", "*"}, {"−", "-"}, {"≤", "\\le"}, {"≥", "\\ge"}, {"≠", "\\ne"},
-    {"π", "\\pi"}, {"∞", "\\infty"}, {"√", "\\sqrt"},
+    {"×", "\\times"}, {"÷", "\\div"}, {"≤", "\\le"}, {"≥", "\\ge"}, {"≠", "\\ne"}, {"π", "\\pi"},
+    {"±", "\\pm"}, {"∪", "\\cup"}, {"−", "-"},
 };
+
+/* Delimiter commands that are plain characters to latex2sympy. */
+static char delimiter_char(const char *name) {
+    static const struct {
+        const char *name;
+        char c;
+    } map[] = {{"lbrack", '['}, {"rbrack", ']'}, {"lvert", '|'}, {"rvert", '|'}, {"vert", '|'}, {"mid", '|'}};
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (strcmp(name, map[i].name) == 0) return map[i].c;
+    return 0;
+}
 
 static void next(Parser *p) {
     Token *t = &p->tok;
+    bool spacing = false;
     for (;;) {
         while (p->s < p->end && isspace((unsigned char)*p->s)) p->s++;
-        *t = (Token){.text = p->s};
+        *t = (Token){.text = p->s, .after_spacing = spacing};
         if (p->s >= p->end) {
             t->kind = T_END;
             return;
@@ -76,6 +90,17 @@ static void next(Parser *p) {
                     q++;
                 }
             }
+            /* 3E8, 1.5E-3: scientific notation with a capital E (a small e is Euler's number times) */
+            if (q + 1 < p->end && q[0] == 'E' &&
+                (isdigit((unsigned char)q[1]) ||
+                 ((q[1] == '-' || q[1] == '+') && q + 2 < p->end && isdigit((unsigned char)q[2])))) {
+                if (n < 40) t->name[n++] = 'e';
+                q++;
+                do {
+                    if (n < 40) t->name[n++] = *q;
+                    q++;
+                } while (q < p->end && isdigit((unsigned char)*q));
+            }
             t->name[n < 40 ? n : 40] = 0;
             t->kind = T_NUMBER;
             t->len = (size_t)(q - p->s);
@@ -100,7 +125,16 @@ static void next(Parser *p) {
             memcpy(t->name, p->s + 1, n);
             t->name[n] = 0;
             p->s = q;
-            if (skip_command(t->name)) continue;
+            if (skip_command(t->name)) {
+                spacing = true;
+                continue;
+            }
+            char c = delimiter_char(t->name);
+            if (c) {
+                t->kind = T_CHAR;
+                t->c = c;
+                return;
+            }
             t->kind = T_COMMAND;
             t->len = (size_t)(q - t->text);
             return;
@@ -177,6 +211,13 @@ static MathNode *list_node(Parser *p, MathKind kind, MathNode **items, int n_ite
     return n;
 }
 
+/* a \pm b: the set {a - b, a + b}, marked so that a list or parentheses can take it apart */
+static MathNode *plus_minus(Parser *p, MathNode *items[2]) {
+    MathNode *set = list_node(p, MATH_SET, items, 2);
+    if (set) set->op = 'p';
+    return set;
+}
+
 static MathNode *integer(Parser *p, int64_t value) {
     MathNode *n = node(p, MATH_NUMBER, 0);
     if (n) n->num = value, n->real = (double)value;
@@ -204,8 +245,7 @@ static MathNode *number(Parser *p, const char *digits) {
     MathNode *n = node(p, MATH_NUMBER, 0);
     if (!n) return NULL;
     n->real = strtod(digits, NULL);
-    const char *dot = strchr(digits, '.');
-    if (dot) {
+    if (strpbrk(digits, ".e")) {
         n->is_float = true;
         return n;
     }
@@ -329,10 +369,23 @@ static bool is_function(const char *name) {
 static MathNode *parse_function(Parser *p, const char *name) {
     MathNode *power = NULL, *base = NULL;
     for (;;) {
-        if (accept_char(p, '^')) power = parse_argument(p, false);
-        else if (accept_char(p, '_')) base = parse_argument(p, false);
-        else break;
-        if (p->failed) return NULL;
+        if (accept_char(p, '^')) {
+            power = parse_argument(p, false);
+        } else if (accept_char(p, '_')) {
+            if (p->tok.kind == T_LETTER) return NULL; /* \log_e 2 does not parse; \log_{e} 2 does */
+            base = parse_argument(p, false);
+        } else {
+            break;
+        }
+        if (p->failed || (!power && !base)) return NULL;
+    }
+    /* \sin^{-1} x is arcsin x */
+    char inverse[TINA_MATH_MAX_NAME];
+    bool minus_one = power && power->kind == MATH_NUMBER && !power->is_float && power->num == -1 && power->den == 1;
+    if (minus_one && (strcmp(name, "sin") == 0 || strcmp(name, "cos") == 0 || strcmp(name, "tan") == 0)) {
+        snprintf(inverse, sizeof inverse, "arc%s", name);
+        name = inverse;
+        power = NULL;
     }
     MathNode *arg;
     if (accept_char(p, '(')) {
@@ -372,14 +425,26 @@ static MathNode *parse_bracketed(Parser *p, char open) {
     char close = p->tok.kind == T_CHAR ? p->tok.c : 0;
     if (close != ')' && close != ']') return NULL;
     next(p);
+    if (n == 1 && items[0]->kind == MATH_SET && items[0]->op == 'p' && open == '(' && close == ')')
+        return list_node(p, MATH_TUPLE, items[0]->kids, items[0]->n_kids); /* (1 \pm 2): a pair */
+    if (n == 1 && items[0]->kind == MATH_MATRIX) return items[0]; /* (\begin{array}..\end{array}) */
     if (n == 1) return open == '(' && close == ')' ? items[0] : list_node(p, MATH_SET, items, 1);
     if (n == 2) {
-        /* latex2sympy reads (a, b) as an interval when a < b is known */
+        /* latex2sympy reads (a, b) as an interval when a < b, [a, a] as the set {a}, (2, -3) or [2, -3] as a
+         * tuple, a half-open [a, b) with b <= a as the empty set; ends it cannot order are an interval only in
+         * brackets */
         double a, b;
-        bool ordered = real_endpoint(items[0], &a) && real_endpoint(items[1], &b) && a < b;
-        if (ordered || open != '(' || close != ')') {
+        bool known = real_endpoint(items[0], &a) && real_endpoint(items[1], &b);
+        bool half_open = (open == '[') != (close == ']');
+        if (known && a == b && open == '[' && close == ']') return list_node(p, MATH_SET, items, 1);
+        if (known && half_open && a >= b) return node(p, MATH_EMPTYSET, 0);
+        if (known ? a < b : open != '(' || close != ')') {
             MathNode *interval = list_node(p, MATH_INTERVAL, items, 2);
-            if (interval) interval->left_open = open == '(', interval->right_open = close == ')';
+            /* an infinite end is always open to sympy: [-6, \infty] is [-6, \infty) */
+            if (interval) {
+                interval->left_open = open == '(' || (known && isinf(a));
+                interval->right_open = close == ')' || (known && isinf(b));
+            }
             return interval;
         }
     }
@@ -393,7 +458,13 @@ static MathNode *parse_matrix(Parser *p) {
         env[n] = p->tok.c;
         next(p);
     }
-    if (!accept_char(p, '}') || !strstr(env, "matrix")) return NULL;
+    if (!accept_char(p, '}') || (!strstr(env, "matrix") && strcmp(env, "array") != 0)) return NULL;
+    if (strcmp(env, "array") == 0) {
+        /* \begin{array}{cc}: skip the column specification */
+        if (!accept_char(p, '{')) return NULL;
+        while (p->tok.kind == T_LETTER || is_char(p, '|')) next(p);
+        if (!accept_char(p, '}')) return NULL;
+    }
     MathNode *cells[256];
     int n = 0, cols = 0, row_len = 0, rows = 0;
     for (;;) {
@@ -470,8 +541,7 @@ static MathNode *parse_command(Parser *p) {
             snprintf(fname, sizeof fname, "%s", text->name);
             return is_function(fname) ? parse_function(p, fname) : parse_call(p, fname);
         }
-        if (empty) return integer(p, 1);
-        return text;
+        return text; /* NULL for an empty \\text{}, as latex2sympy fails on it */
     }
     if (strcmp(name, "mathbb") == 0) {
         if (!accept_char(p, '{') || p->tok.kind != T_LETTER) return NULL;
@@ -496,7 +566,7 @@ static MathNode *parse_command(Parser *p) {
         if (!inner || !(is_command(p, "rfloor") || is_command(p, "rceil"))) return NULL;
         next(p);
         MathNode *call = unary(p, MATH_FUNC, inner);
-        if (call) snprintf(call->name, sizeof call->name, "%s", name[2] == 'f' ? "floor" : "ceil");
+        if (call) snprintf(call->name, sizeof call->name, "%s", name[1] == 'f' ? "floor" : "ceil");
         return call;
     }
     if (strcmp(name, "begin") == 0) return parse_matrix(p);
@@ -568,8 +638,12 @@ static MathNode *parse_primary(Parser *p) {
 static MathNode *parse_postfix(Parser *p) {
     MathNode *base = parse_primary(p);
     while (base && !p->failed) {
-        if (accept_char(p, '^')) {
+        if (is_char(p, '^')) {
+            /* "30 ^ \circ" and a trailing "^" do not parse */
+            bool spaced = p->s < p->end && isspace((unsigned char)*p->s);
+            next(p);
             if (is_command(p, "circ")) {
+                if (spaced) return NULL;
                 next(p);
                 continue;
             }
@@ -584,7 +658,7 @@ static MathNode *parse_postfix(Parser *p) {
                 p->s = save, p->tok = saved;
             }
             MathNode *exponent = parse_argument(p, false); /* x^10 is x^{10} to latex2sympy */
-            if (!exponent) break;
+            if (!exponent) return NULL;
             base = binary(p, MATH_POW, base, exponent);
         } else if (accept_char(p, '!')) {
             base = unary(p, MATH_FUNC, base);
@@ -602,7 +676,9 @@ static MathNode *parse_postfix(Parser *p) {
             char name[TINA_MATH_MAX_NAME + 2];
             snprintf(name, sizeof name, "%s'", base->kind == MATH_SYMBOL ? base->name : "f");
             base = symbol(p, name);
-        } else if (is_command(p, "%")) {
+        } else if (is_command(p, "%") || is_char(p, '%')) {
+            /* a percent sign belongs to a number literal, written next to it: not (3)\%, x\%, 25\,\% */
+            if (base->kind != MATH_NUMBER || p->tok.after_spacing) return NULL;
             next(p);
             base = unary(p, MATH_PERCENT, base);
         } else if (is_command(p, "circ")) {
@@ -632,7 +708,7 @@ static MathNode *parse_unary(Parser *p) {
         next(p);
         MathNode *operand = parse_unary(p);
         MathNode *items[2] = {unary(p, MATH_NEG, operand), operand};
-        result = items[0] ? list_node(p, MATH_SET, items, 2) : NULL;
+        result = items[0] ? plus_minus(p, items) : NULL;
     } else {
         result = parse_postfix(p);
     }
@@ -648,7 +724,7 @@ static bool starts_factor(const Parser *p) {
     /* every command starts a factor but operators, relations and closing delimiters */
     static const char *const others[] = {"cdot", "times", "div", "pm", "mp", "cup", "le", "leq", "leqslant", "ge",
                                          "geq", "geqslant", "lt", "gt", "ne", "neq", "in", "approx", "}", "\\",
-                                         "end", "rfloor", "rceil", "%", "circ"};
+                                         "end", "rfloor", "rceil", "%", "circ", "over", "choose"};
     for (size_t i = 0; i < sizeof others / sizeof *others; i++)
         if (strcmp(t->name, others[i]) == 0) return false;
     return true;
@@ -720,7 +796,7 @@ static MathNode *parse_expression(Parser *p) {
             MathNode *items[2] = {binary(p, MATH_ADD, pm_left, unary(p, MATH_NEG, right)),
                                   binary(p, MATH_ADD, pm_left, right)};
             p->depth--;
-            return items[0] && items[1] ? list_node(p, MATH_SET, items, 2) : NULL;
+            return items[0] && items[1] ? plus_minus(p, items) : NULL;
         } else {
             break;
         }
@@ -742,7 +818,7 @@ static char relation_op(Parser *p) {
         const char *name;
         char op;
     } ops[] = {{"le", 'l'}, {"leq", 'l'}, {"leqslant", 'l'}, {"ge", 'g'}, {"geq", 'g'}, {"geqslant", 'g'},
-               {"lt", '<'}, {"gt", '>'}, {"ne", 'n'}, {"neq", 'n'}, {"in", 'e'}, {"approx", '='}};
+               {"lt", '<'}, {"gt", '>'}, {"ne", 'n'}, {"neq", 'n'}, {"in", '='}, {"approx", '~'}};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
         if (strcmp(p->tok.name, ops[i].name) == 0) return ops[i].op;
     return 0;
@@ -758,9 +834,21 @@ static MathNode *parse_union(Parser *p) {
     return left;
 }
 
+/* a \over b and n \choose k (TeX's infix forms) */
+static MathNode *parse_infix_fraction(Parser *p) {
+    MathNode *left = parse_union(p);
+    while (left && (is_command(p, "over") || is_command(p, "choose"))) {
+        bool over = p->tok.name[0] == 'o';
+        next(p);
+        left = binary(p, over ? MATH_DIV : MATH_FUNC, left, parse_union(p));
+        if (left && !over) snprintf(left->name, sizeof left->name, "binom");
+    }
+    return left;
+}
+
 static MathNode *parse_relation(Parser *p) {
     if (!enter(p)) return NULL;
-    MathNode *left = parse_union(p);
+    MathNode *left = parse_infix_fraction(p);
     MathNode *relations[16];
     int n = 0;
     while (left && !p->failed) {
@@ -769,7 +857,8 @@ static MathNode *parse_relation(Parser *p) {
         next(p);
         if (op == '<' && accept_char(p, '=')) op = 'l';
         else if (op == '>' && accept_char(p, '=')) op = 'g';
-        MathNode *right = parse_union(p);
+        MathNode *right = parse_infix_fraction(p);
+        if (op == '~') continue; /* a \approx 1.41: latex2sympy keeps a */
         MathNode *rel = binary(p, MATH_REL, left, right);
         if (!rel || n == 16) return NULL;
         rel->op = op;
@@ -780,6 +869,16 @@ static MathNode *parse_relation(Parser *p) {
     if (!left || p->failed) return NULL;
     if (!n) return left;
     return n == 1 ? relations[0] : list_node(p, MATH_AND, relations, n);
+}
+
+/* \frac{-1 \pm \sqrt{5}}{2}: latex2sympy cannot do arithmetic on the set a \pm makes */
+static bool pm_inside_arithmetic(const MathNode *n, bool in_arithmetic) {
+    if (n->kind == MATH_SET && n->op == 'p' && in_arithmetic) return true;
+    bool arithmetic = n->kind == MATH_ADD || n->kind == MATH_MUL || n->kind == MATH_DIV || n->kind == MATH_NEG ||
+                      n->kind == MATH_POW || n->kind == MATH_FUNC || n->kind == MATH_PERCENT;
+    for (int i = 0; i < n->n_kids; i++)
+        if (pm_inside_arithmetic(n->kids[i], arithmetic)) return true;
+    return false;
 }
 
 /* "-1,234,567.5" and nothing else */
@@ -833,8 +932,17 @@ static MathNode *parse_all(const char *latex, size_t len, bool complex_mode, Mat
     MathNode *items[64];
     int n = parse_items(&p, items, 64);
     if (n < 0 || p.failed || p.tok.kind != T_END) return NULL;
+    for (int i = 0; i < n; i++)
+        if (pm_inside_arithmetic(items[i], false)) return NULL;
     if (n == 1 && (!set || items[0]->kind == MATH_SET)) return items[0]; /* {a \pm b} is not nested */
-    return list_node(&p, MATH_SET, items, n);
+    /* "4 \pm i, 4 \pm 2i": one list of four */
+    MathNode *flat[128];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        bool pm = items[i]->kind == MATH_SET && items[i]->op == 'p';
+        for (int j = 0; j < (pm ? items[i]->n_kids : 1); j++) flat[k++] = pm ? items[i]->kids[j] : items[i];
+    }
+    return list_node(&p, MATH_SET, flat, k);
 }
 
 MathNode *tina_math_node(MathArena *arena, MathKind kind, int n_kids) {

@@ -34,7 +34,7 @@ typedef enum {
     MATH_TUPLE,    /* (kids) */
     MATH_INTERVAL, /* kids[0], kids[1]; left_open, right_open */
     MATH_UNION,    /* kids: intervals and sets */
-    MATH_REL,      /* kids[0] op kids[1]; op one of = < > l (<=) g (>=) n (!=) e (\in) */
+    MATH_REL,      /* kids[0] op kids[1]; op one of = < > l (<=) g (>=) n (!=); \in reads as = */
     MATH_AND,      /* kids: relations of a chain a < b < c */
     MATH_MATRIX,   /* rows x cols kids, row-major */
     MATH_EMPTYSET,

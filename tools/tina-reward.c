@@ -3,6 +3,7 @@
  * The answer check is Math-Verify's (lib/answer.h); the other rewards are Tina's and open-r1's (lib/rewards.h).
  * Records are held per group (consecutive records with the same "id") because the length reward compares the
  * samples of a prompt; everything else is per record. */
+#include <ctype.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -150,6 +151,22 @@ static TinaStatus gold_text(const cJSON *record, const Options *o, TinaBuf *gold
                       "\\boxed{} from)", o->gold_field, field ? "not a string, number or list of strings" : "missing");
 }
 
+/* The correct option of a multiple-choice record: its gold is the letter ("C", "(C)") or the text of a choice. */
+static int choice_of(const char *gold, const cJSON *choices) {
+    int n = cJSON_GetArraySize(choices);
+    char letter[8];
+    size_t k = 0;
+    for (const char *c = gold; *c && k < sizeof letter - 1; c++)
+        if (!strchr(" ()\t\n", *c)) letter[k++] = (char)toupper((unsigned char)*c);
+    letter[k] = 0;
+    if (k == 1 && letter[0] >= 'A' && letter[0] < 'A' + n) return letter[0] - 'A';
+    for (int i = 0; i < n; i++) {
+        const cJSON *choice = cJSON_GetArrayItem(choices, i);
+        if (cJSON_IsString(choice) && strcmp(choice->valuestring, gold) == 0) return i;
+    }
+    return -1;
+}
+
 static TinaStatus score_record(Group *g, const char *line, size_t len, const char *file, long line_number,
                                const Options *o, TinaAnswer *gold, TinaAnswer *pred, TinaBuf *scratch,
                                TinaError *err) {
@@ -176,18 +193,29 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
         else if (o->cosine_tokens && uses(o, COSINE))
             status = tina_error(err, TINA_ERR_INPUT, "--cosine-unit tokens needs \"completion_tokens\"");
     }
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(record, "choices");
+    int n_choices = cJSON_IsArray(choices) ? cJSON_GetArraySize(choices) : 0;
+    if (!status && n_choices > 26)
+        status = tina_error(err, TINA_ERR_INPUT, "\"choices\" has %d options (at most 26, A to Z)", n_choices);
     if (!status) status = tina_answer_prediction(pred, completion, completion_len, err);
-    if (!status && tina_answer_found(pred)) {
+    int letter = n_choices && !status ? tina_answer_choice(pred, completion, completion_len, n_choices) : -1;
+    if (!status && (n_choices ? letter >= 0 : tina_answer_found(pred))) {
+        char chosen = (char)('A' + letter);
         it->has_pred = true;
-        it->pred_offset = g->preds.len, it->pred_len = pred->text.len;
-        status = tina_buf_append(&g->preds, pred->text.data ? pred->text.data : "", pred->text.len, err);
+        it->pred_offset = g->preds.len, it->pred_len = n_choices ? 1 : pred->text.len;
+        status = n_choices ? tina_buf_append(&g->preds, &chosen, 1, err)
+                           : tina_buf_append(&g->preds, pred->text.data ? pred->text.data : "", pred->text.len, err);
     }
     bool needs_gold = uses(o, ACCURACY) || uses(o, LENGTH) || uses(o, COSINE);
     if (!status && needs_gold) status = gold_text(record, o, scratch, err);
-    if (!status && needs_gold) status = tina_answer_gold(gold, scratch->data ? scratch->data : "", scratch->len, err);
-    if (!status && needs_gold) {
+    if (!status && needs_gold && n_choices) {
+        int gold_letter = choice_of(scratch->data ? scratch->data : "", choices);
+        it->gold_null = gold_letter < 0;
+        it->correct = !it->gold_null && gold_letter == letter;
+    } else if (!status && needs_gold) {
+        status = tina_answer_gold(gold, scratch->data ? scratch->data : "", scratch->len, err);
         it->gold_null = !tina_answer_found(gold);
-        it->correct = !it->gold_null && tina_answer_equivalent(gold, pred);
+        it->correct = !status && !it->gold_null && tina_answer_equivalent(gold, pred);
     }
     if (!status) {
         double *v = it->values;
