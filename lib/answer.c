@@ -7,6 +7,9 @@
 
 /* ---- building an answer ---- */
 
+/* A list of values ("1, 2", "3 \pm 1"), whose elements join the other parts'; a braced set stays one element. */
+static bool is_list(const MathNode *n) { return n->kind == MATH_SET && n->op != 'b'; }
+
 /* Several environments ("$1$, $2$ and $3$") make one set of all their elements when every one parses; otherwise
  * the first stands alone (Math-Verify's extract_latex). Returns how many parts the answer is made of. */
 static int build_tree(TinaAnswer *a) {
@@ -27,7 +30,7 @@ static int build_tree(TinaAnswer *a) {
             parts[i] = pct;
         }
         all &= parts[i] != NULL;
-        if (parts[i]) elements += parts[i]->kind == MATH_SET ? parts[i]->n_kids : 1;
+        if (parts[i]) elements += is_list(parts[i]) ? parts[i]->n_kids : 1;
     }
     if (x->n_parts <= 1 || !all) {
         a->tree = x->n_parts ? parts[0] : NULL;
@@ -37,7 +40,7 @@ static int build_tree(TinaAnswer *a) {
     if (!set) return 1;
     int k = 0;
     for (int i = 0; i < x->n_parts; i++) {
-        if (parts[i]->kind == MATH_SET)
+        if (is_list(parts[i]))
             for (int j = 0; j < parts[i]->n_kids; j++) set->kids[k++] = parts[i]->kids[j];
         else
             set->kids[k++] = parts[i];
@@ -89,12 +92,13 @@ void tina_answer_free(TinaAnswer *a) {
 /* ---- comparing values ---- */
 
 enum { POINTS = 3 };
+#define CHOP 1.7763568394002505e-15 /* 2^-49: what sympy's evalf(15, chop=True) rounds to zero */
 
 static bool close_values(MathValue a, MathValue b, double tolerance) {
     if (!a.ok || !b.ok) return false;
     if (a.exact && b.exact) return a.num == b.num && a.den == b.den;
-    /* relative, with a floor far below any answer's size: 7.4e-12 and 6.4e-12 differ, sin(pi) is 0 */
-    return cabs(a.z - b.z) <= tolerance * fmax(cabs(a.z), cabs(b.z)) + 1e-14;
+    /* relative, with sympy's chop below 2^-49: 7.4e-12 and 6.4e-12 differ, sin(pi) is 0 */
+    return cabs(a.z - b.z) <= tolerance * fmax(cabs(a.z), cabs(b.z)) + CHOP;
 }
 
 /* x in millionths as sympy's Float.round(6) gets it: from the 15-digit decimal form (a Float's precision), rounded
@@ -137,17 +141,70 @@ static bool equal_rounded(MathValue a, MathValue b) {
 
 static const MathNode *strip_percent(const MathNode *n) { return n->kind == MATH_PERCENT ? n->kids[0] : n; }
 
-static bool is_number_atom(const MathNode *n) {
-    n = strip_percent(n);
-    return n->kind == MATH_NUMBER || (n->kind == MATH_CONST && strcmp(n->name, "oo") == 0);
+static bool is_integer_literal(const MathNode *n) { return n->kind == MATH_NUMBER && !n->is_float && n->den == 1; }
+
+/* What sympy holds as one number: a literal, or a quotient of two integers (\frac{13}{12500} is the Rational
+ * 13/12500 at once, while 2^{10} stays a power), negated or not. */
+static bool is_rational_atom(const MathNode *n) {
+    if (n->kind == MATH_NEG) n = n->kids[0];
+    if (n->kind == MATH_DIV) return is_integer_literal(n->kids[0]) && is_integer_literal(n->kids[1]);
+    return is_integer_literal(n);
 }
 static bool is_float_atom(const MathNode *n) {
     n = strip_percent(n);
     return n->kind == MATH_NUMBER && n->is_float;
 }
+static bool is_number_atom(const MathNode *n) {
+    n = strip_percent(n);
+    return is_rational_atom(n) || is_float_atom(n) || (n->kind == MATH_CONST && strcmp(n->name, "oo") == 0);
+}
 static bool is_integer_atom(const MathNode *n) {
     n = strip_percent(n);
-    return n->kind == MATH_NUMBER && !n->is_float && n->den == 1;
+    if (!is_rational_atom(n)) return false;
+    MathValue v = tina_math_eval(n, 0);
+    return v.ok && v.exact && v.den == 1;
+}
+
+static bool contains_float(const MathNode *n) {
+    if (n->kind == MATH_NUMBER) return n->is_float;
+    for (int i = 0; i < n->n_kids; i++)
+        if (contains_float(n->kids[i])) return true;
+    return false;
+}
+
+/* sympy's Float arithmetic is binary double arithmetic, and an exact number meets a Float rounded to one: with a
+ * decimal in play the two sides are equal when their doubles are (4.2 \times 10 is 42, 1.024 \times 10^3 is 2^{10},
+ * 1.04 \times 10^{-3} is not 13/12500, whose double is one unit off) */
+static bool same_double(MathValue a, MathValue b) {
+    return a.ok && b.ok && cimag(a.z) == 0 && cimag(b.z) == 0 && creal(a.z) == creal(b.z);
+}
+
+/* A decimal literal whose value binary floating point does not hold exactly (0.1, 1.04; not 1.75, 2.5). Written
+ * as m 10^-j (m integer, to the 15 digits a sympy Float keeps), it is exact when 5^j divides m. */
+static bool inexact_decimal(const MathNode *n) {
+    if (n->kind == MATH_NUMBER && n->is_float) {
+        char text[64];
+        snprintf(text, sizeof text, "%.14e", fabs(n->real)); /* d.dddddddddddddde[+-]XX */
+        long long m = 0;
+        int digits = 0;
+        for (const char *c = text; *c && *c != 'e'; c++)
+            if (*c >= '0' && *c <= '9') m = m * 10 + (*c - '0'), digits++;
+        int j = digits - 1 - atoi(strchr(text, 'e') + 1); /* value = m 10^-j */
+        while (j > 0 && m % 10 == 0) m /= 10, j--;
+        long long five = 1;
+        for (int i = 0; i < j && i < 27; i++) five *= 5;
+        return j > 26 || (j > 0 && m % five != 0);
+    }
+    for (int i = 0; i < n->n_kids; i++)
+        if (inexact_decimal(n->kids[i])) return true;
+    return false;
+}
+
+static bool float_exponent(const MathNode *n) {
+    if (n->kind == MATH_POW && contains_float(n->kids[1])) return true;
+    for (int i = 0; i < n->n_kids; i++)
+        if (float_exponent(n->kids[i])) return true;
+    return false;
 }
 
 /* Equal as functions of their free symbols: at every one of a few fixed points where either side has a value. */
@@ -171,11 +228,29 @@ static bool values_equal(const MathNode *a, const MathNode *b) {
         return true;
     }
     if (!symbols && (is_number_atom(a) || is_number_atom(b))) {
+        /* Math-Verify's number branch: 6-digit rounding with a decimal, integers as integers (a percentage's
+         * number as it is), else sympy's == of the evaluated sides, binary for decimals inside an expression
+         * (4.2 \times 10 is 42, 1.04 \times 10^{-3} is not 13/12500) */
         if (is_float_atom(a) || is_float_atom(b)) return equal_rounded(tina_math_eval(a, 0), tina_math_eval(b, 0));
-        if (is_integer_atom(a) && is_integer_atom(b))
-            return strip_percent(a)->num == strip_percent(b)->num;
+        MathValue x = tina_math_eval(strip_percent(a), 0), y = tina_math_eval(strip_percent(b), 0);
+        if (is_integer_atom(a) && is_integer_atom(b)) return x.num == y.num;
+        x = tina_math_eval(a, 0), y = tina_math_eval(b, 0);
+        if (contains_float(a) || contains_float(b)) return same_double(x, y);
+        return close_values(x, y, 1e-12);
     }
-    if (!symbols) return close_values(tina_math_eval(a, 0), tina_math_eval(b, 0), 1e-12);
+    if (!symbols) {
+        /* Math-Verify's (a - b).evalf(15, chop=True) == 0, then simplify(a - b) == 0: decimals at their binary
+         * value, any difference below 2^-49 none (8.224e-19 and 9.224e-19 are equal to it) */
+        if (contains_float(a) || contains_float(b)) {
+            bool ok_a, ok_b;
+            long double x = tina_math_eval_long(a, &ok_a), y = tina_math_eval_long(b, &ok_b);
+            return (ok_a && ok_b && fabsl(x - y) <= CHOP) || same_double(tina_math_eval(a, 0), tina_math_eval(b, 0));
+        }
+        return close_values(tina_math_eval(a, 0), tina_math_eval(b, 0), 1e-12);
+    }
+    /* simplify(a - b) == 0: 0.1x - x/10 is not 0 to sympy (a decimal at its binary value), 0.5x - x/2 is; nor
+     * does it cancel x^5 against x^{5.0} */
+    if (inexact_decimal(a) || inexact_decimal(b) || float_exponent(a) || float_exponent(b)) return false;
     return equal_at_points(a, b);
 }
 
@@ -338,6 +413,27 @@ static bool unordered_equal(MathNode *const *a, MathNode *const *b, int n) {
     return true;
 }
 
+/* Set membership as sympy decides it: a name is only itself (\text{385} is not 385), a decimal equals a number to
+ * its 15 digits (907.0 is 907, 10.1 is 101/10, 3.1622776602 is not \sqrt{10}). */
+static bool same_element(const MathNode *a, const MathNode *b) {
+    if (a->kind == MATH_SYMBOL || b->kind == MATH_SYMBOL || is_set(a) != is_set(b)) return structurally_equal(a, b);
+    if (!tina_math_has_symbols(a) && !tina_math_has_symbols(b) && (contains_float(a) || contains_float(b))) {
+        MathValue x = tina_math_eval(a, 0), y = tina_math_eval(b, 0);
+        return x.ok && y.ok && cabs(x.z - y.z) <= 1e-15 * fmax(cabs(x.z), cabs(y.z));
+    }
+    return expressions_equal(a, b);
+}
+
+/* Every element of a equals one of b. */
+static bool contained(MathNode *const *a, int na, MathNode *const *b, int nb) {
+    for (int i = 0; i < na; i++) {
+        int j = 0;
+        while (j < nb && !same_element(a[i], b[j])) j++;
+        if (j == nb) return false;
+    }
+    return true;
+}
+
 /* A finite set holds each element once: {1, 2, 2} is {1, 2}. Returns the number kept in `out`. */
 static int distinct(MathNode *const *items, int n, MathNode **out) {
     int kept = 0;
@@ -363,6 +459,8 @@ static bool sets_equal(const MathNode *gold, const MathNode *pred) {
     /* \{\} is the empty set */
     if ((g == MATH_EMPTYSET && p == MATH_SET && !pn) || (p == MATH_EMPTYSET && g == MATH_SET && !gn)) return true;
     bool g_collection = g == MATH_SET || g == MATH_TUPLE, p_collection = p == MATH_SET || p == MATH_TUPLE;
+    /* two finite sets with the same elements (sympy's empty symmetric difference): {907.0, 907} is {907} */
+    if (g == MATH_SET && p == MATH_SET && contained(gk, gn, pk, pn) && contained(pk, pn, gk, gn)) return true;
     MathNode *gold_distinct[64], *pred_distinct[64];
     if (g == MATH_SET) gn = distinct(gk, gn, gold_distinct), gk = gold_distinct;
     if (p == MATH_SET) pn = distinct(pk, pn, pred_distinct), pk = pred_distinct;

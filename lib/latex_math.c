@@ -218,6 +218,17 @@ static MathNode *plus_minus(Parser *p, MathNode *items[2]) {
     return set;
 }
 
+/* The set of items, a \pm among them giving both its values: "4 \pm i, 4 \pm 2i" is a list of four. */
+static MathNode *list_with_pm_flat(Parser *p, MathNode **items, int n) {
+    MathNode *flat[128];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        bool pm = items[i]->kind == MATH_SET && items[i]->op == 'p';
+        for (int j = 0; j < (pm ? items[i]->n_kids : 1); j++) flat[k++] = pm ? items[i]->kids[j] : items[i];
+    }
+    return list_node(p, MATH_SET, flat, k);
+}
+
 static MathNode *integer(Parser *p, int64_t value) {
     MathNode *n = node(p, MATH_NUMBER, 0);
     if (n) n->num = value, n->real = (double)value;
@@ -342,7 +353,8 @@ static MathNode *parse_text(Parser *p, bool *empty) {
     char name[TINA_MATH_MAX_NAME];
     size_t n = 0;
     for (const char *c = start; c < q - 1; c++) {
-        if (isspace((unsigned char)*c) || strchr("(){}~\\", *c)) continue;
+        if (*c == '{' || *c == '}') return NULL; /* \text{{401}} does not parse */
+        if (isspace((unsigned char)*c) || strchr("()~\\", *c)) continue;
         if (n + 1 >= sizeof name) return NULL;
         name[n++] = (char)tolower((unsigned char)*c);
     }
@@ -448,6 +460,7 @@ static MathNode *parse_bracketed(Parser *p, char open) {
             return interval;
         }
     }
+    if (n > 2 && (open == '(') != (close == ')')) return NULL; /* (1, 2, 3] is neither tuple nor interval */
     return list_node(p, MATH_TUPLE, items, n);
 }
 
@@ -559,7 +572,7 @@ static MathNode *parse_command(Parser *p) {
         int n = parse_items(p, items, 64);
         if (n < 0 || !is_command(p, "}")) return NULL;
         next(p);
-        return list_node(p, MATH_SET, items, n);
+        return list_with_pm_flat(p, items, n);
     }
     if (strcmp(name, "lfloor") == 0 || strcmp(name, "lceil") == 0) {
         MathNode *inner = parse_expression(p);
@@ -619,6 +632,7 @@ static MathNode *parse_primary(Parser *p) {
         MathNode *items[64];
         int n = parse_items(p, items, 64);
         if (n > 0 && accept_char(p, '}')) result = n == 1 ? items[0] : list_node(p, MATH_SET, items, n);
+        if (result) result->braced = true;
     } else if (t.kind == T_CHAR && t.c == '|') {
         next(p);
         p->abs_depth++;
@@ -859,6 +873,9 @@ static MathNode *parse_relation(Parser *p) {
         else if (op == '>' && accept_char(p, '=')) op = 'g';
         MathNode *right = parse_infix_fraction(p);
         if (op == '~') continue; /* a \approx 1.41: latex2sympy keeps a */
+        bool set_valued = right && (right->kind == MATH_SET || right->kind == MATH_INTERVAL || right->kind == MATH_UNION);
+        if (op == '=' && set_valued && left->kind != MATH_SYMBOL && left->kind != MATH_TUPLE)
+            return NULL; /* f(4) = (-2, 1) does not parse; x = (0, 1) and (a, b) = (2, 3) do */
         MathNode *rel = binary(p, MATH_REL, left, right);
         if (!rel || n == 16) return NULL;
         rel->op = op;
@@ -935,14 +952,16 @@ static MathNode *parse_all(const char *latex, size_t len, bool complex_mode, Mat
     for (int i = 0; i < n; i++)
         if (pm_inside_arithmetic(items[i], false)) return NULL;
     if (n == 1 && (!set || items[0]->kind == MATH_SET)) return items[0]; /* {a \pm b} is not nested */
-    /* "4 \pm i, 4 \pm 2i": one list of four */
-    MathNode *flat[128];
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        bool pm = items[i]->kind == MATH_SET && items[i]->op == 'p';
-        for (int j = 0; j < (pm ? items[i]->n_kids : 1); j++) flat[k++] = pm ? items[i]->kids[j] : items[i];
-    }
-    return list_node(&p, MATH_SET, flat, k);
+    for (int i = 0; n > 1 && i < n; i++)
+        if (items[i]->braced) {
+            MathNode *own = list_node(&p, MATH_SET, &items[i], 1);
+            if (!own) return NULL;
+            own->op = 'b';
+            items[i] = own;
+        }
+    MathNode *list = list_with_pm_flat(&p, items, n);
+    if (list && set) list->op = 'b'; /* a braced set: an element of its own in "{16}, 16" */
+    return list;
 }
 
 MathNode *tina_math_node(MathArena *arena, MathKind kind, int n_kids) {
@@ -1151,6 +1170,35 @@ MathValue tina_math_eval(const MathNode *n, int point) {
     case MATH_FUNC: return call(n, point);
     case MATH_PERCENT: return divide(tina_math_eval(n->kids[0], point), exact(100, 1));
     default: return (MathValue){0};
+    }
+}
+
+long double tina_math_eval_long(const MathNode *n, bool *ok) {
+    *ok = true;
+    long double a, b;
+    bool ok_a, ok_b;
+    switch (n->kind) {
+    case MATH_NUMBER: return n->is_float || n->den == 0 ? (long double)n->real : (long double)n->num / n->den;
+    case MATH_ADD:
+    case MATH_MUL:
+        a = n->kind == MATH_ADD ? 0 : 1;
+        for (int i = 0; i < n->n_kids && *ok; i++) {
+            b = tina_math_eval_long(n->kids[i], ok);
+            a = n->kind == MATH_ADD ? a + b : a * b;
+        }
+        return a;
+    case MATH_DIV:
+    case MATH_POW:
+        a = tina_math_eval_long(n->kids[0], &ok_a), b = tina_math_eval_long(n->kids[1], &ok_b);
+        *ok = ok_a && ok_b && (n->kind == MATH_POW || b != 0);
+        return n->kind == MATH_DIV ? a / b : powl(a, b);
+    case MATH_NEG: return -tina_math_eval_long(n->kids[0], ok);
+    case MATH_PERCENT: return tina_math_eval_long(n->kids[0], ok) / 100;
+    default: {
+        MathValue v = tina_math_eval(n, 0); /* constants and functions at double precision */
+        *ok = v.ok && cimag(v.z) == 0 && !tina_math_has_symbols(n);
+        return creal(v.z);
+    }
     }
 }
 

@@ -46,6 +46,7 @@ struct MathNode {
     MathKind kind;
     char op;
     bool is_float, left_open, right_open;
+    bool braced; /* written as {..}: a set of its own when it is an item of a list ("{16}, 16") */
     int n_kids, rows, cols;
     MathNode **kids;
     int64_t num, den;
@@ -75,6 +76,9 @@ typedef struct {
     double complex z;
 } MathValue;
 MathValue tina_math_eval(const MathNode *node, int point);
+/* The real value of a tree without symbols in long double, decimals at their double (binary) value, as sympy's
+ * Floats are; ok false when it has none. */
+long double tina_math_eval_long(const MathNode *node, bool *ok);
 /* a - b, exactly when both are exact. */
 MathValue tina_math_difference(MathValue a, MathValue b);
 /* Whether the tree has free symbols (anything tina_math_eval's point changes). */
