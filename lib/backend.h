@@ -80,6 +80,32 @@ struct TinaBackend {
     void (*logprobs)(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
                      int C, int V);
 
+    /* ---- backward (training): gradients reach activations and LoRA matrices, never the frozen weights. An
+     * activation gradient is overwritten unless `accumulate`; LoRA gradients (F) always accumulate. ---- */
+    /* dh (T, C) A = d/dh of sum_t dlogp[t] * log softmax(h @ head^T)[t, targets[t]], the vocabulary in chunks */
+    void (*logprobs_backward)(TinaBackend *b, void *dh, const void *h, const void *head, const int32_t *targets,
+                              const float *dlogp, int T, int C, int V);
+    /* dx (T, C) A (+)= the gradient through out = rmsnorm(x) * weight, given dout (T, C) A */
+    void (*rmsnorm_backward)(TinaBackend *b, void *dx, const void *x, const void *weight, const void *dout, int T,
+                             int C, float eps, bool accumulate);
+    /* din (T, K) A (+)= dout (T, N) A @ w (N, K) W */
+    void (*matmul_backward)(TinaBackend *b, void *din, const void *dout, const void *w, int T, int K, int N,
+                            bool accumulate);
+    /* through out += scale * (in @ a^T) @ bm^T: din (T, K) A +=, da (r, K) F +=, db (N, r) F +=; scratch and
+     * dscratch (T, r) A */
+    void (*lora_backward)(TinaBackend *b, void *din, float *da, float *db, const void *in, const void *dout,
+                          const float *a, const float *bm, void *scratch, void *dscratch, int T, int K, int N, int r,
+                          float scale);
+    /* the inverse rotation of rope, in place on dq (T, Hq, D) and dk (T, Hkv, D) */
+    void (*rope_backward)(TinaBackend *b, void *dq, void *dk, const TinaBatch *batch, int Hq, int Hkv, int D);
+    /* causal attention of each sequence over its own tokens (n_past 0): dq (T, Hq, D), dk and dv (T, Hkv, D) A from
+     * dout (T, Hq, D) and the forward's q (after rope), k (after rope), v */
+    void (*attention_backward)(TinaBackend *b, void *dq, void *dk, void *dv, const void *q, const void *k,
+                               const void *v, const void *dout, const TinaBatch *batch, int Hq, int Hkv, int D);
+    /* dgate, dup (T, I) A through act = silu(gate) * up, from dact (T, I) A and the forward's gate and up */
+    void (*swiglu_backward)(TinaBackend *b, void *dgate, void *dup, const void *gate, const void *up,
+                            const void *dact, int T, int I);
+
     void (*destroy)(TinaBackend *b);
 };
 

@@ -16,7 +16,7 @@ typedef struct {
     TinaBackend base;
     int threads;
     bool avx2;      /* the batch-invariant row kernel needs AVX2 and FMA */
-    float *scratch; /* attention scores (threads, max_len), or log-prob chunks (T, VOCAB_CHUNK) and sums */
+    float *scratch; /* attention scores (threads, 2, max_len), or log-prob chunks (T, VOCAB_CHUNK) and sums */
     size_t scratch_len;
     float *rope_cos, *rope_sin; /* (rope_positions, D / 2) tables for one (theta, D) */
     int rope_positions, rope_dim;
@@ -166,7 +166,7 @@ static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, 
  * inv_freq = 1 / theta^(2j / D), angle = float(position) * inv_freq, so that long positions round alike. */
 static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D, double theta, TinaError *err) {
     Cpu *c = (Cpu *)b;
-    size_t need = (size_t)c->threads * max_len;                     /* attention scores, one row per thread */
+    size_t need = (size_t)c->threads * 2 * max_len; /* attention scores and their gradients, a row per thread */
     size_t logprob = (size_t)max_tokens * (VOCAB_CHUNK + 4);       /* a vocabulary chunk and two doubles a row */
     if (logprob > need) need = logprob;
     if (need > c->scratch_len) {
@@ -265,7 +265,7 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
         const float *qv = (const float *)q + ((size_t)t * Hq + h) * D;
         const float *kc = (const float *)k_cache + (size_t)batch->slot[s] * max_len * row + (size_t)(h / group) * D;
         const float *vc = (const float *)v_cache + (size_t)batch->slot[s] * max_len * row + (size_t)(h / group) * D;
-        float *sc = scores + (size_t)omp_get_thread_num() * max_len;
+        float *sc = scores + (size_t)omp_get_thread_num() * 2 * max_len;
         float max = -INFINITY;
         for (int j = 0; j < keys; j++) {
             sc[j] = dot(qv, kc + (size_t)j * row, D, c->avx2) * scale;
@@ -316,9 +316,10 @@ static void cpu_logits(TinaBackend *b, float *out, const void *h, const void *he
     cpu_matmul(b, out, h, head, NULL, rows, C, V, false); /* the same rows whatever the batch, as every product */
 }
 
-static void cpu_logprobs(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
-                         int C, int V) {
-    Cpu *c = (Cpu *)b;
+/* The log-sum-exp of every row of h @ head^T, a running one over vocabulary chunks; out[t] (if not NULL) gets the
+ * logit of targets[t]. lse (T,) doubles follow the chunk in the scratch. */
+static double *log_sum_exp(Cpu *c, float *out, const void *h, const void *head, const int32_t *targets, int T, int C,
+                           int V) {
     float *chunk = c->scratch;
     double *max = (double *)(c->scratch + (size_t)T * VOCAB_CHUNK), *sum = max + T; /* 8-aligned: T * 4096 floats */
     for (int t = 0; t < T; t++) max[t] = -INFINITY, sum[t] = 0;
@@ -326,7 +327,7 @@ static void cpu_logprobs(TinaBackend *b, float *out, const void *h, const void *
         int n = V - v0 < VOCAB_CHUNK ? V - v0 : VOCAB_CHUNK;
         product(c, chunk, h, (const float *)head + (size_t)v0 * C, T, C, n, 1.0f, false); /* as every product */
 #pragma omp parallel for schedule(static)
-        for (int t = 0; t < T; t++) { /* a running log-sum-exp over the chunks */
+        for (int t = 0; t < T; t++) {
             const float *z = chunk + (size_t)t * n;
             double m = max[t];
             for (int j = 0; j < n; j++) m = z[j] > m ? z[j] : m;
@@ -334,10 +335,163 @@ static void cpu_logprobs(TinaBackend *b, float *out, const void *h, const void *
             for (int j = 0; j < n; j++) s += exp(z[j] - m);
             max[t] = m;
             sum[t] = s;
-            if (targets[t] >= v0 && targets[t] < v0 + n) out[t] = z[targets[t] - v0];
+            if (out && targets[t] >= v0 && targets[t] < v0 + n) out[t] = z[targets[t] - v0];
         }
     }
-    for (int t = 0; t < T; t++) out[t] = (float)(out[t] - max[t] - log(sum[t]));
+    for (int t = 0; t < T; t++) max[t] += log(sum[t]);
+    return max;
+}
+
+static void cpu_logprobs(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
+                         int C, int V) {
+    double *lse = log_sum_exp((Cpu *)b, out, h, head, targets, T, C, V);
+    for (int t = 0; t < T; t++) out[t] = (float)(out[t] - lse[t]);
+}
+
+/* ---- backward ---------------------------------------------------------------------------------------------- */
+
+/* d logits[t, v] = dlogp[t] * ([v == target] - softmax[t, v]); dh = d logits @ head, one vocabulary chunk at a time */
+static void cpu_logprobs_backward(TinaBackend *b, void *dh, const void *h, const void *head, const int32_t *targets,
+                                  const float *dlogp, int T, int C, int V) {
+    Cpu *c = (Cpu *)b;
+    const double *lse = log_sum_exp(c, NULL, h, head, targets, T, C, V);
+    float *chunk = c->scratch;
+    for (int v0 = 0; v0 < V; v0 += VOCAB_CHUNK) {
+        int n = V - v0 < VOCAB_CHUNK ? V - v0 : VOCAB_CHUNK;
+        const float *rows = (const float *)head + (size_t)v0 * C;
+        product(c, chunk, h, rows, T, C, n, 1.0f, false);
+#pragma omp parallel for schedule(static)
+        for (int t = 0; t < T; t++) {
+            float *z = chunk + (size_t)t * n;
+            for (int j = 0; j < n; j++) z[j] = (float)(-dlogp[t] * exp(z[j] - lse[t]));
+            if (targets[t] >= v0 && targets[t] < v0 + n) z[targets[t] - v0] += dlogp[t];
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, C, n, 1.0f, chunk, n, rows, C, v0 ? 1.0f : 0.0f,
+                    dh, C);
+    }
+}
+
+/* y = x * rstd * w: dx = rstd * g - x * rstd^3 * (g . x) / C with g = dy * w */
+static void cpu_rmsnorm_backward(TinaBackend *b, void *dx, const void *x, const void *weight, const void *dout, int T,
+                                 int C, float eps, bool accumulate) {
+    (void)b;
+    const float *w = weight;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < T; t++) {
+        const float *xr = (const float *)x + (size_t)t * C, *dy = (const float *)dout + (size_t)t * C;
+        float *d = (float *)dx + (size_t)t * C;
+        float sum = 0, gx = 0;
+        for (int i = 0; i < C; i++) sum += xr[i] * xr[i], gx += dy[i] * w[i] * xr[i];
+        float rstd = 1.0f / sqrtf(sum / (float)C + eps), k = rstd * rstd * rstd * gx / (float)C;
+        for (int i = 0; i < C; i++) {
+            float g = rstd * dy[i] * w[i] - xr[i] * k;
+            d[i] = accumulate ? d[i] + g : g;
+        }
+    }
+}
+
+static void cpu_matmul_backward(TinaBackend *b, void *din, const void *dout, const void *w, int T, int K, int N,
+                                bool accumulate) {
+    (void)b;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, K, N, 1.0f, dout, N, w, K, accumulate ? 1.0f : 0.0f,
+                din, K);
+}
+
+/* z = in @ a^T (T, r); db += scale dout^T z; dz = scale dout @ bm; da += dz^T in; din += dz @ a */
+static void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, const void *in, const void *dout,
+                              const float *a, const float *bm, void *scratch, void *dscratch, int T, int K, int N,
+                              int r, float scale) {
+    (void)b;
+    float *z = scratch, *dz = dscratch;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, r, K, 1.0f, in, K, a, K, 0.0f, z, r);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, r, T, scale, dout, N, z, r, 1.0f, db, r);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, r, N, scale, dout, N, bm, r, 0.0f, dz, r);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, K, T, 1.0f, dz, r, in, K, 1.0f, da, K);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, K, r, 1.0f, dz, r, a, K, 1.0f, din, K);
+}
+
+/* rope is a rotation; its gradient rotates back */
+static void unrotate(float *x, const float *cs, const float *sn, int half) {
+    for (int j = 0; j < half; j++) {
+        float x1 = x[j], x2 = x[j + half];
+        x[j] = x1 * cs[j] + x2 * sn[j];
+        x[j + half] = x2 * cs[j] - x1 * sn[j];
+    }
+}
+
+static void cpu_rope_backward(TinaBackend *b, void *dq, void *dk, const TinaBatch *batch, int Hq, int Hkv, int D) {
+    Cpu *c = (Cpu *)b;
+    int half = D / 2;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < batch->n_tokens; t++) {
+        const float *cs = c->rope_cos + (size_t)batch->positions[t] * half;
+        const float *sn = c->rope_sin + (size_t)batch->positions[t] * half;
+        for (int h = 0; h < Hq; h++) unrotate((float *)dq + ((size_t)t * Hq + h) * D, cs, sn, half);
+        for (int h = 0; h < Hkv; h++) unrotate((float *)dk + ((size_t)t * Hkv + h) * D, cs, sn, half);
+    }
+}
+
+/* Row by row, recomputing each query's probabilities p: dv_j += p_j do; ds_j = p_j (do . v_j - sum_k p_k do . v_k);
+ * dq = scale sum_j ds_j k_j; dk_j += scale ds_j q. One task per (sequence, kv head), which alone writes its dk, dv. */
+static void cpu_attention_backward(TinaBackend *b, void *dq, void *dk, void *dv, const void *q, const void *k,
+                                   const void *v, const void *dout, const TinaBatch *batch, int Hq, int Hkv, int D) {
+    Cpu *c = (Cpu *)b;
+    int group = Hq / Hkv;
+    size_t kv_row = (size_t)Hkv * D, q_row = (size_t)Hq * D;
+    memset(dk, 0, (size_t)batch->n_tokens * kv_row * sizeof(float));
+    memset(dv, 0, (size_t)batch->n_tokens * kv_row * sizeof(float));
+    int max_len = 0;
+    for (int s = 0; s < batch->n_seqs; s++) max_len = batch->n_new[s] > max_len ? batch->n_new[s] : max_len;
+    float scale = 1.0f / sqrtf((float)D);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
+    for (int task = 0; task < batch->n_seqs * Hkv; task++) {
+        int s = task / Hkv, g = task % Hkv, first = batch->first[s], n = batch->n_new[s];
+        float *p = c->scratch + (size_t)omp_get_thread_num() * 2 * max_len, *dp = p + max_len;
+        for (int h = g * group; h < (g + 1) * group; h++)
+            for (int i = 0; i < n; i++) {
+                const float *qi = (const float *)q + (size_t)(first + i) * q_row + (size_t)h * D;
+                const float *doi = (const float *)dout + (size_t)(first + i) * q_row + (size_t)h * D;
+                float max = -INFINITY, sum = 0, pdp = 0;
+                for (int j = 0; j <= i; j++) {
+                    p[j] = dot(qi, (const float *)k + (size_t)(first + j) * kv_row + (size_t)g * D, D, c->avx2) * scale;
+                    max = p[j] > max ? p[j] : max;
+                }
+                for (int j = 0; j <= i; j++) sum += p[j] = expf(p[j] - max);
+                for (int j = 0; j <= i; j++) {
+                    p[j] /= sum;
+                    dp[j] = dot(doi, (const float *)v + (size_t)(first + j) * kv_row + (size_t)g * D, D, c->avx2);
+                    pdp += p[j] * dp[j];
+                }
+                float *dqi = (float *)dq + (size_t)(first + i) * q_row + (size_t)h * D;
+                memset(dqi, 0, (size_t)D * sizeof *dqi);
+                for (int j = 0; j <= i; j++) {
+                    float ds = p[j] * (dp[j] - pdp) * scale;
+                    const float *kj = (const float *)k + (size_t)(first + j) * kv_row + (size_t)g * D;
+                    float *dkj = (float *)dk + (size_t)(first + j) * kv_row + (size_t)g * D;
+                    float *dvj = (float *)dv + (size_t)(first + j) * kv_row + (size_t)g * D;
+                    for (int d = 0; d < D; d++) {
+                        dqi[d] += ds * kj[d];
+                        dkj[d] += ds * qi[d];
+                        dvj[d] += p[j] * doi[d];
+                    }
+                }
+            }
+    }
+}
+
+/* act = silu(g) u: du = dact silu(g); dg = dact u sigmoid(g) (1 + g (1 - sigmoid(g))) */
+static void cpu_swiglu_backward(TinaBackend *b, void *dgate, void *dup, const void *gate, const void *up,
+                                const void *dact, int T, int I) {
+    (void)b;
+    const float *g = gate, *u = up, *da = dact;
+    float *dg = dgate, *du = dup;
+    size_t n = (size_t)T * I;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float sig = 1.0f / (1.0f + expf(-g[i]));
+        du[i] = da[i] * g[i] * sig;
+        dg[i] = da[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
+    }
 }
 
 static void cpu_destroy(TinaBackend *b) {
@@ -377,6 +531,13 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .add = cpu_add,
         .logits = cpu_logits,
         .logprobs = cpu_logprobs,
+        .logprobs_backward = cpu_logprobs_backward,
+        .rmsnorm_backward = cpu_rmsnorm_backward,
+        .matmul_backward = cpu_matmul_backward,
+        .lora_backward = cpu_lora_backward,
+        .rope_backward = cpu_rope_backward,
+        .attention_backward = cpu_attention_backward,
+        .swiglu_backward = cpu_swiglu_backward,
         .destroy = cpu_destroy,
     };
     *backend = &c->base;

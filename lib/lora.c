@@ -323,6 +323,28 @@ void tina_lora_delta(const TinaLora *l, int layer, int target, float *delta) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, in, l->r, l->scale, b, l->r, a, in, 0.0f, delta, in);
 }
 
+TinaStatus tina_lora_zeros_like(const TinaLora *like, TinaLora **out, TinaError *err) {
+    *out = NULL;
+    TinaLora *l = calloc(1, sizeof *l);
+    if (!l) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    *l = *like;
+    size_t slots = (size_t)like->n_layers * TINA_LORA_TARGETS;
+    l->a = calloc(slots, sizeof *l->a);
+    l->b = calloc(slots, sizeof *l->b);
+    l->memory = calloc(like->n_params ? like->n_params : 1, sizeof *l->memory);
+    l->base_model = strdup(like->base_model ? like->base_model : "");
+    if (!l->a || !l->b || !l->memory || !l->base_model) {
+        tina_lora_free(l);
+        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (LoRA of %zu values)", like->n_params);
+    }
+    for (size_t i = 0; i < slots; i++) { /* the same layout, offset for offset */
+        if (like->a[i]) l->a[i] = l->memory + (like->a[i] - like->memory);
+        if (like->b[i]) l->b[i] = l->memory + (like->b[i] - like->memory);
+    }
+    *out = l;
+    return TINA_OK;
+}
+
 void tina_lora_free(TinaLora *l) {
     if (!l) return;
     free(l->a);

@@ -55,6 +55,9 @@ TinaStatus tina_lora_save(const TinaLora *lora, const char *dir, TinaError *err)
 /* delta (N, K) = scale * B @ A of one module, what merging adds to its weight. */
 void tina_lora_delta(const TinaLora *lora, int layer, int target, float *delta);
 
+/* An adapter of the same shape, every value 0 (gradients, optimizer moments). */
+TinaStatus tina_lora_zeros_like(const TinaLora *like, TinaLora **out, TinaError *err);
+
 void tina_lora_free(TinaLora *lora);
 
 #endif

@@ -1,0 +1,51 @@
+/* model_impl: the model's insides, shared by model.c (loading, inference) and model_train.c (training forward and
+ * backward); not part of libtina's interface. */
+#ifndef TINA_MODEL_IMPL_H
+#define TINA_MODEL_IMPL_H
+
+#include "model.h"
+
+typedef struct {
+    void *attn_norm;        /* (C) */
+    void *wq, *bq;          /* (Hq*D, C), (Hq*D) */
+    void *wk, *bk;          /* (Hkv*D, C), (Hkv*D) */
+    void *wv, *bv;          /* (Hkv*D, C), (Hkv*D) */
+    void *wo, *bo;          /* (C, Hq*D), (C) */
+    void *mlp_norm;         /* (C) */
+    void *w_gate, *w_up;    /* (I, C) */
+    void *w_down;           /* (C, I) */
+} LayerWeights;
+
+struct TinaModel {
+    TinaConfig config;
+    TinaBackend *backend;
+    char *dir;
+    void *weights;          /* the one allocation of every weight */
+    size_t n_weights;       /* elements in it */
+    void *embed;            /* (V, C) */
+    void *final_norm;       /* (C) */
+    void *lm_head;          /* (V, C), the embedding when tied */
+    LayerWeights *layers;   /* (L,) */
+    int max_tokens;         /* T at most, per call */
+    int lora_rank;          /* the largest LoRA rank the activations hold */
+    void *activations;      /* the one allocation of every activation */
+    void *x, *h;            /* (T, C) residual stream, normed */
+    void *q, *att;          /* (T, Hq*D) */
+    void *k, *v;            /* (T, Hkv*D) */
+    void *gate, *up;        /* (T, I) */
+    void *lora_tmp;         /* (T, r) */
+    void *last;             /* (T, C) rows gathered for logits */
+    int *first;             /* host (T,) workspaces: sequence starts, */
+    int32_t *positions;     /* token positions, */
+    int32_t *tokens;        /* the tokens of the call */
+    int *slots, *n_past, *n_new, *rows;
+};
+
+struct TinaKVCache {
+    TinaModel *model;
+    int n_slots, max_len;
+    void *k, *v;            /* (L, n_slots, max_len, Hkv*D) */
+    size_t layer_stride;    /* elements per layer */
+};
+
+#endif

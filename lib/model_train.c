@@ -1,0 +1,249 @@
+/* model_train: the training forward and backward (train.h) over the model of model.c, through the backend seam. */
+#include "train.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_impl.h"
+
+struct TinaTrainer {
+    TinaModel *model;
+    int max_tokens, max_len, max_rank;
+    void *memory;               /* the one allocation of everything below that is not host */
+    void *inputs;               /* (L + 1, T, C) each layer's input, then the final hidden state before the norm */
+    void *h, *mid, *h2, *out;   /* (T, C) normed input, residual after attention, normed again, layer output */
+    void *q, *att;              /* (T, Hq*D) after rope, attention output */
+    void *k, *v;                /* (T, Hkv*D) after rope */
+    void *gate, *up, *act;      /* (T, I) before the activation, and silu(gate) * up */
+    void *dx, *dh;              /* (T, C) gradients: the residual stream's, a normed input's */
+    void *dq, *datt;            /* (T, Hq*D) */
+    void *dk, *dv;              /* (T, Hkv*D) */
+    void *dgate, *dup, *dact;   /* (T, I) */
+    void *z, *dz;               /* (T, r) LoRA's inner activations */
+    void *k_cache, *v_cache;    /* (max_len, Hkv*D) one sequence's keys and values for the forward attention */
+    TinaBatch batch;            /* the last forward's layout (host) */
+    int *slots, *n_past, *n_new, *first;
+    int32_t *tokens, *positions, *targets;
+    bool ready;                 /* a forward has run */
+};
+
+TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_rank, TinaTrainer **out,
+                            TinaError *err) {
+    *out = NULL;
+    if (max_tokens < 1 || max_len < 1 || max_rank < 1)
+        return tina_error(err, TINA_ERR_INPUT, "a trainer needs room for tokens, positions and a LoRA rank");
+    const TinaConfig *c = &m->config;
+    TinaBackend *b = m->backend;
+    TinaStatus status = b->reserve(b, max_tokens, max_len, c->head_dim, c->rope_theta, err);
+    if (status) return status;
+    TinaTrainer *tr = calloc(1, sizeof *tr);
+    if (!tr) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    tr->model = m, tr->max_tokens = max_tokens, tr->max_len = max_len, tr->max_rank = max_rank;
+    size_t T = (size_t)max_tokens, C = (size_t)c->hidden, I = (size_t)c->intermediate, r = (size_t)max_rank;
+    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
+    struct {
+        void **slot;
+        size_t n;
+    } plan[] = {
+        {&tr->inputs, ((size_t)c->n_layers + 1) * T * C},
+        {&tr->h, T * C}, {&tr->mid, T * C}, {&tr->h2, T * C}, {&tr->out, T * C},
+        {&tr->q, T * q}, {&tr->att, T * q}, {&tr->k, T * kv}, {&tr->v, T * kv},
+        {&tr->gate, T * I}, {&tr->up, T * I}, {&tr->act, T * I},
+        {&tr->dx, T * C}, {&tr->dh, T * C}, {&tr->dq, T * q}, {&tr->datt, T * q}, {&tr->dk, T * kv}, {&tr->dv, T * kv},
+        {&tr->dgate, T * I}, {&tr->dup, T * I}, {&tr->dact, T * I},
+        {&tr->z, T * r}, {&tr->dz, T * r},
+        {&tr->k_cache, (size_t)max_len * kv}, {&tr->v_cache, (size_t)max_len * kv},
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) total += plan[i].n;
+    tr->memory = b->alloc(b, total * b->act_bytes);
+    tr->slots = calloc(T, sizeof *tr->slots);
+    tr->n_past = calloc(T, sizeof *tr->n_past);
+    tr->n_new = calloc(T, sizeof *tr->n_new);
+    tr->first = calloc(T, sizeof *tr->first);
+    tr->tokens = calloc(T, sizeof *tr->tokens);
+    tr->positions = calloc(T, sizeof *tr->positions);
+    tr->targets = calloc(T, sizeof *tr->targets);
+    if (!tr->memory || !tr->slots || !tr->n_past || !tr->n_new || !tr->first || !tr->tokens || !tr->positions ||
+        !tr->targets) {
+        tina_trainer_free(tr);
+        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (training activations for %d tokens, %.1f MB)",
+                          max_tokens, (double)total * (double)b->act_bytes / 1e6);
+    }
+    char *at = tr->memory;
+    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) {
+        *plan[i].slot = at;
+        at += plan[i].n * b->act_bytes;
+    }
+    *out = tr;
+    return TINA_OK;
+}
+
+void tina_trainer_free(TinaTrainer *tr) {
+    if (!tr) return;
+    if (tr->memory) tr->model->backend->release(tr->model->backend, tr->memory);
+    free(tr->slots), free(tr->n_past), free(tr->n_new), free(tr->first);
+    free(tr->tokens), free(tr->positions), free(tr->targets);
+    free(tr);
+}
+
+/* Row t of a (rows, width) activation. */
+static void *row(const TinaTrainer *tr, void *base, size_t t, size_t width) {
+    return (char *)base + t * width * tr->model->backend->act_bytes;
+}
+
+static const float *lora_a(const TinaLora *lora, int layer, int target) {
+    return lora ? lora->a[layer * TINA_LORA_TARGETS + target] : NULL;
+}
+
+/* out (T, N) += the adapter's part of a module */
+static void lora_forward(TinaTrainer *tr, const TinaLora *lora, int layer, int target, void *out, const void *in) {
+    if (!lora_a(lora, layer, target)) return;
+    TinaBackend *b = tr->model->backend;
+    int i = layer * TINA_LORA_TARGETS + target;
+    b->lora(b, out, in, lora->a[i], lora->b[i], tr->z, tr->batch.n_tokens, lora->in[target], lora->out[target],
+            lora->r, lora->scale);
+}
+
+/* din (T, K) += the adapter's part of the gradient through a module; its A and B gradients into grads */
+static void lora_backward(TinaTrainer *tr, const TinaLora *lora, TinaLora *grads, int layer, int target, void *din,
+                          const void *in, const void *dout) {
+    if (!lora_a(lora, layer, target)) return;
+    TinaBackend *b = tr->model->backend;
+    int i = layer * TINA_LORA_TARGETS + target;
+    b->lora_backward(b, din, grads->a[i], grads->b[i], in, dout, lora->a[i], lora->b[i], tr->z, tr->dz,
+                     tr->batch.n_tokens, lora->in[target], lora->out[target], lora->r, lora->scale);
+}
+
+/* Causal attention of every sequence over its own tokens, one sequence at a time through the backend's cached
+ * attention with a one-slot cache. */
+static void attention(TinaTrainer *tr) {
+    TinaModel *m = tr->model;
+    TinaBackend *b = m->backend;
+    const TinaConfig *c = &m->config;
+    const TinaBatch *batch = &tr->batch;
+    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
+    for (int s = 0; s < batch->n_seqs; s++) {
+        int zero = 0, slot = 0, n = batch->n_new[s], first = batch->first[s];
+        TinaBatch one = {1, &slot, &zero, &n, &zero, n, batch->tokens + first, batch->positions + first};
+        b->attention(b, row(tr, tr->att, (size_t)first, q), row(tr, tr->q, (size_t)first, q),
+                     row(tr, tr->k, (size_t)first, kv), row(tr, tr->v, (size_t)first, kv), tr->k_cache, tr->v_cache,
+                     tr->max_len, &one, c->n_heads, c->n_kv_heads, c->head_dim);
+    }
+}
+
+/* One layer from its input x (T, C) to out (T, C), keeping every intermediate the backward reads. */
+static void layer_forward(TinaTrainer *tr, const TinaLora *lora, int l, const void *x, void *out) {
+    TinaModel *m = tr->model;
+    TinaBackend *b = m->backend;
+    const TinaConfig *c = &m->config;
+    const LayerWeights *w = &m->layers[l];
+    int T = tr->batch.n_tokens, C = c->hidden, I = c->intermediate, D = c->head_dim;
+    int q = c->n_heads * D, kv = c->n_kv_heads * D;
+    float eps = (float)c->rms_eps;
+    b->rmsnorm(b, tr->h, x, w->attn_norm, T, C, eps);
+    b->matmul(b, tr->q, tr->h, w->wq, w->bq, T, C, q, false);
+    lora_forward(tr, lora, l, TINA_LORA_Q, tr->q, tr->h);
+    b->matmul(b, tr->k, tr->h, w->wk, w->bk, T, C, kv, false);
+    lora_forward(tr, lora, l, TINA_LORA_K, tr->k, tr->h);
+    b->matmul(b, tr->v, tr->h, w->wv, w->bv, T, C, kv, false);
+    lora_forward(tr, lora, l, TINA_LORA_V, tr->v, tr->h);
+    b->rope(b, tr->q, tr->k, &tr->batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
+    attention(tr);
+    b->copy(b, tr->mid, x, (size_t)T * C);
+    b->matmul(b, tr->mid, tr->att, w->wo, w->bo, T, q, C, true);
+    lora_forward(tr, lora, l, TINA_LORA_O, tr->mid, tr->att);
+    b->rmsnorm(b, tr->h2, tr->mid, w->mlp_norm, T, C, eps);
+    b->matmul(b, tr->gate, tr->h2, w->w_gate, NULL, T, C, I, false);
+    lora_forward(tr, lora, l, TINA_LORA_GATE, tr->gate, tr->h2);
+    b->matmul(b, tr->up, tr->h2, w->w_up, NULL, T, C, I, false);
+    lora_forward(tr, lora, l, TINA_LORA_UP, tr->up, tr->h2);
+    b->copy(b, tr->act, tr->gate, (size_t)T * I);
+    b->swiglu(b, tr->act, tr->up, T, I);
+    b->copy(b, out, tr->mid, (size_t)T * C);
+    b->matmul(b, out, tr->act, w->w_down, NULL, T, I, C, true);
+    lora_forward(tr, lora, l, TINA_LORA_DOWN, out, tr->act);
+}
+
+TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
+                                const int32_t *targets, float *logprobs, TinaError *err) {
+    TinaModel *m = tr->model;
+    const TinaConfig *c = &m->config;
+    tr->ready = false;
+    if (lora && (lora->n_layers != c->n_layers || lora->r > tr->max_rank))
+        return tina_error(err, TINA_ERR_INPUT, "the adapter (%d layers, rank %d) does not fit the trainer (%d, %d)",
+                          lora->n_layers, lora->r, c->n_layers, tr->max_rank);
+    int T = 0;
+    for (int s = 0; s < n_seqs; s++) {
+        const TinaSequence *q = &seqs[s];
+        if (q->n_past != 0 || q->n_new < 1 || q->n_new > tr->max_len)
+            return tina_error(err, TINA_ERR_INPUT, "sequence %d: %d tokens from position %d (training takes 1 to %d "
+                              "from position 0)", s, q->n_new, q->n_past, tr->max_len);
+        if (T + q->n_new > tr->max_tokens)
+            return tina_error(err, TINA_ERR_INPUT, "more than %d tokens in one training call", tr->max_tokens);
+        tr->slots[s] = s, tr->n_past[s] = 0, tr->n_new[s] = q->n_new, tr->first[s] = T;
+        for (int i = 0; i < q->n_new; i++, T++) {
+            if (q->tokens[i] < 0 || q->tokens[i] >= c->vocab || targets[T] < 0 || targets[T] >= c->vocab)
+                return tina_error(err, TINA_ERR_INPUT, "a token or target of sequence %d is outside the vocabulary", s);
+            tr->tokens[T] = q->tokens[i], tr->positions[T] = i, tr->targets[T] = targets[T];
+        }
+    }
+    if (!T) return tina_error(err, TINA_ERR_INPUT, "no tokens to train on");
+    tr->batch = (TinaBatch){n_seqs, tr->slots, tr->n_past, tr->n_new, tr->first, T, tr->tokens, tr->positions};
+    TinaBackend *b = m->backend;
+    size_t layer_size = (size_t)tr->max_tokens * c->hidden;
+    b->embed(b, tr->inputs, m->embed, tr->tokens, T, c->hidden);
+    for (int l = 0; l < c->n_layers; l++)
+        layer_forward(tr, lora, l, row(tr, tr->inputs, (size_t)l, layer_size), row(tr, tr->inputs, (size_t)l + 1, layer_size));
+    b->rmsnorm(b, tr->h, row(tr, tr->inputs, (size_t)c->n_layers, layer_size), m->final_norm, T, c->hidden,
+               (float)c->rms_eps);
+    b->logprobs(b, logprobs, tr->h, m->lm_head, tr->targets, T, c->hidden, c->vocab);
+    tr->ready = true;
+    return TINA_OK;
+}
+
+TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const float *dlogp, TinaLora *grads,
+                                 TinaError *err) {
+    if (!tr->ready) return tina_error(err, TINA_ERR_RUNTIME, "backward without a forward");
+    if (!lora || !grads || grads->n_params != lora->n_params || grads->r != lora->r)
+        return tina_error(err, TINA_ERR_INPUT, "the gradients must have the adapter's shape");
+    TinaModel *m = tr->model;
+    TinaBackend *b = m->backend;
+    const TinaConfig *c = &m->config;
+    int T = tr->batch.n_tokens, C = c->hidden, I = c->intermediate, D = c->head_dim;
+    int q = c->n_heads * D, kv = c->n_kv_heads * D;
+    float eps = (float)c->rms_eps;
+    size_t layer_size = (size_t)tr->max_tokens * C;
+    const void *last = row(tr, tr->inputs, (size_t)c->n_layers, layer_size);
+    b->rmsnorm(b, tr->h, last, m->final_norm, T, C, eps);
+    b->logprobs_backward(b, tr->dh, tr->h, m->lm_head, tr->targets, dlogp, T, C, c->vocab);
+    b->rmsnorm_backward(b, tr->dx, last, m->final_norm, tr->dh, T, C, eps, false);
+    for (int l = c->n_layers - 1; l >= 0; l--) {
+        const LayerWeights *w = &m->layers[l];
+        const void *x = row(tr, tr->inputs, (size_t)l, layer_size);
+        layer_forward(tr, lora, l, x, tr->out); /* recompute this layer's insides; dx is d out */
+        /* out = mid + act @ w_down^T + lora */
+        b->matmul_backward(b, tr->dact, tr->dx, w->w_down, T, I, C, false);
+        lora_backward(tr, lora, grads, l, TINA_LORA_DOWN, tr->dact, tr->act, tr->dx);
+        b->swiglu_backward(b, tr->dgate, tr->dup, tr->gate, tr->up, tr->dact, T, I);
+        b->matmul_backward(b, tr->dh, tr->dgate, w->w_gate, T, C, I, false);
+        lora_backward(tr, lora, grads, l, TINA_LORA_GATE, tr->dh, tr->h2, tr->dgate);
+        b->matmul_backward(b, tr->dh, tr->dup, w->w_up, T, C, I, true);
+        lora_backward(tr, lora, grads, l, TINA_LORA_UP, tr->dh, tr->h2, tr->dup);
+        b->rmsnorm_backward(b, tr->dx, tr->mid, w->mlp_norm, tr->dh, T, C, eps, true); /* dx is now d mid */
+        /* mid = x + att @ w_o^T + lora */
+        b->matmul_backward(b, tr->datt, tr->dx, w->wo, T, q, C, false);
+        lora_backward(tr, lora, grads, l, TINA_LORA_O, tr->datt, tr->att, tr->dx);
+        b->attention_backward(b, tr->dq, tr->dk, tr->dv, tr->q, tr->k, tr->v, tr->datt, &tr->batch, c->n_heads,
+                              c->n_kv_heads, D);
+        b->rope_backward(b, tr->dq, tr->dk, &tr->batch, c->n_heads, c->n_kv_heads, D);
+        b->matmul_backward(b, tr->dh, tr->dq, w->wq, T, C, q, false);
+        lora_backward(tr, lora, grads, l, TINA_LORA_Q, tr->dh, tr->h, tr->dq);
+        b->matmul_backward(b, tr->dh, tr->dk, w->wk, T, C, kv, true);
+        lora_backward(tr, lora, grads, l, TINA_LORA_K, tr->dh, tr->h, tr->dk);
+        b->matmul_backward(b, tr->dh, tr->dv, w->wv, T, C, kv, true);
+        lora_backward(tr, lora, grads, l, TINA_LORA_V, tr->dh, tr->h, tr->dv);
+        b->rmsnorm_backward(b, tr->dx, x, w->attn_norm, tr->dh, T, C, eps, true); /* dx is now d x */
+    }
+    return TINA_OK;
+}

@@ -1,0 +1,30 @@
+/* train: the training pass of a model with a LoRA adapter: a forward over whole sequences (each from position 0,
+ * no KV cache kept) that gives the log-probs of given next tokens, and the backward that turns their gradients
+ * dL/dlogp into gradients of the LoRA matrices. The base weights are frozen.
+ *
+ * Memory is bounded by per-layer checkpointing: the forward keeps each layer's input (L + 1, T, C) and nothing
+ * else; the backward recomputes one layer's insides at a time from its input. Everything lives in one allocation
+ * sized at creation for up to max_tokens tokens in sequences of up to max_len. */
+#ifndef TINA_TRAIN_H
+#define TINA_TRAIN_H
+
+#include "lora.h"
+#include "model.h"
+
+typedef struct TinaTrainer TinaTrainer;
+
+TinaStatus tina_trainer_new(TinaModel *model, int max_tokens, int max_len, int max_rank, TinaTrainer **trainer,
+                            TinaError *err);
+void tina_trainer_free(TinaTrainer *trainer);
+
+/* Runs the sequences (each seqs[s].n_past must be 0; slots are ignored) through the model with the adapter (NULL:
+ * the base) and gives logprobs (T,) of targets (T,), rows in sequence order; keeps what the backward needs. */
+TinaStatus tina_trainer_forward(TinaTrainer *trainer, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
+                                const int32_t *targets, float *logprobs, TinaError *err);
+
+/* Given dlogp (T,) = dL/dlogprobs for the last forward's tokens, adds dL/dA and dL/dB into grads, an adapter of
+ * the same shape as lora (tina_lora_zeros_like). */
+TinaStatus tina_trainer_backward(TinaTrainer *trainer, const TinaLora *lora, const float *dlogp, TinaLora *grads,
+                                 TinaError *err);
+
+#endif

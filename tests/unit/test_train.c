@@ -1,0 +1,176 @@
+/* train: the training forward and the LoRA gradients of its backward against PyTorch autograd through PEFT
+ * (tests/reference/gradients.py): L = sum of coefficient x log-prob over three sequences of unequal length, on the
+ * tiny Qwen2 (biases, GQA 4/2, untied head) and Llama (GQA 4/1, tied embeddings) fixture models with an r=8
+ * adapter on all seven projections. */
+#include <stdlib.h>
+
+#include "cjson/cJSON.h"
+#include "stream.h"
+#include "test.h"
+#include "train.h"
+
+#define FIXTURES "tests/fixtures/"
+enum { MAX_SEQS = 8, MAX_TOKENS = 64 };
+
+static TinaBackend *backend;
+
+typedef struct {
+    int n_seqs, T;
+    int32_t tokens[MAX_TOKENS], targets[MAX_TOKENS];
+    float coefficients[MAX_TOKENS], logprobs[MAX_TOKENS];
+    TinaSequence seqs[MAX_SEQS];
+} Case;
+
+/* Sequence s of n tokens runs on its first n - 1 and predicts the last n - 1. */
+static bool load_case(const char *arch, Case *c) {
+    char path[256];
+    snprintf(path, sizeof path, FIXTURES "gradients/%s.json", arch);
+    TinaBuf text = {0};
+    TinaError err;
+    if (tina_read_file(path, &text, &err)) return false;
+    cJSON *root = cJSON_Parse(text.data);
+    tina_buf_free(&text);
+    const cJSON *tokens = cJSON_GetObjectItem(root, "tokens"), *coefficients = cJSON_GetObjectItem(root, "coefficients");
+    const cJSON *logprobs = cJSON_GetObjectItem(root, "logprobs");
+    *c = (Case){0};
+    for (int s = 0; s < cJSON_GetArraySize(tokens) && s < MAX_SEQS; s++) {
+        const cJSON *seq = cJSON_GetArrayItem(tokens, s);
+        int n = cJSON_GetArraySize(seq);
+        c->seqs[s] = (TinaSequence){.slot = s, .n_past = 0, .n_new = n - 1, .tokens = c->tokens + c->T};
+        for (int t = 0; t + 1 < n; t++, c->T++) {
+            c->tokens[c->T] = cJSON_GetArrayItem(seq, t)->valueint;
+            c->targets[c->T] = cJSON_GetArrayItem(seq, t + 1)->valueint;
+            c->coefficients[c->T] = (float)cJSON_GetArrayItem(cJSON_GetArrayItem(coefficients, s), t)->valuedouble;
+            c->logprobs[c->T] = (float)cJSON_GetArrayItem(cJSON_GetArrayItem(logprobs, s), t)->valuedouble;
+        }
+        c->n_seqs++;
+    }
+    cJSON_Delete(root);
+    return c->T > 0;
+}
+
+static double relative_error(const float *got, const float *want, size_t n) {
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        diff += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
+        norm += (double)want[i] * want[i];
+    }
+    return sqrt(diff / (norm > 0 ? norm : 1));
+}
+
+static void gradients_match_pytorch(const char *arch) {
+    char dir[256];
+    TinaError err;
+    Case c;
+    CHECK(load_case(arch, &c));
+    TinaModel *m = NULL;
+    snprintf(dir, sizeof dir, FIXTURES "models/%s-f32", arch);
+    CHECK(tina_model_load(dir, backend, MAX_TOKENS, &m, &err) == TINA_OK);
+    TinaLora *lora = NULL, *want = NULL, *grads = NULL;
+    snprintf(dir, sizeof dir, FIXTURES "models/%s-lora", arch);
+    if (m) CHECK(tina_lora_load(dir, tina_model_config(m), &lora, &err) == TINA_OK);
+    snprintf(dir, sizeof dir, FIXTURES "gradients/%s-grads", arch);
+    if (m) CHECK(tina_lora_load(dir, tina_model_config(m), &want, &err) == TINA_OK);
+    if (lora) CHECK(tina_lora_zeros_like(lora, &grads, &err) == TINA_OK);
+    TinaTrainer *tr = NULL;
+    if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, 32, 8, &tr, &err) == TINA_OK);
+    if (!tr || !grads || !want) goto done;
+
+    float logprobs[MAX_TOKENS];
+    CHECK(tina_trainer_forward(tr, c.seqs, c.n_seqs, lora, c.targets, logprobs, &err) == TINA_OK);
+    double worst = 0;
+    for (int t = 0; t < c.T; t++) worst = fmax(worst, fabs((double)logprobs[t] - c.logprobs[t]));
+    CHECK(worst < 1e-4);
+    CHECK(tina_trainer_backward(tr, lora, c.coefficients, grads, &err) == TINA_OK);
+
+    /* every matrix within 1e-4 relative L2 of autograd's */
+    double worst_matrix = 0;
+    for (int i = 0; i < lora->n_layers * TINA_LORA_TARGETS; i++) {
+        if (!lora->a[i]) continue;
+        int target = i % TINA_LORA_TARGETS;
+        double ea = relative_error(grads->a[i], want->a[i], (size_t)lora->r * lora->in[target]);
+        double eb = relative_error(grads->b[i], want->b[i], (size_t)lora->out[target] * lora->r);
+        worst_matrix = fmax(worst_matrix, fmax(ea, eb));
+    }
+    CHECK(worst_matrix < 1e-4);
+    printf("note: %s: log-probs within %.2g of PyTorch, LoRA gradients within %.2g relative L2 (worst matrix)\n", arch,
+           worst, worst_matrix);
+
+    /* a second backward adds the same gradients again: parameter gradients accumulate */
+    CHECK(tina_trainer_backward(tr, lora, c.coefficients, grads, &err) == TINA_OK);
+    double doubled = 0;
+    for (size_t i = 0; i < lora->n_params; i++) doubled = fmax(doubled, fabs(grads->memory[i] - 2 * want->memory[i]));
+    CHECK(doubled < 1e-3);
+done:
+    tina_trainer_free(tr);
+    tina_lora_free(grads);
+    tina_lora_free(want);
+    tina_lora_free(lora);
+    tina_model_free(m);
+}
+
+static void qwen2_gradients_match_pytorch(void) { gradients_match_pytorch("qwen2"); }
+static void llama_gradients_match_pytorch(void) { gradients_match_pytorch("llama"); }
+
+/* The forward of training equals the inference forward's log-probs (KV-cache path) on the same tokens. */
+static void training_forward_equals_inference_logprobs(void) {
+    TinaError err;
+    Case c;
+    CHECK(load_case("qwen2", &c));
+    TinaModel *m = NULL;
+    CHECK(tina_model_load(FIXTURES "models/qwen2-f32", backend, MAX_TOKENS, &m, &err) == TINA_OK);
+    TinaTrainer *tr = NULL;
+    TinaKVCache *kv = NULL;
+    if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, 32, 8, &tr, &err) == TINA_OK);
+    if (m) CHECK(tina_kv_cache_new(m, MAX_SEQS, 32, &kv, &err) == TINA_OK);
+    if (tr && kv) {
+        float train[MAX_TOKENS], infer[MAX_TOKENS];
+        CHECK(tina_trainer_forward(tr, c.seqs, c.n_seqs, NULL, c.targets, train, &err) == TINA_OK);
+        CHECK(tina_model_logprobs(m, kv, c.seqs, c.n_seqs, NULL, c.targets, infer, &err) == TINA_OK);
+        double worst = 0;
+        for (int t = 0; t < c.T; t++) worst = fmax(worst, fabs((double)train[t] - infer[t]));
+        CHECK(worst < 1e-5);
+    }
+    tina_kv_cache_free(kv);
+    tina_trainer_free(tr);
+    tina_model_free(m);
+}
+
+static void backward_refuses_without_forward_or_with_other_shapes(void) {
+    TinaError err;
+    TinaModel *m = NULL;
+    CHECK(tina_model_load(FIXTURES "models/qwen2-f32", backend, MAX_TOKENS, &m, &err) == TINA_OK);
+    TinaLora *lora = NULL, *grads = NULL;
+    TinaTrainer *tr = NULL;
+    if (m) CHECK(tina_lora_load(FIXTURES "models/qwen2-lora", tina_model_config(m), &lora, &err) == TINA_OK);
+    if (lora) CHECK(tina_lora_zeros_like(lora, &grads, &err) == TINA_OK);
+    if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, 32, 8, &tr, &err) == TINA_OK);
+    if (tr && grads) {
+        float dlogp[1] = {1};
+        CHECK(tina_trainer_backward(tr, lora, dlogp, grads, &err) == TINA_ERR_RUNTIME);
+        int32_t tokens[40] = {0}, targets[40] = {0};
+        TinaSequence too_long = {.n_new = 40, .tokens = tokens};
+        float logprobs[40];
+        CHECK(tina_trainer_forward(tr, &too_long, 1, lora, targets, logprobs, &err) == TINA_ERR_INPUT);
+        TinaSequence from_middle = {.n_past = 3, .n_new = 2, .tokens = tokens};
+        CHECK(tina_trainer_forward(tr, &from_middle, 1, lora, targets, logprobs, &err) == TINA_ERR_INPUT);
+    }
+    tina_trainer_free(tr);
+    tina_lora_free(grads);
+    tina_lora_free(lora);
+    tina_model_free(m);
+}
+
+int main(void) {
+    TinaError err;
+    if (tina_cpu_backend_new(0, &backend, &err)) return 1;
+    static const TestCase tests[] = {
+        {"qwen2_gradients_match_pytorch", qwen2_gradients_match_pytorch},
+        {"llama_gradients_match_pytorch", llama_gradients_match_pytorch},
+        {"training_forward_equals_inference_logprobs", training_forward_equals_inference_logprobs},
+        {"backward_refuses_without_forward_or_with_other_shapes", backward_refuses_without_forward_or_with_other_shapes},
+    };
+    int status = test_main("train", tests, sizeof tests / sizeof *tests);
+    backend->destroy(backend);
+    return status;
+}
