@@ -183,6 +183,7 @@ static bool same_double(MathValue a, MathValue b) {
  * as m 10^-j (m integer, to the 15 digits a sympy Float keeps), it is exact when 5^j divides m. */
 static bool inexact_decimal(const MathNode *n) {
     if (n->kind == MATH_NUMBER && n->is_float) {
+        if (!isfinite(n->real)) return true; /* 1E717 */
         char text[64];
         snprintf(text, sizeof text, "%.14e", fabs(n->real)); /* d.dddddddddddddde[+-]XX */
         long long m = 0;
