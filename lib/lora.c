@@ -180,9 +180,7 @@ static TinaStatus read_config(const char *dir, TinaLora *l, TinaError *err) {
     return status;
 }
 
-static TinaStatus read_tensors(const char *dir, TinaLora *l, const TinaConfig *c, TinaError *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+TinaStatus tina_lora_read(const char *path, TinaLora *l, const TinaConfig *c, TinaError *err) {
     TinaSafetensors *st;
     TinaStatus status = tina_safetensors_open(path, &st, err);
     if (status) return status;
@@ -224,6 +222,12 @@ static TinaStatus read_tensors(const char *dir, TinaLora *l, const TinaConfig *c
     }
     tina_safetensors_close(st);
     return status;
+}
+
+static TinaStatus read_tensors(const char *dir, TinaLora *l, const TinaConfig *c, TinaError *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    return tina_lora_read(path, l, c, err);
 }
 
 TinaStatus tina_lora_load(const char *dir, const TinaConfig *c, TinaLora **out, TinaError *err) {

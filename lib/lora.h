@@ -43,6 +43,10 @@ TinaStatus tina_lora_parse_targets(const char *list, bool targets[TINA_LORA_TARG
  * does not implement (DoRA, bias, modules_to_save, per-layer patterns). */
 TinaStatus tina_lora_load(const char *dir, const TinaConfig *config, TinaLora **lora, TinaError *err);
 
+/* Reads the A and B matrices of a PEFT-layout safetensors file (adapter_model.safetensors, or gradients saved the
+ * same way) into l, whose shape they must have. */
+TinaStatus tina_lora_read(const char *path, TinaLora *l, const TinaConfig *config, TinaError *err);
+
 /* A fresh adapter as PEFT initialises one: A ~ U(-1/sqrt(K), 1/sqrt(K)) from seed, B = 0. */
 TinaStatus tina_lora_init(const TinaConfig *config, int r, double alpha, double dropout, bool rslora,
                           const bool targets[TINA_LORA_TARGETS], uint64_t seed, const char *base_model,

@@ -1,0 +1,569 @@
+/* tina-update: one LoRA policy-gradient step. Advantaged rollouts in; the next adapter out (a complete PEFT
+ * adapter with its optimizer state, written atomically), one line of metrics on stdout.
+ *
+ * All input records make one optimizer batch, run in micro-batches of at most --micro-batch-tokens tokens whose
+ * gradients add up (the loss is normalised over the whole batch first: lib/policy_loss.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adamw.h"
+#include "buf.h"
+#include "cli.h"
+#include "ids.h"
+#include "policy_loss.h"
+#include "record.h"
+#include "stats.h"
+#include "stream.h"
+#include "strmap.h"
+#include "train.h"
+
+static const char usage[] =
+    "Usage: tina-update -m MODEL (-a ADAPTER | --init-adapter) -o OUT [OPTION]... [INPUT]...\n"
+    "Take one LoRA policy-gradient step (GRPO and its variants) on advantaged rollouts (JSON lines with\n"
+    "\"prompt_tokens\", \"completion_tokens\", \"logprobs\", \"advantage\"; optional \"ref_logprobs\") and write the\n"
+    "next adapter to OUT (a new folder: adapter, optimizer state, trainer_state.json). One JSON line of metrics\n"
+    "goes to stdout.\n"
+    "\n"
+    "  -m, --model DIR           the base model (config.json, model.safetensors)\n"
+    "  -a, --adapter DIR         the adapter to update (its optimizer.safetensors and trainer_state.json, when\n"
+    "                            present, continue the run)\n"
+    "      --init-adapter        start from a fresh adapter (PEFT's initialisation) instead\n"
+    "      --rank R, --alpha A, --targets LIST, --init-seed S   for --init-adapter (default 32, 128, all, 0)\n"
+    "  -o, --output DIR          where the next adapter goes (must not exist)\n"
+    "  -p, --preset NAME         tina: grpo, beta 0.04, lr 1e-6, cosine-min-lr, warmup 0.1, min-lr-rate 0.1,\n"
+    "                            max-grad-norm 1 (the defaults), r 32 alpha 128 for --init-adapter\n"
+    "      --loss TYPE           grpo (default), bnpo, dr_grpo, dapo\n"
+    "      --beta B              KL coefficient against the base model (default 0.04; 0 skips the reference)\n"
+    "      --epsilon E           lower clip of the importance ratio (default 0.2)\n"
+    "      --epsilon-high E      upper clip (default: --epsilon; DAPO uses 0.28)\n"
+    "      --max-completion-length N  dr_grpo's normaliser (default: the longest completion)\n"
+    "      --lr LR               peak learning rate (default 1e-6)\n"
+    "      --schedule S          cosine-min-lr (default) or constant\n"
+    "      --warmup-ratio R      warmup steps as a fraction of --total-steps (default 0.1)\n"
+    "      --min-lr-rate R       the cosine's floor as a fraction of --lr (default 0.1)\n"
+    "      --total-steps N       the schedule's length (default 1500)\n"
+    "      --weight-decay W      AdamW's decoupled weight decay (default 0)\n"
+    "      --max-grad-norm N     clip the global gradient norm (default 1; 0: no clipping)\n"
+    "      --micro-batch-tokens N  tokens per forward/backward (default 4096)\n"
+    "      --mask-truncated      leave out completions that hit the length limit (finish_reason \"length\")\n"
+    "      --threads N           CPU threads (default: all)\n"
+    "  -q, --quiet               no summary on stderr\n"
+    "  -h, --help                show this help and exit\n"
+    "  -V, --version             show the version and exit\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime failure (a non-finite loss or gradient included: nothing is written),\n"
+    "2 bad usage or input. See tina-update(1) and tina(7).\n";
+
+typedef struct {
+    const char *model, *adapter, *output;
+    bool init_adapter;
+    int rank;
+    double alpha;
+    const char *targets;
+    long long init_seed;
+    TinaLossType loss;
+    double beta, epsilon, epsilon_high;
+    bool epsilon_high_set;
+    int max_completion_length;
+    double lr, warmup_ratio, min_lr_rate, weight_decay, max_grad_norm;
+    bool constant_lr;
+    long long total_steps;
+    int micro_batch_tokens, threads;
+    bool mask_truncated, quiet;
+} Options;
+
+/* ---- the batch ---- */
+
+typedef struct {
+    size_t tokens;      /* offset of prompt + completion in Batch.tokens */
+    int n_prompt, n_completion;
+    size_t values;      /* offset of its completion's old (and ref) log-probs in Batch.old, Batch.ref */
+    double advantage, reward;
+    bool has_reward, truncated;
+    size_t group;       /* index of its group (same id) */
+} Rollout;
+
+typedef struct {
+    Rollout *rollouts;
+    size_t n, cap;
+    TinaIds tokens;
+    float *old, *ref;   /* (completion tokens,) */
+    size_t n_values, cap_values;
+    bool have_ref;      /* every rollout has ref_logprobs */
+    long long skipped, truncated;
+    size_t groups;
+} Batch;
+
+static TinaStatus push_values(Batch *b, const cJSON *array, float **dst, size_t at, int n, const char *field,
+                              TinaError *err) {
+    if (!cJSON_IsArray(array) || cJSON_GetArraySize(array) != n)
+        return tina_error(err, TINA_ERR_INPUT, "\"%s\" must be an array of one number per completion token (%d)", field,
+                          n);
+    (void)b;
+    int i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, array) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            return tina_error(err, TINA_ERR_INPUT, "\"%s\"[%d] is not a finite number", field, i);
+        (*dst)[at + (size_t)i++] = (float)v->valuedouble;
+    }
+    return TINA_OK;
+}
+
+static TinaStatus read_batch(const char *const *inputs, int n_inputs, const Options *o, int vocab, Batch *b,
+                             TinaError *err, const char **bad_file, long *bad_line) {
+    TinaReader *reader = NULL;
+    TinaStrMap *ids = NULL;
+    TinaBuf id = {0}, previous = {0};
+    TinaIds completion = {0};
+    TinaStatus status = tina_reader_open(&reader, inputs, n_inputs, err);
+    if (!status) status = tina_strmap_new(&ids, err);
+    b->have_ref = true;
+    while (!status) {
+        const char *line;
+        size_t len;
+        *bad_file = NULL;
+        status = tina_reader_next(reader, &line, &len, err);
+        if (status || !line) break;
+        *bad_file = tina_reader_name(reader), *bad_line = tina_reader_line(reader);
+        cJSON *record;
+        status = tina_record_parse(line, len, &record, err);
+        if (status) break;
+        double advantage;
+        bool null_advantage = true;
+        size_t first = b->tokens.len;
+        tina_ids_free(&completion);
+        const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, "finish_reason");
+        bool truncated = cJSON_IsString(finish) && strcmp(finish->valuestring, "length") == 0;
+        status = tina_record_ids(record, "prompt_tokens", vocab, &b->tokens, err);
+        int n_prompt = (int)(b->tokens.len - first);
+        if (!status) status = tina_record_ids(record, "completion_tokens", vocab, &completion, err);
+        if (!status && cJSON_GetObjectItemCaseSensitive(record, "advantage"))
+            status = tina_record_number_or_null(record, "advantage", &advantage, &null_advantage, err);
+        tina_buf_clear(&id);
+        if (!status) status = cJSON_GetObjectItemCaseSensitive(record, "id") ? tina_record_key(record, "id", &id, err)
+                                                                              : tina_buf_append_str(&id, "", err);
+        int n = (int)completion.len;
+        bool skip = !status && (n == 0 || null_advantage || n_prompt == 0 || (o->mask_truncated && truncated));
+        if (!status && skip) {
+            b->tokens.len = first;
+            b->skipped++;
+            cJSON_Delete(record);
+            continue;
+        }
+        if (!status && b->n == b->cap) {
+            size_t cap = b->cap ? 2 * b->cap : 256;
+            Rollout *more = realloc(b->rollouts, cap * sizeof *more);
+            if (!more) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+            else b->rollouts = more, b->cap = cap;
+        }
+        if (!status && b->n_values + (size_t)n > b->cap_values) {
+            size_t cap = b->cap_values ? 2 * b->cap_values : 4096;
+            while (cap < b->n_values + (size_t)n) cap *= 2;
+            float *old = realloc(b->old, cap * sizeof *old);
+            if (old) b->old = old;
+            float *ref = old ? realloc(b->ref, cap * sizeof *ref) : NULL;
+            if (ref) b->ref = ref;
+            if (!old || !ref) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+            else b->cap_values = cap;
+        }
+        if (!status) status = tina_ids_append(&b->tokens, completion.data, completion.len, err);
+        if (!status)
+            status = push_values(b, cJSON_GetObjectItemCaseSensitive(record, "logprobs"), &b->old, b->n_values, n,
+                                 "logprobs", err);
+        const cJSON *ref = cJSON_GetObjectItemCaseSensitive(record, "ref_logprobs");
+        if (!status && ref) status = push_values(b, ref, &b->ref, b->n_values, n, "ref_logprobs", err);
+        if (!status) {
+            b->have_ref &= ref != NULL;
+            double reward = 0;
+            bool null_reward = true;
+            if (cJSON_GetObjectItemCaseSensitive(record, "reward"))
+                tina_record_number_or_null(record, "reward", &reward, &null_reward, err);
+            bool new_group = !previous.data || strcmp(previous.data, id.data) != 0;
+            if (new_group) {
+                bool added;
+                status = tina_strmap_insert(ids, id.data, id.len, 0, &added, err);
+                b->groups++;
+                tina_buf_clear(&previous);
+                if (!status) status = tina_buf_append(&previous, id.data, id.len, err);
+            }
+            b->rollouts[b->n++] = (Rollout){first, n_prompt, n, b->n_values, advantage, reward, !null_reward,
+                                            truncated, b->groups - 1};
+            b->n_values += (size_t)n;
+            b->truncated += truncated;
+        }
+        cJSON_Delete(record);
+    }
+    if (!status) *bad_file = NULL;
+    tina_reader_close(reader);
+    tina_strmap_free(ids);
+    tina_buf_free(&id);
+    tina_buf_free(&previous);
+    tina_ids_free(&completion);
+    return status;
+}
+
+/* ---- optimizer state ---- */
+
+typedef struct {
+    long long step;     /* optimizer steps taken before this one */
+    float *m, *v;       /* (n_params,) AdamW moments */
+} OptimizerState;
+
+static TinaStatus load_state(const char *dir, size_t n, OptimizerState *s, TinaError *err) {
+    s->step = 0;
+    s->m = calloc(n ? n : 1, sizeof *s->m);
+    s->v = calloc(n ? n : 1, sizeof *s->v);
+    if (!s->m || !s->v) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    if (!dir) return TINA_OK;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trainer_state.json", dir);
+    if (access(path, F_OK) != 0) return TINA_OK; /* an adapter without a run behind it */
+    cJSON *state;
+    TinaStatus status = tina_record_read_json(path, &state, err);
+    if (status) return status;
+    status = tina_record_integer(state, "step", 0, 1LL << 40, &s->step, err);
+    cJSON_Delete(state);
+    if (status) return tina_error_in(err, path);
+    snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
+    TinaSafetensors *st;
+    status = tina_safetensors_open(path, &st, err);
+    if (status) return status;
+    const char *names[2] = {"exp_avg", "exp_avg_sq"};
+    float *dst[2] = {s->m, s->v};
+    for (int i = 0; i < 2 && !status; i++) {
+        const TinaTensorInfo *t = tina_safetensors_find(st, names[i]);
+        if (!t || t->numel != (int64_t)n)
+            status = tina_error(err, TINA_ERR_INPUT, "%s: %s must hold %zu values (the adapter's)", path, names[i], n);
+        else status = tina_tensor_to_f32(t, dst[i], err);
+    }
+    tina_safetensors_close(st);
+    return status;
+}
+
+/* ---- the step ---- */
+
+typedef struct {
+    double loss, kl, grad_norm, lr, clip_coefficient, entropy, gap_max, gap_sum;
+    long long tokens, clipped;
+    double seconds;
+} StepMetrics;
+
+static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, const Options *o, TinaLora *grads,
+                           StepMetrics *out, TinaError *err) {
+    const TinaConfig *c = tina_model_config(model);
+    int longest = 0, budget = o->micro_batch_tokens;
+    long long tokens = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        int n = b->rollouts[i].n_prompt + b->rollouts[i].n_completion - 1;
+        longest = n > longest ? n : longest;
+        tokens += b->rollouts[i].n_completion;
+    }
+    if (longest > budget) budget = longest; /* a sequence longer than the budget runs alone */
+    TinaLossConfig loss = {o->loss, o->beta, o->epsilon, o->epsilon_high, o->max_completion_length,
+                           (long long)b->n, tokens};
+    if (!loss.max_completion_length)
+        for (size_t i = 0; i < b->n; i++)
+            if (b->rollouts[i].n_completion > loss.max_completion_length)
+                loss.max_completion_length = b->rollouts[i].n_completion;
+    bool need_ref = o->beta != 0 && !b->have_ref;
+    TinaTrainer *trainer = NULL;
+    TinaStatus status = tina_trainer_new(model, budget, longest, lora->r, &trainer, err);
+    size_t cap = (size_t)budget;
+    TinaSequence *seqs = calloc(cap, sizeof *seqs);
+    int32_t *targets = calloc(cap, sizeof *targets);
+    float *logp = calloc(cap, sizeof *logp), *ref = calloc(cap, sizeof *ref), *dlogp = calloc(cap, sizeof *dlogp);
+    if (!status && (!seqs || !targets || !logp || !ref || !dlogp))
+        status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    TinaLossStats stats = {0};
+    double entropy = 0;
+    for (size_t next = 0; !status && next < b->n;) {
+        /* a micro-batch: rollouts while their tokens fit the budget */
+        size_t first = next;
+        int T = 0, n_seqs = 0;
+        while (next < b->n) {
+            const Rollout *r = &b->rollouts[next];
+            int n = r->n_prompt + r->n_completion - 1;
+            if (n_seqs && T + n > budget) break;
+            seqs[n_seqs++] = (TinaSequence){.slot = 0, .n_past = 0, .n_new = n, .tokens = b->tokens.data + r->tokens};
+            memcpy(targets + T, b->tokens.data + r->tokens + 1, (size_t)n * sizeof *targets);
+            T += n, next++;
+        }
+        if (need_ref) status = tina_trainer_forward(trainer, seqs, n_seqs, NULL, targets, ref, err);
+        if (!status) status = tina_trainer_forward(trainer, seqs, n_seqs, lora, targets, logp, err);
+        if (status) break;
+        memset(dlogp, 0, (size_t)T * sizeof *dlogp);
+        int at = 0;
+        for (size_t i = first; i < next; i++) {
+            const Rollout *r = &b->rollouts[i];
+            int start = at + r->n_prompt - 1; /* the row predicting the first completion token */
+            const float *old = b->old + r->values;
+            const float *reference = need_ref ? ref + start : b->have_ref ? b->ref + r->values : NULL;
+            tina_policy_loss(&loss, r->n_completion, logp + start, old, reference, r->advantage, dlogp + start, &stats);
+            for (int j = 0; j < r->n_completion; j++) {
+                double gap = fabs((double)logp[start + j] - old[j]);
+                out->gap_max = fmax(out->gap_max, gap);
+                out->gap_sum += gap;
+                entropy -= logp[start + j];
+            }
+            at += r->n_prompt + r->n_completion - 1;
+        }
+        status = tina_trainer_backward(trainer, lora, dlogp, grads, err);
+    }
+    free(seqs), free(targets), free(logp), free(ref), free(dlogp);
+    tina_trainer_free(trainer);
+    if (status) return status;
+    (void)c;
+    out->loss = stats.loss;
+    out->kl = stats.tokens ? stats.kl_sum / (double)stats.tokens : 0;
+    out->tokens = stats.tokens;
+    out->clipped = stats.clipped;
+    out->entropy = stats.tokens ? entropy / (double)stats.tokens : 0;
+    return TINA_OK;
+}
+
+/* ---- writing the next adapter ---- */
+
+static TinaStatus write_output(const char *dir, const TinaLora *lora, const OptimizerState *state,
+                               const char *state_json, TinaError *err) {
+    char tmp[4096], path[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dir, (long)getpid());
+    TinaStatus status = tina_lora_save(lora, tmp, err);
+    if (!status) {
+        TinaTensorOut tensors[2] = {{"exp_avg", TINA_DTYPE_F32, 1, {(int64_t)lora->n_params}, state->m},
+                                    {"exp_avg_sq", TINA_DTYPE_F32, 1, {(int64_t)lora->n_params}, state->v}};
+        static const char *const metadata[] = {"format", "pt", NULL};
+        snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
+        status = tina_safetensors_write(path, tensors, 2, metadata, err);
+    }
+    if (!status) {
+        snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
+        TinaWriter *w = NULL;
+        status = tina_writer_open(&w, path, err);
+        if (!status) status = tina_writer_line(w, state_json, strlen(state_json), err);
+        if (!status) status = tina_writer_commit(w, err);
+        else tina_writer_abort(w);
+    }
+    /* the folder appears whole or not at all */
+    if (!status && rename(tmp, dir) != 0)
+        status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot rename %s into place", dir, tmp);
+    if (status) {
+        static const char *const files[] = {"adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors",
+                                            "trainer_state.json"};
+        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+            snprintf(path, sizeof path, "%s/%s", tmp, files[i]);
+            unlink(path);
+        }
+        rmdir(tmp);
+    }
+    return status;
+}
+
+static Options parse_options(int argc, char **argv) {
+    enum { OPT_INIT = 256, OPT_RANK, OPT_ALPHA, OPT_TARGETS, OPT_INIT_SEED, OPT_LOSS, OPT_BETA, OPT_EPSILON,
+           OPT_EPSILON_HIGH, OPT_MAX_COMPLETION, OPT_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_TOTAL, OPT_DECAY,
+           OPT_GRAD_NORM, OPT_MICRO, OPT_MASK_TRUNCATED, OPT_THREADS };
+    static const struct option long_options[] = {
+        {"model", required_argument, NULL, 'm'},           {"adapter", required_argument, NULL, 'a'},
+        {"init-adapter", no_argument, NULL, OPT_INIT},     {"rank", required_argument, NULL, OPT_RANK},
+        {"alpha", required_argument, NULL, OPT_ALPHA},     {"targets", required_argument, NULL, OPT_TARGETS},
+        {"init-seed", required_argument, NULL, OPT_INIT_SEED}, {"output", required_argument, NULL, 'o'},
+        {"preset", required_argument, NULL, 'p'},          {"loss", required_argument, NULL, OPT_LOSS},
+        {"beta", required_argument, NULL, OPT_BETA},       {"epsilon", required_argument, NULL, OPT_EPSILON},
+        {"epsilon-high", required_argument, NULL, OPT_EPSILON_HIGH},
+        {"max-completion-length", required_argument, NULL, OPT_MAX_COMPLETION},
+        {"lr", required_argument, NULL, OPT_LR},           {"schedule", required_argument, NULL, OPT_SCHEDULE},
+        {"warmup-ratio", required_argument, NULL, OPT_WARMUP}, {"min-lr-rate", required_argument, NULL, OPT_MIN_LR},
+        {"total-steps", required_argument, NULL, OPT_TOTAL}, {"weight-decay", required_argument, NULL, OPT_DECAY},
+        {"max-grad-norm", required_argument, NULL, OPT_GRAD_NORM},
+        {"micro-batch-tokens", required_argument, NULL, OPT_MICRO},
+        {"mask-truncated", no_argument, NULL, OPT_MASK_TRUNCATED}, {"threads", required_argument, NULL, OPT_THREADS},
+        {"quiet", no_argument, NULL, 'q'},                 {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},               {NULL, 0, NULL, 0},
+    };
+    static const char *const presets[] = {"tina", NULL}, *const schedules[] = {"cosine-min-lr", "constant", NULL};
+    static const char *const losses[] = {"grpo", "bnpo", "dr_grpo", "dapo", NULL};
+    /* the defaults are Tina's recipe (REFERENCE.md section 1), so --preset tina only names them */
+    Options o = {.rank = 32, .alpha = 128, .targets = "all", .loss = TINA_LOSS_GRPO, .beta = 0.04, .epsilon = 0.2,
+                 .lr = 1e-6, .warmup_ratio = 0.1, .min_lr_rate = 0.1, .total_steps = 1500, .max_grad_norm = 1.0,
+                 .micro_batch_tokens = 4096};
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":m:a:o:p:qhV", long_options, NULL)) != -1;) {
+        switch (c) {
+        case 'm': o.model = optarg; break;
+        case 'a': o.adapter = optarg; break;
+        case 'o': o.output = optarg; break;
+        case 'p': cli_choice("--preset", optarg, presets); break;
+        case OPT_INIT: o.init_adapter = true; break;
+        case OPT_RANK: o.rank = (int)cli_integer("--rank", optarg, 1, 4096); break;
+        case OPT_ALPHA: o.alpha = cli_double("--alpha", optarg, 1e-9, 1e9); break;
+        case OPT_TARGETS: o.targets = optarg; break;
+        case OPT_INIT_SEED: o.init_seed = cli_integer("--init-seed", optarg, 0, (1LL << 62)); break;
+        case OPT_LOSS: o.loss = (TinaLossType)cli_choice("--loss", optarg, losses); break;
+        case OPT_BETA: o.beta = cli_double("--beta", optarg, 0, 1e6); break;
+        case OPT_EPSILON: o.epsilon = cli_double("--epsilon", optarg, 0, 1); break;
+        case OPT_EPSILON_HIGH: o.epsilon_high = cli_double("--epsilon-high", optarg, 0, 1e6), o.epsilon_high_set = true; break;
+        case OPT_MAX_COMPLETION: o.max_completion_length = (int)cli_integer("--max-completion-length", optarg, 1, 1 << 24); break;
+        case OPT_LR: o.lr = cli_double("--lr", optarg, 0, 1); break;
+        case OPT_SCHEDULE: o.constant_lr = cli_choice("--schedule", optarg, schedules) == 1; break;
+        case OPT_WARMUP: o.warmup_ratio = cli_double("--warmup-ratio", optarg, 0, 1); break;
+        case OPT_MIN_LR: o.min_lr_rate = cli_double("--min-lr-rate", optarg, 0, 1); break;
+        case OPT_TOTAL: o.total_steps = cli_integer("--total-steps", optarg, 1, 1LL << 40); break;
+        case OPT_DECAY: o.weight_decay = cli_double("--weight-decay", optarg, 0, 1); break;
+        case OPT_GRAD_NORM: o.max_grad_norm = cli_double("--max-grad-norm", optarg, 0, 1e12); break;
+        case OPT_MICRO: o.micro_batch_tokens = (int)cli_integer("--micro-batch-tokens", optarg, 16, 1 << 24); break;
+        case OPT_MASK_TRUNCATED: o.mask_truncated = true; break;
+        case OPT_THREADS: o.threads = (int)cli_integer("--threads", optarg, 0, 4096); break;
+        case 'q': o.quiet = true; break;
+        default: cli_standard_option(c, argv, usage);
+        }
+    }
+    if (!o.model) cli_usage_error("--model is required");
+    if (!o.output) cli_usage_error("--output is required");
+    if (!o.adapter == !o.init_adapter) cli_usage_error("give exactly one of --adapter and --init-adapter");
+    if (!o.epsilon_high_set) o.epsilon_high = o.epsilon;
+    return o;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+    cli_init("tina-update");
+    Options o = parse_options(argc, argv);
+    double start = now();
+    TinaError err = {0};
+    const char *bad_file = NULL;
+    long bad_line = 0;
+    TinaBackend *backend = NULL;
+    TinaModel *model = NULL;
+    TinaLora *lora = NULL, *grads = NULL;
+    Batch batch = {0};
+    OptimizerState state = {0};
+    StepMetrics metrics = {0};
+    TinaStatus status = TINA_OK;
+    struct stat exists;
+    if (stat(o.output, &exists) == 0)
+        status = tina_error(&err, TINA_ERR_INPUT, "%s already exists (each step writes a new folder)", o.output);
+    if (!status) status = tina_cpu_backend_new(o.threads, &backend, &err);
+    if (!status) status = tina_model_load(o.model, backend, 16, &model, &err);
+    const TinaConfig *config = model ? tina_model_config(model) : NULL;
+    if (!status && o.adapter) status = tina_lora_load(o.adapter, config, &lora, &err);
+    if (!status && o.init_adapter) {
+        bool targets[TINA_LORA_TARGETS];
+        status = tina_lora_parse_targets(o.targets, targets, &err);
+        if (!status)
+            status = tina_lora_init(config, o.rank, o.alpha, 0, false, targets, (uint64_t)o.init_seed, o.model, &lora,
+                                    &err);
+    }
+    if (!status) status = tina_lora_zeros_like(lora, &grads, &err);
+    if (!status) status = load_state(o.adapter, lora->n_params, &state, &err);
+    if (!status)
+        status = read_batch((const char *const *)argv + optind, argc - optind, &o, config->vocab, &batch, &err,
+                            &bad_file, &bad_line);
+    if (!status && batch.n == 0)
+        status = tina_error(&err, TINA_ERR_INPUT, "no usable rollouts (%lld skipped: no completion tokens or no "
+                            "advantage%s)", batch.skipped, o.mask_truncated ? ", or truncated" : "");
+    if (!status) status = run_step(model, lora, &batch, &o, grads, &metrics, &err);
+    if (!status) {
+        metrics.grad_norm = tina_grad_norm(grads->memory, grads->n_params);
+        if (!isfinite(metrics.loss) || !isfinite(metrics.grad_norm))
+            status = tina_error(&err, TINA_ERR_RUNTIME, "the loss (%g) or the gradient norm (%g) is not finite: "
+                                "nothing written, the input adapter stands", metrics.loss, metrics.grad_norm);
+    }
+    if (!status) {
+        metrics.clip_coefficient = o.max_grad_norm > 0
+                                       ? tina_clip_grad_norm(grads->memory, grads->n_params, metrics.grad_norm,
+                                                             o.max_grad_norm)
+                                       : 1;
+        long long warmup = (long long)ceil(o.warmup_ratio * (double)o.total_steps);
+        metrics.lr = o.constant_lr ? o.lr : tina_lr_at(o.lr, state.step, warmup, o.total_steps, o.min_lr_rate);
+        TinaAdamW adamw = {metrics.lr, 0.9, 0.999, 1e-8, o.weight_decay};
+        tina_adamw_step(&adamw, state.step + 1, lora->n_params, lora->memory, grads->memory, state.m, state.v);
+        state.step++;
+    }
+    /* metrics */
+    TinaRunningStats rewards = {0};
+    double completion_len = 0;
+    long long zero_std_groups = 0;
+    for (size_t i = 0, g0 = 0; !status && i <= batch.n; i++) {
+        if (i < batch.n) {
+            if (batch.rollouts[i].has_reward) tina_stats_add(&rewards, batch.rollouts[i].reward);
+            completion_len += batch.rollouts[i].n_completion;
+        }
+        if (i == batch.n || (i > g0 && batch.rollouts[i].group != batch.rollouts[g0].group)) {
+            bool flat = true;
+            for (size_t j = g0 + 1; j < i; j++) flat &= batch.rollouts[j].advantage == batch.rollouts[g0].advantage;
+            zero_std_groups += flat;
+            g0 = i;
+        }
+    }
+    metrics.seconds = now() - start;
+    char json[2048] = "";
+    if (!status) {
+        size_t n = batch.n;
+        char loss[32], kl[32], norm[32], lr[32], mean[32], std[32], ent[32], gap_max[32], gap_mean[32];
+        tina_record_format_number(metrics.loss, loss);
+        tina_record_format_number(metrics.kl, kl);
+        tina_record_format_number(metrics.grad_norm, norm);
+        tina_record_format_number(metrics.lr, lr);
+        tina_record_format_number(rewards.count ? rewards.mean : NAN, mean);
+        tina_record_format_number(rewards.count > 1 ? tina_stats_std(&rewards) : NAN, std);
+        tina_record_format_number(metrics.entropy, ent);
+        tina_record_format_number(metrics.gap_max, gap_max);
+        tina_record_format_number(metrics.tokens ? metrics.gap_sum / (double)metrics.tokens : 0, gap_mean);
+        snprintf(json, sizeof json,
+                 "{\"step\":%lld,\"loss\":%s,\"kl\":%s,\"grad_norm\":%s,\"lr\":%s,\"tokens\":%lld,\"rollouts\":%zu,"
+                 "\"skipped\":%lld,\"reward_mean\":%s,\"reward_std\":%s,\"frac_zero_std_groups\":%.6g,"
+                 "\"frac_truncated\":%.6g,\"completion_len_mean\":%.6g,\"entropy\":%s,\"clip_fraction\":%.6g,"
+                 "\"logprob_gap_max\":%s,\"logprob_gap_mean\":%s,\"seconds\":%.3f}",
+                 state.step, loss, kl, norm, lr, metrics.tokens, n, batch.skipped, mean, std,
+                 batch.groups ? (double)zero_std_groups / (double)batch.groups : 0,
+                 (double)batch.truncated / (double)(n + (size_t)batch.skipped), completion_len / (double)n, ent,
+                 metrics.tokens ? (double)metrics.clipped / (double)metrics.tokens : 0, gap_max, gap_mean,
+                 metrics.seconds);
+        char state_json[4096];
+        snprintf(state_json, sizeof state_json,
+                 "{\"step\":%lld,\"lr\":%s,\"loss_type\":\"%s\",\"beta\":%.17g,\"epsilon\":%.17g,\"epsilon_high\":%.17g,"
+                 "\"base_lr\":%.17g,\"schedule\":\"%s\",\"warmup_ratio\":%.17g,\"min_lr_rate\":%.17g,"
+                 "\"total_steps\":%lld,\"weight_decay\":%.17g,\"max_grad_norm\":%.17g,\"metrics\":%s}",
+                 state.step, lr, (const char *[]){"grpo", "bnpo", "dr_grpo", "dapo"}[o.loss], o.beta, o.epsilon,
+                 o.epsilon_high, o.lr, o.constant_lr ? "constant" : "cosine-min-lr", o.warmup_ratio, o.min_lr_rate,
+                 o.total_steps, o.weight_decay, o.max_grad_norm, json);
+        status = write_output(o.output, lora, &state, state_json, &err);
+    }
+    if (!status) {
+        printf("%s\n", json);
+        if (!o.quiet) {
+            fprintf(stderr, "%s: step %lld: %zu rollouts (%lld skipped), %lld tokens, loss %.4g, kl %.4g, grad norm "
+                    "%.4g, lr %.3g, %.1f s -> %s\n", cli_program(), state.step, batch.n, batch.skipped,
+                    metrics.tokens, metrics.loss, metrics.kl, metrics.grad_norm, metrics.lr, metrics.seconds, o.output);
+            bool all_zero = true;
+            for (size_t i = 0; i < batch.n; i++) all_zero &= batch.rollouts[i].advantage == 0;
+            if (all_zero)
+                fprintf(stderr, "%s: every advantage is 0: only the KL term moved the adapter\n", cli_program());
+        }
+    } else if (status == TINA_ERR_INPUT && bad_file && bad_line) {
+        cli_report_at(bad_file, bad_line, &err);
+    } else {
+        cli_report(&err);
+    }
+    free(state.m), free(state.v);
+    free(batch.rollouts), free(batch.old), free(batch.ref);
+    tina_ids_free(&batch.tokens);
+    tina_lora_free(grads);
+    tina_lora_free(lora);
+    tina_model_free(model);
+    if (backend) backend->destroy(backend);
+    return (int)status;
+}
