@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# tina-update as a user drives it on the tiny Qwen2 fixture: steps on a fixed batch raise the log-probs of the
+# completion with positive advantage and lower those of the negative one (measured with tina-sample --forced),
+# the output folder is complete or absent, runs are reproducible byte for byte (same thread count), and bad input
+# writes nothing.
+. "$(dirname "$0")/lib.bash"
+F=$ROOT/tests/fixtures/models
+TOK=$ROOT/data/models/tiny-math-bpe
+jq -c '.prompts | to_entries[] | {id: "p\(.key)", prompt_tokens: .value}' "$F/expected.json" > prompts.jsonl
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 prompts.jsonl
+cp out rollouts.jsonl
+jq -c '. + {advantage: (if .sample == 0 then 1 elif .sample == 1 then -1 else 0 end),
+            reward: (if .sample == 0 then 1 else 0 end)}' rollouts.jsonl > advantaged.jsonl
+
+step() { # step N FROM: one update from adapter FROM into stepN
+    run tina-update -m "$F/qwen2-f32" -a "$2" -o "step$1" --lr 1e-3 --schedule constant advantaged.jsonl
+}
+step 1 "$F/qwen2-lora"
+check "a step: exit 0" status_is 0
+check "a step: a complete adapter folder" [ -f step1/adapter_config.json -a -f step1/adapter_model.safetensors \
+    -a -f step1/optimizer.safetensors -a -f step1/trainer_state.json ]
+check "metrics: one JSON line with every field" jq_true 'length == 1 and (.[0] | has("step") and has("loss") and
+    has("kl") and has("grad_norm") and has("lr") and has("tokens") and has("reward_mean") and has("reward_std") and
+    has("frac_zero_std_groups") and has("frac_truncated") and has("completion_len_mean") and has("entropy") and
+    has("clip_fraction") and has("logprob_gap_max") and has("logprob_gap_mean") and has("seconds"))'
+check "metrics: step 1, 240 completion tokens, the lr asked for" jq_true '.[0].step == 1 and .[0].tokens == 240 and .[0].lr == 0.001'
+check "sampler and trainer log-probs agree (gap under 1e-5)" jq_true '.[0].logprob_gap_max < 1e-5'
+# ratio 1 at the sampling policy: the loss is -mean(A) + beta kl = 0.04 kl here (the advantages sum to 0)
+check "loss at ratio 1 is beta x kl" jq_true '(.[0].loss - 0.04 * .[0].kl | fabs) < 1e-6'
+check "trainer_state.json names the step" jq_true '.[0].step == 1' step1/trainer_state.json
+for s in 2 3 4; do step $s step$((s - 1)); done
+check "steps chain: step 4" jq_true '.[0].step == 4'
+
+sums() { # per sample, the summed log-probs of the fixed completions under adapter $1
+    run tina-sample -m "$F/qwen2-f32" -a "$1" --tokenizer "$TOK" --forced rollouts.jsonl
+    jq -s -c 'group_by(.sample) | map(map(.logprobs | add) | add)' out
+}
+before=$(sums "$F/qwen2-lora")
+after=$(sums step4)
+check "advantage +1: its completions became more likely" jq -e -n --argjson b "$before" --argjson a "$after" '$a[0] > $b[0] + 1'
+check "advantage -1: its completions became less likely" jq -e -n --argjson b "$before" --argjson a "$after" '$a[1] < $b[1] - 1'
+check "advantage 0: the others moved less" jq -e -n --argjson b "$before" --argjson a "$after" \
+    '(($a[2] - $b[2]) | fabs) < (($a[0] - $b[0]) | fabs) and (($a[3] - $b[3]) | fabs) < (($a[1] - $b[1]) | fabs)'
+echo "note: 4 steps: log-prob sums of sample 0 $(jq -n --argjson b "$before" '$b[0]') -> $(jq -n --argjson a "$after" '$a[0]'), sample 1 $(jq -n --argjson b "$before" '$b[1]') -> $(jq -n --argjson a "$after" '$a[1]')"
+
+# Reproducible: the same step again gives the same bytes (adapter and optimizer state)
+run tina-update -m "$F/qwen2-f32" -a step1 -o again2 --lr 1e-3 --schedule constant advantaged.jsonl
+check "the same step twice: identical adapter bytes" cmp -s step2/adapter_model.safetensors again2/adapter_model.safetensors
+check "the same step twice: identical optimizer state" cmp -s step2/optimizer.safetensors again2/optimizer.safetensors
+
+# A fresh adapter: B = 0, so the first step's gradient reaches B only and the lr warms up from 0 (Tina's schedule)
+run tina-update -m "$F/qwen2-f32" --init-adapter --rank 4 --alpha 16 -o fresh advantaged.jsonl
+check "--init-adapter: a step with Tina's schedule (lr 0 at step 1)" jq_true '.[0].step == 1 and .[0].lr == 0'
+check "--init-adapter: the adapter has rank 4" jq_true '.[0].r == 4' fresh/adapter_config.json
+
+# Safety
+run tina-update -m "$F/qwen2-f32" -a step1 -o step2 advantaged.jsonl
+check "output exists: exit 2" status_is 2
+check "output exists: said" stderr_has "already exists"
+for _ in 1 2 3 4 5 6 7 8; do cat advantaged.jsonl; done > big.jsonl
+"$BIN/tina-update" -m "$F/qwen2-f32" -a step1 -o killed --lr 1e-3 big.jsonl > /dev/null 2>&1 &
+pid=$!
+sleep 0.3
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "kill -9 during a step: the output is absent or complete" \
+    sh -c '[ ! -e killed ] || [ -f killed/trainer_state.json -a -f killed/adapter_model.safetensors ]'
+jq -c '. + {advantage: null}' advantaged.jsonl > none.jsonl
+run tina-update -m "$F/qwen2-f32" -a step1 -o none none.jsonl
+check "no usable rollout: exit 2, nothing written" sh -c '[ $0 -eq 2 ] && [ ! -e none ]' "$status"
+head -c 100 advantaged.jsonl > broken.jsonl
+run tina-update -m "$F/qwen2-f32" -a step1 -o broken broken.jsonl
+check "broken JSON: exit 2 with file and line" stderr_has "broken.jsonl:1:"
+run tina-update -m "$F/qwen2-f32" -o x advantaged.jsonl
+check "no adapter: usage error" status_is 2
+run tina-update --help
+check "--help lists the loss types" grep -q "dr_grpo" out
+finish
