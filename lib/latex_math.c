@@ -207,7 +207,7 @@ static MathNode *binary(Parser *p, MathKind kind, MathNode *a, MathNode *b) {
 
 static MathNode *list_node(Parser *p, MathKind kind, MathNode **items, int n_items) {
     MathNode *n = node(p, kind, n_items);
-    if (n) memcpy(n->kids, items, (size_t)n_items * sizeof *items);
+    if (n && n_items) memcpy(n->kids, items, (size_t)n_items * sizeof *items);
     return n;
 }
 
