@@ -91,11 +91,11 @@ struct TinaBackend {
     /* din (T, K) A (+)= dout (T, N) A @ w (N, K) W */
     void (*matmul_backward)(TinaBackend *b, void *din, const void *dout, const void *w, int T, int K, int N,
                             bool accumulate);
-    /* through out += scale * (in @ a^T) @ bm^T: din (T, K) A +=, da (r, K) F +=, db (N, r) F +=; scratch and
+    /* through out += scale * (in @ a^T) @ bm^T: din (T, K) A (+)=, da (r, K) F +=, db (N, r) F +=; scratch and
      * dscratch (T, r) A */
     void (*lora_backward)(TinaBackend *b, void *din, float *da, float *db, const void *in, const void *dout,
                           const float *a, const float *bm, void *scratch, void *dscratch, int T, int K, int N, int r,
-                          float scale);
+                          float scale, bool accumulate);
     /* the inverse rotation of rope, in place on dq (T, Hq, D) and dk (T, Hkv, D) */
     void (*rope_backward)(TinaBackend *b, void *dq, void *dk, const TinaBatch *batch, int Hq, int Hkv, int D);
     /* causal attention of each sequence over its own tokens (n_past 0): dq (T, Hq, D), dk and dv (T, Hkv, D) A from
@@ -105,6 +105,14 @@ struct TinaBackend {
     /* dgate, dup (T, I) A through act = silu(gate) * up, from dact (T, I) A and the forward's gate and up */
     void (*swiglu_backward)(TinaBackend *b, void *dgate, void *dup, const void *gate, const void *up,
                             const void *dact, int T, int I);
+
+    /* LoRA dropout, the mask a pure function of (seed, stream, row x K + column) so that the backward's recompute
+     * draws it again: out (T, K) A = in * keep / (1 - p), keep with probability 1 - p */
+    void (*dropout)(TinaBackend *b, void *out, const void *in, int T, int K, float p, uint64_t seed,
+                    uint64_t stream);
+    /* dst (T, K) A += src (T, K) A * keep / (1 - p), with dropout's mask for the same seed and stream */
+    void (*dropout_backward)(TinaBackend *b, void *dst, const void *src, int T, int K, float p, uint64_t seed,
+                             uint64_t stream);
 
     void (*destroy)(TinaBackend *b);
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "rng.h"
 
 enum { VOCAB_CHUNK = 4096 }; /* rows of the head per log-prob step: (T, 4096) f32 at most, never (T, V) */
 
@@ -397,17 +398,18 @@ static void cpu_matmul_backward(TinaBackend *b, void *din, const void *dout, con
                 din, K);
 }
 
-/* z = in @ a^T (T, r); db += scale dout^T z; dz = scale dout @ bm; da += dz^T in; din += dz @ a */
+/* z = in @ a^T (T, r); db += scale dout^T z; dz = scale dout @ bm; da += dz^T in; din (+)= dz @ a */
 static void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, const void *in, const void *dout,
                               const float *a, const float *bm, void *scratch, void *dscratch, int T, int K, int N,
-                              int r, float scale) {
+                              int r, float scale, bool accumulate) {
     (void)b;
     float *z = scratch, *dz = dscratch;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, r, K, 1.0f, in, K, a, K, 0.0f, z, r);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, r, T, scale, dout, N, z, r, 1.0f, db, r);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, r, N, scale, dout, N, bm, r, 0.0f, dz, r);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, K, T, 1.0f, dz, r, in, K, 1.0f, da, K);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, K, r, 1.0f, dz, r, a, K, 1.0f, din, K);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, K, r, 1.0f, dz, r, a, K, accumulate ? 1.0f : 0.0f, din,
+                K);
 }
 
 /* rope is a rotation; its gradient rotates back */
@@ -494,6 +496,30 @@ static void cpu_swiglu_backward(TinaBackend *b, void *dgate, void *dup, const vo
     }
 }
 
+/* the drop decision of element i: kept with probability 1 - p */
+static bool kept(uint64_t seed, uint64_t stream, uint64_t i, float p) { return tina_rng_uniform(seed, stream, i) >= p; }
+
+static void cpu_dropout(TinaBackend *b, void *out, const void *in, int T, int K, float p, uint64_t seed,
+                        uint64_t stream) {
+    (void)b;
+    const float *x = in;
+    float *y = out, scale = 1.0f / (1.0f - p);
+    size_t n = (size_t)T * K;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] = kept(seed, stream, i, p) ? x[i] * scale : 0.0f;
+}
+
+static void cpu_dropout_backward(TinaBackend *b, void *dst, const void *src, int T, int K, float p, uint64_t seed,
+                                 uint64_t stream) {
+    (void)b;
+    const float *g = src;
+    float *d = dst, scale = 1.0f / (1.0f - p);
+    size_t n = (size_t)T * K;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++)
+        if (kept(seed, stream, i, p)) d[i] += g[i] * scale;
+}
+
 static void cpu_destroy(TinaBackend *b) {
     Cpu *c = (Cpu *)b;
     free(c->scratch);
@@ -538,6 +564,8 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .rope_backward = cpu_rope_backward,
         .attention_backward = cpu_attention_backward,
         .swiglu_backward = cpu_swiglu_backward,
+        .dropout = cpu_dropout,
+        .dropout_backward = cpu_dropout_backward,
         .destroy = cpu_destroy,
     };
     *backend = &c->base;

@@ -20,6 +20,9 @@ struct TinaTrainer {
     void *dk, *dv;              /* (T, Hkv*D) */
     void *dgate, *dup, *dact;   /* (T, I) */
     void *z, *dz;               /* (T, r) LoRA's inner activations */
+    void *dropped, *ddropped;   /* (T, max(C, I)) a module's input after LoRA dropout, and its gradient */
+    uint64_t dropout_seed;      /* LoRA dropout: masks from (seed, pass, layer, module) */
+    uint64_t pass;              /* forwards with an adapter so far; the backward redraws the last one's masks */
     void *k_cache, *v_cache;    /* (max_len, Hkv*D) one sequence's keys and values for the forward attention */
     TinaBatch batch;            /* the last forward's layout (host) */
     int *slots, *n_past, *n_new, *first;
@@ -52,6 +55,7 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         {&tr->dx, T * C}, {&tr->dh, T * C}, {&tr->dq, T * q}, {&tr->datt, T * q}, {&tr->dk, T * kv}, {&tr->dv, T * kv},
         {&tr->dgate, T * I}, {&tr->dup, T * I}, {&tr->dact, T * I},
         {&tr->z, T * r}, {&tr->dz, T * r},
+        {&tr->dropped, T * (C > I ? C : I)}, {&tr->ddropped, T * (C > I ? C : I)},
         {&tr->k_cache, (size_t)max_len * kv}, {&tr->v_cache, (size_t)max_len * kv},
     };
     size_t total = 0;
@@ -96,13 +100,28 @@ static const float *lora_a(const TinaLora *lora, int layer, int target) {
     return lora ? lora->a[layer * TINA_LORA_TARGETS + target] : NULL;
 }
 
+void tina_trainer_set_dropout_seed(TinaTrainer *tr, uint64_t seed) { tr->dropout_seed = seed, tr->pass = 0; }
+
+static uint64_t dropout_stream(const TinaTrainer *tr, int layer, int target) {
+    return (tr->pass * (uint64_t)tr->model->config.n_layers + (uint64_t)layer) * TINA_LORA_TARGETS + (uint64_t)target;
+}
+
+/* The module's input as its LoRA sees it: after dropout (PEFT's lora_dropout, in training only), else as is. */
+static const void *lora_input(TinaTrainer *tr, const TinaLora *lora, int layer, int target, const void *in) {
+    if (lora->dropout <= 0) return in;
+    TinaBackend *b = tr->model->backend;
+    b->dropout(b, tr->dropped, in, tr->batch.n_tokens, lora->in[target], (float)lora->dropout, tr->dropout_seed,
+               dropout_stream(tr, layer, target));
+    return tr->dropped;
+}
+
 /* out (T, N) += the adapter's part of a module */
 static void lora_forward(TinaTrainer *tr, const TinaLora *lora, int layer, int target, void *out, const void *in) {
     if (!lora_a(lora, layer, target)) return;
     TinaBackend *b = tr->model->backend;
     int i = layer * TINA_LORA_TARGETS + target;
-    b->lora(b, out, in, lora->a[i], lora->b[i], tr->z, tr->batch.n_tokens, lora->in[target], lora->out[target],
-            lora->r, lora->scale);
+    b->lora(b, out, lora_input(tr, lora, layer, target, in), lora->a[i], lora->b[i], tr->z, tr->batch.n_tokens,
+            lora->in[target], lora->out[target], lora->r, lora->scale);
 }
 
 /* din (T, K) += the adapter's part of the gradient through a module; its A and B gradients into grads */
@@ -111,8 +130,18 @@ static void lora_backward(TinaTrainer *tr, const TinaLora *lora, TinaLora *grads
     if (!lora_a(lora, layer, target)) return;
     TinaBackend *b = tr->model->backend;
     int i = layer * TINA_LORA_TARGETS + target;
-    b->lora_backward(b, din, grads->a[i], grads->b[i], in, dout, lora->a[i], lora->b[i], tr->z, tr->dz,
-                     tr->batch.n_tokens, lora->in[target], lora->out[target], lora->r, lora->scale);
+    int T = tr->batch.n_tokens, K = lora->in[target];
+    if (lora->dropout <= 0) {
+        b->lora_backward(b, din, grads->a[i], grads->b[i], in, dout, lora->a[i], lora->b[i], tr->z, tr->dz, T, K,
+                         lora->out[target], lora->r, lora->scale, true);
+        return;
+    }
+    /* through the dropout: the gradient of the dropped input, masked again into din */
+    const void *dropped = lora_input(tr, lora, layer, target, in);
+    b->lora_backward(b, tr->ddropped, grads->a[i], grads->b[i], dropped, dout, lora->a[i], lora->b[i], tr->z, tr->dz,
+                     T, K, lora->out[target], lora->r, lora->scale, false);
+    b->dropout_backward(b, din, tr->ddropped, T, K, (float)lora->dropout, tr->dropout_seed,
+                        dropout_stream(tr, layer, target));
 }
 
 /* Causal attention of every sequence over its own tokens, one sequence at a time through the backend's cached
@@ -190,6 +219,7 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
     }
     if (!T) return tina_error(err, TINA_ERR_INPUT, "no tokens to train on");
     tr->batch = (TinaBatch){n_seqs, tr->slots, tr->n_past, tr->n_new, tr->first, T, tr->tokens, tr->positions};
+    if (lora) tr->pass++;
     TinaBackend *b = m->backend;
     size_t layer_size = (size_t)tr->max_tokens * c->hidden;
     b->embed(b, tr->inputs, m->embed, tr->tokens, T, c->hidden);

@@ -17,6 +17,10 @@ TinaStatus tina_trainer_new(TinaModel *model, int max_tokens, int max_len, int m
                             TinaError *err);
 void tina_trainer_free(TinaTrainer *trainer);
 
+/* LoRA dropout (the adapter's dropout rate) draws its masks from this seed, the count of forwards with an adapter
+ * since it was set, the layer and the module: the same calls in the same order drop the same values. */
+void tina_trainer_set_dropout_seed(TinaTrainer *trainer, uint64_t seed);
+
 /* Runs the sequences (each seqs[s].n_past must be 0; slots are ignored) through the model with the adapter (NULL:
  * the base) and gives logprobs (T,) of targets (T,), rows in sequence order; keeps what the backward needs. */
 TinaStatus tina_trainer_forward(TinaTrainer *trainer, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,

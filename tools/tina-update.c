@@ -19,6 +19,7 @@
 #include "ids.h"
 #include "policy_loss.h"
 #include "record.h"
+#include "rng.h"
 #include "stats.h"
 #include "stream.h"
 #include "strmap.h"
@@ -35,10 +36,11 @@ static const char usage[] =
     "  -a, --adapter DIR         the adapter to update (its optimizer.safetensors and trainer_state.json, when\n"
     "                            present, continue the run)\n"
     "      --init-adapter        start from a fresh adapter (PEFT's initialisation) instead\n"
-    "      --rank R, --alpha A, --targets LIST, --init-seed S   for --init-adapter (default 32, 128, all, 0)\n"
+    "      --rank R, --alpha A, --dropout P, --targets LIST, --init-seed S\n"
+    "                            the fresh adapter's shape (default 32, 128, 0.05, all, 0)\n"
     "  -o, --output DIR          where the next adapter goes (must not exist)\n"
     "  -p, --preset NAME         tina: grpo, beta 0.04, lr 1e-6, cosine-min-lr, warmup 0.1, min-lr-rate 0.1,\n"
-    "                            max-grad-norm 1 (the defaults), r 32 alpha 128 for --init-adapter\n"
+    "                            max-grad-norm 1 (the defaults), r 32 alpha 128 dropout 0.05 for --init-adapter\n"
     "      --loss TYPE           grpo (default), bnpo, dr_grpo, dapo\n"
     "      --beta B              KL coefficient against the base model (default 0.04; 0 skips the reference)\n"
     "      --epsilon E           lower clip of the importance ratio (default 0.2)\n"
@@ -53,6 +55,7 @@ static const char usage[] =
     "      --max-grad-norm N     clip the global gradient norm (default 1; 0: no clipping)\n"
     "      --micro-batch-tokens N  tokens per forward/backward (default 4096)\n"
     "      --mask-truncated      leave out completions that hit the length limit (finish_reason \"length\")\n"
+    "      --seed S              LoRA dropout's masks come from S and the step (default 0)\n"
     "      --threads N           CPU threads (default: all)\n"
     "  -q, --quiet               no summary on stderr\n"
     "  -h, --help                show this help and exit\n"
@@ -65,7 +68,8 @@ typedef struct {
     const char *model, *adapter, *output;
     bool init_adapter;
     int rank;
-    double alpha;
+    double alpha, dropout;
+    long long seed;
     const char *targets;
     long long init_seed;
     TinaLossType loss;
@@ -256,8 +260,8 @@ typedef struct {
     double seconds;
 } StepMetrics;
 
-static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, const Options *o, TinaLora *grads,
-                           StepMetrics *out, TinaError *err) {
+static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, const Options *o, long long step,
+                           TinaLora *grads, StepMetrics *out, TinaError *err) {
     const TinaConfig *c = tina_model_config(model);
     int longest = 0, budget = o->micro_batch_tokens;
     long long tokens = 0;
@@ -276,6 +280,7 @@ static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, con
     bool need_ref = o->beta != 0 && !b->have_ref;
     TinaTrainer *trainer = NULL;
     TinaStatus status = tina_trainer_new(model, budget, longest, lora->r, &trainer, err);
+    if (!status) tina_trainer_set_dropout_seed(trainer, tina_rng_bits((uint64_t)o->seed, (uint64_t)step, 0));
     size_t cap = (size_t)budget;
     TinaSequence *seqs = calloc(cap, sizeof *seqs);
     int32_t *targets = calloc(cap, sizeof *targets);
@@ -369,7 +374,7 @@ static TinaStatus write_output(const char *dir, const TinaLora *lora, const Opti
 static Options parse_options(int argc, char **argv) {
     enum { OPT_INIT = 256, OPT_RANK, OPT_ALPHA, OPT_TARGETS, OPT_INIT_SEED, OPT_LOSS, OPT_BETA, OPT_EPSILON,
            OPT_EPSILON_HIGH, OPT_MAX_COMPLETION, OPT_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_TOTAL, OPT_DECAY,
-           OPT_GRAD_NORM, OPT_MICRO, OPT_MASK_TRUNCATED, OPT_THREADS };
+           OPT_GRAD_NORM, OPT_MICRO, OPT_MASK_TRUNCATED, OPT_THREADS, OPT_DROPOUT, OPT_SEED };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'},           {"adapter", required_argument, NULL, 'a'},
         {"init-adapter", no_argument, NULL, OPT_INIT},     {"rank", required_argument, NULL, OPT_RANK},
@@ -385,13 +390,14 @@ static Options parse_options(int argc, char **argv) {
         {"max-grad-norm", required_argument, NULL, OPT_GRAD_NORM},
         {"micro-batch-tokens", required_argument, NULL, OPT_MICRO},
         {"mask-truncated", no_argument, NULL, OPT_MASK_TRUNCATED}, {"threads", required_argument, NULL, OPT_THREADS},
+        {"dropout", required_argument, NULL, OPT_DROPOUT},  {"seed", required_argument, NULL, OPT_SEED},
         {"quiet", no_argument, NULL, 'q'},                 {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},               {NULL, 0, NULL, 0},
     };
     static const char *const presets[] = {"tina", NULL}, *const schedules[] = {"cosine-min-lr", "constant", NULL};
     static const char *const losses[] = {"grpo", "bnpo", "dr_grpo", "dapo", NULL};
     /* the defaults are Tina's recipe (REFERENCE.md section 1), so --preset tina only names them */
-    Options o = {.rank = 32, .alpha = 128, .targets = "all", .loss = TINA_LOSS_GRPO, .beta = 0.04, .epsilon = 0.2,
+    Options o = {.rank = 32, .alpha = 128, .dropout = 0.05, .targets = "all", .loss = TINA_LOSS_GRPO, .beta = 0.04, .epsilon = 0.2,
                  .lr = 1e-6, .warmup_ratio = 0.1, .min_lr_rate = 0.1, .total_steps = 1500, .max_grad_norm = 1.0,
                  .micro_batch_tokens = 4096};
     opterr = 0;
@@ -421,6 +427,8 @@ static Options parse_options(int argc, char **argv) {
         case OPT_MICRO: o.micro_batch_tokens = (int)cli_integer("--micro-batch-tokens", optarg, 16, 1 << 24); break;
         case OPT_MASK_TRUNCATED: o.mask_truncated = true; break;
         case OPT_THREADS: o.threads = (int)cli_integer("--threads", optarg, 0, 4096); break;
+        case OPT_DROPOUT: o.dropout = cli_double("--dropout", optarg, 0, 0.99); break;
+        case OPT_SEED: o.seed = cli_integer("--seed", optarg, 0, (1LL << 62)); break;
         case 'q': o.quiet = true; break;
         default: cli_standard_option(c, argv, usage);
         }
@@ -463,8 +471,8 @@ int main(int argc, char **argv) {
         bool targets[TINA_LORA_TARGETS];
         status = tina_lora_parse_targets(o.targets, targets, &err);
         if (!status)
-            status = tina_lora_init(config, o.rank, o.alpha, 0, false, targets, (uint64_t)o.init_seed, o.model, &lora,
-                                    &err);
+            status = tina_lora_init(config, o.rank, o.alpha, o.dropout, false, targets, (uint64_t)o.init_seed, o.model,
+                                    &lora, &err);
     }
     if (!status) status = tina_lora_zeros_like(lora, &grads, &err);
     if (!status) status = load_state(o.adapter, lora->n_params, &state, &err);
@@ -474,7 +482,7 @@ int main(int argc, char **argv) {
     if (!status && batch.n == 0)
         status = tina_error(&err, TINA_ERR_INPUT, "no usable rollouts (%lld skipped: no completion tokens or no "
                             "advantage%s)", batch.skipped, o.mask_truncated ? ", or truncated" : "");
-    if (!status) status = run_step(model, lora, &batch, &o, grads, &metrics, &err);
+    if (!status) status = run_step(model, lora, &batch, &o, state.step, grads, &metrics, &err);
     if (!status) {
         metrics.grad_norm = tina_grad_norm(grads->memory, grads->n_params);
         if (!isfinite(metrics.loss) || !isfinite(metrics.grad_norm))
