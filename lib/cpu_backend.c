@@ -202,25 +202,30 @@ static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D
     return TINA_OK;
 }
 
-static void rotate(float *x, const float *cs, const float *sn, int half) {
-    for (int j = 0; j < half; j++) { /* element j pairs with j + D/2 (rotate_half) */
-        float x1 = x[j], x2 = x[j + half];
-        x[j] = x1 * cs[j] - x2 * sn[j];
-        x[j + half] = x2 * cs[j] + x1 * sn[j];
+/* rotate-half: element j pairs with j + D/2; direction -1 rotates back (rope's gradient) */
+static void rotate(float *x, const float *cs, const float *sn, int half, float direction) {
+    for (int j = 0; j < half; j++) {
+        float x1 = x[j], x2 = x[j + half], s = direction * sn[j];
+        x[j] = x1 * cs[j] - x2 * s;
+        x[j + half] = x2 * cs[j] + x1 * s;
     }
 }
 
-static void cpu_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta) {
-    Cpu *c = (Cpu *)b;
-    (void)theta; /* the tables were made for it by reserve */
+static void rotate_all(const Cpu *c, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D,
+                       float direction) {
     int half = D / 2;
 #pragma omp parallel for schedule(static)
     for (int t = 0; t < batch->n_tokens; t++) {
         const float *cs = c->rope_cos + (size_t)batch->positions[t] * half;
         const float *sn = c->rope_sin + (size_t)batch->positions[t] * half;
-        for (int h = 0; h < Hq; h++) rotate((float *)q + ((size_t)t * Hq + h) * D, cs, sn, half);
-        for (int h = 0; h < Hkv; h++) rotate((float *)k + ((size_t)t * Hkv + h) * D, cs, sn, half);
+        for (int h = 0; h < Hq; h++) rotate((float *)q + ((size_t)t * Hq + h) * D, cs, sn, half, direction);
+        for (int h = 0; h < Hkv; h++) rotate((float *)k + ((size_t)t * Hkv + h) * D, cs, sn, half, direction);
     }
+}
+
+static void cpu_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta) {
+    (void)theta; /* the tables were made for it by reserve */
+    rotate_all((Cpu *)b, q, k, batch, Hq, Hkv, D, 1.0f);
 }
 
 /* a . b in an order fixed by n alone: not by alignment (a compiler's vectorised reduction peels differently for
@@ -413,24 +418,8 @@ static void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, c
 }
 
 /* rope is a rotation; its gradient rotates back */
-static void unrotate(float *x, const float *cs, const float *sn, int half) {
-    for (int j = 0; j < half; j++) {
-        float x1 = x[j], x2 = x[j + half];
-        x[j] = x1 * cs[j] + x2 * sn[j];
-        x[j + half] = x2 * cs[j] - x1 * sn[j];
-    }
-}
-
 static void cpu_rope_backward(TinaBackend *b, void *dq, void *dk, const TinaBatch *batch, int Hq, int Hkv, int D) {
-    Cpu *c = (Cpu *)b;
-    int half = D / 2;
-#pragma omp parallel for schedule(static)
-    for (int t = 0; t < batch->n_tokens; t++) {
-        const float *cs = c->rope_cos + (size_t)batch->positions[t] * half;
-        const float *sn = c->rope_sin + (size_t)batch->positions[t] * half;
-        for (int h = 0; h < Hq; h++) unrotate((float *)dq + ((size_t)t * Hq + h) * D, cs, sn, half);
-        for (int h = 0; h < Hkv; h++) unrotate((float *)dk + ((size_t)t * Hkv + h) * D, cs, sn, half);
-    }
+    rotate_all((Cpu *)b, dq, dk, batch, Hq, Hkv, D, -1.0f);
 }
 
 /* Row by row, recomputing each query's probabilities p: dv_j += p_j do; ds_j = p_j (do . v_j - sum_k p_k do . v_k);
@@ -499,25 +488,26 @@ static void cpu_swiglu_backward(TinaBackend *b, void *dgate, void *dup, const vo
 /* the drop decision of element i: kept with probability 1 - p */
 static bool kept(uint64_t seed, uint64_t stream, uint64_t i, float p) { return tina_rng_uniform(seed, stream, i) >= p; }
 
+/* dst = (or +=) src * keep / (1 - p) */
+static void drop(float *dst, const float *src, size_t n, float p, uint64_t seed, uint64_t stream, bool add) {
+    float scale = 1.0f / (1.0f - p);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float value = kept(seed, stream, i, p) ? src[i] * scale : 0.0f;
+        dst[i] = add ? dst[i] + value : value;
+    }
+}
+
 static void cpu_dropout(TinaBackend *b, void *out, const void *in, int T, int K, float p, uint64_t seed,
                         uint64_t stream) {
     (void)b;
-    const float *x = in;
-    float *y = out, scale = 1.0f / (1.0f - p);
-    size_t n = (size_t)T * K;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) y[i] = kept(seed, stream, i, p) ? x[i] * scale : 0.0f;
+    drop(out, in, (size_t)T * K, p, seed, stream, false);
 }
 
 static void cpu_dropout_backward(TinaBackend *b, void *dst, const void *src, int T, int K, float p, uint64_t seed,
                                  uint64_t stream) {
     (void)b;
-    const float *g = src;
-    float *d = dst, scale = 1.0f / (1.0f - p);
-    size_t n = (size_t)T * K;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++)
-        if (kept(seed, stream, i, p)) d[i] += g[i] * scale;
+    drop(dst, src, (size_t)T * K, p, seed, stream, true);
 }
 
 static void cpu_destroy(TinaBackend *b) {

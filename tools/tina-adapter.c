@@ -1,6 +1,7 @@
 /* tina-adapter: LoRA adapters in PEFT's layout: create one, copy (check and rewrite) one, merge one into its base
  * model for export (vLLM, transformers). */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,15 @@ static const char usage[] =
     "                          [--seed S]\n"
     "       tina-adapter copy  --model DIR --adapter DIR --out DIR\n"
     "       tina-adapter merge --model DIR --adapter DIR --out DIR [--dtype bf16|f32]\n"
+    "       tina-adapter diff  --model DIR --adapter DIR --against DIR\n"
     "Create a LoRA adapter as PEFT initialises one (A uniform, B zero), copy an adapter (checked against the base\n"
-    "model and rewritten in tina's PEFT layout, f32), or merge one into a copy of its base model for export.\n"
+    "model and rewritten in tina's PEFT layout, f32), merge one into a copy of its base model for export, or say\n"
+    "how far one adapter is from another (a JSON object on stdout: max_abs_diff, rel_l2, norm, against_norm).\n"
     "\n"
     "  -m, --model DIR      the base model (config.json, model.safetensors)\n"
     "  -a, --adapter DIR    the adapter (adapter_config.json, adapter_model.safetensors)\n"
     "  -o, --out DIR        where to write (created if needed; each file written atomically)\n"
+    "      --against DIR    the adapter to compare with (diff)\n"
     "  -r, --rank N         LoRA rank (init; default 32, Tina's)\n"
     "      --alpha A        lora_alpha (init; default 128, Tina's: scale alpha / r = 4)\n"
     "      --dropout P      lora_dropout, used in training (init; default 0.05, Tina's)\n"
@@ -35,7 +39,7 @@ static const char usage[] =
     "Exit status: 0 success, 1 runtime failure, 2 bad usage or input. See tina-adapter(1).\n";
 
 typedef struct {
-    const char *command, *model, *adapter, *out, *targets;
+    const char *command, *model, *adapter, *out, *targets, *against;
     int rank;
     double alpha, dropout;
     bool rslora;
@@ -44,13 +48,14 @@ typedef struct {
 } Options;
 
 static Options parse_options(int argc, char **argv) {
-    enum { OPT_ALPHA = 256, OPT_DROPOUT, OPT_TARGETS, OPT_RSLORA, OPT_SEED, OPT_DTYPE };
+    enum { OPT_ALPHA = 256, OPT_DROPOUT, OPT_TARGETS, OPT_RSLORA, OPT_SEED, OPT_DTYPE, OPT_AGAINST };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'},   {"adapter", required_argument, NULL, 'a'},
         {"out", required_argument, NULL, 'o'},     {"rank", required_argument, NULL, 'r'},
         {"alpha", required_argument, NULL, OPT_ALPHA}, {"dropout", required_argument, NULL, OPT_DROPOUT},
         {"targets", required_argument, NULL, OPT_TARGETS}, {"rslora", no_argument, NULL, OPT_RSLORA},
         {"seed", required_argument, NULL, OPT_SEED}, {"dtype", required_argument, NULL, OPT_DTYPE},
+        {"against", required_argument, NULL, OPT_AGAINST},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -70,14 +75,17 @@ static Options parse_options(int argc, char **argv) {
         case OPT_RSLORA: o.rslora = true; break;
         case OPT_SEED: o.seed = (unsigned long long)cli_integer("--seed", optarg, 0, INT64_MAX); break;
         case OPT_DTYPE: o.dtype = cli_choice("--dtype", optarg, dtypes) ? TINA_DTYPE_F32 : TINA_DTYPE_BF16; break;
+        case OPT_AGAINST: o.against = optarg; break;
         default: cli_standard_option(c, argv, usage);
         }
     }
-    if (optind + 1 != argc) cli_usage_error("expected one command: init, copy or merge");
+    if (optind + 1 != argc) cli_usage_error("expected one command: init, copy, merge or diff");
     o.command = argv[optind];
-    if (strcmp(o.command, "init") && strcmp(o.command, "copy") && strcmp(o.command, "merge"))
-        cli_usage_error("unknown command '%s' (expected init, copy or merge)", o.command);
-    if (!o.model || !o.out) cli_usage_error("%s needs --model and --out", o.command);
+    if (strcmp(o.command, "init") && strcmp(o.command, "copy") && strcmp(o.command, "merge") && strcmp(o.command, "diff"))
+        cli_usage_error("unknown command '%s' (expected init, copy, merge or diff)", o.command);
+    bool diff = strcmp(o.command, "diff") == 0;
+    if (!o.model || (!o.out && !diff)) cli_usage_error("%s needs --model%s", o.command, diff ? "" : " and --out");
+    if (diff && !o.against) cli_usage_error("diff needs --against");
     if (strcmp(o.command, "init") != 0 && !o.adapter) cli_usage_error("%s needs --adapter", o.command);
     return o;
 }
@@ -123,6 +131,27 @@ int main(int argc, char **argv) {
     } else if (!status && strcmp(o.command, "copy") == 0) {
         status = tina_lora_load(o.adapter, &config, &lora, &err);
         if (!status) status = tina_lora_save(lora, o.out, &err);
+    } else if (!status && strcmp(o.command, "diff") == 0) {
+        TinaLora *other = NULL;
+        status = tina_lora_load(o.adapter, &config, &lora, &err);
+        if (!status) status = tina_lora_load(o.against, &config, &other, &err);
+        if (!status && (other->n_params != lora->n_params || other->r != lora->r))
+            status = tina_error(&err, TINA_ERR_INPUT, "%s and %s have different shapes (rank %d and %d)", o.adapter,
+                                o.against, lora->r, other->r);
+        if (!status) {
+            double max = 0, diff2 = 0, norm2 = 0, other2 = 0;
+            for (size_t i = 0; i < lora->n_params; i++) {
+                double d = (double)lora->memory[i] - other->memory[i];
+                max = fmax(max, fabs(d));
+                diff2 += d * d, norm2 += (double)lora->memory[i] * lora->memory[i];
+                other2 += (double)other->memory[i] * other->memory[i];
+            }
+            printf("{\"max_abs_diff\":%.9g,\"rel_l2\":%.9g,\"norm\":%.9g,\"against_norm\":%.9g,\"params\":%zu}\n",
+                   max, sqrt(diff2 / (other2 > 0 ? other2 : 1)), sqrt(norm2), sqrt(other2), lora->n_params);
+        }
+        tina_lora_free(other);
+        tina_lora_free(lora);
+        lora = NULL; /* nothing written: no summary */
     } else if (!status) {
         TinaBackend *backend = NULL;
         TinaModel *model = NULL;

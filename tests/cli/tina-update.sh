@@ -43,6 +43,23 @@ check "advantage 0: the others moved less" jq -e -n --argjson b "$before" --argj
     '(($a[2] - $b[2]) | fabs) < (($a[0] - $b[0]) | fabs) and (($a[3] - $b[3]) | fabs) < (($a[1] - $b[1]) | fabs)'
 echo "note: 4 steps: log-prob sums of sample 0 $(jq -n --argjson b "$before" '$b[0]') -> $(jq -n --argjson a "$after" '$a[0]'), sample 1 $(jq -n --argjson b "$before" '$b[1]') -> $(jq -n --argjson a "$after" '$a[1]')"
 
+# One full step against PyTorch + PEFT (tests/reference/update_step.py): old log-probs perturbed so that tokens clip
+# both ways, KL from the records' ref_logprobs; grpo with beta 0.04 and dr_grpo with beta 0.
+U=$ROOT/tests/fixtures/update
+for loss in grpo dr_grpo; do
+    beta=0.04; [ "$loss" = dr_grpo ] && beta=0
+    run tina-update -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o "torch-$loss" --lr 1e-3 --schedule constant \
+        --max-grad-norm 1 --epsilon 0.2 --epsilon-high 0.28 --loss "$loss" --beta "$beta" "$U/rollouts.jsonl"
+    cp out "metrics-$loss"
+    run tina-adapter diff -m "$F/qwen2-f32" -a "torch-$loss" --against "$U/$loss"
+    check "$loss step: the new adapter within 1e-5 of PyTorch's" jq_true '.[0].max_abs_diff < 1e-5'
+    echo "note: $loss step vs PyTorch + PEFT: max abs difference $(jq .max_abs_diff out) (moves of about 1e-3)"
+    check "$loss step: loss and grad norm as PyTorch's" jq -e -n --slurpfile m "metrics-$loss" \
+        --slurpfile c "$U/cases.json" --arg loss "$loss" '($c[0].cases[] | select(.name == $loss)) as $w |
+        ($m[0].loss - $w.loss | fabs) <= 1e-5 * ($w.loss | fabs) + 1e-9 and
+        ($m[0].grad_norm - $w.grad_norm | fabs) <= 1e-5 * $w.grad_norm'
+done
+
 # Reproducible: the same step again gives the same bytes (adapter and optimizer state)
 run tina-update -m "$F/qwen2-f32" -a step1 -o again2 --lr 1e-3 --schedule constant advantaged.jsonl
 check "the same step twice: identical adapter bytes" cmp -s step2/adapter_model.safetensors again2/adapter_model.safetensors

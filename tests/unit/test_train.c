@@ -136,6 +136,31 @@ static void training_forward_equals_inference_logprobs(void) {
     tina_model_free(m);
 }
 
+/* The qwen2 fixture model, its adapter, zero gradients of the adapter's shape and a trainer; false if any failed. */
+typedef struct {
+    TinaModel *model;
+    TinaLora *lora, *grads;
+    TinaTrainer *trainer;
+} Fixture;
+
+static bool fixture_open(Fixture *f) {
+    TinaError err;
+    *f = (Fixture){0};
+    CHECK(tina_model_load(FIXTURES "models/qwen2-f32", backend, MAX_TOKENS, &f->model, &err) == TINA_OK);
+    if (!f->model) return false;
+    CHECK(tina_lora_load(FIXTURES "models/qwen2-lora", tina_model_config(f->model), &f->lora, &err) == TINA_OK);
+    if (f->lora) CHECK(tina_lora_zeros_like(f->lora, &f->grads, &err) == TINA_OK);
+    CHECK(tina_trainer_new(f->model, MAX_TOKENS, 32, 8, &f->trainer, &err) == TINA_OK);
+    return f->lora && f->grads && f->trainer;
+}
+
+static void fixture_close(Fixture *f) {
+    tina_trainer_free(f->trainer);
+    tina_lora_free(f->grads);
+    tina_lora_free(f->lora);
+    tina_model_free(f->model);
+}
+
 /* sum_t c_t logp_t for the case, with the dropout masks of seed 1 */
 static double loss_at(TinaTrainer *tr, const Case *c, const TinaLora *lora) {
     float logprobs[MAX_TOKENS];
@@ -152,15 +177,11 @@ static double loss_at(TinaTrainer *tr, const Case *c, const TinaLora *lora) {
 static void gradients_match_finite_differences_with_dropout(void) {
     TinaError err;
     Case c;
+    Fixture f;
     CHECK(load_case("qwen2", &c));
-    TinaModel *m = NULL;
-    CHECK(tina_model_load(FIXTURES "models/qwen2-f32", backend, MAX_TOKENS, &m, &err) == TINA_OK);
-    TinaLora *lora = NULL, *grads = NULL;
-    TinaTrainer *tr = NULL;
-    if (m) CHECK(tina_lora_load(FIXTURES "models/qwen2-lora", tina_model_config(m), &lora, &err) == TINA_OK);
-    if (lora) CHECK(tina_lora_zeros_like(lora, &grads, &err) == TINA_OK);
-    if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, 32, 8, &tr, &err) == TINA_OK);
-    if (!tr || !grads) goto done;
+    if (!fixture_open(&f)) goto done;
+    TinaTrainer *tr = f.trainer;
+    TinaLora *lora = f.lora, *grads = f.grads;
     double plain = loss_at(tr, &c, lora);
     lora->dropout = 0.3;
     double dropped = loss_at(tr, &c, lora);
@@ -189,35 +210,23 @@ static void gradients_match_finite_differences_with_dropout(void) {
     CHECK(worst < 2e-2);
     printf("note: finite differences (dropout 0.3): worst relative error %.2g at 10 coordinates\n", worst);
 done:
-    tina_trainer_free(tr);
-    tina_lora_free(grads);
-    tina_lora_free(lora);
-    tina_model_free(m);
+    fixture_close(&f);
 }
 
 static void backward_refuses_without_forward_or_with_other_shapes(void) {
     TinaError err;
-    TinaModel *m = NULL;
-    CHECK(tina_model_load(FIXTURES "models/qwen2-f32", backend, MAX_TOKENS, &m, &err) == TINA_OK);
-    TinaLora *lora = NULL, *grads = NULL;
-    TinaTrainer *tr = NULL;
-    if (m) CHECK(tina_lora_load(FIXTURES "models/qwen2-lora", tina_model_config(m), &lora, &err) == TINA_OK);
-    if (lora) CHECK(tina_lora_zeros_like(lora, &grads, &err) == TINA_OK);
-    if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, 32, 8, &tr, &err) == TINA_OK);
-    if (tr && grads) {
+    Fixture f;
+    if (fixture_open(&f)) {
         float dlogp[1] = {1};
-        CHECK(tina_trainer_backward(tr, lora, dlogp, grads, &err) == TINA_ERR_RUNTIME);
+        CHECK(tina_trainer_backward(f.trainer, f.lora, dlogp, f.grads, &err) == TINA_ERR_RUNTIME);
         int32_t tokens[40] = {0}, targets[40] = {0};
         TinaSequence too_long = {.n_new = 40, .tokens = tokens};
         float logprobs[40];
-        CHECK(tina_trainer_forward(tr, &too_long, 1, lora, targets, logprobs, &err) == TINA_ERR_INPUT);
+        CHECK(tina_trainer_forward(f.trainer, &too_long, 1, f.lora, targets, logprobs, &err) == TINA_ERR_INPUT);
         TinaSequence from_middle = {.n_past = 3, .n_new = 2, .tokens = tokens};
-        CHECK(tina_trainer_forward(tr, &from_middle, 1, lora, targets, logprobs, &err) == TINA_ERR_INPUT);
+        CHECK(tina_trainer_forward(f.trainer, &from_middle, 1, f.lora, targets, logprobs, &err) == TINA_ERR_INPUT);
     }
-    tina_trainer_free(tr);
-    tina_lora_free(grads);
-    tina_lora_free(lora);
-    tina_model_free(m);
+    fixture_close(&f);
 }
 
 int main(void) {
