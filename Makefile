@@ -16,7 +16,7 @@ BUILD    ?= build
 BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
-TOOLS    := tina-adapter tina-advantage tina-reward tina-sample tina-tokenize tina-update
+TOOLS    := tina-adapter tina-advantage tina-reward tina-sample tina-score tina-tokenize tina-update
 DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev libopenblas-openmp-dev jq zstd groff-base
 
 CPPFLAGS += -Ilib -D_DEFAULT_SOURCE -MMD -MP

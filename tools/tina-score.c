@@ -1,0 +1,405 @@
+/* tina-score: rewarded evaluation rollouts in, a table of pass@1, pass@k, maj@n per benchmark out.
+ *
+ * Records are grouped by benchmark (--by, default "source") and, inside it, by problem ("id"); every sample of a
+ * problem counts (pass@1 is the mean over the n samples, the field's standard, not one sample as Tina reported). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "record.h"
+#include "score.h"
+#include "stream.h"
+#include "strmap.h"
+
+static const char usage[] =
+    "Usage: tina-score [OPTION]... [INPUT]...\n"
+    "Score rewarded evaluation rollouts (JSON lines with \"id\", \"rewards\" {\"accuracy\"}, \"pred\"): per\n"
+    "benchmark and on average, pass@1 (the mean over each problem's samples) with a 95% bootstrap interval, the\n"
+    "unbiased pass@k, maj@n (majority vote over \"pred\"), mean completion length and fraction truncated.\n"
+    "\n"
+    "      --by FIELD         group benchmarks by FIELD (default \"source\"; records without it are \"all\")\n"
+    "  -k, --k LIST           the k of pass@k, comma-separated (default 1,4,16; k above n is left out)\n"
+    "      --allow-ragged     allow problems with different numbers of samples\n"
+    "      --bootstrap N      bootstrap resamples for the interval (default 1000; 0: none)\n"
+    "      --seed S           the bootstrap's seed (default 0)\n"
+    "      --json             one JSON object instead of the table\n"
+    "  -o, --output FILE      write to FILE instead of stdout\n"
+    "  -h, --help             show this help and exit\n"
+    "  -V, --version          show the version and exit\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime failure, 2 bad usage or input (a missing or null accuracy, ragged sample\n"
+    "counts). See tina-score(1).\n";
+
+typedef struct {
+    const char *by;
+    int ks[16], n_ks;
+    bool allow_ragged, json;
+    int bootstrap;
+    long long seed;
+    const char *output;
+} Options;
+
+typedef struct {
+    int n, correct;
+    size_t first_sample; /* its samples' votes in Samples */
+} Problem;
+
+typedef struct {
+    size_t problem;      /* index in problems */
+    int pred;            /* index in preds, -1 for null */
+    bool correct;
+} Vote;
+
+typedef struct {
+    char *name;
+    size_t *problems;    /* indices into the global problems */
+    size_t n_problems, cap_problems;
+    double length_sum;
+    long long samples, truncated;
+} Benchmark;
+
+typedef struct {
+    Benchmark *benchmarks;
+    size_t n_benchmarks, cap_benchmarks;
+    Problem *problems;
+    size_t n_problems, cap_problems;
+    Vote *votes;
+    size_t n_votes, cap_votes;
+    TinaStrMap *benchmark_index, *problem_index, *pred_index;
+} Tally;
+
+static TinaStatus grow(void **array, size_t *cap, size_t need, size_t item, TinaError *err) {
+    if (need <= *cap) return TINA_OK;
+    size_t bigger = *cap ? 2 * *cap : 64;
+    while (bigger < need) bigger *= 2;
+    void *p = realloc(*array, bigger * item);
+    if (!p) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    *array = p, *cap = bigger;
+    return TINA_OK;
+}
+
+/* index of key in map, added with value `next` if new */
+static TinaStatus intern(TinaStrMap *map, const char *key, size_t len, size_t next, size_t *index, bool *added,
+                         TinaError *err) {
+    int64_t value;
+    if (tina_strmap_get(map, key, len, &value)) {
+        *index = (size_t)value, *added = false;
+        return TINA_OK;
+    }
+    *index = next, *added = true;
+    return tina_strmap_insert(map, key, len, (int64_t)next, added, err);
+}
+
+static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, TinaBuf *key, TinaError *err) {
+    const cJSON *rewards = cJSON_GetObjectItemCaseSensitive(record, "rewards");
+    const cJSON *accuracy = cJSON_GetObjectItemCaseSensitive(rewards, "accuracy");
+    if (!cJSON_IsNumber(accuracy))
+        return tina_error(err, TINA_ERR_INPUT, "no rewards.accuracy (%s; run tina-reward with the accuracy reward, "
+                          "and check the gold answers)", accuracy ? "null: the gold answer does not parse" : "missing");
+    TinaBuf bench = {0}, id = {0};
+    TinaStatus status = TINA_OK;
+    if (cJSON_GetObjectItemCaseSensitive(record, o->by)) status = tina_record_key(record, o->by, &bench, err);
+    else status = tina_buf_append_str(&bench, "all", err);
+    if (!status) status = tina_record_key(record, "id", &id, err);
+    size_t b = 0, p = 0;
+    bool added;
+    if (!status) status = intern(t->benchmark_index, bench.data, bench.len, t->n_benchmarks, &b, &added, err);
+    if (!status && added) {
+        status = grow((void **)&t->benchmarks, &t->cap_benchmarks, t->n_benchmarks + 1, sizeof *t->benchmarks, err);
+        if (!status) t->benchmarks[t->n_benchmarks++] = (Benchmark){.name = strdup(bench.data)};
+    }
+    if (!status) {
+        tina_buf_clear(key);
+        status = tina_buf_append(key, bench.data, bench.len, err);
+        if (!status) status = tina_buf_append(key, "\x1f", 1, err);
+        if (!status) status = tina_buf_append(key, id.data, id.len, err);
+    }
+    if (!status) status = intern(t->problem_index, key->data, key->len, t->n_problems, &p, &added, err);
+    if (!status && added) {
+        Benchmark *bm = &t->benchmarks[b];
+        status = grow((void **)&t->problems, &t->cap_problems, t->n_problems + 1, sizeof *t->problems, err);
+        if (!status) status = grow((void **)&bm->problems, &bm->cap_problems, bm->n_problems + 1, sizeof *bm->problems, err);
+        if (!status) {
+            t->problems[t->n_problems++] = (Problem){0};
+            bm->problems[bm->n_problems++] = p;
+        }
+    }
+    int pred = -1;
+    const cJSON *pv = cJSON_GetObjectItemCaseSensitive(record, "pred");
+    if (!status && cJSON_IsString(pv)) {
+        size_t index;
+        status = intern(t->pred_index, pv->valuestring, strlen(pv->valuestring), tina_strmap_size(t->pred_index),
+                        &index, &added, err);
+        pred = (int)index;
+    }
+    if (!status) status = grow((void **)&t->votes, &t->cap_votes, t->n_votes + 1, sizeof *t->votes, err);
+    if (!status) {
+        bool correct = accuracy->valuedouble >= 0.5;
+        t->votes[t->n_votes++] = (Vote){p, pred, correct};
+        t->problems[p].n++;
+        t->problems[p].correct += correct;
+        Benchmark *bm = &t->benchmarks[b];
+        const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(record, "completion_tokens");
+        const cJSON *completion = cJSON_GetObjectItemCaseSensitive(record, "completion");
+        const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, "finish_reason");
+        bm->length_sum += cJSON_IsArray(tokens) ? cJSON_GetArraySize(tokens)
+                          : cJSON_IsString(completion) ? (double)strlen(completion->valuestring) : 0;
+        bm->samples++;
+        bm->truncated += cJSON_IsString(finish) && strcmp(finish->valuestring, "length") == 0;
+    }
+    tina_buf_free(&bench);
+    tina_buf_free(&id);
+    return status;
+}
+
+/* maj@n of one problem: the most frequent prediction (the earliest on a tie) decides; no prediction is wrong */
+static bool majority_correct(const Tally *t, size_t problem) {
+    int best = -1, best_count = 0;
+    bool best_correct = false;
+    for (size_t i = 0; i < t->n_votes; i++) {
+        const Vote *v = &t->votes[i];
+        if (v->problem != problem || v->pred < 0) continue;
+        int count = 0;
+        for (size_t j = 0; j < t->n_votes; j++)
+            count += t->votes[j].problem == problem && t->votes[j].pred == v->pred;
+        if (count > best_count) best = v->pred, best_count = count, best_correct = v->correct;
+    }
+    return best >= 0 && best_correct;
+}
+
+typedef struct {
+    const char *name;
+    size_t problems;
+    int n;               /* samples per problem (the first's, when ragged) */
+    double pass1, low, high, pass[16], majority, length, truncated;
+} Row;
+
+static int rank(const char *name) {
+    static const char *const order[] = {"aime24", "aime25", "amc23", "math500", "gpqa", "gpqa_diamond", "minerva"};
+    for (int i = 0; i < 7; i++)
+        if (strcmp(name, order[i]) == 0) return i;
+    return 7;
+}
+
+static int by_rank(const void *a, const void *b) {
+    const Row *x = a, *y = b;
+    int rx = rank(x->name), ry = rank(y->name);
+    return rx != ry ? rx - ry : strcmp(x->name, y->name);
+}
+
+static TinaStatus summarise(const Tally *t, const Options *o, Row *rows, TinaError *err) {
+    for (size_t b = 0; b < t->n_benchmarks; b++) {
+        const Benchmark *bm = &t->benchmarks[b];
+        Row *r = &rows[b];
+        *r = (Row){.name = bm->name, .problems = bm->n_problems, .n = t->problems[bm->problems[0]].n};
+        double *rates = malloc(bm->n_problems * sizeof *rates);
+        if (!rates) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+        int majority = 0;
+        for (int k = 0; k < o->n_ks; k++) r->pass[k] = 0;
+        int counted[16] = {0};
+        for (size_t i = 0; i < bm->n_problems; i++) {
+            const Problem *p = &t->problems[bm->problems[i]];
+            if (p->n != r->n && !o->allow_ragged) {
+                free(rates);
+                return tina_error(err, TINA_ERR_INPUT, "%s: problems have %d and %d samples (--allow-ragged to score "
+                                  "them anyway)", bm->name, r->n, p->n);
+            }
+            rates[i] = (double)p->correct / p->n;
+            r->pass1 += rates[i];
+            for (int k = 0; k < o->n_ks; k++) {
+                double v = tina_pass_at_k(p->n, p->correct, o->ks[k]);
+                if (!isnan(v)) r->pass[k] += v, counted[k]++;
+            }
+            majority += majority_correct(t, bm->problems[i]);
+        }
+        r->pass1 /= (double)bm->n_problems;
+        for (int k = 0; k < o->n_ks; k++) r->pass[k] = counted[k] ? r->pass[k] / counted[k] : NAN;
+        r->majority = (double)majority / (double)bm->n_problems;
+        r->length = bm->samples ? bm->length_sum / (double)bm->samples : 0;
+        r->truncated = bm->samples ? (double)bm->truncated / (double)bm->samples : 0;
+        if (o->bootstrap > 0) tina_bootstrap_mean(rates, (int)bm->n_problems, o->bootstrap, (uint64_t)o->seed, &r->low, &r->high);
+        else r->low = r->high = NAN;
+        free(rates);
+    }
+    qsort(rows, t->n_benchmarks, sizeof *rows, by_rank);
+    return TINA_OK;
+}
+
+static void print_percent(FILE *f, double v, int width) {
+    if (isnan(v)) fprintf(f, "%*s", width, "-");
+    else fprintf(f, "%*.2f", width, 100 * v);
+}
+
+static void print_table(FILE *f, const Row *rows, size_t n, const Options *o) {
+    fprintf(f, "%-14s %8s %4s %8s %17s", "benchmark", "problems", "n", "pass@1", "95% CI");
+    for (int k = 0; k < o->n_ks; k++) {
+        if (o->ks[k] == 1) continue;
+        char head[16];
+        snprintf(head, sizeof head, "pass@%d", o->ks[k]);
+        fprintf(f, " %8s", head);
+    }
+    fprintf(f, " %8s %9s %7s\n", "maj@n", "length", "trunc%");
+    double sum = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n) {
+            fprintf(f, "%-14s %8s %4s ", "average", "", "");
+            print_percent(f, n ? sum / (double)n : NAN, 8);
+            fprintf(f, "\n");
+            break;
+        }
+        const Row *r = &rows[i];
+        sum += r->pass1;
+        fprintf(f, "%-14s %8zu %4d ", r->name, r->problems, r->n);
+        print_percent(f, r->pass1, 8);
+        if (isnan(r->low)) fprintf(f, " %17s", "-");
+        else fprintf(f, "   [%6.2f, %6.2f]", 100 * r->low, 100 * r->high);
+        for (int k = 0; k < o->n_ks; k++) {
+            if (o->ks[k] == 1) continue;
+            fprintf(f, " ");
+            print_percent(f, r->pass[k], 8);
+        }
+        fprintf(f, " ");
+        print_percent(f, r->majority, 8);
+        fprintf(f, " %9.1f ", r->length);
+        print_percent(f, r->truncated, 7);
+        fprintf(f, "\n");
+    }
+}
+
+static void json_number(TinaBuf *out, double v) {
+    char text[32];
+    tina_record_format_number(v, text);
+    TinaError ignored;
+    tina_buf_append_str(out, text, &ignored);
+}
+
+static TinaStatus print_json(FILE *f, const Row *rows, size_t n, const Options *o, TinaError *err) {
+    TinaBuf out = {0};
+    TinaStatus status = tina_buf_append_str(&out, "{\"benchmarks\":{", err);
+    double sum = 0;
+    for (size_t i = 0; i < n && !status; i++) {
+        const Row *r = &rows[i];
+        sum += r->pass1;
+        if (i) tina_buf_append_str(&out, ",", err);
+        status = tina_record_format_string(&out, r->name, strlen(r->name), err);
+        char head[128];
+        snprintf(head, sizeof head, ":{\"problems\":%zu,\"samples_per_problem\":%d,\"pass@1\":", r->problems, r->n);
+        tina_buf_append_str(&out, head, err);
+        json_number(&out, r->pass1);
+        tina_buf_append_str(&out, ",\"ci95\":[", err);
+        json_number(&out, r->low);
+        tina_buf_append_str(&out, ",", err);
+        json_number(&out, r->high);
+        tina_buf_append_str(&out, "]", err);
+        for (int k = 0; k < o->n_ks; k++) {
+            if (o->ks[k] == 1) continue;
+            snprintf(head, sizeof head, ",\"pass@%d\":", o->ks[k]);
+            tina_buf_append_str(&out, head, err);
+            json_number(&out, r->pass[k]);
+        }
+        tina_buf_append_str(&out, ",\"maj@n\":", err);
+        json_number(&out, r->majority);
+        tina_buf_append_str(&out, ",\"completion_len_mean\":", err);
+        json_number(&out, r->length);
+        tina_buf_append_str(&out, ",\"frac_truncated\":", err);
+        json_number(&out, r->truncated);
+        status = tina_buf_append_str(&out, "}", err);
+    }
+    if (!status) status = tina_buf_append_str(&out, "},\"average_pass@1\":", err);
+    if (!status) json_number(&out, n ? sum / (double)n : NAN);
+    if (!status) status = tina_buf_append_str(&out, "}", err);
+    if (!status) fprintf(f, "%s\n", out.data);
+    tina_buf_free(&out);
+    return status;
+}
+
+static Options parse_options(int argc, char **argv) {
+    enum { OPT_BY = 256, OPT_RAGGED, OPT_BOOTSTRAP, OPT_SEED, OPT_JSON };
+    static const struct option long_options[] = {
+        {"by", required_argument, NULL, OPT_BY},           {"k", required_argument, NULL, 'k'},
+        {"allow-ragged", no_argument, NULL, OPT_RAGGED},   {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
+        {"seed", required_argument, NULL, OPT_SEED},       {"json", no_argument, NULL, OPT_JSON},
+        {"output", required_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},               {NULL, 0, NULL, 0},
+    };
+    Options o = {.by = "source", .ks = {1, 4, 16}, .n_ks = 3, .bootstrap = 1000};
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":k:o:hV", long_options, NULL)) != -1;) {
+        switch (c) {
+        case OPT_BY: o.by = optarg; break;
+        case 'k': {
+            o.n_ks = 0;
+            char *copy = strdup(optarg);
+            for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+                if (o.n_ks == 16) cli_usage_error("--k takes at most 16 values");
+                o.ks[o.n_ks++] = (int)cli_integer("--k", item, 1, 1 << 20);
+            }
+            free(copy);
+            if (!o.n_ks) cli_usage_error("--k needs at least one value");
+            break;
+        }
+        case OPT_RAGGED: o.allow_ragged = true; break;
+        case OPT_BOOTSTRAP: o.bootstrap = (int)cli_integer("--bootstrap", optarg, 0, 1000000); break;
+        case OPT_SEED: o.seed = cli_integer("--seed", optarg, 0, 1LL << 62); break;
+        case OPT_JSON: o.json = true; break;
+        case 'o': o.output = optarg; break;
+        default: cli_standard_option(c, argv, usage);
+        }
+    }
+    return o;
+}
+
+int main(int argc, char **argv) {
+    cli_init("tina-score");
+    Options o = parse_options(argc, argv);
+    TinaError err = {0};
+    Tally t = {0};
+    TinaReader *reader = NULL;
+    TinaBuf key = {0};
+    const char *bad_file = NULL;
+    long bad_line = 0;
+    TinaStatus status = tina_reader_open(&reader, (const char *const *)argv + optind, argc - optind, &err);
+    if (!status) status = tina_strmap_new(&t.benchmark_index, &err);
+    if (!status) status = tina_strmap_new(&t.problem_index, &err);
+    if (!status) status = tina_strmap_new(&t.pred_index, &err);
+    while (!status) {
+        const char *line;
+        size_t len;
+        bad_file = NULL;
+        status = tina_reader_next(reader, &line, &len, &err);
+        if (status || !line) break;
+        bad_file = tina_reader_name(reader), bad_line = tina_reader_line(reader);
+        cJSON *record;
+        status = tina_record_parse(line, len, &record, &err);
+        if (!status) status = add_record(&t, record, &o, &key, &err);
+        cJSON_Delete(record);
+    }
+    if (!status) bad_file = NULL;
+    if (!status && !t.n_votes) status = tina_error(&err, TINA_ERR_INPUT, "no records to score");
+    Row *rows = t.n_benchmarks ? calloc(t.n_benchmarks, sizeof *rows) : NULL;
+    if (!status && !rows) status = tina_error(&err, TINA_ERR_RUNTIME, "out of memory");
+    if (!status) status = summarise(&t, &o, rows, &err);
+    FILE *out = stdout;
+    if (!status && o.output && !(out = fopen(o.output, "w")))
+        status = tina_error_errno(&err, TINA_ERR_RUNTIME, "%s: cannot write", o.output);
+    if (!status) {
+        if (o.json) status = print_json(out, rows, t.n_benchmarks, &o, &err);
+        else print_table(out, rows, t.n_benchmarks, &o);
+    }
+    if (out && out != stdout && fclose(out) != 0 && !status)
+        status = tina_error_errno(&err, TINA_ERR_RUNTIME, "%s: cannot write", o.output);
+    if (status) {
+        if (status == TINA_ERR_INPUT && bad_file && bad_line) cli_report_at(bad_file, bad_line, &err);
+        else cli_report(&err);
+    }
+    for (size_t b = 0; b < t.n_benchmarks; b++) free(t.benchmarks[b].name), free(t.benchmarks[b].problems);
+    free(t.benchmarks), free(t.problems), free(t.votes), free(rows);
+    tina_strmap_free(t.benchmark_index), tina_strmap_free(t.problem_index), tina_strmap_free(t.pred_index);
+    tina_buf_free(&key);
+    tina_reader_close(reader);
+    return (int)status;
+}
