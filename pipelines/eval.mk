@@ -1,0 +1,56 @@
+# pipelines/eval.mk: benchmarks x one model (+ adapter) -> rewarded rollouts -> a score table.
+#
+#   make -f pipelines/eval.mk OUT=evals/NAME MODEL=DIR [ADAPTER=DIR] [SETS="data/sets/aime24.jsonl ..."] [N=4]
+#
+# Writes OUT/<set>.rewarded.jsonl.zst per benchmark, then OUT/scores.txt (tina-score's table) and OUT/scores.json.
+# The defaults are REFERENCE.md's evaluation protocol: temperature 0.6, top-p 0.95, 32,768 new tokens, the chat
+# template without a system prompt, and a user suffix asking for the answer in \boxed{}.
+
+TINA_BIN ?= bin
+SETS ?= data/sets/aime24.jsonl data/sets/aime25.jsonl data/sets/amc23.jsonl data/sets/math500.jsonl \
+        data/sets/minerva.jsonl
+N ?= 4
+TEMPERATURE ?= 0.6
+TOP_P ?= 0.95
+MAX_NEW_TOKENS ?= 32768
+MAX_PROMPT_TOKENS ?= 2048
+TEMPLATE ?= tina
+SUFFIX ?= Please reason step by step, and put your final answer within \boxed{}.
+SEED ?= 0
+K ?= 1,4,16
+THREADS ?= $(shell nproc)
+TOKENIZER ?=
+ADAPTER ?=
+
+ifeq ($(OUT),)
+$(error OUT is required: the evaluation's folder, e.g. OUT=evals/base)
+endif
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.PHONY: scores print-%
+
+name = $(basename $(basename $(notdir $(1))))
+rewarded := $(foreach s,$(SETS),$(OUT)/$(call name,$(s)).rewarded.jsonl.zst)
+
+scores: $(OUT)/scores.txt
+
+print-%:
+	@echo '$($*)'
+
+define set
+$(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1)
+	@mkdir -p $$(@D)
+	$(TINA_BIN)/tina-sample -q -m $(MODEL) $(if $(ADAPTER),-a $(ADAPTER)) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
+	    -n $(N) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
+	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) --suffix '$(SUFFIX)' --seed $(SEED) \
+	    --threads $(THREADS) $$< | $(TINA_BIN)/tina-reward -q -r accuracy,format -o $$@
+endef
+$(foreach s,$(SETS),$(eval $(call set,$(s))))
+
+$(OUT)/scores.json: $(rewarded)
+	$(TINA_BIN)/tina-score --json -k $(K) $^ > $@.tmp && mv $@.tmp $@
+
+$(OUT)/scores.txt: $(rewarded) $(OUT)/scores.json
+	$(TINA_BIN)/tina-score -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@
+	@cat $@

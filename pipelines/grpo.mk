@@ -1,0 +1,128 @@
+# pipelines/grpo.mk: the GRPO-LoRA training loop, one folder per step.
+#
+#   make -f pipelines/grpo.mk RUN=runs/NAME MODEL=DIR TRAIN=FILE [RECIPE=tina-open-rs2] [VAR=value]...
+#
+# Step s (0001, 0002, ...) writes RUN/step-s/: prompts.jsonl (drawn by pipelines/select-prompts.sh), then
+# rollouts.jsonl.zst (tina-sample with step s-1's adapter), rewarded.jsonl.zst (tina-reward), advantaged.jsonl.zst
+# (tina-advantage), adapter/ (tina-update) and metrics.json; RUN/metrics.jsonl gathers them. step-0000/adapter is
+# the starting adapter (a fresh one, or INIT_ADAPTER). Every file appears only when complete and every stage is
+# seeded, so after a kill the same command resumes at the first missing file and ends with the same bytes as an
+# uninterrupted run (the tools write atomically; recipes write to .tmp and rename). Variables set on the command line override the recipe's; `make -f pipelines/grpo.mk
+# print-VAR` shows one.
+
+TINA_BIN ?= bin
+RECIPE ?= tina-open-rs2
+include pipelines/recipes/$(RECIPE).mk
+
+# Tina's settings (REFERENCE.md section 1) where the recipe says nothing
+STEPS ?= 100
+BATCH ?= 8
+G ?= 6
+TEMPERATURE ?= 0.7
+TOP_P ?= 1.0
+MAX_NEW_TOKENS ?= 3584
+MAX_PROMPT_TOKENS ?= 512
+TEMPLATE ?= tina
+SYSTEM_FILE ?=
+TOKENIZER ?=
+REWARDS ?= --preset tina
+LOSS ?= grpo
+BETA ?= 0.04
+EPSILON ?= 0.2
+EPSILON_HIGH ?= 0.2
+LR ?= 1e-6
+SCHEDULE ?= cosine-min-lr
+WARMUP_RATIO ?= 0.1
+MIN_LR_RATE ?= 0.1
+TOTAL_STEPS ?= 1500
+MAX_GRAD_NORM ?= 1.0
+RANK ?= 32
+ALPHA ?= 128
+DROPOUT ?= 0.05
+TARGETS ?= all
+SEED ?= 42
+MICRO_BATCH_TOKENS ?= 4096
+THREADS ?= $(shell nproc)
+INIT_ADAPTER ?=
+KEEP ?=
+EVAL_EVERY ?=
+EVAL_SET ?=
+EVAL_N ?= 4
+EXTRA_UPDATE ?=
+
+ifeq ($(RUN),)
+$(error RUN is required: the run's folder, e.g. RUN=runs/first)
+endif
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.PHONY: train print-%
+
+numbers = $(shell seq -f %04g 1 $(STEPS))
+system = $(if $(SYSTEM_FILE),--system "$$(cat $(SYSTEM_FILE))") $(if $(TOKENIZER),--tokenizer $(TOKENIZER))
+adapter_of = $(RUN)/step-$(1)/adapter/adapter_config.json
+
+train: $(RUN)/metrics.jsonl
+
+print-%:
+	@echo '$($*)'
+
+$(RUN)/step-0000/adapter/adapter_config.json:
+	@mkdir -p $(RUN)/step-0000
+	rm -rf $(RUN)/step-0000/adapter.tmp
+	$(if $(INIT_ADAPTER),cp -r $(INIT_ADAPTER) $(RUN)/step-0000/adapter.tmp, \
+	    $(TINA_BIN)/tina-adapter init -m $(MODEL) -o $(RUN)/step-0000/adapter.tmp -r $(RANK) --alpha $(ALPHA) \
+	        --dropout $(DROPOUT) --targets $(TARGETS) --seed $(SEED))
+	mv $(RUN)/step-0000/adapter.tmp $(RUN)/step-0000/adapter
+
+# One step: $(1) its number, $(2) the previous one's
+define step
+$(RUN)/step-$(1)/prompts.jsonl: | $(TRAIN)
+	@mkdir -p $$(@D)
+	pipelines/select-prompts.sh $(TRAIN) $$$$((10#$(1))) $(BATCH) $(SEED) > $$@.tmp && mv $$@.tmp $$@
+
+$(RUN)/step-$(1)/rollouts.jsonl.zst: $(RUN)/step-$(1)/prompts.jsonl $(call adapter_of,$(2))
+	$(TINA_BIN)/tina-sample -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -n $(G) -t $(TEMPERATURE) --top-p $(TOP_P) \
+	    --max-new-tokens $(MAX_NEW_TOKENS) --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) \
+	    $(system) --seed $$$$(( $(SEED) * 100003 + 10#$(1) )) --threads $(THREADS) $$< -o $$@
+
+$(RUN)/step-$(1)/rewarded.jsonl.zst: $(RUN)/step-$(1)/rollouts.jsonl.zst
+	$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@
+
+$(RUN)/step-$(1)/advantaged.jsonl.zst: $(RUN)/step-$(1)/rewarded.jsonl.zst
+	$(TINA_BIN)/tina-advantage -q -G $(G) $$< -o $$@
+
+$(call adapter_of,$(1)): $(RUN)/step-$(1)/advantaged.jsonl.zst $(call adapter_of,$(2))
+	rm -rf $(RUN)/step-$(1)/adapter.tmp-* $(RUN)/step-$(1)/adapter
+	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter \
+	    --loss $(LOSS) --beta $(BETA) --epsilon $(EPSILON) --epsilon-high $(EPSILON_HIGH) --lr $(LR) \
+	    --schedule $(SCHEDULE) --warmup-ratio $(WARMUP_RATIO) --min-lr-rate $(MIN_LR_RATE) \
+	    --total-steps $(TOTAL_STEPS) --max-grad-norm $(MAX_GRAD_NORM) --micro-batch-tokens $(MICRO_BATCH_TOKENS) \
+	    --seed $(SEED) --threads $(THREADS) $(EXTRA_UPDATE) $$< > /dev/null
+	$(if $(KEEP),for f in rollouts rewarded advantaged; do \
+	    rm -f $(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP))))/$$$$f.jsonl.zst; done)
+
+$(RUN)/step-$(1)/metrics.json: $(call adapter_of,$(1))
+	jq -c '.metrics' $(RUN)/step-$(1)/adapter/trainer_state.json > $$@.tmp && mv $$@.tmp $$@
+
+$(RUN)/step-$(1)/eval.json: $(call adapter_of,$(1))
+	$(TINA_BIN)/tina-sample -q -m $(MODEL) -a $(RUN)/step-$(1)/adapter -n $(EVAL_N) -t $(TEMPERATURE) \
+	    --max-new-tokens $(MAX_NEW_TOKENS) --template $(TEMPLATE) $(system) --threads $(THREADS) $(EVAL_SET) \
+	    | $(TINA_BIN)/tina-reward -q $(REWARDS) | $(TINA_BIN)/tina-score --json > $$@.tmp && mv $$@.tmp $$@
+endef
+
+previous = $(shell printf %04d $$(expr $(1) - 1))
+# (not for print-*: reading a recipe's settings need not lay out 850 steps)
+printing := $(and $(MAKECMDGOALS),$(if $(filter-out print-%,$(MAKECMDGOALS)),,yes))
+$(if $(printing),,$(foreach s,$(numbers),$(eval $(call step,$(s),$(call previous,$(s))))))
+
+# Old rollouts may be pruned (KEEP): a step whose adapter exists never needs them again.
+.INTERMEDIATE: $(foreach s,$(numbers),$(RUN)/step-$(s)/prompts.jsonl $(RUN)/step-$(s)/rollouts.jsonl.zst \
+    $(RUN)/step-$(s)/rewarded.jsonl.zst $(RUN)/step-$(s)/advantaged.jsonl.zst)
+.SECONDARY:
+
+evals := $(if $(printing),,$(if $(EVAL_EVERY),$(foreach s,$(numbers),$(if $(filter 0,$(shell expr $(s) % $(EVAL_EVERY))),\
+    $(RUN)/step-$(s)/eval.json))))
+
+$(RUN)/metrics.jsonl: $(foreach s,$(numbers),$(RUN)/step-$(s)/metrics.json) $(evals)
+	cat $(foreach s,$(numbers),$(RUN)/step-$(s)/metrics.json) > $@.tmp && mv $@.tmp $@

@@ -1,0 +1,20 @@
+# What every Tina recipe shares (REFERENCE.md section 1, "Training recipe").
+RANK ?= 32
+ALPHA ?= 128
+DROPOUT ?= 0.05
+TARGETS ?= all
+LR ?= 1e-6
+SCHEDULE ?= cosine-min-lr
+WARMUP_RATIO ?= 0.1
+MIN_LR_RATE ?= 0.1
+MAX_GRAD_NORM ?= 1.0
+LOSS ?= grpo
+BETA ?= 0.04
+EPSILON ?= 0.2
+EPSILON_HIGH ?= 0.2
+TEMPERATURE ?= 0.7
+TOP_P ?= 1.0
+SEED ?= 42
+MAX_PROMPT_TOKENS ?= 512
+MAX_NEW_TOKENS ?= 3584
+TEMPLATE ?= tina

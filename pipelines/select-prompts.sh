@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# select-prompts.sh FILE STEP BATCH SEED: the BATCH prompt records of training step STEP (from 1). The training set
+# is walked epoch by epoch, each epoch in its own seeded order, so every step's prompts are a pure function of
+# (FILE, STEP, BATCH, SEED): a resumed run draws exactly what an uninterrupted one drew.
+set -euo pipefail
+file=$1 step=$2 batch=$3 seed=$4
+n=$(zstdcat -f "$file" | grep -c .)
+[ "$n" -gt 0 ] || { echo "select-prompts.sh: $file has no records" >&2; exit 2; }
+first=$(( (step - 1) * batch ))
+last=$(( first + batch - 1 ))
+# one epoch's order: lines sorted by a hash of (line, epoch, seed): rounds of squaring modulo a prime below 2^26,
+# whose products stay exact in awk's doubles (mawk and gawk agree)
+order() {
+    zstdcat -f "$file" | grep . | awk -v e="$1" -v s="$seed" '{
+        p = 67108859
+        h = (NR * 40503 + e * 69621 + s * 16807 + 12345) % p
+        for (i = 0; i < 4; i++) h = (h * h + 2654435 + i) % p
+        printf "%d\t%d\t%s\n", h, NR, $0 }' | sort -t "$(printf '\t')" -k1,1n -k2,2n | cut -f3-
+}
+for ((epoch = first / n; epoch <= last / n; epoch++)); do
+    from=$(( first > epoch * n ? first - epoch * n : 0 ))
+    to=$(( last < (epoch + 1) * n - 1 ? last - epoch * n : n - 1 ))
+    order "$epoch" | sed -n "$((from + 1)),$((to + 1))p"
+done

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# pipelines/grpo.mk and eval.mk on the tiny Qwen2 fixture: a run killed in the middle and started again ends with
+# the same adapter bytes as one left alone; the same command again does nothing; the recipes say what
+# REFERENCE.md says Tina ran.
+. "$(dirname "$0")/lib.bash"
+F=$ROOT/tests/fixtures/models
+for i in $(seq 1 12); do
+    jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", source: "toy"}'
+done > train.jsonl
+grpo() { # grpo RUN: three steps of a small run
+    (cd "$ROOT" && make -s -f pipelines/grpo.mk TINA_BIN="$BIN" RUN="$SCRATCH/$1" MODEL="$F/qwen2-f32" \
+        TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" STEPS=3 BATCH=4 G=4 MAX_NEW_TOKENS=12 \
+        RANK=4 ALPHA=16 LR=1e-3 SCHEDULE=constant SYSTEM_FILE= THREADS=2 "${@:2}")
+}
+grpo whole > /dev/null 2>&1
+check "a run: three adapters and three metrics lines" sh -c '[ -f whole/step-0003/adapter/adapter_model.safetensors ] && [ "$(wc -l < whole/metrics.jsonl)" = 3 ]'
+check "metrics: steps 1, 2, 3" jq_true 'map(.step) == [1, 2, 3]' whole/metrics.jsonl
+touch marker
+grpo whole > /dev/null 2>&1
+check "the same command again does nothing" [ -z "$(find whole -newer marker)" ]
+
+# killed during step 2's sampling or update, then resumed
+grpo killed > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do [ -e killed/step-0001/adapter ] && break; sleep 0.05; done
+sleep 0.2
+pkill -9 -P "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+pkill -9 -f "RUN=$SCRATCH/killed" 2>/dev/null
+steps_before=$(ls -d killed/step-*/adapter 2>/dev/null | wc -l)
+grpo killed > /dev/null 2>&1
+check "killed after $steps_before adapters, resumed: the same final adapter bytes" \
+    cmp -s whole/step-0003/adapter/adapter_model.safetensors killed/step-0003/adapter/adapter_model.safetensors
+check "resumed: the same optimizer state" \
+    cmp -s whole/step-0003/adapter/optimizer.safetensors killed/step-0003/adapter/optimizer.safetensors
+check "resumed: the same metrics" sh -c 'jq -c "del(.seconds)" whole/metrics.jsonl > a; jq -c "del(.seconds)" killed/metrics.jsonl > b; cmp -s a b'
+
+grpo pruned KEEP=1 > /dev/null 2>&1
+check "KEEP=1: old rollouts pruned, the last kept" sh -c '[ ! -e pruned/step-0001/rollouts.jsonl.zst ] && [ -e pruned/step-0003/rollouts.jsonl.zst ]'
+check "KEEP=1: the same adapters" cmp -s whole/step-0003/adapter/adapter_model.safetensors pruned/step-0003/adapter/adapter_model.safetensors
+
+(cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/eval" MODEL="$F/qwen2-f32" \
+    ADAPTER="$SCRATCH/whole/step-0003/adapter" TOKENIZER=data/models/tiny-math-bpe SETS="$SCRATCH/train.jsonl" \
+    N=2 MAX_NEW_TOKENS=8 THREADS=2) > /dev/null 2>&1
+check "eval.mk: a score table and its JSON" sh -c '[ -s eval/scores.txt ] && jq -e ".benchmarks.toy.problems == 12" eval/scores.json > /dev/null'
+
+# The recipes against REFERENCE.md section 1
+var() { (cd "$ROOT" && make -s -f pipelines/grpo.mk RUN=x RECIPE="$1" "print-$2"); }
+for recipe in tina-open-rs2 tina-open-rs3 tina-limr tina-deepscaler tina-still; do
+    ok=1
+    for pair in RANK=32 ALPHA=128 DROPOUT=0.05 LR=1e-6 SCHEDULE=cosine-min-lr WARMUP_RATIO=0.1 MIN_LR_RATE=0.1 \
+                MAX_GRAD_NORM=1.0 LOSS=grpo BETA=0.04 TEMPERATURE=0.7 TOP_P=1.0 SEED=42 BATCH=8 \
+                MAX_PROMPT_TOKENS=512 MAX_NEW_TOKENS=3584 TARGETS=all; do
+        [ "$(var $recipe "${pair%%=*}")" = "${pair#*=}" ] || { ok=0; echo "  $recipe: ${pair%%=*} is $(var $recipe "${pair%%=*}")"; }
+    done
+    check "$recipe: Tina's shared settings" [ $ok = 1 ]
+done
+check "open-rs2: G 6, format 1 + accuracy 2, the open-rs system prompt" sh -c \
+    "[ '$(var tina-open-rs2 G)' = 6 ] && [ '$(var tina-open-rs2 REWARDS)' = '--reward format:1,accuracy:2' ] && [ '$(var tina-open-rs2 SYSTEM_FILE)' = pipelines/recipes/open-rs-system.txt ]"
+check "open-rs3: format 1 + cosine 2 over 3584" [ "$(var tina-open-rs3 REWARDS)" = "--reward format:1,cosine:2 --cosine-max-len 3584" ]
+check "limr, deepscaler, still: G 4" [ "$(var tina-limr G)$(var tina-deepscaler G)$(var tina-still G)" = 444 ]
+check "still: length 1 + accuracy 2" [ "$(var tina-still REWARDS)" = "--reward length:1,accuracy:2" ]
+check "open-rs2: a 1500-step schedule, stopped at 850" [ "$(var tina-open-rs2 TOTAL_STEPS) $(var tina-open-rs2 STEPS)" = "1500 850" ]
+check "the open-rs system prompt as REFERENCE.md gives it" grep -q 'put your final answer within \\boxed{{}} \.$' "$ROOT/pipelines/recipes/open-rs-system.txt"
+finish
