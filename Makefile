@@ -42,7 +42,7 @@ TOOL_BIN := $(TOOLS:%=$(BIN)/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all tests test asan bench demo install deps fuzz clean help FORCE deps-check
+.PHONY: all tests test asan bench demo plot install deps fuzz clean help FORCE deps-check
 # Objects reached only through pattern rules are kept, so a second make does nothing.
 .SECONDARY: $(TOOLS:%=$(BUILD)/tools/%.o) $(BUILD)/tools/cli.o $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
 all: deps-check $(LIBTINA) $(TOOL_BIN)
@@ -98,12 +98,17 @@ test: all tests asan
 bench: all
 	bench/advantage.sh
 	bench/reward.sh
+	bench/update.sh
 	bench/tokenizer.sh
 	bench/model.sh
 	bench/sample.sh
 
+# The embedded demo: evaluate tiny-arith, train it with GRPO-LoRA, evaluate again (pipelines/demo.mk).
 demo: all
-	@echo "make demo: coming. It will run a short GRPO loop on the embedded demo model; today it has nothing to run."
+	$(MAKE) --no-print-directory -f pipelines/demo.mk TINA_BIN=$(BIN)
+
+plot:
+	$(MAKE) --no-print-directory -f pipelines/plot.mk RUN=$(RUN)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
@@ -145,7 +150,8 @@ help:
 	@echo "make test       build, then run unit tests (plain and ASan+UBSan) and CLI tests"
 	@echo "make asan       build the AddressSanitizer + UBSan variant into build/asan/"
 	@echo "make bench      benchmarks (results in bench/results/)"
-	@echo "make demo       the embedded demo run"
+	@echo "make demo       the embedded demo: GRPO-LoRA on tiny-arith, before/after accuracy (runs/demo)"
+	@echo "make plot RUN=d draw a run's metrics per step into d/metrics.png (needs gnuplot)"
 	@echo "make install    install tools and man pages under PREFIX=$(PREFIX) (DESTDIR honoured)"
 	@echo "make deps       apt-get install the missing Debian packages: $(DEB_PACKAGES)"
 	@echo "make fuzz       libFuzzer on the parsers for FUZZ_SECONDS=$(FUZZ_SECONDS) each (needs clang)"

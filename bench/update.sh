@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Benchmark: one training update (forward + backward + AdamW) of tina-update against PyTorch + PEFT, in one run, same
+# threads: the random ~50M-parameter Qwen2 of bench/model.sh, f32, a LoRA adapter r 32 alpha 128 on all seven
+# projections with B random (so A gets gradients too), 8 prompts x 4 samples = 32 sequences of 64 prompt + 192
+# completion tokens (8,192 tokens), seeded ids and advantages, old log-probs equal to the policy's (ratio 1), GRPO
+# loss with beta 0 (no reference pass), lr 1e-6 constant, gradient clipping at 1.
+#   - the peer (bench/update_peer.py) makes the adapter (PEFT layout) and the rollouts, then times TRL 0.15's step:
+#     4 micro-batches of 8 sequences, backward accumulated, clip_grad_norm_, torch.optim.AdamW; gradient
+#     checkpointing off; best of 2 steps, timed inside the process; peak RSS of the whole process.
+#   - tina: bin/tina-update on those files, --micro-batch-tokens 2048 (the same 8 sequences a micro-batch), wall time
+#     of the process (loading the model included), best of 2; peak RSS from /usr/bin/time -v when present.
+# Needs PYTHON with torch, transformers and peft. Writes bench/results/update.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+THREADS=${THREADS:-$(nproc)}
+work=build/bench
+mkdir -p "$work"
+make -s bin/tina-update "$work/model_bench"
+[ -s "$work/model-50m/model.safetensors" ] || "$PYTHON" bench/model_peer.py "$work/model-50m" "$THREADS" >/dev/null
+load=$(cut -d ' ' -f 1 /proc/loadavg)  # another busy process skews both sides: the table says what it was
+# sgemm GFLOP/s, the practical f32 peak (model_bench measures it after a token-sized forward): the best of a
+# reading before and one after the runs, against a neighbour that comes and goes
+sgemm_gflops() { jq -r .sgemm_gflops <<<"$("$work/model_bench" "$work/model-50m" 1 16 1 1 "$THREADS")"; }
+sgemm=$(sgemm_gflops)
+rm -rf "$work/update-adapter"
+peer=$("$PYTHON" bench/update_peer.py "$work/model-50m" "$work/update-adapter" "$work/update-rollouts.jsonl" \
+    "$THREADS" 2>/dev/null)
+
+# Peak RSS in MiB of a command: /usr/bin/time -v, else VmHWM polled from /proc (the last reading before it exits),
+# else n/a. Writes the number to $work/update-rss; the command's stdout goes to $work/update-metrics.json.
+measured() {
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -v -o "$work/update-time.txt" "$@" > "$work/update-metrics.json"
+        awk -F': ' '/Maximum resident set size/ { printf "%.0f\n", $2 / 1024 }' "$work/update-time.txt" \
+            > "$work/update-rss"
+    else
+        "$@" > "$work/update-metrics.json" &
+        local pid=$! hwm=""
+        while kill -0 "$pid" 2>/dev/null; do
+            hwm=$(awk '/^VmHWM/ { printf "%.0f\n", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || true)
+            [ -n "$hwm" ] && echo "$hwm" > "$work/update-rss"
+            sleep 0.2
+        done
+        wait "$pid"
+        [ -n "$hwm" ] || echo n/a > "$work/update-rss"
+    fi
+}
+tina_seconds="" tina_rss=0
+for run in 1 2; do
+    rm -rf "$work/update-out"
+    t0=$(date +%s.%N)
+    measured bin/tina-update -q -m "$work/model-50m" -a "$work/update-adapter" -o "$work/update-out" --beta 0 \
+        --lr 1e-6 --schedule constant --micro-batch-tokens 2048 --threads "$THREADS" "$work/update-rollouts.jsonl"
+    s=$(echo "$(date +%s.%N) - $t0" | bc -l)
+    [ -z "$tina_seconds" ] || [ "$(echo "$s < $tina_seconds" | bc -l)" = 1 ] && tina_seconds=$s
+    rss=$(cat "$work/update-rss")
+    if [ "$rss" = n/a ] || [ "$tina_rss" = n/a ]; then tina_rss=n/a; elif [ "$rss" -gt "$tina_rss" ]; then tina_rss=$rss; fi
+done
+metrics=$(cat "$work/update-metrics.json")
+rm -rf "$work/update-out"
+sgemm=$(echo "s = $(sgemm_gflops); if (s > $sgemm) s else $sgemm" | bc -l)
+
+row() { jq -r "$1" <<<"$2"; }
+tokens=$(row .tokens "$peer")
+tina_tps=$(echo "$tokens / $tina_seconds" | bc -l)
+peer_tps=$(row .tokens_per_s "$peer")
+# FLOP model per token (every one of the 256 positions goes forward and back; attention, norms and the softmax are
+# left out, a few % here): P = base parameters outside the embedding (the untied lm_head counted), L = LoRA
+# parameters. Forward 2(P + L); tina keeps each layer's input and recomputes its insides in the backward, another
+# 2(P + L); the backward's input gradients through the frozen weights and the adapter 2(P + L); the LoRA weight
+# gradients 2L (no weight gradients for the frozen base). Executed by tina: 6P + 8L. PyTorch, which keeps its
+# activations, executes 4P + 6L of them: the ratio of tokens/s compares the same step, not the same FLOPs.
+P=$(echo "$(row .base_params "$peer") - 2048 * 512" | bc)
+L=$(row .lora_params "$peer")
+flops_token=$(echo "6 * $P + 8 * $L" | bc)
+peer_flops_token=$(echo "4 * $P + 6 * $L" | bc)
+tina_gflops=$(echo "$tina_tps * $flops_token / 1000000000" | bc -l)
+peer_gflops=$(echo "$peer_tps * $peer_flops_token / 1000000000" | bc -l)
+mib() { [ "$1" = n/a ] && echo n/a || printf %.0f "$1"; }
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+table=$(cat <<MD
+## tina-update vs PyTorch $(row .torch "$peer") + PEFT $(row .peft "$peer") (transformers $(row .transformers "$peer")), one GRPO step, ~50M parameters + LoRA r 32 on all projections, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu
+
+32 sequences x (64 prompt + 192 completion) = $tokens tokens, micro-batches of 8 sequences, beta 0, best of 2:
+
+| run | seconds | tokens/s | vs PyTorch | peak RSS (MiB) | grad norm | GFLOP/s |
+|---|---|---|---|---|---|---|
+| tina-update (whole process) | $(printf %.1f "$tina_seconds") | $(printf %.0f "$tina_tps") | $(printf %.2f "$(echo "$tina_tps / $peer_tps" | bc -l)")x | $(mib "$tina_rss") | $(printf %.4f "$(row .grad_norm "$metrics")") | $(printf %.1f "$tina_gflops") |
+| PyTorch + PEFT (the step only, checkpointing off) | $(printf %.1f "$(row .seconds "$peer")") | $(printf %.0f "$peer_tps") | 1.00x | $(mib "$(row .peak_rss_mib "$peer")") | $(printf %.4f "$(row .grad_norm "$peer")") | $(printf %.1f "$peer_gflops") |
+
+tina executes $flops_token FLOP per token (6P + 8L: forward, recomputed forward, backward of inputs, LoRA weight
+gradients; P = $P base parameters outside the embedding, L = $L LoRA parameters), $(printf %.0f "$(echo "100 * $tina_gflops / $sgemm" | bc -l)")% of OpenBLAS sgemm's $(printf %.1f "$sgemm") GFLOP/s on 1536^3 in the same run; PyTorch keeps its activations and executes 4P + 6L = $peer_flops_token.
+Sampler-trainer log-prob gap (PyTorch's log-probs against tina's): max $(printf %.2g "$(row .logprob_gap_max "$metrics")"). Load average before the run: $load.
+MD
+)
+echo "$table"
+printf '%s\n\n' "$table" >> bench/results/update.md
