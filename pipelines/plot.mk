@@ -1,0 +1,24 @@
+# pipelines/plot.mk: `make plot RUN=runs/NAME` draws a run's metrics per step (reward, KL, completion length,
+# truncated fraction, gradient norm) into RUN/metrics.png with gnuplot (Debian: gnuplot-nox).
+
+ifeq ($(RUN),)
+$(error RUN is required)
+endif
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.PHONY: plot
+
+plot: $(RUN)/metrics.png
+	@echo "plot: $(RUN)/metrics.png"
+
+$(RUN)/metrics.tsv: $(RUN)/metrics.jsonl
+	jq -r '[.step, .reward_mean, .kl, .completion_len_mean, .frac_truncated, .grad_norm] | @tsv' $< > $@
+
+$(RUN)/metrics.png: $(RUN)/metrics.tsv
+	gnuplot -e "set terminal png size 1200,800; set output '$@'; set multiplot layout 2,3 title '$(RUN)'; \
+	    set xlabel 'step'; set key off; \
+	    set title 'reward (mean)'; plot '$<' using 1:2 with lines; \
+	    set title 'KL to the base'; plot '$<' using 1:3 with lines; \
+	    set title 'completion length (tokens)'; plot '$<' using 1:4 with lines; \
+	    set title 'truncated fraction'; plot '$<' using 1:5 with lines; \
+	    set title 'gradient norm'; plot '$<' using 1:6 with lines; unset multiplot"
