@@ -105,18 +105,17 @@ typedef struct {
     size_t groups;
 } Batch;
 
-static TinaStatus push_values(Batch *b, const cJSON *array, float **dst, size_t at, int n, const char *field,
-                              TinaError *err) {
+/* The n numbers of a per-token field into dst[at..at + n). */
+static TinaStatus push_values(const cJSON *array, float *dst, size_t at, int n, const char *field, TinaError *err) {
     if (!cJSON_IsArray(array) || cJSON_GetArraySize(array) != n)
         return tina_error(err, TINA_ERR_INPUT, "\"%s\" must be an array of one number per completion token (%d)", field,
                           n);
-    (void)b;
     int i = 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, array) {
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
             return tina_error(err, TINA_ERR_INPUT, "\"%s\"[%d] is not a finite number", field, i);
-        (*dst)[at + (size_t)i++] = (float)v->valuedouble;
+        dst[at + (size_t)i++] = (float)v->valuedouble;
     }
     return TINA_OK;
 }
@@ -180,10 +179,10 @@ static TinaStatus read_batch(const char *const *inputs, int n_inputs, const Opti
         }
         if (!status) status = tina_ids_append(&b->tokens, completion.data, completion.len, err);
         if (!status)
-            status = push_values(b, cJSON_GetObjectItemCaseSensitive(record, "logprobs"), &b->old, b->n_values, n,
+            status = push_values(cJSON_GetObjectItemCaseSensitive(record, "logprobs"), b->old, b->n_values, n,
                                  "logprobs", err);
         const cJSON *ref = cJSON_GetObjectItemCaseSensitive(record, "ref_logprobs");
-        if (!status && ref) status = push_values(b, ref, &b->ref, b->n_values, n, "ref_logprobs", err);
+        if (!status && ref) status = push_values(ref, b->ref, b->n_values, n, "ref_logprobs", err);
         if (!status) {
             b->have_ref &= ref != NULL;
             double reward = 0;
@@ -262,7 +261,6 @@ typedef struct {
 
 static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, const Options *o, long long step,
                            TinaLora *grads, StepMetrics *out, TinaError *err) {
-    const TinaConfig *c = tina_model_config(model);
     int longest = 0, budget = o->micro_batch_tokens;
     long long tokens = 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -325,7 +323,6 @@ static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, con
     free(seqs), free(targets), free(logp), free(ref), free(dlogp);
     tina_trainer_free(trainer);
     if (status) return status;
-    (void)c;
     out->loss = stats.loss;
     out->kl = stats.tokens ? stats.kl_sum / (double)stats.tokens : 0;
     out->tokens = stats.tokens;
@@ -500,21 +497,20 @@ int main(int argc, char **argv) {
         tina_adamw_step(&adamw, state.step + 1, lora->n_params, lora->memory, grads->memory, state.m, state.v);
         state.step++;
     }
-    /* metrics */
+    /* metrics: rewards, lengths, and the groups (one id) whose advantages are all equal, which carry no signal */
     TinaRunningStats rewards = {0};
     double completion_len = 0;
     long long zero_std_groups = 0;
-    for (size_t i = 0, g0 = 0; !status && i <= batch.n; i++) {
-        if (i < batch.n) {
-            if (batch.rollouts[i].has_reward) tina_stats_add(&rewards, batch.rollouts[i].reward);
-            completion_len += batch.rollouts[i].n_completion;
-        }
-        if (i == batch.n || (i > g0 && batch.rollouts[i].group != batch.rollouts[g0].group)) {
-            bool flat = true;
-            for (size_t j = g0 + 1; j < i; j++) flat &= batch.rollouts[j].advantage == batch.rollouts[g0].advantage;
-            zero_std_groups += flat;
-            g0 = i;
-        }
+    for (size_t i = 0; !status && i < batch.n; i++) {
+        const Rollout *r = &batch.rollouts[i];
+        if (r->has_reward) tina_stats_add(&rewards, r->reward);
+        completion_len += r->n_completion;
+        bool group_start = i == 0 || r->group != batch.rollouts[i - 1].group;
+        if (!group_start) continue;
+        bool flat = true;
+        for (size_t j = i + 1; j < batch.n && batch.rollouts[j].group == r->group; j++)
+            flat &= batch.rollouts[j].advantage == r->advantage;
+        zero_std_groups += flat;
     }
     metrics.seconds = now() - start;
     char json[2048] = "";
