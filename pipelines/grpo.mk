@@ -58,7 +58,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .PHONY: train print-%
 
-numbers = $(shell seq -f %04g 1 $(STEPS))
+numbers := $(shell seq -f %04g 1 $(STEPS))
 system = $(if $(SYSTEM_FILE),--system "$$(cat $(SYSTEM_FILE))") $(if $(TOKENIZER),--tokenizer $(TOKENIZER))
 adapter_of = $(RUN)/step-$(1)/adapter/adapter_config.json
 
@@ -92,13 +92,14 @@ $(RUN)/step-$(1)/rewarded.jsonl.zst: $(RUN)/step-$(1)/rollouts.jsonl.zst
 $(RUN)/step-$(1)/advantaged.jsonl.zst: $(RUN)/step-$(1)/rewarded.jsonl.zst
 	$(TINA_BIN)/tina-advantage -q -G $(G) $$< -o $$@
 
-$(call adapter_of,$(1)): $(RUN)/step-$(1)/advantaged.jsonl.zst $(call adapter_of,$(2))
+$(call adapter_of,$(1)): $(call adapter_of,$(2))
+	$$(MAKE) -s -f pipelines/grpo.mk $(RUN)/step-$(1)/advantaged.jsonl.zst
 	rm -rf $(RUN)/step-$(1)/adapter.tmp-* $(RUN)/step-$(1)/adapter
 	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter \
 	    --loss $(LOSS) --beta $(BETA) --epsilon $(EPSILON) --epsilon-high $(EPSILON_HIGH) --lr $(LR) \
 	    --schedule $(SCHEDULE) --warmup-ratio $(WARMUP_RATIO) --min-lr-rate $(MIN_LR_RATE) \
 	    --total-steps $(TOTAL_STEPS) --max-grad-norm $(MAX_GRAD_NORM) --micro-batch-tokens $(MICRO_BATCH_TOKENS) \
-	    --seed $(SEED) --threads $(THREADS) $(EXTRA_UPDATE) $$< > /dev/null
+	    --seed $(SEED) --threads $(THREADS) $(EXTRA_UPDATE) $(RUN)/step-$(1)/advantaged.jsonl.zst > /dev/null
 	$(if $(KEEP),for f in rollouts rewarded advantaged; do \
 	    rm -f $(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP))))/$$$$f.jsonl.zst; done)
 
@@ -111,18 +112,18 @@ $(RUN)/step-$(1)/eval.json: $(call adapter_of,$(1))
 	    | $(TINA_BIN)/tina-reward -q $(REWARDS) | $(TINA_BIN)/tina-score --json > $$@.tmp && mv $$@.tmp $$@
 endef
 
-previous = $(shell printf %04d $$(expr $(1) - 1))
+# "0001:0000 0002:0001 ...": each step with the one before it, from one shell (each make reads this file again)
+pairs := $(shell for ((i = 1; i <= $(STEPS); i++)); do printf '%04d:%04d ' $$i $$((i - 1)); done)
 # (not for print-*: reading a recipe's settings need not lay out 850 steps)
 printing := $(and $(MAKECMDGOALS),$(if $(filter-out print-%,$(MAKECMDGOALS)),,yes))
-$(if $(printing),,$(foreach s,$(numbers),$(eval $(call step,$(s),$(call previous,$(s))))))
+$(if $(printing),,$(foreach p,$(pairs),$(eval $(call step,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p)))))))
 
-# Old rollouts may be pruned (KEEP): a step whose adapter exists never needs them again.
-.INTERMEDIATE: $(foreach s,$(numbers),$(RUN)/step-$(s)/prompts.jsonl $(RUN)/step-$(s)/rollouts.jsonl.zst \
-    $(RUN)/step-$(s)/rewarded.jsonl.zst $(RUN)/step-$(s)/advantaged.jsonl.zst)
-.SECONDARY:
+# A step's adapter depends on the previous adapter alone and makes its step's files with a sub-make: the chain
+# of steps stays a chain for make (a rule per file would give it two paths to every earlier step), and pruned
+# rollouts (KEEP) are never wanted again once their adapter exists.
 
-evals := $(if $(printing),,$(if $(EVAL_EVERY),$(foreach s,$(numbers),$(if $(filter 0,$(shell expr $(s) % $(EVAL_EVERY))),\
-    $(RUN)/step-$(s)/eval.json))))
+evals := $(if $(printing),,$(if $(EVAL_EVERY),$(foreach s,\
+    $(shell seq -f %04g $(EVAL_EVERY) $(EVAL_EVERY) $(STEPS)),$(RUN)/step-$(s)/eval.json)))
 
 $(RUN)/metrics.jsonl: $(foreach s,$(numbers),$(RUN)/step-$(s)/metrics.json) $(evals)
 	cat $(foreach s,$(numbers),$(RUN)/step-$(s)/metrics.json) > $@.tmp && mv $@.tmp $@
