@@ -14,7 +14,7 @@ SHELL := bash
 .PHONY: demo
 
 last := $(shell printf %04d $$(make -s -f pipelines/grpo.mk RUN=$(DEMO) RECIPE=demo print-STEPS))
-eval = $(TINA_BIN)/tina-sample -q -m $(MODEL) $(1) -n $(EVAL_N) -t 0.7 --max-new-tokens 96 --template tina \
+score_heldout = $(TINA_BIN)/tina-sample -q -m $(MODEL) $(1) -n $(EVAL_N) -t 0.7 --max-new-tokens 96 --template tina \
     --seed 7 --threads $(THREADS) $(HELDOUT) | $(TINA_BIN)/tina-reward -q -r accuracy,format -o $(2)
 
 demo: $(DEMO)/before.rewarded.jsonl.zst $(DEMO)/after.rewarded.jsonl.zst
@@ -32,7 +32,7 @@ demo: $(DEMO)/before.rewarded.jsonl.zst $(DEMO)/after.rewarded.jsonl.zst
 $(DEMO)/before.rewarded.jsonl.zst:
 	@mkdir -p $(@D)
 	@echo "evaluating the base model on $(HELDOUT)"
-	$(call eval,,$@)
+	$(call score_heldout,,$@)
 
 $(DEMO)/step-$(last)/adapter/adapter_config.json:
 	@echo "training: $$(make -s -f pipelines/grpo.mk RUN=$(DEMO) RECIPE=demo print-STEPS) GRPO steps"
@@ -40,4 +40,4 @@ $(DEMO)/step-$(last)/adapter/adapter_config.json:
 
 $(DEMO)/after.rewarded.jsonl.zst: $(DEMO)/step-$(last)/adapter/adapter_config.json
 	@echo "evaluating the trained adapter on $(HELDOUT)"
-	$(call eval,-a $(DEMO)/step-$(last)/adapter,$@)
+	$(call score_heldout,-a $(DEMO)/step-$(last)/adapter,$@)
