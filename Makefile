@@ -17,7 +17,8 @@ BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
 TOOLS    := tina-adapter tina-advantage tina-reward tina-sample tina-score tina-tokenize tina-update
-DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev libopenblas-openmp-dev jq zstd groff-base
+DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev libopenblas-openmp-dev jq zstd groff-base \
+                gnuplot-nox
 
 CPPFLAGS += -Ilib -D_DEFAULT_SOURCE -MMD -MP
 TINA_CFLAGS := -std=c11 -Wall -Wextra -Werror -fopenmp $(CFLAGS)

@@ -26,8 +26,7 @@ demo: $(DEMO)/before.rewarded.jsonl.zst $(DEMO)/after.rewarded.jsonl.zst
 	        '"\($$w | .[0:8] + "        " | .[0:8]) \(map(.rewards.accuracy) | add / length * 100 | . * 10 | round / 10 | tostring | "          " + . | .[-9:])% \(map(.rewards.format) | add / length * 100 | . * 10 | round / 10 | tostring | "          " + . | .[-9:])%"'; \
 	done
 	@echo "run: $(DEMO) (metrics.jsonl, every step's rollouts; open them with zstdcat and jq)"
-	@if command -v gnuplot > /dev/null; then $(MAKE) -s -f pipelines/plot.mk RUN=$(DEMO); \
-	 else echo "plot: install gnuplot-nox and run: make plot RUN=$(DEMO)"; fi
+	@$(MAKE) -s -f pipelines/plot.mk RUN=$(DEMO)
 
 $(DEMO)/before.rewarded.jsonl.zst:
 	@mkdir -p $(@D)

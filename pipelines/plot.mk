@@ -1,5 +1,5 @@
 # pipelines/plot.mk: `make plot RUN=runs/NAME` draws a run's metrics per step (reward, KL, completion length,
-# truncated fraction, gradient norm) into RUN/metrics.png with gnuplot (Debian: gnuplot-nox).
+# truncated fraction, gradient norm) into RUN/metrics.png with gnuplot (gnuplot-nox, among make deps' packages).
 
 ifeq ($(RUN),)
 $(error RUN is required)
@@ -20,5 +20,5 @@ $(RUN)/metrics.png: $(RUN)/metrics.tsv
 	    set title 'reward (mean)'; plot '$<' using 1:2 with lines; \
 	    set title 'KL to the base'; plot '$<' using 1:3 with lines; \
 	    set title 'completion length (tokens)'; plot '$<' using 1:4 with lines; \
-	    set title 'truncated fraction'; plot '$<' using 1:5 with lines; \
+	    set title 'truncated fraction'; set yrange [0:1]; plot '$<' using 1:5 with lines; set autoscale y; \
 	    set title 'gradient norm'; plot '$<' using 1:6 with lines; unset multiplot"
