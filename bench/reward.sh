@@ -27,14 +27,14 @@ agree=$(paste -d ' ' <(head -n "$n" "$work/reward-tina.jsonl" | jq -r '.rewards.
         awk '$1 == $2 { a++ } END { print a + 0 }')
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-mv=$("$PYTHON" -c 'from importlib.metadata import version as v; print(v("math-verify"), v("sympy"))')
+mv=$("$PYTHON" -c 'from importlib.metadata import version as v; print(f"{v(\"math-verify\")} (sympy {v(\"sympy\")})")')
 table=$(cat <<MD
 ## accuracy reward, $n (gold, completion) pairs of the parity corpus — $(date -u +%Y-%m-%d), $cpu, one core
 
 | run | seconds | pairs/s | vs Math-Verify |
 |---|---|---|---|
 | tina-reward -r accuracy (mean of $REPEAT passes) | $(printf %.3f "$tina") | $(printf %.0f "$(echo "$n / $tina" | bc -l)") | $(printf %.0f "$(echo "$peer / $tina" | bc -l)")x |
-| Math-Verify, sympy: $mv (open-r1 accuracy_reward) | $(printf %.1f "$peer") | $(printf %.0f "$(echo "$n / $peer" | bc -l)") | 1x |
+| Math-Verify $mv, open-r1's accuracy_reward | $(printf %.1f "$peer") | $(printf %.0f "$(echo "$n / $peer" | bc -l)") | 1x |
 
 Verdicts equal on $agree of $n pairs in this run.
 MD
