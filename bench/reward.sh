@@ -27,7 +27,7 @@ agree=$(paste -d ' ' <(head -n "$n" "$work/reward-tina.jsonl" | jq -r '.rewards.
         awk '$1 == $2 { a++ } END { print a + 0 }')
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-mv=$("$PYTHON" -c 'from importlib.metadata import version as v; print(f"{v(\"math-verify\")} (sympy {v(\"sympy\")})")')
+mv=$("$PYTHON" -c 'from importlib.metadata import version as v; print(v("math-verify") + " (sympy " + v("sympy") + ")")')
 table=$(cat <<MD
 ## accuracy reward, $n (gold, completion) pairs of the parity corpus — $(date -u +%Y-%m-%d), $cpu, one core
 
