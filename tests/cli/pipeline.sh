@@ -34,7 +34,8 @@ check "resumed: the same optimizer state" \
     cmp -s whole/step-0003/adapter/optimizer.safetensors killed/step-0003/adapter/optimizer.safetensors
 check "resumed: the same metrics" sh -c 'jq -c "del(.seconds)" whole/metrics.jsonl > a; jq -c "del(.seconds)" killed/metrics.jsonl > b; cmp -s a b'
 
-grpo pruned KEEP=1 > /dev/null 2>&1
+grpo pruned KEEP=1 EVAL_EVERY=3 EVAL_SET="$SCRATCH/train.jsonl" EVAL_N=1 > /dev/null 2>&1
+check "EVAL_EVERY=3: step 3's adapter scored as the run goes" jq_true '.[0].benchmarks.toy.problems == 12' pruned/step-0003/eval.json
 check "KEEP=1: old rollouts pruned, the last kept" sh -c '[ ! -e pruned/step-0001/rollouts.jsonl.zst ] && [ -e pruned/step-0003/rollouts.jsonl.zst ]'
 check "KEEP=1: the same adapters" cmp -s whole/step-0003/adapter/adapter_model.safetensors pruned/step-0003/adapter/adapter_model.safetensors
 
