@@ -15,32 +15,14 @@ RECIPE ?= tina-open-rs2
 include pipelines/recipes/$(RECIPE).mk
 
 # Tina's settings (REFERENCE.md section 1) where the recipe says nothing
+include pipelines/recipes/tina-common.mk
 STEPS ?= 100
 BATCH ?= 8
 G ?= 6
-TEMPERATURE ?= 0.7
-TOP_P ?= 1.0
-MAX_NEW_TOKENS ?= 3584
-MAX_PROMPT_TOKENS ?= 512
-TEMPLATE ?= tina
+TOTAL_STEPS ?= 1500
+REWARDS ?= --preset tina
 SYSTEM_FILE ?=
 TOKENIZER ?=
-REWARDS ?= --preset tina
-LOSS ?= grpo
-BETA ?= 0.04
-EPSILON ?= 0.2
-EPSILON_HIGH ?= 0.2
-LR ?= 1e-6
-SCHEDULE ?= cosine-min-lr
-WARMUP_RATIO ?= 0.1
-MIN_LR_RATE ?= 0.1
-TOTAL_STEPS ?= 1500
-MAX_GRAD_NORM ?= 1.0
-RANK ?= 32
-ALPHA ?= 128
-DROPOUT ?= 0.05
-TARGETS ?= all
-SEED ?= 42
 MICRO_BATCH_TOKENS ?= 4096
 THREADS ?= $(shell nproc)
 INIT_ADAPTER ?=
