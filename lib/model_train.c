@@ -6,15 +6,25 @@
 
 #include "model_impl.h"
 
+/* What a layer computes between its input and its output, and the backward reads. */
+typedef struct {
+    void *h, *mid, *h2;         /* (T, C) normed input, residual after attention, normed again */
+    void *q, *att;              /* (T, Hq*D) after rope, attention output */
+    void *k, *v;                /* (T, Hkv*D) after rope */
+    void *gate, *up, *act;      /* (T, I) before the activation, and silu(gate) * up */
+} Insides;
+
 struct TinaTrainer {
     TinaModel *model;
     int max_tokens, max_len, max_rank;
     void *memory;               /* the one allocation of everything below that is not host */
     void *inputs;               /* (L + 1, T, C) each layer's input, then the final hidden state before the norm */
-    void *h, *mid, *h2, *out;   /* (T, C) normed input, residual after attention, normed again, layer output */
-    void *q, *att;              /* (T, Hq*D) after rope, attention output */
-    void *k, *v;                /* (T, Hkv*D) after rope */
-    void *gate, *up, *act;      /* (T, I) before the activation, and silu(gate) * up */
+    Insides in;                 /* the layer being run: the shared buffers below, or the layer's kept copy */
+    Insides shared;             /* one layer's insides, recomputed in the backward */
+    Insides *kept;              /* (L,) every layer's insides when keep_insides: no recompute */
+    void *kept_memory;          /* their one allocation */
+    void *final_h;              /* (T, C) the last hidden state after the final norm */
+    void *out;                  /* (T, C) a recomputed layer's output (discarded) */
     void *dx, *dh;              /* (T, C) gradients: the residual stream's, a normed input's */
     void *dq, *datt;            /* (T, Hq*D) */
     void *dk, *dv;              /* (T, Hkv*D) */
@@ -49,9 +59,9 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         size_t n;
     } plan[] = {
         {&tr->inputs, ((size_t)c->n_layers + 1) * T * C},
-        {&tr->h, T * C}, {&tr->mid, T * C}, {&tr->h2, T * C}, {&tr->out, T * C},
-        {&tr->q, T * q}, {&tr->att, T * q}, {&tr->k, T * kv}, {&tr->v, T * kv},
-        {&tr->gate, T * I}, {&tr->up, T * I}, {&tr->act, T * I},
+        {&tr->shared.h, T * C}, {&tr->shared.mid, T * C}, {&tr->shared.h2, T * C}, {&tr->out, T * C},
+        {&tr->final_h, T * C}, {&tr->shared.q, T * q}, {&tr->shared.att, T * q}, {&tr->shared.k, T * kv},
+        {&tr->shared.v, T * kv}, {&tr->shared.gate, T * I}, {&tr->shared.up, T * I}, {&tr->shared.act, T * I},
         {&tr->dx, T * C}, {&tr->dh, T * C}, {&tr->dq, T * q}, {&tr->datt, T * q}, {&tr->dk, T * kv}, {&tr->dv, T * kv},
         {&tr->dgate, T * I}, {&tr->dup, T * I}, {&tr->dact, T * I},
         {&tr->z, T * r}, {&tr->dz, T * r},
@@ -79,13 +89,52 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         *plan[i].slot = at;
         at += plan[i].n * b->act_bytes;
     }
+    tr->in = tr->shared;
     *out = tr;
+    return TINA_OK;
+}
+
+size_t tina_trainer_insides_bytes(const TinaModel *m, int max_tokens) {
+    const TinaConfig *c = &m->config;
+    size_t C = (size_t)c->hidden, I = (size_t)c->intermediate;
+    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
+    return (size_t)c->n_layers * (size_t)max_tokens * (3 * C + 2 * q + 2 * kv + 3 * I) * m->backend->act_bytes;
+}
+
+TinaStatus tina_trainer_keep_insides(TinaTrainer *tr, TinaError *err) {
+    if (tr->kept) return TINA_OK;
+    const TinaConfig *c = &tr->model->config;
+    TinaBackend *b = tr->model->backend;
+    size_t T = (size_t)tr->max_tokens, C = (size_t)c->hidden, I = (size_t)c->intermediate;
+    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
+    tr->kept = calloc((size_t)c->n_layers, sizeof *tr->kept);
+    tr->kept_memory = b->alloc(b, tina_trainer_insides_bytes(tr->model, tr->max_tokens));
+    if (!tr->kept || !tr->kept_memory) {
+        free(tr->kept);
+        tr->kept = NULL;
+        if (tr->kept_memory) b->release(b, tr->kept_memory);
+        tr->kept_memory = NULL;
+        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (every layer's activations, %.1f MB)",
+                          (double)tina_trainer_insides_bytes(tr->model, tr->max_tokens) / 1e6);
+    }
+    char *at = tr->kept_memory;
+    for (int l = 0; l < c->n_layers; l++) {
+        Insides *k = &tr->kept[l];
+        void **slots[] = {&k->h, &k->mid, &k->h2, &k->q, &k->att, &k->k, &k->v, &k->gate, &k->up, &k->act};
+        size_t sizes[] = {C, C, C, q, q, kv, kv, I, I, I};
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+            *slots[i] = at;
+            at += T * sizes[i] * b->act_bytes;
+        }
+    }
     return TINA_OK;
 }
 
 void tina_trainer_free(TinaTrainer *tr) {
     if (!tr) return;
     if (tr->memory) tr->model->backend->release(tr->model->backend, tr->memory);
+    if (tr->kept_memory) tr->model->backend->release(tr->model->backend, tr->kept_memory);
+    free(tr->kept);
     free(tr->slots), free(tr->n_past), free(tr->n_new), free(tr->first);
     free(tr->tokens), free(tr->positions), free(tr->targets);
     free(tr);
@@ -155,8 +204,8 @@ static void attention(TinaTrainer *tr) {
     for (int s = 0; s < batch->n_seqs; s++) {
         int zero = 0, slot = 0, n = batch->n_new[s], first = batch->first[s];
         TinaBatch one = {1, &slot, &zero, &n, &zero, n, batch->tokens + first, batch->positions + first};
-        b->attention(b, row(tr, tr->att, (size_t)first, q), row(tr, tr->q, (size_t)first, q),
-                     row(tr, tr->k, (size_t)first, kv), row(tr, tr->v, (size_t)first, kv), tr->k_cache, tr->v_cache,
+        b->attention(b, row(tr, tr->in.att, (size_t)first, q), row(tr, tr->in.q, (size_t)first, q),
+                     row(tr, tr->in.k, (size_t)first, kv), row(tr, tr->in.v, (size_t)first, kv), tr->k_cache, tr->v_cache,
                      tr->max_len, &one, c->n_heads, c->n_kv_heads, c->head_dim);
     }
 }
@@ -170,28 +219,28 @@ static void layer_forward(TinaTrainer *tr, const TinaLora *lora, int l, const vo
     int T = tr->batch.n_tokens, C = c->hidden, I = c->intermediate, D = c->head_dim;
     int q = c->n_heads * D, kv = c->n_kv_heads * D;
     float eps = (float)c->rms_eps;
-    b->rmsnorm(b, tr->h, x, w->attn_norm, T, C, eps);
-    b->matmul(b, tr->q, tr->h, w->wq, w->bq, T, C, q, false);
-    lora_forward(tr, lora, l, TINA_LORA_Q, tr->q, tr->h);
-    b->matmul(b, tr->k, tr->h, w->wk, w->bk, T, C, kv, false);
-    lora_forward(tr, lora, l, TINA_LORA_K, tr->k, tr->h);
-    b->matmul(b, tr->v, tr->h, w->wv, w->bv, T, C, kv, false);
-    lora_forward(tr, lora, l, TINA_LORA_V, tr->v, tr->h);
-    b->rope(b, tr->q, tr->k, &tr->batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
+    b->rmsnorm(b, tr->in.h, x, w->attn_norm, T, C, eps);
+    b->matmul(b, tr->in.q, tr->in.h, w->wq, w->bq, T, C, q, false);
+    lora_forward(tr, lora, l, TINA_LORA_Q, tr->in.q, tr->in.h);
+    b->matmul(b, tr->in.k, tr->in.h, w->wk, w->bk, T, C, kv, false);
+    lora_forward(tr, lora, l, TINA_LORA_K, tr->in.k, tr->in.h);
+    b->matmul(b, tr->in.v, tr->in.h, w->wv, w->bv, T, C, kv, false);
+    lora_forward(tr, lora, l, TINA_LORA_V, tr->in.v, tr->in.h);
+    b->rope(b, tr->in.q, tr->in.k, &tr->batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
     attention(tr);
-    b->copy(b, tr->mid, x, (size_t)T * C);
-    b->matmul(b, tr->mid, tr->att, w->wo, w->bo, T, q, C, true);
-    lora_forward(tr, lora, l, TINA_LORA_O, tr->mid, tr->att);
-    b->rmsnorm(b, tr->h2, tr->mid, w->mlp_norm, T, C, eps);
-    b->matmul(b, tr->gate, tr->h2, w->w_gate, NULL, T, C, I, false);
-    lora_forward(tr, lora, l, TINA_LORA_GATE, tr->gate, tr->h2);
-    b->matmul(b, tr->up, tr->h2, w->w_up, NULL, T, C, I, false);
-    lora_forward(tr, lora, l, TINA_LORA_UP, tr->up, tr->h2);
-    b->copy(b, tr->act, tr->gate, (size_t)T * I);
-    b->swiglu(b, tr->act, tr->up, T, I);
-    b->copy(b, out, tr->mid, (size_t)T * C);
-    b->matmul(b, out, tr->act, w->w_down, NULL, T, I, C, true);
-    lora_forward(tr, lora, l, TINA_LORA_DOWN, out, tr->act);
+    b->copy(b, tr->in.mid, x, (size_t)T * C);
+    b->matmul(b, tr->in.mid, tr->in.att, w->wo, w->bo, T, q, C, true);
+    lora_forward(tr, lora, l, TINA_LORA_O, tr->in.mid, tr->in.att);
+    b->rmsnorm(b, tr->in.h2, tr->in.mid, w->mlp_norm, T, C, eps);
+    b->matmul(b, tr->in.gate, tr->in.h2, w->w_gate, NULL, T, C, I, false);
+    lora_forward(tr, lora, l, TINA_LORA_GATE, tr->in.gate, tr->in.h2);
+    b->matmul(b, tr->in.up, tr->in.h2, w->w_up, NULL, T, C, I, false);
+    lora_forward(tr, lora, l, TINA_LORA_UP, tr->in.up, tr->in.h2);
+    b->copy(b, tr->in.act, tr->in.gate, (size_t)T * I);
+    b->swiglu(b, tr->in.act, tr->in.up, T, I);
+    b->copy(b, out, tr->in.mid, (size_t)T * C);
+    b->matmul(b, out, tr->in.act, w->w_down, NULL, T, I, C, true);
+    lora_forward(tr, lora, l, TINA_LORA_DOWN, out, tr->in.act);
 }
 
 TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
@@ -223,11 +272,13 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
     TinaBackend *b = m->backend;
     size_t layer_size = (size_t)tr->max_tokens * c->hidden;
     b->embed(b, tr->inputs, m->embed, tr->tokens, T, c->hidden);
-    for (int l = 0; l < c->n_layers; l++)
+    for (int l = 0; l < c->n_layers; l++) {
+        tr->in = tr->kept ? tr->kept[l] : tr->shared;
         layer_forward(tr, lora, l, row(tr, tr->inputs, (size_t)l, layer_size), row(tr, tr->inputs, (size_t)l + 1, layer_size));
-    b->rmsnorm(b, tr->h, row(tr, tr->inputs, (size_t)c->n_layers, layer_size), m->final_norm, T, c->hidden,
+    }
+    b->rmsnorm(b, tr->final_h, row(tr, tr->inputs, (size_t)c->n_layers, layer_size), m->final_norm, T, c->hidden,
                (float)c->rms_eps);
-    b->logprobs(b, logprobs, tr->h, m->lm_head, tr->targets, T, c->hidden, c->vocab);
+    b->logprobs(b, logprobs, tr->final_h, m->lm_head, tr->targets, T, c->hidden, c->vocab);
     tr->ready = true;
     return TINA_OK;
 }
@@ -245,34 +296,35 @@ TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const fl
     float eps = (float)c->rms_eps;
     size_t layer_size = (size_t)tr->max_tokens * C;
     const void *last = row(tr, tr->inputs, (size_t)c->n_layers, layer_size);
-    b->rmsnorm(b, tr->h, last, m->final_norm, T, C, eps);
-    b->logprobs_backward(b, tr->dh, tr->h, m->lm_head, tr->targets, dlogp, T, C, c->vocab);
+    b->rmsnorm(b, tr->final_h, last, m->final_norm, T, C, eps);
+    b->logprobs_backward(b, tr->dh, tr->final_h, m->lm_head, tr->targets, dlogp, T, C, c->vocab);
     b->rmsnorm_backward(b, tr->dx, last, m->final_norm, tr->dh, T, C, eps, false);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         const LayerWeights *w = &m->layers[l];
         const void *x = row(tr, tr->inputs, (size_t)l, layer_size);
-        layer_forward(tr, lora, l, x, tr->out); /* recompute this layer's insides; dx is d out */
+        if (tr->kept) tr->in = tr->kept[l]; /* kept from the forward; dx is d out */
+        else layer_forward(tr, lora, l, x, tr->out); /* recompute this layer's insides; dx is d out */
         /* out = mid + act @ w_down^T + lora */
         b->matmul_backward(b, tr->dact, tr->dx, w->w_down, T, I, C, false);
-        lora_backward(tr, lora, grads, l, TINA_LORA_DOWN, tr->dact, tr->act, tr->dx);
-        b->swiglu_backward(b, tr->dgate, tr->dup, tr->gate, tr->up, tr->dact, T, I);
+        lora_backward(tr, lora, grads, l, TINA_LORA_DOWN, tr->dact, tr->in.act, tr->dx);
+        b->swiglu_backward(b, tr->dgate, tr->dup, tr->in.gate, tr->in.up, tr->dact, T, I);
         b->matmul_backward(b, tr->dh, tr->dgate, w->w_gate, T, C, I, false);
-        lora_backward(tr, lora, grads, l, TINA_LORA_GATE, tr->dh, tr->h2, tr->dgate);
+        lora_backward(tr, lora, grads, l, TINA_LORA_GATE, tr->dh, tr->in.h2, tr->dgate);
         b->matmul_backward(b, tr->dh, tr->dup, w->w_up, T, C, I, true);
-        lora_backward(tr, lora, grads, l, TINA_LORA_UP, tr->dh, tr->h2, tr->dup);
-        b->rmsnorm_backward(b, tr->dx, tr->mid, w->mlp_norm, tr->dh, T, C, eps, true); /* dx is now d mid */
+        lora_backward(tr, lora, grads, l, TINA_LORA_UP, tr->dh, tr->in.h2, tr->dup);
+        b->rmsnorm_backward(b, tr->dx, tr->in.mid, w->mlp_norm, tr->dh, T, C, eps, true); /* dx is now d mid */
         /* mid = x + att @ w_o^T + lora */
         b->matmul_backward(b, tr->datt, tr->dx, w->wo, T, q, C, false);
-        lora_backward(tr, lora, grads, l, TINA_LORA_O, tr->datt, tr->att, tr->dx);
-        b->attention_backward(b, tr->dq, tr->dk, tr->dv, tr->q, tr->k, tr->v, tr->datt, &tr->batch, c->n_heads,
+        lora_backward(tr, lora, grads, l, TINA_LORA_O, tr->datt, tr->in.att, tr->dx);
+        b->attention_backward(b, tr->dq, tr->dk, tr->dv, tr->in.q, tr->in.k, tr->in.v, tr->datt, &tr->batch, c->n_heads,
                               c->n_kv_heads, D);
         b->rope_backward(b, tr->dq, tr->dk, &tr->batch, c->n_heads, c->n_kv_heads, D);
         b->matmul_backward(b, tr->dh, tr->dq, w->wq, T, C, q, false);
-        lora_backward(tr, lora, grads, l, TINA_LORA_Q, tr->dh, tr->h, tr->dq);
+        lora_backward(tr, lora, grads, l, TINA_LORA_Q, tr->dh, tr->in.h, tr->dq);
         b->matmul_backward(b, tr->dh, tr->dk, w->wk, T, C, kv, true);
-        lora_backward(tr, lora, grads, l, TINA_LORA_K, tr->dh, tr->h, tr->dk);
+        lora_backward(tr, lora, grads, l, TINA_LORA_K, tr->dh, tr->in.h, tr->dk);
         b->matmul_backward(b, tr->dh, tr->dv, w->wv, T, C, kv, true);
-        lora_backward(tr, lora, grads, l, TINA_LORA_V, tr->dh, tr->h, tr->dv);
+        lora_backward(tr, lora, grads, l, TINA_LORA_V, tr->dh, tr->in.h, tr->dv);
         b->rmsnorm_backward(b, tr->dx, x, w->attn_norm, tr->dh, T, C, eps, true); /* dx is now d x */
     }
     return TINA_OK;

@@ -17,6 +17,11 @@ TinaStatus tina_trainer_new(TinaModel *model, int max_tokens, int max_len, int m
                             TinaError *err);
 void tina_trainer_free(TinaTrainer *trainer);
 
+/* Keeping every layer's activations from the forward instead of recomputing them in the backward: a third less
+ * arithmetic for tina_trainer_insides_bytes more memory (the caller decides, e.g. against a budget). */
+size_t tina_trainer_insides_bytes(const TinaModel *model, int max_tokens);
+TinaStatus tina_trainer_keep_insides(TinaTrainer *trainer, TinaError *err);
+
 /* LoRA dropout (the adapter's dropout rate) draws its masks from this seed, the count of forwards with an adapter
  * since it was set, the layer and the module: the same calls in the same order drop the same values. */
 void tina_trainer_set_dropout_seed(TinaTrainer *trainer, uint64_t seed);

@@ -54,6 +54,8 @@ static const char usage[] =
     "      --weight-decay W      AdamW's decoupled weight decay (default 0)\n"
     "      --max-grad-norm N     clip the global gradient norm (default 1; 0: no clipping)\n"
     "      --micro-batch-tokens N  tokens per forward/backward (default 4096)\n"
+    "      --activation-memory MB  keep every layer's activations for the backward when they fit in MB (default\n"
+    "                            2048); else recompute them layer by layer (a third more arithmetic)\n"
     "      --mask-truncated      leave out completions that hit the length limit (finish_reason \"length\")\n"
     "      --seed S              LoRA dropout's masks come from S and the step (default 0)\n"
     "      --threads N           CPU threads (default: all)\n"
@@ -80,6 +82,7 @@ typedef struct {
     bool constant_lr;
     long long total_steps;
     int micro_batch_tokens, threads;
+    double activation_memory;
     bool mask_truncated, quiet;
 } Options;
 
@@ -279,6 +282,8 @@ static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, con
     TinaTrainer *trainer = NULL;
     TinaStatus status = tina_trainer_new(model, budget, longest, lora->r, &trainer, err);
     if (!status) tina_trainer_set_dropout_seed(trainer, tina_rng_bits((uint64_t)o->seed, (uint64_t)step, 0));
+    if (!status && (double)tina_trainer_insides_bytes(model, budget) <= o->activation_memory * 1e6)
+        status = tina_trainer_keep_insides(trainer, err);
     size_t cap = (size_t)budget;
     TinaSequence *seqs = calloc(cap, sizeof *seqs);
     int32_t *targets = calloc(cap, sizeof *targets);
@@ -371,7 +376,7 @@ static TinaStatus write_output(const char *dir, const TinaLora *lora, const Opti
 static Options parse_options(int argc, char **argv) {
     enum { OPT_INIT = 256, OPT_RANK, OPT_ALPHA, OPT_TARGETS, OPT_INIT_SEED, OPT_LOSS, OPT_BETA, OPT_EPSILON,
            OPT_EPSILON_HIGH, OPT_MAX_COMPLETION, OPT_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_TOTAL, OPT_DECAY,
-           OPT_GRAD_NORM, OPT_MICRO, OPT_MASK_TRUNCATED, OPT_THREADS, OPT_DROPOUT, OPT_SEED };
+           OPT_GRAD_NORM, OPT_MICRO, OPT_MASK_TRUNCATED, OPT_THREADS, OPT_DROPOUT, OPT_SEED, OPT_ACTIVATIONS };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'},           {"adapter", required_argument, NULL, 'a'},
         {"init-adapter", no_argument, NULL, OPT_INIT},     {"rank", required_argument, NULL, OPT_RANK},
@@ -388,6 +393,7 @@ static Options parse_options(int argc, char **argv) {
         {"micro-batch-tokens", required_argument, NULL, OPT_MICRO},
         {"mask-truncated", no_argument, NULL, OPT_MASK_TRUNCATED}, {"threads", required_argument, NULL, OPT_THREADS},
         {"dropout", required_argument, NULL, OPT_DROPOUT},  {"seed", required_argument, NULL, OPT_SEED},
+        {"activation-memory", required_argument, NULL, OPT_ACTIVATIONS},
         {"quiet", no_argument, NULL, 'q'},                 {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},               {NULL, 0, NULL, 0},
     };
@@ -396,7 +402,7 @@ static Options parse_options(int argc, char **argv) {
     /* the defaults are Tina's recipe (REFERENCE.md section 1), so --preset tina only names them */
     Options o = {.rank = 32, .alpha = 128, .dropout = 0.05, .targets = "all", .loss = TINA_LOSS_GRPO, .beta = 0.04, .epsilon = 0.2,
                  .lr = 1e-6, .warmup_ratio = 0.1, .min_lr_rate = 0.1, .total_steps = 1500, .max_grad_norm = 1.0,
-                 .micro_batch_tokens = 4096};
+                 .micro_batch_tokens = 4096, .activation_memory = 2048};
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":m:a:o:p:qhV", long_options, NULL)) != -1;) {
         switch (c) {
@@ -426,6 +432,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_THREADS: o.threads = (int)cli_integer("--threads", optarg, 0, 4096); break;
         case OPT_DROPOUT: o.dropout = cli_double("--dropout", optarg, 0, 0.99); break;
         case OPT_SEED: o.seed = cli_integer("--seed", optarg, 0, (1LL << 62)); break;
+        case OPT_ACTIVATIONS: o.activation_memory = cli_double("--activation-memory", optarg, 0, 1e9); break;
         case 'q': o.quiet = true; break;
         default: cli_standard_option(c, argv, usage);
         }

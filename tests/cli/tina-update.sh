@@ -64,6 +64,9 @@ done
 run tina-update -m "$F/qwen2-f32" -a step1 -o again2 --lr 1e-3 --schedule constant advantaged.jsonl
 check "the same step twice: identical adapter bytes" cmp -s step2/adapter_model.safetensors again2/adapter_model.safetensors
 check "the same step twice: identical optimizer state" cmp -s step2/optimizer.safetensors again2/optimizer.safetensors
+run tina-update -m "$F/qwen2-f32" -a step1 -o recomputed --activation-memory 0 --lr 1e-3 --schedule constant advantaged.jsonl
+check "activations recomputed layer by layer instead of kept: identical adapter bytes" \
+    cmp -s step2/adapter_model.safetensors recomputed/adapter_model.safetensors
 
 # A fresh adapter: B = 0, so the first step's gradient reaches B only and the lr warms up from 0 (Tina's schedule)
 run tina-update -m "$F/qwen2-f32" --init-adapter --rank 4 --alpha 16 -o fresh advantaged.jsonl

@@ -58,7 +58,8 @@ static double relative_error(const float *got, const float *want, size_t n) {
     return sqrt(diff / (norm > 0 ? norm : 1));
 }
 
-static void gradients_match_pytorch(const char *arch) {
+/* keep: every layer's activations kept from the forward instead of recomputed in the backward */
+static void gradients_match_pytorch(const char *arch, bool keep) {
     char dir[256];
     TinaError err;
     Case c;
@@ -74,6 +75,7 @@ static void gradients_match_pytorch(const char *arch) {
     if (lora) CHECK(tina_lora_zeros_like(lora, &grads, &err) == TINA_OK);
     TinaTrainer *tr = NULL;
     if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, 32, 8, &tr, &err) == TINA_OK);
+    if (tr && keep) CHECK(tina_trainer_keep_insides(tr, &err) == TINA_OK);
     if (!tr || !grads || !want) goto done;
 
     float logprobs[MAX_TOKENS];
@@ -93,8 +95,8 @@ static void gradients_match_pytorch(const char *arch) {
         worst_matrix = fmax(worst_matrix, fmax(ea, eb));
     }
     CHECK(worst_matrix < 1e-4);
-    printf("note: %s: log-probs within %.2g of PyTorch, LoRA gradients within %.2g relative L2 (worst matrix)\n", arch,
-           worst, worst_matrix);
+    printf("note: %s%s: log-probs within %.2g of PyTorch, LoRA gradients within %.2g relative L2 (worst matrix)\n",
+           arch, keep ? " (activations kept)" : "", worst, worst_matrix);
 
     /* a second backward adds the same gradients again: parameter gradients accumulate */
     CHECK(tina_trainer_backward(tr, lora, c.coefficients, grads, &err) == TINA_OK);
@@ -109,8 +111,12 @@ done:
     tina_model_free(m);
 }
 
-static void qwen2_gradients_match_pytorch(void) { gradients_match_pytorch("qwen2"); }
-static void llama_gradients_match_pytorch(void) { gradients_match_pytorch("llama"); }
+static void qwen2_gradients_match_pytorch(void) { gradients_match_pytorch("qwen2", false); }
+static void llama_gradients_match_pytorch(void) { gradients_match_pytorch("llama", false); }
+static void gradients_match_pytorch_with_activations_kept(void) {
+    gradients_match_pytorch("qwen2", true);
+    gradients_match_pytorch("llama", true);
+}
 
 /* The forward of training equals the inference forward's log-probs (KV-cache path) on the same tokens. */
 static void training_forward_equals_inference_logprobs(void) {
@@ -235,6 +241,7 @@ int main(void) {
     static const TestCase tests[] = {
         {"qwen2_gradients_match_pytorch", qwen2_gradients_match_pytorch},
         {"llama_gradients_match_pytorch", llama_gradients_match_pytorch},
+        {"gradients_match_pytorch_with_activations_kept", gradients_match_pytorch_with_activations_kept},
         {"training_forward_equals_inference_logprobs", training_forward_equals_inference_logprobs},
         {"gradients_match_finite_differences_with_dropout", gradients_match_finite_differences_with_dropout},
         {"backward_refuses_without_forward_or_with_other_shapes", backward_refuses_without_forward_or_with_other_shapes},
