@@ -98,8 +98,12 @@ struct TinaBackend {
                           float scale, bool accumulate);
     /* the inverse rotation of rope, in place on dq (T, Hq, D) and dk (T, Hkv, D) */
     void (*rope_backward)(TinaBackend *b, void *dq, void *dk, const TinaBatch *batch, int Hq, int Hkv, int D);
-    /* causal attention of each sequence over its own tokens (n_past 0): dq (T, Hq, D), dk and dv (T, Hkv, D) A from
-     * dout (T, Hq, D) and the forward's q (after rope), k (after rope), v */
+    /* causal attention of each sequence over its own tokens (n_past 0), no cache: out (T, Hq, D) A from q (T, Hq, D)
+     * and k, v (T, Hkv, D) A after rope; the training forward, which need not be batch-invariant */
+    void (*self_attention)(TinaBackend *b, void *out, const void *q, const void *k, const void *v,
+                           const TinaBatch *batch, int Hq, int Hkv, int D);
+    /* the backward of self_attention: dq (T, Hq, D), dk and dv (T, Hkv, D) A from dout (T, Hq, D) and the forward's
+     * q (after rope), k (after rope), v */
     void (*attention_backward)(TinaBackend *b, void *dq, void *dk, void *dv, const void *q, const void *k,
                                const void *v, const void *dout, const TinaBatch *batch, int Hq, int Hkv, int D);
     /* dgate, dup (T, I) A through act = silu(gate) * up, from dact (T, I) A and the forward's gate and up */

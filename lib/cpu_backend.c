@@ -12,13 +12,16 @@
 #include "rng.h"
 
 enum { VOCAB_CHUNK = 4096 }; /* rows of the head per log-prob step: (T, 4096) f32 at most, never (T, V) */
+enum { QUERY_BLOCK = 64 };   /* queries per step of the training attention: (64, sequence length) scores */
 
 typedef struct {
     TinaBackend base;
     int threads;
     bool avx2;      /* the batch-invariant row kernel needs AVX2 and FMA */
-    float *scratch; /* attention scores (threads, 2, max_len), or log-prob chunks (T, VOCAB_CHUNK) and sums */
+    float *scratch; /* attention scores (threads, 2, QUERY_BLOCK, block_len), or log-prob chunks (T, VOCAB_CHUNK)
+                     * and sums */
     size_t scratch_len;
+    int block_len;  /* the longest sequence the attention scratch holds */
     float *rope_cos, *rope_sin; /* (rope_positions, D / 2) tables for one (theta, D) */
     int rope_positions, rope_dim;
     double rope_theta;
@@ -167,7 +170,9 @@ static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, 
  * inv_freq = 1 / theta^(2j / D), angle = float(position) * inv_freq, so that long positions round alike. */
 static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D, double theta, TinaError *err) {
     Cpu *c = (Cpu *)b;
-    size_t need = (size_t)c->threads * 2 * max_len; /* attention scores and their gradients, a row per thread */
+    int block_len = max_len > c->block_len ? max_len : c->block_len;
+    /* attention scores and their gradients, a block of rows per thread */
+    size_t need = (size_t)c->threads * 2 * QUERY_BLOCK * block_len;
     size_t logprob = (size_t)max_tokens * (VOCAB_CHUNK + 4);       /* a vocabulary chunk and two doubles a row */
     if (logprob > need) need = logprob;
     if (need > c->scratch_len) {
@@ -176,6 +181,7 @@ static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D
         c->scratch = bigger;
         c->scratch_len = need;
     }
+    c->block_len = block_len;
     if (max_len <= c->rope_positions && D == c->rope_dim && theta == c->rope_theta) return TINA_OK;
     size_t n = (size_t)max_len * (size_t)(D / 2);
     float *cs = malloc(n * sizeof *cs), *sn = malloc(n * sizeof *sn);
@@ -422,50 +428,88 @@ static void cpu_rope_backward(TinaBackend *b, void *dq, void *dk, const TinaBatc
     rotate_all((Cpu *)b, dq, dk, batch, Hq, Hkv, D, -1.0f);
 }
 
-/* Row by row, recomputing each query's probabilities p: dv_j += p_j do; ds_j = p_j (do . v_j - sum_k p_k do . v_k);
- * dq = scale sum_j ds_j k_j; dk_j += scale ds_j q. One task per (sequence, kv head), which alone writes its dk, dv. */
+/* ---- attention of whole sequences (training): blocks of queries through sgemm -------------------------------
+ * A block of up to QUERY_BLOCK queries of one head takes its scores against every key up to its last query in one
+ * product, so the work is matrix products instead of vector rows; the few scores above the diagonal are computed and
+ * then masked. Unlike the cached attention this is not batch-invariant (sgemm's sums depend on the shapes), which the
+ * trainer does not need: it sees each sequence alone. */
+/* p (n, keys) = causal softmax(scale q k^T) for queries i0 .. i0 + n - 1 of one head (q rows q_row apart) against keys
+ * 0 .. keys - 1 = i0 + n - 1 of its kv head (rows kv_row apart); 0 above the diagonal. Returns keys. */
+static int block_probabilities(float *p, const float *q, size_t q_row, const float *k, size_t kv_row, int i0, int n,
+                               int D) {
+    int keys = i0 + n;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, keys, D, 1.0f / sqrtf((float)D), q, (int)q_row, k,
+                (int)kv_row, 0.0f, p, keys);
+    for (int r = 0; r < n; r++) {
+        float *row = p + (size_t)r * keys, max = -INFINITY, sum = 0;
+        int visible = i0 + r + 1;
+        for (int j = 0; j < visible; j++) max = row[j] > max ? row[j] : max;
+        for (int j = 0; j < visible; j++) sum += row[j] = expf(row[j] - max);
+        for (int j = 0; j < visible; j++) row[j] /= sum;
+        memset(row + visible, 0, (size_t)(keys - visible) * sizeof *row);
+    }
+    return keys;
+}
+
+/* One task per (sequence, head): out (T, Hq, D) = P v a block of queries at a time. */
+static void cpu_self_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v,
+                               const TinaBatch *batch, int Hq, int Hkv, int D) {
+    Cpu *c = (Cpu *)b;
+    int group = Hq / Hkv;
+    size_t kv_row = (size_t)Hkv * D, q_row = (size_t)Hq * D;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
+    for (int task = 0; task < batch->n_seqs * Hq; task++) {
+        int s = task / Hq, h = task % Hq, first = batch->first[s], n = batch->n_new[s];
+        const float *ks = (const float *)k + (size_t)first * kv_row + (size_t)(h / group) * D;
+        const float *vs = (const float *)v + (size_t)first * kv_row + (size_t)(h / group) * D;
+        float *p = c->scratch + (size_t)omp_get_thread_num() * 2 * QUERY_BLOCK * c->block_len;
+        for (int i0 = 0; i0 < n; i0 += QUERY_BLOCK) {
+            int rows = n - i0 < QUERY_BLOCK ? n - i0 : QUERY_BLOCK;
+            size_t at = (size_t)(first + i0) * q_row + (size_t)h * D;
+            int keys = block_probabilities(p, (const float *)q + at, q_row, ks, kv_row, i0, rows, D);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, keys, 1.0f, p, keys, vs, (int)kv_row, 0.0f,
+                        (float *)out + at, (int)q_row);
+        }
+    }
+}
+
+/* Per block, with the forward's probabilities P recomputed: dP = dout v^T; dS = P (dP - rowsum(P dP)) scale;
+ * dq = dS k; dk += dS^T q; dv += P^T dout. One task per (sequence, kv head), which alone writes its dk, dv. */
 static void cpu_attention_backward(TinaBackend *b, void *dq, void *dk, void *dv, const void *q, const void *k,
                                    const void *v, const void *dout, const TinaBatch *batch, int Hq, int Hkv, int D) {
     Cpu *c = (Cpu *)b;
     int group = Hq / Hkv;
     size_t kv_row = (size_t)Hkv * D, q_row = (size_t)Hq * D;
+    float scale = 1.0f / sqrtf((float)D);
     memset(dk, 0, (size_t)batch->n_tokens * kv_row * sizeof(float));
     memset(dv, 0, (size_t)batch->n_tokens * kv_row * sizeof(float));
-    int max_len = 0;
-    for (int s = 0; s < batch->n_seqs; s++) max_len = batch->n_new[s] > max_len ? batch->n_new[s] : max_len;
-    float scale = 1.0f / sqrtf((float)D);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
     for (int task = 0; task < batch->n_seqs * Hkv; task++) {
         int s = task / Hkv, g = task % Hkv, first = batch->first[s], n = batch->n_new[s];
-        float *p = c->scratch + (size_t)omp_get_thread_num() * 2 * max_len, *dp = p + max_len;
+        size_t kv_at = (size_t)first * kv_row + (size_t)g * D;
+        const float *ks = (const float *)k + kv_at, *vs = (const float *)v + kv_at;
+        float *dks = (float *)dk + kv_at, *dvs = (float *)dv + kv_at;
+        float *p = c->scratch + (size_t)omp_get_thread_num() * 2 * QUERY_BLOCK * c->block_len;
+        float *dp = p + (size_t)QUERY_BLOCK * c->block_len;
         for (int h = g * group; h < (g + 1) * group; h++)
-            for (int i = 0; i < n; i++) {
-                const float *qi = (const float *)q + (size_t)(first + i) * q_row + (size_t)h * D;
-                const float *doi = (const float *)dout + (size_t)(first + i) * q_row + (size_t)h * D;
-                float max = -INFINITY, sum = 0, pdp = 0;
-                for (int j = 0; j <= i; j++) {
-                    p[j] = dot(qi, (const float *)k + (size_t)(first + j) * kv_row + (size_t)g * D, D, c->avx2) * scale;
-                    max = p[j] > max ? p[j] : max;
+            for (int i0 = 0; i0 < n; i0 += QUERY_BLOCK) {
+                int rows = n - i0 < QUERY_BLOCK ? n - i0 : QUERY_BLOCK;
+                size_t at = (size_t)(first + i0) * q_row + (size_t)h * D;
+                const float *qb = (const float *)q + at, *dob = (const float *)dout + at;
+                int keys = block_probabilities(p, qb, q_row, ks, kv_row, i0, rows, D);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, D, 1.0f, dob, (int)q_row, vs,
+                            (int)kv_row, 0.0f, dp, keys);
+                for (int r = 0; r < rows; r++) {
+                    float *pr = p + (size_t)r * keys, *dpr = dp + (size_t)r * keys, pdp = 0;
+                    for (int j = 0; j < keys; j++) pdp += pr[j] * dpr[j];
+                    for (int j = 0; j < keys; j++) dpr[j] = pr[j] * (dpr[j] - pdp);
                 }
-                for (int j = 0; j <= i; j++) sum += p[j] = expf(p[j] - max);
-                for (int j = 0; j <= i; j++) {
-                    p[j] /= sum;
-                    dp[j] = dot(doi, (const float *)v + (size_t)(first + j) * kv_row + (size_t)g * D, D, c->avx2);
-                    pdp += p[j] * dp[j];
-                }
-                float *dqi = (float *)dq + (size_t)(first + i) * q_row + (size_t)h * D;
-                memset(dqi, 0, (size_t)D * sizeof *dqi);
-                for (int j = 0; j <= i; j++) {
-                    float ds = p[j] * (dp[j] - pdp) * scale;
-                    const float *kj = (const float *)k + (size_t)(first + j) * kv_row + (size_t)g * D;
-                    float *dkj = (float *)dk + (size_t)(first + j) * kv_row + (size_t)g * D;
-                    float *dvj = (float *)dv + (size_t)(first + j) * kv_row + (size_t)g * D;
-                    for (int d = 0; d < D; d++) {
-                        dqi[d] += ds * kj[d];
-                        dkj[d] += ds * qi[d];
-                        dvj[d] += p[j] * doi[d];
-                    }
-                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, keys, scale, dp, keys, ks, (int)kv_row,
+                            0.0f, (float *)dq + at, (int)q_row);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, D, rows, scale, dp, keys, qb, (int)q_row,
+                            1.0f, dks, (int)kv_row);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, D, rows, 1.0f, p, keys, dob, (int)q_row,
+                            1.0f, dvs, (int)kv_row);
             }
     }
 }
@@ -552,6 +596,7 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .matmul_backward = cpu_matmul_backward,
         .lora_backward = cpu_lora_backward,
         .rope_backward = cpu_rope_backward,
+        .self_attention = cpu_self_attention,
         .attention_backward = cpu_attention_backward,
         .swiglu_backward = cpu_swiglu_backward,
         .dropout = cpu_dropout,

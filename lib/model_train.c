@@ -33,7 +33,6 @@ struct TinaTrainer {
     void *dropped, *ddropped;   /* (T, max(C, I)) a module's input after LoRA dropout, and its gradient */
     uint64_t dropout_seed;      /* LoRA dropout: masks from (seed, pass, layer, module) */
     uint64_t pass;              /* forwards with an adapter so far; the backward redraws the last one's masks */
-    void *k_cache, *v_cache;    /* (max_len, Hkv*D) one sequence's keys and values for the forward attention */
     TinaBatch batch;            /* the last forward's layout (host) */
     int *slots, *n_past, *n_new, *first;
     int32_t *tokens, *positions, *targets;
@@ -66,7 +65,6 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         {&tr->dgate, T * I}, {&tr->dup, T * I}, {&tr->dact, T * I},
         {&tr->z, T * r}, {&tr->dz, T * r},
         {&tr->dropped, T * (C > I ? C : I)}, {&tr->ddropped, T * (C > I ? C : I)},
-        {&tr->k_cache, (size_t)max_len * kv}, {&tr->v_cache, (size_t)max_len * kv},
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) total += plan[i].n;
@@ -193,23 +191,6 @@ static void lora_backward(TinaTrainer *tr, const TinaLora *lora, TinaLora *grads
                         dropout_stream(tr, layer, target));
 }
 
-/* Causal attention of every sequence over its own tokens, one sequence at a time through the backend's cached
- * attention with a one-slot cache. */
-static void attention(TinaTrainer *tr) {
-    TinaModel *m = tr->model;
-    TinaBackend *b = m->backend;
-    const TinaConfig *c = &m->config;
-    const TinaBatch *batch = &tr->batch;
-    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
-    for (int s = 0; s < batch->n_seqs; s++) {
-        int zero = 0, slot = 0, n = batch->n_new[s], first = batch->first[s];
-        TinaBatch one = {1, &slot, &zero, &n, &zero, n, batch->tokens + first, batch->positions + first};
-        b->attention(b, row(tr, tr->in.att, (size_t)first, q), row(tr, tr->in.q, (size_t)first, q),
-                     row(tr, tr->in.k, (size_t)first, kv), row(tr, tr->in.v, (size_t)first, kv), tr->k_cache, tr->v_cache,
-                     tr->max_len, &one, c->n_heads, c->n_kv_heads, c->head_dim);
-    }
-}
-
 /* One layer from its input x (T, C) to out (T, C), keeping every intermediate the backward reads. */
 static void layer_forward(TinaTrainer *tr, const TinaLora *lora, int l, const void *x, void *out) {
     TinaModel *m = tr->model;
@@ -227,7 +208,7 @@ static void layer_forward(TinaTrainer *tr, const TinaLora *lora, int l, const vo
     b->matmul(b, tr->in.v, tr->in.h, w->wv, w->bv, T, C, kv, false);
     lora_forward(tr, lora, l, TINA_LORA_V, tr->in.v, tr->in.h);
     b->rope(b, tr->in.q, tr->in.k, &tr->batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
-    attention(tr);
+    b->self_attention(b, tr->in.att, tr->in.q, tr->in.k, tr->in.v, &tr->batch, c->n_heads, c->n_kv_heads, D);
     b->copy(b, tr->in.mid, x, (size_t)T * C);
     b->matmul(b, tr->in.mid, tr->in.att, w->wo, w->bo, T, q, C, true);
     lora_forward(tr, lora, l, TINA_LORA_O, tr->in.mid, tr->in.att);

@@ -54,9 +54,11 @@ for loss in grpo dr_grpo; do
     run tina-adapter diff -m "$F/qwen2-f32" -a "torch-$loss" --against "$U/$loss"
     check "$loss step: the new adapter within 1e-5 of PyTorch's" jq_true '.[0].max_abs_diff < 1e-5'
     echo "note: $loss step vs PyTorch + PEFT: max abs difference $(jq .max_abs_diff out) (moves of about 1e-3)"
+    # the loss is a mean of advantage x ratio terms of order 1 that nearly cancel (about 4e-3 here): f32 log-probs
+    # agree with PyTorch's to about 2e-6 (test_train), so it agrees to that times the mean |advantage|, not relatively
     check "$loss step: loss and grad norm as PyTorch's" jq -e -n --slurpfile m "metrics-$loss" \
         --slurpfile c "$U/cases.json" --arg loss "$loss" '($c[0].cases[] | select(.name == $loss)) as $w |
-        ($m[0].loss - $w.loss | fabs) <= 1e-5 * ($w.loss | fabs) + 1e-9 and
+        ($m[0].loss - $w.loss | fabs) <= 1e-5 * ($w.loss | fabs) + 5e-7 and
         ($m[0].grad_norm - $w.grad_norm | fabs) <= 1e-5 * $w.grad_norm'
 done
 

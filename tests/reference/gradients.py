@@ -5,7 +5,7 @@ Run: /work/venv/bin/python tests/reference/gradients.py   (writes tests/fixtures
      and adapters that tests/reference/models.py wrote to tests/fixtures/models/)
 
 Part 1, LoRA gradients, for qwen2 and llama: the f32 fixture model with its fixture adapter (PEFT, float32, eager
-attention, eval mode so no dropout; only the LoRA A and B weights require grad). Three sequences of 9, 16 and 5
+attention, eval mode so no dropout; only the LoRA A and B weights require grad). Four sequences of 9, 16, 5 and 150
 random token ids, each run on its own (no padding, positions 0..n-1). For sequence s and position t in 0..n-2,
 logp[s][t] = log_softmax(logits[t])[tokens[t+1]]; with seeded standard-normal coefficients c[s][t] the loss is
 L = sum_s sum_t c[s][t] * logp[s][t] (float32). Written: {name}.json (tokens, coefficients, logprobs, loss) and
@@ -41,7 +41,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODELS = ROOT / "tests" / "fixtures" / "models"
 OUT = ROOT / "tests" / "fixtures" / "gradients"
 VOCAB = 2048
-LENGTHS = [9, 16, 5]
+LENGTHS = [9, 16, 5, 150]  # 150: several of the training attention's 64-query blocks, the last one partial
 
 
 # ---------------------------------------------------------------------------------------------------------------

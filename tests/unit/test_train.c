@@ -1,7 +1,7 @@
 /* train: the training forward and the LoRA gradients of its backward against PyTorch autograd through PEFT
- * (tests/reference/gradients.py): L = sum of coefficient x log-prob over three sequences of unequal length, on the
- * tiny Qwen2 (biases, GQA 4/2, untied head) and Llama (GQA 4/1, tied embeddings) fixture models with an r=8
- * adapter on all seven projections. */
+ * (tests/reference/gradients.py): L = sum of coefficient x log-prob over four sequences of unequal length (one of
+ * 150 tokens: several query blocks of the training attention), on the tiny Qwen2 (biases, GQA 4/2, untied head) and
+ * Llama (GQA 4/1, tied embeddings) fixture models with an r=8 adapter on all seven projections. */
 #include <stdlib.h>
 
 #include "cjson/cJSON.h"
@@ -10,7 +10,7 @@
 #include "train.h"
 
 #define FIXTURES "tests/fixtures/"
-enum { MAX_SEQS = 8, MAX_TOKENS = 64 };
+enum { MAX_SEQS = 8, MAX_TOKENS = 256, MAX_LEN = 160 };
 
 static TinaBackend *backend;
 
@@ -36,6 +36,7 @@ static bool load_case(const char *arch, Case *c) {
     for (int s = 0; s < cJSON_GetArraySize(tokens) && s < MAX_SEQS; s++) {
         const cJSON *seq = cJSON_GetArrayItem(tokens, s);
         int n = cJSON_GetArraySize(seq);
+        if (c->T + n - 1 > MAX_TOKENS || n - 1 > MAX_LEN) break;
         c->seqs[s] = (TinaSequence){.slot = s, .n_past = 0, .n_new = n - 1, .tokens = c->tokens + c->T};
         for (int t = 0; t + 1 < n; t++, c->T++) {
             c->tokens[c->T] = cJSON_GetArrayItem(seq, t)->valueint;
@@ -74,7 +75,7 @@ static void gradients_match_pytorch(const char *arch, bool keep) {
     if (m) CHECK(tina_lora_load(dir, tina_model_config(m), &want, &err) == TINA_OK);
     if (lora) CHECK(tina_lora_zeros_like(lora, &grads, &err) == TINA_OK);
     TinaTrainer *tr = NULL;
-    if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, 32, 8, &tr, &err) == TINA_OK);
+    if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, MAX_LEN, 8, &tr, &err) == TINA_OK);
     if (tr && keep) CHECK(tina_trainer_keep_insides(tr, &err) == TINA_OK);
     if (!tr || !grads || !want) goto done;
 
@@ -127,8 +128,8 @@ static void training_forward_equals_inference_logprobs(void) {
     CHECK(tina_model_load(FIXTURES "models/qwen2-f32", backend, MAX_TOKENS, &m, &err) == TINA_OK);
     TinaTrainer *tr = NULL;
     TinaKVCache *kv = NULL;
-    if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, 32, 8, &tr, &err) == TINA_OK);
-    if (m) CHECK(tina_kv_cache_new(m, MAX_SEQS, 32, &kv, &err) == TINA_OK);
+    if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, MAX_LEN, 8, &tr, &err) == TINA_OK);
+    if (m) CHECK(tina_kv_cache_new(m, MAX_SEQS, MAX_LEN, &kv, &err) == TINA_OK);
     if (tr && kv) {
         float train[MAX_TOKENS], infer[MAX_TOKENS];
         CHECK(tina_trainer_forward(tr, c.seqs, c.n_seqs, NULL, c.targets, train, &err) == TINA_OK);
@@ -156,7 +157,7 @@ static bool fixture_open(Fixture *f) {
     if (!f->model) return false;
     CHECK(tina_lora_load(FIXTURES "models/qwen2-lora", tina_model_config(f->model), &f->lora, &err) == TINA_OK);
     if (f->lora) CHECK(tina_lora_zeros_like(f->lora, &f->grads, &err) == TINA_OK);
-    CHECK(tina_trainer_new(f->model, MAX_TOKENS, 32, 8, &f->trainer, &err) == TINA_OK);
+    CHECK(tina_trainer_new(f->model, MAX_TOKENS, MAX_LEN, 8, &f->trainer, &err) == TINA_OK);
     return f->lora && f->grads && f->trainer;
 }
 
@@ -225,9 +226,9 @@ static void backward_refuses_without_forward_or_with_other_shapes(void) {
     if (fixture_open(&f)) {
         float dlogp[1] = {1};
         CHECK(tina_trainer_backward(f.trainer, f.lora, dlogp, f.grads, &err) == TINA_ERR_RUNTIME);
-        int32_t tokens[40] = {0}, targets[40] = {0};
-        TinaSequence too_long = {.n_new = 40, .tokens = tokens};
-        float logprobs[40];
+        int32_t tokens[MAX_LEN + 1] = {0}, targets[MAX_LEN + 1] = {0};
+        TinaSequence too_long = {.n_new = MAX_LEN + 1, .tokens = tokens};
+        float logprobs[MAX_LEN + 1];
         CHECK(tina_trainer_forward(f.trainer, &too_long, 1, f.lora, targets, logprobs, &err) == TINA_ERR_INPUT);
         TinaSequence from_middle = {.n_past = 3, .n_new = 2, .tokens = tokens};
         CHECK(tina_trainer_forward(f.trainer, &from_middle, 1, f.lora, targets, logprobs, &err) == TINA_ERR_INPUT);
