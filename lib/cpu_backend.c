@@ -93,16 +93,25 @@ static void put(float *o, float value, float alpha, bool accumulate) {
     *o = accumulate ? *o + alpha * value : alpha * value;
 }
 
-/* input rows t[0..3] (repeated at the end of T, stored nt of them) against weight rows n0 .. n0 + 2: 12 sums, 3
- * weight vectors and 1 input vector fill the 16 AVX2 registers, and 12 independent sums hide the FMA latency */
-__attribute__((target("avx2,fma"))) static void tile4x3(float *out, const float *in, const float *w, int K, int N,
-                                                         const int t[4], int nt, int n0, float alpha, bool accumulate) {
-    const float *x0 = in + (size_t)t[0] * K, *x1 = in + (size_t)t[1] * K, *x2 = in + (size_t)t[2] * K,
-                *x3 = in + (size_t)t[3] * K;
-    const float *w0 = w + (size_t)n0 * K, *w1 = w0 + K, *w2 = w1 + K;
+/* The operands of a tile: rows of in and w, K floats long, ld_in and ld_w floats apart; out rows ld_out apart. */
+typedef struct {
+    float *out;
+    const float *in, *w;
+    size_t ld_out, ld_in, ld_w;
+    int K;
+    float alpha;
+    bool accumulate;
+} Rows;
+
+/* input rows t[0..3] (repeated at the end, stored nt of them) against weight rows n0 .. n0 + 2: 12 sums, 3 weight
+ * vectors and 1 input vector fill the 16 AVX2 registers, and 12 independent sums hide the FMA latency */
+__attribute__((target("avx2,fma"))) static void tile4x3(const Rows *m, const int t[4], int nt, int n0) {
+    const float *x0 = m->in + t[0] * m->ld_in, *x1 = m->in + t[1] * m->ld_in, *x2 = m->in + t[2] * m->ld_in,
+                *x3 = m->in + t[3] * m->ld_in;
+    const float *w0 = m->w + (size_t)n0 * m->ld_w, *w1 = w0 + m->ld_w, *w2 = w1 + m->ld_w;
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
     __m256 c0 = a0, c1 = a0, c2 = a0, d0 = a0, d1 = a0, d2 = a0;
-    for (int k = 0; k < K; k += 8) {
+    for (int k = 0; k < m->K; k += 8) {
         __m256 v0 = _mm256_loadu_ps(w0 + k), v1 = _mm256_loadu_ps(w1 + k), v2 = _mm256_loadu_ps(w2 + k), x;
         x = _mm256_loadu_ps(x0 + k), a0 = _mm256_fmadd_ps(x, v0, a0), a1 = _mm256_fmadd_ps(x, v1, a1),
         a2 = _mm256_fmadd_ps(x, v2, a2);
@@ -115,31 +124,36 @@ __attribute__((target("avx2,fma"))) static void tile4x3(float *out, const float 
     }
     const __m256 sums[4][3] = {{a0, a1, a2}, {b0, b1, b2}, {c0, c1, c2}, {d0, d1, d2}};
     for (int i = 0; i < nt; i++)
-        for (int j = 0; j < 3; j++) put(out + (size_t)t[i] * N + n0 + j, sum8(sums[i][j]), alpha, accumulate);
+        for (int j = 0; j < 3; j++)
+            put(m->out + t[i] * m->ld_out + n0 + j, sum8(sums[i][j]), m->alpha, m->accumulate);
 }
 
-/* x[t] . w[n] alone, for the last outputs when N is not a multiple of 4: the same order of sums as the tiles */
-__attribute__((target("avx2,fma"))) static void dot1(float *out, const float *in, const float *w, int K, int N, int t,
-                                                      int n, float alpha, bool accumulate) {
+/* in[t] . w[n] alone, for the last outputs when there are not 3 left: the same order of sums as the tiles */
+__attribute__((target("avx2,fma"))) static void dot1(const Rows *m, int t, int n) {
     __m256 acc = _mm256_setzero_ps();
-    for (int k = 0; k < K; k += 8)
-        acc = _mm256_fmadd_ps(_mm256_loadu_ps(in + (size_t)t * K + k), _mm256_loadu_ps(w + (size_t)n * K + k), acc);
-    put(out + (size_t)t * N + n, sum8(acc), alpha, accumulate);
+    for (int k = 0; k < m->K; k += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(m->in + t * m->ld_in + k), _mm256_loadu_ps(m->w + n * m->ld_w + k), acc);
+    put(m->out + t * m->ld_out + n, sum8(acc), m->alpha, m->accumulate);
 }
 
-__attribute__((target("avx2,fma"))) static void matmul_rows(float *out, const float *in, const float *w, int T, int K,
-                                                             int N, float alpha, bool accumulate) {
-    int N3 = N / 3 * 3;
-#pragma omp parallel for schedule(static)
-    for (int n0 = 0; n0 < N; n0 += 3)
+/* outputs [0, T) x [n_begin, n_end) of m, in tiles; K a multiple of 8 */
+__attribute__((target("avx2,fma"))) static void rows_times(const Rows *m, int T, int n_begin, int n_end) {
+    for (int n0 = n_begin; n0 < n_end; n0 += 3)
         for (int t0 = 0; t0 < T; t0 += 4) {
             int nt = T - t0 < 4 ? T - t0 : 4, t[4];
             for (int i = 0; i < 4; i++) t[i] = t0 + (i < nt ? i : nt - 1);
-            if (n0 < N3) tile4x3(out, in, w, K, N, t, nt, n0, alpha, accumulate);
+            if (n0 + 3 <= n_end) tile4x3(m, t, nt, n0);
             else
-                for (int n = n0; n < N; n++)
-                    for (int i = 0; i < nt; i++) dot1(out, in, w, K, N, t[i], n, alpha, accumulate);
+                for (int n = n0; n < n_end; n++)
+                    for (int i = 0; i < nt; i++) dot1(m, t[i], n);
         }
+}
+
+static void matmul_rows(float *out, const float *in, const float *w, int T, int K, int N, float alpha,
+                        bool accumulate) {
+    Rows m = {out, in, w, (size_t)N, (size_t)K, (size_t)K, K, alpha, accumulate};
+#pragma omp parallel for schedule(static)
+    for (int n0 = 0; n0 < N; n0 += 3) rows_times(&m, T, n0, n0 + 3 < N ? n0 + 3 : N);
 }
 
 /* out (T, N) = alpha * in (T, K) @ w (N, K)^T (+ out): the batch-invariant rows when they apply, else sgemm. */
@@ -316,34 +330,38 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
             memcpy(vc + (size_t)(batch->n_past[s] + i) * row, (const float *)v + t * row, row * sizeof(float));
         }
     }
-    int threads = c->threads;
-    float *scores = c->scratch;
     float scale = 1.0f / sqrtf((float)D);
     int group = Hq / Hkv;
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
-    for (int th = 0; th < batch->n_tokens * Hq; th++) {
-        int t = th / Hq, h = th % Hq, s = 0;
+    /* one task per (token, kv head): the group's query heads share each key and value as it is read */
+#pragma omp parallel for schedule(dynamic, 4) num_threads(c->threads)
+    for (int task = 0; task < batch->n_tokens * Hkv; task++) {
+        int t = task / Hkv, g = task % Hkv, s = 0;
         while (batch->first[s] + batch->n_new[s] <= t) s++;
         int keys = batch->positions[t] + 1; /* causal: itself and everything before it */
-        const float *qv = (const float *)q + ((size_t)t * Hq + h) * D;
-        const float *kc = (const float *)k_cache + (size_t)batch->slot[s] * max_len * row + (size_t)(h / group) * D;
-        const float *vc = (const float *)v_cache + (size_t)batch->slot[s] * max_len * row + (size_t)(h / group) * D;
-        float *sc = scores + (size_t)omp_get_thread_num() * 2 * max_len;
-        float max = -INFINITY;
-        for (int j = 0; j < keys; j++) {
-            sc[j] = dot(qv, kc + (size_t)j * row, D, c->avx2) * scale;
-            if (sc[j] > max) max = sc[j];
+        const float *qg = (const float *)q + ((size_t)t * Hq + (size_t)g * group) * D; /* (group, D) */
+        const float *kc = (const float *)k_cache + (size_t)batch->slot[s] * max_len * row + (size_t)g * D;
+        const float *vc = (const float *)v_cache + (size_t)batch->slot[s] * max_len * row + (size_t)g * D;
+        float *sc = c->scratch + (size_t)omp_get_thread_num() * 2 * QUERY_BLOCK * c->block_len; /* (group, keys) */
+        if (c->avx2 && D % 8 == 0) rows_times(&(Rows){sc, qg, kc, keys, D, row, D, scale, false}, group, 0, keys);
+        else
+            for (int i = 0; i < group; i++)
+                for (int j = 0; j < keys; j++) sc[i * keys + j] = dot(qg + i * D, kc + j * row, D, c->avx2) * scale;
+        for (int i = 0; i < group; i++) {
+            float *p = sc + (size_t)i * keys, max = -INFINITY, sum = 0;
+            for (int j = 0; j < keys; j++) max = p[j] > max ? p[j] : max;
+            exp_shifted(p, -max, keys, c->avx2);
+            for (int j = 0; j < keys; j++) sum += p[j];
+            for (int j = 0; j < keys; j++) p[j] /= sum;
         }
-        float sum = 0;
-        exp_shifted(sc, -max, keys, c->avx2);
-        for (int j = 0; j < keys; j++) sum += sc[j];
-        float *o = (float *)out + ((size_t)t * Hq + h) * D;
-        memset(o, 0, (size_t)D * sizeof *o);
+        float *og = (float *)out + ((size_t)t * Hq + (size_t)g * group) * D;
+        memset(og, 0, (size_t)group * D * sizeof *og);
         for (int j = 0; j < keys; j++) {
-            float p = sc[j] / sum;
             const float *vj = vc + (size_t)j * row;
+            for (int i = 0; i < group; i++) {
+                float p = sc[(size_t)i * keys + j], *o = og + (size_t)i * D;
 #pragma omp simd
-            for (int d = 0; d < D; d++) o[d] += p * vj[d];
+                for (int d = 0; d < D; d++) o[d] += p * vj[d];
+            }
         }
     }
 }
