@@ -317,6 +317,33 @@ static void exp_shifted(float *x, float shift, int n, bool avx2) {
         for (int i = 0; i < n; i++) x[i] = expf(x[i] + shift);
 }
 
+/* o (D) = sum over j < n of p[j] v[j] (rows of v `row` apart), added key by key: 64 columns at a time held in
+ * registers while the keys stream past */
+__attribute__((target("avx2,fma"))) static void weighted_sum_avx2(float *o, const float *p, const float *v, int n,
+                                                                   size_t row, int D) {
+    for (int d0 = 0; d0 < D; d0 += 64) {
+        int vectors = (D - d0 < 64 ? D - d0 : 64) / 8;
+        __m256 acc[8];
+        for (int u = 0; u < vectors; u++) acc[u] = _mm256_setzero_ps();
+        for (int j = 0; j < n; j++) {
+            __m256 pj = _mm256_set1_ps(p[j]);
+            const float *vj = v + (size_t)j * row + d0;
+            for (int u = 0; u < vectors; u++) acc[u] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * u), acc[u]);
+        }
+        for (int u = 0; u < vectors; u++) _mm256_storeu_ps(o + d0 + 8 * u, acc[u]);
+    }
+}
+
+static void weighted_sum(float *o, const float *p, const float *v, int n, size_t row, int D, bool avx2) {
+    if (avx2 && D % 8 == 0) {
+        weighted_sum_avx2(o, p, v, n, row, D);
+        return;
+    }
+    memset(o, 0, (size_t)D * sizeof *o);
+    for (int j = 0; j < n; j++)
+        for (int d = 0; d < D; d++) o[d] += p[j] * v[(size_t)j * row + d];
+}
+
 static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache,
                           void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D) {
     Cpu *c = (Cpu *)b;
@@ -354,15 +381,7 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
             for (int j = 0; j < keys; j++) p[j] /= sum;
         }
         float *og = (float *)out + ((size_t)t * Hq + (size_t)g * group) * D;
-        memset(og, 0, (size_t)group * D * sizeof *og);
-        for (int j = 0; j < keys; j++) {
-            const float *vj = vc + (size_t)j * row;
-            for (int i = 0; i < group; i++) {
-                float p = sc[(size_t)i * keys + j], *o = og + (size_t)i * D;
-#pragma omp simd
-                for (int d = 0; d < D; d++) o[d] += p * vj[d];
-            }
-        }
+        for (int i = 0; i < group; i++) weighted_sum(og + (size_t)i * D, sc + (size_t)i * keys, vc, keys, row, D, c->avx2);
     }
 }
 
