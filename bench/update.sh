@@ -68,13 +68,13 @@ peer_tps=$(row .tokens_per_s "$peer")
 # FLOP model per token (every one of the 256 positions goes forward and back; attention, norms and the softmax are
 # left out, a few % here): P = base parameters outside the embedding (the untied lm_head counted), L = LoRA
 # parameters. Forward 2(P + L); the backward's input gradients through the frozen weights and the adapter 2(P + L);
-# the LoRA weight gradients 2L, and tina recomputes the adapter's inner product 2L (no weight gradients for the
-# frozen base). Here the activations fit tina-update's --activation-memory, so it keeps them as PyTorch does:
-# tina executes 4P + 8L, PyTorch 4P + 6L (with layers recomputed, tina would add 2(P + L)).
+# the LoRA weight gradients 2L (no weight gradients for the frozen base). Here the activations fit tina-update's
+# --activation-memory, so it keeps them as PyTorch does: both execute 4P + 6L (with layers recomputed, tina would
+# add 2(P + L)).
 P=$(echo "$(row .base_params "$peer") - 2048 * 512" | bc)
 L=$(row .lora_params "$peer")
-flops_token=$(echo "4 * $P + 8 * $L" | bc)
-peer_flops_token=$(echo "4 * $P + 6 * $L" | bc)
+flops_token=$(echo "4 * $P + 6 * $L" | bc)
+peer_flops_token=$flops_token
 tina_gflops=$(echo "$tina_tps * $flops_token / 1000000000" | bc -l)
 peer_gflops=$(echo "$peer_tps * $peer_flops_token / 1000000000" | bc -l)
 mib() { [ "$1" = n/a ] && echo n/a || printf %.0f "$1"; }
@@ -89,8 +89,8 @@ table=$(cat <<MD
 | tina-update (whole process) | $(printf %.1f "$tina_seconds") | $(printf %.0f "$tina_tps") | $(printf %.2f "$(echo "$tina_tps / $peer_tps" | bc -l)")x | $(mib "$tina_rss") | $(printf %.4f "$(row .grad_norm "$metrics")") | $(printf %.1f "$tina_gflops") |
 | PyTorch + PEFT (the step only, checkpointing off) | $(printf %.1f "$(row .seconds "$peer")") | $(printf %.0f "$peer_tps") | 1.00x | $(mib "$(row .peak_rss_mib "$peer")") | $(printf %.4f "$(row .grad_norm "$peer")") | $(printf %.1f "$peer_gflops") |
 
-tina executes $flops_token FLOP per token (4P + 8L: forward, backward of inputs, LoRA weight gradients, the LoRA
-inner product again; P = $P base parameters outside the embedding, L = $L LoRA parameters; activations kept), $(printf %.0f "$(echo "100 * $tina_gflops / $sgemm" | bc -l)")% of OpenBLAS sgemm's $(printf %.1f "$sgemm") GFLOP/s on 1536^3 in the same run; PyTorch keeps its activations and executes 4P + 6L = $peer_flops_token.
+Both execute $flops_token FLOP per token (4P + 6L: forward, backward of inputs, LoRA weight gradients; P = $P base
+parameters outside the embedding, L = $L LoRA parameters; activations kept): tina at $(printf %.0f "$(echo "100 * $tina_gflops / $sgemm" | bc -l)")% of OpenBLAS sgemm's $(printf %.1f "$sgemm") GFLOP/s on 1536^3 in the same run.
 Sampler-trainer log-prob gap (PyTorch's log-probs against tina's): max $(printf %.2g "$(row .logprob_gap_max "$metrics")"). Load average before the run: $load.
 MD
 )

@@ -57,9 +57,9 @@ struct TinaBackend {
     /* out (T, N) A = in (T, K) A @ w (N, K) W ^T + bias (N) W or NULL; added into out when accumulate */
     void (*matmul)(TinaBackend *b, void *out, const void *in, const void *w, const void *bias, int T, int K, int N,
                    bool accumulate);
-    /* out (T, N) A += scale * (in (T, K) A @ a (r, K) F ^T) @ bm (N, r) F ^T; scratch (T, r) A */
-    void (*lora)(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *scratch, int T,
-                 int K, int N, int r, float scale);
+    /* out (T, N) A += scale * z @ bm (N, r) F ^T with z (T, r) A = in (T, K) A @ a (r, K) F ^T, left in z */
+    void (*lora)(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T, int K,
+                 int N, int r, float scale);
     /* rotate-half RoPE in place on q (T, Hq, D) and k (T, Hkv, D) at the batch's positions */
     void (*rope)(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta);
     /* stores the new k, v (T, Hkv, D) in this layer's cache (slots, max_len, Hkv, D), then causal GQA attention of
@@ -91,10 +91,10 @@ struct TinaBackend {
     /* din (T, K) A (+)= dout (T, N) A @ w (N, K) W */
     void (*matmul_backward)(TinaBackend *b, void *din, const void *dout, const void *w, int T, int K, int N,
                             bool accumulate);
-    /* through out += scale * (in @ a^T) @ bm^T: din (T, K) A (+)=, da (r, K) F +=, db (N, r) F +=; scratch and
-     * dscratch (T, r) A */
+    /* through out += scale * z @ bm^T, z = in @ a^T (T, r) A as the forward's lora left it: din (T, K) A (+)=,
+     * da (r, K) F +=, db (N, r) F +=; dscratch (T, r) A */
     void (*lora_backward)(TinaBackend *b, void *din, float *da, float *db, const void *in, const void *dout,
-                          const float *a, const float *bm, void *scratch, void *dscratch, int T, int K, int N, int r,
+                          const float *a, const float *bm, const void *z, void *dscratch, int T, int K, int N, int r,
                           float scale, bool accumulate);
     /* the inverse rotation of rope, in place on dq (T, Hq, D) and dk (T, Hkv, D) */
     void (*rope_backward)(TinaBackend *b, void *dq, void *dk, const TinaBatch *batch, int Hq, int Hkv, int D);

@@ -174,10 +174,10 @@ static void cpu_matmul(TinaBackend *b, void *out, const void *in, const void *w,
         for (int n = 0; n < N; n++) ((float *)out)[(size_t)t * N + n] += bv[n];
 }
 
-static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *tmp, int T,
+static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T,
                      int K, int N, int r, float scale) {
-    product((Cpu *)b, tmp, in, a, T, K, r, 1.0f, false);
-    product((Cpu *)b, out, tmp, bm, T, r, N, scale, true);
+    product((Cpu *)b, z, in, a, T, K, r, 1.0f, false);
+    product((Cpu *)b, out, z, bm, T, r, N, scale, true);
 }
 
 /* cos and sin of position x inv_freq[j] for positions < max_len, computed as transformers does in f32:
@@ -381,7 +381,8 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
             for (int j = 0; j < keys; j++) p[j] /= sum;
         }
         float *og = (float *)out + ((size_t)t * Hq + (size_t)g * group) * D;
-        for (int i = 0; i < group; i++) weighted_sum(og + (size_t)i * D, sc + (size_t)i * keys, vc, keys, row, D, c->avx2);
+        for (int i = 0; i < group; i++)
+            weighted_sum(og + (size_t)i * D, sc + (size_t)i * keys, vc, keys, row, D, c->avx2);
     }
 }
 
@@ -510,13 +511,12 @@ static void cpu_matmul_backward(TinaBackend *b, void *din, const void *dout, con
                 din, K);
 }
 
-/* z = in @ a^T (T, r); db += scale dout^T z; dz = scale dout @ bm; da += dz^T in; din (+)= dz @ a */
+/* db += scale dout^T z; dz = scale dout @ bm; da += dz^T in; din (+)= dz @ a */
 static void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, const void *in, const void *dout,
-                              const float *a, const float *bm, void *scratch, void *dscratch, int T, int K, int N,
+                              const float *a, const float *bm, const void *z, void *dscratch, int T, int K, int N,
                               int r, float scale, bool accumulate) {
     (void)b;
-    float *z = scratch, *dz = dscratch;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, r, K, 1.0f, in, K, a, K, 0.0f, z, r);
+    float *dz = dscratch;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, r, T, scale, dout, N, z, r, 1.0f, db, r);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, r, N, scale, dout, N, bm, r, 0.0f, dz, r);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, K, T, 1.0f, dz, r, in, K, 1.0f, da, K);

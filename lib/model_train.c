@@ -12,6 +12,7 @@ typedef struct {
     void *q, *att;              /* (T, Hq*D) after rope, attention output */
     void *k, *v;                /* (T, Hkv*D) after rope */
     void *gate, *up, *act;      /* (T, I) before the activation, and silu(gate) * up */
+    void *z[TINA_LORA_TARGETS]; /* (T, r) each module's LoRA inner activation, its (dropped) input @ a^T */
 } Insides;
 
 struct TinaTrainer {
@@ -29,7 +30,7 @@ struct TinaTrainer {
     void *dq, *datt;            /* (T, Hq*D) */
     void *dk, *dv;              /* (T, Hkv*D) */
     void *dgate, *dup, *dact;   /* (T, I) */
-    void *z, *dz;               /* (T, r) LoRA's inner activations */
+    void *dz;                   /* (T, r) the gradient of a LoRA inner activation */
     void *dropped, *ddropped;   /* (T, max(C, I)) a module's input after LoRA dropout, and its gradient */
     uint64_t dropout_seed;      /* LoRA dropout: masks from (seed, pass, layer, module) */
     uint64_t pass;              /* forwards with an adapter so far; the backward redraws the last one's masks */
@@ -38,6 +39,30 @@ struct TinaTrainer {
     int32_t *tokens, *positions, *targets;
     bool ready;                 /* a forward has run */
 };
+
+/* The values of one layer's insides for T tokens and LoRA rank r. */
+static size_t insides_size(const TinaConfig *c, size_t T, size_t r) {
+    size_t C = (size_t)c->hidden, I = (size_t)c->intermediate;
+    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
+    return T * (3 * C + 2 * q + 2 * kv + 3 * I + TINA_LORA_TARGETS * r);
+}
+
+/* Points in's buffers into memory from `at` (insides_size values of `bytes` each); returns where they end. */
+static char *lay_out_insides(Insides *in, char *at, const TinaConfig *c, size_t T, size_t r, size_t bytes) {
+    size_t C = (size_t)c->hidden, I = (size_t)c->intermediate;
+    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
+    void **slots[] = {&in->h, &in->mid, &in->h2, &in->q, &in->att, &in->k, &in->v, &in->gate, &in->up, &in->act};
+    size_t sizes[] = {C, C, C, q, q, kv, kv, I, I, I};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        *slots[i] = at;
+        at += T * sizes[i] * bytes;
+    }
+    for (int t = 0; t < TINA_LORA_TARGETS; t++) {
+        in->z[t] = at;
+        at += T * r * bytes;
+    }
+    return at;
+}
 
 TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_rank, TinaTrainer **out,
                             TinaError *err) {
@@ -53,17 +78,15 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
     tr->model = m, tr->max_tokens = max_tokens, tr->max_len = max_len, tr->max_rank = max_rank;
     size_t T = (size_t)max_tokens, C = (size_t)c->hidden, I = (size_t)c->intermediate, r = (size_t)max_rank;
     size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
+    void *shared = NULL;
     struct {
         void **slot;
         size_t n;
     } plan[] = {
-        {&tr->inputs, ((size_t)c->n_layers + 1) * T * C},
-        {&tr->shared.h, T * C}, {&tr->shared.mid, T * C}, {&tr->shared.h2, T * C}, {&tr->out, T * C},
-        {&tr->final_h, T * C}, {&tr->shared.q, T * q}, {&tr->shared.att, T * q}, {&tr->shared.k, T * kv},
-        {&tr->shared.v, T * kv}, {&tr->shared.gate, T * I}, {&tr->shared.up, T * I}, {&tr->shared.act, T * I},
+        {&tr->inputs, ((size_t)c->n_layers + 1) * T * C}, {&shared, insides_size(c, T, r)},
+        {&tr->out, T * C}, {&tr->final_h, T * C},
         {&tr->dx, T * C}, {&tr->dh, T * C}, {&tr->dq, T * q}, {&tr->datt, T * q}, {&tr->dk, T * kv}, {&tr->dv, T * kv},
-        {&tr->dgate, T * I}, {&tr->dup, T * I}, {&tr->dact, T * I},
-        {&tr->z, T * r}, {&tr->dz, T * r},
+        {&tr->dgate, T * I}, {&tr->dup, T * I}, {&tr->dact, T * I}, {&tr->dz, T * r},
         {&tr->dropped, T * (C > I ? C : I)}, {&tr->ddropped, T * (C > I ? C : I)},
     };
     size_t total = 0;
@@ -87,44 +110,35 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         *plan[i].slot = at;
         at += plan[i].n * b->act_bytes;
     }
+    lay_out_insides(&tr->shared, shared, c, T, r, b->act_bytes);
     tr->in = tr->shared;
     *out = tr;
     return TINA_OK;
 }
 
-size_t tina_trainer_insides_bytes(const TinaModel *m, int max_tokens) {
-    const TinaConfig *c = &m->config;
-    size_t C = (size_t)c->hidden, I = (size_t)c->intermediate;
-    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
-    return (size_t)c->n_layers * (size_t)max_tokens * (3 * C + 2 * q + 2 * kv + 3 * I) * m->backend->act_bytes;
+size_t tina_trainer_insides_bytes(const TinaTrainer *tr) {
+    const TinaConfig *c = &tr->model->config;
+    return (size_t)c->n_layers * insides_size(c, (size_t)tr->max_tokens, (size_t)tr->max_rank) *
+           tr->model->backend->act_bytes;
 }
 
 TinaStatus tina_trainer_keep_insides(TinaTrainer *tr, TinaError *err) {
     if (tr->kept) return TINA_OK;
     const TinaConfig *c = &tr->model->config;
     TinaBackend *b = tr->model->backend;
-    size_t T = (size_t)tr->max_tokens, C = (size_t)c->hidden, I = (size_t)c->intermediate;
-    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
     tr->kept = calloc((size_t)c->n_layers, sizeof *tr->kept);
-    tr->kept_memory = b->alloc(b, tina_trainer_insides_bytes(tr->model, tr->max_tokens));
+    tr->kept_memory = b->alloc(b, tina_trainer_insides_bytes(tr));
     if (!tr->kept || !tr->kept_memory) {
         free(tr->kept);
         tr->kept = NULL;
         if (tr->kept_memory) b->release(b, tr->kept_memory);
         tr->kept_memory = NULL;
         return tina_error(err, TINA_ERR_RUNTIME, "out of memory (every layer's activations, %.1f MB)",
-                          (double)tina_trainer_insides_bytes(tr->model, tr->max_tokens) / 1e6);
+                          (double)tina_trainer_insides_bytes(tr) / 1e6);
     }
     char *at = tr->kept_memory;
-    for (int l = 0; l < c->n_layers; l++) {
-        Insides *k = &tr->kept[l];
-        void **slots[] = {&k->h, &k->mid, &k->h2, &k->q, &k->att, &k->k, &k->v, &k->gate, &k->up, &k->act};
-        size_t sizes[] = {C, C, C, q, q, kv, kv, I, I, I};
-        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-            *slots[i] = at;
-            at += T * sizes[i] * b->act_bytes;
-        }
-    }
+    for (int l = 0; l < c->n_layers; l++)
+        at = lay_out_insides(&tr->kept[l], at, c, (size_t)tr->max_tokens, (size_t)tr->max_rank, b->act_bytes);
     return TINA_OK;
 }
 
@@ -167,8 +181,8 @@ static void lora_forward(TinaTrainer *tr, const TinaLora *lora, int layer, int t
     if (!lora_a(lora, layer, target)) return;
     TinaBackend *b = tr->model->backend;
     int i = layer * TINA_LORA_TARGETS + target;
-    b->lora(b, out, lora_input(tr, lora, layer, target, in), lora->a[i], lora->b[i], tr->z, tr->batch.n_tokens,
-            lora->in[target], lora->out[target], lora->r, lora->scale);
+    b->lora(b, out, lora_input(tr, lora, layer, target, in), lora->a[i], lora->b[i], tr->in.z[target],
+            tr->batch.n_tokens, lora->in[target], lora->out[target], lora->r, lora->scale);
 }
 
 /* din (T, K) += the adapter's part of the gradient through a module; its A and B gradients into grads */
@@ -179,14 +193,14 @@ static void lora_backward(TinaTrainer *tr, const TinaLora *lora, TinaLora *grads
     int i = layer * TINA_LORA_TARGETS + target;
     int T = tr->batch.n_tokens, K = lora->in[target];
     if (lora->dropout <= 0) {
-        b->lora_backward(b, din, grads->a[i], grads->b[i], in, dout, lora->a[i], lora->b[i], tr->z, tr->dz, T, K,
-                         lora->out[target], lora->r, lora->scale, true);
+        b->lora_backward(b, din, grads->a[i], grads->b[i], in, dout, lora->a[i], lora->b[i], tr->in.z[target], tr->dz,
+                         T, K, lora->out[target], lora->r, lora->scale, true);
         return;
     }
     /* through the dropout: the gradient of the dropped input, masked again into din */
     const void *dropped = lora_input(tr, lora, layer, target, in);
-    b->lora_backward(b, tr->ddropped, grads->a[i], grads->b[i], dropped, dout, lora->a[i], lora->b[i], tr->z, tr->dz,
-                     T, K, lora->out[target], lora->r, lora->scale, false);
+    b->lora_backward(b, tr->ddropped, grads->a[i], grads->b[i], dropped, dout, lora->a[i], lora->b[i],
+                     tr->in.z[target], tr->dz, T, K, lora->out[target], lora->r, lora->scale, false);
     b->dropout_backward(b, din, tr->ddropped, T, K, (float)lora->dropout, tr->dropout_seed,
                         dropout_stream(tr, layer, target));
 }
@@ -255,7 +269,8 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
     b->embed(b, tr->inputs, m->embed, tr->tokens, T, c->hidden);
     for (int l = 0; l < c->n_layers; l++) {
         tr->in = tr->kept ? tr->kept[l] : tr->shared;
-        layer_forward(tr, lora, l, row(tr, tr->inputs, (size_t)l, layer_size), row(tr, tr->inputs, (size_t)l + 1, layer_size));
+        layer_forward(tr, lora, l, row(tr, tr->inputs, (size_t)l, layer_size),
+                      row(tr, tr->inputs, (size_t)l + 1, layer_size));
     }
     b->rmsnorm(b, tr->final_h, row(tr, tr->inputs, (size_t)c->n_layers, layer_size), m->final_norm, T, c->hidden,
                (float)c->rms_eps);

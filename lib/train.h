@@ -19,7 +19,7 @@ void tina_trainer_free(TinaTrainer *trainer);
 
 /* Keeping every layer's activations from the forward instead of recomputing them in the backward: a third less
  * arithmetic for tina_trainer_insides_bytes more memory (the caller decides, e.g. against a budget). */
-size_t tina_trainer_insides_bytes(const TinaModel *model, int max_tokens);
+size_t tina_trainer_insides_bytes(const TinaTrainer *trainer);
 TinaStatus tina_trainer_keep_insides(TinaTrainer *trainer, TinaError *err);
 
 /* LoRA dropout (the adapter's dropout rate) draws its masks from this seed, the count of forwards with an adapter

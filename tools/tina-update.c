@@ -282,7 +282,7 @@ static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, con
     TinaTrainer *trainer = NULL;
     TinaStatus status = tina_trainer_new(model, budget, longest, lora->r, &trainer, err);
     if (!status) tina_trainer_set_dropout_seed(trainer, tina_rng_bits((uint64_t)o->seed, (uint64_t)step, 0));
-    if (!status && (double)tina_trainer_insides_bytes(model, budget) <= o->activation_memory * 1e6)
+    if (!status && (double)tina_trainer_insides_bytes(trainer) <= o->activation_memory * 1e6)
         status = tina_trainer_keep_insides(trainer, err);
     size_t cap = (size_t)budget;
     TinaSequence *seqs = calloc(cap, sizeof *seqs);
