@@ -66,8 +66,8 @@ struct TinaBackend {
      * q (T, Hq, D) over each sequence's cached keys: out (T, Hq, D) A; f32 softmax */
     void (*attention)(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache,
                       void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D);
-    /* gate (T, I) A = silu(gate) * up (T, I) A */
-    void (*swiglu)(TinaBackend *b, void *gate, const void *up, int T, int I);
+    /* out (T, I) A = silu(gate) * up, gate and up (T, I) A; out may be gate */
+    void (*swiglu)(TinaBackend *b, void *out, const void *gate, const void *up, int T, int I);
     /* dst = src, n A values (copying a KV-cache prefix between slots) */
     void (*copy)(TinaBackend *b, void *dst, const void *src, size_t n);
     /* out (n, C) A = rows[0..n) of in (T, C) A */

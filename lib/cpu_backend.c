@@ -386,25 +386,25 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
     }
 }
 
-__attribute__((target("avx2,fma"))) static void swiglu_avx2(float *g, const float *u, size_t n) {
+__attribute__((target("avx2,fma"))) static void swiglu_avx2(float *out, const float *g, const float *u, size_t n) {
     const __m256 one = _mm256_set1_ps(1.0f);
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i += 8) {
         __m256 x = load8(g, i, n), e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
-        store8(g, i, n, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), load8(u, i, n)));
+        store8(out, i, n, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), load8(u, i, n)));
     }
 }
 
-static void cpu_swiglu(TinaBackend *b, void *gate, const void *up, int T, int I) {
-    float *g = gate;
-    const float *u = up;
+static void cpu_swiglu(TinaBackend *b, void *out, const void *gate, const void *up, int T, int I) {
+    float *o = out;
+    const float *g = gate, *u = up;
     size_t n = (size_t)T * I;
     if (((Cpu *)b)->avx2) {
-        swiglu_avx2(g, u, n);
+        swiglu_avx2(o, g, u, n);
         return;
     }
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    for (size_t i = 0; i < n; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
 static void cpu_copy(TinaBackend *b, void *dst, const void *src, size_t n) {

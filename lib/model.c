@@ -296,7 +296,7 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
         apply_lora(m, lora, l, TINA_LORA_GATE, m->gate, m->h, T);
         b->matmul(b, m->up, m->h, w->w_up, NULL, T, C, I, false);
         apply_lora(m, lora, l, TINA_LORA_UP, m->up, m->h, T);
-        b->swiglu(b, m->gate, m->up, T, I);
+        b->swiglu(b, m->gate, m->gate, m->up, T, I);
         b->matmul(b, m->x, m->gate, w->w_down, NULL, T, I, C, true);
         apply_lora(m, lora, l, TINA_LORA_DOWN, m->x, m->gate, T);
     }

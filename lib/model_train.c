@@ -231,8 +231,7 @@ static void layer_forward(TinaTrainer *tr, const TinaLora *lora, int l, const vo
     lora_forward(tr, lora, l, TINA_LORA_GATE, tr->in.gate, tr->in.h2);
     b->matmul(b, tr->in.up, tr->in.h2, w->w_up, NULL, T, C, I, false);
     lora_forward(tr, lora, l, TINA_LORA_UP, tr->in.up, tr->in.h2);
-    b->copy(b, tr->in.act, tr->in.gate, (size_t)T * I);
-    b->swiglu(b, tr->in.act, tr->in.up, T, I);
+    b->swiglu(b, tr->in.act, tr->in.gate, tr->in.up, T, I);
     b->copy(b, out, tr->in.mid, (size_t)T * C);
     b->matmul(b, out, tr->in.act, w->w_down, NULL, T, I, C, true);
     lora_forward(tr, lora, l, TINA_LORA_DOWN, out, tr->in.act);
