@@ -104,14 +104,22 @@ typedef struct {
 } Rows;
 
 /* input rows t[0..3] (repeated at the end, stored nt of them) against weight rows n0 .. n0 + 2: 12 sums, 3 weight
- * vectors and 1 input vector fill the 16 AVX2 registers, and 12 independent sums hide the FMA latency */
-__attribute__((target("avx2,fma"))) static void tile4x3(const Rows *m, const int t[4], int nt, int n0) {
+ * vectors and 1 input vector fill the 16 AVX2 registers, and 12 independent sums hide the FMA latency. next (or
+ * NULL): the 3 weight rows after these, fetched into L2 meanwhile, since a decode step's weights come from DRAM
+ * (+13% on a 32 x 512 x 65536 product) */
+__attribute__((target("avx2,fma"))) static void tile4x3(const Rows *m, const int t[4], int nt, int n0,
+                                                         const float *next) {
     const float *x0 = m->in + t[0] * m->ld_in, *x1 = m->in + t[1] * m->ld_in, *x2 = m->in + t[2] * m->ld_in,
                 *x3 = m->in + t[3] * m->ld_in;
     const float *w0 = m->w + (size_t)n0 * m->ld_w, *w1 = w0 + m->ld_w, *w2 = w1 + m->ld_w;
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
     __m256 c0 = a0, c1 = a0, c2 = a0, d0 = a0, d1 = a0, d2 = a0;
     for (int k = 0; k < m->K; k += 8) {
+        if (next && k % 16 == 0) {
+            _mm_prefetch((const char *)(next + k), _MM_HINT_T1);
+            _mm_prefetch((const char *)(next + m->ld_w + k), _MM_HINT_T1);
+            _mm_prefetch((const char *)(next + 2 * m->ld_w + k), _MM_HINT_T1);
+        }
         __m256 v0 = _mm256_loadu_ps(w0 + k), v1 = _mm256_loadu_ps(w1 + k), v2 = _mm256_loadu_ps(w2 + k), x;
         x = _mm256_loadu_ps(x0 + k), a0 = _mm256_fmadd_ps(x, v0, a0), a1 = _mm256_fmadd_ps(x, v1, a1),
         a2 = _mm256_fmadd_ps(x, v2, a2);
@@ -136,13 +144,15 @@ __attribute__((target("avx2,fma"))) static void dot1(const Rows *m, int t, int n
     put(m->out + t * m->ld_out + n, sum8(acc), m->alpha, m->accumulate);
 }
 
-/* outputs [0, T) x [n_begin, n_end) of m, in tiles; K a multiple of 8 */
+/* outputs [0, T) x [n_begin, n_end) of m, in tiles; K a multiple of 8. Each output is the same sum wherever the
+ * range starts and ends, so threads may split the range anyhow. */
 __attribute__((target("avx2,fma"))) static void rows_times(const Rows *m, int T, int n_begin, int n_end) {
     for (int n0 = n_begin; n0 < n_end; n0 += 3)
         for (int t0 = 0; t0 < T; t0 += 4) {
             int nt = T - t0 < 4 ? T - t0 : 4, t[4];
             for (int i = 0; i < 4; i++) t[i] = t0 + (i < nt ? i : nt - 1);
-            if (n0 + 3 <= n_end) tile4x3(m, t, nt, n0);
+            const float *next = t0 == 0 && n0 + 6 <= n_end ? m->w + (size_t)(n0 + 3) * m->ld_w : NULL;
+            if (n0 + 3 <= n_end) tile4x3(m, t, nt, n0, next);
             else
                 for (int n = n0; n < n_end; n++)
                     for (int i = 0; i < nt; i++) dot1(m, t[i], n);
@@ -152,8 +162,13 @@ __attribute__((target("avx2,fma"))) static void rows_times(const Rows *m, int T,
 static void matmul_rows(float *out, const float *in, const float *w, int T, int K, int N, float alpha,
                         bool accumulate) {
     Rows m = {out, in, w, (size_t)N, (size_t)K, (size_t)K, K, alpha, accumulate};
-#pragma omp parallel for schedule(static)
-    for (int n0 = 0; n0 < N; n0 += 3) rows_times(&m, T, n0, n0 + 3 < N ? n0 + 3 : N);
+    int groups = (N + 2) / 3;
+#pragma omp parallel /* a contiguous range per thread, so that the next rows to fetch are its own */
+    {
+        int threads = omp_get_num_threads(), id = omp_get_thread_num();
+        int begin = 3 * (int)((long)groups * id / threads), end = 3 * (int)((long)groups * (id + 1) / threads);
+        rows_times(&m, T, begin, end < N ? end : N);
+    }
 }
 
 /* out (T, N) = alpha * in (T, K) @ w (N, K)^T (+ out): the batch-invariant rows when they apply, else sgemm. */
