@@ -20,19 +20,22 @@ if not os.path.exists(os.path.join(folder, "model.safetensors")):
 model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
 params = sum(p.numel() for p in model.parameters())
 vocab = model.config.vocab_size
+REPEATS = 3  # the best of 3 of each workload: another process on the machine only ever slows a run down
+prefill = decode = float("inf")
 with torch.no_grad():
     ids = (torch.arange(8 * 512) * 7919 % vocab).view(8, 512)
     model(ids, use_cache=True)  # warm up
-    t0 = time.perf_counter()
-    model(ids, use_cache=True, logits_to_keep=1)
-    prefill = time.perf_counter() - t0
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        model(ids, use_cache=True, logits_to_keep=1)
+        prefill = min(prefill, time.perf_counter() - t0)
     prompt = (torch.arange(32 * 16) * 7919 % vocab).view(32, 16)
-    out = model(prompt, use_cache=True, logits_to_keep=1)
-    cache = out.past_key_values
-    t0 = time.perf_counter()
-    for step in range(128):
-        token = ((step * 31 + torch.arange(32)) % vocab).view(32, 1)
-        cache = model(token, past_key_values=cache, use_cache=True).past_key_values
-    decode = time.perf_counter() - t0
+    for _ in range(REPEATS):
+        cache = model(prompt, use_cache=True, logits_to_keep=1).past_key_values
+        t0 = time.perf_counter()
+        for step in range(128):
+            token = ((step * 31 + torch.arange(32)) % vocab).view(32, 1)
+            cache = model(token, past_key_values=cache, use_cache=True).past_key_values
+        decode = min(decode, time.perf_counter() - t0)
 print(json.dumps({"params": params, "prefill_tokens_per_s": 8 * 512 / prefill, "decode_tokens_per_s": 32 * 128 / decode,
                   "torch": torch.__version__, "transformers": transformers.__version__}))
