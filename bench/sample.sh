@@ -13,14 +13,23 @@ mkdir -p "$work"
 awk 'BEGIN { for (p = 0; p < 32; p++) { printf "{\"id\":\"b%d\",\"prompt_tokens\":[", p;
              for (i = 0; i < 16; i++) printf "%s%d", i ? "," : "", (p * 7919 + i * 104729) % 2048; print "]}" } }' \
     > "$work/sample-prompts.jsonl"
-peer=$("$PYTHON" bench/sample_peer.py "$work/model-50m" "$work/sample-prompts.jsonl" 4 128 "$THREADS")
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 tina_run() { # BATCH SAMPLES NEW
     bin/tina-sample -q -m "$work/model-50m" --tokenizer data/models/tiny-math-bpe -n "$2" -t 0.7 --top-p 1 \
         --max-new-tokens "$3" --ignore-eos --batch "$1" --threads "$THREADS" "$work/sample-prompts.jsonl" \
         > "$work/sample-out.jsonl"
 }
-main=$(seconds tina_run 128 4 128)
+# Two rounds, each side in turn, the best of each kept: a neighbour's burst on this shared machine moves single runs
+# by 15%.
+peer="" main=""
+for round in 1 2; do
+    run=$("$PYTHON" bench/sample_peer.py "$work/model-50m" "$work/sample-prompts.jsonl" 4 128 "$THREADS")
+    if [ -z "$peer" ] || jq -e -n --argjson a "$run" --argjson b "$peer" '$a.seconds < $b.seconds' >/dev/null; then
+        peer=$run
+    fi
+    s=$(seconds tina_run 128 4 128)
+    if [ -z "$main" ] || [ "$(echo "$s < $main" | bc -l)" = 1 ]; then main=$s; fi
+done
 tokens=$(jq -s 'map(.completion_tokens | length) | add' "$work/sample-out.jsonl")
 rows=""
 for batch in 1 8 32 128; do
@@ -32,7 +41,7 @@ peer_tps=$(jq -r .tokens_per_s <<<"$peer")
 table=$(cat <<MD
 ## tina-sample vs transformers $(jq -r .transformers <<<"$peer") generate (torch $(jq -r .torch <<<"$peer")), ~50M parameters, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu
 
-32 prompts x 4 samples x 128 new tokens, temperature 0.7, one run each:
+32 prompts x 4 samples x 128 new tokens, temperature 0.7, the best of two alternating runs a side:
 
 | run | tokens | seconds | tokens/s | vs transformers |
 |---|---|---|---|---|
