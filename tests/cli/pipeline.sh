@@ -25,7 +25,12 @@ pid=$!
 for _ in $(seq 1 100); do [ -e killed/step-0001/adapter ] && break; sleep 0.05; done
 sleep 0.2
 pkill -9 -P "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-pkill -9 -f "RUN=$SCRATCH/killed" 2>/dev/null
+# everything of that run, down to the tools the sub-makes started (their arguments name the run's folder): a tool
+# left running would race the resumed run for the same step (seen once under ASan, where tools run slowly)
+for _ in $(seq 1 100); do
+    pkill -9 -f "$SCRATCH/killed" 2>/dev/null || break
+    sleep 0.05
+done
 steps_before=$(ls -d killed/step-*/adapter 2>/dev/null | wc -l)
 grpo killed > /dev/null 2>&1
 check "killed after $steps_before adapters, resumed: the same final adapter bytes" \
