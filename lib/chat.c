@@ -2,15 +2,18 @@
 
 #include <string.h>
 
-static const char *const names[] = {"deepseek-r1", "tina", "qwen", "plain"};
+static const char *const names[] = {
+    [TINA_TEMPLATE_DEEPSEEK_R1] = "deepseek-r1", [TINA_TEMPLATE_TINA] = "tina", [TINA_TEMPLATE_QWEN] = "qwen",
+    [TINA_TEMPLATE_SMOLLM2] = "smollm2", [TINA_TEMPLATE_PLAIN] = "plain",
+};
 
 bool tina_chat_template(const char *name, TinaTemplate *template) {
-    for (int i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(name, names[i]) == 0) return *template = (TinaTemplate)i, true;
     return false;
 }
 
-const char *tina_chat_template_names(void) { return "deepseek-r1, tina, qwen, plain"; }
+const char *tina_chat_template_names(void) { return "deepseek-r1, tina, qwen, smollm2, plain"; }
 
 TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *system, const char *problem,
                             const char *suffix, TinaBuf *out, TinaError *err) {
@@ -27,13 +30,18 @@ TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *
         parts[n++] = template == TINA_TEMPLATE_TINA ? "<｜Assistant｜>" : "<｜Assistant｜><think>\n";
         break;
     case TINA_TEMPLATE_QWEN:
+    case TINA_TEMPLATE_SMOLLM2: { /* ChatML; each model's template has its own default system prompt */
+        const char *fallback = template == TINA_TEMPLATE_QWEN
+                                   ? "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+                                   : "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
         parts[n++] = "<|im_start|>system\n";
-        parts[n++] = system ? system : "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
+        parts[n++] = system ? system : fallback;
         parts[n++] = "<|im_end|>\n<|im_start|>user\n";
         parts[n++] = problem;
         parts[n++] = suffix ? suffix : "";
         parts[n++] = "<|im_end|>\n<|im_start|>assistant\n";
         break;
+    }
     case TINA_TEMPLATE_PLAIN:
         parts[n++] = problem;
         parts[n++] = suffix ? suffix : "";

@@ -129,8 +129,12 @@ static TinaStatus load_node(TinaPretokenizer *t, const cJSON *node, bool *byte_l
         *byte_level = true;
         return flag(node, "use_regex", true) ? add_step(t, gpt2_pattern, false, ISOLATED, err) : TINA_OK;
     }
-    return tina_error(err, TINA_ERR_INPUT, "unsupported pre-tokenizer \"%s\" (supported: Split, ByteLevel, Sequence)",
-                      name);
+    /* tokenizers' Digits: every number character (Rust's char::is_numeric, the categories Nd, Nl, No: \p{N}) a piece
+     * of its own, or each run of them one piece (its Contiguous behaviour) */
+    if (strcmp(name, "Digits") == 0)
+        return add_step(t, flag(node, "individual_digits", false) ? "\\p{N}" : "\\p{N}+", false, ISOLATED, err);
+    return tina_error(err, TINA_ERR_INPUT, "unsupported pre-tokenizer \"%s\" (supported: Split, ByteLevel, Digits, "
+                      "Sequence)", name);
 }
 
 TinaStatus tina_pretokenizer_load(const cJSON *node, TinaPretokenizer **pretokenizer, bool *byte_level,

@@ -23,7 +23,7 @@ static const char usage[] =
     "  -c, --count               add only \"n_tokens\" instead of \"tokens\"\n"
     "      --field NAME          the field to read (default \"text\", or \"tokens\" with --decode)\n"
     "      --template NAME       render the record's \"problem\" (and \"system\") with a chat template first;\n"
-    "                            adds the rendered \"text\". NAME: deepseek-r1, tina, qwen, plain\n"
+    "                            adds the rendered \"text\". NAME: deepseek-r1, tina, qwen, smollm2, plain\n"
     "      --system TEXT         system prompt for records without a \"system\" field (with --template)\n"
     "      --suffix TEXT         appended to each problem, e.g. \" Please reason step by step, ...\" (with --template)\n"
     "      --add-special-tokens  apply the tokenizer's post-processor (BOS) even to rendered prompts\n"

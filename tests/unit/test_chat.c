@@ -1,5 +1,6 @@
 /* chat: the built-in templates render byte for byte what transformers' apply_chat_template renders with the
- * published templates (tests/fixtures/tokenizer/chat.jsonl, made by tests/reference/tokenizer.py), and the distill
+ * published templates (tests/fixtures/tokenizer/chat.jsonl, made by tests/reference/tokenizer.py, and
+ * chat-smollm2.jsonl, by tests/reference/smollm2_tokenizer.py), and the distill
  * tokenises the rendering to the same ids without a second BOS. */
 #include "chat.h"
 #include "record.h"
@@ -7,8 +8,8 @@
 #include "tokenizer.h"
 #include "test.h"
 
-static void templates_render_like_apply_chat_template(void) {
-    const char *path = "tests/fixtures/tokenizer/chat.jsonl";
+/* Renders every prompt of a fixture file with each template it names and compares; returns the renderings. */
+static int check_file(const char *path) {
     TinaReader *reader;
     TinaError err;
     TinaTokenizer *distill = NULL;
@@ -48,9 +49,15 @@ static void templates_render_like_apply_chat_template(void) {
         }
         cJSON_Delete(record);
     }
-    CHECK(cases == 24);
     tina_reader_close(reader);
     tina_tokenizer_free(distill);
+    return cases;
+}
+
+static void templates_render_like_apply_chat_template(void) {
+    CHECK(check_file("tests/fixtures/tokenizer/chat.jsonl") == 24);
+    /* tests/reference/smollm2_tokenizer.py: SmolLM2-Instruct's template on the same prompts */
+    CHECK(check_file("tests/fixtures/tokenizer/chat-smollm2.jsonl") == 8);
 }
 
 static void plain_is_the_problem_and_suffix_and_names_are_known(void) {
