@@ -158,15 +158,20 @@ static TinaStatus merge_piece(TinaBpe *b, const char *piece, size_t len, TinaIds
         b->capacity = capacity;
     }
     Symbol *s = b->symbols;
+    size_t n = 0;
+    /* A byte without a token is left out, its neighbours then adjacent: tokenizers' BPE drops a character it has no
+     * id for when there is no unk_token (tina refuses unk tokens and byte fallback at load). SmolLM2's vocabulary
+     * lacks 21 of the 256 byte tokens. */
     for (size_t i = 0; i < len; i++) {
         int32_t id = b->byte_ids[(unsigned char)piece[i]];
-        if (id < 0)
-            return tina_error(err, TINA_ERR_INPUT, "byte 0x%02x has no token in the vocabulary",
-                              (unsigned char)piece[i]);
-        s[i] = (Symbol){id, (int32_t)i - 1, i + 1 < len ? (int32_t)i + 1 : -1, 1};
+        if (id < 0) continue;
+        s[n] = (Symbol){id, (int32_t)n - 1, -1, 1};
+        if (n > 0) s[n - 1].next = (int32_t)n;
+        n++;
     }
+    if (n == 0) return TINA_OK;
     size_t n_heap = 0;
-    for (size_t i = 0; i + 1 < len; i++) push_pair(b, b->heap, &n_heap, (int32_t)i);
+    for (size_t i = 0; i + 1 < n; i++) push_pair(b, b->heap, &n_heap, (int32_t)i);
     while (n_heap) {
         Candidate top = heap_pop(b->heap, &n_heap);
         Symbol *left = &s[top.pos];

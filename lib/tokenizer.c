@@ -108,6 +108,9 @@ static TinaStatus check_model(const cJSON *model, TinaError *err) {
         return tina_error(err, TINA_ERR_INPUT, "unsupported BPE option: dropout (encoding would not be deterministic)");
     if (json_flag(model, "byte_fallback"))
         return tina_error(err, TINA_ERR_INPUT, "unsupported BPE option: byte_fallback");
+    /* without one, a byte that has no token is left out, as tokenizers does (bpe.c) */
+    if (!empty_or_null(cJSON_GetObjectItemCaseSensitive(model, "unk_token")))
+        return tina_error(err, TINA_ERR_INPUT, "unsupported BPE option: unk_token");
     if (!empty_or_null(cJSON_GetObjectItemCaseSensitive(model, "continuing_subword_prefix")) ||
         !empty_or_null(cJSON_GetObjectItemCaseSensitive(model, "end_of_word_suffix")))
         return tina_error(err, TINA_ERR_INPUT,
