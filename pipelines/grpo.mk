@@ -22,6 +22,7 @@ G ?= 6
 TOTAL_STEPS ?= 1500
 REWARDS ?= --preset tina
 SYSTEM_FILE ?=
+SUFFIX ?=
 TOKENIZER ?=
 MICRO_BATCH_TOKENS ?= 4096
 THREADS ?= $(shell nproc)
@@ -41,7 +42,9 @@ SHELL := bash
 .PHONY: train print-%
 
 numbers := $(shell seq -f %04g 1 $(STEPS))
-system = $(if $(SYSTEM_FILE),--system "$$(cat $(SYSTEM_FILE))") $(if $(TOKENIZER),--tokenizer $(TOKENIZER))
+# (inside the step rules, which make expands twice: $$$$ reaches the shell as one $)
+system = $(if $(SYSTEM_FILE),--system "$$$$(cat $(SYSTEM_FILE))") $(if $(SUFFIX),--suffix '$(SUFFIX)') \
+    $(if $(TOKENIZER),--tokenizer $(TOKENIZER))
 adapter_of = $(RUN)/step-$(1)/adapter/adapter_config.json
 
 train: $(RUN)/metrics.jsonl

@@ -62,6 +62,14 @@ for recipe in tina-open-rs2 tina-open-rs3 tina-limr tina-deepscaler tina-still; 
 done
 check "open-rs2: G 6, format 1 + accuracy 2, the open-rs system prompt" sh -c \
     "[ '$(var tina-open-rs2 G)' = 6 ] && [ '$(var tina-open-rs2 REWARDS)' = '--reward format:1,accuracy:2' ] && [ '$(var tina-open-rs2 SYSTEM_FILE)' = pipelines/recipes/open-rs-system.txt ]"
+# the system prompt reaches tina-sample as the file's text (make expands the step rules twice; once it arrived empty)
+mkdir -p dry/step-0000/adapter dry/step-0001
+touch dry/step-0000/adapter/adapter_config.json train-dry.jsonl
+echo '{}' > dry/step-0001/prompts.jsonl
+(cd "$ROOT" && make -n -f pipelines/grpo.mk RUN="$SCRATCH/dry" MODEL=m STEPS=1 TRAIN="$SCRATCH/train-dry.jsonl" \
+    SYSTEM_FILE=pipelines/recipes/open-rs-system.txt SUFFIX='$(empty) Think.' "$SCRATCH/dry/step-0001/rollouts.jsonl.zst") > dry-run.txt 2>&1
+check "open-rs2: tina-sample gets the system prompt file's text, and the suffix" \
+    grep -qF -- "--system \"\$(cat pipelines/recipes/open-rs-system.txt)\" --suffix ' Think.'" dry-run.txt
 check "open-rs3: format 1 + cosine 2 over 3584" [ "$(var tina-open-rs3 REWARDS)" = "--reward format:1,cosine:2 --cosine-max-len 3584" ]
 check "limr, deepscaler, still: G 4" [ "$(var tina-limr G)$(var tina-deepscaler G)$(var tina-still G)" = 444 ]
 check "still: length 1 + accuracy 2" [ "$(var tina-still REWARDS)" = "--reward length:1,accuracy:2" ]
