@@ -4,7 +4,8 @@
 #
 # Writes OUT/<set>.rewarded.jsonl.zst per benchmark, then OUT/scores.txt (tina-score's table) and OUT/scores.json.
 # The defaults are REFERENCE.md's evaluation protocol: temperature 0.6, top-p 0.95, 32,768 new tokens, the chat
-# template without a system prompt, and a user suffix asking for the answer in \boxed{}.
+# template without a system prompt, and a user suffix asking for the answer in \boxed{}, after a space (make drops a
+# value's leading blanks; $(empty) keeps them: SUFFIX='$(empty) Think.').
 
 TINA_BIN ?= bin
 SETS ?= data/sets/aime24.jsonl data/sets/aime25.jsonl data/sets/amc23.jsonl data/sets/math500.jsonl \
@@ -15,7 +16,7 @@ TOP_P ?= 0.95
 MAX_NEW_TOKENS ?= 32768
 MAX_PROMPT_TOKENS ?= 2048
 TEMPLATE ?= tina
-SUFFIX ?= Please reason step by step, and put your final answer within \boxed{}.
+SUFFIX ?= $(empty) Please reason step by step, and put your final answer within \boxed{}.
 SEED ?= 0
 K ?= 1,4,16
 THREADS ?= $(shell nproc)
