@@ -51,6 +51,20 @@ size_t tina_utf8_length(const char *text, size_t len) {
 
 double tina_reward_format(const char *text, size_t len) { return count(text, len, "\n</think>\n") == 1; }
 
+double tina_reward_boxed(const char *text, size_t len) {
+    static const char open[] = "\\boxed{";
+    size_t k = sizeof open - 1;
+    for (const char *p = text, *end = text + len; (size_t)(end - p) >= k;) {
+        const char *hit = memmem(p, (size_t)(end - p), open, k);
+        if (!hit) break;
+        int depth = 1;
+        for (p = hit + k; p < end && depth > 0; p++) depth += (*p == '{') - (*p == '}');
+        if (depth == 0 && p - 1 > hit + k) return 1; /* closed, and something inside */
+        p = hit + k;
+    }
+    return 0;
+}
+
 double tina_reward_format_r1(const char *text, size_t len) {
     pthread_once(&compiled, compile_patterns);
     if (!format_r1_re) return 0;

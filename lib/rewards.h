@@ -10,6 +10,9 @@
 
 /* Tina's format reward: 1 if "\n</think>\n" occurs exactly once, else 0. */
 double tina_reward_format(const char *text, size_t len);
+/* For instruct models asked to box their answer (an answer-format reward where there are no think tags): 1 if the
+ * text holds a complete, non-empty \boxed{...} (its braces balanced), else 0. */
+double tina_reward_boxed(const char *text, size_t len);
 /* open-r1's format reward: 1 if the text matches ^<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>$ (dot-all,
  * multi-line, anchored at the start), else 0. */
 double tina_reward_format_r1(const char *text, size_t len);

@@ -26,7 +26,7 @@ static const char usage[] =
     "\n"
     "  -r, --reward LIST      rewards and weights, NAME[:WEIGHT],... (repeatable; weight 1 by default):\n"
     "                         accuracy, format, format_r1, tag_count, tag_count_tina, reasoning_steps,\n"
-    "                         length, cosine, repetition\n"
+    "                         length, cosine, repetition, boxed\n"
     "  -p, --preset NAME      tina      format:1,accuracy:2   [default when no --reward]\n"
     "                         tina-rs3  format:1,cosine:2\n"
     "                         still     length:1,accuracy:2\n"
@@ -57,11 +57,13 @@ typedef enum {
     LENGTH,
     COSINE,
     REPETITION,
+    BOXED,
     N_KINDS
 } Kind;
 
-static const char *const kind_names[N_KINDS + 1] = {"accuracy", "format",  "format_r1", "tag_count", "tag_count_tina",
-                                                    "reasoning_steps", "length", "cosine", "repetition", NULL};
+static const char *const kind_names[N_KINDS + 1] = {
+    "accuracy", "format", "format_r1", "tag_count", "tag_count_tina", "reasoning_steps", "length", "cosine",
+    "repetition", "boxed", NULL};
 
 typedef struct {
     Kind kind;
@@ -230,6 +232,7 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
         v[COSINE] = tina_reward_cosine(length, o->cosine_max_len, it->correct, o->cosine_clamp);
         null[COSINE] = it->gold_null;
         if (uses(o, REPETITION)) v[REPETITION] = tina_reward_repetition(completion, completion_len, o->ngram, o->max_penalty);
+        v[BOXED] = tina_reward_boxed(completion, completion_len);
     }
     cJSON_Delete(record);
     if (status) return status;

@@ -13,6 +13,16 @@ static void format_wants_the_closing_think_tag_exactly_once(void) {
     CHECK(tina_reward_format(TEXT("reasoning</think>\nanswer")) == 0); /* the newline before it is part of it */
 }
 
+static void boxed_wants_a_complete_box(void) {
+    CHECK(tina_reward_boxed(TEXT("So the answer is \\boxed{42}.")) == 1);
+    CHECK(tina_reward_boxed(TEXT("\\boxed{\\frac{1}{2}}")) == 1);
+    CHECK(tina_reward_boxed(TEXT("\\boxed{\\frac{1}{2} and then it stopped")) == 0); /* cut off mid-box */
+    CHECK(tina_reward_boxed(TEXT("\\boxed{7 \\boxed{8}")) == 1);                    /* the second one closes */
+    CHECK(tina_reward_boxed(TEXT("the answer is 42")) == 0);
+    CHECK(tina_reward_boxed(TEXT("\\boxed")) == 0);
+    CHECK(tina_reward_boxed(TEXT("put it in \\boxed{} like \\boxed{}")) == 0); /* empty boxes answer nothing */
+}
+
 static void format_r1_wants_think_then_answer_blocks(void) {
     CHECK(tina_reward_format_r1(TEXT("<think>\nsteps\n</think>\n<answer>\n4\n</answer>")) == 1);
     CHECK(tina_reward_format_r1(TEXT("<think>\nsteps\n</think>\n<answer>\n4\n</answer>\n")) == 1); /* $ before \n */
@@ -87,6 +97,7 @@ static void lengths_are_counted_in_characters(void) {
 int main(void) {
     static const TestCase tests[] = {
         {"format_wants_the_closing_think_tag_exactly_once", format_wants_the_closing_think_tag_exactly_once},
+        {"boxed_wants_a_complete_box", boxed_wants_a_complete_box},
         {"format_r1_wants_think_then_answer_blocks", format_r1_wants_think_then_answer_blocks},
         {"tag_count_scores_each_tag_seen_once", tag_count_scores_each_tag_seen_once},
         {"reasoning_steps_count_to_three", reasoning_steps_count_to_three},
