@@ -88,8 +88,14 @@ $(call adapter_of,$(1)): $(call adapter_of,$(2))
 	$(if $(KEEP),for f in rollouts rewarded advantaged; do \
 	    rm -f $(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP))))/$$$$f.jsonl.zst; done)
 
+# the trainer's metrics, and each reward's mean over the step's rollouts ("rewards"; from rewarded.jsonl.zst while
+# it is kept; a reward with no verdict, such as accuracy on an unparseable gold, counts in none)
 $(RUN)/step-$(1)/metrics.json: $(call adapter_of,$(1))
-	jq -c '.metrics' $(RUN)/step-$(1)/adapter/trainer_state.json > $$@.tmp && mv $$@.tmp $$@
+	{ jq -c '.metrics' $(RUN)/step-$(1)/adapter/trainer_state.json; \
+	  if [ -e $(RUN)/step-$(1)/rewarded.jsonl.zst ]; then zstdcat $(RUN)/step-$(1)/rewarded.jsonl.zst; fi; } \
+	    | jq -s -c '.[0] + (.[1:] | if length == 0 then {} else {rewards: (map(.rewards | to_entries[]) \
+	        | group_by(.key) | map({key: .[0].key, value: (map(.value | numbers) \
+	        | if length == 0 then null else add / length end)}) | from_entries)} end)' > $$@.tmp && mv $$@.tmp $$@
 
 $(RUN)/step-$(1)/eval.json: $(call adapter_of,$(1))
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) -a $(RUN)/step-$(1)/adapter -n $(EVAL_N) -t $(TEMPERATURE) \

@@ -1,5 +1,5 @@
 # pipelines/plot.mk: `make plot RUN=runs/NAME` draws a run's metrics per step (reward, KL, completion length,
-# truncated fraction, gradient norm) into RUN/metrics.png with gnuplot (gnuplot-nox, among make deps' packages).
+# truncated fraction, gradient norm, each reward's mean) into RUN/metrics.png with gnuplot (gnuplot-nox, among make deps' packages).
 
 ifeq ($(RUN),)
 $(error RUN is required)
@@ -11,8 +11,11 @@ SHELL := bash
 plot: $(RUN)/metrics.png
 	@echo "plot: $(RUN)/metrics.png"
 
+# the reward kinds the run's steps recorded, one column each after the fixed six
+kinds = $(shell jq -r '.rewards // {} | keys[]' $(RUN)/metrics.jsonl | sort -u)
+
 $(RUN)/metrics.tsv: $(RUN)/metrics.jsonl
-	jq -r '[.step, .reward_mean, .kl, .completion_len_mean, .frac_truncated, .grad_norm] | @tsv' $< > $@
+	jq -r --arg kinds '$(kinds)' '[.step, .reward_mean, .kl, .completion_len_mean, .frac_truncated, .grad_norm] + [.rewards as $$r | $$kinds | splits(" ") | select(. != "") | $$r[.] // "NaN"] | @tsv' $< > $@.tmp && mv $@.tmp $@
 
 $(RUN)/metrics.png: $(RUN)/metrics.tsv
 	gnuplot -e "set terminal png size 1200,800; set output '$@'; set multiplot layout 2,3 title '$(RUN)'; \
@@ -21,4 +24,7 @@ $(RUN)/metrics.png: $(RUN)/metrics.tsv
 	    set title 'KL to the base'; plot '$<' using 1:3 with lines; \
 	    set title 'completion length (tokens)'; plot '$<' using 1:4 with lines; \
 	    set title 'truncated fraction'; set yrange [0:1]; plot '$<' using 1:5 with lines; set autoscale y; \
-	    set title 'gradient norm'; plot '$<' using 1:6 with lines; unset multiplot"
+	    set title 'gradient norm'; plot '$<' using 1:6 with lines; \
+	    $(if $(strip $(kinds)),set title 'each reward (mean)'; set key top left; \
+	        plot for [i=1:words('$(strip $(kinds))')] '$<' using 1:(column(6 + i)) with lines title word('$(strip $(kinds))', i);) \
+	    unset multiplot"

@@ -15,6 +15,9 @@ grpo() { # grpo RUN: three steps of a small run
 grpo whole > /dev/null 2>&1
 check "a run: three adapters and three metrics lines" sh -c '[ -f whole/step-0003/adapter/adapter_model.safetensors ] && [ "$(wc -l < whole/metrics.jsonl)" = 3 ]'
 check "metrics: steps 1, 2, 3" jq_true 'map(.step) == [1, 2, 3]' whole/metrics.jsonl
+zstdcat whole/step-0002/rewarded.jsonl.zst | jq -s '{accuracy: (map(.rewards.accuracy) | add / length), format: (map(.rewards.format) | add / length)}' > step2-rewards.json
+check "metrics: each reward's mean over the step's rollouts" \
+    jq -e --slurpfile want step2-rewards.json '.rewards == $want[0]' <(sed -n 2p whole/metrics.jsonl) > /dev/null
 touch marker
 grpo whole > /dev/null 2>&1
 check "the same command again does nothing" [ -z "$(find whole -newer marker)" ]
