@@ -1,0 +1,30 @@
+# SmolLM2-135M-Instruct (make smollm2) trained with GRPO-LoRA on GSM8K's training problems, sized for a CPU: 16
+# prompts x G 8 a step, 256 new tokens, LoRA r 16 (alpha 32) on all seven projections, the grpo loss with KL 0.04,
+# AdamW at a constant 1e-4. The prompt asks for the answer in \boxed{} (the smollm2 chat template and eval.mk's
+# suffix); rewards: accuracy, and boxed for answering in that format (an instruct model has no think tags for
+# Tina's format reward to look for).
+#   make -f pipelines/grpo.mk RECIPE=smollm2-gsm8k RUN=runs/smollm2        (about 5 minutes a step on 2 cores)
+# Held out: the first 200 GSM8K test problems, before and after (build/eval-real/gsm8k200.jsonl from make eval-real):
+#   make -f pipelines/eval.mk OUT=evals/smollm2-step30 MODEL=$(TINA_CACHE)/smollm2-135m-instruct \
+#       ADAPTER=runs/smollm2/step-0030/adapter SETS=build/eval-real/gsm8k200.jsonl TEMPLATE=smollm2 N=1 \
+#       TEMPERATURE=0 MAX_NEW_TOKENS=512 K=1
+TINA_CACHE ?= $(HOME)/.cache/tina
+MODEL ?= $(TINA_CACHE)/smollm2-135m-instruct
+TRAIN ?= data/sets/gsm8k_train.jsonl.zst
+TEMPLATE ?= smollm2
+SUFFIX ?= $(empty) Please reason step by step, and put your final answer within \boxed{}.
+G ?= 8
+BATCH ?= 16
+STEPS ?= 30
+TOTAL_STEPS ?= 30
+REWARDS ?= --reward accuracy:1,boxed:1
+MAX_NEW_TOKENS ?= 256
+MAX_PROMPT_TOKENS ?= 256
+RANK ?= 16
+ALPHA ?= 32
+DROPOUT ?= 0
+LR ?= 1e-4
+SCHEDULE ?= constant
+WARMUP_RATIO ?= 0
+MICRO_BATCH_TOKENS ?= 8192
+include pipelines/recipes/tina-common.mk
