@@ -31,6 +31,8 @@ import transformers
 from tokenizers import Tokenizer
 from transformers import PreTrainedTokenizerFast
 
+from tokenizer import fnv, ids_bytes  # tests/reference/tokenizer.py: the same hashes as its fixtures
+
 assert sys.version_info[:2] == (3, 11), sys.version
 assert tokenizers.__version__ == "0.23.3", tokenizers.__version__
 assert transformers.__version__ == "5.24.0", transformers.__version__
@@ -40,17 +42,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "fixtures" / "tokenizer"
 TINY = ROOT / "data" / "models" / "tiny-math-bpe"
 TEMPLATE = pathlib.Path(__file__).with_name("smollm2-chat-template.jinja").read_text()
-
-
-def fnv(data: bytes) -> str:  # FNV-1a 64, as tokenizer.py hashes
-    h = 0xcbf29ce484222325
-    for b in data:
-        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return f"{h:016x}"
-
-
-def ids_bytes(ids):
-    return b"".join(int(i).to_bytes(4, "little", signed=True) for i in ids)
 
 
 MISSING_BYTES = [4, 6, 19, 20, 22, 29, 192, 193, 241, 242, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255]

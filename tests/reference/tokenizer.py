@@ -235,4 +235,5 @@ def main():
     print(f"{len(records)} records, {chars} characters")
 
 
-main()
+if __name__ == "__main__":
+    main()
