@@ -1,18 +1,21 @@
 # SmolLM2-135M-Instruct (make smollm2) trained with GRPO-LoRA on GSM8K's training problems, sized for a CPU: 16
 # prompts x G 8 a step, 256 new tokens, LoRA r 16 (alpha 32) on all seven projections, the grpo loss with KL 0.04,
-# AdamW at a constant 1e-4. The prompt asks for the answer in \boxed{} (the smollm2 chat template and eval.mk's
-# suffix); rewards: accuracy, and boxed for answering in that format (an instruct model has no think tags for
-# Tina's format reward to look for).
+# AdamW at a constant 1e-4. The prompt (the smollm2 chat template and SUFFIX) asks for the answer in \boxed{}:
+# eval.mk's "put your final answer within \boxed{}" gets a box from this model in 4 of 800 samples, 1 of 128 with
+# a system prompt saying it, this SUFFIX in 31 of 128 (32 training problems x 4, temperature 0.7). Rewards: accuracy,
+# and boxed for answering in that format (an instruct model has no think tags for Tina's format reward to look for).
 #   make -f pipelines/grpo.mk RECIPE=smollm2-gsm8k RUN=runs/smollm2        (about 5 minutes a step on 2 cores)
-# Held out: the first 200 GSM8K test problems, before and after (build/eval-real/gsm8k200.jsonl from make eval-real):
-#   make -f pipelines/eval.mk OUT=evals/smollm2-step30 MODEL=$(TINA_CACHE)/smollm2-135m-instruct \
-#       ADAPTER=runs/smollm2/step-0030/adapter SETS=build/eval-real/gsm8k200.jsonl TEMPLATE=smollm2 N=1 \
-#       TEMPERATURE=0 MAX_NEW_TOKENS=512 K=1
+# Held out: the first 200 GSM8K test problems (head -200 data/sets/gsm8k.jsonl > gsm8k200.jsonl), greedy, before
+# (no ADAPTER) and after, with the training prompt:
+#   make -f pipelines/eval.mk OUT=evals/smollm2-step30 MODEL=~/.cache/tina/smollm2-135m-instruct \
+#       ADAPTER=runs/smollm2/step-0030/adapter SETS=gsm8k200.jsonl TEMPLATE=smollm2 N=1 TEMPERATURE=0 \
+#       MAX_NEW_TOKENS=256 K=1 \
+#       SUFFIX='$(empty) Solve it step by step. Your last line must be: The answer is \boxed{N} (N is the number).'
 TINA_CACHE ?= $(HOME)/.cache/tina
 MODEL ?= $(TINA_CACHE)/smollm2-135m-instruct
 TRAIN ?= data/sets/gsm8k_train.jsonl.zst
 TEMPLATE ?= smollm2
-SUFFIX ?= $(empty) Please reason step by step, and put your final answer within \boxed{}.
+SUFFIX ?= $(empty) Solve it step by step. Your last line must be: The answer is \boxed{N} (N is the number).
 G ?= 8
 BATCH ?= 16
 STEPS ?= 30
