@@ -1,6 +1,6 @@
 """SmolLM2-135M-Instruct evaluated on GSM8K by tina's evaluation pipeline, its accuracy verdicts checked one by one
 against Math-Verify, and its sampling speed against transformers' generate on the same prompts, in one run. Needs the
-model (make smollm2); run by hand or by `make eval-real`, not in CI (about half an hour on 2 cores).
+model (make smollm2); run by hand or by `make eval-real`, not in CI (about 45 minutes on 2 cores).
 
 Pinned: python 3.11, torch 2.15.0, transformers 5.24.0, math-verify 0.9.0, latex2sympy2_extended 1.11.0 (asserted).
 Run: python tests/reference/eval_smollm2.py MODEL_DIR TINA_BIN WORK_DIR
