@@ -36,8 +36,10 @@ ifeq ($(CUDA),1)
 CPPFLAGS += -DTINA_WITH_CUDA
 CUDA_SRC := $(wildcard lib/cuda/*.cu)
 LIB_OBJ  += $(CUDA_SRC:%.cu=$(BUILD)/%.o)
-NVCCFLAGS ?= -O2 -std=c++17 -Xcompiler -Wall,-Wextra,-Werror
-LDLIBS   += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt -lstdc++
+# Hopper machine code, and PTX that newer GPUs compile at start
+NVCCFLAGS ?= -O2 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
+             -Xcompiler -Wall,-Wextra,-Werror
+LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart_static -ldl -lpthread -lrt -lstdc++
 endif
 TOOL_BIN := $(TOOLS:%=$(BIN)/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
@@ -180,6 +182,6 @@ help:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # The benchmark and check programs of bench/ (run by bench/*.sh and tests/reference/real_shape.py).
-build/bench/%: bench/%.c $(LIBTINA) $(BUILD)/config
+$(BUILD)/bench/%: bench/%.c $(LIBTINA) $(BUILD)/config
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(TINA_CFLAGS) -o $@ $< $(LIBTINA) $(LDLIBS)

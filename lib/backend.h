@@ -36,10 +36,20 @@ typedef struct TinaBackend TinaBackend;
 struct TinaBackend {
     const char *name;
     size_t weight_bytes, act_bytes;
+    /* backend memory is host memory: F pointers may be the caller's own (a LoRA adapter is used in place) */
+    bool host_memory;
 
     /* memory: zeroed allocations in the backend's memory (NULL when out of memory) */
     void *(*alloc)(TinaBackend *b, size_t bytes);
     void (*release)(TinaBackend *b, void *p);
+    /* copies bytes from host memory at src to backend memory at dst */
+    void (*upload)(TinaBackend *b, void *dst, const void *src, size_t bytes);
+    /* host memory the backend writes into fastest (pinned on a GPU), for logits; NULL when out of memory */
+    void *(*host_alloc)(TinaBackend *b, size_t bytes);
+    void (*host_release)(TinaBackend *b, void *p);
+    /* the first failure of an operation since the backend was made (a device error), or TINA_OK: operations return
+     * nothing, so the model asks after each call */
+    TinaStatus (*check)(TinaBackend *b, TinaError *err);
     /* sizes the backend's workspaces for calls of up to max_tokens tokens over caches of max_len positions, so that
      * no operation allocates */
     TinaStatus (*reserve)(TinaBackend *b, int max_tokens, int max_len, int head_dim, double rope_theta, TinaError *err);
@@ -123,5 +133,9 @@ struct TinaBackend {
 
 /* The f32 reference backend. threads: OpenMP and OpenBLAS threads (0: all cores). */
 TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *err);
+
+/* The backend called name: "cpu", or "cuda" (the first GPU) in a build with CUDA=1. threads: the CPU backend's.
+ * A backend this build or machine lacks is TINA_ERR_INPUT, with a message that says so. */
+TinaStatus tina_backend_new(const char *name, int threads, TinaBackend **backend, TinaError *err);
 
 #endif

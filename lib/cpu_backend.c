@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "backend.h"
+#include "simd.h"
 #include "rng.h"
+#include "rope.h"
 
 enum { VOCAB_CHUNK = 4096 }; /* rows of the head per log-prob step: (T, 4096) f32 at most, never (T, V) */
 enum { QUERY_BLOCK = 64 };   /* queries per step of the training attention: (64, sequence length) scores */
@@ -35,6 +37,16 @@ static void *cpu_alloc(TinaBackend *b, size_t bytes) {
 static void cpu_release(TinaBackend *b, void *p) {
     (void)b;
     free(p);
+}
+
+static void cpu_upload(TinaBackend *b, void *dst, const void *src, size_t bytes) {
+    (void)b;
+    memcpy(dst, src, bytes);
+}
+
+static TinaStatus cpu_check(TinaBackend *b, TinaError *err) {
+    (void)b, (void)err;
+    return TINA_OK; /* every failure of the CPU's operations is caught before they run */
 }
 
 static TinaStatus cpu_load(TinaBackend *b, void *dst, const TinaTensorInfo *src, TinaError *err) {
@@ -80,13 +92,6 @@ static void cpu_rmsnorm(TinaBackend *b, void *out, const void *in, const void *w
  * sums over K, then a fixed horizontal sum. Tiles of 4 input rows x 3 weight rows (tile4x3) keep the registers
  * full; each weight row is read once per 4 input rows, from L1 after the first. */
 enum { ROW_KERNEL_ROWS = 256 };
-
-__attribute__((target("avx2,fma"))) static float sum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 /* out (+)= alpha * value, alpha applied after the sum as sgemm's alpha (exact for 1) */
 static void put(float *o, float value, float alpha, bool accumulate) {
@@ -195,8 +200,7 @@ static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, 
     product((Cpu *)b, out, z, bm, T, r, N, scale, true);
 }
 
-/* cos and sin of position x inv_freq[j] for positions < max_len, computed as transformers does in f32:
- * inv_freq = 1 / theta^(2j / D), angle = float(position) * inv_freq, so that long positions round alike. */
+/* the workspaces, and the rope tables (rope.h) for max_len positions */
 static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D, double theta, TinaError *err) {
     Cpu *c = (Cpu *)b;
     int block_len = max_len > c->block_len ? max_len : c->block_len;
@@ -219,14 +223,7 @@ static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D
         free(sn);
         return tina_error(err, TINA_ERR_RUNTIME, "out of memory (rope tables)");
     }
-    for (int j = 0; j < D / 2; j++) {
-        float inv_freq = 1.0f / powf((float)theta, (float)(2 * j) / (float)D);
-        for (int p = 0; p < max_len; p++) {
-            float angle = (float)p * inv_freq;
-            cs[(size_t)p * (D / 2) + j] = cosf(angle);
-            sn[(size_t)p * (D / 2) + j] = sinf(angle);
-        }
-    }
+    tina_rope_tables(cs, sn, max_len, D, theta);
     free(c->rope_cos);
     free(c->rope_sin);
     c->rope_cos = cs;
@@ -279,46 +276,6 @@ static float dot(const float *a, const float *b, int n, bool avx2) {
     float sum = 0;
     for (int i = 0; i < n; i++) sum += a[i] * b[i];
     return sum;
-}
-
-/* ---- e^x eight at a time ---------------------------------------------------------------------------------------
- * Cephes' expf: n = round(x log2 e), r = x - n ln 2 (ln 2 in two parts, so r is exact), e^r by its degree-7 Taylor-
- * like polynomial, times 2^n built in the exponent bits; within 6e-7 relative (test_cpu_backend). Inputs
- * are clamped to +-88.376 so that 2^n stays a normal float: e^x below that is 0 where expf gives a subnormal, which
- * neither a softmax nor silu can tell apart. A value's result depends on that value alone, never on its neighbours
- * or its place in a vector: the cached attention's rows stay batch-invariant. */
-__attribute__((target("avx2,fma"))) static __m256 exp8(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.3762626647949f)), _mm256_set1_ps(88.3762626647949f));
-    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
-}
-
-/* Loads the 8 (or, at the end, fewer: zeros after them) floats at p[i..n), and stores them back. */
-__attribute__((target("avx2,fma"))) static __m256 load8(const float *p, size_t i, size_t n) {
-    if (i + 8 <= n) return _mm256_loadu_ps(p + i);
-    float tail[8] = {0};
-    memcpy(tail, p + i, (n - i) * sizeof *tail);
-    return _mm256_loadu_ps(tail);
-}
-
-__attribute__((target("avx2,fma"))) static void store8(float *p, size_t i, size_t n, __m256 v) {
-    if (i + 8 <= n) {
-        _mm256_storeu_ps(p + i, v);
-        return;
-    }
-    float tail[8];
-    _mm256_storeu_ps(tail, v);
-    memcpy(p + i, tail, (n - i) * sizeof *tail);
 }
 
 /* x[i] = e^(x[i] + shift) for i < n (a softmax's numerators, shift = -max) */
@@ -706,8 +663,13 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .name = "cpu",
         .weight_bytes = sizeof(float),
         .act_bytes = sizeof(float),
+        .host_memory = true,
         .alloc = cpu_alloc,
         .release = cpu_release,
+        .upload = cpu_upload,
+        .host_alloc = cpu_alloc,
+        .host_release = cpu_release,
+        .check = cpu_check,
         .reserve = cpu_reserve,
         .load = cpu_load,
         .weights_to_host = cpu_weights_to_host,

@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <stdlib.h>
 
+#include "progress.h"
 #include "rng.h"
 
 typedef struct {
@@ -30,6 +31,7 @@ typedef struct {
     TinaSequence *batch;
     int *picked;      /* (slots,) slot numbers, a workspace */
     int V;
+    TinaGenStats stats;
 } Engine;
 
 /* The token of the sequence in slot s at its current step, from its row of logits: a pure function of both. */
@@ -57,8 +59,10 @@ static TinaStatus start(Engine *e, const TinaGenPrompt *prompt, TinaError *err) 
     for (int s = 0; s < e->params->slots && n < G; s++)
         if (!e->seqs[s].active) slots[n++] = s;
     TinaSequence seq = {slots[0], 0, prompt->n_tokens, prompt->tokens};
+    double t0 = tina_progress_now();
     TinaStatus status = tina_model_forward(e->model, e->cache, &seq, 1, e->lora, TINA_LOGITS_LAST, e->logits, err);
     for (int i = 1; i < G && !status; i++) status = tina_kv_cache_copy(e->cache, slots[0], slots[i], prompt->n_tokens, err);
+    e->stats.prefill_seconds += tina_progress_now() - t0;
     for (int i = 0; i < G && !status; i++) {
         e->seqs[slots[i]] = (Sequence){true, prompt->user, i, tina_rng_bits(e->params->seed, prompt->stream, (uint64_t)i),
                                        prompt->n_tokens, 0, 0};
@@ -78,10 +82,15 @@ static TinaStatus step(Engine *e, TinaError *err) {
         which[n++] = s;
     }
     if (n == 0) return TINA_OK;
+    double t0 = tina_progress_now();
     TinaStatus status = tina_model_forward(e->model, e->cache, e->batch, n, e->lora, TINA_LOGITS_LAST, e->logits, err);
     if (status) return status;
+    double t1 = tina_progress_now();
 #pragma omp parallel for schedule(dynamic) num_threads(e->n_samplers)
     for (int i = 0; i < n; i++) draw(e, e->samplers[omp_get_thread_num()], which[i], e->logits + (size_t)i * e->V);
+    e->stats.decode_seconds += t1 - t0;
+    e->stats.draw_seconds += tina_progress_now() - t1;
+    e->stats.steps++;
     for (int i = 0; i < n && !status; i++) { /* the caller sees the tokens one at a time, in slot order */
         e->seqs[which[i]].n_past++;
         status = advance(e, which[i], err);
@@ -104,7 +113,7 @@ TinaStatus tina_generate(TinaModel *model, const TinaLora *lora, const TinaGenPa
         e.drawn = malloc((size_t)p->slots * sizeof *e.drawn);
         e.logprobs = malloc((size_t)p->slots * sizeof *e.logprobs);
         e.seqs = calloc((size_t)p->slots, sizeof *e.seqs);
-        e.logits = malloc((size_t)p->slots * e.V * sizeof *e.logits);
+        e.logits = tina_model_host_floats(model, (size_t)p->slots * e.V);
         e.batch = malloc((size_t)p->slots * sizeof *e.batch);
         e.picked = malloc((size_t)p->slots * sizeof *e.picked);
         if (!e.seqs || !e.logits || !e.batch || !e.picked || !e.drawn || !e.logprobs) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory (engine)");
@@ -125,13 +134,14 @@ TinaStatus tina_generate(TinaModel *model, const TinaLora *lora, const TinaGenPa
         if (status || (!active && !more)) break;
         status = step(&e, err);
     }
+    if (p->stats) *p->stats = e.stats;
     tina_kv_cache_free(e.cache);
     for (int i = 0; e.samplers && i < e.n_samplers; i++) tina_sampler_free(e.samplers[i]);
     free(e.samplers);
     free(e.drawn);
     free(e.logprobs);
     free(e.seqs);
-    free(e.logits);
+    tina_model_host_free(model, e.logits);
     free(e.batch);
     free(e.picked);
     return status;

@@ -36,6 +36,14 @@ typedef struct {
     void *ctx;
 } TinaGenCallbacks;
 
+/* Where the time went, for the caller's summary: wall-clock seconds, the model's calls waited for. */
+typedef struct {
+    double prefill_seconds; /* prompts through the model, their caches shared */
+    double decode_seconds;  /* decode steps through the model, the logits on the host */
+    double draw_seconds;    /* tokens drawn from the logits (the sampler, on the CPU) */
+    long long steps;        /* decode steps */
+} TinaGenStats;
+
 typedef struct {
     TinaSamplerParams sampling;
     int n_samples;         /* G */
@@ -43,6 +51,7 @@ typedef struct {
     int max_prompt_tokens; /* no prompt is longer (the caller checks) */
     int slots;             /* sequences decoded together, at least G */
     uint64_t seed;
+    TinaGenStats *stats;   /* filled in when not NULL */
 } TinaGenParams;
 
 /* Runs every prompt the callbacks give to the end. The model must take calls of max(slots, max_prompt_tokens)

@@ -55,6 +55,11 @@ TinaStatus tina_lora_parse_targets(const char *list, bool targets[TINA_LORA_TARG
     return TINA_OK;
 }
 
+void tina_lora_changed(TinaLora *l) {
+    static _Atomic uint64_t last_id;
+    l->id = ++last_id;
+}
+
 static TinaStatus allocate(TinaLora *l, const TinaConfig *c, TinaError *err) {
     size_t total = 0;
     for (int t = 0; t < TINA_LORA_TARGETS; t++) {
@@ -66,6 +71,7 @@ static TinaStatus allocate(TinaLora *l, const TinaConfig *c, TinaError *err) {
     }
     l->n_layers = c->n_layers;
     l->n_params = total;
+    tina_lora_changed(l);
     size_t slots = (size_t)c->n_layers * TINA_LORA_TARGETS;
     l->a = calloc(slots, sizeof *l->a);
     l->b = calloc(slots, sizeof *l->b);
@@ -221,6 +227,7 @@ TinaStatus tina_lora_read(const char *path, TinaLora *l, const TinaConfig *c, Ti
         }
     }
     tina_safetensors_close(st);
+    tina_lora_changed(l);
     return status;
 }
 
@@ -332,6 +339,7 @@ TinaStatus tina_lora_zeros_like(const TinaLora *like, TinaLora **out, TinaError 
     TinaLora *l = calloc(1, sizeof *l);
     if (!l) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
     *l = *like;
+    tina_lora_changed(l);
     size_t slots = (size_t)like->n_layers * TINA_LORA_TARGETS;
     l->a = calloc(slots, sizeof *l->a);
     l->b = calloc(slots, sizeof *l->b);

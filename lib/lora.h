@@ -30,6 +30,7 @@ typedef struct {
     float *memory;        /* the one allocation they point into */
     size_t n_params;
     char *base_model;     /* base_model_name_or_path, as given */
+    uint64_t id;          /* names these values, never reused: a backend that keeps a copy recopies on a new id */
 } TinaLora;
 
 /* The module name of a target ("q_proj") and its input and output sizes for config. */
@@ -61,6 +62,9 @@ void tina_lora_delta(const TinaLora *lora, int layer, int target, float *delta);
 
 /* An adapter of the same shape, every value 0 (gradients, optimizer moments). */
 TinaStatus tina_lora_zeros_like(const TinaLora *like, TinaLora **out, TinaError *err);
+
+/* Gives the adapter a new id: call it after changing its values in place (an optimizer step). */
+void tina_lora_changed(TinaLora *lora);
 
 void tina_lora_free(TinaLora *lora);
 

@@ -161,6 +161,8 @@ void tina_model_free(TinaModel *m) {
     if (!m) return;
     if (m->weights) m->backend->release(m->backend, m->weights);
     if (m->activations) m->backend->release(m->backend, m->activations);
+    if (m->lora_memory) m->backend->release(m->backend, m->lora_memory);
+    free(m->lora_copy);
     free(m->layers);
     free(m->first);
     free(m->positions);
@@ -220,7 +222,7 @@ TinaStatus tina_kv_cache_copy(TinaKVCache *kv, int from, int to, int n, TinaErro
         b->copy(b, k + (layer + to * slot) * b->act_bytes, k + (layer + from * slot) * b->act_bytes, (size_t)n * row);
         b->copy(b, v + (layer + to * slot) * b->act_bytes, v + (layer + from * slot) * b->act_bytes, (size_t)n * row);
     }
-    return TINA_OK;
+    return b->check(b, err);
 }
 
 /* ---- forward -------------------------------------------------------------------------------------------------- */
@@ -260,12 +262,59 @@ static TinaStatus prepare(TinaModel *m, const TinaKVCache *kv, const TinaSequenc
     return TINA_OK;
 }
 
+/* Points m->lora_a and lora_b at the adapter's matrices in backend memory: on a GPU, uploads the adapter once per id
+ * (a copy per call would move the whole adapter for every decoded token). */
+static TinaStatus place_lora(TinaModel *m, const TinaLora *lora, TinaError *err) {
+    TinaBackend *b = m->backend;
+    if (!lora || b->host_memory) {
+        m->lora_a = lora ? lora->a : NULL;
+        m->lora_b = lora ? lora->b : NULL;
+        return TINA_OK;
+    }
+    size_t slots = (size_t)m->config.n_layers * TINA_LORA_TARGETS;
+    if (m->lora_memory && m->lora_id == lora->id) return TINA_OK;
+    if (lora->n_params > m->lora_capacity || !m->lora_copy) {
+        if (m->lora_memory) b->release(b, m->lora_memory);
+        m->lora_capacity = 0;
+        m->lora_memory = b->alloc(b, lora->n_params * sizeof(float));
+        if (!m->lora_copy) m->lora_copy = calloc(2 * slots, sizeof *m->lora_copy);
+        if (!m->lora_memory || !m->lora_copy)
+            return tina_error(err, TINA_ERR_RUNTIME, "out of memory (a device copy of %zu adapter values)",
+                              lora->n_params);
+        m->lora_capacity = lora->n_params;
+    }
+    b->upload(b, m->lora_memory, lora->memory, lora->n_params * sizeof(float));
+    for (size_t i = 0; i < slots; i++) { /* the same layout, offset for offset */
+        m->lora_copy[i] = lora->a[i] ? m->lora_memory + (lora->a[i] - lora->memory) : NULL;
+        m->lora_copy[slots + i] = lora->b[i] ? m->lora_memory + (lora->b[i] - lora->memory) : NULL;
+    }
+    m->lora_a = m->lora_copy;
+    m->lora_b = m->lora_copy + slots;
+    m->lora_id = lora->id;
+    return b->check(b, err);
+}
+
 /* out (T, N) += the adapter's contribution for this module, if it has one. */
 static void apply_lora(TinaModel *m, const TinaLora *lora, int layer, int target, void *out, const void *in, int T) {
-    if (!lora || !lora->a[layer * TINA_LORA_TARGETS + target]) return;
+    if (!lora || !m->lora_a[layer * TINA_LORA_TARGETS + target]) return;
     TinaBackend *b = m->backend;
-    b->lora(b, out, in, lora->a[layer * TINA_LORA_TARGETS + target], lora->b[layer * TINA_LORA_TARGETS + target],
+    b->lora(b, out, in, m->lora_a[layer * TINA_LORA_TARGETS + target], m->lora_b[layer * TINA_LORA_TARGETS + target],
             m->lora_tmp, T, lora->in[target], lora->out[target], lora->r, lora->scale);
+}
+
+/* x (T, C) += in (T, K) @ w^T plus the adapter's term for this module. With an adapter the module's output is made
+ * whole in tmp (T, C) first and then added, in PEFT's order, which a bf16 backend's rounding can tell apart. */
+static void residual_product(TinaModel *m, const TinaLora *lora, int layer, int target, void *tmp, const void *in,
+                             const void *w, const void *bias, int T, int K) {
+    TinaBackend *b = m->backend;
+    int C = m->config.hidden;
+    if (!lora || !m->lora_a[layer * TINA_LORA_TARGETS + target]) {
+        b->matmul(b, m->x, in, w, bias, T, K, C, true);
+        return;
+    }
+    b->matmul(b, tmp, in, w, bias, T, K, C, false);
+    apply_lora(m, lora, layer, target, tmp, in, T);
+    b->add(b, m->x, tmp, (size_t)T * C);
 }
 
 /* Every layer, then the final norm: m->h (T, C) holds the last hidden states. */
@@ -289,16 +338,14 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
         char *k_layer = (char *)kv->k + (size_t)l * kv->layer_stride * b->act_bytes;
         char *v_layer = (char *)kv->v + (size_t)l * kv->layer_stride * b->act_bytes;
         b->attention(b, m->att, m->q, m->k, m->v, k_layer, v_layer, kv->max_len, batch, c->n_heads, c->n_kv_heads, D);
-        b->matmul(b, m->x, m->att, w->wo, w->bo, T, q, C, true); /* the residual add is the accumulate */
-        apply_lora(m, lora, l, TINA_LORA_O, m->x, m->att, T);
+        residual_product(m, lora, l, TINA_LORA_O, m->h, m->att, w->wo, w->bo, T, q); /* h is free until the norm */
         b->rmsnorm(b, m->h, m->x, w->mlp_norm, T, C, eps);
         b->matmul(b, m->gate, m->h, w->w_gate, NULL, T, C, I, false);
         apply_lora(m, lora, l, TINA_LORA_GATE, m->gate, m->h, T);
         b->matmul(b, m->up, m->h, w->w_up, NULL, T, C, I, false);
         apply_lora(m, lora, l, TINA_LORA_UP, m->up, m->h, T);
         b->swiglu(b, m->gate, m->gate, m->up, T, I);
-        b->matmul(b, m->x, m->gate, w->w_down, NULL, T, I, C, true);
-        apply_lora(m, lora, l, TINA_LORA_DOWN, m->x, m->gate, T);
+        residual_product(m, lora, l, TINA_LORA_DOWN, m->h, m->gate, w->w_down, NULL, T, I);
     }
     b->rmsnorm(b, m->h, m->x, m->final_norm, T, C, eps);
 }
@@ -307,6 +354,7 @@ TinaStatus tina_model_forward(TinaModel *m, TinaKVCache *kv, const TinaSequence 
                               TinaLogitsWanted want, float *logits, TinaError *err) {
     TinaBatch batch;
     TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, &batch, err);
+    if (!status) status = place_lora(m, lora, err);
     if (status) return status;
     run_layers(m, kv, &batch, lora);
     TinaBackend *b = m->backend;
@@ -317,13 +365,14 @@ TinaStatus tina_model_forward(TinaModel *m, TinaKVCache *kv, const TinaSequence 
         b->gather_rows(b, m->last, m->h, m->rows, n_seqs, c->hidden);
         b->logits(b, logits, m->last, m->lm_head, n_seqs, c->hidden, c->vocab);
     }
-    return TINA_OK;
+    return b->check(b, err);
 }
 
 TinaStatus tina_model_logprobs(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs,
                                const TinaLora *lora, const int32_t *targets, float *logprobs, TinaError *err) {
     TinaBatch batch;
     TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, &batch, err);
+    if (!status) status = place_lora(m, lora, err);
     if (status) return status;
     for (int t = 0; t < batch.n_tokens; t++)
         if (targets[t] < 0 || targets[t] >= m->config.vocab)
@@ -331,7 +380,13 @@ TinaStatus tina_model_logprobs(TinaModel *m, TinaKVCache *kv, const TinaSequence
     run_layers(m, kv, &batch, lora);
     m->backend->logprobs(m->backend, logprobs, m->h, m->lm_head, targets, batch.n_tokens, m->config.hidden,
                          m->config.vocab);
-    return TINA_OK;
+    return m->backend->check(m->backend, err);
+}
+
+float *tina_model_host_floats(TinaModel *m, size_t n) { return m->backend->host_alloc(m->backend, n * sizeof(float)); }
+
+void tina_model_host_free(TinaModel *m, float *p) {
+    if (p) m->backend->host_release(m->backend, p);
 }
 
 /* ---- export --------------------------------------------------------------------------------------------------- */
@@ -354,7 +409,7 @@ TinaStatus tina_model_merge_lora(TinaModel *m, const TinaLora *lora, TinaError *
             free(delta);
         }
     }
-    return TINA_OK;
+    return b->check(b, err);
 }
 
 TinaStatus tina_model_save(const TinaModel *model, const char *dir, TinaDtype dtype, TinaError *err) {

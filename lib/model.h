@@ -50,6 +50,11 @@ TinaStatus tina_model_forward(TinaModel *model, TinaKVCache *cache, const TinaSe
 TinaStatus tina_model_logprobs(TinaModel *model, TinaKVCache *cache, const TinaSequence *seqs, int n_seqs,
                                const TinaLora *lora, const int32_t *targets, float *logprobs, TinaError *err);
 
+/* Host memory for n floats (logits) that the model's backend writes into fastest: pinned on a GPU. NULL when out of
+ * memory; free with tina_model_host_free. */
+float *tina_model_host_floats(TinaModel *model, size_t n);
+void tina_model_host_free(TinaModel *model, float *p);
+
 /* Adds the adapter's deltas into the model's weights (W + scale B A), for export. */
 TinaStatus tina_model_merge_lora(TinaModel *model, const TinaLora *lora, TinaError *err);
 

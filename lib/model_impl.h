@@ -39,6 +39,13 @@ struct TinaModel {
     int32_t *positions;     /* token positions, */
     int32_t *tokens;        /* the tokens of the call */
     int *slots, *n_past, *n_new, *rows;
+    /* the adapter of the call where the backend reads it: its own matrices on a host backend, else a copy of
+     * adapter lora_id in lora_memory, made when that adapter is first used */
+    float *const *lora_a, *const *lora_b;  /* (L * TINA_LORA_TARGETS,) */
+    uint64_t lora_id;
+    float *lora_memory;
+    size_t lora_capacity;                  /* floats */
+    float **lora_copy;                     /* (2 * L * TINA_LORA_TARGETS,) A then B pointers into lora_memory */
 };
 
 struct TinaKVCache {

@@ -71,6 +71,8 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         return tina_error(err, TINA_ERR_INPUT, "a trainer needs room for tokens, positions and a LoRA rank");
     const TinaConfig *c = &m->config;
     TinaBackend *b = m->backend;
+    if (!b->host_memory || !b->matmul_backward) /* the adapter and its gradients are read in place, on the host */
+        return tina_error(err, TINA_ERR_INPUT, "training runs on the cpu backend only, not yet on %s", b->name);
     TinaStatus status = b->reserve(b, max_tokens, max_len, c->head_dim, c->rope_theta, err);
     if (status) return status;
     TinaTrainer *tr = calloc(1, sizeof *tr);

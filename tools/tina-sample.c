@@ -44,7 +44,7 @@ static const char usage[] =
     "      --logprobs-at-temperature  log-probs of the tempered distribution (default: at temperature 1, as Tina)\n"
     "      --batch N              sequences decoded together (default 32, at least G)\n"
     "      --threads N            CPU threads (default: all)\n"
-    "      --device NAME          cpu (cuda with a CUDA build, later)\n"
+    "      --device NAME          cpu (default), or cuda (bf16 on the first GPU; a build with CUDA=1)\n"
     "      --forced               read rollouts and recompute \"logprobs\" of their completion_tokens\n"
     "      --no-adapter           with --forced: the base model (the KL reference)\n"
     "      --as FIELD             with --forced: write the log-probs to FIELD (e.g. ref_logprobs)\n"
@@ -135,7 +135,6 @@ static Options parse_options(int argc, char **argv) {
         }
     }
     if (!o.model) cli_usage_error("--model is required");
-    if (strcmp(o.device, "cpu") != 0) cli_usage_error("--device %s: this build has the cpu backend only", o.device);
     if (!o.forced && (o.no_adapter || strcmp(o.as_field, "logprobs") != 0))
         cli_usage_error("--no-adapter and --as go with --forced");
     if (o.batch < o.samples) o.batch = o.samples;
@@ -173,6 +172,7 @@ typedef struct {
     long long prompts, truncated, skipped, tokens;
     long long written; /* prompts done with: written out or skipped */
     TinaProgress progress;
+    TinaGenStats stats;
 } Run;
 
 static void free_prompt(Prompt *p, int G) {
@@ -432,10 +432,11 @@ int main(int argc, char **argv) {
         int32_t eos = tina_tokenizer_special_tokens(r.tokenizer)->eos.id;
         if (eos >= 0) r.generation.eos[r.generation.n_eos++] = eos;
     }
-    if (!status) status = tina_cpu_backend_new(o.threads, &backend, &err);
+    if (!status) status = tina_backend_new(o.device, o.threads, &backend, &err);
     int max_tokens = o.forced ? o.max_prompt + o.max_new : (o.batch > o.max_prompt ? o.batch : o.max_prompt);
     if (!status) status = tina_model_load(o.model, backend, max_tokens, &model, &err);
     if (!status && o.adapter) status = tina_lora_load(o.adapter, tina_model_config(model), &lora, &err);
+    double loaded = tina_progress_now();
     if (!status) status = tina_reader_open(&r.reader, (const char *const *)argv + optind, argc - optind, &err);
     if (!status) status = tina_writer_open(&r.writer, o.output, &err);
     reading = !status;
@@ -446,7 +447,7 @@ int main(int argc, char **argv) {
                          o.has_top_p ? o.top_p : r.generation.top_p, o.has_top_k ? o.top_k : r.generation.top_k,
                          tina_tokenizer_vocab_size(r.tokenizer), o.at_temperature},
             .n_samples = o.samples, .max_new_tokens = o.max_new, .max_prompt_tokens = o.max_prompt,
-            .slots = o.batch, .seed = o.seed};
+            .slots = o.batch, .seed = o.seed, .stats = &r.stats};
         TinaGenCallbacks callbacks = {next_prompt, on_token, on_done, &r};
         status = tina_generate(model, lora, &params, &callbacks, &err);
     }
@@ -460,10 +461,13 @@ int main(int argc, char **argv) {
         cli_report_at(tina_reader_name(r.reader), tina_reader_line(r.reader), &err);
     else if (status) cli_report(&err);
     else if (!o.quiet) {
-        double seconds = tina_progress_now() - started;
-        fprintf(stderr, "%s: %lld %s, %lld tokens %s in %.1f s (%.1f tokens/s)", cli_program(), r.prompts,
-                o.forced ? "rollouts" : "prompts", r.tokens, o.forced ? "scored" : "generated", seconds,
-                (double)r.tokens / seconds);
+        double seconds = tina_progress_now() - loaded;
+        fprintf(stderr, "%s: %lld %s, %lld tokens %s in %.1f s (%.1f tokens/s; loading %.1f s before)", cli_program(),
+                r.prompts, o.forced ? "rollouts" : "prompts", r.tokens, o.forced ? "scored" : "generated", seconds,
+                (double)r.tokens / seconds, loaded - started);
+        if (!o.forced)
+            fprintf(stderr, "; model %.1f s in prefill and %.1f s in %lld decode steps, drawing tokens %.1f s",
+                    r.stats.prefill_seconds, r.stats.decode_seconds, r.stats.steps, r.stats.draw_seconds);
         if (r.truncated || r.skipped)
             fprintf(stderr, "; %lld prompts longer than %d tokens %s", r.truncated + r.skipped, o.max_prompt,
                     r.skipped ? "skipped" : "cut from the left");

@@ -502,6 +502,7 @@ int main(int argc, char **argv) {
         metrics.lr = o.constant_lr ? o.lr : tina_lr_at(o.lr, state.step, warmup, o.total_steps, o.min_lr_rate);
         TinaAdamW adamw = {metrics.lr, 0.9, 0.999, 1e-8, o.weight_decay};
         tina_adamw_step(&adamw, state.step + 1, lora->n_params, lora->memory, grads->memory, state.m, state.v);
+        tina_lora_changed(lora);
         state.step++;
     }
     /* metrics: rewards, lengths, and the groups (one id) whose advantages are all equal, which carry no signal */

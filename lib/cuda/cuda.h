@@ -1,5 +1,7 @@
-/* cuda: the CUDA backend, built only with `make CUDA=1` (nvcc, cuBLAS). It implements the backend seam on the GPU;
- * so far it reports the runtime and the devices it sees, and the forward/backward kernels land with the GPU issues. */
+/* cuda: the CUDA backend, built only with `make CUDA=1` (nvcc, cuBLAS). It implements the forward half of the
+ * backend seam (backend.h) on one GPU: weights and activations in bf16, every sum in f32, cuBLAS for the
+ * projections and the head, own kernels for the rest (kernels.cu, attention.cu). Training (the backward half) is
+ * not there yet: a trainer refuses this backend. */
 #ifndef TINA_CUDA_H
 #define TINA_CUDA_H
 
@@ -9,8 +11,14 @@
 extern "C" {
 #endif
 
+#include "backend.h"
+
 /* "runtime 13.0, 1 device: NVIDIA H200" or "runtime 13.0, no device (...why...)". */
 void tina_cuda_describe(char *out, size_t size);
+
+/* The backend on GPU `device` (0: the first). No GPU, or no driver: TINA_ERR_INPUT with what CUDA said, so that a
+ * tool asked for --device cuda on a machine without one exits 2 with a message. */
+TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, TinaError *err);
 
 #ifdef __cplusplus
 }

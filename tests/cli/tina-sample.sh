@@ -91,6 +91,8 @@ bad "unreadable model" "no/such/model/config.json" -m no/such/model prompts.json
 bad "unknown template" "--template: 'chatml' is not one of" -m "$F/qwen2-f32" --template chatml prompts.jsonl
 echo '{"id":"x","prompt_tokens":[5,99999]}' > outside.jsonl
 bad "a token outside the vocabulary" 'outside.jsonl:1: field "prompt_tokens" holds something that is not a token id' -m "$F/qwen2-f32" outside.jsonl
+# a CPU-only build, or a CUDA build on a machine without a GPU (as CI's)
+bad "--device cuda without a GPU or a CUDA build" "tina-sample: --device cuda: " -m "$F/qwen2-f32" --device cuda prompts.jsonl
 printf '{"id":"x","problem":"caf\xe9 \xff"}\n' > notutf8.jsonl
 bad "a problem that is not UTF-8" 'notutf8.jsonl:1: field "problem" is not valid UTF-8' -m "$F/qwen2-f32" notutf8.jsonl
 finish

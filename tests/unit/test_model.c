@@ -425,6 +425,47 @@ static void a_merged_model_equals_the_adapter_applied(void) {
     }
 }
 
+/* The worst relative L2 error between two (T, V) logit tables of the three prompts. */
+static double worst_between(const float *got, const float *want, int V) {
+    double worst = 0;
+    int T = prompt_len[0] + prompt_len[1] + prompt_len[2];
+    for (int t = 0; t < T; t++) worst = fmax(worst, relative_error(got + (size_t)t * V, want + (size_t)t * V, V));
+    return worst;
+}
+
+/* A backend whose memory is not the host's (a GPU's) reads the adapter from the model's copy of it, made when an
+ * adapter id is first seen: the same logits as the adapter read in place; a changed adapter is copied again once
+ * tina_lora_changed gives it a new id, not before. The CPU backend stands in for a GPU, told its memory is not the
+ * host's. */
+static void a_device_backend_reads_a_copy_of_the_adapter(void) {
+    TinaModel *m = load_model("qwen2", "f32");
+    if (!m) return;
+    TinaLora *lora = fixture_lora(m, "qwen2");
+    int V = tina_model_config(m)->vocab;
+    float *in_place = forward_all(m, lora);
+    backend->host_memory = false;
+    float *copied = forward_all(m, lora);
+    CHECK(worst_between(copied, in_place, V) < 1e-6);
+    for (size_t i = 0; i < lora->n_params; i++) lora->memory[i] *= 2;
+    float *stale = forward_all(m, lora);
+    CHECK(worst_between(stale, in_place, V) < 1e-6);
+    tina_lora_changed(lora);
+    float *recopied = forward_all(m, lora);
+    backend->host_memory = true;
+    float *doubled = forward_all(m, lora);
+    double moved = worst_between(doubled, in_place, V), agree = worst_between(recopied, doubled, V);
+    printf("note: adapter copy: doubling the adapter moves the logits by %.2e; the recopied adapter's logits are "
+           "within %.2e of the doubled adapter's read in place\n", moved, agree);
+    CHECK(moved > 1e-2 && agree < 1e-6);
+    free(in_place);
+    free(copied);
+    free(stale);
+    free(recopied);
+    free(doubled);
+    tina_lora_free(lora);
+    tina_model_free(m);
+}
+
 static void mismatched_adapters_and_calls_are_refused(void) {
     TinaModel *qwen = load_model("qwen2", "f32"), *llama = load_model("llama", "f32");
     if (!qwen || !llama) return;
@@ -459,6 +500,7 @@ int main(void) {
         TEST(adapters_round_trip_and_peft_reads_what_tina_writes),
         TEST(a_fresh_adapter_is_initialised_as_peft_does),
         TEST(a_merged_model_equals_the_adapter_applied),
+        TEST(a_device_backend_reads_a_copy_of_the_adapter),
         TEST(mismatched_adapters_and_calls_are_refused),
     };
     TinaError err;

@@ -1,0 +1,211 @@
+/* kernels: the element-wise and row-wise kernels of the CUDA backend (kernels.h says what each computes). */
+#include "kernels.h"
+
+#include <cmath>
+
+static const int THREADS = 256;
+
+static unsigned blocks_for(size_t n) { return (unsigned)((n + THREADS - 1) / THREADS); }
+
+static __device__ float round_bf16(float x) { return __bfloat162float(__float2bfloat16(x)); }
+
+/* ---- conversions -------------------------------------------------------------------------------------------- */
+
+/* bf16 converts to and from float both ways */
+template <class To, class From> static __global__ void convert_kernel(To *out, const From *in, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = (To)(float)in[i];
+}
+
+void launch_f32_to_bf16(cudaStream_t s, bf16 *out, const float *in, size_t n) {
+    if (n) convert_kernel<<<blocks_for(n), THREADS, 0, s>>>(out, in, n);
+}
+
+void launch_bf16_to_f32(cudaStream_t s, float *out, const bf16 *in, size_t n) {
+    if (n) convert_kernel<<<blocks_for(n), THREADS, 0, s>>>(out, in, n);
+}
+
+static __global__ void add_f32_kernel(bf16 *w, const float *delta, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) w[i] = __float2bfloat16(__bfloat162float(w[i]) + delta[i]);
+}
+
+void launch_add_f32(cudaStream_t s, bf16 *w, const float *delta, size_t n) {
+    if (n) add_f32_kernel<<<blocks_for(n), THREADS, 0, s>>>(w, delta, n);
+}
+
+static __global__ void round_bf16_kernel(float *out, const float *in, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = round_bf16(in[i]);
+}
+
+void launch_round_bf16(cudaStream_t s, float *out, const float *in, size_t n) {
+    if (n) round_bf16_kernel<<<blocks_for(n), THREADS, 0, s>>>(out, in, n);
+}
+
+/* ---- rows --------------------------------------------------------------------------------------------------- */
+
+static __global__ void embed_kernel(bf16 *out, const bf16 *table, const int32_t *tokens, int C) {
+    const bf16 *row = table + (size_t)tokens[blockIdx.x] * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) out[(size_t)blockIdx.x * C + c] = row[c];
+}
+
+void launch_embed(cudaStream_t s, bf16 *out, const bf16 *table, const int32_t *tokens, int T, int C) {
+    embed_kernel<<<T, THREADS, 0, s>>>(out, table, tokens, C);
+}
+
+static __global__ void gather_rows_kernel(bf16 *out, const bf16 *in, const int *rows, int C) {
+    const bf16 *row = in + (size_t)rows[blockIdx.x] * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) out[(size_t)blockIdx.x * C + c] = row[c];
+}
+
+void launch_gather_rows(cudaStream_t s, bf16 *out, const bf16 *in, const int *rows, int n, int C) {
+    if (n) gather_rows_kernel<<<n, THREADS, 0, s>>>(out, in, rows, C);
+}
+
+struct Sum {
+    __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct Max {
+    __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+/* op over v of every thread of the block (THREADS threads), returned to every thread */
+template <class Op> static __device__ float block_reduce(float v, float *shared, Op op, float identity) {
+    for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    __syncthreads(); /* shared may still be read by a previous call */
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    v = lane < THREADS / 32 ? shared[lane] : identity;
+    for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+/* one block per row: the mean square in f32, the row times its rsqrt rounded to bf16, then times the weight */
+static __global__ void rmsnorm_kernel(bf16 *out, const bf16 *in, const bf16 *weight, int C, float eps) {
+    __shared__ float shared[THREADS / 32];
+    const bf16 *x = in + (size_t)blockIdx.x * C;
+    float squares = 0;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float v = __bfloat162float(x[c]);
+        squares += v * v;
+    }
+    float scale = rsqrtf(block_reduce(squares, shared, Sum(), 0.0f) / (float)C + eps);
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float normed = round_bf16(__bfloat162float(x[c]) * scale);
+        out[(size_t)blockIdx.x * C + c] = __float2bfloat16(__bfloat162float(weight[c]) * normed);
+    }
+}
+
+void launch_rmsnorm(cudaStream_t s, bf16 *out, const bf16 *in, const bf16 *weight, int T, int C, float eps) {
+    rmsnorm_kernel<<<T, THREADS, 0, s>>>(out, in, weight, C, eps);
+}
+
+/* ---- element-wise ------------------------------------------------------------------------------------------- */
+
+static __global__ void finish_product_kernel(bf16 *out, const float *p, const bf16 *bias, size_t n, int N,
+                                             bool accumulate) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float v = round_bf16(p[i] + (bias ? __bfloat162float(bias[i % N]) : 0.0f));
+    out[i] = __float2bfloat16(accumulate ? __bfloat162float(out[i]) + v : v);
+}
+
+void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16 *bias, int T, int N, bool accumulate) {
+    size_t n = (size_t)T * N;
+    if (n) finish_product_kernel<<<blocks_for(n), THREADS, 0, s>>>(out, p, bias, n, N, accumulate);
+}
+
+static __global__ void lora_out_kernel(bf16 *out, const float *y, size_t n, bf16 *z, const float *z32, size_t nz) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = __float2bfloat16(__bfloat162float(out[i]) + y[i]);
+    if (i < nz) z[i] = __float2bfloat16(z32[i]);
+}
+
+void launch_lora_out(cudaStream_t s, bf16 *out, const float *y, int T, int N, bf16 *z, const float *z32, int r) {
+    size_t n = (size_t)T * N, nz = (size_t)T * r;
+    size_t most = n > nz ? n : nz;
+    if (most) lora_out_kernel<<<blocks_for(most), THREADS, 0, s>>>(out, y, n, z, z32, nz);
+}
+
+static __global__ void swiglu_kernel(bf16 *out, const bf16 *gate, const bf16 *up, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float g = __bfloat162float(gate[i]);
+    float silu = round_bf16(g / (1.0f + expf(-g)));
+    out[i] = __float2bfloat16(silu * __bfloat162float(up[i]));
+}
+
+void launch_swiglu(cudaStream_t s, bf16 *out, const bf16 *gate, const bf16 *up, size_t n) {
+    if (n) swiglu_kernel<<<blocks_for(n), THREADS, 0, s>>>(out, gate, up, n);
+}
+
+static __global__ void add_kernel(bf16 *x, const bf16 *y, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) x[i] = __float2bfloat16(__bfloat162float(x[i]) + __bfloat162float(y[i]));
+}
+
+void launch_add(cudaStream_t s, bf16 *x, const bf16 *y, size_t n) {
+    if (n) add_kernel<<<blocks_for(n), THREADS, 0, s>>>(x, y, n);
+}
+
+/* ---- RoPE --------------------------------------------------------------------------------------------------- */
+
+/* one thread per (token, head, pair j): element j pairs with j + D/2, as transformers' bf16 rotate-half computes
+ * x * cos + rotate_half(x) * sin with cos and sin cast to bf16 and every product rounded */
+static __global__ void rope_kernel(bf16 *q, bf16 *k, const float *cos_table, const float *sin_table,
+                                   DeviceBatch batch, int T, int Hq, int Hkv, int D) {
+    int half = D / 2, heads = Hq + Hkv;
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)T * heads * half) return;
+    int j = (int)(i % half), h = (int)(i / half % heads), t = (int)(i / half / heads);
+    bf16 *x = h < Hq ? q + ((size_t)t * Hq + h) * D : k + ((size_t)t * Hkv + (h - Hq)) * D;
+    size_t at = (size_t)batch.positions[t] * half + j;
+    float c = round_bf16(cos_table[at]), s = round_bf16(sin_table[at]);
+    float x1 = __bfloat162float(x[j]), x2 = __bfloat162float(x[j + half]);
+    x[j] = __float2bfloat16(round_bf16(x1 * c) - round_bf16(x2 * s));
+    x[j + half] = __float2bfloat16(round_bf16(x2 * c) + round_bf16(x1 * s));
+}
+
+void launch_rope(cudaStream_t s, bf16 *q, bf16 *k, const float *cos, const float *sin, DeviceBatch batch, int T,
+                 int Hq, int Hkv, int D) {
+    size_t n = (size_t)T * (Hq + Hkv) * (D / 2);
+    if (n) rope_kernel<<<blocks_for(n), THREADS, 0, s>>>(q, k, cos, sin, batch, T, Hq, Hkv, D);
+}
+
+/* ---- log-softmax over vocabulary chunks --------------------------------------------------------------------- */
+
+/* one block per row of the chunk */
+static __global__ void log_sum_exp_kernel(const float *chunk, int n, int v0, const int32_t *targets, double *max,
+                                          double *sum, float *picked, bool first) {
+    __shared__ float shared[THREADS / 32];
+    int t = blockIdx.x;
+    const float *z = chunk + (size_t)t * n;
+    float m = -INFINITY;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) m = fmaxf(m, round_bf16(z[j]));
+    m = block_reduce(m, shared, Max(), -INFINITY);
+    float e = 0;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) e += expf(round_bf16(z[j]) - m);
+    e = block_reduce(e, shared, Sum(), 0.0f);
+    if (threadIdx.x != 0) return;
+    double old_max = first ? -INFINITY : max[t], old_sum = first ? 0.0 : sum[t];
+    double new_max = fmax(old_max, (double)m);
+    max[t] = new_max;
+    sum[t] = old_sum * exp(old_max - new_max) + (double)e * exp((double)m - new_max);
+    if (targets[t] >= v0 && targets[t] < v0 + n) picked[t] = round_bf16(z[targets[t] - v0]);
+}
+
+void launch_log_sum_exp(cudaStream_t s, const float *chunk, int T, int n, int v0, const int32_t *targets,
+                        double *max, double *sum, float *picked, bool first) {
+    if (T) log_sum_exp_kernel<<<T, THREADS, 0, s>>>(chunk, n, v0, targets, max, sum, picked, first);
+}
+
+static __global__ void logprob_kernel(float *out, const float *picked, const double *max, const double *sum, int T) {
+    int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < T) out[t] = (float)((double)picked[t] - max[t] - log(sum[t]));
+}
+
+void launch_logprob(cudaStream_t s, float *out, const float *picked, const double *max, const double *sum, int T) {
+    if (T) logprob_kernel<<<blocks_for((size_t)T), THREADS, 0, s>>>(out, picked, max, sum, T);
+}

@@ -1,0 +1,63 @@
+/* kernels: the CUDA backend's own kernels, each behind a launcher on a stream (C++ only, inside lib/cuda/).
+ *
+ * Activations are bf16 and every arithmetic step is f32, rounded to bf16 where transformers' bf16 model rounds, so
+ * that the two agree to bf16's precision: RMSNorm rounds the normalised value before the weight multiplies it, RoPE
+ * rounds cos and sin and each product, SwiGLU rounds silu(gate) before the product. Shapes as in backend.h. */
+#ifndef TINA_CUDA_KERNELS_H
+#define TINA_CUDA_KERNELS_H
+
+#include <cstddef>
+#include <cstdint>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+typedef __nv_bfloat16 bf16;
+
+/* The per-token layout of a forward call, on the device: position of each token, and its sequence's cache slot. */
+struct DeviceBatch {
+    const int *positions; /* (T,) */
+    const int *slot;      /* (T,) */
+};
+
+/* out (n) bf16 = in (n) f32 */
+void launch_f32_to_bf16(cudaStream_t s, bf16 *out, const float *in, size_t n);
+/* out (n) f32 = in (n) bf16 */
+void launch_bf16_to_f32(cudaStream_t s, float *out, const bf16 *in, size_t n);
+/* w (n) bf16 = w + delta (n) f32 */
+void launch_add_f32(cudaStream_t s, bf16 *w, const float *delta, size_t n);
+/* out (T, C) = table[tokens] with table (V, C) */
+void launch_embed(cudaStream_t s, bf16 *out, const bf16 *table, const int32_t *tokens, int T, int C);
+/* out (T, C) = in / rms(in) * weight (C) */
+void launch_rmsnorm(cudaStream_t s, bf16 *out, const bf16 *in, const bf16 *weight, int T, int C, float eps);
+/* Finishes a product as a bf16 model's linear layer and residual add do: p (T, N) f32 plus bias (N) or NULL, rounded
+ * once (the bias rides in cuBLAS's epilogue there); then, when accumulate, out + that, rounded again; else that. */
+void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16 *bias, int T, int N, bool accumulate);
+/* out (T, N) = out + y (T, N) f32, the sum in f32; z (T, r) bf16 = z32 (T, r) */
+void launch_lora_out(cudaStream_t s, bf16 *out, const float *y, int T, int N, bf16 *z, const float *z32, int r);
+/* q (T, Hq, D) and k (T, Hkv, D) rotated in place by the f32 tables cos, sin (positions, D / 2) */
+void launch_rope(cudaStream_t s, bf16 *q, bf16 *k, const float *cos, const float *sin, DeviceBatch batch, int T,
+                 int Hq, int Hkv, int D);
+/* out (T, I) = silu(gate) * up */
+void launch_swiglu(cudaStream_t s, bf16 *out, const bf16 *gate, const bf16 *up, size_t n);
+/* x (n) += y (n) */
+void launch_add(cudaStream_t s, bf16 *x, const bf16 *y, size_t n);
+/* out (n, C) = in[rows] */
+void launch_gather_rows(cudaStream_t s, bf16 *out, const bf16 *in, const int *rows, int n, int C);
+/* A running log-sum-exp over vocabulary chunks, f32 logits rounded to bf16 first as transformers' bf16 head does:
+ * for each row t of chunk (T, n) (columns v0 .. v0 + n - 1), max[t] and sum[t] (f64) absorb the chunk and
+ * picked[t] takes the logit of targets[t] if it falls in the chunk. first: max and sum start afresh. */
+void launch_log_sum_exp(cudaStream_t s, const float *chunk, int T, int n, int v0, const int32_t *targets,
+                        double *max, double *sum, float *picked, bool first);
+/* out (T) = picked - max - log(sum) */
+void launch_logprob(cudaStream_t s, float *out, const float *picked, const double *max, const double *sum, int T);
+/* out (n) f32 = in (n) f32 rounded to bf16 (logits as transformers' bf16 head gives them) */
+void launch_round_bf16(cudaStream_t s, float *out, const float *in, size_t n);
+
+/* attention.cu: stores the new k, v (T, Hkv, D) in the layer's cache (slots, max_len, Hkv, D) at each token's slot
+ * and position, then out (T, Hq, D) = causal GQA attention of q over positions 0 .. position of each token, for the
+ * head sizes tina_cuda_attention_fits admits (16, 32, 64, 96, 128). */
+bool tina_cuda_attention_fits(int D);
+void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
+                      bf16 *v_cache, int max_len, DeviceBatch batch, int T, int Hq, int Hkv, int D);
+
+#endif

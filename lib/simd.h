@@ -1,0 +1,57 @@
+/* simd: AVX2 helpers shared by the CPU backend and the sampler: a horizontal sum, e^x eight at a time, and loads and
+ * stores that take the tail of an array. Callers check __builtin_cpu_supports("avx2") and ("fma") first. */
+#ifndef TINA_SIMD_H
+#define TINA_SIMD_H
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <string.h>
+
+__attribute__((target("avx2,fma"))) static inline float sum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* ---- e^x eight at a time ---------------------------------------------------------------------------------------
+ * Cephes' expf: n = round(x log2 e), r = x - n ln 2 (ln 2 in two parts, so r is exact), e^r by its degree-7 Taylor-
+ * like polynomial, times 2^n built in the exponent bits; within 6e-7 relative (test_cpu_backend). Inputs
+ * are clamped to +-88.376 so that 2^n stays a normal float: e^x below that is 0 where expf gives a subnormal, which
+ * neither a softmax nor silu can tell apart. A value's result depends on that value alone, never on its neighbours
+ * or its place in a vector: the cached attention's rows stay batch-invariant. */
+__attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.3762626647949f)), _mm256_set1_ps(88.3762626647949f));
+    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
+}
+
+/* Loads the 8 (or, at the end, fewer: zeros after them) floats at p[i..n), and stores them back. */
+__attribute__((target("avx2,fma"))) static inline __m256 load8(const float *p, size_t i, size_t n) {
+    if (i + 8 <= n) return _mm256_loadu_ps(p + i);
+    float tail[8] = {0};
+    memcpy(tail, p + i, (n - i) * sizeof *tail);
+    return _mm256_loadu_ps(tail);
+}
+
+__attribute__((target("avx2,fma"))) static inline void store8(float *p, size_t i, size_t n, __m256 v) {
+    if (i + 8 <= n) {
+        _mm256_storeu_ps(p + i, v);
+        return;
+    }
+    float tail[8];
+    _mm256_storeu_ps(tail, v);
+    memcpy(p + i, tail, (n - i) * sizeof *tail);
+}
+
+#endif
