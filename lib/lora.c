@@ -296,8 +296,7 @@ static TinaStatus write_config(const TinaLora *l, const char *path, TinaError *e
     return status;
 }
 
-TinaStatus tina_lora_save(const TinaLora *l, const char *dir, TinaError *err) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot create", dir);
+TinaStatus tina_lora_write(const TinaLora *l, const char *path, const char *const *metadata, TinaError *err) {
     size_t slots = (size_t)l->n_layers * TINA_LORA_TARGETS;
     TinaTensorOut *tensors = calloc(2 * slots, sizeof *tensors);
     char (*names)[160] = calloc(2 * slots, sizeof *names);
@@ -318,14 +317,25 @@ TinaStatus tina_lora_save(const TinaLora *l, const char *dir, TinaError *err) {
             tensors[n] = (TinaTensorOut){names[n], TINA_DTYPE_F32, 2, {l->out[t], l->r}, l->b[slot]};
             n++;
         }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
-    static const char *const metadata[] = {"format", "pt", NULL};
     TinaStatus status = tina_safetensors_write(path, tensors, n, metadata, err);
     free(tensors);
     free(names);
+    return status;
+}
+
+TinaStatus tina_lora_save(const TinaLora *l, const char *dir, TinaError *err) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot create", dir);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    static const char *const metadata[] = {"format", "pt", NULL};
+    TinaStatus status = tina_lora_write(l, path, metadata, err);
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
     return status ? status : write_config(l, path, err);
+}
+
+uint64_t tina_lora_hash(const TinaLora *l) {
+    uint64_t h = tina_rng_name((const char *)l->memory, l->n_params * sizeof *l->memory);
+    return tina_rng_bits(h, (uint64_t)l->r, (uint64_t)l->n_params);
 }
 
 void tina_lora_delta(const TinaLora *l, int layer, int target, float *delta) {

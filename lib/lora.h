@@ -57,6 +57,13 @@ TinaStatus tina_lora_init(const TinaConfig *config, int r, double alpha, double 
  * same adapter always gives the same bytes. */
 TinaStatus tina_lora_save(const TinaLora *lora, const char *dir, TinaError *err);
 
+/* Writes the A and B matrices alone to path in PEFT's layout (f32, atomically) with metadata {key: value} pairs
+ * (NULL-terminated, alternating; may be NULL): adapter_model.safetensors, or gradients saved the same way. */
+TinaStatus tina_lora_write(const TinaLora *lora, const char *path, const char *const *metadata, TinaError *err);
+
+/* A hash of the adapter's shape and values, to tell adapters apart (gradient files name the one they came from). */
+uint64_t tina_lora_hash(const TinaLora *lora);
+
 /* delta (N, K) = scale * B @ A of one module, what merging adds to its weight. */
 void tina_lora_delta(const TinaLora *lora, int layer, int target, float *delta);
 

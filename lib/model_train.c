@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model_impl.h"
+#include "rng.h"
 
 /* What a layer computes between its input and its output, and the backward reads. */
 typedef struct {
@@ -32,10 +33,10 @@ struct TinaTrainer {
     void *dgate, *dup, *dact;   /* (T, I) */
     void *dz;                   /* (T, r) the gradient of a LoRA inner activation */
     void *dropped, *ddropped;   /* (T, max(C, I)) a module's input after LoRA dropout, and its gradient */
-    uint64_t dropout_seed;      /* LoRA dropout: masks from (seed, pass, layer, module) */
-    uint64_t pass;              /* forwards with an adapter so far; the backward redraws the last one's masks */
+    uint64_t dropout_seed;      /* LoRA dropout: masks from (seed, sequence key, layer, module) */
     TinaBatch batch;            /* the last forward's layout (host) */
     int *slots, *n_past, *n_new, *first;
+    uint64_t *keys;             /* (sequences,) of the last forward */
     int32_t *tokens, *positions, *targets;
     bool ready;                 /* a forward has run */
 };
@@ -98,11 +99,12 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
     tr->n_past = calloc(T, sizeof *tr->n_past);
     tr->n_new = calloc(T, sizeof *tr->n_new);
     tr->first = calloc(T, sizeof *tr->first);
+    tr->keys = calloc(T, sizeof *tr->keys);
     tr->tokens = calloc(T, sizeof *tr->tokens);
     tr->positions = calloc(T, sizeof *tr->positions);
     tr->targets = calloc(T, sizeof *tr->targets);
-    if (!tr->memory || !tr->slots || !tr->n_past || !tr->n_new || !tr->first || !tr->tokens || !tr->positions ||
-        !tr->targets) {
+    if (!tr->memory || !tr->slots || !tr->n_past || !tr->n_new || !tr->first || !tr->keys || !tr->tokens ||
+        !tr->positions || !tr->targets) {
         tina_trainer_free(tr);
         return tina_error(err, TINA_ERR_RUNTIME, "out of memory (training activations for %d tokens, %.1f MB)",
                           max_tokens, (double)total * (double)b->act_bytes / 1e6);
@@ -149,7 +151,7 @@ void tina_trainer_free(TinaTrainer *tr) {
     if (tr->memory) tr->model->backend->release(tr->model->backend, tr->memory);
     if (tr->kept_memory) tr->model->backend->release(tr->model->backend, tr->kept_memory);
     free(tr->kept);
-    free(tr->slots), free(tr->n_past), free(tr->n_new), free(tr->first);
+    free(tr->slots), free(tr->n_past), free(tr->n_new), free(tr->first), free(tr->keys);
     free(tr->tokens), free(tr->positions), free(tr->targets);
     free(tr);
 }
@@ -163,18 +165,25 @@ static const float *lora_a(const TinaLora *lora, int layer, int target) {
     return lora ? lora->a[layer * TINA_LORA_TARGETS + target] : NULL;
 }
 
-void tina_trainer_set_dropout_seed(TinaTrainer *tr, uint64_t seed) { tr->dropout_seed = seed, tr->pass = 0; }
+void tina_trainer_set_dropout_seed(TinaTrainer *tr, uint64_t seed) { tr->dropout_seed = seed; }
 
-static uint64_t dropout_stream(const TinaTrainer *tr, int layer, int target) {
-    return (tr->pass * (uint64_t)tr->model->config.n_layers + (uint64_t)layer) * TINA_LORA_TARGETS + (uint64_t)target;
+/* the mask stream of sequence s in this layer's module */
+static uint64_t dropout_stream(const TinaTrainer *tr, int s, int layer, int target) {
+    return tina_rng_bits(tr->keys[s], (uint64_t)layer * TINA_LORA_TARGETS + (uint64_t)target, 0);
 }
 
-/* The module's input as its LoRA sees it: after dropout (PEFT's lora_dropout, in training only), else as is. */
+/* The module's input as its LoRA sees it: after dropout (PEFT's lora_dropout, in training only), else as is. Each
+ * sequence's rows draw from its own stream; backward: into dst (+=) through the same masks. */
 static const void *lora_input(TinaTrainer *tr, const TinaLora *lora, int layer, int target, const void *in) {
     if (lora->dropout <= 0) return in;
     TinaBackend *b = tr->model->backend;
-    b->dropout(b, tr->dropped, in, tr->batch.n_tokens, lora->in[target], (float)lora->dropout, tr->dropout_seed,
-               dropout_stream(tr, layer, target));
+    size_t K = (size_t)lora->in[target];
+    for (int s = 0; s < tr->batch.n_seqs; s++) {
+        size_t first = (size_t)tr->first[s];
+        const char *rows_in = (const char *)in + first * K * b->act_bytes;
+        b->dropout(b, row(tr, tr->dropped, first, K), rows_in, tr->n_new[s], (int)K,
+                   (float)lora->dropout, tr->dropout_seed, dropout_stream(tr, s, layer, target));
+    }
     return tr->dropped;
 }
 
@@ -203,8 +212,11 @@ static void lora_backward(TinaTrainer *tr, const TinaLora *lora, TinaLora *grads
     const void *dropped = lora_input(tr, lora, layer, target, in);
     b->lora_backward(b, tr->ddropped, grads->a[i], grads->b[i], dropped, dout, lora->a[i], lora->b[i],
                      tr->in.z[target], tr->dz, T, K, lora->out[target], lora->r, lora->scale, false);
-    b->dropout_backward(b, din, tr->ddropped, T, K, (float)lora->dropout, tr->dropout_seed,
-                        dropout_stream(tr, layer, target));
+    for (int s = 0; s < tr->batch.n_seqs; s++) {
+        size_t first = (size_t)tr->first[s];
+        b->dropout_backward(b, row(tr, din, first, (size_t)K), row(tr, tr->ddropped, first, (size_t)K), tr->n_new[s],
+                            K, (float)lora->dropout, tr->dropout_seed, dropout_stream(tr, s, layer, target));
+    }
 }
 
 /* One layer from its input x (T, C) to out (T, C), keeping every intermediate the backward reads. */
@@ -239,8 +251,8 @@ static void layer_forward(TinaTrainer *tr, const TinaLora *lora, int l, const vo
     lora_forward(tr, lora, l, TINA_LORA_DOWN, out, tr->in.act);
 }
 
-TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
-                                const int32_t *targets, float *logprobs, TinaError *err) {
+TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n_seqs, const uint64_t *keys,
+                                const TinaLora *lora, const int32_t *targets, float *logprobs, TinaError *err) {
     TinaModel *m = tr->model;
     const TinaConfig *c = &m->config;
     tr->ready = false;
@@ -256,6 +268,7 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
         if (T + q->n_new > tr->max_tokens)
             return tina_error(err, TINA_ERR_INPUT, "more than %d tokens in one training call", tr->max_tokens);
         tr->slots[s] = s, tr->n_past[s] = 0, tr->n_new[s] = q->n_new, tr->first[s] = T;
+        tr->keys[s] = keys ? keys[s] : (uint64_t)s;
         for (int i = 0; i < q->n_new; i++, T++) {
             if (q->tokens[i] < 0 || q->tokens[i] >= c->vocab || targets[T] < 0 || targets[T] >= c->vocab)
                 return tina_error(err, TINA_ERR_INPUT, "a token or target of sequence %d is outside the vocabulary", s);
@@ -264,7 +277,6 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
     }
     if (!T) return tina_error(err, TINA_ERR_INPUT, "no tokens to train on");
     tr->batch = (TinaBatch){n_seqs, tr->slots, tr->n_past, tr->n_new, tr->first, T, tr->tokens, tr->positions};
-    if (lora) tr->pass++;
     TinaBackend *b = m->backend;
     size_t layer_size = (size_t)tr->max_tokens * c->hidden;
     b->embed(b, tr->inputs, m->embed, tr->tokens, T, c->hidden);

@@ -13,13 +13,17 @@ bool tina_loss_type_parse(const char *name, TinaLossType *type) {
     return false;
 }
 
+double tina_policy_loss_divisor(const TinaLossConfig *c) {
+    switch (c->type) {
+    case TINA_LOSS_GRPO: return (double)c->completions;
+    case TINA_LOSS_DR_GRPO: return (double)c->completions * (double)c->max_completion_length;
+    default: return (double)c->tokens;
+    }
+}
+
 /* The weight of one token's term in the batch loss. */
 static double token_weight(const TinaLossConfig *c, int n) {
-    switch (c->type) {
-    case TINA_LOSS_GRPO: return 1.0 / ((double)n * (double)c->completions);
-    case TINA_LOSS_DR_GRPO: return 1.0 / ((double)c->completions * (double)c->max_completion_length);
-    default: return 1.0 / (double)c->tokens;
-    }
+    return (c->type == TINA_LOSS_GRPO ? 1.0 / (double)n : 1.0) / tina_policy_loss_divisor(c);
 }
 
 void tina_policy_loss(const TinaLossConfig *c, int n, const float *logp, const float *old_logp,

@@ -37,6 +37,11 @@ typedef struct {
 void tina_policy_loss(const TinaLossConfig *config, int n, const float *logp, const float *old_logp,
                       const float *ref_logp, double advantage, float *dlogp, TinaLossStats *stats);
 
+/* What the type divides the batch's sum by: completions (grpo, after each completion's own token mean),
+ * completions x max_completion_length (dr_grpo), or tokens (bnpo, dapo). A shard of a batch computes with counts of 1
+ * (divisor 1: plain sums) and the shards' sum is divided once by the whole batch's divisor. */
+double tina_policy_loss_divisor(const TinaLossConfig *config);
+
 /* The loss type named (grpo, bnpo, dr_grpo, dapo); false if none. */
 bool tina_loss_type_parse(const char *name, TinaLossType *type);
 

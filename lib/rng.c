@@ -16,3 +16,9 @@ uint64_t tina_rng_bits(uint64_t seed, uint64_t stream, uint64_t counter) {
 double tina_rng_uniform(uint64_t seed, uint64_t stream, uint64_t counter) {
     return (double)(tina_rng_bits(seed, stream, counter) >> 11) * 0x1.0p-53;
 }
+
+uint64_t tina_rng_name(const char *bytes, size_t len) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)bytes[i]) * 1099511628211ULL;
+    return h;
+}

@@ -9,6 +9,8 @@ typedef struct {
 } TinaRunningStats;
 
 void tina_stats_add(TinaRunningStats *stats, double value);
+/* into += from: the statistics of both sets of values together (Chan et al.'s pairwise update). */
+void tina_stats_merge(TinaRunningStats *into, const TinaRunningStats *from);
 /* Standard deviation with Bessel's correction (torch.std's default); 0 for fewer than two values. */
 double tina_stats_std(const TinaRunningStats *stats);
 

@@ -22,14 +22,16 @@ void tina_trainer_free(TinaTrainer *trainer);
 size_t tina_trainer_insides_bytes(const TinaTrainer *trainer);
 TinaStatus tina_trainer_keep_insides(TinaTrainer *trainer, TinaError *err);
 
-/* LoRA dropout (the adapter's dropout rate) draws its masks from this seed, the count of forwards with an adapter
- * since it was set, the layer and the module: the same calls in the same order drop the same values. */
+/* LoRA dropout (the adapter's dropout rate) draws its masks from this seed, each sequence's key, the layer, the
+ * module and the position in the sequence: a sequence drops the same values whatever else shares its micro-batch,
+ * so that micro-batch sizes and shards of a batch (tina-update --shard) give the same step. */
 void tina_trainer_set_dropout_seed(TinaTrainer *trainer, uint64_t seed);
 
 /* Runs the sequences (each seqs[s].n_past must be 0; slots are ignored) through the model with the adapter (NULL:
- * the base) and gives logprobs (T,) of targets (T,), rows in sequence order; keeps what the backward needs. */
-TinaStatus tina_trainer_forward(TinaTrainer *trainer, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
-                                const int32_t *targets, float *logprobs, TinaError *err);
+ * the base) and gives logprobs (T,) of targets (T,), rows in sequence order; keeps what the backward needs.
+ * keys (n_seqs,) name the sequences for LoRA dropout's masks; NULL: their index in this call. */
+TinaStatus tina_trainer_forward(TinaTrainer *trainer, const TinaSequence *seqs, int n_seqs, const uint64_t *keys,
+                                const TinaLora *lora, const int32_t *targets, float *logprobs, TinaError *err);
 
 /* Given dlogp (T,) = dL/dlogprobs for the last forward's tokens, adds dL/dA and dL/dB into grads, an adapter of
  * the same shape as lora (tina_lora_zeros_like). */

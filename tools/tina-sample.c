@@ -263,9 +263,7 @@ static TinaStatus next_prompt(void *ctx, TinaGenPrompt *out, bool *more, TinaErr
             p->tokens.len = (size_t)r->o->max_prompt;
             r->truncated++;
         }
-        uint64_t stream = 1469598103934665603ULL;
-        for (size_t i = 0; i < r->id.len; i++) stream = (stream ^ (unsigned char)r->id.data[i]) * 1099511628211ULL;
-        *out = (TinaGenPrompt){p->tokens.data, (int)p->tokens.len, stream, p};
+        *out = (TinaGenPrompt){p->tokens.data, (int)p->tokens.len, tina_rng_name(r->id.data, r->id.len), p};
         if (r->tail) r->tail->next = p;
         else r->head = p;
         r->tail = p;

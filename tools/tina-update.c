@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@
 
 static const char usage[] =
     "Usage: tina-update -m MODEL (-a ADAPTER | --init-adapter) -o OUT [OPTION]... [INPUT]...\n"
+    "       tina-update ... --shard K/N -o SHARD.grads.safetensors [INPUT]...\n"
+    "       tina-update ... --apply-grads -o OUT SHARD.grads.safetensors...\n"
     "Take one LoRA policy-gradient step (GRPO and its variants) on advantaged rollouts (JSON lines with\n"
     "\"prompt_tokens\", \"completion_tokens\", \"logprobs\", \"advantage\"; optional \"ref_logprobs\") and write the\n"
     "next adapter to OUT (a new folder: adapter, optimizer state, trainer_state.json). One JSON line of metrics\n"
@@ -59,6 +62,10 @@ static const char usage[] =
     "      --mask-truncated      leave out completions that hit the length limit (finish_reason \"length\")\n"
     "      --seed S              LoRA dropout's masks come from S and the step (default 0)\n"
     "      --threads N           CPU threads (default: all)\n"
+    "      --shard K/N           data parallelism: the inputs are shard K (0 to N-1) of the step's rollouts; write\n"
+    "                            their gradient sums and counts to OUT (a .safetensors file) instead of stepping\n"
+    "      --apply-grads         the inputs are the N shards' gradient files: add them up, normalise with the whole\n"
+    "                            batch's counts, clip by the global norm and take the step, as one process would\n"
     "  -q, --quiet               no summary on stderr\n"
     "  -h, --help                show this help and exit\n"
     "  -V, --version             show the version and exit\n"
@@ -84,6 +91,8 @@ typedef struct {
     int micro_batch_tokens, threads;
     double activation_memory;
     bool mask_truncated, quiet;
+    int shard, shards;  /* --shard K/N; shards 0: not sharded */
+    bool apply_grads;
 } Options;
 
 /* ---- the batch ---- */
@@ -95,6 +104,7 @@ typedef struct {
     double advantage, reward;
     bool has_reward, truncated;
     size_t group;       /* index of its group (same id) */
+    uint64_t key;       /* names it for LoRA dropout: from its id and sample, else its place in the input */
 } Rollout;
 
 typedef struct {
@@ -200,8 +210,13 @@ static TinaStatus read_batch(const char *const *inputs, int n_inputs, const Opti
                 tina_buf_clear(&previous);
                 if (!status) status = tina_buf_append(&previous, id.data, id.len, err);
             }
+            /* the same rollout drops the same values in any shard or micro-batch (train.h) */
+            const cJSON *sample = cJSON_GetObjectItemCaseSensitive(record, "sample");
+            uint64_t key = id.len ? tina_rng_bits(tina_rng_name(id.data, id.len),
+                                                  cJSON_IsNumber(sample) ? (uint64_t)sample->valuedouble : 0, 1)
+                                  : (uint64_t)(b->n + (size_t)b->skipped);
             b->rollouts[b->n++] = (Rollout){first, n_prompt, n, b->n_values, advantage, reward, !null_reward,
-                                            truncated, b->groups - 1};
+                                            truncated, b->groups - 1, key};
             b->n_values += (size_t)n;
             b->truncated += truncated;
         }
@@ -256,28 +271,77 @@ static TinaStatus load_state(const char *dir, size_t n, OptimizerState *s, TinaE
 
 /* ---- the step ---- */
 
+/* What a step adds up over its rollouts: all that the loss's divisor and the metrics need, so that the shards of a
+ * batch (--shard) add up to the one-process step (--apply-grads). The loss and gradients are sums with divisor 1
+ * (tina_policy_loss_divisor); one division by the whole batch's divisor ends the step. */
 typedef struct {
-    double loss, kl, grad_norm, lr, clip_coefficient, entropy, gap_max, gap_sum;
-    long long tokens, clipped;
-    double seconds;
-} StepMetrics;
+    double rollouts, skipped, truncated, groups, zero_std_groups; /* groups whose advantages are all equal */
+    double tokens, clipped;     /* completion tokens the loss saw, and those whose clipped term was taken */
+    double completion_len;      /* sum of completion lengths */
+    double loss, kl, entropy, gap_sum;
+    double gap_max, longest;    /* maxima: |logp - old_logp|, the longest completion */
+    TinaRunningStats rewards;
+} Totals;
 
+/* The Totals fields a gradient file carries, and how two shards' values combine. */
+static const struct {
+    const char *name;
+    size_t offset;
+    bool max;
+} TOTALS[] = {
+    {"rollouts", offsetof(Totals, rollouts), false}, {"skipped", offsetof(Totals, skipped), false},
+    {"truncated", offsetof(Totals, truncated), false}, {"groups", offsetof(Totals, groups), false},
+    {"zero_std_groups", offsetof(Totals, zero_std_groups), false}, {"tokens", offsetof(Totals, tokens), false},
+    {"clipped", offsetof(Totals, clipped), false}, {"completion_len", offsetof(Totals, completion_len), false},
+    {"loss_sum", offsetof(Totals, loss), false}, {"kl", offsetof(Totals, kl), false},
+    {"entropy", offsetof(Totals, entropy), false}, {"gap_sum", offsetof(Totals, gap_sum), false},
+    {"gap_max", offsetof(Totals, gap_max), true}, {"longest", offsetof(Totals, longest), true},
+};
+enum { N_TOTALS = sizeof TOTALS / sizeof *TOTALS };
+
+static double *total(Totals *t, int i) { return (double *)((char *)t + TOTALS[i].offset); }
+
+static void merge_totals(Totals *into, Totals *from) {
+    for (int i = 0; i < N_TOTALS; i++)
+        *total(into, i) = TOTALS[i].max ? fmax(*total(into, i), *total(from, i)) : *total(into, i) + *total(from, i);
+    tina_stats_merge(&into->rewards, &from->rewards);
+}
+
+/* The counts of the batch itself: rollouts, groups, rewards, lengths. */
+static void batch_totals(const Batch *b, Totals *t) {
+    t->rollouts = (double)b->n, t->skipped = (double)b->skipped, t->truncated = (double)b->truncated;
+    t->groups = (double)b->groups;
+    for (size_t i = 0; i < b->n; i++) {
+        const Rollout *r = &b->rollouts[i];
+        if (r->has_reward) tina_stats_add(&t->rewards, r->reward);
+        t->completion_len += r->n_completion;
+        t->longest = fmax(t->longest, r->n_completion);
+        if (i > 0 && r->group == b->rollouts[i - 1].group) continue;
+        bool flat = true;
+        for (size_t j = i + 1; j < b->n && b->rollouts[j].group == r->group; j++)
+            flat &= b->rollouts[j].advantage == r->advantage;
+        t->zero_std_groups += flat;
+    }
+}
+
+/* The loss config of the whole batch the totals describe (for its divisor). */
+static TinaLossConfig batch_loss(const Options *o, const Totals *t) {
+    int longest = o->max_completion_length ? o->max_completion_length : (int)t->longest;
+    return (TinaLossConfig){o->loss, o->beta, o->epsilon, o->epsilon_high, longest, (long long)t->rollouts,
+                            (long long)t->tokens};
+}
+
+/* Forward and backward over the batch in micro-batches: grads += the gradient of the loss sum (divisor 1), and the
+ * loss's totals into t. */
 static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, const Options *o, long long step,
-                           TinaLora *grads, StepMetrics *out, TinaError *err) {
+                           TinaLora *grads, Totals *t, TinaError *err) {
     int longest = 0, budget = o->micro_batch_tokens;
-    long long tokens = 0;
     for (size_t i = 0; i < b->n; i++) {
         int n = b->rollouts[i].n_prompt + b->rollouts[i].n_completion - 1;
         longest = n > longest ? n : longest;
-        tokens += b->rollouts[i].n_completion;
     }
     if (longest > budget) budget = longest; /* a sequence longer than the budget runs alone */
-    TinaLossConfig loss = {o->loss, o->beta, o->epsilon, o->epsilon_high, o->max_completion_length,
-                           (long long)b->n, tokens};
-    if (!loss.max_completion_length)
-        for (size_t i = 0; i < b->n; i++)
-            if (b->rollouts[i].n_completion > loss.max_completion_length)
-                loss.max_completion_length = b->rollouts[i].n_completion;
+    TinaLossConfig loss = {o->loss, o->beta, o->epsilon, o->epsilon_high, 1, 1, 1};
     bool need_ref = o->beta != 0 && !b->have_ref;
     TinaTrainer *trainer = NULL;
     TinaStatus status = tina_trainer_new(model, budget, longest, lora->r, &trainer, err);
@@ -286,12 +350,12 @@ static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, con
         status = tina_trainer_keep_insides(trainer, err);
     size_t cap = (size_t)budget;
     TinaSequence *seqs = calloc(cap, sizeof *seqs);
+    uint64_t *keys = calloc(cap, sizeof *keys);
     int32_t *targets = calloc(cap, sizeof *targets);
     float *logp = calloc(cap, sizeof *logp), *ref = calloc(cap, sizeof *ref), *dlogp = calloc(cap, sizeof *dlogp);
-    if (!status && (!seqs || !targets || !logp || !ref || !dlogp))
+    if (!status && (!seqs || !keys || !targets || !logp || !ref || !dlogp))
         status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
     TinaLossStats stats = {0};
-    double entropy = 0;
     for (size_t next = 0; !status && next < b->n;) {
         /* a micro-batch: rollouts while their tokens fit the budget */
         size_t first = next;
@@ -300,12 +364,13 @@ static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, con
             const Rollout *r = &b->rollouts[next];
             int n = r->n_prompt + r->n_completion - 1;
             if (n_seqs && T + n > budget) break;
+            keys[n_seqs] = r->key;
             seqs[n_seqs++] = (TinaSequence){.slot = 0, .n_past = 0, .n_new = n, .tokens = b->tokens.data + r->tokens};
             memcpy(targets + T, b->tokens.data + r->tokens + 1, (size_t)n * sizeof *targets);
             T += n, next++;
         }
-        if (need_ref) status = tina_trainer_forward(trainer, seqs, n_seqs, NULL, targets, ref, err);
-        if (!status) status = tina_trainer_forward(trainer, seqs, n_seqs, lora, targets, logp, err);
+        if (need_ref) status = tina_trainer_forward(trainer, seqs, n_seqs, keys, NULL, targets, ref, err);
+        if (!status) status = tina_trainer_forward(trainer, seqs, n_seqs, keys, lora, targets, logp, err);
         if (status) break;
         memset(dlogp, 0, (size_t)T * sizeof *dlogp);
         int at = 0;
@@ -317,23 +382,130 @@ static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, con
             tina_policy_loss(&loss, r->n_completion, logp + start, old, reference, r->advantage, dlogp + start, &stats);
             for (int j = 0; j < r->n_completion; j++) {
                 double gap = fabs((double)logp[start + j] - old[j]);
-                out->gap_max = fmax(out->gap_max, gap);
-                out->gap_sum += gap;
-                entropy -= logp[start + j];
+                t->gap_max = fmax(t->gap_max, gap);
+                t->gap_sum += gap;
+                t->entropy -= logp[start + j];
             }
             at += r->n_prompt + r->n_completion - 1;
         }
         status = tina_trainer_backward(trainer, lora, dlogp, grads, err);
     }
-    free(seqs), free(targets), free(logp), free(ref), free(dlogp);
+    free(seqs), free(keys), free(targets), free(logp), free(ref), free(dlogp);
     tina_trainer_free(trainer);
-    if (status) return status;
-    out->loss = stats.loss;
-    out->kl = stats.tokens ? stats.kl_sum / (double)stats.tokens : 0;
-    out->tokens = stats.tokens;
-    out->clipped = stats.clipped;
-    out->entropy = stats.tokens ? entropy / (double)stats.tokens : 0;
-    return TINA_OK;
+    t->loss += stats.loss, t->kl += stats.kl_sum, t->tokens += (double)stats.tokens, t->clipped += (double)stats.clipped;
+    return status;
+}
+
+/* ---- gradient files (--shard, --apply-grads) ---- */
+
+/* What a gradient file must agree on with the step that applies it: the adapter, the step and the loss settings. */
+typedef struct {
+    char step[32], adapter[32], loss[160], seed[32];
+} Identity;
+
+static Identity identity_of(const Options *o, const TinaLora *lora, long long step) {
+    Identity id;
+    snprintf(id.step, sizeof id.step, "%lld", step);
+    snprintf(id.adapter, sizeof id.adapter, "%016llx", (unsigned long long)tina_lora_hash(lora));
+    snprintf(id.loss, sizeof id.loss, "%s beta %.17g epsilon %.17g %.17g max-length %d",
+             (const char *[]){"grpo", "bnpo", "dr_grpo", "dapo"}[o->loss], o->beta, o->epsilon, o->epsilon_high,
+             o->max_completion_length);
+    snprintf(id.seed, sizeof id.seed, "%lld", o->seed);
+    return id;
+}
+
+static TinaStatus write_grads(const char *path, const TinaLora *grads, const Identity *id, const Options *o, Totals *t,
+                              TinaError *err) {
+    enum { FIXED = 14 };
+    char values[N_TOTALS + 3][32], shard[16], shards[16];
+    const char *metadata[2 * (FIXED / 2 + N_TOTALS + 3) + 1];
+    snprintf(shard, sizeof shard, "%d", o->shard);
+    snprintf(shards, sizeof shards, "%d", o->shards);
+    const char *fixed[FIXED] = {"format", "pt", "tina", "gradients", "step", id->step, "adapter", id->adapter,
+                                "loss_settings", id->loss, "seed", id->seed, "shard", shard};
+    int n = 0;
+    for (int i = 0; i < FIXED; i++) metadata[n++] = fixed[i];
+    metadata[n++] = "shards", metadata[n++] = shards;
+    for (int i = 0; i < N_TOTALS; i++) {
+        snprintf(values[i], sizeof values[i], "%.17g", *total(t, i));
+        metadata[n++] = TOTALS[i].name, metadata[n++] = values[i];
+    }
+    snprintf(values[N_TOTALS], sizeof values[0], "%lld", t->rewards.count);
+    snprintf(values[N_TOTALS + 1], sizeof values[0], "%.17g", t->rewards.mean);
+    snprintf(values[N_TOTALS + 2], sizeof values[0], "%.17g", t->rewards.m2);
+    metadata[n++] = "rewards_count", metadata[n++] = values[N_TOTALS];
+    metadata[n++] = "rewards_mean", metadata[n++] = values[N_TOTALS + 1];
+    metadata[n++] = "rewards_m2", metadata[n++] = values[N_TOTALS + 2];
+    metadata[n] = NULL;
+    return tina_lora_write(grads, path, metadata, err);
+}
+
+/* The metadata value key of path's file, which must be there. */
+static TinaStatus metadata(const TinaSafetensors *st, const char *path, const char *key, const char **value,
+                           TinaError *err) {
+    *value = tina_safetensors_metadata(st, key);
+    return *value ? TINA_OK : tina_error(err, TINA_ERR_INPUT, "%s: not a gradient file of tina-update --shard (no "
+                                         "\"%s\" in its metadata)", path, key);
+}
+
+/* Adds the shards' gradients into grads and their totals into t, in shard order, after checking that they are the
+ * N shards of one step of this adapter with these settings. */
+static TinaStatus read_grads(const char *const *paths, int n, const Identity *id, const TinaConfig *config,
+                             TinaLora *grads, Totals *t, TinaError *err) {
+    TinaLora *shard = NULL;
+    int *order = calloc((size_t)(n ? n : 1), sizeof *order);
+    TinaStatus status = order ? tina_lora_zeros_like(grads, &shard, err) : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    for (int i = 0; i < n; i++) order[i] = -1;
+    for (int i = 0; !status && i < n; i++) { /* the shard index of each file, and the identity checks */
+        TinaSafetensors *st = NULL;
+        const char *value;
+        status = tina_safetensors_open(paths[i], &st, err);
+        static const char *const keys[] = {"step", "adapter", "loss_settings", "seed"};
+        const char *want[] = {id->step, id->adapter, id->loss, id->seed};
+        static const char *const what[] = {"optimizer step", "adapter", "loss settings", "dropout seed"};
+        for (int k = 0; !status && k < 4; k++) {
+            status = metadata(st, paths[i], keys[k], &value, err);
+            if (!status && strcmp(value, want[k]) != 0)
+                status = tina_error(err, TINA_ERR_INPUT, "%s: computed for another %s (%s; this step: %s)", paths[i],
+                                    what[k], value, want[k]);
+        }
+        int k = -1, of = -1;
+        if (!status) status = metadata(st, paths[i], "shard", &value, err);
+        if (!status) k = atoi(value);
+        if (!status) status = metadata(st, paths[i], "shards", &value, err);
+        if (!status) of = atoi(value);
+        if (!status && of != n)
+            status = tina_error(err, TINA_ERR_INPUT, "%s: shard %d of %d, but %d gradient files are given", paths[i], k,
+                                of, n);
+        if (!status && (k < 0 || k >= n || order[k] >= 0))
+            status = tina_error(err, TINA_ERR_INPUT, "%s: shard %d is given twice (or is out of range)", paths[i], k);
+        if (!status) order[k] = i;
+        tina_safetensors_close(st);
+    }
+    for (int k = 0; !status && k < n; k++) { /* in shard order, so that the sums are the same bytes every time */
+        const char *path = paths[order[k]];
+        TinaSafetensors *st = NULL;
+        status = tina_lora_read(path, shard, config, err);
+        for (size_t j = 0; !status && j < grads->n_params; j++) grads->memory[j] += shard->memory[j];
+        if (!status) status = tina_safetensors_open(path, &st, err);
+        Totals part = {0};
+        const char *value;
+        for (int i = 0; !status && i < N_TOTALS; i++) {
+            status = metadata(st, path, TOTALS[i].name, &value, err);
+            if (!status) *total(&part, i) = strtod(value, NULL);
+        }
+        if (!status) status = metadata(st, path, "rewards_count", &value, err);
+        if (!status) part.rewards.count = atoll(value);
+        if (!status) status = metadata(st, path, "rewards_mean", &value, err);
+        if (!status) part.rewards.mean = strtod(value, NULL);
+        if (!status) status = metadata(st, path, "rewards_m2", &value, err);
+        if (!status) part.rewards.m2 = strtod(value, NULL);
+        if (!status) merge_totals(t, &part);
+        tina_safetensors_close(st);
+    }
+    tina_lora_free(shard);
+    free(order);
+    return status;
 }
 
 /* ---- writing the next adapter ---- */
@@ -376,7 +548,8 @@ static TinaStatus write_output(const char *dir, const TinaLora *lora, const Opti
 static Options parse_options(int argc, char **argv) {
     enum { OPT_INIT = 256, OPT_RANK, OPT_ALPHA, OPT_TARGETS, OPT_INIT_SEED, OPT_LOSS, OPT_BETA, OPT_EPSILON,
            OPT_EPSILON_HIGH, OPT_MAX_COMPLETION, OPT_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_TOTAL, OPT_DECAY,
-           OPT_GRAD_NORM, OPT_MICRO, OPT_MASK_TRUNCATED, OPT_THREADS, OPT_DROPOUT, OPT_SEED, OPT_ACTIVATIONS };
+           OPT_GRAD_NORM, OPT_MICRO, OPT_MASK_TRUNCATED, OPT_THREADS, OPT_DROPOUT, OPT_SEED, OPT_ACTIVATIONS,
+           OPT_SHARD, OPT_APPLY };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'},           {"adapter", required_argument, NULL, 'a'},
         {"init-adapter", no_argument, NULL, OPT_INIT},     {"rank", required_argument, NULL, OPT_RANK},
@@ -394,6 +567,7 @@ static Options parse_options(int argc, char **argv) {
         {"mask-truncated", no_argument, NULL, OPT_MASK_TRUNCATED}, {"threads", required_argument, NULL, OPT_THREADS},
         {"dropout", required_argument, NULL, OPT_DROPOUT},  {"seed", required_argument, NULL, OPT_SEED},
         {"activation-memory", required_argument, NULL, OPT_ACTIVATIONS},
+        {"shard", required_argument, NULL, OPT_SHARD},     {"apply-grads", no_argument, NULL, OPT_APPLY},
         {"quiet", no_argument, NULL, 'q'},                 {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},               {NULL, 0, NULL, 0},
     };
@@ -433,6 +607,14 @@ static Options parse_options(int argc, char **argv) {
         case OPT_DROPOUT: o.dropout = cli_double("--dropout", optarg, 0, 0.99); break;
         case OPT_SEED: o.seed = cli_integer("--seed", optarg, 0, (1LL << 62)); break;
         case OPT_ACTIVATIONS: o.activation_memory = cli_double("--activation-memory", optarg, 0, 1e9); break;
+        case OPT_SHARD: {
+            int used = 0;
+            if (sscanf(optarg, "%d/%d%n", &o.shard, &o.shards, &used) != 2 || optarg[used] || o.shards < 1 ||
+                o.shard < 0 || o.shard >= o.shards)
+                cli_usage_error("--shard: '%s' is not K/N with 0 <= K < N", optarg);
+            break;
+        }
+        case OPT_APPLY: o.apply_grads = true; break;
         case 'q': o.quiet = true; break;
         default: cli_standard_option(c, argv, usage);
         }
@@ -441,6 +623,7 @@ static Options parse_options(int argc, char **argv) {
     if (!o.output) cli_usage_error("--output is required");
     if (!o.adapter == !o.init_adapter) cli_usage_error("give exactly one of --adapter and --init-adapter");
     if (!o.epsilon_high_set) o.epsilon_high = o.epsilon;
+    if (o.shards && o.apply_grads) cli_usage_error("--shard computes a shard's gradients, --apply-grads adds them up: one");
     return o;
 }
 
@@ -462,11 +645,12 @@ int main(int argc, char **argv) {
     TinaLora *lora = NULL, *grads = NULL;
     Batch batch = {0};
     OptimizerState state = {0};
-    StepMetrics metrics = {0};
+    Totals totals = {0};
     TinaStatus status = TINA_OK;
     struct stat exists;
     if (stat(o.output, &exists) == 0)
-        status = tina_error(&err, TINA_ERR_INPUT, "%s already exists (each step writes a new folder)", o.output);
+        status = tina_error(&err, TINA_ERR_INPUT, "%s already exists (each step writes a new %s)", o.output,
+                            o.shards ? "file" : "folder");
     if (!status) status = tina_cpu_backend_new(o.threads, &backend, &err);
     if (!status) status = tina_model_load(o.model, backend, 16, &model, &err);
     const TinaConfig *config = model ? tina_model_config(model) : NULL;
@@ -480,96 +664,97 @@ int main(int argc, char **argv) {
     }
     if (!status) status = tina_lora_zeros_like(lora, &grads, &err);
     if (!status) status = load_state(o.adapter, lora->n_params, &state, &err);
-    if (!status)
+    Identity id = {0};
+    if (!status) id = identity_of(&o, lora, state.step);
+    if (!status && o.apply_grads) {
+        if (optind == argc) status = tina_error(&err, TINA_ERR_INPUT, "--apply-grads: no gradient files given");
+        else status = read_grads((const char *const *)argv + optind, argc - optind, &id, config, grads, &totals, &err);
+    } else if (!status) {
         status = read_batch((const char *const *)argv + optind, argc - optind, &o, config->vocab, &batch, &err,
                             &bad_file, &bad_line);
-    if (!status && batch.n == 0)
-        status = tina_error(&err, TINA_ERR_INPUT, "no usable rollouts (%lld skipped: no completion tokens or no "
-                            "advantage%s)", batch.skipped, o.mask_truncated ? ", or truncated" : "");
-    if (!status) status = run_step(model, lora, &batch, &o, state.step, grads, &metrics, &err);
-    if (!status) {
-        metrics.grad_norm = tina_grad_norm(grads->memory, grads->n_params);
-        if (!isfinite(metrics.loss) || !isfinite(metrics.grad_norm))
-            status = tina_error(&err, TINA_ERR_RUNTIME, "the loss (%g) or the gradient norm (%g) is not finite: "
-                                "nothing written, the input adapter stands", metrics.loss, metrics.grad_norm);
+        if (!status && batch.n == 0 && !o.shards) /* a shard may be empty; the whole batch may not */
+            status = tina_error(&err, TINA_ERR_INPUT, "no usable rollouts (%lld skipped: no completion tokens or no "
+                                "advantage%s)", batch.skipped, o.mask_truncated ? ", or truncated" : "");
+        if (!status) batch_totals(&batch, &totals);
+        if (!status && batch.n) status = run_step(model, lora, &batch, &o, state.step, grads, &totals, &err);
     }
-    if (!status) {
-        metrics.clip_coefficient = o.max_grad_norm > 0
-                                       ? tina_clip_grad_norm(grads->memory, grads->n_params, metrics.grad_norm,
-                                                             o.max_grad_norm)
-                                       : 1;
-        long long warmup = (long long)ceil(o.warmup_ratio * (double)o.total_steps);
-        metrics.lr = o.constant_lr ? o.lr : tina_lr_at(o.lr, state.step, warmup, o.total_steps, o.min_lr_rate);
-        TinaAdamW adamw = {metrics.lr, 0.9, 0.999, 1e-8, o.weight_decay};
-        tina_adamw_step(&adamw, state.step + 1, lora->n_params, lora->memory, grads->memory, state.m, state.v);
-        tina_lora_changed(lora);
-        state.step++;
-    }
-    /* metrics: rewards, lengths, and the groups (one id) whose advantages are all equal, which carry no signal */
-    TinaRunningStats rewards = {0};
-    double completion_len = 0;
-    long long zero_std_groups = 0;
-    for (size_t i = 0; !status && i < batch.n; i++) {
-        const Rollout *r = &batch.rollouts[i];
-        if (r->has_reward) tina_stats_add(&rewards, r->reward);
-        completion_len += r->n_completion;
-        bool group_start = i == 0 || r->group != batch.rollouts[i - 1].group;
-        if (!group_start) continue;
-        bool flat = true;
-        for (size_t j = i + 1; j < batch.n && batch.rollouts[j].group == r->group; j++)
-            flat &= batch.rollouts[j].advantage == r->advantage;
-        zero_std_groups += flat;
-    }
-    metrics.seconds = now() - start;
-    char json[2048] = "";
-    if (!status) {
-        size_t n = batch.n;
-        char loss[32], kl[32], norm[32], lr[32], mean[32], std[32], ent[32], gap_max[32], gap_mean[32];
-        tina_record_format_number(metrics.loss, loss);
-        tina_record_format_number(metrics.kl, kl);
-        tina_record_format_number(metrics.grad_norm, norm);
-        tina_record_format_number(metrics.lr, lr);
-        tina_record_format_number(rewards.count ? rewards.mean : NAN, mean);
-        tina_record_format_number(rewards.count > 1 ? tina_stats_std(&rewards) : NAN, std);
-        tina_record_format_number(metrics.entropy, ent);
-        tina_record_format_number(metrics.gap_max, gap_max);
-        tina_record_format_number(metrics.tokens ? metrics.gap_sum / (double)metrics.tokens : 0, gap_mean);
-        snprintf(json, sizeof json,
-                 "{\"step\":%lld,\"loss\":%s,\"kl\":%s,\"grad_norm\":%s,\"lr\":%s,\"tokens\":%lld,\"rollouts\":%zu,"
-                 "\"skipped\":%lld,\"reward_mean\":%s,\"reward_std\":%s,\"frac_zero_std_groups\":%.6g,"
-                 "\"frac_truncated\":%.6g,\"completion_len_mean\":%.6g,\"entropy\":%s,\"clip_fraction\":%.6g,"
-                 "\"logprob_gap_max\":%s,\"logprob_gap_mean\":%s,\"seconds\":%.3f}",
-                 state.step, loss, kl, norm, lr, metrics.tokens, n, batch.skipped, mean, std,
-                 batch.groups ? (double)zero_std_groups / (double)batch.groups : 0,
-                 (double)batch.truncated / (double)(n + (size_t)batch.skipped), completion_len / (double)n, ent,
-                 metrics.tokens ? (double)metrics.clipped / (double)metrics.tokens : 0, gap_max, gap_mean,
-                 metrics.seconds);
-        char state_json[4096];
-        snprintf(state_json, sizeof state_json,
-                 "{\"step\":%lld,\"lr\":%s,\"loss_type\":\"%s\",\"beta\":%.17g,\"epsilon\":%.17g,\"epsilon_high\":%.17g,"
-                 "\"base_lr\":%.17g,\"schedule\":\"%s\",\"warmup_ratio\":%.17g,\"min_lr_rate\":%.17g,"
-                 "\"total_steps\":%lld,\"weight_decay\":%.17g,\"max_grad_norm\":%.17g,\"metrics\":%s}",
-                 state.step, lr, (const char *[]){"grpo", "bnpo", "dr_grpo", "dapo"}[o.loss], o.beta, o.epsilon,
-                 o.epsilon_high, o.lr, o.constant_lr ? "constant" : "cosine-min-lr", o.warmup_ratio, o.min_lr_rate,
-                 o.total_steps, o.weight_decay, o.max_grad_norm, json);
-        status = write_output(o.output, lora, &state, state_json, &err);
-    }
-    if (!status) {
-        printf("%s\n", json);
-        if (!o.quiet) {
-            fprintf(stderr, "%s: step %lld: %zu rollouts (%lld skipped), %lld tokens, loss %.4g, kl %.4g, grad norm "
-                    "%.4g, lr %.3g, %.1f s -> %s\n", cli_program(), state.step, batch.n, batch.skipped,
-                    metrics.tokens, metrics.loss, metrics.kl, metrics.grad_norm, metrics.lr, metrics.seconds, o.output);
-            bool all_zero = true;
-            for (size_t i = 0; i < batch.n; i++) all_zero &= batch.rollouts[i].advantage == 0;
-            if (all_zero)
-                fprintf(stderr, "%s: every advantage is 0: only the KL term moved the adapter\n", cli_program());
+    if (!status && o.shards) { /* a shard ends here: its sums and counts, for --apply-grads */
+        status = write_grads(o.output, grads, &id, &o, &totals, &err);
+        if (!status) {
+            printf("{\"shard\":%d,\"shards\":%d,\"step\":%lld,\"rollouts\":%.0f,\"tokens\":%.0f,\"seconds\":%.3f}\n",
+                   o.shard, o.shards, state.step + 1, totals.rollouts, totals.tokens, now() - start);
+            if (!o.quiet)
+                fprintf(stderr, "%s: step %lld, shard %d of %d: %.0f rollouts, %.0f tokens, %.1f s -> %s\n", cli_program(),
+                        state.step + 1, o.shard, o.shards, totals.rollouts, totals.tokens, now() - start, o.output);
         }
-    } else if (status == TINA_ERR_INPUT && bad_file && bad_line) {
-        cli_report_at(bad_file, bad_line, &err);
-    } else {
-        cli_report(&err);
+    } else if (!status) {
+        if (totals.rollouts == 0)
+            status = tina_error(&err, TINA_ERR_INPUT, "the shards hold no usable rollouts");
+        TinaLossConfig whole = batch_loss(&o, &totals);
+        double divisor = tina_policy_loss_divisor(&whole);
+        for (size_t j = 0; !status && j < grads->n_params; j++) grads->memory[j] = (float)(grads->memory[j] / divisor);
+        double loss = totals.loss / divisor, tokens = totals.tokens > 0 ? totals.tokens : 1;
+        double grad_norm = status ? 0 : tina_grad_norm(grads->memory, grads->n_params), lr = 0;
+        if (!status && (!isfinite(loss) || !isfinite(grad_norm)))
+            status = tina_error(&err, TINA_ERR_RUNTIME, "the loss (%g) or the gradient norm (%g) is not finite: "
+                                "nothing written, the input adapter stands", loss, grad_norm);
+        if (!status) {
+            if (o.max_grad_norm > 0) tina_clip_grad_norm(grads->memory, grads->n_params, grad_norm, o.max_grad_norm);
+            long long warmup = (long long)ceil(o.warmup_ratio * (double)o.total_steps);
+            lr = o.constant_lr ? o.lr : tina_lr_at(o.lr, state.step, warmup, o.total_steps, o.min_lr_rate);
+            TinaAdamW adamw = {lr, 0.9, 0.999, 1e-8, o.weight_decay};
+            tina_adamw_step(&adamw, state.step + 1, lora->n_params, lora->memory, grads->memory, state.m, state.v);
+            tina_lora_changed(lora);
+            state.step++;
+        }
+        double seconds = now() - start;
+        char json[2048] = "";
+        if (!status) {
+            char loss_s[32], kl[32], norm[32], lr_s[32], mean[32], std[32], ent[32], gap_max[32], gap_mean[32];
+            tina_record_format_number(loss, loss_s);
+            tina_record_format_number(totals.kl / tokens, kl);
+            tina_record_format_number(grad_norm, norm);
+            tina_record_format_number(lr, lr_s);
+            tina_record_format_number(totals.rewards.count ? totals.rewards.mean : NAN, mean);
+            tina_record_format_number(totals.rewards.count > 1 ? tina_stats_std(&totals.rewards) : NAN, std);
+            tina_record_format_number(totals.entropy / tokens, ent);
+            tina_record_format_number(totals.gap_max, gap_max);
+            tina_record_format_number(totals.gap_sum / tokens, gap_mean);
+            snprintf(json, sizeof json,
+                     "{\"step\":%lld,\"loss\":%s,\"kl\":%s,\"grad_norm\":%s,\"lr\":%s,\"tokens\":%.0f,\"rollouts\":%.0f,"
+                     "\"skipped\":%.0f,\"reward_mean\":%s,\"reward_std\":%s,\"frac_zero_std_groups\":%.6g,"
+                     "\"frac_truncated\":%.6g,\"completion_len_mean\":%.6g,\"entropy\":%s,\"clip_fraction\":%.6g,"
+                     "\"logprob_gap_max\":%s,\"logprob_gap_mean\":%s,\"seconds\":%.3f}",
+                     state.step, loss_s, kl, norm, lr_s, totals.tokens, totals.rollouts, totals.skipped, mean, std,
+                     totals.groups ? totals.zero_std_groups / totals.groups : 0,
+                     totals.truncated / (totals.rollouts + totals.skipped), totals.completion_len / totals.rollouts,
+                     ent, totals.clipped / tokens, gap_max, gap_mean, seconds);
+            char state_json[4096];
+            snprintf(state_json, sizeof state_json,
+                     "{\"step\":%lld,\"lr\":%s,\"loss_type\":\"%s\",\"beta\":%.17g,\"epsilon\":%.17g,"
+                     "\"epsilon_high\":%.17g,\"base_lr\":%.17g,\"schedule\":\"%s\",\"warmup_ratio\":%.17g,"
+                     "\"min_lr_rate\":%.17g,\"total_steps\":%lld,\"weight_decay\":%.17g,\"max_grad_norm\":%.17g,"
+                     "\"metrics\":%s}",
+                     state.step, lr_s, (const char *[]){"grpo", "bnpo", "dr_grpo", "dapo"}[o.loss], o.beta, o.epsilon,
+                     o.epsilon_high, o.lr, o.constant_lr ? "constant" : "cosine-min-lr", o.warmup_ratio, o.min_lr_rate,
+                     o.total_steps, o.weight_decay, o.max_grad_norm, json);
+            status = write_output(o.output, lora, &state, state_json, &err);
+        }
+        if (!status) {
+            printf("%s\n", json);
+            if (!o.quiet) {
+                fprintf(stderr, "%s: step %lld: %.0f rollouts (%.0f skipped), %.0f tokens, loss %.4g, kl %.4g, grad norm "
+                        "%.4g, lr %.3g, %.1f s -> %s\n", cli_program(), state.step, totals.rollouts, totals.skipped,
+                        totals.tokens, loss, totals.kl / tokens, grad_norm, lr, seconds, o.output);
+                bool all_zero = !o.apply_grads;
+                for (size_t i = 0; i < batch.n; i++) all_zero &= batch.rollouts[i].advantage == 0;
+                if (all_zero)
+                    fprintf(stderr, "%s: every advantage is 0: only the KL term moved the adapter\n", cli_program());
+            }
+        }
     }
+    if (status == TINA_ERR_INPUT && bad_file && bad_line) cli_report_at(bad_file, bad_line, &err);
+    else if (status) cli_report(&err);
     free(state.m), free(state.v);
     free(batch.rollouts), free(batch.old), free(batch.ref);
     tina_ids_free(&batch.tokens);

@@ -75,6 +75,62 @@ run tina-update -m "$F/qwen2-f32" --init-adapter --rank 4 --alpha 16 -o fresh ad
 check "--init-adapter: a step with Tina's schedule (lr 0 at step 1)" jq_true '.[0].step == 1 and .[0].lr == 0'
 check "--init-adapter: the adapter has rank 4" jq_true '.[0].r == 4' fresh/adapter_config.json
 
+# Data parallelism: three shards' gradient files (--shard K/3, one per prompt) applied together (--apply-grads) give
+# the one-process step, for every loss type, with LoRA dropout on (each rollout's masks come from its id and sample)
+for k in 0 1 2; do jq -c "select(.id == \"p$k\")" advantaged.jsonl > "shard$k.jsonl"; done
+run tina-update -m "$F/qwen2-f32" --init-adapter --rank 8 --alpha 32 --dropout 0.3 --lr 1e-3 --schedule constant \
+    -o dropping advantaged.jsonl
+check "an adapter with LoRA dropout 0.3 (and B no longer 0)" jq_true '.[0].lora_dropout == 0.3' dropping/adapter_config.json
+for loss in grpo bnpo dr_grpo dapo; do
+    common=(-m "$F/qwen2-f32" -a dropping --lr 1e-3 --schedule constant --loss "$loss" --beta 0.04)
+    run tina-update "${common[@]}" -o "one-$loss" advantaged.jsonl
+    cp out "one-$loss.json"
+    for k in 0 1 2; do run tina-update "${common[@]}" --shard "$k/3" -o "g$k-$loss.safetensors" "shard$k.jsonl"; done
+    check "$loss: --shard K/3 writes a gradient file" [ -s "g2-$loss.safetensors" ]
+    run tina-update "${common[@]}" --apply-grads -o "three-$loss" "g2-$loss.safetensors" "g0-$loss.safetensors" \
+        "g1-$loss.safetensors"
+    cp out "three-$loss.json"
+    run tina-adapter diff -m "$F/qwen2-f32" -a "three-$loss" --against "one-$loss"
+    check "$loss: 3 shards applied = 1 process (adapter within 1e-6 relative L2 of the step)" \
+        jq_true '.[0].rel_l2 < 1e-6'
+    echo "note: $loss: 3 shards vs 1 process: adapter relative L2 difference $(jq .rel_l2 out), max abs $(jq .max_abs_diff out)"
+    # the forward's f32 log-probs differ by ~1e-7 with the micro-batch's company, and the k3 KL is a sum of terms
+    # that nearly cancel: metrics agree to 1e-5
+    check "$loss: 3 shards applied = 1 process (metrics)" jq -e -n --slurpfile a "one-$loss.json" \
+        --slurpfile b "three-$loss.json" '$a[0] as $x | $b[0] as $y | $x.tokens == $y.tokens and
+        $x.rollouts == $y.rollouts and
+        ([$x.loss, $x.kl, $x.grad_norm, $x.entropy, $x.reward_mean, $x.reward_std] | to_entries | all(.value as $v |
+            ([$y.loss, $y.kl, $y.grad_norm, $y.entropy, $y.reward_mean, $y.reward_std][.key] - $v | fabs)
+                <= 1e-5 * ($v | fabs) + 1e-9))'
+done
+run tina-update "${common[@]}" --apply-grads -o three-again g0-dapo.safetensors g1-dapo.safetensors g2-dapo.safetensors
+check "the same shards applied again: identical adapter bytes" \
+    cmp -s three-dapo/adapter_model.safetensors three-again/adapter_model.safetensors
+run tina-update "${common[@]}" --micro-batch-tokens 16 -o small-batches advantaged.jsonl
+run tina-adapter diff -m "$F/qwen2-f32" -a small-batches --against one-dapo
+check "dropout masks do not depend on the micro-batches" jq_true '.[0].rel_l2 < 1e-6'
+run tina-update "${common[@]}" --seed 5 -o other-masks advantaged.jsonl
+run tina-adapter diff -m "$F/qwen2-f32" -a other-masks --against one-dapo
+check "... while another --seed draws other masks (dropout is on)" jq_true '.[0].rel_l2 > 1e-4'
+applied() { # NAME MESSAGE FILE...: --apply-grads refuses these gradient files
+    local name=$1 message=$2; shift 2
+    run tina-update "${common[@]}" --apply-grads -o refused "$@"
+    check "$name: exit 2, nothing written" sh -c '[ $0 -eq 2 ] && [ ! -e refused ]' "$status"
+    check "$name: said" stderr_has "$message"
+}
+applied "a shard missing" "but 2 gradient files are given" g0-dapo.safetensors g1-dapo.safetensors
+applied "a shard twice" "shard 1 is given twice" g0-dapo.safetensors g1-dapo.safetensors g1-dapo.safetensors
+applied "another loss's shard" "computed for another loss settings" g0-dapo.safetensors g1-grpo.safetensors \
+    g2-dapo.safetensors
+run tina-update -m "$F/qwen2-f32" -a step1 --lr 1e-3 --schedule constant --loss dapo --beta 0.04 --shard 0/3 \
+    -o other-adapter.safetensors shard0.jsonl
+applied "another adapter's shard" "computed for another adapter" other-adapter.safetensors g1-dapo.safetensors \
+    g2-dapo.safetensors
+run tina-update "${common[@]}" --apply-grads -o refused advantaged.jsonl
+check "rollouts given to --apply-grads: exit 2" status_is 2
+run tina-update "${common[@]}" --shard 3/3 -o x.safetensors shard0.jsonl
+check "--shard 3/3: usage error" status_is 2
+
 # Safety
 run tina-update -m "$F/qwen2-f32" -a step1 -o step2 advantaged.jsonl
 check "output exists: exit 2" status_is 2

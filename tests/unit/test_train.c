@@ -80,7 +80,7 @@ static void gradients_match_pytorch(const char *arch, bool keep) {
     if (!tr || !grads || !want) goto done;
 
     float logprobs[MAX_TOKENS];
-    CHECK(tina_trainer_forward(tr, c.seqs, c.n_seqs, lora, c.targets, logprobs, &err) == TINA_OK);
+    CHECK(tina_trainer_forward(tr, c.seqs, c.n_seqs, NULL, lora, c.targets, logprobs, &err) == TINA_OK);
     double worst = 0;
     for (int t = 0; t < c.T; t++) worst = fmax(worst, fabs((double)logprobs[t] - c.logprobs[t]));
     CHECK(worst < 1e-4);
@@ -132,7 +132,7 @@ static void training_forward_equals_inference_logprobs(void) {
     if (m) CHECK(tina_kv_cache_new(m, MAX_SEQS, MAX_LEN, &kv, &err) == TINA_OK);
     if (tr && kv) {
         float train[MAX_TOKENS], infer[MAX_TOKENS];
-        CHECK(tina_trainer_forward(tr, c.seqs, c.n_seqs, NULL, c.targets, train, &err) == TINA_OK);
+        CHECK(tina_trainer_forward(tr, c.seqs, c.n_seqs, NULL, NULL, c.targets, train, &err) == TINA_OK);
         CHECK(tina_model_logprobs(m, kv, c.seqs, c.n_seqs, NULL, c.targets, infer, &err) == TINA_OK);
         double worst = 0;
         for (int t = 0; t < c.T; t++) worst = fmax(worst, fabs((double)train[t] - infer[t]));
@@ -173,7 +173,7 @@ static double loss_at(TinaTrainer *tr, const Case *c, const TinaLora *lora) {
     float logprobs[MAX_TOKENS];
     TinaError err;
     tina_trainer_set_dropout_seed(tr, 1);
-    CHECK(tina_trainer_forward(tr, c->seqs, c->n_seqs, lora, c->targets, logprobs, &err) == TINA_OK);
+    CHECK(tina_trainer_forward(tr, c->seqs, c->n_seqs, NULL, lora, c->targets, logprobs, &err) == TINA_OK);
     double loss = 0;
     for (int t = 0; t < c->T; t++) loss += (double)c->coefficients[t] * logprobs[t];
     return loss;
@@ -229,9 +229,9 @@ static void backward_refuses_without_forward_or_with_other_shapes(void) {
         int32_t tokens[MAX_LEN + 1] = {0}, targets[MAX_LEN + 1] = {0};
         TinaSequence too_long = {.n_new = MAX_LEN + 1, .tokens = tokens};
         float logprobs[MAX_LEN + 1];
-        CHECK(tina_trainer_forward(f.trainer, &too_long, 1, f.lora, targets, logprobs, &err) == TINA_ERR_INPUT);
+        CHECK(tina_trainer_forward(f.trainer, &too_long, 1, NULL, f.lora, targets, logprobs, &err) == TINA_ERR_INPUT);
         TinaSequence from_middle = {.n_past = 3, .n_new = 2, .tokens = tokens};
-        CHECK(tina_trainer_forward(f.trainer, &from_middle, 1, f.lora, targets, logprobs, &err) == TINA_ERR_INPUT);
+        CHECK(tina_trainer_forward(f.trainer, &from_middle, 1, NULL, f.lora, targets, logprobs, &err) == TINA_ERR_INPUT);
     }
     fixture_close(&f);
 }
