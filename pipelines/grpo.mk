@@ -7,8 +7,13 @@
 # (tina-advantage), adapter/ (tina-update) and metrics.json; RUN/metrics.jsonl gathers them. step-0000/adapter is
 # the starting adapter (a fresh one, or INIT_ADAPTER). Every file appears only when complete and every stage is
 # seeded, so after a kill the same command resumes at the first missing file and ends with the same bytes as an
-# uninterrupted run (the tools write atomically; recipes write to .tmp and rename). Variables set on the command line override the recipe's; `make -f pipelines/grpo.mk
-# print-VAR` shows one.
+# uninterrupted run (the tools write atomically; recipes write to .tmp and rename). Variables set on the command
+# line override the recipe's; `make -f pipelines/grpo.mk print-VAR` shows one.
+#
+# SHARDS=N splits each step's prompts into N contiguous shards (RUN/step-s/shard-K/): N tina-sample and N
+# tina-reward, their outputs concatenated in shard order (the same rollouts as one process: each sample has its own
+# RNG stream), one tina-advantage, then N tina-update --shard K/N and one --apply-grads. With `make -j N` the shards
+# run at once; GPUS=1 gives shard K the GPU CUDA_VISIBLE_DEVICES=K.
 
 TINA_BIN ?= bin
 RECIPE ?= tina-open-rs2
@@ -32,6 +37,9 @@ EVAL_EVERY ?=
 EVAL_SET ?=
 EVAL_N ?= 4
 EXTRA_UPDATE ?=
+SHARDS ?= 1
+GPUS ?=
+DEVICE ?= cpu
 
 ifeq ($(RUN),)
 $(error RUN is required: the run's folder, e.g. RUN=runs/first)
@@ -46,6 +54,9 @@ numbers := $(shell seq -f %04g 1 $(STEPS))
 system = $(if $(SYSTEM_FILE),--system "$$$$(cat $(SYSTEM_FILE))") $(if $(SUFFIX),--suffix '$(SUFFIX)') \
     $(if $(TOKENIZER),--tokenizer $(TOKENIZER))
 adapter_of = $(RUN)/step-$(1)/adapter/adapter_config.json
+shards := $(shell seq 0 $$(( $(SHARDS) - 1 )))
+# shard K's environment: its own GPU when there are GPUs
+on_shard = $(if $(GPUS),CUDA_VISIBLE_DEVICES=$(1))
 
 train: $(RUN)/metrics.jsonl
 
@@ -60,33 +71,81 @@ $(RUN)/step-0000/adapter/adapter_config.json:
 	        --dropout $(DROPOUT) --targets $(TARGETS) --seed $(SEED))
 	mv $(RUN)/step-0000/adapter.tmp $(RUN)/step-0000/adapter
 
+# (inside the step rules) tina-update's settings, shared by a whole step and its shards
+update_flags = --loss $(LOSS) --beta $(BETA) --epsilon $(EPSILON) --epsilon-high $(EPSILON_HIGH) --lr $(LR) \
+    --schedule $(SCHEDULE) --warmup-ratio $(WARMUP_RATIO) --min-lr-rate $(MIN_LR_RATE) --total-steps $(TOTAL_STEPS) \
+    --max-grad-norm $(MAX_GRAD_NORM) --micro-batch-tokens $(MICRO_BATCH_TOKENS) --seed $(SEED) --threads $(THREADS) \
+    $(EXTRA_UPDATE)
+
+# Rollouts and rewards of a step's prompts in folder $(1) (the step's, or a shard's) with step $(2)'s adapter, seeded
+# by step $(3); a sharded step's own files are its shards' joined in shard order.
+define sample_rule
+$(if $(and $(filter-out 1,$(SHARDS)),$(filter-out $(RUN)/step-$(3)/shard-%,$(1))),
+$(1)/rollouts.jsonl.zst: $(foreach k,$(shards),$(1)/shard-$(k)/rollouts.jsonl.zst)
+	zstdcat $$^ | zstd -q -o $$@.tmp && mv $$@.tmp $$@
+
+$(1)/rewarded.jsonl.zst: $(foreach k,$(shards),$(1)/shard-$(k)/rewarded.jsonl.zst) | $(1)/rollouts.jsonl.zst
+	zstdcat $$^ | zstd -q -o $$@.tmp && mv $$@.tmp $$@
+,
+$(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
+	$(if $(filter shard-%,$(notdir $(1))),$(call on_shard,$(patsubst shard-%,%,$(notdir $(1))))) \
+	$(TINA_BIN)/tina-sample -q -m $(MODEL) \
+	    -a $(RUN)/step-$(2)/adapter -n $(G) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
+	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) $(system) \
+	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) --threads $(THREADS) $$< -o $$@
+
+$(1)/rewarded.jsonl.zst: $(1)/rollouts.jsonl.zst
+	$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@
+)
+endef
+
+# Shard $(3) of step $(1): a contiguous slice of the step's prompts, its rollouts and rewards, then its slice of the
+# step's advantaged rollouts (the same records, in the same order) and their gradient sums. (It starts with an empty
+# line: foreach joins the shards' rules with a space.)
+define shard_rules
+
+$(RUN)/step-$(1)/shard-$(3)/prompts.jsonl: $(RUN)/step-$(1)/prompts.jsonl
+	@mkdir -p $$(@D)
+	awk -v k=$(3) -v n=$(SHARDS) -v total=$$$$(grep -c . $$<) 'int((NR - 1) * n / total) == k' $$< > $$@.tmp \
+	    && mv $$@.tmp $$@
+
+$(call sample_rule,$(RUN)/step-$(1)/shard-$(3),$(2),$(1))
+
+$(RUN)/step-$(1)/shard-$(3)/advantaged.jsonl.zst: $(RUN)/step-$(1)/advantaged.jsonl.zst \
+        $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/rollouts.jsonl.zst)
+	before=0; for k in $(wordlist 1,$(3),$(shards)); do \
+	    before=$$$$(( before + $$$$(zstdcat $(RUN)/step-$(1)/shard-$$$$k/rollouts.jsonl.zst | wc -l) )); done; \
+	mine=$$$$(zstdcat $(RUN)/step-$(1)/shard-$(3)/rollouts.jsonl.zst | wc -l); \
+	zstdcat $$< | awk -v a=$$$$before -v b=$$$$mine 'NR > a && NR <= a + b' | zstd -q -o $$@.tmp && mv $$@.tmp $$@
+
+$(RUN)/step-$(1)/shard-$(3)/grads.safetensors: $(RUN)/step-$(1)/shard-$(3)/advantaged.jsonl.zst $(call adapter_of,$(2))
+	rm -f $$@
+	$(call on_shard,$(3)) $(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter $(update_flags) \
+	    --shard $(3)/$(SHARDS) -o $$@ $$< > /dev/null
+endef
+
 # One step: $(1) its number, $(2) the previous one's
 define step
 $(RUN)/step-$(1)/prompts.jsonl: | $(TRAIN)
 	@mkdir -p $$(@D)
 	pipelines/select-prompts.sh $(TRAIN) $$$$((10#$(1))) $(BATCH) $(SEED) > $$@.tmp && mv $$@.tmp $$@
 
-$(RUN)/step-$(1)/rollouts.jsonl.zst: $(RUN)/step-$(1)/prompts.jsonl $(call adapter_of,$(2))
-	$(TINA_BIN)/tina-sample -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -n $(G) -t $(TEMPERATURE) --top-p $(TOP_P) \
-	    --max-new-tokens $(MAX_NEW_TOKENS) --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) \
-	    $(system) --seed $$$$(( $(SEED) * 100003 + 10#$(1) )) --threads $(THREADS) $$< -o $$@
-
-$(RUN)/step-$(1)/rewarded.jsonl.zst: $(RUN)/step-$(1)/rollouts.jsonl.zst
-	$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@
+$(call sample_rule,$(RUN)/step-$(1),$(2),$(1))
 
 $(RUN)/step-$(1)/advantaged.jsonl.zst: $(RUN)/step-$(1)/rewarded.jsonl.zst
 	$(TINA_BIN)/tina-advantage -q -G $(G) $$< -o $$@
 
 $(call adapter_of,$(1)): $(call adapter_of,$(2))
-	$$(MAKE) -s -f pipelines/grpo.mk $(RUN)/step-$(1)/advantaged.jsonl.zst
+	$$(MAKE) -s -f pipelines/grpo.mk $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
+	    $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors))
 	rm -rf $(RUN)/step-$(1)/adapter.tmp-* $(RUN)/step-$(1)/adapter
-	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter \
-	    --loss $(LOSS) --beta $(BETA) --epsilon $(EPSILON) --epsilon-high $(EPSILON_HIGH) --lr $(LR) \
-	    --schedule $(SCHEDULE) --warmup-ratio $(WARMUP_RATIO) --min-lr-rate $(MIN_LR_RATE) \
-	    --total-steps $(TOTAL_STEPS) --max-grad-norm $(MAX_GRAD_NORM) --micro-batch-tokens $(MICRO_BATCH_TOKENS) \
-	    --seed $(SEED) --threads $(THREADS) $(EXTRA_UPDATE) $(RUN)/step-$(1)/advantaged.jsonl.zst > /dev/null
-	$(if $(KEEP),for f in rollouts rewarded advantaged; do \
-	    rm -f $(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP))))/$$$$f.jsonl.zst; done)
+	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter $(update_flags) \
+	    $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
+	        --apply-grads $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors)) > /dev/null
+	$(if $(KEEP),old=$(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP)))); \
+	    rm -rf $$$$old/rollouts.jsonl.zst $$$$old/rewarded.jsonl.zst $$$$old/advantaged.jsonl.zst $$$$old/shard-*)
+
+$(if $(filter 1,$(SHARDS)),,$(foreach k,$(shards),$(call shard_rules,$(1),$(2),$(k))))
 
 # the trainer's metrics, and each reward's mean over the step's rollouts ("rewards"; from rewarded.jsonl.zst while
 # it is kept; a reward with no verdict, such as accuracy on an unparseable gold, counts in none)

@@ -47,6 +47,31 @@ check "EVAL_EVERY=3: step 3's adapter scored as the run goes" jq_true '.[0].benc
 check "KEEP=1: old rollouts pruned, the last kept" sh -c '[ ! -e pruned/step-0001/rollouts.jsonl.zst ] && [ -e pruned/step-0003/rollouts.jsonl.zst ]'
 check "KEEP=1: the same adapters" cmp -s whole/step-0003/adapter/adapter_model.safetensors pruned/step-0003/adapter/adapter_model.safetensors
 
+# SHARDS=3: each step's 4 prompts in 3 shards, sampled, rewarded and differentiated apart (make -j3), joined again;
+# rewards that vary between samples (the toy's accuracy and format are flat), so that the adapter moves
+grpo moving REWARDS="-r repetition,cosine" > /dev/null 2>&1
+grpo sharded REWARDS="-r repetition,cosine" SHARDS=3 -j3 > /dev/null 2>&1
+check "SHARDS=3: shard folders, a gradient file each" [ -s sharded/step-0002/shard-2/grads.safetensors ]
+check "SHARDS=3: step 1's rollouts are the one-process run's (but for the run's name in policy)" \
+    cmp -s <(zstdcat moving/step-0001/rollouts.jsonl.zst | jq -c 'del(.policy)') \
+           <(zstdcat sharded/step-0001/rollouts.jsonl.zst | jq -c 'del(.policy)')
+check "SHARDS=3: every step samples the same tokens" \
+    cmp -s <(zstdcat moving/step-000?/rollouts.jsonl.zst | jq -c .completion_tokens) \
+           <(zstdcat sharded/step-000?/rollouts.jsonl.zst | jq -c .completion_tokens)
+check "SHARDS=3: every step's gradient norm within 1e-6 of the one-process run's" \
+    jq -e -n --slurpfile a moving/metrics.jsonl --slurpfile b sharded/metrics.jsonl \
+        '[$a, $b] | transpose | all((.[0].grad_norm - .[1].grad_norm | fabs) <= 1e-6 * .[0].grad_norm)'
+"$BIN/tina-adapter" diff -m "$F/qwen2-f32" -a moving/step-0003/adapter --against moving/step-0000/adapter > moved.json
+check "the varying rewards move the adapter" jq_true '.[0].rel_l2 > 1e-3' moved.json
+# AdamW divides each gradient component by its own size: where a component is near 0, f32 rounding in the gradient
+# (1e-7 relative) becomes a visible difference in the step, most of all in the first step from B = 0
+"$BIN/tina-adapter" diff -m "$F/qwen2-f32" -a sharded/step-0003/adapter --against moving/step-0003/adapter > diff.json
+check "SHARDS=3: the third adapter within 1e-4 relative L2 of the one-process run's" jq_true '.[0].rel_l2 < 1e-4' diff.json
+echo "note: SHARDS=3 vs 1 after 3 steps: adapter relative L2 difference $(jq .rel_l2 diff.json), of a move of $(jq .rel_l2 moved.json)"
+touch marker
+grpo sharded REWARDS="-r repetition,cosine" SHARDS=3 -j3 > /dev/null 2>&1
+check "SHARDS=3: the same command again does nothing" [ -z "$(find sharded -newer marker)" ]
+
 (cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/eval" MODEL="$F/qwen2-f32" \
     ADAPTER="$SCRATCH/whole/step-0003/adapter" TOKENIZER=data/models/tiny-math-bpe SETS="$SCRATCH/train.jsonl" \
     N=2 MAX_NEW_TOKENS=8 THREADS=2) > /dev/null 2>&1
