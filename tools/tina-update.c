@@ -418,7 +418,7 @@ static TinaStatus write_grads(const char *path, const TinaLora *grads, const Ide
                               TinaError *err) {
     enum { FIXED = 14 };
     char values[N_TOTALS + 3][32], shard[16], shards[16];
-    const char *metadata[2 * (FIXED / 2 + N_TOTALS + 3) + 1];
+    const char *metadata[FIXED + 2 * (1 + N_TOTALS + 3) + 1]; /* fixed pairs, shards, totals, rewards, NULL */
     snprintf(shard, sizeof shard, "%d", o->shard);
     snprintf(shards, sizeof shards, "%d", o->shards);
     const char *fixed[FIXED] = {"format", "pt", "tina", "gradients", "step", id->step, "adapter", id->adapter,
