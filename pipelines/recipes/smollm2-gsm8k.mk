@@ -6,7 +6,7 @@
 # 1 of 128 with a system prompt saying it, this SUFFIX in 31 of 128 (32 training problems x 4, temperature 0.7).
 # Rewards: accuracy, and boxed for answering in that format (an instruct model has no think tags for Tina's format
 # reward to look for).
-#   make -f pipelines/grpo.mk RECIPE=smollm2-gsm8k RUN=runs/smollm2        (5 to 8 minutes a step on 2 cores)
+#   make -f pipelines/grpo.mk RECIPE=smollm2-gsm8k RUN=runs/smollm2        (3 to 8 minutes a step on 2 cores)
 # Held out: the first 200 GSM8K test problems (head -200 data/sets/gsm8k.jsonl > gsm8k200.jsonl), greedy, before
 # (no ADAPTER) and after, with the training prompt:
 #   make -f pipelines/eval.mk OUT=evals/smollm2-step30 MODEL=~/.cache/tina/smollm2-135m-instruct \
