@@ -3,10 +3,11 @@
 #include <math.h>
 #include <string.h>
 
+const char *const tina_loss_type_names[] = {"grpo", "bnpo", "dr_grpo", "dapo", NULL};
+
 bool tina_loss_type_parse(const char *name, TinaLossType *type) {
-    static const char *const names[] = {"grpo", "bnpo", "dr_grpo", "dapo"};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(name, names[i]) == 0) {
+    for (int i = 0; tina_loss_type_names[i]; i++)
+        if (strcmp(name, tina_loss_type_names[i]) == 0) {
             *type = (TinaLossType)i;
             return true;
         }

@@ -42,6 +42,9 @@ void tina_policy_loss(const TinaLossConfig *config, int n, const float *logp, co
  * (divisor 1: plain sums) and the shards' sum is divided once by the whole batch's divisor. */
 double tina_policy_loss_divisor(const TinaLossConfig *config);
 
+/* The loss types' names by TinaLossType, NULL after the last: grpo, bnpo, dr_grpo, dapo. */
+extern const char *const tina_loss_type_names[];
+
 /* The loss type named (grpo, bnpo, dr_grpo, dapo); false if none. */
 bool tina_loss_type_parse(const char *name, TinaLossType *type);
 

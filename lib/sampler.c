@@ -66,9 +66,8 @@ __attribute__((target("avx2,fma"))) static double sum_exp_avx2(float *weights, c
 }
 
 static double sum_exp(float *weights, const float *logits, int n, double max, double temperature) {
-    static int avx2 = -1;
-    if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (avx2) return sum_exp_avx2(weights, logits, n, (float)max, (float)temperature);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) /* a read of what the loader detected */
+        return sum_exp_avx2(weights, logits, n, (float)max, (float)temperature);
     double sum = 0;
     for (int i = 0; i < n; i++) {
         double e = exp((logits[i] - max) / temperature);

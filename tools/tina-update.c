@@ -408,7 +408,7 @@ static Identity identity_of(const Options *o, const TinaLora *lora, long long st
     snprintf(id.step, sizeof id.step, "%lld", step);
     snprintf(id.adapter, sizeof id.adapter, "%016llx", (unsigned long long)tina_lora_hash(lora));
     snprintf(id.loss, sizeof id.loss, "%s beta %.17g epsilon %.17g %.17g max-length %d",
-             (const char *[]){"grpo", "bnpo", "dr_grpo", "dapo"}[o->loss], o->beta, o->epsilon, o->epsilon_high,
+             tina_loss_type_names[o->loss], o->beta, o->epsilon, o->epsilon_high,
              o->max_completion_length);
     snprintf(id.seed, sizeof id.seed, "%lld", o->seed);
     return id;
@@ -448,15 +448,34 @@ static TinaStatus metadata(const TinaSafetensors *st, const char *path, const ch
                                          "\"%s\" in its metadata)", path, key);
 }
 
+/* The totals a gradient file's metadata carries. */
+static TinaStatus read_totals(const TinaSafetensors *st, const char *path, Totals *t, TinaError *err) {
+    const char *value;
+    TinaStatus status = TINA_OK;
+    for (int i = 0; !status && i < N_TOTALS; i++) {
+        status = metadata(st, path, TOTALS[i].name, &value, err);
+        if (!status) *total(t, i) = strtod(value, NULL);
+    }
+    if (!status) status = metadata(st, path, "rewards_count", &value, err);
+    if (!status) t->rewards.count = atoll(value);
+    if (!status) status = metadata(st, path, "rewards_mean", &value, err);
+    if (!status) t->rewards.mean = strtod(value, NULL);
+    if (!status) status = metadata(st, path, "rewards_m2", &value, err);
+    if (!status) t->rewards.m2 = strtod(value, NULL);
+    return status;
+}
+
 /* Adds the shards' gradients into grads and their totals into t, in shard order, after checking that they are the
  * N shards of one step of this adapter with these settings. */
 static TinaStatus read_grads(const char *const *paths, int n, const Identity *id, const TinaConfig *config,
                              TinaLora *grads, Totals *t, TinaError *err) {
     TinaLora *shard = NULL;
     int *order = calloc((size_t)(n ? n : 1), sizeof *order);
-    TinaStatus status = order ? tina_lora_zeros_like(grads, &shard, err) : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-    for (int i = 0; i < n; i++) order[i] = -1;
-    for (int i = 0; !status && i < n; i++) { /* the shard index of each file, and the identity checks */
+    Totals *parts = calloc((size_t)(n ? n : 1), sizeof *parts); /* by shard index */
+    TinaStatus status = order && parts ? tina_lora_zeros_like(grads, &shard, err)
+                                       : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    for (int i = 0; i < n && order; i++) order[i] = -1;
+    for (int i = 0; !status && i < n; i++) { /* each file's metadata: the identity checks, its shard, its totals */
         TinaSafetensors *st = NULL;
         const char *value;
         status = tina_safetensors_open(paths[i], &st, err);
@@ -479,32 +498,18 @@ static TinaStatus read_grads(const char *const *paths, int n, const Identity *id
                                 of, n);
         if (!status && (k < 0 || k >= n || order[k] >= 0))
             status = tina_error(err, TINA_ERR_INPUT, "%s: shard %d is given twice (or is out of range)", paths[i], k);
+        if (!status) status = read_totals(st, paths[i], &parts[k], err);
         if (!status) order[k] = i;
         tina_safetensors_close(st);
     }
     for (int k = 0; !status && k < n; k++) { /* in shard order, so that the sums are the same bytes every time */
-        const char *path = paths[order[k]];
-        TinaSafetensors *st = NULL;
-        status = tina_lora_read(path, shard, config, err);
+        status = tina_lora_read(paths[order[k]], shard, config, err);
         for (size_t j = 0; !status && j < grads->n_params; j++) grads->memory[j] += shard->memory[j];
-        if (!status) status = tina_safetensors_open(path, &st, err);
-        Totals part = {0};
-        const char *value;
-        for (int i = 0; !status && i < N_TOTALS; i++) {
-            status = metadata(st, path, TOTALS[i].name, &value, err);
-            if (!status) *total(&part, i) = strtod(value, NULL);
-        }
-        if (!status) status = metadata(st, path, "rewards_count", &value, err);
-        if (!status) part.rewards.count = atoll(value);
-        if (!status) status = metadata(st, path, "rewards_mean", &value, err);
-        if (!status) part.rewards.mean = strtod(value, NULL);
-        if (!status) status = metadata(st, path, "rewards_m2", &value, err);
-        if (!status) part.rewards.m2 = strtod(value, NULL);
-        if (!status) merge_totals(t, &part);
-        tina_safetensors_close(st);
+        if (!status) merge_totals(t, &parts[k]);
     }
     tina_lora_free(shard);
     free(order);
+    free(parts);
     return status;
 }
 
@@ -572,7 +577,6 @@ static Options parse_options(int argc, char **argv) {
         {"version", no_argument, NULL, 'V'},               {NULL, 0, NULL, 0},
     };
     static const char *const presets[] = {"tina", NULL}, *const schedules[] = {"cosine-min-lr", "constant", NULL};
-    static const char *const losses[] = {"grpo", "bnpo", "dr_grpo", "dapo", NULL};
     /* the defaults are Tina's recipe (REFERENCE.md section 1), so --preset tina only names them */
     Options o = {.rank = 32, .alpha = 128, .dropout = 0.05, .targets = "all", .loss = TINA_LOSS_GRPO, .beta = 0.04, .epsilon = 0.2,
                  .lr = 1e-6, .warmup_ratio = 0.1, .min_lr_rate = 0.1, .total_steps = 1500, .max_grad_norm = 1.0,
@@ -589,7 +593,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_ALPHA: o.alpha = cli_double("--alpha", optarg, 1e-9, 1e9); break;
         case OPT_TARGETS: o.targets = optarg; break;
         case OPT_INIT_SEED: o.init_seed = cli_integer("--init-seed", optarg, 0, (1LL << 62)); break;
-        case OPT_LOSS: o.loss = (TinaLossType)cli_choice("--loss", optarg, losses); break;
+        case OPT_LOSS: o.loss = (TinaLossType)cli_choice("--loss", optarg, tina_loss_type_names); break;
         case OPT_BETA: o.beta = cli_double("--beta", optarg, 0, 1e6); break;
         case OPT_EPSILON: o.epsilon = cli_double("--epsilon", optarg, 0, 1); break;
         case OPT_EPSILON_HIGH: o.epsilon_high = cli_double("--epsilon-high", optarg, 0, 1e6), o.epsilon_high_set = true; break;
@@ -735,7 +739,7 @@ int main(int argc, char **argv) {
                      "\"epsilon_high\":%.17g,\"base_lr\":%.17g,\"schedule\":\"%s\",\"warmup_ratio\":%.17g,"
                      "\"min_lr_rate\":%.17g,\"total_steps\":%lld,\"weight_decay\":%.17g,\"max_grad_norm\":%.17g,"
                      "\"metrics\":%s}",
-                     state.step, lr_s, (const char *[]){"grpo", "bnpo", "dr_grpo", "dapo"}[o.loss], o.beta, o.epsilon,
+                     state.step, lr_s, tina_loss_type_names[o.loss], o.beta, o.epsilon,
                      o.epsilon_high, o.lr, o.constant_lr ? "constant" : "cosine-min-lr", o.warmup_ratio, o.min_lr_rate,
                      o.total_steps, o.weight_decay, o.max_grad_norm, json);
             status = write_output(o.output, lora, &state, state_json, &err);
