@@ -27,7 +27,8 @@ struct Cuda {
     int rope_positions, rope_dim;
     double rope_theta;
     int *layout;                 /* device (3, capacity): positions, slots of the last batch; tokens or rows */
-    int *layout_host;            /* what layout holds now, to skip unchanged uploads */
+    int *layout_host;            /* host (4, capacity): what layout's first two rows hold now (to skip unchanged
+                                  * uploads), then the next call's, built beside it */
     int layout_capacity, layout_tokens;
     double *lse;                 /* device (2, capacity) running max and sum of a log-softmax */
     float *picked;               /* device (capacity,) target logits, then log-probs */
@@ -125,11 +126,7 @@ static DeviceBatch batch_on_device(Cuda *c, const TinaBatch *batch) {
                      c->layout_capacity);
         return d;
     }
-    int *host = (int *)malloc(2 * (size_t)T * sizeof *host);
-    if (!host) {
-        snprintf(c->failure, sizeof c->failure, "out of memory (a batch layout)");
-        return d;
-    }
+    int *host = c->layout_host + 2 * (size_t)c->layout_capacity; /* this call's, beside the uploaded one */
     for (int s = 0; s < batch->n_seqs; s++)
         for (int i = 0; i < batch->n_new[s]; i++) {
             int t = batch->first[s] + i;
@@ -146,7 +143,6 @@ static DeviceBatch batch_on_device(Cuda *c, const TinaBatch *batch) {
         memcpy(c->layout_host, host, 2 * (size_t)T * sizeof *host);
         c->layout_tokens = T;
     }
-    free(host);
     return d;
 }
 
@@ -170,7 +166,7 @@ static TinaStatus cuda_reserve(TinaBackend *b, int max_tokens, int max_len, int 
     if (!tina_cuda_attention_fits(D))
         return tina_error(err, TINA_ERR_INPUT, "head size %d: the CUDA attention takes 16, 32, 64, 96 or 128", D);
     if (max_tokens > c->layout_capacity) {
-        int *layout = NULL, *host = (int *)malloc(2 * (size_t)max_tokens * sizeof *host);
+        int *layout = NULL, *host = (int *)malloc(4 * (size_t)max_tokens * sizeof *host);
         if (!host || cudaMalloc(&layout, 3 * (size_t)max_tokens * sizeof *layout) != cudaSuccess) {
             free(host);
             cudaGetLastError();
