@@ -45,8 +45,8 @@ TOOL_BIN := $(TOOLS:%=$(BIN)/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all tests test asan bench demo plot install deps fuzz clean help FORCE deps-check smollm2 check-real \
-    eval-real
+.PHONY: all tests test test-slurm asan bench demo plot install deps fuzz clean help FORCE deps-check smollm2 \
+    check-real eval-real
 # Objects reached only through pattern rules are kept, so a second make does nothing.
 .SECONDARY: $(TOOLS:%=$(BUILD)/tools/%.o) $(BUILD)/tools/cli.o $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
 all: deps-check $(LIBTINA) $(TOOL_BIN)
@@ -97,6 +97,10 @@ asan:
 
 test: all tests asan
 	tests/run.sh build bin build/asan build/asan/bin
+
+# LAUNCHER=slurm on a real one-node Slurm cluster (as root: it installs munge and Slurm and runs their daemons)
+test-slurm: all
+	tests/slurm/run.sh
 
 # The peers of bench/tokenizer.sh and bench/model.sh are Python: PYTHON must have tokenizers, torch, transformers.
 bench: all
@@ -167,6 +171,7 @@ help:
 	@echo "make            build lib/libtina.a and the tools into bin/ (CPU backend)"
 	@echo "make CUDA=1     also build and link the CUDA backend (nvcc from CUDA_HOME=$(CUDA_HOME))"
 	@echo "make test       build, then run unit tests (plain and ASan+UBSan) and CLI tests"
+	@echo "make test-slurm LAUNCHER=slurm on a one-node Slurm cluster started here (root: installs Slurm, munge)"
 	@echo "make asan       build the AddressSanitizer + UBSan variant into build/asan/"
 	@echo "make bench      benchmarks (results in bench/results/)"
 	@echo "make demo       the embedded demo: GRPO-LoRA on tiny-arith, before/after accuracy (runs/demo)"

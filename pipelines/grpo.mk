@@ -14,6 +14,13 @@
 # tina-reward, their outputs concatenated in shard order (the same rollouts as one process: each sample has its own
 # RNG stream), one tina-advantage, then N tina-update --shard K/N and one --apply-grads. With `make -j N` the shards
 # run at once; GPUS=1 gives shard K the GPU CUDA_VISIBLE_DEVICES=K.
+#
+# LAUNCHER=slurm runs the stages as Slurm jobs and waits for them (pipelines/slurm-job.sh; man tina-cluster): each
+# step's sampling and rewards as one job array over the shards, its gradients as another, tina-advantage and the
+# update (--apply-grads with shards) as single jobs; a task makes its files with this makefile and LAUNCHER=local, so
+# it runs exactly the local commands. Only the shards whose files are missing are submitted again on a resume.
+# PARTITION, ACCOUNT, TIME_LIMIT, GPUS_PER_TASK (--gres gpu:N), CPUS_PER_TASK and SBATCH_FLAGS shape the jobs; the
+# run folder, the model and bin/ must be on a filesystem the nodes share. Logs: RUN/slurm/.
 
 TINA_BIN ?= bin
 RECIPE ?= tina-open-rs2
@@ -40,9 +47,19 @@ EXTRA_UPDATE ?=
 SHARDS ?= 1
 GPUS ?=
 DEVICE ?= cpu
+LAUNCHER ?= local
+PARTITION ?=
+ACCOUNT ?=
+TIME_LIMIT ?=
+GPUS_PER_TASK ?=
+CPUS_PER_TASK ?=
+SBATCH_FLAGS ?=
 
 ifeq ($(RUN),)
 $(error RUN is required: the run's folder, e.g. RUN=runs/first)
+endif
+ifeq ($(filter local slurm,$(LAUNCHER)),)
+$(error LAUNCHER is local or slurm, not '$(LAUNCHER)')
 endif
 
 SHELL := bash
@@ -55,8 +72,22 @@ system = $(if $(SYSTEM_FILE),--system "$$$$(cat $(SYSTEM_FILE))") $(if $(SUFFIX)
     $(if $(TOKENIZER),--tokenizer $(TOKENIZER))
 adapter_of = $(RUN)/step-$(1)/adapter/adapter_config.json
 shards := $(shell seq 0 $$(( $(SHARDS) - 1 )))
+sharded := $(filter-out 1,$(SHARDS))
 # shard K's environment: its own GPU when there are GPUs
 on_shard = $(if $(GPUS),CUDA_VISIBLE_DEVICES=$(1))
+
+slurm := $(filter slurm,$(LAUNCHER))
+sbatch_options = $(if $(PARTITION),--partition $(PARTITION)) $(if $(ACCOUNT),--account $(ACCOUNT)) \
+    $(if $(TIME_LIMIT),--time $(TIME_LIMIT)) $(if $(GPUS_PER_TASK),--gres gpu:$(GPUS_PER_TASK)) \
+    $(if $(CPUS_PER_TASK),--cpus-per-task $(CPUS_PER_TASK)) $(SBATCH_FLAGS)
+# $(call job,NAME,TARGETS[,ARRAY]): a Slurm job (an array over the indices ARRAY, "%a" in TARGETS standing for each)
+# makes TARGETS with this makefile, LAUNCHER=local
+job = pipelines/slurm-job.sh --name tina-$(1) --logs $(RUN)/slurm $(if $(3),--array $(3)) -- $(sbatch_options) \
+    -- pipelines/grpo.mk $(2)
+# (inside the step rules) $(call shard_jobs,STEP,FILE,NAME): one array job making step STEP's shard-K/FILE for each
+# shard K that lacks it
+shard_jobs = missing=$$$$(for k in $(shards); do [ -e $(RUN)/step-$(1)/shard-$$$$k/$(2) ] || echo $$$$k; done); \
+    [ -z "$$$$missing" ] || $(call job,$(3)-$(1),$(RUN)/step-$(1)/shard-%a/$(2),"$$$$missing")
 
 train: $(RUN)/metrics.jsonl
 
@@ -78,24 +109,30 @@ update_flags = --loss $(LOSS) --beta $(BETA) --epsilon $(EPSILON) --epsilon-high
     $(EXTRA_UPDATE)
 
 # Rollouts and rewards of a step's prompts in folder $(1) (the step's, or a shard's) with step $(2)'s adapter, seeded
-# by step $(3); a sharded step's own files are its shards' joined in shard order.
+# by step $(3); a sharded step's own files are its shards' joined in shard order (with Slurm, the shards' sampling
+# and rewards are one array job, whose tasks make each shard's files as below).
 define sample_rule
-$(if $(and $(filter-out 1,$(SHARDS)),$(filter-out $(RUN)/step-$(3)/shard-%,$(1))),
-$(1)/rollouts.jsonl.zst: $(foreach k,$(shards),$(1)/shard-$(k)/rollouts.jsonl.zst)
-	zstdcat $$^ | zstd -q -o $$@.tmp && mv $$@.tmp $$@
+$(if $(and $(sharded),$(filter-out $(RUN)/step-$(3)/shard-%,$(1))),
+$(1)/rollouts.jsonl.zst: $(foreach k,$(shards),$(1)/shard-$(k)/$(if $(slurm),prompts.jsonl,rollouts.jsonl.zst)) \
+        $(if $(slurm),$(call adapter_of,$(2)))
+	$(if $(slurm),$(call shard_jobs,$(3),rewarded.jsonl.zst,sample))
+	zstdcat $(foreach k,$(shards),$(1)/shard-$(k)/rollouts.jsonl.zst) | zstd -q -o $$@.tmp && mv $$@.tmp $$@
 
-$(1)/rewarded.jsonl.zst: $(foreach k,$(shards),$(1)/shard-$(k)/rewarded.jsonl.zst) | $(1)/rollouts.jsonl.zst
-	zstdcat $$^ | zstd -q -o $$@.tmp && mv $$@.tmp $$@
+$(1)/rewarded.jsonl.zst: $(if $(slurm),,$(foreach k,$(shards),$(1)/shard-$(k)/rewarded.jsonl.zst)) \
+        | $(1)/rollouts.jsonl.zst
+	$(if $(slurm),$(call shard_jobs,$(3),rewarded.jsonl.zst,sample))
+	zstdcat $(foreach k,$(shards),$(1)/shard-$(k)/rewarded.jsonl.zst) | zstd -q -o $$@.tmp && mv $$@.tmp $$@
 ,
 $(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
+	$(if $(slurm),$(call job,sample-$(3),$$@),
 	$(if $(filter shard-%,$(notdir $(1))),$(call on_shard,$(patsubst shard-%,%,$(notdir $(1))))) \
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) \
 	    -a $(RUN)/step-$(2)/adapter -n $(G) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) $(system) \
-	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) --threads $(THREADS) $$< -o $$@
+	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) --threads $(THREADS) $$< -o $$@)
 
 $(1)/rewarded.jsonl.zst: $(1)/rollouts.jsonl.zst
-	$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@
+	$(if $(slurm),$(call job,reward-$(3),$$@),$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@)
 )
 endef
 
@@ -133,15 +170,17 @@ $(RUN)/step-$(1)/prompts.jsonl: | $(TRAIN)
 $(call sample_rule,$(RUN)/step-$(1),$(2),$(1))
 
 $(RUN)/step-$(1)/advantaged.jsonl.zst: $(RUN)/step-$(1)/rewarded.jsonl.zst
-	$(TINA_BIN)/tina-advantage -q -G $(G) $$< -o $$@
+	$(if $(slurm),$(call job,advantage-$(1),$$@),$(TINA_BIN)/tina-advantage -q -G $(G) $$< -o $$@)
 
 $(call adapter_of,$(1)): $(call adapter_of,$(2))
-	$$(MAKE) -s -f pipelines/grpo.mk $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
+	$$(MAKE) -s -f pipelines/grpo.mk $(if $(or $(slurm),$(filter 1,$(SHARDS))),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
 	    $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors))
+	$(if $(slurm),$(if $(sharded),$(call shard_jobs,$(1),grads.safetensors,gradients)
+	)$(call job,update-$(1),$$@),
 	rm -rf $(RUN)/step-$(1)/adapter.tmp-* $(RUN)/step-$(1)/adapter
 	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter $(update_flags) \
 	    $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
-	        --apply-grads $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors)) > /dev/null
+	        --apply-grads $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors)) > /dev/null)
 	$(if $(KEEP),old=$(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP)))); \
 	    rm -rf $$$$old/rollouts.jsonl.zst $$$$old/rewarded.jsonl.zst $$$$old/advantaged.jsonl.zst $$$$old/shard-*)
 
@@ -157,9 +196,9 @@ $(RUN)/step-$(1)/metrics.json: $(call adapter_of,$(1))
 	        | if length == 0 then null else add / length end)}) | from_entries)} end)' > $$@.tmp && mv $$@.tmp $$@
 
 $(RUN)/step-$(1)/eval.json: $(call adapter_of,$(1))
-	$(TINA_BIN)/tina-sample -q -m $(MODEL) -a $(RUN)/step-$(1)/adapter -n $(EVAL_N) -t $(TEMPERATURE) \
+	$(if $(slurm),$(call job,eval-$(1),$$@),$(TINA_BIN)/tina-sample -q -m $(MODEL) -a $(RUN)/step-$(1)/adapter -n $(EVAL_N) -t $(TEMPERATURE) \
 	    --max-new-tokens $(MAX_NEW_TOKENS) --template $(TEMPLATE) $(system) --threads $(THREADS) $(EVAL_SET) \
-	    | $(TINA_BIN)/tina-reward -q $(REWARDS) | $(TINA_BIN)/tina-score --json > $$@.tmp && mv $$@.tmp $$@
+	    | $(TINA_BIN)/tina-reward -q $(REWARDS) | $(TINA_BIN)/tina-score --json > $$@.tmp && mv $$@.tmp $$@)
 endef
 
 # "0001:0000 0002:0001 ...": each step with the one before it, from one shell (each make reads this file again)

@@ -655,9 +655,12 @@ int main(int argc, char **argv) {
     if (stat(o.output, &exists) == 0)
         status = tina_error(&err, TINA_ERR_INPUT, "%s already exists (each step writes a new %s)", o.output,
                             o.shards ? "file" : "folder");
-    if (!status) status = tina_cpu_backend_new(o.threads, &backend, &err);
-    if (!status) status = tina_model_load(o.model, backend, 16, &model, &err);
-    const TinaConfig *config = model ? tina_model_config(model) : NULL;
+    /* adding up shards' gradients needs the model's shapes alone: config.json, not gigabytes of weights */
+    TinaConfig shapes;
+    if (!status && o.apply_grads) status = tina_config_load(o.model, &shapes, &err);
+    if (!status && !o.apply_grads) status = tina_cpu_backend_new(o.threads, &backend, &err);
+    if (!status && !o.apply_grads) status = tina_model_load(o.model, backend, 16, &model, &err);
+    const TinaConfig *config = o.apply_grads ? &shapes : model ? tina_model_config(model) : NULL;
     if (!status && o.adapter) status = tina_lora_load(o.adapter, config, &lora, &err);
     if (!status && o.init_adapter) {
         bool targets[TINA_LORA_TARGETS];

@@ -1,5 +1,6 @@
 # Sourced by the CLI tests: a scratch folder, a runner that keeps stdout, stderr and the exit status,
-# and checks that count. Each test script ends with `finish`, which prints "NAME: N passed, M failed".
+# and checks that count. Each test script ends with `finish`, which prints "NAME: N passed, M failed" (NAME: the
+# script's, or TEST_NAME).
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$(cd "$ROOT" && cd "${TINA_BIN:-bin}" && pwd)
@@ -24,10 +25,11 @@ run_with() {
     fi
 }
 
-# check NAME COMMAND...: one assertion; COMMAND succeeds or the test fails with what it saw.
+# check NAME COMMAND...: one assertion; COMMAND succeeds or the test fails with what it saw. (COMMAND's own
+# stdout, jq -e's "true" say, is not the test's output.)
 check() {
     local name=$1; shift
-    if "$@"; then
+    if "$@" > /dev/null; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
@@ -54,6 +56,6 @@ jq_true() {
 near() { awk -v a="$1" -v b="$2" -v t="${3:-1e-12}" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 
 finish() {
-    echo "$(basename "$0" .sh): $passed passed, $failed failed"
+    echo "${TEST_NAME:-$(basename "$0" .sh)}: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every tool has a man page, and its --help and man page name the same options.
+# Every tool has a man page, and its --help and man page name the same options; the overview pages render.
 . "$(dirname "$0")/lib.bash"
 MAN=$ROOT/man
 
@@ -20,4 +20,8 @@ for tool in "$BIN"/tina-*; do
     done
     check "$name: the man page renders without warnings" [ -z "$(groff -man -Tutf8 -ww -z "$page" 2>&1)" ]
 done
+for page in "$MAN"/*.7; do
+    check "$(basename "$page"): renders without warnings" [ -z "$(groff -man -Tutf8 -ww -z "$page" 2>&1)" ]
+done
+check "tina(7) points to tina-cluster(7)" grep -q 'BR tina-cluster (7)' "$MAN/tina.7"
 finish
