@@ -16,7 +16,7 @@ BUILD    ?= build
 BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
-TOOLS    := tina-adapter tina-advantage tina-reward tina-sample tina-score tina-tokenize tina-update
+TOOLS    := tina-adapter tina-advantage tina-cost tina-reward tina-sample tina-score tina-tokenize tina-update
 DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev libopenblas-openmp-dev jq zstd groff-base \
                 gnuplot-nox
 
@@ -45,7 +45,7 @@ TOOL_BIN := $(TOOLS:%=$(BIN)/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all tests test test-slurm asan bench demo plot install deps fuzz clean help FORCE deps-check smollm2 \
+.PHONY: all tests test test-slurm asan bench demo plot report install deps fuzz clean help FORCE deps-check smollm2 \
     check-real eval-real
 # Objects reached only through pattern rules are kept, so a second make does nothing.
 .SECONDARY: $(TOOLS:%=$(BUILD)/tools/%.o) $(BUILD)/tools/cli.o $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
@@ -133,6 +133,11 @@ demo: all
 plot:
 	$(MAKE) --no-print-directory -f pipelines/plot.mk RUN=$(RUN)
 
+# a run's report (RUN=runs/NAME) or a sweep's (SWEEP=pipelines/sweeps/NAME.mk [OUT=...]): pipelines/report.mk
+report: all
+	$(MAKE) --no-print-directory -f pipelines/report.mk $(if $(RUN),RUN=$(RUN)) $(if $(SWEEP),SWEEP=$(SWEEP)) \
+	    $(if $(OUT),OUT=$(OUT)) $(if $(PRICE),PRICE=$(PRICE))
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 755 $(TOOL_BIN) $(DESTDIR)$(PREFIX)/bin/
@@ -179,6 +184,7 @@ help:
 	@echo "make check-real tina against transformers on SmolLM2 (tokenizer, greedy, log-probs)"
 	@echo "make eval-real  SmolLM2 on 200 GSM8K problems: accuracy, verdicts vs Math-Verify, speed vs transformers"
 	@echo "make plot RUN=d draw a run's metrics per step into d/metrics.png (needs gnuplot)"
+	@echo "make report RUN=d (or SWEEP=f) a run's (a sweep's) report: d/report/README.md with plots and cost"
 	@echo "make install    install tools and man pages under PREFIX=$(PREFIX) (DESTDIR honoured)"
 	@echo "make deps       apt-get install the missing Debian packages: $(DEB_PACKAGES)"
 	@echo "make fuzz       libFuzzer on the parsers for FUZZ_SECONDS=$(FUZZ_SECONDS) each (needs clang)"

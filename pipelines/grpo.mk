@@ -41,8 +41,9 @@ THREADS ?= $(shell nproc)
 INIT_ADAPTER ?=
 KEEP ?=
 EVAL_EVERY ?=
-EVAL_SET ?=
+EVAL_SETS ?=
 EVAL_N ?= 4
+EVAL_VARS ?=
 EXTRA_UPDATE ?=
 SHARDS ?= 1
 GPUS ?=
@@ -89,7 +90,22 @@ job = pipelines/slurm-job.sh --name tina-$(1) --logs $(RUN)/slurm $(if $(3),--ar
 shard_jobs = missing=$$$$(for k in $(shards); do [ -e $(RUN)/step-$(1)/shard-$$$$k/$(2) ] || echo $$$$k; done); \
     [ -z "$$$$missing" ] || $(call job,$(3)-$(1),$(RUN)/step-$(1)/shard-%a/$(2),"$$$$missing")
 
-train: $(RUN)/metrics.jsonl
+# (inside the step rules, after a command started with start=$$$$(date +%s.%N)) $(call record_time,STEP,STAGE[,FOLDER]):
+# the stage's wall seconds and device in RUN/step-STEP/times/STAGE[-shard-K].json, for tina-cost
+record_time = pipelines/stage-time.sh \
+    $(RUN)/step-$(1)/times/$(2)$(if $(filter shard-%,$(notdir $(3))),-$(notdir $(3))).json $(1) $(2) $$$$start $(DEVICE)
+
+train: $(RUN)/settings.json $(RUN)/metrics.jsonl
+
+# every setting the run's commands use, resolved (the recipe's, then the command line's), recorded when the run
+# starts: a report never has to guess what a run was
+settings := RECIPE MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED LOSS \
+    BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE TOP_P \
+    MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE SUFFIX REWARDS SHARDS DEVICE LAUNCHER EVAL_EVERY EVAL_SETS \
+    EVAL_N EVAL_VARS
+$(RUN)/settings.json:
+	@mkdir -p $(@D)
+	jq -n '$$ARGS.named' $(foreach v,$(settings),--arg $(v) '$(subst ','\'',$($(v)))') > $@.tmp && mv $@.tmp $@
 
 print-%:
 	@echo '$($*)'
@@ -125,14 +141,17 @@ $(1)/rewarded.jsonl.zst: $(if $(slurm),,$(foreach k,$(shards),$(1)/shard-$(k)/re
 ,
 $(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
 	$(if $(slurm),$(call job,sample-$(3),$$@),
+	start=$$$$(date +%s.%N); \
 	$(if $(filter shard-%,$(notdir $(1))),$(call on_shard,$(patsubst shard-%,%,$(notdir $(1))))) \
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) \
 	    -a $(RUN)/step-$(2)/adapter -n $(G) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) $(system) \
-	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) --threads $(THREADS) $$< -o $$@)
+	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) --threads $(THREADS) $$< -o $$@; \
+	$(call record_time,$(3),sample,$(1)))
 
 $(1)/rewarded.jsonl.zst: $(1)/rollouts.jsonl.zst
-	$(if $(slurm),$(call job,reward-$(3),$$@),$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@)
+	$(if $(slurm),$(call job,reward-$(3),$$@),start=$$$$(date +%s.%N); \
+	$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@; $(call record_time,$(3),reward,$(1)))
 )
 endef
 
@@ -157,8 +176,10 @@ $(RUN)/step-$(1)/shard-$(3)/advantaged.jsonl.zst: $(RUN)/step-$(1)/advantaged.js
 
 $(RUN)/step-$(1)/shard-$(3)/grads.safetensors: $(RUN)/step-$(1)/shard-$(3)/advantaged.jsonl.zst $(call adapter_of,$(2))
 	rm -f $$@
+	start=$$$$(date +%s.%N); \
 	$(call on_shard,$(3)) $(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter $(update_flags) \
-	    --shard $(3)/$(SHARDS) -o $$@ $$< > /dev/null
+	    --shard $(3)/$(SHARDS) -o $$@ $$< > /dev/null; \
+	$(call record_time,$(1),gradients,shard-$(3))
 endef
 
 # One step: $(1) its number, $(2) the previous one's
@@ -170,7 +191,8 @@ $(RUN)/step-$(1)/prompts.jsonl: | $(TRAIN)
 $(call sample_rule,$(RUN)/step-$(1),$(2),$(1))
 
 $(RUN)/step-$(1)/advantaged.jsonl.zst: $(RUN)/step-$(1)/rewarded.jsonl.zst
-	$(if $(slurm),$(call job,advantage-$(1),$$@),$(TINA_BIN)/tina-advantage -q -G $(G) $$< -o $$@)
+	$(if $(slurm),$(call job,advantage-$(1),$$@),start=$$$$(date +%s.%N); \
+	$(TINA_BIN)/tina-advantage -q -G $(G) $$< -o $$@; $(call record_time,$(1),advantage))
 
 $(call adapter_of,$(1)): $(call adapter_of,$(2))
 	$$(MAKE) -s -f pipelines/grpo.mk $(if $(or $(slurm),$(filter 1,$(SHARDS))),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
@@ -178,27 +200,31 @@ $(call adapter_of,$(1)): $(call adapter_of,$(2))
 	$(if $(slurm),$(if $(sharded),$(call shard_jobs,$(1),grads.safetensors,gradients)
 	)$(call job,update-$(1),$$@),
 	rm -rf $(RUN)/step-$(1)/adapter.tmp-* $(RUN)/step-$(1)/adapter
+	start=$$$$(date +%s.%N); \
 	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter $(update_flags) \
 	    $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
-	        --apply-grads $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors)) > /dev/null)
+	        --apply-grads $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors)) > /dev/null; \
+	$(call record_time,$(1),update))
 	$(if $(KEEP),old=$(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP)))); \
 	    rm -rf $$$$old/rollouts.jsonl.zst $$$$old/rewarded.jsonl.zst $$$$old/advantaged.jsonl.zst $$$$old/shard-*)
 
 $(if $(filter 1,$(SHARDS)),,$(foreach k,$(shards),$(call shard_rules,$(1),$(2),$(k))))
 
-# the trainer's metrics, and each reward's mean over the step's rollouts ("rewards"; from rewarded.jsonl.zst while
-# it is kept; a reward with no verdict, such as accuracy on an unparseable gold, counts in none)
+# the trainer's metrics; each reward's mean over the step's rollouts ("rewards"; from rewarded.jsonl.zst while it is
+# kept; a reward with no verdict, such as accuracy on an unparseable gold, counts in none) and their token counts;
+# each stage's wall seconds (its shards' added up) and the devices they ran on, from times/
 $(RUN)/step-$(1)/metrics.json: $(call adapter_of,$(1))
+	{ cat $(RUN)/step-$(1)/times/*.json 2> /dev/null || true; } | jq -s -c 'map(select(.stage != "eval")) \
+	    | if length == 0 then {} else {stage_seconds: (group_by(.stage) | map({key: .[0].stage, \
+	        value: (map(.seconds) | add)}) | from_entries), device: (map(.device) | unique | join("; "))} end' > $$@.times
 	{ jq -c '.metrics' $(RUN)/step-$(1)/adapter/trainer_state.json; \
 	  if [ -e $(RUN)/step-$(1)/rewarded.jsonl.zst ]; then zstdcat $(RUN)/step-$(1)/rewarded.jsonl.zst; fi; } \
-	    | jq -s -c '.[0] + (.[1:] | if length == 0 then {} else {rewards: (map(.rewards | to_entries[]) \
-	        | group_by(.key) | map({key: .[0].key, value: (map(.value | numbers) \
-	        | if length == 0 then null else add / length end)}) | from_entries)} end)' > $$@.tmp && mv $$@.tmp $$@
-
-$(RUN)/step-$(1)/eval.json: $(call adapter_of,$(1))
-	$(if $(slurm),$(call job,eval-$(1),$$@),$(TINA_BIN)/tina-sample -q -m $(MODEL) -a $(RUN)/step-$(1)/adapter -n $(EVAL_N) -t $(TEMPERATURE) \
-	    --max-new-tokens $(MAX_NEW_TOKENS) --template $(TEMPLATE) $(system) --threads $(THREADS) $(EVAL_SET) \
-	    | $(TINA_BIN)/tina-reward -q $(REWARDS) | $(TINA_BIN)/tina-score --json > $$@.tmp && mv $$@.tmp $$@)
+	    | jq -s -c --slurpfile times $$@.times '.[0] + (.[1:] | if length == 0 then {} else {rewards: \
+	        (map(.rewards | to_entries[]) | group_by(.key) | map({key: .[0].key, value: (map(.value | numbers) \
+	        | if length == 0 then null else add / length end)}) | from_entries), \
+	        rollout_tokens: {prompt: (map(.prompt_tokens | length) | add), \
+	        completion: (map(.completion_tokens | length) | add)}} end) + $$$$times[0]' > $$@.tmp && mv $$@.tmp $$@
+	rm -f $$@.times
 endef
 
 # "0001:0000 0002:0001 ...": each step with the one before it, from one shell (each make reads this file again)
@@ -211,8 +237,20 @@ $(if $(printing),,$(foreach p,$(pairs),$(eval $(call step,$(word 1,$(subst :, ,$
 # of steps stays a chain for make (a rule per file would give it two paths to every earlier step), and pruned
 # rollouts (KEEP) are never wanted again once their adapter exists.
 
-evals := $(if $(printing),,$(if $(EVAL_EVERY),$(foreach s,\
-    $(shell seq -f %04g $(EVAL_EVERY) $(EVAL_EVERY) $(STEPS)),$(RUN)/step-$(s)/eval.json)))
+# A checkpoint's evaluation (EVAL_EVERY steps, and step 0: the base model) is pipelines/eval.mk's, with its own
+# settings (Tina's protocol) but for EVAL_SETS, EVAL_N and EVAL_VARS ("MAX_NEW_TOKENS=1024 SUFFIX=..."): none of
+# the training's command-line settings reach it.
+define eval_rule
+$(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
+	$(if $(slurm),$(call job,eval-$(1),$$@),start=$$$$(date +%s.%N); \
+	MAKEFLAGS= $$(MAKE) -s -f pipelines/eval.mk TINA_BIN=$(TINA_BIN) OUT=$(RUN)/step-$(1)/eval MODEL=$(MODEL) \
+	    ADAPTER=$(RUN)/step-$(1)/adapter $(if $(EVAL_SETS),SETS='$(EVAL_SETS)') N=$(EVAL_N) THREADS=$(THREADS) \
+	    $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(EVAL_VARS) $$@; \
+	$(call record_time,$(1),eval))
+endef
+checkpoints := $(if $(printing),,$(if $(EVAL_EVERY),0000 $(shell seq -f %04g $(EVAL_EVERY) $(EVAL_EVERY) $(STEPS))))
+$(foreach s,$(checkpoints),$(eval $(call eval_rule,$(s))))
+evals := $(foreach s,$(checkpoints),$(RUN)/step-$(s)/eval/scores.json)
 
 $(RUN)/metrics.jsonl: $(foreach s,$(numbers),$(RUN)/step-$(s)/metrics.json) $(evals)
 	cat $(foreach s,$(numbers),$(RUN)/step-$(s)/metrics.json) > $@.tmp && mv $@.tmp $@

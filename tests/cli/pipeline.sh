@@ -40,10 +40,16 @@ check "killed after $steps_before adapters, resumed: the same final adapter byte
     cmp -s whole/step-0003/adapter/adapter_model.safetensors killed/step-0003/adapter/adapter_model.safetensors
 check "resumed: the same optimizer state" \
     cmp -s whole/step-0003/adapter/optimizer.safetensors killed/step-0003/adapter/optimizer.safetensors
-check "resumed: the same metrics" sh -c 'jq -c "del(.seconds)" whole/metrics.jsonl > a; jq -c "del(.seconds)" killed/metrics.jsonl > b; cmp -s a b'
+check "resumed: the same metrics (but for wall times)" sh -c 'jq -c "del(.seconds, .stage_seconds)" whole/metrics.jsonl > a; jq -c "del(.seconds, .stage_seconds)" killed/metrics.jsonl > b; cmp -s a b'
 
-grpo pruned KEEP=1 EVAL_EVERY=3 EVAL_SET="$SCRATCH/train.jsonl" EVAL_N=1 > /dev/null 2>&1
-check "EVAL_EVERY=3: step 3's adapter scored as the run goes" jq_true '.[0].benchmarks.toy.problems == 12' pruned/step-0003/eval.json
+grpo pruned KEEP=1 EVAL_EVERY=3 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_VARS="MAX_NEW_TOKENS=12" > /dev/null 2>&1
+check "EVAL_EVERY=3: step 3's adapter scored as the run goes (eval.mk)" jq_true '.[0].benchmarks.toy.problems == 12' pruned/step-0003/eval/scores.json
+check "EVAL_EVERY=3: and step 0, the base model" [ -s pruned/step-0000/eval/scores.json ]
+check "every stage timed: sample, reward, advantage, update, eval" \
+    sh -c 'for s in sample reward advantage update eval; do [ -s pruned/step-0003/times/$s.json ] || exit 1; done'
+check "metrics: each stage's seconds, the device and the rollouts' tokens" \
+    jq_true '.[0] | (.stage_seconds | keys) == ["advantage", "reward", "sample", "update"] and (.device | length) > 0 and .rollout_tokens.completion == 192' <(sed -n 3p pruned/metrics.jsonl)
+check "settings.json: the run's resolved settings" jq_true '.[0] | .LR == "1e-3" and .RANK == "4" and .G == "4" and .RECIPE == "tina-open-rs2"' pruned/settings.json
 check "KEEP=1: old rollouts pruned, the last kept" sh -c '[ ! -e pruned/step-0001/rollouts.jsonl.zst ] && [ -e pruned/step-0003/rollouts.jsonl.zst ]'
 check "KEEP=1: the same adapters" cmp -s whole/step-0003/adapter/adapter_model.safetensors pruned/step-0003/adapter/adapter_model.safetensors
 

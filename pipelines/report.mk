@@ -1,0 +1,155 @@
+# pipelines/report.mk: a run's (or a sweep's) report, a Markdown page with its plots.
+#
+#   make report RUN=runs/NAME          -> RUN/report/README.md: settings, the score of every evaluated checkpoint in
+#                                         Tina's layout (best marked), curves, cost (tina-cost)
+#   make report SWEEP=FILE [OUT=DIR]   -> OUT/report/README.md: each run's report, then the runs side by side (the
+#                                         paper's ablation table) and one plot per metric overlaying them
+#
+# PRICE (default 1.0) is the price of a device-hour. Needs jq and gnuplot (make deps).
+
+TINA_BIN ?= bin
+PRICE ?= 1.0
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.PHONY: report
+
+# Tina's six benchmarks, in the paper's order; others a run was scored on follow
+BENCHMARKS := aime24 aime25 amc23 math500 gpqa minerva
+
+# $(call scores_tsv,RUN): step, each benchmark's pass@1 (% or "-"), the average, one line per evaluated checkpoint
+scores_tsv = for f in $(1)/step-*/eval/scores.json; do \
+    step=$$(basename "$$(dirname "$$(dirname "$$f")")"); jq -r --arg step "$${step\#step-}" --arg fixed '$(BENCHMARKS)' \
+    '($$fixed | split(" ")) as $$six | (.benchmarks | keys) as $$have | ($$six + ($$have - $$six)) as $$cols \
+    | [($$step | tonumber)] + [$$cols[] as $$b | .benchmarks[$$b]["pass@1"] // null | if . == null then "-" \
+    else 100 * . end] + [100 * .["average_pass@1"]] | @tsv' "$$f"; done
+
+# (jq programs as variables: a recipe keeps the backslash of a line continued inside quotes)
+columns_jq := ($$fixed | split(" ")) as $$six | (map(.benchmarks | keys[]) | unique) as $$have \
+    | $$six + ($$have - $$six) | join(" ")
+metrics_jq := [.step, .reward_mean, (.rewards.accuracy // "NaN"), (.rewards.format // "NaN"), .completion_len_mean, \
+    .frac_truncated, .kl, .entropy, .lr] | @tsv
+
+ifneq ($(RUN),)
+R := $(RUN)/report
+report: $(R)/README.md
+	@echo "report: $<"
+
+$(R)/scores.tsv: $(wildcard $(RUN)/step-*/eval/scores.json)
+	@mkdir -p $(@D)
+	$(call scores_tsv,$(RUN)) | sort -n > $@.tmp && mv $@.tmp $@
+
+# the columns the scores were taken on: Tina's six, then any other
+$(R)/columns.txt: $(wildcard $(RUN)/step-*/eval/scores.json)
+	@mkdir -p $(@D)
+	cat $^ /dev/null | jq -s -r --arg fixed '$(BENCHMARKS)' '$(columns_jq)' > $@
+
+$(R)/metrics.tsv: $(RUN)/metrics.jsonl
+	@mkdir -p $(@D)
+	jq -r '$(metrics_jq)' $< > $@.tmp && mv $@.tmp $@
+
+$(R)/cost.txt: $(R)/scores.tsv
+	best=$$(sort -t$$'\t' -k$$(awk -F'\t' 'NR == 1 { print NF }' $<),$$(awk -F'\t' 'NR == 1 { print NF }' $<)gr -k1,1n $< \
+	    | head -n 1 | cut -f1); \
+	cat $(RUN)/step-*/times/*.json | $(TINA_BIN)/tina-cost --price-per-gpu-hour $(PRICE) \
+	    $${best:+--best-step $$best} > $@.tmp && mv $@.tmp $@
+
+$(R)/curves.png: $(R)/metrics.tsv
+	gnuplot -e "set terminal pngcairo noenhanced size 1500,800 font ',10'; set output '$@'; \
+	    set multiplot layout 2,4 title 'run $(notdir $(RUN)): training, per step'; set xlabel 'step'; set key off; \
+	    set grid; \
+	    set title 'reward (mean of the step)'; set ylabel 'reward'; plot '$<' using 1:2 with lines lw 2; \
+	    set yrange [0:1]; set title 'accuracy reward'; set ylabel 'fraction correct'; plot '$<' using 1:3 with lines lw 2; \
+	    set title 'format reward'; set ylabel 'fraction well-formed'; plot '$<' using 1:4 with lines lw 2; \
+	    set title 'truncated completions'; set ylabel 'fraction'; plot '$<' using 1:6 with lines lw 2; \
+	    set autoscale y; set title 'completion length'; set ylabel 'tokens'; plot '$<' using 1:5 with lines lw 2; \
+	    set title 'KL to the base model'; set ylabel 'KL (k3, per token)'; plot '$<' using 1:7 with lines lw 2; \
+	    set title 'entropy'; set ylabel 'nats per token'; plot '$<' using 1:8 with lines lw 2; \
+	    set title 'learning rate'; set ylabel 'lr'; set format y '%.1e'; plot '$<' using 1:9 with lines lw 2; \
+	    unset multiplot"
+
+$(R)/scores.png: $(R)/scores.tsv $(R)/columns.txt
+	cols="$$(cat $(R)/columns.txt)"; gnuplot -e "set terminal pngcairo noenhanced size 1000,600 font ',10'; set output '$@'; \
+	    set title 'run $(notdir $(RUN)): checkpoints, pass@1 (%)'; set xlabel 'step'; set ylabel 'pass@1 (%)'; \
+	    set grid; set key outside right; set datafile missing '-'; \
+	    plot for [i=1:words('$$cols')] '$<' using 1:(column(i + 1)) with linespoints title word('$$cols', i), \
+	         '$<' using 1:(column(words('$$cols') + 2)) with linespoints lw 3 title 'average'"
+
+$(R)/README.md: $(RUN)/settings.json $(R)/scores.tsv $(R)/columns.txt $(R)/cost.txt $(R)/curves.png $(R)/scores.png
+	{ echo "# Run $(notdir $(RUN))"; echo; \
+	  echo "## Settings"; echo; echo "| setting | value |"; echo "|---|---|"; \
+	  jq -r 'to_entries[] | select(.value != "") | "| \(.key) | `\(.value)` |"' $(RUN)/settings.json; echo; \
+	  echo "## Checkpoints (pass@1, %)"; echo; \
+	  cols=($$(cat $(R)/columns.txt)); echo "| step | $$(sed 's/ / | /g' $(R)/columns.txt) | average |"; \
+	  printf '|---%.0s' $$(seq 1 $$(( $${#cols[@]} + 2 ))); echo '|'; \
+	  best=$$(sort -t$$'\t' -k$$(( $${#cols[@]} + 2 )),$$(( $${#cols[@]} + 2 ))gr -k1,1n $(R)/scores.tsv | head -n 1 | cut -f1); \
+	  awk -F'\t' -v best="$$best" '{ line = "| " $$1 (($$1 == best) ? " (best)" : ""); \
+	      for (i = 2; i <= NF; i++) line = line " | " ($$i == "-" ? "-" : sprintf("%.1f", $$i)); print line " |" }' \
+	      $(R)/scores.tsv; echo; \
+	  echo "Step 0 is the base model (the adapter's B is 0). pass@1: the mean over each problem's samples (tina-score)."; \
+	  echo; echo "![pass@1 of each checkpoint](scores.png)"; echo; \
+	  echo "## Training curves"; echo; echo "![training curves](curves.png)"; echo; \
+	  echo "## Cost (device-hours at $(PRICE) each)"; echo; echo '```'; cat $(R)/cost.txt; echo '```'; \
+	} > $@.tmp && mv $@.tmp $@
+else ifneq ($(SWEEP),)
+OUT ?= sweeps/$(basename $(notdir $(SWEEP)))
+R := $(OUT)/report
+runs = $(shell jq -r '.runs[].name' $(OUT)/sweep.json)
+
+report: $(R)/README.md
+	@echo "report: $(R)/README.md"
+
+# each run's own report first (its scores and cost)
+$(R)/runs.tsv: $(OUT)/sweep.json FORCE
+	@mkdir -p $(@D)
+	for run in $(runs); do MAKEFLAGS= $(MAKE) -s -f pipelines/report.mk TINA_BIN=$(TINA_BIN) PRICE=$(PRICE) SWEEP= \
+	    RUN=$(OUT)/$$run > /dev/null; done
+	for run in $(runs); do \
+	    values=$$(jq -r --arg run $$run '.runs[] | select(.name == $$run) | .settings | to_entries \
+	        | map("\(.key)=\(.value)") | join(" ")' $(OUT)/sweep.json); \
+	    sort -t$$'\t' -k$$(awk -F'\t' 'NR == 1 { print NF }' $(OUT)/$$run/report/scores.tsv)gr -k1,1n \
+	        $(OUT)/$$run/report/scores.tsv | head -n 1 | awk -F'\t' -v run=$$run -v values="$$values" \
+	        -v last="$$(tail -n 1 $(OUT)/$$run/report/scores.tsv | awk -F'\t' '{ print $$NF }')" \
+	        -v cost="$$(sed -n 's/^total  *[^ ]*  *\([^ ]*\)  *\([^ ]*\)$$/\1\t\2/p' $(OUT)/$$run/report/cost.txt)" \
+	        'BEGIN { OFS = "\t" } { print run, values, $$1, $$NF, last, cost }'; \
+	done > $@.tmp && mv $@.tmp $@
+
+# a metric of every run per step, one column per run
+$(R)/%.tsv: $(R)/runs.tsv
+	for run in $(runs); do jq -r '[.step, (.$* // "NaN")] | @tsv' $(OUT)/$$run/metrics.jsonl > $@.$$run; done
+	paste $(foreach r,$(runs),$@.$(r)) | awk -F'\t' '{ line = $$1; for (i = 2; i <= NF; i += 2) line = line "\t" $$i; \
+	    print line }' > $@.tmp && mv $@.tmp $@ && rm -f $(foreach r,$(runs),$@.$(r))
+
+# the overlay plots: a metric of metrics.jsonl each, with its title and unit
+overlays := reward_mean completion_len_mean kl entropy
+title_reward_mean := mean reward of the step
+title_completion_len_mean := mean completion length
+title_kl := KL to the base model (k3, per token)
+title_entropy := entropy of the policy
+unit_reward_mean := reward
+unit_completion_len_mean := tokens
+unit_kl := KL
+unit_entropy := nats per token
+$(R)/%.png: $(R)/%.tsv
+	gnuplot -e "set terminal pngcairo noenhanced size 1000,600 font ',10'; set output '$@'; set grid; set key outside right; \
+	    set title '$(notdir $(OUT)): $(title_$*), per step'; set xlabel 'step'; set ylabel '$(unit_$*)'; \
+	    plot for [i=1:words('$(runs)')] '$<' using 1:(column(i + 1)) with lines lw 2 title word('$(runs)', i)"
+
+$(R)/checkpoints.png: $(R)/runs.tsv
+	gnuplot -e "set terminal pngcairo noenhanced size 1000,600 font ',10'; set output '$@'; set grid; set key outside right; \
+	    set title '$(notdir $(OUT)): average pass@1 of each checkpoint'; set xlabel 'step'; set ylabel 'pass@1 (%)'; \
+	    plot $(foreach r,$(runs),'$(OUT)/$(r)/report/scores.tsv' using 1:(column(words('$(shell cat $(OUT)/$(r)/report/columns.txt 2>/dev/null)') + 2)) with linespoints lw 2 title '$(r)',)"
+
+$(R)/README.md: $(R)/runs.tsv $(R)/checkpoints.png $(foreach p,$(overlays),$(R)/$(p).png)
+	{ echo "# Sweep $(notdir $(OUT))"; echo; \
+	  echo "$$(jq -r '"Grid from \(.sweep), recipe \(.recipe), every \(.ckpt_every) steps evaluated."' $(OUT)/sweep.json)"; \
+	  echo "Each run's own report: RUN/report/README.md."; echo; \
+	  echo "| run | settings | best step | best average pass@1 (%) | last average (%) | device-hours | cost |"; \
+	  echo "|---|---|---|---|---|---|---|"; \
+	  awk -F'\t' '{ printf "| [%s](../%s/report/README.md) | %s | %s | %.1f | %.1f | %.4f | %.2f |\n", \
+	      $$1, $$1, $$2, $$3, $$4, $$5, $$6, $$7 }' $(R)/runs.tsv; echo; \
+	  echo "![average pass@1 of each checkpoint](checkpoints.png)"; echo; \
+	  $(foreach p,$(overlays),echo "![$(p)]($(p).png)"; echo;) \
+	} > $@.tmp && mv $@.tmp $@
+endif
+
+.PHONY: FORCE

@@ -1,0 +1,239 @@
+/* tina-cost: a run's stage timings in, its device-hours and their price out, in the shape of Tina's cost table
+ * (training, evaluation, total, and what it took to reach the best checkpoint).
+ *
+ * Input: JSON lines {"step", "stage", "seconds", "devices", "device"}, one per stage run (pipelines/grpo.mk writes
+ * them as RUN/step-S/times/STAGE.json). A stage's device-hours are its seconds x devices / 3600. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "record.h"
+#include "stream.h"
+
+static const char usage[] =
+    "Usage: tina-cost [OPTION]... [INPUT]...\n"
+    "Sum a run's stage timings (JSON lines with \"step\", \"stage\", \"seconds\", \"devices\", \"device\", as\n"
+    "pipelines/grpo.mk writes them in RUN/step-S/times/) into device-hours and their price: training (sample,\n"
+    "reward, advantage, gradients, update), evaluation (eval), the total, and up to the best checkpoint.\n"
+    "\n"
+    "      --price-per-gpu-hour P  the price of one device for an hour (default 1.0, as Tina assumed for an L40S;\n"
+    "                              a CPU machine counts as one device)\n"
+    "      --best-step S           the best checkpoint's step: also report training up to it and the evaluations\n"
+    "                              up to it\n"
+    "      --json                  one JSON object instead of the table\n"
+    "  -o, --output FILE           write to FILE instead of stdout\n"
+    "  -h, --help                  show this help and exit\n"
+    "  -V, --version               show the version and exit\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime failure, 2 bad usage or input (an unknown stage, a missing or negative\n"
+    "field). See tina-cost(1).\n";
+
+static const char *const stages[] = {"sample", "reward", "advantage", "gradients", "update", "eval", NULL};
+enum { N_STAGES = 6, EVAL = 5 };
+
+typedef struct {
+    double price;
+    long long best_step; /* -1: none */
+    bool json;
+    const char *output;
+} Options;
+
+typedef struct {
+    double seconds, device_hours;
+} Sum;
+
+typedef struct {
+    Sum stage[N_STAGES], training, evaluation, total, best_training, best_evaluation;
+    long long last_step, records;
+    bool best_evaluated; /* the best step's own evaluation is among the records */
+    char devices[512];   /* the distinct device names, "; "-separated */
+} Tally;
+
+static void add(Sum *s, double seconds, double device_hours) {
+    s->seconds += seconds;
+    s->device_hours += device_hours;
+}
+
+static void note_device(Tally *t, const char *device) {
+    size_t n = strlen(device), used = strlen(t->devices);
+    for (const char *p = t->devices; (p = strstr(p, device)); p += n)
+        if ((p == t->devices || p[-1] == ' ') && (p[n] == ';' || p[n] == '\0')) return;
+    if (used + n + 3 < sizeof t->devices)
+        snprintf(t->devices + used, sizeof t->devices - used, "%s%s", used ? "; " : "", device);
+}
+
+static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, TinaError *err) {
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(record, "step");
+    const cJSON *stage = cJSON_GetObjectItemCaseSensitive(record, "stage");
+    const cJSON *seconds = cJSON_GetObjectItemCaseSensitive(record, "seconds");
+    const cJSON *devices = cJSON_GetObjectItemCaseSensitive(record, "devices");
+    const cJSON *device = cJSON_GetObjectItemCaseSensitive(record, "device");
+    if (!cJSON_IsNumber(step) || step->valuedouble < 0 || step->valuedouble != floor(step->valuedouble))
+        return tina_error(err, TINA_ERR_INPUT, "\"step\" is not a step number (0, 1, ...)");
+    if (!cJSON_IsString(stage)) return tina_error(err, TINA_ERR_INPUT, "\"stage\" is not a string");
+    int kind = 0;
+    while (stages[kind] && strcmp(stages[kind], stage->valuestring) != 0) kind++;
+    if (!stages[kind])
+        return tina_error(err, TINA_ERR_INPUT, "unknown stage \"%s\" (sample, reward, advantage, gradients, update, eval)",
+                          stage->valuestring);
+    if (!cJSON_IsNumber(seconds) || !(seconds->valuedouble >= 0) || !isfinite(seconds->valuedouble))
+        return tina_error(err, TINA_ERR_INPUT, "\"seconds\" is not a number of seconds");
+    if (!cJSON_IsNumber(devices) || devices->valuedouble < 1 || devices->valuedouble != floor(devices->valuedouble))
+        return tina_error(err, TINA_ERR_INPUT, "\"devices\" is not a count of devices (1, 2, ...)");
+    if (!cJSON_IsString(device)) return tina_error(err, TINA_ERR_INPUT, "\"device\" is not a string");
+    double s = seconds->valuedouble, hours = s * devices->valuedouble / 3600;
+    long long at = (long long)step->valuedouble;
+    add(&t->stage[kind], s, hours);
+    add(kind == EVAL ? &t->evaluation : &t->training, s, hours);
+    add(&t->total, s, hours);
+    if (o->best_step >= 0 && at <= o->best_step) add(kind == EVAL ? &t->best_evaluation : &t->best_training, s, hours);
+    if (kind == EVAL && at == o->best_step) t->best_evaluated = true;
+    if (kind != EVAL && at > t->last_step) t->last_step = at;
+    note_device(t, device->valuestring);
+    t->records++;
+    return TINA_OK;
+}
+
+static void print_row(FILE *f, const char *name, const Sum *s, double price) {
+    fprintf(f, "%-34s %12.1f %14.4f %12.2f\n", name, s->seconds, s->device_hours, s->device_hours * price);
+}
+
+static void print_table(FILE *f, const Tally *t, const Options *o) {
+    fprintf(f, "%-34s %12s %14s %12s\n", "", "seconds", "device-hours", "cost");
+    print_row(f, "training", &t->training, o->price);
+    for (int k = 0; k < EVAL; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "  %s", stages[k]);
+        print_row(f, name, &t->stage[k], o->price);
+    }
+    print_row(f, "evaluation", &t->evaluation, o->price);
+    print_row(f, "total", &t->total, o->price);
+    if (o->best_step >= 0) {
+        Sum best = {t->best_training.seconds + t->best_evaluation.seconds,
+                    t->best_training.device_hours + t->best_evaluation.device_hours};
+        char name[64];
+        snprintf(name, sizeof name, "to the best checkpoint (step %lld)", o->best_step);
+        print_row(f, name, &best, o->price);
+    }
+    fprintf(f, "\n%lld steps trained; price %.2f per device-hour; devices: %s\n", t->last_step, o->price, t->devices);
+}
+
+static TinaStatus json_sum(TinaBuf *out, const char *name, const Sum *s, double price, TinaError *err) {
+    char text[256];
+    snprintf(text, sizeof text, "\"%s\":{\"seconds\":%.17g,\"device_hours\":%.17g,\"cost\":%.17g}", name, s->seconds,
+             s->device_hours, s->device_hours * price);
+    return tina_buf_append_str(out, text, err);
+}
+
+static TinaStatus print_json(FILE *f, const Tally *t, const Options *o, TinaError *err) {
+    TinaBuf out = {0};
+    char text[128];
+    snprintf(text, sizeof text, "{\"price_per_gpu_hour\":%.17g,\"steps\":%lld,\"devices\":", o->price, t->last_step);
+    TinaStatus status = tina_buf_append_str(&out, text, err);
+    cJSON *devices = cJSON_CreateString(t->devices);
+    char *quoted = devices ? cJSON_PrintUnformatted(devices) : NULL;
+    if (!status) status = quoted ? tina_buf_append_str(&out, quoted, err) : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    free(quoted);
+    cJSON_Delete(devices);
+    if (!status) status = tina_buf_append_str(&out, ",", err);
+    if (!status) status = json_sum(&out, "training", &t->training, o->price, err);
+    if (!status) status = tina_buf_append_str(&out, ",", err);
+    if (!status) status = json_sum(&out, "evaluation", &t->evaluation, o->price, err);
+    if (!status) status = tina_buf_append_str(&out, ",", err);
+    if (!status) status = json_sum(&out, "total", &t->total, o->price, err);
+    if (!status) status = tina_buf_append_str(&out, ",\"stages\":{", err);
+    for (int k = 0; !status && k < N_STAGES; k++) {
+        if (k) status = tina_buf_append_str(&out, ",", err);
+        if (!status) status = json_sum(&out, stages[k], &t->stage[k], o->price, err);
+    }
+    if (!status) status = tina_buf_append_str(&out, "},\"best\":", err);
+    if (!status && o->best_step < 0) status = tina_buf_append_str(&out, "null", err);
+    if (!status && o->best_step >= 0) {
+        snprintf(text, sizeof text, "{\"step\":%lld,", o->best_step);
+        status = tina_buf_append_str(&out, text, err);
+        if (!status) status = json_sum(&out, "training", &t->best_training, o->price, err);
+        if (!status) status = tina_buf_append_str(&out, ",", err);
+        if (!status) status = json_sum(&out, "evaluation", &t->best_evaluation, o->price, err);
+        Sum both = {t->best_training.seconds + t->best_evaluation.seconds,
+                    t->best_training.device_hours + t->best_evaluation.device_hours};
+        if (!status) status = tina_buf_append_str(&out, ",", err);
+        if (!status) status = json_sum(&out, "total", &both, o->price, err);
+        if (!status) status = tina_buf_append_str(&out, "}", err);
+    }
+    if (!status) status = tina_buf_append_str(&out, "}", err);
+    if (!status) fprintf(f, "%s\n", out.data);
+    tina_buf_free(&out);
+    return status;
+}
+
+static Options parse_options(int argc, char **argv) {
+    enum { OPT_PRICE = 256, OPT_BEST, OPT_JSON };
+    static const struct option long_options[] = {
+        {"price-per-gpu-hour", required_argument, NULL, OPT_PRICE}, {"best-step", required_argument, NULL, OPT_BEST},
+        {"json", no_argument, NULL, OPT_JSON},                      {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},                           {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    Options o = {.price = 1.0, .best_step = -1};
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":o:hV", long_options, NULL)) != -1;) {
+        switch (c) {
+        case OPT_PRICE: o.price = cli_double("--price-per-gpu-hour", optarg, 0, 1e9); break;
+        case OPT_BEST: o.best_step = cli_integer("--best-step", optarg, 0, 1LL << 40); break;
+        case OPT_JSON: o.json = true; break;
+        case 'o': o.output = optarg; break;
+        default: cli_standard_option(c, argv, usage);
+        }
+    }
+    return o;
+}
+
+int main(int argc, char **argv) {
+    cli_init("tina-cost");
+    Options o = parse_options(argc, argv);
+    TinaError err = {0};
+    Tally t = {0};
+    TinaReader *reader = NULL;
+    const char *bad_file = NULL;
+    long bad_line = 0;
+    TinaStatus status = tina_reader_open(&reader, (const char *const *)argv + optind, argc - optind, &err);
+    while (!status) {
+        const char *line;
+        size_t len;
+        bad_file = NULL;
+        status = tina_reader_next(reader, &line, &len, &err);
+        if (status || !line) break;
+        bad_file = tina_reader_name(reader), bad_line = tina_reader_line(reader);
+        cJSON *record;
+        status = tina_record_parse(line, len, &record, &err);
+        if (!status) status = add_record(&t, record, &o, &err);
+        cJSON_Delete(record);
+    }
+    if (!status) bad_file = NULL;
+    if (!status && !t.records) status = tina_error(&err, TINA_ERR_INPUT, "no stage timings to sum");
+    if (!status && o.best_step > t.last_step)
+        status = tina_error(&err, TINA_ERR_INPUT, "--best-step %lld: the timings end at step %lld", o.best_step,
+                            t.last_step);
+    if (!status && o.best_step >= 0 && !t.best_evaluated)
+        status = tina_error(&err, TINA_ERR_INPUT, "--best-step %lld: no evaluation of that step among the timings",
+                            o.best_step);
+    FILE *out = stdout;
+    if (!status && o.output && !(out = fopen(o.output, "w")))
+        status = tina_error_errno(&err, TINA_ERR_RUNTIME, "%s: cannot write", o.output);
+    if (!status) {
+        if (o.json) status = print_json(out, &t, &o, &err);
+        else print_table(out, &t, &o);
+    }
+    if (out && out != stdout && fclose(out) != 0 && !status)
+        status = tina_error_errno(&err, TINA_ERR_RUNTIME, "%s: cannot write", o.output);
+    if (status) {
+        if (status == TINA_ERR_INPUT && bad_file && bad_line) cli_report_at(bad_file, bad_line, &err);
+        else cli_report(&err);
+    }
+    tina_reader_close(reader);
+    return (int)status;
+}
