@@ -70,7 +70,7 @@ $(R)/curves.png: $(R)/metrics.tsv
 $(R)/scores.png: $(R)/scores.tsv $(R)/columns.txt
 	cols="$$(cat $(R)/columns.txt)"; gnuplot -e "set terminal pngcairo noenhanced size 1000,600 font ',10'; set output '$@'; \
 	    set title 'run $(notdir $(RUN)): checkpoints, pass@1 (%)'; set xlabel 'step'; set ylabel 'pass@1 (%)'; \
-	    set grid; set key outside right; set datafile missing '-'; \
+	    set grid; set key outside right; set datafile missing '-'; set yrange [0:*]; \
 	    plot for [i=1:words('$$cols')] '$<' using 1:(column(i + 1)) with linespoints title word('$$cols', i), \
 	         '$<' using 1:(column(words('$$cols') + 2)) with linespoints lw 3 title 'average'"
 
@@ -110,7 +110,7 @@ $(R)/runs.tsv: $(OUT)/sweep.json FORCE
 	        $(OUT)/$$run/report/scores.tsv | head -n 1 | awk -F'\t' -v run=$$run -v values="$$values" \
 	        -v last="$$(tail -n 1 $(OUT)/$$run/report/scores.tsv | awk -F'\t' '{ print $$NF }')" \
 	        -v cost="$$(sed -n 's/^total  *[^ ]*  *\([^ ]*\)  *\([^ ]*\)$$/\1\t\2/p' $(OUT)/$$run/report/cost.txt)" \
-	        'BEGIN { OFS = "\t" } { print run, values, $$1, $$NF, last, cost }'; \
+	        'BEGIN { OFS = "\t" } { print run, values, last, cost, $$0 }'; \
 	done > $@.tmp && mv $@.tmp $@
 
 # a metric of every run per step, one column per run
@@ -137,16 +137,20 @@ $(R)/%.png: $(R)/%.tsv
 $(R)/checkpoints.png: $(R)/runs.tsv
 	gnuplot -e "set terminal pngcairo noenhanced size 1000,600 font ',10'; set output '$@'; set grid; set key outside right; \
 	    set title '$(notdir $(OUT)): average pass@1 of each checkpoint'; set xlabel 'step'; set ylabel 'pass@1 (%)'; \
+	    set yrange [0:*]; \
 	    plot $(foreach r,$(runs),'$(OUT)/$(r)/report/scores.tsv' using 1:(column(words('$(shell cat $(OUT)/$(r)/report/columns.txt 2>/dev/null)') + 2)) with linespoints lw 2 title '$(r)',)"
 
 $(R)/README.md: $(R)/runs.tsv $(R)/checkpoints.png $(foreach p,$(overlays),$(R)/$(p).png)
 	{ echo "# Sweep $(notdir $(OUT))"; echo; \
 	  echo "$$(jq -r '"Grid from \(.sweep), recipe \(.recipe), every \(.ckpt_every) steps evaluated."' $(OUT)/sweep.json)"; \
 	  echo "Each run's own report: RUN/report/README.md."; echo; \
-	  echo "| run | settings | best step | best average pass@1 (%) | last average (%) | device-hours | cost |"; \
-	  echo "|---|---|---|---|---|---|---|"; \
-	  awk -F'\t' '{ printf "| [%s](../%s/report/README.md) | %s | %s | %.1f | %.1f | %.4f | %.2f |\n", \
-	      $$1, $$1, $$2, $$3, $$4, $$5, $$6, $$7 }' $(R)/runs.tsv; echo; \
+	  echo "The best checkpoint of each run (the highest average pass@1, %), as the paper's ablation tables show it:"; \
+	  echo; cols=$$(cat $(OUT)/$(firstword $(runs))/report/columns.txt); \
+	  echo "| run | settings | best step | $${cols// / | } | average | last checkpoint's average | device-hours | cost |"; \
+	  printf '|---%.0s' $$(seq 1 $$(( $$(wc -w <<< "$$cols") + 7 ))); echo '|'; \
+	  awk -F'\t' '{ line = sprintf("| [%s](../%s/report/README.md) | %s | %s", $$1, $$1, $$2, $$6); \
+	      for (i = 7; i <= NF; i++) line = line " | " ($$i == "-" ? "-" : sprintf("%.1f", $$i)); \
+	      printf "%s | %.1f | %.4f | %.2f |\n", line, $$3, $$4, $$5 }' $(R)/runs.tsv; echo; \
 	  echo "![average pass@1 of each checkpoint](checkpoints.png)"; echo; \
 	  $(foreach p,$(overlays),echo "![$(p)]($(p).png)"; echo;) \
 	} > $@.tmp && mv $@.tmp $@

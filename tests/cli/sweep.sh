@@ -70,8 +70,9 @@ cat "$r"/step-*/times/*.json | "$BIN/tina-cost" --price-per-gpu-hour 2 --best-st
 check "run report: the cost table is tina-cost's, up to the best checkpoint" \
     sh -c 'sed -n "/^\`\`\`$/,/^\`\`\`$/p" "$1" | sed "1d;\$d" | cmp -s - cost-want.txt' - "$r/report/README.md"
 check "sweep report: a row per run" [ "$(grep -c '^| \[lr-' whole/report/README.md)" = 4 ]
-check "sweep report: each run's best average as its own report's" \
-    grep -q "^| \[lr-3e-3_loss-grpo\](../lr-3e-3_loss-grpo/report/README.md) | LR=3e-3 LOSS=grpo | $best | " \
+cells=$(grep "^| $best (best) |" "$r/report/README.md" | sed 's/^| [0-9]* (best) | //; s/ |$//')
+check "sweep report: each run's best checkpoint and its scores as its own report's ($cells)" \
+    grep -qF "| [lr-3e-3_loss-grpo](../lr-3e-3_loss-grpo/report/README.md) | LR=3e-3 LOSS=grpo | $best | $cells |" \
         whole/report/README.md
 check "every image the reports show exists and is a PNG" \
     sh -c 'for page in whole/report/README.md whole/*/report/README.md; do
