@@ -67,6 +67,10 @@ struct TinaBackend {
     /* out (T, N) A = in (T, K) A @ w (N, K) W ^T + bias (N) W or NULL; added into out when accumulate */
     void (*matmul)(TinaBackend *b, void *out, const void *in, const void *w, const void *bias, int T, int K, int N,
                    bool accumulate);
+    /* out[i] (T, N[i]) A = in (T, K) A @ w[i] (N[i], K) W ^T + bias[i] (N[i]) W or NULL, for i < n: products of one
+     * input (q, k, v; gate, up), which a backend may run as one (one parallel region on the CPU) */
+    void (*matmuls)(TinaBackend *b, int n, void *const *out, const void *in, const void *const *w,
+                    const void *const *bias, int T, int K, const int *N);
     /* out (T, N) A += scale * z @ bm (N, r) F ^T with z (T, r) A = in (T, K) A @ a (r, K) F ^T, left in z */
     void (*lora)(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T, int K,
                  int N, int r, float scale);

@@ -168,16 +168,29 @@ __attribute__((target("avx2,fma"))) static void rows_times(const Rows *m, int T,
         }
 }
 
-static void matmul_rows(float *out, const float *in, const float *w, const float *bias, int T, int K, int N,
-                        float alpha, bool accumulate) {
-    Rows m = {out, in, w, bias, (size_t)N, (size_t)K, (size_t)K, K, alpha, accumulate};
-    int groups = (N + 2) / 3;
-#pragma omp parallel /* a contiguous range per thread, so that the next rows to fetch are its own */
+enum { MAX_PRODUCTS = 4 };
+
+/* the products m[0..n) of up to ROW_KERNEL_ROWS rows in one parallel region: their groups of 3 weight rows laid end to
+ * end and split evenly, a contiguous range per thread (so that the next rows to fetch are its own), and one barrier
+ * for all of them */
+static void rows_products(const Rows *m, int n, int T) {
+    int groups[MAX_PRODUCTS], total = 0;
+    for (int i = 0; i < n; i++) total += groups[i] = (int)((m[i].ld_out + 2) / 3);
+#pragma omp parallel
     {
         int threads = omp_get_num_threads(), id = omp_get_thread_num();
-        int begin = 3 * (int)((long)groups * id / threads), end = 3 * (int)((long)groups * (id + 1) / threads);
-        rows_times(&m, T, begin, end < N ? end : N);
+        int begin = (int)((long)total * id / threads), end = (int)((long)total * (id + 1) / threads);
+        for (int i = 0, first = 0; i < n; first += groups[i++]) {
+            int from = begin > first ? begin - first : 0, to = end - first < groups[i] ? end - first : groups[i];
+            int N = (int)m[i].ld_out;
+            if (from < to) rows_times(&m[i], T, 3 * from, 3 * to < N ? 3 * to : N);
+        }
     }
+}
+
+static void matmul_rows(float *out, const float *in, const float *w, const float *bias, int T, int K, int N,
+                        float alpha, bool accumulate) {
+    rows_products(&(Rows){out, in, w, bias, (size_t)N, (size_t)K, (size_t)K, K, alpha, accumulate}, 1, T);
 }
 
 /* out (T, N) = alpha * in (T, K) @ w (N, K)^T (+ out) (+ bias (N) unless NULL): the batch-invariant rows when they
@@ -199,6 +212,18 @@ static void product(const Cpu *c, float *out, const float *in, const float *w, c
 static void cpu_matmul(TinaBackend *b, void *out, const void *in, const void *w, const void *bias, int T, int K, int N,
                        bool accumulate) {
     product((Cpu *)b, out, in, w, bias, T, K, N, 1.0f, accumulate);
+}
+
+static void cpu_matmuls(TinaBackend *b, int n, void *const *out, const void *in, const void *const *w,
+                        const void *const *bias, int T, int K, const int *N) {
+    Cpu *c = (Cpu *)b;
+    if (n > MAX_PRODUCTS || !(T <= ROW_KERNEL_ROWS && K % 8 == 0 && c->avx2)) {
+        for (int i = 0; i < n; i++) product(c, out[i], in, w[i], bias[i], T, K, N[i], 1.0f, false);
+        return;
+    }
+    Rows m[MAX_PRODUCTS];
+    for (int i = 0; i < n; i++) m[i] = (Rows){out[i], in, w[i], bias[i], (size_t)N[i], (size_t)K, (size_t)K, K, 1.0f, false};
+    rows_products(m, n, T);
 }
 
 static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T,
@@ -686,6 +711,7 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .embed = cpu_embed,
         .rmsnorm = cpu_rmsnorm,
         .matmul = cpu_matmul,
+        .matmuls = cpu_matmuls,
         .lora = cpu_lora,
         .rope = cpu_rope,
         .attention = cpu_attention,

@@ -328,11 +328,10 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
     for (int l = 0; l < c->n_layers; l++) {
         const LayerWeights *w = &m->layers[l];
         b->rmsnorm(b, m->h, m->x, w->attn_norm, T, C, eps);
-        b->matmul(b, m->q, m->h, w->wq, w->bq, T, C, q, false);
+        b->matmuls(b, 3, (void *[]){m->q, m->k, m->v}, m->h, (const void *[]){w->wq, w->wk, w->wv},
+                   (const void *[]){w->bq, w->bk, w->bv}, T, C, (const int[]){q, kvd, kvd});
         apply_lora(m, lora, l, TINA_LORA_Q, m->q, m->h, T);
-        b->matmul(b, m->k, m->h, w->wk, w->bk, T, C, kvd, false);
         apply_lora(m, lora, l, TINA_LORA_K, m->k, m->h, T);
-        b->matmul(b, m->v, m->h, w->wv, w->bv, T, C, kvd, false);
         apply_lora(m, lora, l, TINA_LORA_V, m->v, m->h, T);
         b->rope(b, m->q, m->k, batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
         char *k_layer = (char *)kv->k + (size_t)l * kv->layer_stride * b->act_bytes;
@@ -340,9 +339,9 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
         b->attention(b, m->att, m->q, m->k, m->v, k_layer, v_layer, kv->max_len, batch, c->n_heads, c->n_kv_heads, D);
         residual_product(m, lora, l, TINA_LORA_O, m->h, m->att, w->wo, w->bo, T, q); /* h is free until the norm */
         b->rmsnorm(b, m->h, m->x, w->mlp_norm, T, C, eps);
-        b->matmul(b, m->gate, m->h, w->w_gate, NULL, T, C, I, false);
+        b->matmuls(b, 2, (void *[]){m->gate, m->up}, m->h, (const void *[]){w->w_gate, w->w_up},
+                   (const void *[]){NULL, NULL}, T, C, (const int[]){I, I});
         apply_lora(m, lora, l, TINA_LORA_GATE, m->gate, m->h, T);
-        b->matmul(b, m->up, m->h, w->w_up, NULL, T, C, I, false);
         apply_lora(m, lora, l, TINA_LORA_UP, m->up, m->h, T);
         b->swiglu(b, m->gate, m->gate, m->up, T, I);
         residual_product(m, lora, l, TINA_LORA_DOWN, m->h, m->gate, w->w_down, NULL, T, I);

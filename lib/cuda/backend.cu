@@ -278,6 +278,12 @@ static void cuda_matmul(TinaBackend *b, void *out, const void *in, const void *w
     launched(c, "finish a product");
 }
 
+/* products of one input: cuBLAS runs them one after the other on the stream */
+static void cuda_matmuls(TinaBackend *b, int n, void *const *out, const void *in, const void *const *w,
+                         const void *const *bias, int T, int K, const int *N) {
+    for (int i = 0; i < n; i++) cuda_matmul(b, out[i], in, w[i], bias[i], T, K, N[i], false);
+}
+
 /* PEFT keeps a bf16 model's adapter in f32 and computes it in f32 (the input cast up, the sum with the base
  * output in f32, then rounded): the same here, through an f32 copy of the input. */
 static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T, int K,
@@ -452,6 +458,7 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
     base->embed = cuda_embed;
     base->rmsnorm = cuda_rmsnorm;
     base->matmul = cuda_matmul;
+    base->matmuls = cuda_matmuls;
     base->lora = cuda_lora;
     base->rope = cuda_rope;
     base->attention = cuda_attention;
