@@ -27,7 +27,8 @@ scores_tsv = for f in $(1)/step-*/eval/scores.json; do \
 columns_jq := ($$fixed | split(" ")) as $$six | (map(.benchmarks | keys[]) | unique) as $$have \
     | $$six + ($$have - $$six) | join(" ")
 metrics_jq := [.step, .reward_mean, (.rewards.accuracy // "NaN"), (.rewards.format // "NaN"), .completion_len_mean, \
-    .frac_truncated, .kl, .entropy, .lr] | @tsv
+    .frac_truncated, .kl, .entropy, .lr] + [.rewards as $$r | $$kinds | splits(" ") | select(. != "") | $$r[.] // "NaN"] \
+    | @tsv
 
 ifneq ($(RUN),)
 R := $(RUN)/report
@@ -43,9 +44,13 @@ $(R)/columns.txt: $(wildcard $(RUN)/step-*/eval/scores.json)
 	@mkdir -p $(@D)
 	cat $^ /dev/null | jq -s -r --arg fixed '$(BENCHMARKS)' '$(columns_jq)' > $@
 
-$(R)/metrics.tsv: $(RUN)/metrics.jsonl
+# the rewards the run's steps recorded, each a column after the fixed nine
+$(R)/rewards.txt: $(RUN)/metrics.jsonl
 	@mkdir -p $(@D)
-	jq -r '$(metrics_jq)' $< > $@.tmp && mv $@.tmp $@
+	jq -r '.rewards // {} | keys[]' $< | sort -u | tr '\n' ' ' > $@
+
+$(R)/metrics.tsv: $(RUN)/metrics.jsonl $(R)/rewards.txt
+	jq -r --arg kinds "$$(cat $(R)/rewards.txt)" '$(metrics_jq)' $< > $@.tmp && mv $@.tmp $@
 
 $(R)/cost.txt: $(R)/scores.tsv
 	best=$$(sort -t$$'\t' -k$$(awk -F'\t' 'NR == 1 { print NF }' $<),$$(awk -F'\t' 'NR == 1 { print NF }' $<)gr -k1,1n $< \
@@ -53,18 +58,20 @@ $(R)/cost.txt: $(R)/scores.tsv
 	cat $(RUN)/step-*/times/*.json | $(TINA_BIN)/tina-cost --price-per-gpu-hour $(PRICE) \
 	    $${best:+--best-step $$best} > $@.tmp && mv $@.tmp $@
 
-$(R)/curves.png: $(R)/metrics.tsv
-	gnuplot -e "set terminal pngcairo noenhanced size 1500,800 font ',10'; set output '$@'; \
-	    set multiplot layout 2,4 title 'run $(notdir $(RUN)): training, per step'; set xlabel 'step'; set key off; \
+$(R)/curves.png: $(R)/metrics.tsv $(R)/rewards.txt
+	kinds="$$(cat $(R)/rewards.txt)"; gnuplot -e "set terminal pngcairo noenhanced size 1500,1100 font ',10'; \
+	    set output '$@'; set multiplot layout 3,3 title 'run $(notdir $(RUN)): training, per step'; set xlabel 'step'; set key off; \
 	    set grid; \
-	    set title 'reward (mean of the step)'; set ylabel 'reward'; plot '$<' using 1:2 with lines lw 2; \
+	    set title 'total reward (the rewards weighted), mean of the step'; set ylabel 'reward'; plot '$<' using 1:2 with lines lw 2; \
 	    set yrange [0:1]; set title 'accuracy reward'; set ylabel 'fraction correct'; plot '$<' using 1:3 with lines lw 2; \
 	    set title 'format reward'; set ylabel 'fraction well-formed'; plot '$<' using 1:4 with lines lw 2; \
 	    set title 'truncated completions'; set ylabel 'fraction'; plot '$<' using 1:6 with lines lw 2; \
 	    set autoscale y; set title 'completion length'; set ylabel 'tokens'; plot '$<' using 1:5 with lines lw 2; \
 	    set title 'KL to the base model'; set ylabel 'KL (k3, per token)'; plot '$<' using 1:7 with lines lw 2; \
 	    set title 'entropy'; set ylabel 'nats per token'; plot '$<' using 1:8 with lines lw 2; \
-	    set title 'learning rate'; set ylabel 'lr'; set format y '%.1e'; plot '$<' using 1:9 with lines lw 2; \
+	    set title 'learning rate'; set ylabel 'lr'; set format y '%.3g'; plot '$<' using 1:9 with lines lw 2; \
+	    set format y '%g'; set title 'each reward (mean of the step)'; set ylabel 'reward'; set key top left; \
+	    plot for [i=1:words('$$kinds')] '$<' using 1:(column(9 + i)) with lines lw 2 title word('$$kinds', i); \
 	    unset multiplot"
 
 $(R)/scores.png: $(R)/scores.tsv $(R)/columns.txt
