@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stream.h"
 #include "version.h"
 
 static const char *program = "tina";
@@ -30,6 +31,41 @@ void cli_report(const TinaError *err) { fprintf(stderr, "%s: %s\n", program, err
 
 void cli_report_at(const char *file, long line, const TinaError *err) {
     fprintf(stderr, "%s: %s:%ld: %s\n", program, file, line, err->message);
+}
+
+TinaStatus cli_read_records(const char *const *paths, int n, CliAddRecord add, void *context, TinaError *err) {
+    TinaReader *reader = NULL;
+    TinaStatus status = tina_reader_open(&reader, paths, n, err);
+    while (!status) {
+        const char *line;
+        size_t len;
+        status = tina_reader_next(reader, &line, &len, err);
+        if (status || !line) break;
+        cJSON *record;
+        status = tina_record_parse(line, len, &record, err);
+        if (!status) status = add(record, context, err);
+        cJSON_Delete(record);
+        if (status == TINA_ERR_INPUT) {
+            char where[1024];
+            snprintf(where, sizeof where, "%s:%ld", tina_reader_name(reader), tina_reader_line(reader));
+            tina_error_in(err, where);
+        }
+    }
+    tina_reader_close(reader);
+    return status;
+}
+
+FILE *cli_open_output(const char *path, TinaError *err) {
+    if (!path) return stdout;
+    FILE *out = fopen(path, "w");
+    if (!out) tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot write", path);
+    return out;
+}
+
+TinaStatus cli_close_output(FILE *out, const char *path, TinaStatus status, TinaError *err) {
+    if (out && out != stdout && fclose(out) != 0 && !status)
+        status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot write", path);
+    return status;
 }
 
 void cli_print_version(void) {

@@ -5,9 +5,11 @@
 #define TINA_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdnoreturn.h>
 
 #include "error.h"
+#include "record.h"
 
 /* Names the running tool for every message; call first in main. */
 void cli_init(const char *program);
@@ -20,6 +22,17 @@ noreturn void cli_usage_error(const char *format, ...) __attribute__((format(pri
 void cli_report(const TinaError *err);
 /* "tina-x: FILE:LINE: MESSAGE" on stderr, for an error in the line the reader returned last. */
 void cli_report_at(const char *file, long line, const TinaError *err);
+
+/* Reads the records of paths[0..n) in order (as tina_reader_open: "-" is stdin, none reads stdin) and hands each to
+ * add(record, context, err); a line that does not parse or that add refuses names its file and line in the
+ * message ("FILE:LINE: ..."). */
+typedef TinaStatus (*CliAddRecord)(const cJSON *record, void *context, TinaError *err);
+TinaStatus cli_read_records(const char *const *paths, int n, CliAddRecord add, void *context, TinaError *err);
+
+/* The tool's result file: stdout when path is NULL. Close it with cli_close_output, which keeps the first failure:
+ * status if it is one, else the close's. */
+FILE *cli_open_output(const char *path, TinaError *err);
+TinaStatus cli_close_output(FILE *out, const char *path, TinaStatus status, TinaError *err);
 
 /* "tina-x VERSION (libraries, backends)" on stdout. */
 void cli_print_version(void);

@@ -11,8 +11,6 @@
 
 #include "buf.h"
 #include "cli.h"
-#include "record.h"
-#include "stream.h"
 
 static const char usage[] =
     "Usage: tina-cost [OPTION]... [INPUT]...\n"
@@ -192,28 +190,18 @@ static Options parse_options(int argc, char **argv) {
     return o;
 }
 
+static TinaStatus add_to_tally(const cJSON *record, void *context, TinaError *err) {
+    const void **c = context; /* {Tally, Options} */
+    return add_record((Tally *)c[0], record, c[1], err);
+}
+
 int main(int argc, char **argv) {
     cli_init("tina-cost");
     Options o = parse_options(argc, argv);
     TinaError err = {0};
     Tally t = {0};
-    TinaReader *reader = NULL;
-    const char *bad_file = NULL;
-    long bad_line = 0;
-    TinaStatus status = tina_reader_open(&reader, (const char *const *)argv + optind, argc - optind, &err);
-    while (!status) {
-        const char *line;
-        size_t len;
-        bad_file = NULL;
-        status = tina_reader_next(reader, &line, &len, &err);
-        if (status || !line) break;
-        bad_file = tina_reader_name(reader), bad_line = tina_reader_line(reader);
-        cJSON *record;
-        status = tina_record_parse(line, len, &record, &err);
-        if (!status) status = add_record(&t, record, &o, &err);
-        cJSON_Delete(record);
-    }
-    if (!status) bad_file = NULL;
+    TinaStatus status = cli_read_records((const char *const *)argv + optind, argc - optind, add_to_tally,
+                                         (const void *[]){&t, &o}, &err);
     if (!status && !t.records) status = tina_error(&err, TINA_ERR_INPUT, "no stage timings to sum");
     if (!status && o.best_step > t.last_step)
         status = tina_error(&err, TINA_ERR_INPUT, "--best-step %lld: the timings end at step %lld", o.best_step,
@@ -221,19 +209,13 @@ int main(int argc, char **argv) {
     if (!status && o.best_step >= 0 && !t.best_evaluated)
         status = tina_error(&err, TINA_ERR_INPUT, "--best-step %lld: no evaluation of that step among the timings",
                             o.best_step);
-    FILE *out = stdout;
-    if (!status && o.output && !(out = fopen(o.output, "w")))
-        status = tina_error_errno(&err, TINA_ERR_RUNTIME, "%s: cannot write", o.output);
+    FILE *out = status ? NULL : cli_open_output(o.output, &err);
+    if (!status && !out) status = err.status;
     if (!status) {
         if (o.json) status = print_json(out, &t, &o, &err);
         else print_table(out, &t, &o);
     }
-    if (out && out != stdout && fclose(out) != 0 && !status)
-        status = tina_error_errno(&err, TINA_ERR_RUNTIME, "%s: cannot write", o.output);
-    if (status) {
-        if (status == TINA_ERR_INPUT && bad_file && bad_line) cli_report_at(bad_file, bad_line, &err);
-        else cli_report(&err);
-    }
-    tina_reader_close(reader);
+    status = cli_close_output(out, o.output, status, &err);
+    if (status) cli_report(&err);
     return (int)status;
 }

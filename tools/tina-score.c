@@ -12,7 +12,6 @@
 #include "cli.h"
 #include "record.h"
 #include "score.h"
-#include "stream.h"
 #include "strmap.h"
 
 static const char usage[] =
@@ -353,53 +352,38 @@ static Options parse_options(int argc, char **argv) {
     return o;
 }
 
+static TinaStatus add_to_tally(const cJSON *record, void *context, TinaError *err) {
+    void **c = context; /* {Tally, Options, the key buffer} */
+    return add_record(c[0], record, c[1], c[2], err);
+}
+
 int main(int argc, char **argv) {
     cli_init("tina-score");
     Options o = parse_options(argc, argv);
     TinaError err = {0};
     Tally t = {0};
-    TinaReader *reader = NULL;
     TinaBuf key = {0};
-    const char *bad_file = NULL;
-    long bad_line = 0;
-    TinaStatus status = tina_reader_open(&reader, (const char *const *)argv + optind, argc - optind, &err);
-    if (!status) status = tina_strmap_new(&t.benchmark_index, &err);
+    TinaStatus status = tina_strmap_new(&t.benchmark_index, &err);
     if (!status) status = tina_strmap_new(&t.problem_index, &err);
     if (!status) status = tina_strmap_new(&t.pred_index, &err);
-    while (!status) {
-        const char *line;
-        size_t len;
-        bad_file = NULL;
-        status = tina_reader_next(reader, &line, &len, &err);
-        if (status || !line) break;
-        bad_file = tina_reader_name(reader), bad_line = tina_reader_line(reader);
-        cJSON *record;
-        status = tina_record_parse(line, len, &record, &err);
-        if (!status) status = add_record(&t, record, &o, &key, &err);
-        cJSON_Delete(record);
-    }
-    if (!status) bad_file = NULL;
+    if (!status)
+        status = cli_read_records((const char *const *)argv + optind, argc - optind, add_to_tally,
+                                  (void *[]){&t, &o, &key}, &err);
     if (!status && !t.n_votes) status = tina_error(&err, TINA_ERR_INPUT, "no records to score");
     Row *rows = t.n_benchmarks ? calloc(t.n_benchmarks, sizeof *rows) : NULL;
     if (!status && !rows) status = tina_error(&err, TINA_ERR_RUNTIME, "out of memory");
     if (!status) status = summarise(&t, &o, rows, &err);
-    FILE *out = stdout;
-    if (!status && o.output && !(out = fopen(o.output, "w")))
-        status = tina_error_errno(&err, TINA_ERR_RUNTIME, "%s: cannot write", o.output);
+    FILE *out = status ? NULL : cli_open_output(o.output, &err);
+    if (!status && !out) status = err.status;
     if (!status) {
         if (o.json) status = print_json(out, rows, t.n_benchmarks, &o, &err);
         else print_table(out, rows, t.n_benchmarks, &o);
     }
-    if (out && out != stdout && fclose(out) != 0 && !status)
-        status = tina_error_errno(&err, TINA_ERR_RUNTIME, "%s: cannot write", o.output);
-    if (status) {
-        if (status == TINA_ERR_INPUT && bad_file && bad_line) cli_report_at(bad_file, bad_line, &err);
-        else cli_report(&err);
-    }
+    status = cli_close_output(out, o.output, status, &err);
+    if (status) cli_report(&err);
     for (size_t b = 0; b < t.n_benchmarks; b++) free(t.benchmarks[b].name), free(t.benchmarks[b].problems);
     free(t.benchmarks), free(t.problems), free(t.votes), free(rows);
     tina_strmap_free(t.benchmark_index), tina_strmap_free(t.problem_index), tina_strmap_free(t.pred_index);
     tina_buf_free(&key);
-    tina_reader_close(reader);
     return (int)status;
 }
