@@ -3,7 +3,8 @@
 # (their own key, socket, ports, state and logs; nothing under /etc is read or changed), and pipelines/grpo.mk runs
 # two GRPO steps of the tiny Qwen2 with LAUNCHER=slurm SHARDS=2. Checks: the same adapter bytes as the local
 # SHARDS=2 run and the same tokens as the one-process run, job arrays per sharded stage, a resume that submits only
-# the missing shard, a failed task named, the shared-filesystem check, and an interrupt that cancels its job. Stops
+# the missing shard, a sweep (two runs, their evaluations in jobs) equal to the same sweep run here, a failed task
+# named, the shared-filesystem check, and an interrupt that cancels its job. Stops
 # exactly the daemons it started (by pid). Needs root (or sudo without a password) to install the packages and run
 # the daemons: .ci/run calls it.
 if [ "$(id -u)" != 0 ] && command -v sudo > /dev/null && sudo -n true 2> /dev/null; then
@@ -141,6 +142,27 @@ check "resumed: one new gradient task, for shard 1 alone" \
 check "resumed: no sampling submitted again" sh -c '[ -z "$(find slurm/slurm -newer marker -name "tina-sample-*")" ]'
 check "resumed: the same adapter bytes" \
     cmp -s slurm/step-0002/adapter/adapter_model.safetensors local/step-0002/adapter/adapter_model.safetensors
+
+# a sweep through Slurm: two one-step runs, every checkpoint evaluated as a job, the bytes of the same sweep run here
+printf 'GRID := LOSS=grpo,dr_grpo\n' > grid.mk
+sweep() { # sweep OUT [VAR=value]...
+    (cd "$ROOT" && make -s -f pipelines/sweep.mk SWEEP="$SCRATCH/grid.mk" OUT="$SCRATCH/$1" CKPT_EVERY=1 \
+        TINA_BIN="$BIN" MODEL="$F/qwen2-f32" TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" \
+        STEPS=1 BATCH=4 G=4 MAX_NEW_TOKENS=12 RANK=4 ALPHA=16 LR=1e-3 SCHEDULE=constant SYSTEM_FILE= THREADS=1 \
+        REWARDS="-r repetition,cosine" EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_VARS="MAX_NEW_TOKENS=12" "${@:2}")
+}
+sweep sweep-local > /dev/null 2>&1
+status=0
+sweep sweep-slurm LAUNCHER=slurm -j2 > /dev/null 2>&1 || status=$?
+check "a sweep with LAUNCHER=slurm: both runs, their checkpoints evaluated in jobs" \
+    sh -c '[ "$0" = 0 ] && ls sweep-slurm/loss-dr-grpo/slurm/tina-eval-0001-*.log > /dev/null 2>&1 &&
+           [ -s sweep-slurm/loss-grpo/step-0001/eval/scores.json ]' "$status"
+check "... the adapters and scores of the same sweep run here" \
+    sh -c 'for r in loss-grpo loss-dr-grpo; do
+               cmp -s sweep-local/$r/step-0001/adapter/adapter_model.safetensors \
+                      sweep-slurm/$r/step-0001/adapter/adapter_model.safetensors || exit 1
+               cmp -s sweep-local/$r/step-0001/eval/scores.json sweep-slurm/$r/step-0001/eval/scores.json || exit 1
+           done'
 
 # a task that fails: the driver stops with the job's name and its log
 status=0
