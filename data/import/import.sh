@@ -32,13 +32,14 @@ known() {
         deepscaler_aime|deepscaler_math|deepscaler) echo "qa" ;;
         deepscaler_subset2000) echo "verl" ;;
         open-rs|open-s1)       echo "qa" ;;
+        openr1)                echo "qa id=uuid" ;;
         still3)                echo "qa problem=question" ;;
         gpqa_diamond)          echo "gpqa" ;;
         *) return 1 ;;
     esac
 }
 names="aime24 aime25 amc23 math500 minerva gsm8k gsm8k_train limr math_lvl3to5_8k deepscaler_aime deepscaler_math
-deepscaler deepscaler_subset2000 open-rs open-s1 still3 gpqa_diamond"
+deepscaler deepscaler_subset2000 open-rs open-s1 openr1 still3 gpqa_diamond"
 
 format= args=()
 while getopts "f:a:lh" opt; do

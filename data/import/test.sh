@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tests of the importers on synthetic one-record examples of each published form, including those of the sets not
-# shipped (open-rs, open-s1, DeepScaleR-Preview, STILL-3, GPQA-Diamond). Each line says what it checked.
+# shipped (open-rs, open-s1, OpenR1-Math, DeepScaleR-Preview, STILL-3, GPQA-Diamond). Each line says what it checked.
 #
 #   data/import/test.sh        ends "N passed, M failed"; exit status 1 on any failure
 #
@@ -49,6 +49,13 @@ imports still3 still3 "$tmp/still3.jsonl" && {
     expect "still3: question -> problem" "$(jq -c . "$tmp/out.jsonl")" \
       '{"id":"still3-0","problem":"How many primes are below 10?","answer":"4","source":"still3"}'
     golds_parse still3; }
+
+# OpenR1-Math-220k (open-r1, default config): problem, solution, answer, uuid (and the R1 generations, not kept)
+printf '%s\n' '{"problem":"Find x if 2x = 6.","solution":"x = \\boxed{3}","answer":"3","problem_type":"Algebra","uuid":"5f2c","generations":["..."]}' > "$tmp/openr1.jsonl"
+imports openr1 openr1 "$tmp/openr1.jsonl" && {
+    expect "openr1: id from uuid, problem, answer, solution" "$(jq -c '[.id, .problem, .answer, .solution, .source]' "$tmp/out.jsonl")" \
+      '["openr1-5f2c","Find x if 2x = 6.","3","x = \\boxed{3}","openr1"]'
+    golds_parse openr1; }
 
 # GPQA-Diamond (Idavidrein/gpqa gpqa_diamond.csv): CSV with quoted, multi-line fields and "" quotes; a BOM
 gpqa_header='Pre-Revision Question,Question,Correct Answer,Incorrect Answer 1,Incorrect Answer 2,Incorrect Answer 3,Explanation,Record ID,High-level domain,Subdomain'

@@ -1,7 +1,7 @@
 # Later practice (TRL >= 0.19, Dr. GRPO, DAPO): no KL term, clip-higher, unnormalised advantages are left to
 # tina-advantage's default here, the token-sum loss of Dr. GRPO, truncated completions left out, a constant
 # learning rate. A starting point for ablations, not a published recipe.
-TRAIN ?= data/sets/open-rs.jsonl
+TRAIN ?= data/sets/open-rs.jsonl.zst
 G ?= 8
 BATCH ?= 8
 STEPS ?= 500

@@ -1,5 +1,5 @@
 # Tina-Open-RS3: open-rs data, G 6, format 1 + cosine 2 (cosine over characters, max length 3584, unclamped).
-TRAIN ?= data/sets/open-rs.jsonl
+TRAIN ?= data/sets/open-rs.jsonl.zst
 G ?= 6
 BATCH ?= 8
 STEPS ?= 850

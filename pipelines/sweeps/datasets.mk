@@ -1,3 +1,4 @@
-# Tina's one fixed recipe on each training set this repo has a recipe for: open-rs (with Open-RS2's accuracy reward
-# and Open-RS3's cosine reward), DeepScaleR, STILL-3 and LIMR (data/SOURCES.md: how to import the sets not shipped).
-GRID := RECIPE=tina-open-rs2,tina-open-rs3,tina-deepscaler,tina-still,tina-limr
+# Tina's one fixed recipe on five training sets: Open-RS, DeepScaleR, STILL-3, LIMR and OpenR1-Math (each recipe
+# differs only where REFERENCE.md says the paper's runs did: G, and STILL's length reward). LIMR ships in
+# data/sets; the others are imported as data/SOURCES.md says.
+GRID := RECIPE=tina-open-rs2,tina-deepscaler,tina-still,tina-limr,tina-openr1

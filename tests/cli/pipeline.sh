@@ -85,7 +85,7 @@ check "eval.mk: a score table and its JSON" sh -c '[ -s eval/scores.txt ] && jq 
 
 # The recipes against REFERENCE.md section 1
 var() { (cd "$ROOT" && make -s -f pipelines/grpo.mk RUN=x RECIPE="$1" "print-$2"); }
-for recipe in tina-open-rs2 tina-open-rs3 tina-limr tina-deepscaler tina-still; do
+for recipe in tina-open-rs2 tina-open-rs3 tina-limr tina-deepscaler tina-still tina-openr1; do
     ok=1
     for pair in RANK=32 ALPHA=128 DROPOUT=0.05 LR=1e-6 SCHEDULE=cosine-min-lr WARMUP_RATIO=0.1 MIN_LR_RATE=0.1 \
                 MAX_GRAD_NORM=1.0 LOSS=grpo BETA=0.04 TEMPERATURE=0.7 TOP_P=1.0 SEED=42 BATCH=8 \
@@ -94,6 +94,13 @@ for recipe in tina-open-rs2 tina-open-rs3 tina-limr tina-deepscaler tina-still; 
     done
     check "$recipe: Tina's shared settings" [ $ok = 1 ]
 done
+check "openr1: G 8 (REFERENCE.md), format 1 + accuracy 2" sh -c \
+    "[ '$(var tina-openr1 G)' = 8 ] && [ '$(var tina-openr1 REWARDS)' = '--reward format:1,accuracy:2' ]"
+check "the recipes' training sets are where data/SOURCES.md's import commands put them" sh -c \
+    'for r in tina-open-rs2 tina-open-rs3 tina-deepscaler tina-still tina-limr tina-openr1; do
+         t=$(cd "$0" && make -s -f pipelines/grpo.mk RUN=x RECIPE=$r print-TRAIN)
+         [ -e "$0/$t" ] || grep -qF "> $t\`" "$0/data/SOURCES.md" || { echo "$r: $t"; exit 1; }
+     done' "$ROOT"
 check "open-rs2: G 6, format 1 + accuracy 2, the open-rs system prompt" sh -c \
     "[ '$(var tina-open-rs2 G)' = 6 ] && [ '$(var tina-open-rs2 REWARDS)' = '--reward format:1,accuracy:2' ] && [ '$(var tina-open-rs2 SYSTEM_FILE)' = pipelines/recipes/open-rs-system.txt ]"
 # the system prompt reaches tina-sample as the file's text (make expands the step rules twice; once it arrived empty)
