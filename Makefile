@@ -45,7 +45,7 @@ TOOL_BIN := $(TOOLS:%=$(BIN)/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all tests test test-slurm asan bench demo plot report install deps fuzz clean help FORCE deps-check smollm2 \
+.PHONY: all tests test test-slurm asan bench demo plot report install deps fuzz fuzz-seeds clean help FORCE deps-check smollm2 \
     check-real eval-real
 # Objects reached only through pattern rules are kept, so a second make does nothing.
 .SECONDARY: $(TOOLS:%=$(BUILD)/tools/%.o) $(BUILD)/tools/cli.o $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
@@ -158,16 +158,24 @@ deps:
 # libFuzzer on the parsers (needs clang): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 60
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-# (without the OpenMP code, which no parser needs: Debian's clang has no OpenMP runtime of its own, so GCC's libgomp,
+# (without the backends and the OpenMP code, which no parser needs: Debian's clang has no OpenMP runtime of its own, so GCC's libgomp,
 # which the OpenMP OpenBLAS needs, is named)
-build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(filter-out lib/cpu_backend.c lib/generate.c,$(LIB_SRC))
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(filter-out lib/cpu_backend.c lib/backends.c lib/generate.c,$(LIB_SRC))
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -Ilib -D_DEFAULT_SOURCE $(filter -I%,$(CPPFLAGS)) -fsanitize=fuzzer,address,undefined \
 	    -o $@ $(filter %.c,$^) $(LIBS) -lgomp
+# (undefined behaviour stops a fuzzer like a crash: UBSan alone would report it and go on)
 fuzz: $(FUZZERS)
 	for f in $(FUZZERS); do mkdir -p build/fuzz/corpus-$${f##*/}; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 build/fuzz/corpus-$${f##*/} \
-	        tests/fuzz/seeds/$${f##*/fuzz_} || exit 1; done
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+	        build/fuzz/corpus-$${f##*/} tests/fuzz/seeds/$${f##*/fuzz_} || exit 1; done
+
+# every fuzzer once over its committed seeds, the same every time (CI: the fuzzers build, and no seed regresses)
+fuzz-seeds: $(FUZZERS)
+	for f in $(FUZZERS); do \
+	    out=$$(UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $$f -runs=0 -rss_limit_mb=4096 \
+	        tests/fuzz/seeds/$${f##*/fuzz_} 2>&1) || { echo "$$out" | tail -n 30; exit 1; }; \
+	    echo "$${f##*/}: $$(echo "$$out" | tail -n 1)"; done
 
 clean:
 	rm -rf build bin lib/libtina.a
@@ -188,6 +196,7 @@ help:
 	@echo "make install    install tools and man pages under PREFIX=$(PREFIX) (DESTDIR honoured)"
 	@echo "make deps       apt-get install the missing Debian packages: $(DEB_PACKAGES)"
 	@echo "make fuzz       libFuzzer on the parsers for FUZZ_SECONDS=$(FUZZ_SECONDS) each (needs clang)"
+	@echo "make fuzz-seeds each fuzzer once over its committed seeds (CI runs it)"
 	@echo "make clean      remove build outputs"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

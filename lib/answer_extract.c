@@ -469,7 +469,8 @@ static TinaStatus fix_sqrt(TinaBuf *text, TinaBuf *scratch, TinaError *err) {
     tina_buf_clear(scratch);
     const char *p = text->data, *hit = strstr(p, "\\sqrt");
     if (tina_buf_append(scratch, p, (size_t)(hit - p), err)) return err->status;
-    for (p = hit + 5; hit; p = hit + 5) {
+    while (hit) { /* from just after this \sqrt to the next one, or to the end */
+        p = hit + 5;
         hit = strstr(p, "\\sqrt");
         const char *end = hit ? hit : text->data + text->len;
         while (p < end && is_space((unsigned char)*p)) p++;
@@ -492,7 +493,8 @@ static TinaStatus fix_fracs(TinaBuf *text, TinaBuf *scratch, TinaError *err) {
     tina_buf_clear(scratch);
     const char *p = text->data, *hit = strstr(p, "\\frac");
     if (tina_buf_append(scratch, p, (size_t)(hit - p), err)) return err->status;
-    for (p = hit + 5; hit; p = hit + 5) {
+    while (hit) { /* from just after this \frac to the next one, or to the end */
+        p = hit + 5;
         hit = strstr(p, "\\frac");
         const char *end = hit ? hit : text->data + text->len;
         while (p < end && is_space((unsigned char)*p)) p++;

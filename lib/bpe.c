@@ -212,7 +212,7 @@ TinaStatus tina_bpe_encode(TinaBpe *b, const char *piece, size_t len, TinaIds *i
         b->cache_ids.len = 0;
     }
     int64_t value = (int64_t)b->cache_ids.len << 9 | (int64_t)(ids->len - first);
-    status = tina_ids_append(&b->cache_ids, ids->data + first, ids->len - first, err);
+    if (ids->len > first) status = tina_ids_append(&b->cache_ids, ids->data + first, ids->len - first, err);
     bool inserted;
     return status ? status : tina_strmap_insert(b->cache, piece, len, value, &inserted, err);
 }

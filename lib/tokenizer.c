@@ -166,7 +166,8 @@ static TinaStatus load_vocab(TinaTokenizer *t, const cJSON *vocab, TinaBuf *stag
                               "supported)", entry->string);
         }
         int32_t id = (int32_t)entry->valuedouble;
-        TinaStatus status = tina_bpe_add_token(t->bpe, staging->data + offset, staging->len - offset, id, err);
+        const char *bytes = staging->len > offset ? staging->data + offset : ""; /* an empty token has no buffer yet */
+        TinaStatus status = tina_bpe_add_token(t->bpe, bytes, staging->len - offset, id, err);
         if (status) return status;
         staged[(*n_staged)++] = (Staged){id, offset, staging->len - offset};
     }
