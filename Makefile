@@ -168,13 +168,13 @@ build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(filter-out lib/cpu_backend.c li
 fuzz: $(FUZZERS)
 	for f in $(FUZZERS); do mkdir -p build/fuzz/corpus-$${f##*/}; \
 	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
-	        build/fuzz/corpus-$${f##*/} tests/fuzz/seeds/$${f##*/fuzz_} || exit 1; done
+	        -artifact_prefix=build/fuzz/ build/fuzz/corpus-$${f##*/} tests/fuzz/seeds/$${f##*/fuzz_} || exit 1; done
 
 # every fuzzer once over its committed seeds, the same every time (CI: the fuzzers build, and no seed regresses)
 fuzz-seeds: $(FUZZERS)
 	for f in $(FUZZERS); do \
 	    out=$$(UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $$f -runs=0 -rss_limit_mb=4096 \
-	        tests/fuzz/seeds/$${f##*/fuzz_} 2>&1) || { echo "$$out" | tail -n 30; exit 1; }; \
+	        -artifact_prefix=build/fuzz/ tests/fuzz/seeds/$${f##*/fuzz_} 2>&1) || { echo "$$out" | tail -n 30; exit 1; }; \
 	    echo "$${f##*/}: $$(echo "$$out" | tail -n 1)"; done
 
 clean:
