@@ -52,11 +52,14 @@ $(R)/rewards.txt: $(RUN)/metrics.jsonl
 $(R)/metrics.tsv: $(RUN)/metrics.jsonl $(R)/rewards.txt
 	jq -r --arg kinds "$$(cat $(R)/rewards.txt)" '$(metrics_jq)' $< > $@.tmp && mv $@.tmp $@
 
-$(R)/cost.txt: $(R)/scores.tsv
-	best=$$(sort -t$$'\t' -k$$(awk -F'\t' 'NR == 1 { print NF }' $<),$$(awk -F'\t' 'NR == 1 { print NF }' $<)gr -k1,1n $< \
-	    | head -n 1 | cut -f1); \
-	cat $(RUN)/step-*/times/*.json | $(TINA_BIN)/tina-cost --price-per-gpu-hour $(PRICE) \
-	    $${best:+--best-step $$best} > $@.tmp && mv $@.tmp $@
+# the best checkpoint's row of scores.tsv (in step order): the highest average, the earliest of equals
+$(R)/best.tsv: $(R)/scores.tsv
+	awk -F'\t' 'NR == 1 || $$NF > best { best = $$NF; row = $$0 } END { print row }' $< > $@
+
+# tina-cost's table for the page, its JSON for a sweep's table
+$(R)/cost.%: $(R)/best.tsv
+	best=$$(cut -f1 $<); cat $(RUN)/step-*/times/*.json | $(TINA_BIN)/tina-cost --price-per-gpu-hour $(PRICE) \
+	    $${best:+--best-step $$best} $(if $(filter json,$*),--json) > $@.tmp && mv $@.tmp $@
 
 $(R)/curves.png: $(R)/metrics.tsv $(R)/rewards.txt
 	kinds="$$(cat $(R)/rewards.txt)"; gnuplot -e "set terminal pngcairo noenhanced size 1500,1100 font ',10'; \
@@ -81,15 +84,15 @@ $(R)/scores.png: $(R)/scores.tsv $(R)/columns.txt
 	    plot for [i=1:words('$$cols')] '$<' using 1:(column(i + 1)) with linespoints title word('$$cols', i), \
 	         '$<' using 1:(column(words('$$cols') + 2)) with linespoints lw 3 title 'average'"
 
-$(R)/README.md: $(RUN)/settings.json $(R)/scores.tsv $(R)/columns.txt $(R)/cost.txt $(R)/curves.png $(R)/scores.png
+$(R)/README.md: $(RUN)/settings.json $(R)/scores.tsv $(R)/best.tsv $(R)/columns.txt $(R)/cost.txt $(R)/cost.json \
+        $(R)/curves.png $(R)/scores.png
 	{ echo "# Run $(notdir $(RUN))"; echo; \
 	  echo "## Settings"; echo; echo "| setting | value |"; echo "|---|---|"; \
 	  jq -r 'to_entries[] | select(.value != "") | "| \(.key) | `\(.value)` |"' $(RUN)/settings.json; echo; \
 	  echo "## Checkpoints (pass@1, %)"; echo; \
 	  cols=($$(cat $(R)/columns.txt)); echo "| step | $$(sed 's/ / | /g' $(R)/columns.txt) | average |"; \
 	  printf '|---%.0s' $$(seq 1 $$(( $${#cols[@]} + 2 ))); echo '|'; \
-	  best=$$(sort -t$$'\t' -k$$(( $${#cols[@]} + 2 )),$$(( $${#cols[@]} + 2 ))gr -k1,1n $(R)/scores.tsv | head -n 1 | cut -f1); \
-	  awk -F'\t' -v best="$$best" '{ line = "| " $$1 (($$1 == best) ? " (best)" : ""); \
+	  awk -F'\t' -v best="$$(cut -f1 $(R)/best.tsv)" '{ line = "| " $$1 (($$1 == best) ? " (best)" : ""); \
 	      for (i = 2; i <= NF; i++) line = line " | " ($$i == "-" ? "-" : sprintf("%.1f", $$i)); print line " |" }' \
 	      $(R)/scores.tsv; echo; \
 	  echo "Step 0 is the base model (the adapter's B is 0). pass@1: the mean over each problem's samples (tina-score)."; \
@@ -113,11 +116,10 @@ $(R)/runs.tsv: $(OUT)/sweep.json FORCE
 	for run in $(runs); do \
 	    values=$$(jq -r --arg run $$run '.runs[] | select(.name == $$run) | .settings | to_entries \
 	        | map("\(.key)=\(.value)") | join(" ")' $(OUT)/sweep.json); \
-	    sort -t$$'\t' -k$$(awk -F'\t' 'NR == 1 { print NF }' $(OUT)/$$run/report/scores.tsv)gr -k1,1n \
-	        $(OUT)/$$run/report/scores.tsv | head -n 1 | awk -F'\t' -v run=$$run -v values="$$values" \
+	    awk -F'\t' -v run=$$run -v values="$$values" \
 	        -v last="$$(tail -n 1 $(OUT)/$$run/report/scores.tsv | awk -F'\t' '{ print $$NF }')" \
-	        -v cost="$$(sed -n 's/^total  *[^ ]*  *\([^ ]*\)  *\([^ ]*\)$$/\1\t\2/p' $(OUT)/$$run/report/cost.txt)" \
-	        'BEGIN { OFS = "\t" } { print run, values, last, cost, $$0 }'; \
+	        -v cost="$$(jq -r '[.total.device_hours, .total.cost] | @tsv' $(OUT)/$$run/report/cost.json)" \
+	        'BEGIN { OFS = "\t" } { print run, values, last, cost, $$0 }' $(OUT)/$$run/report/best.tsv; \
 	done > $@.tmp && mv $@.tmp $@
 
 # a metric of every run per step, one column per run
