@@ -23,7 +23,6 @@
 #include "rng.h"
 #include "stats.h"
 #include "stream.h"
-#include "strmap.h"
 #include "train.h"
 
 static const char usage[] =
@@ -133,101 +132,97 @@ static TinaStatus push_values(const cJSON *array, float *dst, size_t at, int n, 
     return TINA_OK;
 }
 
-static TinaStatus read_batch(const char *const *inputs, int n_inputs, const Options *o, int vocab, Batch *b,
-                             TinaError *err, const char **bad_file, long *bad_line) {
-    TinaReader *reader = NULL;
-    TinaStrMap *ids = NULL;
-    TinaBuf id = {0}, previous = {0};
-    TinaIds completion = {0};
-    TinaStatus status = tina_reader_open(&reader, inputs, n_inputs, err);
-    if (!status) status = tina_strmap_new(&ids, err);
-    b->have_ref = true;
-    while (!status) {
-        const char *line;
-        size_t len;
-        *bad_file = NULL;
-        status = tina_reader_next(reader, &line, &len, err);
-        if (status || !line) break;
-        *bad_file = tina_reader_name(reader), *bad_line = tina_reader_line(reader);
-        cJSON *record;
-        status = tina_record_parse(line, len, &record, err);
-        if (status) break;
-        double advantage;
-        bool null_advantage = true;
-        size_t first = b->tokens.len;
-        tina_ids_free(&completion);
-        const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, "finish_reason");
-        bool truncated = cJSON_IsString(finish) && strcmp(finish->valuestring, "length") == 0;
-        status = tina_record_ids(record, "prompt_tokens", vocab, &b->tokens, err);
-        int n_prompt = (int)(b->tokens.len - first);
-        if (!status) status = tina_record_ids(record, "completion_tokens", vocab, &completion, err);
-        if (!status && cJSON_GetObjectItemCaseSensitive(record, "advantage"))
-            status = tina_record_number_or_null(record, "advantage", &advantage, &null_advantage, err);
-        tina_buf_clear(&id);
-        if (!status) status = cJSON_GetObjectItemCaseSensitive(record, "id") ? tina_record_key(record, "id", &id, err)
-                                                                              : tina_buf_append_str(&id, "", err);
-        int n = (int)completion.len;
-        bool skip = !status && (n == 0 || null_advantage || n_prompt == 0 || (o->mask_truncated && truncated));
-        if (!status && skip) {
-            b->tokens.len = first;
-            b->skipped++;
-            cJSON_Delete(record);
-            continue;
-        }
-        if (!status && b->n == b->cap) {
-            size_t cap = b->cap ? 2 * b->cap : 256;
-            Rollout *more = realloc(b->rollouts, cap * sizeof *more);
-            if (!more) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-            else b->rollouts = more, b->cap = cap;
-        }
-        if (!status && b->n_values + (size_t)n > b->cap_values) {
-            size_t cap = b->cap_values ? 2 * b->cap_values : 4096;
-            while (cap < b->n_values + (size_t)n) cap *= 2;
-            float *old = realloc(b->old, cap * sizeof *old);
-            if (old) b->old = old;
-            float *ref = old ? realloc(b->ref, cap * sizeof *ref) : NULL;
-            if (ref) b->ref = ref;
-            if (!old || !ref) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-            else b->cap_values = cap;
-        }
-        if (!status) status = tina_ids_append(&b->tokens, completion.data, completion.len, err);
-        if (!status)
-            status = push_values(cJSON_GetObjectItemCaseSensitive(record, "logprobs"), b->old, b->n_values, n,
-                                 "logprobs", err);
-        const cJSON *ref = cJSON_GetObjectItemCaseSensitive(record, "ref_logprobs");
-        if (!status && ref) status = push_values(ref, b->ref, b->n_values, n, "ref_logprobs", err);
-        if (!status) {
-            b->have_ref &= ref != NULL;
-            double reward = 0;
-            bool null_reward = true;
-            if (cJSON_GetObjectItemCaseSensitive(record, "reward"))
-                tina_record_number_or_null(record, "reward", &reward, &null_reward, err);
-            bool new_group = !previous.data || strcmp(previous.data, id.data) != 0;
-            if (new_group) {
-                bool added;
-                status = tina_strmap_insert(ids, id.data, id.len, 0, &added, err);
-                b->groups++;
-                tina_buf_clear(&previous);
-                if (!status) status = tina_buf_append(&previous, id.data, id.len, err);
-            }
-            /* the same rollout drops the same values in any shard or micro-batch (train.h) */
-            const cJSON *sample = cJSON_GetObjectItemCaseSensitive(record, "sample");
-            uint64_t key = id.len ? tina_rng_bits(tina_rng_name(id.data, id.len),
-                                                  cJSON_IsNumber(sample) ? (uint64_t)sample->valuedouble : 0, 1)
-                                  : (uint64_t)(b->n + (size_t)b->skipped);
-            b->rollouts[b->n++] = (Rollout){first, n_prompt, n, b->n_values, advantage, reward, !null_reward,
-                                            truncated, b->groups - 1, key};
-            b->n_values += (size_t)n;
-            b->truncated += truncated;
-        }
-        cJSON_Delete(record);
+/* read_batch's state between records: the batch, and the previous record's id, which starts a new group when it
+ * changes */
+typedef struct {
+    Batch *batch;
+    const Options *o;
+    int vocab;
+    TinaBuf id, previous;
+    TinaIds completion;
+} Reading;
+
+/* One advantaged rollout into the batch, or counted as skipped (no completion, no advantage, masked). */
+static TinaStatus add_rollout(const cJSON *record, void *context, TinaError *err) {
+    Reading *r = context;
+    Batch *b = r->batch;
+    double advantage;
+    bool null_advantage = true;
+    size_t first = b->tokens.len;
+    tina_ids_free(&r->completion);
+    const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, "finish_reason");
+    bool truncated = cJSON_IsString(finish) && strcmp(finish->valuestring, "length") == 0;
+    TinaStatus status = tina_record_ids(record, "prompt_tokens", r->vocab, &b->tokens, err);
+    int n_prompt = (int)(b->tokens.len - first);
+    if (!status) status = tina_record_ids(record, "completion_tokens", r->vocab, &r->completion, err);
+    if (!status && cJSON_GetObjectItemCaseSensitive(record, "advantage"))
+        status = tina_record_number_or_null(record, "advantage", &advantage, &null_advantage, err);
+    tina_buf_clear(&r->id);
+    if (!status)
+        status = cJSON_GetObjectItemCaseSensitive(record, "id") ? tina_record_key(record, "id", &r->id, err)
+                                                                : tina_buf_append_str(&r->id, "", err);
+    int n = (int)r->completion.len;
+    bool skip = !status && (n == 0 || null_advantage || n_prompt == 0 || (r->o->mask_truncated && truncated));
+    if (!status && skip) {
+        b->tokens.len = first;
+        b->skipped++;
+        return TINA_OK;
     }
-    if (!status) *bad_file = NULL;
-    tina_reader_close(reader);
-    tina_strmap_free(ids);
-    tina_buf_free(&id);
-    tina_buf_free(&previous);
-    tina_ids_free(&completion);
+    if (!status && b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 256;
+        Rollout *more = realloc(b->rollouts, cap * sizeof *more);
+        if (!more) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+        else b->rollouts = more, b->cap = cap;
+    }
+    if (!status && b->n_values + (size_t)n > b->cap_values) {
+        size_t cap = b->cap_values ? 2 * b->cap_values : 4096;
+        while (cap < b->n_values + (size_t)n) cap *= 2;
+        float *old = realloc(b->old, cap * sizeof *old);
+        if (old) b->old = old;
+        float *ref = old ? realloc(b->ref, cap * sizeof *ref) : NULL;
+        if (ref) b->ref = ref;
+        if (!old || !ref) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+        else b->cap_values = cap;
+    }
+    if (!status) status = tina_ids_append(&b->tokens, r->completion.data, r->completion.len, err);
+    if (!status)
+        status = push_values(cJSON_GetObjectItemCaseSensitive(record, "logprobs"), b->old, b->n_values, n,
+                             "logprobs", err);
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(record, "ref_logprobs");
+    if (!status && ref) status = push_values(ref, b->ref, b->n_values, n, "ref_logprobs", err);
+    if (!status) {
+        b->have_ref &= ref != NULL;
+        double reward = 0;
+        bool null_reward = true;
+        if (cJSON_GetObjectItemCaseSensitive(record, "reward"))
+            tina_record_number_or_null(record, "reward", &reward, &null_reward, err);
+        bool new_group = !r->previous.data || strcmp(r->previous.data, r->id.data) != 0;
+        if (new_group) {
+            b->groups++;
+            tina_buf_clear(&r->previous);
+            status = tina_buf_append(&r->previous, r->id.data, r->id.len, err);
+        }
+        /* the same rollout drops the same values in any shard or micro-batch (train.h) */
+        const cJSON *sample = cJSON_GetObjectItemCaseSensitive(record, "sample");
+        uint64_t key = r->id.len ? tina_rng_bits(tina_rng_name(r->id.data, r->id.len),
+                                                 cJSON_IsNumber(sample) ? (uint64_t)sample->valuedouble : 0, 1)
+                                 : (uint64_t)(b->n + (size_t)b->skipped);
+        b->rollouts[b->n++] = (Rollout){first, n_prompt, n, b->n_values, advantage, reward, !null_reward,
+                                        truncated, b->groups - 1, key};
+        b->n_values += (size_t)n;
+        b->truncated += truncated;
+    }
+    return status;
+}
+
+static TinaStatus read_batch(const char *const *inputs, int n_inputs, const Options *o, int vocab, Batch *b,
+                             TinaError *err) {
+    Reading r = {.batch = b, .o = o, .vocab = vocab};
+    b->have_ref = true;
+    TinaStatus status = cli_read_records(inputs, n_inputs, add_rollout, &r, err);
+    tina_buf_free(&r.id);
+    tina_buf_free(&r.previous);
+    tina_ids_free(&r.completion);
     return status;
 }
 
@@ -642,8 +637,6 @@ int main(int argc, char **argv) {
     Options o = parse_options(argc, argv);
     double start = now();
     TinaError err = {0};
-    const char *bad_file = NULL;
-    long bad_line = 0;
     TinaBackend *backend = NULL;
     TinaModel *model = NULL;
     TinaLora *lora = NULL, *grads = NULL;
@@ -677,8 +670,7 @@ int main(int argc, char **argv) {
         if (optind == argc) status = tina_error(&err, TINA_ERR_INPUT, "--apply-grads: no gradient files given");
         else status = read_grads((const char *const *)argv + optind, argc - optind, &id, config, grads, &totals, &err);
     } else if (!status) {
-        status = read_batch((const char *const *)argv + optind, argc - optind, &o, config->vocab, &batch, &err,
-                            &bad_file, &bad_line);
+        status = read_batch((const char *const *)argv + optind, argc - optind, &o, config->vocab, &batch, &err);
         if (!status && batch.n == 0 && !o.shards) /* a shard may be empty; the whole batch may not */
             status = tina_error(&err, TINA_ERR_INPUT, "no usable rollouts (%lld skipped: no completion tokens or no "
                                 "advantage%s)", batch.skipped, o.mask_truncated ? ", or truncated" : "");
@@ -760,8 +752,7 @@ int main(int argc, char **argv) {
             }
         }
     }
-    if (status == TINA_ERR_INPUT && bad_file && bad_line) cli_report_at(bad_file, bad_line, &err);
-    else if (status) cli_report(&err);
+    if (status) cli_report(&err);
     free(state.m), free(state.v);
     free(batch.rollouts), free(batch.old), free(batch.ref);
     tina_ids_free(&batch.tokens);
