@@ -11,6 +11,8 @@ THREADS ?= $(shell nproc)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
+# a recipe that fails leaves no target behind to pass for a made one
+.DELETE_ON_ERROR:
 .PHONY: demo
 
 last := $(shell printf %04d $$(make -s -f pipelines/grpo.mk RUN=$(DEMO) RECIPE=demo print-STEPS))

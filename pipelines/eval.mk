@@ -29,6 +29,8 @@ endif
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
+# a recipe that fails leaves no target behind to pass for a made one
+.DELETE_ON_ERROR:
 .PHONY: scores print-%
 
 name = $(basename $(basename $(notdir $(1))))
@@ -39,13 +41,15 @@ scores: $(OUT)/scores.txt
 print-%:
 	@echo '$($*)'
 
+# (tina-reward takes the end of its input for the end of the rollouts: were tina-sample killed, its output would be
+# whole but short, so the file is renamed into place only when both ends of the pipe succeeded)
 define set
 $(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1)
 	@mkdir -p $$(@D)
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) $(if $(ADAPTER),-a $(ADAPTER)) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
 	    -n $(N) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) --suffix '$(SUFFIX)' --seed $(SEED) \
-	    --threads $(THREADS) $$< | $(TINA_BIN)/tina-reward -q -r accuracy,format -o $$@
+	    --threads $(THREADS) $$< | $(TINA_BIN)/tina-reward -q -r accuracy,format -o $$@.tmp && mv $$@.tmp $$@
 endef
 $(foreach s,$(SETS),$(eval $(call set,$(s))))
 

@@ -65,6 +65,8 @@ endif
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
+# a recipe that fails leaves no target behind to pass for a made one
+.DELETE_ON_ERROR:
 .PHONY: train print-%
 
 numbers := $(shell seq -f %04g 1 $(STEPS))

@@ -6,6 +6,8 @@ $(error RUN is required)
 endif
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
+# a recipe that fails leaves no target behind to pass for a made one
+.DELETE_ON_ERROR:
 .PHONY: plot
 
 plot: $(RUN)/metrics.png

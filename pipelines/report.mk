@@ -11,6 +11,8 @@ TINA_BIN ?= bin
 PRICE ?= 1.0
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
+# a recipe that fails leaves no target behind to pass for a made one
+.DELETE_ON_ERROR:
 .PHONY: report
 
 # Tina's six benchmarks, in the paper's order; others a run was scored on follow
@@ -42,19 +44,19 @@ $(R)/scores.tsv: $(wildcard $(RUN)/step-*/eval/scores.json)
 # the columns the scores were taken on: Tina's six, then any other
 $(R)/columns.txt: $(wildcard $(RUN)/step-*/eval/scores.json)
 	@mkdir -p $(@D)
-	cat $^ /dev/null | jq -s -r --arg fixed '$(BENCHMARKS)' '$(columns_jq)' > $@
+	cat $^ /dev/null | jq -s -r --arg fixed '$(BENCHMARKS)' '$(columns_jq)' > $@.tmp && mv $@.tmp $@
 
 # the rewards the run's steps recorded, each a column after the fixed nine
 $(R)/rewards.txt: $(RUN)/metrics.jsonl
 	@mkdir -p $(@D)
-	jq -r '.rewards // {} | keys[]' $< | sort -u | tr '\n' ' ' > $@
+	jq -r '.rewards // {} | keys[]' $< | sort -u | tr '\n' ' ' > $@.tmp && mv $@.tmp $@
 
 $(R)/metrics.tsv: $(RUN)/metrics.jsonl $(R)/rewards.txt
 	jq -r --arg kinds "$$(cat $(R)/rewards.txt)" '$(metrics_jq)' $< > $@.tmp && mv $@.tmp $@
 
 # the best checkpoint's row of scores.tsv (in step order): the highest average, the earliest of equals
 $(R)/best.tsv: $(R)/scores.tsv
-	awk -F'\t' 'NR == 1 || $$NF > best { best = $$NF; row = $$0 } END { print row }' $< > $@
+	awk -F'\t' 'NR == 1 || $$NF > best { best = $$NF; row = $$0 } END { print row }' $< > $@.tmp && mv $@.tmp $@
 
 # tina-cost's table for the page, its JSON for a sweep's table
 $(R)/cost.%: $(R)/best.tsv

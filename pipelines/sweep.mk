@@ -22,6 +22,8 @@ CKPT_EVERY ?= 50
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
+# a recipe that fails leaves no target behind to pass for a made one
+.DELETE_ON_ERROR:
 
 points := $(shell pipelines/sweep-points.sh $(GRID))
 ifeq ($(points),)

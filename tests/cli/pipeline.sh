@@ -78,9 +78,20 @@ touch marker
 grpo sharded REWARDS="-r repetition,cosine" SHARDS=3 -j3 > /dev/null 2>&1
 check "SHARDS=3: the same command again does nothing" [ -z "$(find sharded -newer marker)" ]
 
-(cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/eval" MODEL="$F/qwen2-f32" \
-    ADAPTER="$SCRATCH/whole/step-0003/adapter" TOKENIZER=data/models/tiny-math-bpe SETS="$SCRATCH/train.jsonl" \
-    N=2 MAX_NEW_TOKENS=8 THREADS=2) > /dev/null 2>&1
+evaluate() { # evaluate BIN
+    (cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$1" OUT="$SCRATCH/eval" MODEL="$F/qwen2-f32" \
+        ADAPTER="$SCRATCH/whole/step-0003/adapter" TOKENIZER=data/models/tiny-math-bpe SETS="$SCRATCH/train.jsonl" \
+        N=2 MAX_NEW_TOKENS=8 THREADS=2)
+}
+# a sampler killed in the middle of its stream: tina-reward sees a short input end, the evaluation must not keep it
+mkdir dying-bin && ln -s "$BIN"/* dying-bin/ && rm dying-bin/tina-sample
+printf '#!/usr/bin/env bash\n"%s/tina-sample" "$@" | head -n 3\nkill -9 $$\n' "$BIN" > dying-bin/tina-sample
+chmod +x dying-bin/tina-sample
+status=0
+evaluate "$SCRATCH/dying-bin" > /dev/null 2>&1 || status=$?
+check "eval.mk: a sampler killed mid-stream fails the evaluation and leaves no rewarded file" \
+    sh -c '[ "$1" != 0 ] && ! [ -e eval/train.rewarded.jsonl.zst ]' - "$status"
+evaluate "$BIN" > /dev/null 2>&1
 check "eval.mk: a score table and its JSON" sh -c '[ -s eval/scores.txt ] && jq -e ".benchmarks.toy.problems == 12" eval/scores.json > /dev/null'
 
 # The recipes against REFERENCE.md section 1

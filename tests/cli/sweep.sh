@@ -40,7 +40,9 @@ pid=$!
 for _ in $(seq 1 200); do [ -e killed/lr-1e-3_loss-grpo/step-0001/adapter ] && break; sleep 0.05; done
 pkill -9 -P "$pid" 2> /dev/null; kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
 for _ in $(seq 1 100); do pkill -9 -f "$SCRATCH/killed" 2> /dev/null || break; sleep 0.05; done
-sweep killed -j2 > /dev/null 2>&1
+status=0
+sweep killed -j2 > /dev/null 2>&1 || status=$?
+check "killed and resumed: the resumed sweep exits 0" [ "$status" = 0 ]
 check "killed and resumed: every run's last adapter the same bytes" \
     sh -c 'for r in $1; do cmp -s "whole/$r/step-0002/adapter/adapter_model.safetensors" \
                "killed/$r/step-0002/adapter/adapter_model.safetensors" || exit 1; done' - "$runs"
