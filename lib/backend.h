@@ -44,6 +44,8 @@ struct TinaBackend {
     void (*release)(TinaBackend *b, void *p);
     /* copies bytes from host memory at src to backend memory at dst */
     void (*upload)(TinaBackend *b, void *dst, const void *src, size_t bytes);
+    /* copies bytes from backend memory at src to host memory at dst, done when it returns */
+    void (*download)(TinaBackend *b, void *dst, const void *src, size_t bytes);
     /* host memory the backend writes into fastest (pinned on a GPU), for logits; NULL when out of memory */
     void *(*host_alloc)(TinaBackend *b, size_t bytes);
     void (*host_release)(TinaBackend *b, void *p);

@@ -39,7 +39,8 @@ static void cpu_release(TinaBackend *b, void *p) {
     free(p);
 }
 
-static void cpu_upload(TinaBackend *b, void *dst, const void *src, size_t bytes) {
+/* upload and download: backend memory is host memory */
+static void cpu_copy_bytes(TinaBackend *b, void *dst, const void *src, size_t bytes) {
     (void)b;
     memcpy(dst, src, bytes);
 }
@@ -700,7 +701,8 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .host_memory = true,
         .alloc = cpu_alloc,
         .release = cpu_release,
-        .upload = cpu_upload,
+        .upload = cpu_copy_bytes,
+        .download = cpu_copy_bytes,
         .host_alloc = cpu_alloc,
         .host_release = cpu_release,
         .check = cpu_check,

@@ -262,9 +262,7 @@ static TinaStatus prepare(TinaModel *m, const TinaKVCache *kv, const TinaSequenc
     return TINA_OK;
 }
 
-/* Points m->lora_a and lora_b at the adapter's matrices in backend memory: on a GPU, uploads the adapter once per id
- * (a copy per call would move the whole adapter for every decoded token). */
-static TinaStatus place_lora(TinaModel *m, const TinaLora *lora, TinaError *err) {
+TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *err) {
     TinaBackend *b = m->backend;
     if (!lora || b->host_memory) {
         m->lora_a = lora ? lora->a : NULL;
@@ -353,7 +351,7 @@ TinaStatus tina_model_forward(TinaModel *m, TinaKVCache *kv, const TinaSequence 
                               TinaLogitsWanted want, float *logits, TinaError *err) {
     TinaBatch batch;
     TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, &batch, err);
-    if (!status) status = place_lora(m, lora, err);
+    if (!status) status = tina_model_place_lora(m, lora, err);
     if (status) return status;
     run_layers(m, kv, &batch, lora);
     TinaBackend *b = m->backend;
@@ -371,7 +369,7 @@ TinaStatus tina_model_logprobs(TinaModel *m, TinaKVCache *kv, const TinaSequence
                                const TinaLora *lora, const int32_t *targets, float *logprobs, TinaError *err) {
     TinaBatch batch;
     TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, &batch, err);
-    if (!status) status = place_lora(m, lora, err);
+    if (!status) status = tina_model_place_lora(m, lora, err);
     if (status) return status;
     for (int t = 0; t < batch.n_tokens; t++)
         if (targets[t] < 0 || targets[t] >= m->config.vocab)

@@ -3,6 +3,7 @@
 #ifndef TINA_MODEL_IMPL_H
 #define TINA_MODEL_IMPL_H
 
+#include "lora.h"
 #include "model.h"
 
 typedef struct {
@@ -54,5 +55,9 @@ struct TinaKVCache {
     void *k, *v;            /* (L, n_slots, max_len, Hkv*D) */
     size_t layer_stride;    /* elements per layer */
 };
+
+/* Points m->lora_a and lora_b at the adapter's matrices in backend memory (NULL: no adapter): on a GPU, uploads the
+ * adapter once per id (a copy per call would move the whole adapter for every decoded token). */
+TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *err);
 
 #endif

@@ -34,6 +34,12 @@ struct TinaTrainer {
     void *dz;                   /* (T, r) the gradient of a LoRA inner activation */
     void *dropped, *ddropped;   /* (T, max(C, I)) a module's input after LoRA dropout, and its gradient */
     uint64_t dropout_seed;      /* LoRA dropout: masks from (seed, sequence key, layer, module) */
+    /* the LoRA gradients where the backend adds into them: the caller's own on a host backend, else grad_memory, a
+     * copy of the caller's made for each backward and read back after it */
+    float *const *grad_a, *const *grad_b;  /* (L * TINA_LORA_TARGETS,) */
+    float *grad_memory;
+    size_t grad_capacity;                  /* floats */
+    float **grad_copy;                     /* (2 * L * TINA_LORA_TARGETS,) A then B pointers into grad_memory */
     TinaBatch batch;            /* the last forward's layout (host) */
     int *slots, *n_past, *n_new, *first;
     uint64_t *keys;             /* (sequences,) of the last forward */
@@ -72,8 +78,9 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         return tina_error(err, TINA_ERR_INPUT, "a trainer needs room for tokens, positions and a LoRA rank");
     const TinaConfig *c = &m->config;
     TinaBackend *b = m->backend;
-    if (!b->host_memory || !b->matmul_backward) /* the adapter and its gradients are read in place, on the host */
-        return tina_error(err, TINA_ERR_INPUT, "training runs on the cpu backend only, not yet on %s", b->name);
+    if (!b->matmul_backward)
+        return tina_error(err, TINA_ERR_INPUT, "this build's %s backend has no backward pass: training needs another "
+                          "--device", b->name);
     TinaStatus status = b->reserve(b, max_tokens, max_len, c->head_dim, c->rope_theta, err);
     if (status) return status;
     TinaTrainer *tr = calloc(1, sizeof *tr);
@@ -150,6 +157,8 @@ void tina_trainer_free(TinaTrainer *tr) {
     if (!tr) return;
     if (tr->memory) tr->model->backend->release(tr->model->backend, tr->memory);
     if (tr->kept_memory) tr->model->backend->release(tr->model->backend, tr->kept_memory);
+    if (tr->grad_memory) tr->model->backend->release(tr->model->backend, tr->grad_memory);
+    free(tr->grad_copy);
     free(tr->kept);
     free(tr->slots), free(tr->n_past), free(tr->n_new), free(tr->first), free(tr->keys);
     free(tr->tokens), free(tr->positions), free(tr->targets);
@@ -192,25 +201,27 @@ static void lora_forward(TinaTrainer *tr, const TinaLora *lora, int layer, int t
     if (!lora_a(lora, layer, target)) return;
     TinaBackend *b = tr->model->backend;
     int i = layer * TINA_LORA_TARGETS + target;
-    b->lora(b, out, lora_input(tr, lora, layer, target, in), lora->a[i], lora->b[i], tr->in.z[target],
+    const TinaModel *m = tr->model;
+    b->lora(b, out, lora_input(tr, lora, layer, target, in), m->lora_a[i], m->lora_b[i], tr->in.z[target],
             tr->batch.n_tokens, lora->in[target], lora->out[target], lora->r, lora->scale);
 }
 
-/* din (T, K) += the adapter's part of the gradient through a module; its A and B gradients into grads */
-static void lora_backward(TinaTrainer *tr, const TinaLora *lora, TinaLora *grads, int layer, int target, void *din,
-                          const void *in, const void *dout) {
+/* din (T, K) += the adapter's part of the gradient through a module; its A and B gradients into grad_a, grad_b */
+static void lora_backward(TinaTrainer *tr, const TinaLora *lora, int layer, int target, void *din, const void *in,
+                          const void *dout) {
     if (!lora_a(lora, layer, target)) return;
-    TinaBackend *b = tr->model->backend;
+    TinaModel *m = tr->model;
+    TinaBackend *b = m->backend;
     int i = layer * TINA_LORA_TARGETS + target;
     int T = tr->batch.n_tokens, K = lora->in[target];
     if (lora->dropout <= 0) {
-        b->lora_backward(b, din, grads->a[i], grads->b[i], in, dout, lora->a[i], lora->b[i], tr->in.z[target], tr->dz,
-                         T, K, lora->out[target], lora->r, lora->scale, true);
+        b->lora_backward(b, din, tr->grad_a[i], tr->grad_b[i], in, dout, m->lora_a[i], m->lora_b[i], tr->in.z[target],
+                         tr->dz, T, K, lora->out[target], lora->r, lora->scale, true);
         return;
     }
     /* through the dropout: the gradient of the dropped input, masked again into din */
     const void *dropped = lora_input(tr, lora, layer, target, in);
-    b->lora_backward(b, tr->ddropped, grads->a[i], grads->b[i], dropped, dout, lora->a[i], lora->b[i],
+    b->lora_backward(b, tr->ddropped, tr->grad_a[i], tr->grad_b[i], dropped, dout, m->lora_a[i], m->lora_b[i],
                      tr->in.z[target], tr->dz, T, K, lora->out[target], lora->r, lora->scale, false);
     for (int s = 0; s < tr->batch.n_seqs; s++) {
         size_t first = (size_t)tr->first[s];
@@ -278,6 +289,8 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
     if (!T) return tina_error(err, TINA_ERR_INPUT, "no tokens to train on");
     tr->batch = (TinaBatch){n_seqs, tr->slots, tr->n_past, tr->n_new, tr->first, T, tr->tokens, tr->positions};
     TinaBackend *b = m->backend;
+    TinaStatus status = tina_model_place_lora(m, lora, err);
+    if (status) return status;
     size_t layer_size = (size_t)tr->max_tokens * c->hidden;
     b->embed(b, tr->inputs, m->embed, tr->tokens, T, c->hidden);
     for (int l = 0; l < c->n_layers; l++) {
@@ -288,8 +301,37 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
     b->rmsnorm(b, tr->final_h, row(tr, tr->inputs, (size_t)c->n_layers, layer_size), m->final_norm, T, c->hidden,
                (float)c->rms_eps);
     b->logprobs(b, logprobs, tr->final_h, m->lm_head, tr->targets, T, c->hidden, c->vocab);
-    tr->ready = true;
-    return TINA_OK;
+    status = b->check(b, err);
+    tr->ready = status == TINA_OK;
+    return status;
+}
+
+/* Points grad_a, grad_b where the backend adds the gradients: grads' own matrices on a host backend, else a copy of
+ * grads in grad_memory (the same layout, offset for offset), to be read back by fetch_gradients. */
+static TinaStatus place_gradients(TinaTrainer *tr, TinaLora *grads, TinaError *err) {
+    TinaBackend *b = tr->model->backend;
+    if (b->host_memory) {
+        tr->grad_a = grads->a, tr->grad_b = grads->b;
+        return TINA_OK;
+    }
+    size_t slots = (size_t)grads->n_layers * TINA_LORA_TARGETS;
+    if (grads->n_params > tr->grad_capacity) {
+        if (tr->grad_memory) b->release(b, tr->grad_memory);
+        tr->grad_capacity = 0;
+        tr->grad_memory = b->alloc(b, grads->n_params * sizeof(float));
+        if (!tr->grad_copy) tr->grad_copy = calloc(2 * slots, sizeof *tr->grad_copy);
+        if (!tr->grad_memory || !tr->grad_copy)
+            return tina_error(err, TINA_ERR_RUNTIME, "out of memory (%zu LoRA gradients on %s)", grads->n_params,
+                              b->name);
+        tr->grad_capacity = grads->n_params;
+    }
+    for (size_t i = 0; i < slots; i++) {
+        tr->grad_copy[i] = grads->a[i] ? tr->grad_memory + (grads->a[i] - grads->memory) : NULL;
+        tr->grad_copy[slots + i] = grads->b[i] ? tr->grad_memory + (grads->b[i] - grads->memory) : NULL;
+    }
+    tr->grad_a = tr->grad_copy, tr->grad_b = tr->grad_copy + slots;
+    b->upload(b, tr->grad_memory, grads->memory, grads->n_params * sizeof(float));
+    return b->check(b, err);
 }
 
 TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const float *dlogp, TinaLora *grads,
@@ -305,6 +347,9 @@ TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const fl
     float eps = (float)c->rms_eps;
     size_t layer_size = (size_t)tr->max_tokens * C;
     const void *last = row(tr, tr->inputs, (size_t)c->n_layers, layer_size);
+    TinaStatus status = tina_model_place_lora(m, lora, err);
+    if (!status) status = place_gradients(tr, grads, err);
+    if (status) return status;
     b->rmsnorm(b, tr->final_h, last, m->final_norm, T, C, eps);
     b->logprobs_backward(b, tr->dh, tr->final_h, m->lm_head, tr->targets, dlogp, T, C, c->vocab);
     b->rmsnorm_backward(b, tr->dx, last, m->final_norm, tr->dh, T, C, eps, false);
@@ -315,26 +360,27 @@ TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const fl
         else layer_forward(tr, lora, l, x, tr->out); /* recompute this layer's insides; dx is d out */
         /* out = mid + act @ w_down^T + lora */
         b->matmul_backward(b, tr->dact, tr->dx, w->w_down, T, I, C, false);
-        lora_backward(tr, lora, grads, l, TINA_LORA_DOWN, tr->dact, tr->in.act, tr->dx);
+        lora_backward(tr, lora, l, TINA_LORA_DOWN, tr->dact, tr->in.act, tr->dx);
         b->swiglu_backward(b, tr->dgate, tr->dup, tr->in.gate, tr->in.up, tr->dact, T, I);
         b->matmul_backward(b, tr->dh, tr->dgate, w->w_gate, T, C, I, false);
-        lora_backward(tr, lora, grads, l, TINA_LORA_GATE, tr->dh, tr->in.h2, tr->dgate);
+        lora_backward(tr, lora, l, TINA_LORA_GATE, tr->dh, tr->in.h2, tr->dgate);
         b->matmul_backward(b, tr->dh, tr->dup, w->w_up, T, C, I, true);
-        lora_backward(tr, lora, grads, l, TINA_LORA_UP, tr->dh, tr->in.h2, tr->dup);
+        lora_backward(tr, lora, l, TINA_LORA_UP, tr->dh, tr->in.h2, tr->dup);
         b->rmsnorm_backward(b, tr->dx, tr->in.mid, w->mlp_norm, tr->dh, T, C, eps, true); /* dx is now d mid */
         /* mid = x + att @ w_o^T + lora */
         b->matmul_backward(b, tr->datt, tr->dx, w->wo, T, q, C, false);
-        lora_backward(tr, lora, grads, l, TINA_LORA_O, tr->datt, tr->in.att, tr->dx);
+        lora_backward(tr, lora, l, TINA_LORA_O, tr->datt, tr->in.att, tr->dx);
         b->attention_backward(b, tr->dq, tr->dk, tr->dv, tr->in.q, tr->in.k, tr->in.v, tr->datt, &tr->batch, c->n_heads,
                               c->n_kv_heads, D);
         b->rope_backward(b, tr->dq, tr->dk, &tr->batch, c->n_heads, c->n_kv_heads, D);
         b->matmul_backward(b, tr->dh, tr->dq, w->wq, T, C, q, false);
-        lora_backward(tr, lora, grads, l, TINA_LORA_Q, tr->dh, tr->in.h, tr->dq);
+        lora_backward(tr, lora, l, TINA_LORA_Q, tr->dh, tr->in.h, tr->dq);
         b->matmul_backward(b, tr->dh, tr->dk, w->wk, T, C, kv, true);
-        lora_backward(tr, lora, grads, l, TINA_LORA_K, tr->dh, tr->in.h, tr->dk);
+        lora_backward(tr, lora, l, TINA_LORA_K, tr->dh, tr->in.h, tr->dk);
         b->matmul_backward(b, tr->dh, tr->dv, w->wv, T, C, kv, true);
-        lora_backward(tr, lora, grads, l, TINA_LORA_V, tr->dh, tr->in.h, tr->dv);
+        lora_backward(tr, lora, l, TINA_LORA_V, tr->dh, tr->in.h, tr->dv);
         b->rmsnorm_backward(b, tr->dx, x, w->attn_norm, tr->dh, T, C, eps, true); /* dx is now d x */
     }
-    return TINA_OK;
+    if (!b->host_memory) b->download(b, grads->memory, tr->grad_memory, grads->n_params * sizeof(float));
+    return b->check(b, err);
 }

@@ -61,6 +61,7 @@ static const char usage[] =
     "      --mask-truncated      leave out completions that hit the length limit (finish_reason \"length\")\n"
     "      --seed S              LoRA dropout's masks come from S and the step (default 0)\n"
     "      --threads N           CPU threads (default: all)\n"
+    "      --device NAME         cpu (default), or cuda (bf16 on the first GPU; a build with CUDA=1)\n"
     "      --shard K/N           data parallelism: the inputs are shard K (0 to N-1) of the step's rollouts; write\n"
     "                            their gradient sums and counts to OUT (a .safetensors file) instead of stepping\n"
     "      --apply-grads         the inputs are the N shards' gradient files: add them up, normalise with the whole\n"
@@ -88,6 +89,7 @@ typedef struct {
     bool constant_lr;
     long long total_steps;
     int micro_batch_tokens, threads;
+    const char *device;
     double activation_memory;
     bool mask_truncated, quiet;
     int shard, shards;  /* --shard K/N; shards 0: not sharded */
@@ -549,7 +551,7 @@ static Options parse_options(int argc, char **argv) {
     enum { OPT_INIT = 256, OPT_RANK, OPT_ALPHA, OPT_TARGETS, OPT_INIT_SEED, OPT_LOSS, OPT_BETA, OPT_EPSILON,
            OPT_EPSILON_HIGH, OPT_MAX_COMPLETION, OPT_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_TOTAL, OPT_DECAY,
            OPT_GRAD_NORM, OPT_MICRO, OPT_MASK_TRUNCATED, OPT_THREADS, OPT_DROPOUT, OPT_SEED, OPT_ACTIVATIONS,
-           OPT_SHARD, OPT_APPLY };
+           OPT_SHARD, OPT_APPLY, OPT_DEVICE };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'},           {"adapter", required_argument, NULL, 'a'},
         {"init-adapter", no_argument, NULL, OPT_INIT},     {"rank", required_argument, NULL, OPT_RANK},
@@ -568,14 +570,16 @@ static Options parse_options(int argc, char **argv) {
         {"dropout", required_argument, NULL, OPT_DROPOUT},  {"seed", required_argument, NULL, OPT_SEED},
         {"activation-memory", required_argument, NULL, OPT_ACTIVATIONS},
         {"shard", required_argument, NULL, OPT_SHARD},     {"apply-grads", no_argument, NULL, OPT_APPLY},
+        {"device", required_argument, NULL, OPT_DEVICE},
         {"quiet", no_argument, NULL, 'q'},                 {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},               {NULL, 0, NULL, 0},
     };
     static const char *const presets[] = {"tina", NULL}, *const schedules[] = {"cosine-min-lr", "constant", NULL};
+    static const char *const devices[] = {"cpu", "cuda", NULL};
     /* the defaults are Tina's recipe (REFERENCE.md section 1), so --preset tina only names them */
     Options o = {.rank = 32, .alpha = 128, .dropout = 0.05, .targets = "all", .loss = TINA_LOSS_GRPO, .beta = 0.04, .epsilon = 0.2,
                  .lr = 1e-6, .warmup_ratio = 0.1, .min_lr_rate = 0.1, .total_steps = 1500, .max_grad_norm = 1.0,
-                 .micro_batch_tokens = 4096, .activation_memory = 2048};
+                 .micro_batch_tokens = 4096, .activation_memory = 2048, .device = "cpu"};
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":m:a:o:p:qhV", long_options, NULL)) != -1;) {
         switch (c) {
@@ -614,6 +618,7 @@ static Options parse_options(int argc, char **argv) {
             break;
         }
         case OPT_APPLY: o.apply_grads = true; break;
+        case OPT_DEVICE: o.device = devices[cli_choice("--device", optarg, devices)]; break;
         case 'q': o.quiet = true; break;
         default: cli_standard_option(c, argv, usage);
         }
@@ -651,7 +656,7 @@ int main(int argc, char **argv) {
     /* adding up shards' gradients needs the model's shapes alone: config.json, not gigabytes of weights */
     TinaConfig shapes;
     if (!status && o.apply_grads) status = tina_config_load(o.model, &shapes, &err);
-    if (!status && !o.apply_grads) status = tina_cpu_backend_new(o.threads, &backend, &err);
+    if (!status && !o.apply_grads) status = tina_backend_new(o.device, o.threads, &backend, &err);
     if (!status && !o.apply_grads) status = tina_model_load(o.model, backend, 16, &model, &err);
     const TinaConfig *config = o.apply_grads ? &shapes : model ? tina_model_config(model) : NULL;
     if (!status && o.adapter) status = tina_lora_load(o.adapter, config, &lora, &err);

@@ -93,6 +93,12 @@ static void cuda_upload(TinaBackend *b, void *dst, const void *src, size_t bytes
     if (!failed(c)) ok(c, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream), "upload");
 }
 
+static void cuda_download(TinaBackend *b, void *dst, const void *src, size_t bytes) {
+    Cuda *c = cuda_of(b);
+    if (!failed(c)) ok(c, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream), "download");
+    if (!failed(c)) ok(c, cudaStreamSynchronize(c->stream), "synchronize");
+}
+
 static void *cuda_host_alloc(TinaBackend *b, size_t bytes) {
     (void)b;
     void *p = NULL;
@@ -448,6 +454,7 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
     base->alloc = cuda_alloc;
     base->release = cuda_release;
     base->upload = cuda_upload;
+    base->download = cuda_download;
     base->host_alloc = cuda_host_alloc;
     base->host_release = cuda_host_release;
     base->check = cuda_check;

@@ -153,4 +153,9 @@ run tina-update -m "$F/qwen2-f32" -o x advantaged.jsonl
 check "no adapter: usage error" status_is 2
 run tina-update --help
 check "--help lists the loss types" grep -q "dr_grpo" out
+# a CPU-only build, or a CUDA build on a machine without a GPU (as CI's)
+run tina-update -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o on-gpu --device cuda advantaged.jsonl
+check "--device cuda without a GPU or a CUDA build: exit 2, the reason, nothing written" \
+    sh -c '[ $0 -eq 2 ] && [ ! -e on-gpu ]' "$status"
+check "... the reason" stderr_has "tina-update: --device cuda: "
 finish

@@ -3,6 +3,7 @@
  * 150 tokens: several query blocks of the training attention), on the tiny Qwen2 (biases, GQA 4/2, untied head) and
  * Llama (GQA 4/1, tied embeddings) fixture models with an r=8 adapter on all seven projections. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cjson/cJSON.h"
 #include "stream.h"
@@ -220,6 +221,43 @@ done:
     fixture_close(&f);
 }
 
+/* A backend whose memory is not the host's (a GPU's) trains on copies: the adapter the model uploaded, and the
+ * gradients uploaded before each backward and read back after it. The CPU backend stands in for a GPU, told its
+ * memory is not the host's: the same log-probs and gradients as in place, accumulating over two backwards, through
+ * LoRA dropout too. */
+static void a_device_backend_trains_on_copies(void) {
+    TinaError err;
+    Case c;
+    Fixture f;
+    CHECK(load_case("qwen2", &c));
+    if (!fixture_open(&f)) goto done;
+    f.lora->dropout = 0.3;
+    tina_trainer_set_dropout_seed(f.trainer, 7);
+    float in_place[MAX_TOKENS], copied[MAX_TOKENS];
+    CHECK(tina_trainer_forward(f.trainer, c.seqs, c.n_seqs, NULL, f.lora, c.targets, in_place, &err) == TINA_OK);
+    CHECK(tina_trainer_backward(f.trainer, f.lora, c.coefficients, f.grads, &err) == TINA_OK);
+    TinaLora *twice = NULL;
+    CHECK(tina_lora_zeros_like(f.lora, &twice, &err) == TINA_OK);
+    if (!twice) goto done;
+    backend->host_memory = false;
+    CHECK(tina_trainer_forward(f.trainer, c.seqs, c.n_seqs, NULL, f.lora, c.targets, copied, &err) == TINA_OK);
+    CHECK(tina_trainer_backward(f.trainer, f.lora, c.coefficients, twice, &err) == TINA_OK);
+    CHECK(tina_trainer_backward(f.trainer, f.lora, c.coefficients, twice, &err) == TINA_OK);
+    backend->host_memory = true;
+    CHECK(memcmp(copied, in_place, (size_t)c.T * sizeof *copied) == 0);
+    size_t differ = 0;
+    double norm = 0;
+    for (size_t i = 0; i < f.grads->n_params; i++) {
+        differ += twice->memory[i] != 2 * f.grads->memory[i];
+        norm += (double)f.grads->memory[i] * f.grads->memory[i];
+    }
+    CHECK(differ == 0 && norm > 0);
+    tina_lora_free(twice);
+done:
+    backend->host_memory = true;
+    fixture_close(&f);
+}
+
 static void backward_refuses_without_forward_or_with_other_shapes(void) {
     TinaError err;
     Fixture f;
@@ -245,6 +283,7 @@ int main(void) {
         {"gradients_match_pytorch_with_activations_kept", gradients_match_pytorch_with_activations_kept},
         {"training_forward_equals_inference_logprobs", training_forward_equals_inference_logprobs},
         {"gradients_match_finite_differences_with_dropout", gradients_match_finite_differences_with_dropout},
+        {"a_device_backend_trains_on_copies", a_device_backend_trains_on_copies},
         {"backward_refuses_without_forward_or_with_other_shapes", backward_refuses_without_forward_or_with_other_shapes},
     };
     int status = test_main("train", tests, sizeof tests / sizeof *tests);
