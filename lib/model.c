@@ -270,25 +270,27 @@ TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *
         return TINA_OK;
     }
     size_t slots = (size_t)m->config.n_layers * TINA_LORA_TARGETS;
-    if (m->lora_memory && m->lora_id == lora->id) return TINA_OK;
-    if (lora->n_params > m->lora_capacity || !m->lora_copy) {
-        if (m->lora_memory) b->release(b, m->lora_memory);
-        m->lora_capacity = 0;
-        m->lora_memory = b->alloc(b, lora->n_params * sizeof(float));
-        if (!m->lora_copy) m->lora_copy = calloc(2 * slots, sizeof *m->lora_copy);
-        if (!m->lora_memory || !m->lora_copy)
-            return tina_error(err, TINA_ERR_RUNTIME, "out of memory (a device copy of %zu adapter values)",
-                              lora->n_params);
-        m->lora_capacity = lora->n_params;
+    if (!m->lora_memory || m->lora_id != lora->id) {
+        if (lora->n_params > m->lora_capacity || !m->lora_copy) {
+            if (m->lora_memory) b->release(b, m->lora_memory);
+            m->lora_capacity = 0;
+            m->lora_memory = b->alloc(b, lora->n_params * sizeof(float));
+            if (!m->lora_copy) m->lora_copy = calloc(2 * slots, sizeof *m->lora_copy);
+            if (!m->lora_memory || !m->lora_copy)
+                return tina_error(err, TINA_ERR_RUNTIME, "out of memory (a device copy of %zu adapter values)",
+                                  lora->n_params);
+            m->lora_capacity = lora->n_params;
+        }
+        b->upload(b, m->lora_memory, lora->memory, lora->n_params * sizeof(float));
+        for (size_t i = 0; i < slots; i++) { /* the same layout, offset for offset */
+            m->lora_copy[i] = lora->a[i] ? m->lora_memory + (lora->a[i] - lora->memory) : NULL;
+            m->lora_copy[slots + i] = lora->b[i] ? m->lora_memory + (lora->b[i] - lora->memory) : NULL;
+        }
+        m->lora_id = lora->id;
     }
-    b->upload(b, m->lora_memory, lora->memory, lora->n_params * sizeof(float));
-    for (size_t i = 0; i < slots; i++) { /* the same layout, offset for offset */
-        m->lora_copy[i] = lora->a[i] ? m->lora_memory + (lora->a[i] - lora->memory) : NULL;
-        m->lora_copy[slots + i] = lora->b[i] ? m->lora_memory + (lora->b[i] - lora->memory) : NULL;
-    }
+    /* (again after a call without the adapter, which left them NULL) */
     m->lora_a = m->lora_copy;
     m->lora_b = m->lora_copy + slots;
-    m->lora_id = lora->id;
     return b->check(b, err);
 }
 

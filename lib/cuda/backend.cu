@@ -31,7 +31,7 @@ struct Cuda {
                                   * uploads), then the next call's, built beside it */
     int layout_capacity, layout_tokens;
     double *lse;                 /* device (2, capacity) running max and sum of a log-softmax */
-    float *picked;               /* device (capacity,) target logits, then log-probs */
+    float *picked;               /* device (2, capacity): target logits, then log-probs; the log-probs' gradients */
     int lse_capacity;
 };
 
@@ -313,7 +313,7 @@ static void cuda_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, 
     (void)theta; /* the tables were made for it by reserve */
     DeviceBatch d = batch_on_device(c, batch);
     if (failed(c)) return;
-    launch_rope(c->stream, (bf16 *)q, (bf16 *)k, c->rope_cos, c->rope_sin, d, batch->n_tokens, Hq, Hkv, D);
+    launch_rope(c->stream, (bf16 *)q, (bf16 *)k, c->rope_cos, c->rope_sin, d, batch->n_tokens, Hq, Hkv, D, false);
     launched(c, "rope");
 }
 
@@ -378,36 +378,290 @@ static void cuda_logits(TinaBackend *b, float *out, const void *h, const void *h
 /* the vocabulary in chunks of at most this many logits a call (rows x columns), 256 MB of f32 */
 static const size_t CHUNK_LOGITS = (size_t)64 << 20;
 
-static void cuda_logprobs(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
-                          int C, int V) {
-    Cuda *c = cuda_of(b);
-    if (failed(c)) return;
-    if (T > c->lse_capacity) {
-        cudaFree(c->lse);
-        cudaFree(c->picked);
-        c->lse = NULL, c->picked = NULL, c->lse_capacity = 0;
-        if (!ok(c, cudaMalloc(&c->lse, 2 * (size_t)T * sizeof *c->lse), "allocate log-softmax state") ||
-            !ok(c, cudaMalloc(&c->picked, (size_t)T * sizeof *c->picked), "allocate log-softmax state"))
-            return;
-        c->lse_capacity = T;
-    }
+/* the columns of a vocabulary chunk for T rows */
+static int chunk_columns(int T, int V) {
     int columns = (int)(CHUNK_LOGITS / (size_t)T);
-    if (columns > V) columns = V;
-    if (columns < 1) columns = 1;
-    float *chunk = (float *)scratch(c, (size_t)T * columns * sizeof(float));
-    const int *ids = ints_on_device(c, targets, T);
-    if (!chunk || !ids) return;
+    return columns > V ? V : columns < 1 ? 1 : columns;
+}
+
+/* room for the per-row log-softmax state of T rows; false after a failure */
+static bool rows_state(Cuda *c, int T) {
+    if (failed(c)) return false;
+    if (T <= c->lse_capacity) return true;
+    cudaFree(c->lse);
+    cudaFree(c->picked);
+    c->lse = NULL, c->picked = NULL, c->lse_capacity = 0;
+    if (!ok(c, cudaMalloc(&c->lse, 2 * (size_t)T * sizeof *c->lse), "allocate log-softmax state") ||
+        !ok(c, cudaMalloc(&c->picked, 2 * (size_t)T * sizeof *c->picked), "allocate log-softmax state"))
+        return false;
+    c->lse_capacity = T;
+    return true;
+}
+
+/* c->lse (max, then sum) over the whole vocabulary of h @ head^T, and c->picked the target logits, a chunk (T,
+ * columns) f32 at a time in chunk */
+static void log_sum_exp(Cuda *c, float *chunk, int columns, const void *h, const void *head, const int *ids, int T,
+                        int C, int V) {
     for (int v0 = 0; v0 < V; v0 += columns) {
         int n = V - v0 < columns ? V - v0 : columns;
         head_product(c, chunk, h, (const bf16 *)head + (size_t)v0 * C, T, C, n);
         launch_log_sum_exp(c->stream, chunk, T, n, v0, ids, c->lse, c->lse + T, c->picked, v0 == 0);
         launched(c, "log-sum-exp");
     }
+}
+
+static void cuda_logprobs(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
+                          int C, int V) {
+    Cuda *c = cuda_of(b);
+    if (!rows_state(c, T)) return;
+    int columns = chunk_columns(T, V);
+    float *chunk = (float *)scratch(c, (size_t)T * columns * sizeof(float));
+    const int *ids = ints_on_device(c, targets, T);
+    if (!chunk || !ids) return;
+    log_sum_exp(c, chunk, columns, h, head, ids, T, C, V);
     launch_logprob(c->stream, c->picked, c->picked, c->lse, c->lse + T, T);
     launched(c, "log-probs");
     ok(c, cudaMemcpyAsync(out, c->picked, (size_t)T * sizeof *out, cudaMemcpyDeviceToHost, c->stream),
        "download log-probs");
     ok(c, cudaStreamSynchronize(c->stream), "synchronize");
+}
+
+/* ---- backward --------------------------------------------------------------------------------------------------- */
+
+/* The log-sum-exp again, then per chunk: d logits (bf16, as a bf16 model's autograd has them) and dh += d logits @
+ * head rows, summed in f32 over the chunks and rounded once. */
+static void cuda_logprobs_backward(TinaBackend *b, void *dh, const void *h, const void *head, const int32_t *targets,
+                                   const float *dlogp, int T, int C, int V) {
+    Cuda *c = cuda_of(b);
+    if (!rows_state(c, T)) return;
+    int columns = chunk_columns(T, V);
+    size_t logits = (size_t)T * columns;
+    float *chunk = (float *)scratch(c, logits * (sizeof(float) + sizeof(bf16)) + (size_t)T * C * sizeof(float));
+    const int *ids = ints_on_device(c, targets, T);
+    if (!chunk || !ids) return;
+    float *dh32 = chunk + logits, *dlogp_device = c->picked + T;
+    bf16 *grad = (bf16 *)(dh32 + (size_t)T * C);
+    ok(c, cudaMemcpyAsync(dlogp_device, dlogp, (size_t)T * sizeof *dlogp, cudaMemcpyHostToDevice, c->stream),
+       "upload log-prob gradients");
+    log_sum_exp(c, chunk, columns, h, head, ids, T, C, V);
+    float one = 1.0f, zero = 0.0f;
+    for (int v0 = 0; v0 < V; v0 += columns) {
+        int n = V - v0 < columns ? V - v0 : columns;
+        const bf16 *rows = (const bf16 *)head + (size_t)v0 * C;
+        head_product(c, chunk, h, rows, T, C, n);
+        launch_logprob_grad(c->stream, grad, chunk, T, n, v0, ids, c->lse, c->lse + T, dlogp_device);
+        launched(c, "log-prob gradients");
+        /* dh^T (C, T) += rows^T (C, n) @ grad^T (n, T), column-major */
+        blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, C, T, n, &one, rows, CUDA_R_16BF, C, grad,
+                                CUDA_R_16BF, n, v0 ? &one : &zero, dh32, CUDA_R_32F, C, CUBLAS_COMPUTE_32F,
+                                CUBLAS_GEMM_DEFAULT),
+                "head backward");
+    }
+    launch_f32_to_bf16(c->stream, (bf16 *)dh, dh32, (size_t)T * C);
+    launched(c, "round dh");
+}
+
+static void cuda_rmsnorm_backward(TinaBackend *b, void *dx, const void *x, const void *weight, const void *dout, int T,
+                                  int C, float eps, bool accumulate) {
+    Cuda *c = cuda_of(b);
+    if (failed(c)) return;
+    launch_rmsnorm_backward(c->stream, (bf16 *)dx, (const bf16 *)x, (const bf16 *)weight, (const bf16 *)dout, T, C,
+                            eps, accumulate);
+    launched(c, "rmsnorm backward");
+}
+
+/* din (T, K) = dout (T, N) @ w (N, K) is column-major din^T (K, T) = w^T (K, N) @ dout^T (N, T); added into din
+ * through f32, rounded once, when accumulate */
+static void cuda_matmul_backward(TinaBackend *b, void *din, const void *dout, const void *w, int T, int K, int N,
+                                 bool accumulate) {
+    Cuda *c = cuda_of(b);
+    if (failed(c)) return;
+    float one = 1.0f, zero = 0.0f;
+    if (!accumulate) {
+        blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, K, T, N, &one, w, CUDA_R_16BF, K, dout,
+                                CUDA_R_16BF, N, &zero, din, CUDA_R_16BF, K, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                "matmul backward");
+        return;
+    }
+    float *p = (float *)scratch(c, (size_t)T * K * sizeof(float));
+    if (!p) return;
+    blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, K, T, N, &one, w, CUDA_R_16BF, K, dout, CUDA_R_16BF,
+                            N, &zero, p, CUDA_R_32F, K, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+            "matmul backward");
+    launch_finish_product(c->stream, (bf16 *)din, p, NULL, T, K, true);
+    launched(c, "add a gradient");
+}
+
+/* In f32 as the forward: z = in @ a^T recomputed (the forward kept it rounded); db += scale dout^T z;
+ * dz = scale dout @ bm; da += dz^T in; din (+)= dz @ a. Column-major, each row-major (R, S) matrix read as (S, R). */
+static void cuda_lora_backward(TinaBackend *b, void *din, float *da, float *db, const void *in, const void *dout,
+                               const float *a, const float *bm, const void *z, void *dscratch, int T, int K, int N,
+                               int r, float scale, bool accumulate) {
+    Cuda *c = cuda_of(b);
+    (void)z, (void)dscratch; /* z again in f32, dz in f32 scratch */
+    size_t in_n = (size_t)T * K, out_n = (size_t)T * N, z_n = (size_t)T * r;
+    float *in32 = (float *)scratch(c, (2 * in_n + out_n + 2 * z_n) * sizeof(float));
+    if (!in32) return;
+    float *dout32 = in32 + in_n, *z32 = dout32 + out_n, *dz32 = z32 + z_n, *din32 = dz32 + z_n;
+    launch_bf16_to_f32(c->stream, in32, (const bf16 *)in, in_n);
+    launch_bf16_to_f32(c->stream, dout32, (const bf16 *)dout, out_n);
+    launched(c, "lora backward inputs");
+    float one = 1.0f, zero = 0.0f;
+    blas_ok(c, cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, r, T, K, &one, a, K, in32, K, &zero, z32, r), "lora z");
+    blas_ok(c, cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, r, N, T, &scale, z32, r, dout32, N, &one, db, r),
+            "lora dB");
+    blas_ok(c, cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, r, T, N, &scale, bm, r, dout32, N, &zero, dz32, r),
+            "lora dz");
+    blas_ok(c, cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, K, r, T, &one, in32, K, dz32, r, &one, da, K), "lora dA");
+    blas_ok(c, cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, K, T, r, &one, a, K, dz32, r, &zero, din32, K),
+            "lora din");
+    launch_finish_product(c->stream, (bf16 *)din, din32, NULL, T, K, accumulate);
+    launched(c, "lora din");
+}
+
+static void cuda_rope_backward(TinaBackend *b, void *dq, void *dk, const TinaBatch *batch, int Hq, int Hkv, int D) {
+    Cuda *c = cuda_of(b);
+    DeviceBatch d = batch_on_device(c, batch);
+    if (failed(c)) return;
+    launch_rope(c->stream, (bf16 *)dq, (bf16 *)dk, c->rope_cos, c->rope_sin, d, batch->n_tokens, Hq, Hkv, D, true);
+    launched(c, "rope backward");
+}
+
+/* Training attention's per-sequence buffers in scratch, for sequences of up to n tokens: head-major copies
+ * (attention_train.cu) of q, dout, dq (Hq, n, D) and k, v, dk, dv (Hkv, n, D); one group's scores or dP (group x n,
+ * n) f32 and probabilities or dS (group x n, n) bf16. */
+typedef struct {
+    bf16 *q, *dout, *dq, *k, *v, *dk, *dv, *p;
+    float *scores;
+} SequenceAttention;
+
+static bool sequence_attention(Cuda *c, SequenceAttention *sa, const TinaBatch *batch, int Hq, int Hkv, int D) {
+    int n = 0;
+    for (int s = 0; s < batch->n_seqs; s++) n = batch->n_new[s] > n ? batch->n_new[s] : n;
+    size_t q = (size_t)Hq * n * D, kv = (size_t)Hkv * n * D, square = (size_t)(Hq / Hkv) * n * n;
+    char *at = (char *)scratch(c, square * sizeof(float) + (3 * q + 4 * kv + square) * sizeof(bf16));
+    if (!at) return false;
+    sa->scores = (float *)at;
+    bf16 *next = (bf16 *)(sa->scores + square);
+    bf16 **slots[] = {&sa->q, &sa->dout, &sa->dq, &sa->k, &sa->v, &sa->dk, &sa->dv, &sa->p};
+    size_t sizes[] = {q, q, q, kv, kv, kv, kv, square};
+    for (int i = 0; i < 8; i++) *slots[i] = next, next += sizes[i];
+    return true;
+}
+
+/* Row-major (rows, columns) matrices are column-major (columns, rows) to cuBLAS: out (R, S) = x (R, D) @ y (S, D)^T
+ * is gemm(T, N, S, R, D, y, x), and out (R, D) = x (R, S) @ y (S, D) is gemm(N, N, D, R, S, y, x). bf16 in, f32
+ * sums, out of type out_type. */
+static void product_xyt(Cuda *c, void *out, cudaDataType out_type, const bf16 *x, const bf16 *y, int R, int S, int D,
+                        float alpha) {
+    float zero = 0.0f;
+    blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, S, R, D, &alpha, y, CUDA_R_16BF, D, x, CUDA_R_16BF, D,
+                            &zero, out, out_type, S, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+            "attention product");
+}
+
+static void product_xy(Cuda *c, bf16 *out, const bf16 *x, const bf16 *y, int R, int S, int D, float alpha) {
+    float zero = 0.0f;
+    blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, D, R, S, &alpha, y, CUDA_R_16BF, D, x, CUDA_R_16BF, S,
+                            &zero, out, CUDA_R_16BF, D, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+            "attention product");
+}
+
+/* out (S, D) = x (R, S)^T @ y (R, D): gemm(N, T, D, S, R, y, x) */
+static void product_xty(Cuda *c, bf16 *out, const bf16 *x, const bf16 *y, int R, int S, int D, float alpha) {
+    float zero = 0.0f;
+    blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, D, S, R, &alpha, y, CUDA_R_16BF, D, x, CUDA_R_16BF, S,
+                            &zero, out, CUDA_R_16BF, D, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+            "attention product");
+}
+
+/* sa->p = the causal softmax of group g's scores: (group x n, n), query heads g x group .. of sequence rows n */
+static void group_probabilities(Cuda *c, const SequenceAttention *sa, int g, int group, int n, int D) {
+    const bf16 *q = sa->q + (size_t)g * group * n * D, *k = sa->k + (size_t)g * n * D;
+    product_xyt(c, sa->scores, CUDA_R_32F, q, k, group * n, n, D, 1.0f / sqrtf((float)D));
+    launch_causal_softmax(c->stream, sa->p, sa->scores, group * n, n);
+    launched(c, "causal softmax");
+}
+
+static void cuda_self_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v,
+                                const TinaBatch *batch, int Hq, int Hkv, int D) {
+    Cuda *c = cuda_of(b);
+    SequenceAttention sa;
+    if (failed(c) || !sequence_attention(c, &sa, batch, Hq, Hkv, D)) return;
+    int group = Hq / Hkv;
+    size_t q_row = (size_t)Hq * D, kv_row = (size_t)Hkv * D;
+    for (int s = 0; s < batch->n_seqs; s++) {
+        int n = batch->n_new[s];
+        size_t first = (size_t)batch->first[s];
+        launch_to_heads(c->stream, sa.q, (const bf16 *)q + first * q_row, n, Hq, D);
+        launch_to_heads(c->stream, sa.k, (const bf16 *)k + first * kv_row, n, Hkv, D);
+        launch_to_heads(c->stream, sa.v, (const bf16 *)v + first * kv_row, n, Hkv, D);
+        for (int g = 0; g < Hkv; g++) {
+            group_probabilities(c, &sa, g, group, n, D);
+            product_xy(c, sa.dq + (size_t)g * group * n * D, sa.p, sa.v + (size_t)g * n * D, group * n, n, D, 1.0f);
+        }
+        launch_to_rows(c->stream, (bf16 *)out + first * q_row, sa.dq, n, Hq, D); /* dq: the output's room here */
+        launched(c, "self-attention");
+    }
+}
+
+/* Per sequence and kv head, P recomputed: dV = P^T dO; dP = dO V^T; dS = P (dP - rowsum(P dP)); dQ = scale dS K;
+ * dK = scale dS^T Q (the group's query heads summed by the product itself). */
+static void cuda_attention_backward(TinaBackend *b, void *dq, void *dk, void *dv, const void *q, const void *k,
+                                    const void *v, const void *dout, const TinaBatch *batch, int Hq, int Hkv, int D) {
+    Cuda *c = cuda_of(b);
+    SequenceAttention sa;
+    if (failed(c) || !sequence_attention(c, &sa, batch, Hq, Hkv, D)) return;
+    int group = Hq / Hkv;
+    size_t q_row = (size_t)Hq * D, kv_row = (size_t)Hkv * D;
+    float scale = 1.0f / sqrtf((float)D);
+    for (int s = 0; s < batch->n_seqs; s++) {
+        int n = batch->n_new[s];
+        size_t first = (size_t)batch->first[s];
+        launch_to_heads(c->stream, sa.q, (const bf16 *)q + first * q_row, n, Hq, D);
+        launch_to_heads(c->stream, sa.dout, (const bf16 *)dout + first * q_row, n, Hq, D);
+        launch_to_heads(c->stream, sa.k, (const bf16 *)k + first * kv_row, n, Hkv, D);
+        launch_to_heads(c->stream, sa.v, (const bf16 *)v + first * kv_row, n, Hkv, D);
+        for (int g = 0; g < Hkv; g++) {
+            size_t qg = (size_t)g * group * n * D, kg = (size_t)g * n * D;
+            group_probabilities(c, &sa, g, group, n, D);
+            product_xty(c, sa.dv + kg, sa.p, sa.dout + qg, group * n, n, D, 1.0f);
+            product_xyt(c, sa.scores, CUDA_R_32F, sa.dout + qg, sa.v + kg, group * n, n, D, 1.0f);
+            launch_softmax_backward(c->stream, sa.p, sa.scores, group * n, n);
+            launched(c, "softmax backward");
+            product_xy(c, sa.dq + qg, sa.p, sa.k + kg, group * n, n, D, scale);
+            product_xty(c, sa.dk + kg, sa.p, sa.q + qg, group * n, n, D, scale);
+        }
+        launch_to_rows(c->stream, (bf16 *)dq + first * q_row, sa.dq, n, Hq, D);
+        launch_to_rows(c->stream, (bf16 *)dk + first * kv_row, sa.dk, n, Hkv, D);
+        launch_to_rows(c->stream, (bf16 *)dv + first * kv_row, sa.dv, n, Hkv, D);
+        launched(c, "attention backward");
+    }
+}
+
+static void cuda_swiglu_backward(TinaBackend *b, void *dgate, void *dup, const void *gate, const void *up,
+                                 const void *dact, int T, int I) {
+    Cuda *c = cuda_of(b);
+    if (failed(c)) return;
+    launch_swiglu_backward(c->stream, (bf16 *)dgate, (bf16 *)dup, (const bf16 *)gate, (const bf16 *)up,
+                           (const bf16 *)dact, (size_t)T * I);
+    launched(c, "swiglu backward");
+}
+
+static void cuda_dropout(TinaBackend *b, void *out, const void *in, int T, int K, float p, uint64_t seed,
+                         uint64_t stream) {
+    Cuda *c = cuda_of(b);
+    if (failed(c)) return;
+    launch_dropout(c->stream, (bf16 *)out, (const bf16 *)in, (size_t)T * K, p, seed, stream, false);
+    launched(c, "dropout");
+}
+
+static void cuda_dropout_backward(TinaBackend *b, void *dst, const void *src, int T, int K, float p, uint64_t seed,
+                                  uint64_t stream) {
+    Cuda *c = cuda_of(b);
+    if (failed(c)) return;
+    launch_dropout(c->stream, (bf16 *)dst, (const bf16 *)src, (size_t)T * K, p, seed, stream, true);
+    launched(c, "dropout backward");
 }
 
 static void cuda_destroy(TinaBackend *b) {
@@ -475,6 +729,16 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
     base->add = cuda_add;
     base->logits = cuda_logits;
     base->logprobs = cuda_logprobs;
+    base->logprobs_backward = cuda_logprobs_backward;
+    base->rmsnorm_backward = cuda_rmsnorm_backward;
+    base->matmul_backward = cuda_matmul_backward;
+    base->lora_backward = cuda_lora_backward;
+    base->rope_backward = cuda_rope_backward;
+    base->self_attention = cuda_self_attention;
+    base->attention_backward = cuda_attention_backward;
+    base->swiglu_backward = cuda_swiglu_backward;
+    base->dropout = cuda_dropout;
+    base->dropout_backward = cuda_dropout_backward;
     base->destroy = cuda_destroy;
     *backend = base;
     return TINA_OK;

@@ -1,7 +1,7 @@
-/* cuda: the CUDA backend, built only with `make CUDA=1` (nvcc, cuBLAS). It implements the forward half of the
- * backend seam (backend.h) on one GPU: weights and activations in bf16, every sum in f32, cuBLAS for the
- * projections and the head, own kernels for the rest (kernels.cu, attention.cu). Training (the backward half) is
- * not there yet: a trainer refuses this backend. */
+/* cuda: the CUDA backend, built only with `make CUDA=1` (nvcc, cuBLAS). It implements the backend seam (backend.h)
+ * on one GPU: weights and activations in bf16, every sum in f32, the LoRA matrices and their gradients in f32;
+ * cuBLAS for the projections, the head and training's attention, own kernels for the rest (kernels.cu and
+ * attention.cu for inference, backward.cu and attention_train.cu for training). */
 #ifndef TINA_CUDA_H
 #define TINA_CUDA_H
 

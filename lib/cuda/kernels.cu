@@ -3,11 +3,8 @@
 
 #include <cmath>
 
-static const int THREADS = 256;
+#include "common.cuh"
 
-static unsigned blocks_for(size_t n) { return (unsigned)((n + THREADS - 1) / THREADS); }
-
-static __device__ float round_bf16(float x) { return __bfloat162float(__float2bfloat16(x)); }
 
 /* ---- conversions -------------------------------------------------------------------------------------------- */
 
@@ -61,25 +58,6 @@ static __global__ void gather_rows_kernel(bf16 *out, const bf16 *in, const int *
 
 void launch_gather_rows(cudaStream_t s, bf16 *out, const bf16 *in, const int *rows, int n, int C) {
     if (n) gather_rows_kernel<<<n, THREADS, 0, s>>>(out, in, rows, C);
-}
-
-struct Sum {
-    __device__ float operator()(float a, float b) const { return a + b; }
-};
-struct Max {
-    __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
-};
-
-/* op over v of every thread of the block (THREADS threads), returned to every thread */
-template <class Op> static __device__ float block_reduce(float v, float *shared, Op op, float identity) {
-    for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
-    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    __syncthreads(); /* shared may still be read by a previous call */
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    v = lane < THREADS / 32 ? shared[lane] : identity;
-    for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
 }
 
 /* one block per row: the mean square in f32, the row times its rsqrt rounded to bf16, then times the weight */
@@ -155,23 +133,23 @@ void launch_add(cudaStream_t s, bf16 *x, const bf16 *y, size_t n) {
 /* one thread per (token, head, pair j): element j pairs with j + D/2, as transformers' bf16 rotate-half computes
  * x * cos + rotate_half(x) * sin with cos and sin cast to bf16 and every product rounded */
 static __global__ void rope_kernel(bf16 *q, bf16 *k, const float *cos_table, const float *sin_table,
-                                   DeviceBatch batch, int T, int Hq, int Hkv, int D) {
+                                   DeviceBatch batch, int T, int Hq, int Hkv, int D, float direction) {
     int half = D / 2, heads = Hq + Hkv;
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)T * heads * half) return;
     int j = (int)(i % half), h = (int)(i / half % heads), t = (int)(i / half / heads);
     bf16 *x = h < Hq ? q + ((size_t)t * Hq + h) * D : k + ((size_t)t * Hkv + (h - Hq)) * D;
     size_t at = (size_t)batch.positions[t] * half + j;
-    float c = round_bf16(cos_table[at]), s = round_bf16(sin_table[at]);
+    float c = round_bf16(cos_table[at]), s = direction * round_bf16(sin_table[at]);
     float x1 = __bfloat162float(x[j]), x2 = __bfloat162float(x[j + half]);
     x[j] = __float2bfloat16(round_bf16(x1 * c) - round_bf16(x2 * s));
     x[j + half] = __float2bfloat16(round_bf16(x2 * c) + round_bf16(x1 * s));
 }
 
 void launch_rope(cudaStream_t s, bf16 *q, bf16 *k, const float *cos, const float *sin, DeviceBatch batch, int T,
-                 int Hq, int Hkv, int D) {
+                 int Hq, int Hkv, int D, bool inverse) {
     size_t n = (size_t)T * (Hq + Hkv) * (D / 2);
-    if (n) rope_kernel<<<blocks_for(n), THREADS, 0, s>>>(q, k, cos, sin, batch, T, Hq, Hkv, D);
+    if (n) rope_kernel<<<blocks_for(n), THREADS, 0, s>>>(q, k, cos, sin, batch, T, Hq, Hkv, D, inverse ? -1.0f : 1.0f);
 }
 
 /* ---- log-softmax over vocabulary chunks --------------------------------------------------------------------- */

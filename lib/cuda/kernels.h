@@ -34,9 +34,10 @@ void launch_rmsnorm(cudaStream_t s, bf16 *out, const bf16 *in, const bf16 *weigh
 void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16 *bias, int T, int N, bool accumulate);
 /* out (T, N) = out + y (T, N) f32, the sum in f32; z (T, r) bf16 = z32 (T, r) */
 void launch_lora_out(cudaStream_t s, bf16 *out, const float *y, int T, int N, bf16 *z, const float *z32, int r);
-/* q (T, Hq, D) and k (T, Hkv, D) rotated in place by the f32 tables cos, sin (positions, D / 2) */
+/* q (T, Hq, D) and k (T, Hkv, D) rotated in place by the f32 tables cos, sin (positions, D / 2); inverse: rotated
+ * back (the gradient of the rotation) */
 void launch_rope(cudaStream_t s, bf16 *q, bf16 *k, const float *cos, const float *sin, DeviceBatch batch, int T,
-                 int Hq, int Hkv, int D);
+                 int Hq, int Hkv, int D, bool inverse);
 /* out (T, I) = silu(gate) * up */
 void launch_swiglu(cudaStream_t s, bf16 *out, const bf16 *gate, const bf16 *up, size_t n);
 /* x (n) += y (n) */
@@ -59,5 +60,27 @@ void launch_round_bf16(cudaStream_t s, float *out, const float *in, size_t n);
 bool tina_cuda_attention_fits(int D);
 void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
                       bf16 *v_cache, int max_len, DeviceBatch batch, int T, int Hq, int Hkv, int D);
+
+/* backward.cu: dx (T, C) (+)= the gradient through out = rmsnorm(x) * weight, given dout (T, C) */
+void launch_rmsnorm_backward(cudaStream_t s, bf16 *dx, const bf16 *x, const bf16 *weight, const bf16 *dout, int T,
+                             int C, float eps, bool accumulate);
+/* dgate, dup (n) through act = silu(gate) * up, given dact (n) */
+void launch_swiglu_backward(cudaStream_t s, bf16 *dgate, bf16 *dup, const bf16 *gate, const bf16 *up,
+                            const bf16 *dact, size_t n);
+/* grad (T, n) = d/dlogits of sum_t dlogp[t] * log softmax[t, targets[t]] for the chunk (T, n) of f32 logits of
+ * columns v0 .. v0 + n - 1, given the whole vocabulary's log-sum-exp (max, sum) */
+void launch_logprob_grad(cudaStream_t s, bf16 *grad, const float *chunk, int T, int n, int v0,
+                         const int32_t *targets, const double *max, const double *sum, const float *dlogp);
+/* out (n) = in * keep / (1 - p), or out += that when add; keep: tina_rng_uniform(seed, stream, i) >= p */
+void launch_dropout(cudaStream_t s, bf16 *out, const bf16 *in, size_t n, float p, uint64_t seed, uint64_t stream,
+                    bool add);
+
+/* attention_train.cu: a sequence's rows (n, H, D) to heads (H, n, D) and back */
+void launch_to_heads(cudaStream_t s, bf16 *heads, const bf16 *rows, int n, int H, int D);
+void launch_to_rows(cudaStream_t s, bf16 *rows, const bf16 *heads, int n, int H, int D);
+/* p (rows, n) = the causal softmax of scores (rows, n) f32, row r being query r % n of its head */
+void launch_causal_softmax(cudaStream_t s, bf16 *p, const float *scores, int rows, int n);
+/* p (rows, n) = p * (dp - rowsum(p * dp)), in place: the softmax's backward (before the scale) */
+void launch_softmax_backward(cudaStream_t s, bf16 *p, const float *dp, int rows, int n);
 
 #endif

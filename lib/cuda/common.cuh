@@ -1,0 +1,32 @@
+/* common: what the CUDA kernel files share: the block size, rounding to bf16 and block-wide reductions. */
+#ifndef TINA_CUDA_COMMON_CUH
+#define TINA_CUDA_COMMON_CUH
+
+#include "kernels.h"
+
+static constexpr int THREADS = 256;
+
+static unsigned blocks_for(size_t n) { return (unsigned)((n + THREADS - 1) / THREADS); }
+
+static __device__ float round_bf16(float x) { return __bfloat162float(__float2bfloat16(x)); }
+
+struct Sum {
+    __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct Max {
+    __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+/* op over v of every thread of the block (THREADS threads), returned to every thread */
+template <class Op> static __device__ float block_reduce(float v, float *shared, Op op, float identity) {
+    for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    __syncthreads(); /* shared may still be read by a previous call */
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    v = lane < THREADS / 32 ? shared[lane] : identity;
+    for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+#endif
