@@ -668,6 +668,7 @@ int main(int argc, char **argv) {
                                     &lora, &err);
     }
     if (!status) status = tina_lora_zeros_like(lora, &grads, &err);
+    double loaded = now(); /* the model and the adapter: what a run pays before its step */
     if (!status) status = load_state(o.adapter, lora->n_params, &state, &err);
     Identity id = {0};
     if (!status) id = identity_of(&o, lora, state.step);
@@ -728,11 +729,11 @@ int main(int argc, char **argv) {
                      "{\"step\":%lld,\"loss\":%s,\"kl\":%s,\"grad_norm\":%s,\"lr\":%s,\"tokens\":%.0f,\"rollouts\":%.0f,"
                      "\"skipped\":%.0f,\"reward_mean\":%s,\"reward_std\":%s,\"frac_zero_std_groups\":%.6g,"
                      "\"frac_truncated\":%.6g,\"completion_len_mean\":%.6g,\"entropy\":%s,\"clip_fraction\":%.6g,"
-                     "\"logprob_gap_max\":%s,\"logprob_gap_mean\":%s,\"seconds\":%.3f}",
+                     "\"logprob_gap_max\":%s,\"logprob_gap_mean\":%s,\"seconds\":%.3f,\"load_seconds\":%.3f}",
                      state.step, loss_s, kl, norm, lr_s, totals.tokens, totals.rollouts, totals.skipped, mean, std,
                      totals.groups ? totals.zero_std_groups / totals.groups : 0,
                      totals.truncated / (totals.rollouts + totals.skipped), totals.completion_len / totals.rollouts,
-                     ent, totals.clipped / tokens, gap_max, gap_mean, seconds);
+                     ent, totals.clipped / tokens, gap_max, gap_mean, seconds, loaded - start);
             char state_json[4096];
             snprintf(state_json, sizeof state_json,
                      "{\"step\":%lld,\"lr\":%s,\"loss_type\":\"%s\",\"beta\":%.17g,\"epsilon\":%.17g,"

@@ -22,7 +22,8 @@ check "a step: a complete adapter folder" [ -f step1/adapter_config.json -a -f s
 check "metrics: one JSON line with every field" jq_true 'length == 1 and (.[0] | has("step") and has("loss") and
     has("kl") and has("grad_norm") and has("lr") and has("tokens") and has("reward_mean") and has("reward_std") and
     has("frac_zero_std_groups") and has("frac_truncated") and has("completion_len_mean") and has("entropy") and
-    has("clip_fraction") and has("logprob_gap_max") and has("logprob_gap_mean") and has("seconds"))'
+    has("clip_fraction") and has("logprob_gap_max") and has("logprob_gap_mean") and has("seconds") and
+    .load_seconds <= .seconds)'
 check "metrics: step 1, 240 completion tokens, the lr asked for" jq_true '.[0].step == 1 and .[0].tokens == 240 and .[0].lr == 0.001'
 check "sampler and trainer log-probs agree (gap under 1e-5)" jq_true '.[0].logprob_gap_max < 1e-5'
 # ratio 1 at the sampling policy: the loss is -mean(A) + beta kl = 0.04 kl here (the advantages sum to 0)

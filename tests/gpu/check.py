@@ -1,4 +1,4 @@
-"""The CUDA backend on a real GPU, against transformers + PEFT on the same GPU in the same run (issue 10).
+"""The CUDA backend on a real GPU, against transformers + PEFT on the same GPU in the same run (issues 10 and 11).
 
 Run by tests/gpu/run.sh, which builds nothing here: it expects build/cuda (make CUDA=1 BUILD=build/cuda ...). Needs
 torch with CUDA, transformers, peft, safetensors; no network. Writes results.json under OUT and prints a summary table
@@ -15,6 +15,17 @@ Parity (bf16 everywhere, transformers with sdpa attention):
 Benchmarks (the 1.5B shape, greedy, every completion its full length): transformers generate and tina-sample at
 batch 1 (256-token prompts, 128 new), 64 and 256 (256 + 256); the GPU's copy bandwidth and bf16 GEMM rate measured
 here as the ceilings.
+Training (tina-update --device cuda; the loss is GRPO's with beta 0.04, the KL reference the adapter-free model):
+  - train_tiny, train_real_shape: the LoRA gradients of one batch (tina-update --shard 0/1, divided by the batch's
+    completions) against PEFT's of the same loss in bf16 (the adapter f32, as PEFT keeps it) and in f32 (exact): the
+    distance from exact must stay within 1.5 times PEFT bf16's own (relative L2 over every matrix); the CPU backend
+    (f32) within 1e-3 of exact. Then one whole step (clipping, AdamW at lr 1e-3) against PEFT's: the adapter's move,
+    compared the same way.
+  - train_bench: the 1.5B shape, 8 sequences of 512 + 1536 tokens, r 32 alpha 128 on all seven projections, AdamW:
+    tokens/s of the step and peak GPU memory of tina-update (activations recomputed layer by layer, the default,
+    and kept) against PEFT's step without and with gradient checkpointing.
+  - tina_step: one whole Tina-recipe step on the 1.5B shape with random weights (8 prompts x 6 samples, every
+    completion forced to 2048 tokens): seconds by stage, and the sampler-vs-trainer log-prob gap.
 """
 import json
 import os
@@ -32,6 +43,8 @@ from transformers import AutoModelForCausalLM, Qwen2Config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "build/cuda/bin/tina-sample"
+UPDATE = ROOT / "build/cuda/bin/tina-update"
+BIN = ROOT / "build/cuda/bin"
 LOGITS = ROOT / "build/cuda/bench/model_logits"
 FIXTURES = ROOT / "tests/fixtures/models"
 TINY_TOKENIZER = ROOT / "data/models/tiny-math-bpe"
@@ -44,7 +57,7 @@ PROMPTS = [[3, 1, 796, 395, 724, 226, 23], [3, 1, 93, 322, 226, 24, 283, 226, 28
 BENCH = [(1, 256, 128), (64, 256, 256), (256, 256, 256)]
 
 results = {"gpu": torch.cuda.get_device_name(0), "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
-           "checks": [], "bench": [], "ceilings": {}}
+           "checks": [], "bench": [], "ceilings": {}, "train_bench": [], "tina_step": {}}
 
 
 def record(name, value, bound, passed):
@@ -205,6 +218,279 @@ def real_shape():
                f"{hf_error:.2e})", f"{exact_error:.2e}", f"{1.25 * hf_error:.2e}", exact_error <= 1.25 * hf_error)
 
 
+# ---- training ---------------------------------------------------------------------------------------------------
+
+BETA = 0.04
+
+
+def train_batch(vocab, prompts, samples, prompt_len, completion_len, seed):
+    """Rollouts of random tokens, `samples` a prompt, advantages normalised within each prompt's group."""
+    gen = torch.Generator().manual_seed(seed)
+    p = torch.randint(0, vocab, (prompts, prompt_len), generator=gen)
+    c = torch.randint(0, vocab, (prompts * samples, completion_len), generator=gen)
+    a = torch.randn(prompts, samples, generator=gen)
+    a = ((a - a.mean(1, keepdim=True)) / (a.std(1, keepdim=True) + 1e-4)).reshape(-1)
+    return [{"id": f"p{s // samples}", "sample": s % samples, "prompt_tokens": p[s // samples].tolist(),
+             "completion_tokens": c[s].tolist(), "advantage": float(a[s])} for s in range(prompts * samples)]
+
+
+def without_dropout(adapter):
+    """A copy of the adapter with lora_dropout 0: the two sides would draw different masks."""
+    copy = WORK / f"{pathlib.Path(adapter).name}-nodrop"
+    copy.mkdir(exist_ok=True)
+    config = json.loads((pathlib.Path(adapter) / "adapter_config.json").read_text())
+    config["lora_dropout"] = 0.0
+    (copy / "adapter_config.json").write_text(json.dumps(config))
+    (copy / "adapter_model.safetensors").write_bytes((pathlib.Path(adapter) / "adapter_model.safetensors").read_bytes())
+    return copy
+
+
+def peft_trainable(folder, adapter, dtype):
+    base = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, attn_implementation="sdpa", device_map="cuda")
+    return PeftModel.from_pretrained(base, adapter, is_trainable=True)  # the adapter in f32, PEFT's default
+
+
+def completion_logprobs(model, rollouts):
+    """Each rollout's completion log-probs (f32 log-softmax of the model's logits), one sequence a call."""
+    out = []
+    for r in rollouts:
+        ids = torch.tensor([r["prompt_tokens"] + r["completion_tokens"]], device="cuda")
+        rows = model(input_ids=ids).logits[0, len(r["prompt_tokens"]) - 1:-1].float()
+        target = torch.tensor(r["completion_tokens"], device="cuda")[:, None]
+        out.append(torch.log_softmax(rows, -1).gather(1, target)[:, 0])
+    return out
+
+
+def grpo_loss(logps, rollouts, refs):
+    """TRL's GRPO loss (tests/reference/update_step.py): per token -min(ratio A, clamp(ratio, 0.8, 1.2) A) + beta kl,
+    a completion's mean, then the mean over completions; f64."""
+    terms = []
+    for logp, r, ref in zip(logps, rollouts, refs):
+        logp, old, a = logp.double(), torch.tensor(r["logprobs"], device="cuda").double(), r["advantage"]
+        ratio = torch.exp(logp - old)
+        kl = torch.exp(ref.double() - logp) - (ref.double() - logp) - 1
+        terms.append((-torch.min(ratio * a, torch.clamp(ratio, 0.8, 1.2) * a) + BETA * kl).mean())
+    return torch.stack(terms).mean()
+
+
+def adapter_key(name):
+    return name.replace(".default.", ".")
+
+
+def peft_step(folder, adapter, rollouts, dtype, lr=None):
+    """PEFT's gradients of the GRPO loss (every matrix, f32, on the host); with lr, also the adapter after clipping
+    to norm 1 and one AdamW step."""
+    model = peft_trainable(folder, adapter, dtype)
+    model.train()
+    with torch.no_grad(), model.disable_adapter():
+        refs = completion_logprobs(model, rollouts)
+    grpo_loss(completion_logprobs(model, rollouts), rollouts, refs).backward()
+    params = {adapter_key(n): p for n, p in model.named_parameters() if p.requires_grad}
+    grads = {k: p.grad.float().cpu().clone() for k, p in params.items()}  # before clipping scales them in place
+    after = None
+    if lr:
+        torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
+        torch.optim.AdamW(list(params.values()), lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0).step()
+        after = {k: p.detach().float().cpu().clone() for k, p in params.items()}
+    del model
+    torch.cuda.empty_cache()
+    return grads, after
+
+
+def tina_update(folder, adapter, rollouts, device, extra, out):
+    inp = WORK / "train.jsonl"
+    write_jsonl(inp, rollouts)
+    subprocess.run(["rm", "-rf", str(out)], check=True)
+    return run([UPDATE, "-q", "-m", folder, "-a", adapter, "-o", out, "--device", device, "--beta", BETA] + extra
+               + [inp])
+
+
+def tina_gradients(folder, adapter, rollouts, device):
+    out = WORK / f"grads-{device}.safetensors"
+    tina_update(folder, adapter, rollouts, device, ["--shard", "0/1"], out)
+    return {k: v / len(rollouts) for k, v in load_file(out).items()}  # sums over the completions: GRPO's mean
+
+
+def distance(got, want):
+    """relative L2 over every matrix together, and the worst matrix's"""
+    diff = sum(((got[k] - want[k]) ** 2).sum().item() for k in want)
+    norm = sum((want[k] ** 2).sum().item() for k in want)
+    worst = max(((got[k] - want[k]).norm() / want[k].norm().clamp_min(1e-30)).item() for k in want)
+    return (diff / norm) ** 0.5, worst
+
+
+def train_parity(label, folder, adapter, rollouts):
+    adapter = without_dropout(adapter)
+    exact_model = peft_trainable(folder, adapter, torch.float32)
+    with torch.no_grad():
+        for r, lp in zip(rollouts, completion_logprobs(exact_model, rollouts)):
+            r["logprobs"] = lp.tolist()  # the sampling policy: the exact one, so that every ratio is about 1
+    del exact_model
+    torch.cuda.empty_cache()
+    exact, exact_after = peft_step(folder, adapter, rollouts, torch.float32, lr=1e-3)
+    bf16, bf16_after = peft_step(folder, adapter, rollouts, torch.bfloat16, lr=1e-3)
+    gpu, cpu = tina_gradients(folder, adapter, rollouts, "cuda"), tina_gradients(folder, adapter, rollouts, "cpu")
+    hf_error, _ = distance(bf16, exact)
+    gpu_error, gpu_worst = distance(gpu, exact)
+    record(f"{label}: LoRA gradients, tina cuda vs PEFT f32 (exact), relative L2 (worst matrix {gpu_worst:.2e}; PEFT "
+           f"bf16 vs f32: {hf_error:.2e})", f"{gpu_error:.2e}", f"{1.5 * hf_error:.2e}", gpu_error <= 1.5 * hf_error)
+    vs_bf16, _ = distance(gpu, bf16)
+    record(f"{label}: LoRA gradients, tina cuda vs PEFT bf16, relative L2", f"{vs_bf16:.2e}", f"{2 * hf_error:.2e}",
+           vs_bf16 <= 2 * hf_error)
+    cpu_error, _ = distance(cpu, exact)
+    record(f"{label}: LoRA gradients, tina cpu (f32) vs PEFT f32, relative L2", f"{cpu_error:.2e}", 1e-3,
+           cpu_error <= 1e-3)
+    # one whole step: clipping and AdamW, the adapter's move against PEFT's
+    before = load_file(pathlib.Path(adapter) / "adapter_model.safetensors")
+    tina_update(folder, adapter, rollouts, "cuda", ["--lr", "1e-3", "--schedule", "constant", "--max-grad-norm", "1"],
+                WORK / "stepped")
+    after = load_file(WORK / "stepped/adapter_model.safetensors")
+    moved = {k: after[k] - before[k] for k in before}
+    want = {k: exact_after[k] - before[k] for k in before}
+    hf_moved = {k: bf16_after[k] - before[k] for k in before}
+    step_hf, _ = distance(hf_moved, want)
+    step_error, _ = distance(moved, want)
+    record(f"{label}: one AdamW step, the adapter's move, tina cuda vs PEFT f32, relative L2 (PEFT bf16 vs f32: "
+           f"{step_hf:.2e})", f"{step_error:.2e}", f"{1.5 * step_hf + 1e-3:.2e}", step_error <= 1.5 * step_hf + 1e-3)
+
+
+def train_tiny():
+    for arch in ("qwen2", "llama"):
+        rollouts = train_batch(2048, 4, 2, 12, 20, seed=3)
+        train_parity(f"{arch} training", FIXTURES / f"{arch}-bf16", FIXTURES / f"{arch}-lora", rollouts)
+
+
+def train_real_shape():
+    folder, adapter = make_real_shape()
+    train_parity("1.5B shape training, 2 x (64 + 64) tokens", folder, adapter, train_batch(151643, 1, 2, 64, 64, 4))
+
+
+def peak_gpu_memory_of(args):
+    """runs args, polling the GPU's used memory; returns (completed process, peak GiB above what was used before)"""
+    import threading
+    torch.cuda.empty_cache()
+    base = torch.cuda.mem_get_info()
+    used0, peak, done = base[1] - base[0], [0], threading.Event()
+
+    def poll():
+        while not done.is_set():
+            free, total = torch.cuda.mem_get_info()
+            peak[0] = max(peak[0], total - free - used0)
+            time.sleep(0.02)
+    thread = threading.Thread(target=poll)
+    thread.start()
+    try:
+        result = run(args)
+    finally:
+        done.set()
+        thread.join()
+    return result, peak[0] / 2**30
+
+
+def train_bench():
+    folder, adapter = make_real_shape()
+    rollouts = train_batch(151643, 4, 2, 512, 1536, seed=5)
+    tokens = sum(len(r["prompt_tokens"]) + len(r["completion_tokens"]) for r in rollouts)
+    for r in rollouts:
+        r["logprobs"] = [-1.0] * len(r["completion_tokens"])  # a ratio the clip leaves alone is not needed to time
+    # PEFT: TRL's step (the reference forward without the adapter, the policy's forward and backward over the whole
+    # batch, clipping, AdamW), best of 2, without and with gradient checkpointing
+    for checkpointing in (False, True):
+        model = peft_trainable(folder, adapter, torch.bfloat16)
+        if checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.enable_input_require_grads()
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=1e-6)
+        ids = torch.tensor([r["prompt_tokens"] + r["completion_tokens"] for r in rollouts], device="cuda")
+        n = len(rollouts[0]["prompt_tokens"])
+        best = float("inf")
+        torch.cuda.reset_peak_memory_stats()
+        for _ in range(2):
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            with torch.no_grad(), model.disable_adapter():
+                ref = torch.log_softmax(model(input_ids=ids).logits[:, n - 1:-1].float(), -1)
+                ref = ref.gather(2, ids[:, n:, None])[..., 0]
+            logp = torch.log_softmax(model(input_ids=ids).logits[:, n - 1:-1].float(), -1).gather(2, ids[:, n:, None])[..., 0]
+            a = torch.tensor([r["advantage"] for r in rollouts], device="cuda")[:, None]
+            kl = torch.exp(ref - logp) - (ref - logp) - 1
+            loss = (-(torch.exp(logp - logp.detach()) * a) + BETA * kl).mean(1).mean()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - t0)
+            del ref, logp, kl, loss
+        peak = torch.cuda.max_memory_allocated() / 2**30
+        row = {"side": f"PEFT{' + gradient checkpointing' if checkpointing else ''}", "tokens": tokens,
+               "seconds": best, "tokens_per_s": tokens / best, "peak_GiB": peak}
+        results["train_bench"].append(row)
+        print(f"train bench {row['side']}: {row['tokens_per_s']:.0f} tokens/s, peak {peak:.1f} GiB", flush=True)
+        del model, optimizer, params, ids
+        torch.cuda.empty_cache()
+    write_jsonl(WORK / "bench.jsonl", rollouts)
+    for label, memory in (("tina (layers recomputed)", "2048"), ("tina (activations kept)", "100000")):
+        best, peak = float("inf"), 0.0
+        for _ in range(2):
+            subprocess.run(["rm", "-rf", str(WORK / "bench-step")], check=True)
+            done, gib = peak_gpu_memory_of([UPDATE, "-q", "-m", folder, "-a", adapter, "-o", WORK / "bench-step",
+                                            "--device", "cuda", "--beta", BETA, "--micro-batch-tokens", tokens,
+                                            "--activation-memory", memory, WORK / "bench.jsonl"])
+            metrics = json.loads(done.stdout)
+            best, peak = min(best, metrics["seconds"] - metrics["load_seconds"]), max(peak, gib)
+        row = {"side": label, "tokens": tokens, "seconds": best, "tokens_per_s": tokens / best, "peak_GiB": peak}
+        results["train_bench"].append(row)
+        print(f"train bench {label}: {row['tokens_per_s']:.0f} tokens/s, peak {peak:.1f} GiB", flush=True)
+
+
+def tina_step():
+    """One Tina-recipe step with the tools alone: sample (8 x 6, 2048 new tokens each), reward, advantage, update."""
+    folder, _ = make_real_shape()
+    adapter = WORK / "step-adapter"
+    subprocess.run(["rm", "-rf", str(adapter)], check=True)
+    run([BIN / "tina-adapter", "init", "-m", folder, "-o", adapter, "-r", "32", "--alpha", "128", "--dropout",
+         "0.05", "--targets", "all", "--seed", "42"])
+    problems = [{"id": f"q{i}", "problem": f"What is {i} plus {i + 1}?", "answer": str(2 * i + 1)} for i in range(8)]
+    write_jsonl(WORK / "problems.jsonl", problems)
+    seconds = {}
+
+    def timed(stage, args):
+        t0 = time.perf_counter()
+        done = run(args)
+        seconds[stage] = time.perf_counter() - t0
+        return done
+    timed("sample", [SAMPLE, "-q", "-m", folder, "-a", adapter, "--tokenizer", REAL, "--device", "cuda", "-n", "6",
+                     "-t", "0.7", "--max-new-tokens", "2048", "--ignore-eos", "--max-prompt-tokens", "512", "-o",
+                     WORK / "rollouts.jsonl.zst", WORK / "problems.jsonl"])
+    timed("reward", [BIN / "tina-reward", "-q", "--reward", "format:1,accuracy:2", "-o", WORK / "rewarded.jsonl.zst",
+                     WORK / "rollouts.jsonl.zst"])
+    timed("advantage", [BIN / "tina-advantage", "-q", "-G", "6", "-o", WORK / "advantaged.jsonl.zst",
+                        WORK / "rewarded.jsonl.zst"])
+    # random weights earn no reward: seeded advantages instead, so that the update has a policy term to work on
+    advantaged = subprocess.run(["zstdcat", str(WORK / "advantaged.jsonl.zst")], capture_output=True, text=True,
+                                check=True).stdout.splitlines()
+    gen = torch.Generator().manual_seed(6)
+    records = [dict(json.loads(line), advantage=float(torch.randn(1, generator=gen))) for line in advantaged]
+    write_jsonl(WORK / "advantaged.jsonl", records)
+    subprocess.run(["rm", "-rf", str(WORK / "step-1")], check=True)
+    done = timed("update", [UPDATE, "-q", "-m", folder, "-a", adapter, "-o", WORK / "step-1", "--device", "cuda",
+                            "--micro-batch-tokens", "16384", WORK / "advantaged.jsonl"])
+    metrics = json.loads(done.stdout)
+    total = sum(seconds.values())
+    results["tina_step"] = {"seconds": seconds, "total": total, "tokens": metrics["tokens"],
+                            "update_load_seconds": metrics["load_seconds"],
+                            "logprob_gap_max": metrics["logprob_gap_max"],
+                            "logprob_gap_mean": metrics["logprob_gap_mean"]}
+    print(f"tina step: {json.dumps(results['tina_step'])}", flush=True)
+    record("a whole Tina step (8 x 6 x 2048 tokens, 1.5B shape): seconds, every stage's process with its loading",
+           f"{total:.1f}", 15, total <= 15)
+    record("sampler vs trainer log-probs (both cuda), mean abs gap", f"{metrics['logprob_gap_mean']:.2e}", 2e-2,
+           metrics["logprob_gap_mean"] <= 2e-2)
+
+
 def median_ms(fn, repeat=10):
     fn()
     torch.cuda.synchronize()
@@ -295,6 +581,19 @@ def summary():
         free = torch.cuda.mem_get_info()[1]
         print(f"KV cache: {results['kv_bytes_per_token']} bytes a token (bf16): {int(64e9 // results['kv_bytes_per_token'])} "
               f"tokens in 64 GB; this GPU holds {free / 2**30:.0f} GiB")
+    if results["train_bench"]:
+        print("\n| update, 8 x (512 + 1536) tokens, 1.5B shape | tokens/s | peak GPU memory GiB |\n|---|---|---|")
+        for r in results["train_bench"]:
+            print(f"| {r['side']} | {r['tokens_per_s']:.0f} | {r['peak_GiB']:.1f} |")
+        peft = next((r for r in results["train_bench"] if r["side"] == "PEFT"), None)
+        for r in results["train_bench"]:
+            if peft and r["side"].startswith("tina"):
+                print(f"{r['side']}: {r['tokens_per_s'] / peft['tokens_per_s']:.2f}x PEFT's tokens/s")
+    step = results["tina_step"]
+    if step:
+        hours = step["total"] * 450 / 3600
+        print(f"\nTina step: {', '.join(f'{k} {v:.1f} s' for k, v in step['seconds'].items())}; total "
+              f"{step['total']:.1f} s; 450 steps {hours:.2f} GPU-hours, ${2 * hours:.2f} at $2/GPU-hour")
     failed = sum(not c["passed"] for c in results["checks"])
     print(f"\n{len(results['checks']) - failed} passed, {failed} failed")
     return failed
@@ -303,7 +602,8 @@ def summary():
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     WORK.mkdir(parents=True, exist_ok=True)
-    for part in sys.argv[1:] or ["tiny", "real_shape", "ceilings", "bench"]:
+    for part in sys.argv[1:] or ["tiny", "real_shape", "train_tiny", "train_real_shape", "ceilings", "bench",
+                                 "train_bench", "tina_step"]:
         stage(globals()[part])
         (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     sys.exit(1 if summary() else 0)

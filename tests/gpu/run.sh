@@ -3,7 +3,8 @@
 # same GPU, then benchmarks against transformers generate, a summary table last (tests/gpu/check.py says what).
 # Expects the binaries of tests/gpu/prepare.sh (build/cuda/{bin,bench,libs}); builds them itself if they are
 # missing and nvcc and the -dev packages are there. Writes check.log and results.json under OUT.
-# Usage: tests/gpu/run.sh [STAGE...]   (stages: tiny real_shape ceilings bench; default all)
+# Usage: tests/gpu/run.sh [STAGE...]   (stages: tiny real_shape train_tiny train_real_shape ceilings bench
+# train_bench tina_step; default all)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${OUT:-/tmp/tina-gpu-out} WORK=${WORK:-/tmp/tina-gpu-work}
