@@ -47,7 +47,10 @@ EVAL_VARS ?=
 EXTRA_UPDATE ?=
 SHARDS ?= 1
 GPUS ?=
+# DEVICE: where tina-sample runs (cpu, or cuda); UPDATE_DEVICE: where tina-update runs (cpu by default: its CUDA
+# backward has yet to pass tests/gpu/run.sh's parity against PEFT on a GPU; UPDATE_DEVICE=cuda takes it there)
 DEVICE ?= cpu
+UPDATE_DEVICE ?= cpu
 LAUNCHER ?= local
 PARTITION ?=
 ACCOUNT ?=
@@ -92,10 +95,12 @@ job = pipelines/slurm-job.sh --name tina-$(1) --logs $(RUN)/slurm $(if $(3),--ar
 shard_jobs = missing=$$$$(for k in $(shards); do [ -e $(RUN)/step-$(1)/shard-$$$$k/$(2) ] || echo $$$$k; done); \
     [ -z "$$$$missing" ] || $(call job,$(3)-$(1),$(RUN)/step-$(1)/shard-%a/$(2),"$$$$missing")
 
-# (inside the step rules, after a command started with start=$$$$(date +%s.%N)) $(call record_time,STEP,STAGE[,FOLDER]):
-# the stage's wall seconds and device in RUN/step-STEP/times/STAGE[-shard-K].json, for tina-cost
+# (inside the step rules, after a command started with start=$$$$(date +%s.%N))
+# $(call record_time,STEP,STAGE[,FOLDER[,DEVICE]]): the stage's wall seconds and device (DEVICE's by default) in
+# RUN/step-STEP/times/STAGE[-shard-K].json, for tina-cost
 record_time = pipelines/stage-time.sh \
-    $(RUN)/step-$(1)/times/$(2)$(if $(filter shard-%,$(notdir $(3))),-$(notdir $(3))).json $(1) $(2) $$$$start $(DEVICE)
+    $(RUN)/step-$(1)/times/$(2)$(if $(filter shard-%,$(notdir $(3))),-$(notdir $(3))).json $(1) $(2) $$$$start \
+    $(or $(4),$(DEVICE))
 
 train: $(RUN)/settings.json $(RUN)/metrics.jsonl
 
@@ -103,7 +108,7 @@ train: $(RUN)/settings.json $(RUN)/metrics.jsonl
 # starts: a report never has to guess what a run was
 settings := RECIPE MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED LOSS \
     BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE TOP_P \
-    MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE SUFFIX REWARDS SHARDS DEVICE LAUNCHER EVAL_EVERY EVAL_SETS \
+    MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE SUFFIX REWARDS SHARDS DEVICE UPDATE_DEVICE LAUNCHER EVAL_EVERY EVAL_SETS \
     EVAL_N EVAL_VARS
 $(RUN)/settings.json:
 	@mkdir -p $(@D)
@@ -124,6 +129,7 @@ $(RUN)/step-0000/adapter/adapter_config.json:
 update_flags = --loss $(LOSS) --beta $(BETA) --epsilon $(EPSILON) --epsilon-high $(EPSILON_HIGH) --lr $(LR) \
     --schedule $(SCHEDULE) --warmup-ratio $(WARMUP_RATIO) --min-lr-rate $(MIN_LR_RATE) --total-steps $(TOTAL_STEPS) \
     --max-grad-norm $(MAX_GRAD_NORM) --micro-batch-tokens $(MICRO_BATCH_TOKENS) --seed $(SEED) --threads $(THREADS) \
+    --device $(UPDATE_DEVICE) \
     $(EXTRA_UPDATE)
 
 # Rollouts and rewards of a step's prompts in folder $(1) (the step's, or a shard's) with step $(2)'s adapter, seeded
@@ -181,7 +187,7 @@ $(RUN)/step-$(1)/shard-$(3)/grads.safetensors: $(RUN)/step-$(1)/shard-$(3)/advan
 	start=$$$$(date +%s.%N); \
 	$(call on_shard,$(3)) $(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter $(update_flags) \
 	    --shard $(3)/$(SHARDS) -o $$@ $$< > /dev/null; \
-	$(call record_time,$(1),gradients,shard-$(3))
+	$(call record_time,$(1),gradients,shard-$(3),$(UPDATE_DEVICE))
 endef
 
 # One step: $(1) its number, $(2) the previous one's
@@ -206,7 +212,7 @@ $(call adapter_of,$(1)): $(call adapter_of,$(2))
 	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter $(update_flags) \
 	    $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
 	        --apply-grads $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors)) > /dev/null; \
-	$(call record_time,$(1),update))
+	$(call record_time,$(1),update,,$(if $(filter 1,$(SHARDS)),$(UPDATE_DEVICE),cpu)))
 	$(if $(KEEP),old=$(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP)))); \
 	    rm -rf $$$$old/rollouts.jsonl.zst $$$$old/rewarded.jsonl.zst $$$$old/advantaged.jsonl.zst $$$$old/shard-*)
 

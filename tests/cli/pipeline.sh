@@ -40,7 +40,7 @@ check "killed after $steps_before adapters, resumed: the same final adapter byte
     cmp -s whole/step-0003/adapter/adapter_model.safetensors killed/step-0003/adapter/adapter_model.safetensors
 check "resumed: the same optimizer state" \
     cmp -s whole/step-0003/adapter/optimizer.safetensors killed/step-0003/adapter/optimizer.safetensors
-check "resumed: the same metrics (but for wall times)" sh -c 'jq -c "del(.seconds, .stage_seconds)" whole/metrics.jsonl > a; jq -c "del(.seconds, .stage_seconds)" killed/metrics.jsonl > b; cmp -s a b'
+check "resumed: the same metrics (but for wall times)" sh -c 'jq -c "del(.seconds, .load_seconds, .stage_seconds)" whole/metrics.jsonl > a; jq -c "del(.seconds, .load_seconds, .stage_seconds)" killed/metrics.jsonl > b; cmp -s a b'
 
 grpo pruned KEEP=1 EVAL_EVERY=3 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_VARS="MAX_NEW_TOKENS=12" > /dev/null 2>&1
 check "EVAL_EVERY=3: step 3's adapter scored as the run goes (eval.mk)" jq_true '.[0].benchmarks.toy.problems == 12' pruned/step-0003/eval/scores.json
