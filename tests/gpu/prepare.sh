@@ -10,3 +10,9 @@ for lib in libcjson.so.1 libutf8proc.so.2 libgfortran.so.5 libquadmath.so.0; do
     cp -L "$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')" build/cuda/libs/
 done
 du -sh build/cuda/bin build/cuda/bench build/cuda/libs
+# the training half's cuBLAS call layouts against autograd, on this CPU (PYTHON with torch and numpy)
+if "${PYTHON:-python3}" -c 'import torch, numpy' 2> /dev/null; then
+    "${PYTHON:-python3}" tests/gpu/cublas_replay.py
+else
+    echo "prepare.sh: no torch for ${PYTHON:-python3}: tests/gpu/cublas_replay.py not run" >&2
+fi
