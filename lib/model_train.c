@@ -307,7 +307,7 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
 }
 
 /* Points grad_a, grad_b where the backend adds the gradients: grads' own matrices on a host backend, else a copy of
- * grads in grad_memory (the same layout, offset for offset), to be read back by fetch_gradients. */
+ * grads in grad_memory (the same layout, offset for offset), read back at the end of the backward. */
 static TinaStatus place_gradients(TinaTrainer *tr, TinaLora *grads, TinaError *err) {
     TinaBackend *b = tr->model->backend;
     if (b->host_memory) {

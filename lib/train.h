@@ -4,7 +4,9 @@
  *
  * Memory is bounded by per-layer checkpointing: the forward keeps each layer's input (L + 1, T, C) and nothing
  * else; the backward recomputes one layer's insides at a time from its input. Everything lives in one allocation
- * sized at creation for up to max_tokens tokens in sequences of up to max_len. */
+ * sized at creation for up to max_tokens tokens in sequences of up to max_len, in the backend's memory: on a GPU the
+ * adapter is read from the model's device copy and the gradients are added on the device, then read back into the
+ * caller's (host) gradients at the end of each backward. */
 #ifndef TINA_TRAIN_H
 #define TINA_TRAIN_H
 
