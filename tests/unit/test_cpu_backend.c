@@ -1,7 +1,11 @@
 /* cpu_backend: the elementwise operations with a vectorised e^x (SwiGLU and its gradient) against the same formulas
  * in double precision, over the whole float range the exponent can meet, and each value's result independent of
- * where it sits in the array (the batch invariance the sampler relies on). */
+ * where it sits in the array (the batch invariance the sampler relies on); the small products, through a loaded
+ * weight's packed copy and through a matrix without one, against double sums, batch-invariant, and kept in step
+ * with the weight when an adapter is merged into it or its memory is released and reused. */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend.h"
 #include "test.h"
@@ -72,6 +76,69 @@ static void a_value_does_not_depend_on_its_neighbours(void) {
     CHECK(differ == 0);
 }
 
+enum { PN = 40, PK = 24, PT = 9 }; /* a strip of 24 outputs, then two of 8 */
+
+/* out (rows, PN) against sum_k in[t][k] w[n][k] + bias[n] in double: the worst difference relative to the sum of
+ * the terms' magnitudes (what f32 rounding scales with: about 1e-7 a term) */
+static double product_error(const float *out, const float *in, const float *w, const float *bias, int rows) {
+    double worst = 0;
+    for (int t = 0; t < rows; t++)
+        for (int n = 0; n < PN; n++) {
+            double want = bias[n], size = fabs(bias[n]);
+            for (int k = 0; k < PK; k++) {
+                want += (double)in[t * PK + k] * w[n * PK + k];
+                size += fabs((double)in[t * PK + k] * w[n * PK + k]);
+            }
+            worst = fmax(worst, fabs(out[t * PN + n] - want) / size);
+        }
+    return worst;
+}
+
+/* every row count from 1 to PT gives each row the same bits as all PT rows together */
+static bool batch_invariant(const void *w, const float *in, const float *bias) {
+    float all[PT * PN], some[PT * PN];
+    backend->matmul(backend, all, in, w, bias, PT, PK, PN, false);
+    for (int rows = 1; rows < PT; rows++) {
+        backend->matmul(backend, some, in, w, bias, rows, PK, PN, false);
+        if (memcmp(some, all, (size_t)rows * PN * sizeof *some) != 0) return false;
+    }
+    return true;
+}
+
+static void small_products_match_double_sums_and_the_batch(void) {
+    float host[PN * PK], in[PT * PK], bias[PN], delta[PN * PK], out[PT * PN];
+    srand(3);
+    for (int i = 0; i < PN * PK; i++) host[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (int i = 0; i < PN * PK; i++) delta[i] = 0.1f * host[(i * 7) % (PN * PK)];
+    for (int i = 0; i < PT * PK; i++) in[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (int i = 0; i < PN; i++) bias[i] = (float)i / PN;
+    TinaTensorInfo tensor = {.name = "w", .dtype = TINA_DTYPE_F32, .dtype_name = "F32", .ndim = 2, .shape = {PN, PK},
+                             .numel = PN * PK, .data = host, .nbytes = sizeof host};
+    TinaError err;
+    void *w = backend->alloc(backend, sizeof host);
+    CHECK(w && backend->load(backend, w, &tensor, &err) == TINA_OK);
+    if (!w) return;
+    backend->matmul(backend, out, in, w, bias, PT, PK, PN, false);
+    CHECK(product_error(out, in, host, bias, PT) < 2e-6);    /* the packed copy's kernel */
+    CHECK(batch_invariant(w, in, bias));
+    backend->matmul(backend, out, in, host, bias, PT, PK, PN, false);
+    CHECK(product_error(out, in, host, bias, PT) < 2e-6);    /* a matrix without a copy: dot products */
+    CHECK(batch_invariant(host, in, bias));
+    /* merging: the copy follows the weight */
+    backend->weights_add(backend, w, delta, PN * PK);
+    for (int i = 0; i < PN * PK; i++) host[i] += delta[i];
+    backend->matmul(backend, out, in, w, bias, PT, PK, PN, false);
+    CHECK(product_error(out, in, host, bias, PT) < 2e-6);
+    /* released, and other values loaded where it was: no copy of the old values is read */
+    backend->release(backend, w);
+    for (int i = 0; i < PN * PK; i++) host[i] = -host[i];
+    void *again = backend->alloc(backend, sizeof host);
+    CHECK(again && backend->load(backend, again, &tensor, &err) == TINA_OK);
+    backend->matmul(backend, out, in, again, bias, PT, PK, PN, false);
+    CHECK(product_error(out, in, host, bias, PT) < 2e-6);
+    backend->release(backend, again);
+}
+
 int main(void) {
     TinaError err;
     if (tina_cpu_backend_new(2, &backend, &err)) {
@@ -82,6 +149,7 @@ int main(void) {
         TEST(swiglu_matches_double_formula),
         TEST(swiglu_backward_matches_double_formula),
         TEST(a_value_does_not_depend_on_its_neighbours),
+        TEST(small_products_match_double_sums_and_the_batch),
     };
     int status = test_main("cpu_backend", tests, sizeof tests / sizeof *tests);
     backend->destroy(backend);
