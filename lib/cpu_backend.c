@@ -49,16 +49,19 @@ typedef struct Packed {
     int N, K;
 } Packed;
 
+/* The strips of N outputs (a multiple of 8): how many, and where strip s starts (strip_start(N, s + 1) is its end) */
+static int strip_count(int N) { return N / 24 + N % 24 / 8; }
+static int strip_start(int N, int s) { return s <= N / 24 ? 24 * s : N / 24 * 24 + 8 * (s - N / 24); }
+
 /* p = src (N, K) in strips, or p += that when add */
 static void pack(float *p, const float *src, int N, int K, bool add) {
-    for (int n0 = 0; n0 < N;) {
-        int W = N - n0 >= 24 ? 24 : 8;
+    for (int s = 0; s < strip_count(N); s++) {
+        int n0 = strip_start(N, s), W = strip_start(N, s + 1) - n0;
         float *strip = p + (size_t)n0 * K;
         for (int j = 0; j < W; j++) {
             const float *row = src + (size_t)(n0 + j) * K;
             for (int k = 0; k < K; k++) strip[(size_t)k * W + j] = add ? strip[(size_t)k * W + j] + row[k] : row[k];
         }
-        n0 += W;
     }
 }
 
@@ -304,60 +307,45 @@ __attribute__((target("avx2,fma"))) static void strip_tile8(const Rows *m, const
     for (int i = 0; i < nt; i++) put8(m, t[i], n0, sums[i]);
 }
 
-/* outputs [0, T) x strips [s_begin, s_end) of m through its packed weights p (strips of 24, then of 8) */
-static void strips_times(const Rows *m, const Packed *p, int T, int n_begin, int n_end) {
-    for (int n0 = n_begin; n0 < n_end;) {
-        int W = p->N - n0 >= 24 ? 24 : 8;
+/* outputs [0, T) x strips [s_begin, s_end) of m through its packed weights p */
+static void strips_times(const Rows *m, const Packed *p, int T, int s_begin, int s_end) {
+    for (int s = s_begin; s < s_end; s++) {
+        int n0 = strip_start(p->N, s), n1 = strip_start(p->N, s + 1);
         const float *strip = p->p + (size_t)n0 * p->K;
-        const float *next = n0 + W < n_end ? p->p + (size_t)(n0 + W) * p->K : NULL;
+        const float *next = s + 1 < s_end ? p->p + (size_t)n1 * p->K : NULL; /* fetched meanwhile, as tile4x3's */
         for (int t0 = 0; t0 < T; t0 += 4) {
             int nt = T - t0 < 4 ? T - t0 : 4, t[4];
             for (int i = 0; i < 4; i++) t[i] = t0 + (i < nt ? i : nt - 1);
-            if (W == 24) strip_tile24(m, strip, t, nt, n0, t0 == 0 ? next : NULL);
+            if (n1 - n0 == 24) strip_tile24(m, strip, t, nt, n0, t0 == 0 ? next : NULL);
             else strip_tile8(m, strip, t, nt, n0, t0 == 0 ? next : NULL);
         }
-        n0 += W;
     }
 }
 
 enum { MAX_PRODUCTS = 4 };
 
-/* the products m[0..n) of up to ROW_KERNEL_ROWS rows in one parallel region: their groups of 3 weight rows laid end to
- * end and split evenly, a contiguous range per thread (so that the next rows to fetch are its own), and one barrier
- * for all of them */
+/* the products m[0..n) of up to ROW_KERNEL_ROWS rows in one parallel region, each through its weight's packed copy
+ * when it has one (units: strips), else as dot products (units: groups of 3 weight rows); every product's units laid
+ * end to end and split evenly, a contiguous range per thread (so that the next rows to fetch are its own), and one
+ * barrier for all of them. A product's kernel is its weight's alone, whatever it is run beside. */
 static void rows_products(const Cpu *c, const Rows *m, int n, int T) {
     const Packed *packed[MAX_PRODUCTS];
-    bool all = true;
-    for (int i = 0; i < n; i++) all &= (packed[i] = packed_of(c, m[i].w, (int)m[i].ld_out, m[i].K)) != NULL;
-    if (all) {
-        /* strips of 8 outputs laid end to end, split evenly in whole strips of 24 where they are */
-        int units[MAX_PRODUCTS], total = 0;
-        for (int i = 0; i < n; i++) total += units[i] = packed[i]->N / 8;
-#pragma omp parallel
-        {
-            int threads = omp_get_num_threads(), id = omp_get_thread_num();
-            int begin = (int)((long)total * id / threads), end = (int)((long)total * (id + 1) / threads);
-            for (int i = 0, first = 0; i < n; first += units[i++]) {
-                int N = packed[i]->N, full = N / 24 * 3; /* units in strips of 24 */
-                int from = begin > first ? begin - first : 0, to = end - first < units[i] ? end - first : units[i];
-                if (from >= to) continue;
-                /* round to strip starts: a strip of 24 belongs to the thread holding its first unit */
-                int a = from < full ? (from + 2) / 3 * 3 : from, z = to < full ? (to + 2) / 3 * 3 : to;
-                if (a < z) strips_times(&m[i], packed[i], T, 8 * a, 8 * z);
-            }
-        }
-        return;
+    int units[MAX_PRODUCTS], total = 0;
+    for (int i = 0; i < n; i++) {
+        int N = (int)m[i].ld_out;
+        packed[i] = packed_of(c, m[i].w, N, m[i].K);
+        total += units[i] = packed[i] ? strip_count(N) : (N + 2) / 3;
     }
-    int groups[MAX_PRODUCTS], total = 0;
-    for (int i = 0; i < n; i++) total += groups[i] = (int)((m[i].ld_out + 2) / 3);
 #pragma omp parallel
     {
         int threads = omp_get_num_threads(), id = omp_get_thread_num();
         int begin = (int)((long)total * id / threads), end = (int)((long)total * (id + 1) / threads);
-        for (int i = 0, first = 0; i < n; first += groups[i++]) {
-            int from = begin > first ? begin - first : 0, to = end - first < groups[i] ? end - first : groups[i];
+        for (int i = 0, first = 0; i < n; first += units[i++]) {
+            int from = begin > first ? begin - first : 0, to = end - first < units[i] ? end - first : units[i];
             int N = (int)m[i].ld_out;
-            if (from < to) rows_times(&m[i], T, 3 * from, 3 * to < N ? 3 * to : N);
+            if (from >= to) continue;
+            if (packed[i]) strips_times(&m[i], packed[i], T, from, to);
+            else rows_times(&m[i], T, 3 * from, 3 * to < N ? 3 * to : N);
         }
     }
 }
