@@ -161,8 +161,7 @@ void tina_model_free(TinaModel *m) {
     if (!m) return;
     if (m->weights) m->backend->release(m->backend, m->weights);
     if (m->activations) m->backend->release(m->backend, m->activations);
-    if (m->lora_memory) m->backend->release(m->backend, m->lora_memory);
-    free(m->lora_copy);
+    tina_device_lora_free(m->backend, &m->lora_copy);
     free(m->layers);
     free(m->first);
     free(m->positions);
@@ -262,6 +261,34 @@ static TinaStatus prepare(TinaModel *m, const TinaKVCache *kv, const TinaSequenc
     return TINA_OK;
 }
 
+TinaStatus tina_device_lora_copy(TinaBackend *backend, DeviceLora *d, const TinaLora *values, TinaError *err) {
+    size_t slots = (size_t)values->n_layers * TINA_LORA_TARGETS;
+    if (values->n_params > d->capacity || !d->a) {
+        tina_device_lora_free(backend, d);
+        d->memory = backend->alloc(backend, values->n_params * sizeof(float));
+        d->a = calloc(2 * slots, sizeof *d->a);
+        if (!d->memory || !d->a) {
+            tina_device_lora_free(backend, d);
+            return tina_error(err, TINA_ERR_RUNTIME, "out of memory (a %s copy of %zu adapter values)", backend->name,
+                              values->n_params);
+        }
+        d->b = d->a + slots;
+        d->capacity = values->n_params;
+    }
+    backend->upload(backend, d->memory, values->memory, values->n_params * sizeof(float));
+    for (size_t i = 0; i < slots; i++) {
+        d->a[i] = values->a[i] ? d->memory + (values->a[i] - values->memory) : NULL;
+        d->b[i] = values->b[i] ? d->memory + (values->b[i] - values->memory) : NULL;
+    }
+    return backend->check(backend, err);
+}
+
+void tina_device_lora_free(TinaBackend *backend, DeviceLora *d) {
+    if (d->memory) backend->release(backend, d->memory);
+    free(d->a);
+    *d = (DeviceLora){0};
+}
+
 TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *err) {
     TinaBackend *b = m->backend;
     if (!lora || b->host_memory) {
@@ -269,28 +296,14 @@ TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *
         m->lora_b = lora ? lora->b : NULL;
         return TINA_OK;
     }
-    size_t slots = (size_t)m->config.n_layers * TINA_LORA_TARGETS;
-    if (!m->lora_memory || m->lora_id != lora->id) {
-        if (lora->n_params > m->lora_capacity || !m->lora_copy) {
-            if (m->lora_memory) b->release(b, m->lora_memory);
-            m->lora_capacity = 0;
-            m->lora_memory = b->alloc(b, lora->n_params * sizeof(float));
-            if (!m->lora_copy) m->lora_copy = calloc(2 * slots, sizeof *m->lora_copy);
-            if (!m->lora_memory || !m->lora_copy)
-                return tina_error(err, TINA_ERR_RUNTIME, "out of memory (a device copy of %zu adapter values)",
-                                  lora->n_params);
-            m->lora_capacity = lora->n_params;
-        }
-        b->upload(b, m->lora_memory, lora->memory, lora->n_params * sizeof(float));
-        for (size_t i = 0; i < slots; i++) { /* the same layout, offset for offset */
-            m->lora_copy[i] = lora->a[i] ? m->lora_memory + (lora->a[i] - lora->memory) : NULL;
-            m->lora_copy[slots + i] = lora->b[i] ? m->lora_memory + (lora->b[i] - lora->memory) : NULL;
-        }
+    if (!m->lora_copy.memory || m->lora_id != lora->id) {
+        TinaStatus status = tina_device_lora_copy(b, &m->lora_copy, lora, err);
+        if (status) return status;
         m->lora_id = lora->id;
     }
     /* (again after a call without the adapter, which left them NULL) */
-    m->lora_a = m->lora_copy;
-    m->lora_b = m->lora_copy + slots;
+    m->lora_a = m->lora_copy.a;
+    m->lora_b = m->lora_copy.b;
     return b->check(b, err);
 }
 

@@ -6,6 +6,18 @@
 #include "lora.h"
 #include "model.h"
 
+/* An adapter-shaped set of f32 matrices (an adapter, or its gradients) copied into backend memory, offset for
+ * offset: memory holds the values, a and b point at each module's A and B in it (NULL where the adapter has none). */
+typedef struct {
+    float *memory;
+    size_t capacity;        /* floats */
+    float **a, **b;         /* (L * TINA_LORA_TARGETS,) each, in one allocation */
+} DeviceLora;
+
+/* Copies values into d, growing it when they do not fit, and points d->a and d->b at the copy's matrices. */
+TinaStatus tina_device_lora_copy(TinaBackend *backend, DeviceLora *d, const TinaLora *values, TinaError *err);
+void tina_device_lora_free(TinaBackend *backend, DeviceLora *d);
+
 typedef struct {
     void *attn_norm;        /* (C) */
     void *wq, *bq;          /* (Hq*D, C), (Hq*D) */
@@ -40,13 +52,11 @@ struct TinaModel {
     int32_t *positions;     /* token positions, */
     int32_t *tokens;        /* the tokens of the call */
     int *slots, *n_past, *n_new, *rows;
-    /* the adapter of the call where the backend reads it: its own matrices on a host backend, else a copy of
-     * adapter lora_id in lora_memory, made when that adapter is first used */
+    /* the adapter of the call where the backend reads it: its own matrices on a host backend, else lora_copy, a
+     * copy of adapter lora_id made when that adapter is first used */
     float *const *lora_a, *const *lora_b;  /* (L * TINA_LORA_TARGETS,) */
     uint64_t lora_id;
-    float *lora_memory;
-    size_t lora_capacity;                  /* floats */
-    float **lora_copy;                     /* (2 * L * TINA_LORA_TARGETS,) A then B pointers into lora_memory */
+    DeviceLora lora_copy;
 };
 
 struct TinaKVCache {

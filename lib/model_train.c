@@ -34,12 +34,10 @@ struct TinaTrainer {
     void *dz;                   /* (T, r) the gradient of a LoRA inner activation */
     void *dropped, *ddropped;   /* (T, max(C, I)) a module's input after LoRA dropout, and its gradient */
     uint64_t dropout_seed;      /* LoRA dropout: masks from (seed, sequence key, layer, module) */
-    /* the LoRA gradients where the backend adds into them: the caller's own on a host backend, else grad_memory, a
+    /* the LoRA gradients where the backend adds into them: the caller's own on a host backend, else grad_copy, a
      * copy of the caller's made for each backward and read back after it */
     float *const *grad_a, *const *grad_b;  /* (L * TINA_LORA_TARGETS,) */
-    float *grad_memory;
-    size_t grad_capacity;                  /* floats */
-    float **grad_copy;                     /* (2 * L * TINA_LORA_TARGETS,) A then B pointers into grad_memory */
+    DeviceLora grad_copy;
     TinaBatch batch;            /* the last forward's layout (host) */
     int *slots, *n_past, *n_new, *first;
     uint64_t *keys;             /* (sequences,) of the last forward */
@@ -157,8 +155,7 @@ void tina_trainer_free(TinaTrainer *tr) {
     if (!tr) return;
     if (tr->memory) tr->model->backend->release(tr->model->backend, tr->memory);
     if (tr->kept_memory) tr->model->backend->release(tr->model->backend, tr->kept_memory);
-    if (tr->grad_memory) tr->model->backend->release(tr->model->backend, tr->grad_memory);
-    free(tr->grad_copy);
+    tina_device_lora_free(tr->model->backend, &tr->grad_copy);
     free(tr->kept);
     free(tr->slots), free(tr->n_past), free(tr->n_new), free(tr->first), free(tr->keys);
     free(tr->tokens), free(tr->positions), free(tr->targets);
@@ -307,31 +304,16 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
 }
 
 /* Points grad_a, grad_b where the backend adds the gradients: grads' own matrices on a host backend, else a copy of
- * grads in grad_memory (the same layout, offset for offset), read back at the end of the backward. */
+ * grads (read back at the end of the backward). */
 static TinaStatus place_gradients(TinaTrainer *tr, TinaLora *grads, TinaError *err) {
     TinaBackend *b = tr->model->backend;
     if (b->host_memory) {
         tr->grad_a = grads->a, tr->grad_b = grads->b;
         return TINA_OK;
     }
-    size_t slots = (size_t)grads->n_layers * TINA_LORA_TARGETS;
-    if (grads->n_params > tr->grad_capacity) {
-        if (tr->grad_memory) b->release(b, tr->grad_memory);
-        tr->grad_capacity = 0;
-        tr->grad_memory = b->alloc(b, grads->n_params * sizeof(float));
-        if (!tr->grad_copy) tr->grad_copy = calloc(2 * slots, sizeof *tr->grad_copy);
-        if (!tr->grad_memory || !tr->grad_copy)
-            return tina_error(err, TINA_ERR_RUNTIME, "out of memory (%zu LoRA gradients on %s)", grads->n_params,
-                              b->name);
-        tr->grad_capacity = grads->n_params;
-    }
-    for (size_t i = 0; i < slots; i++) {
-        tr->grad_copy[i] = grads->a[i] ? tr->grad_memory + (grads->a[i] - grads->memory) : NULL;
-        tr->grad_copy[slots + i] = grads->b[i] ? tr->grad_memory + (grads->b[i] - grads->memory) : NULL;
-    }
-    tr->grad_a = tr->grad_copy, tr->grad_b = tr->grad_copy + slots;
-    b->upload(b, tr->grad_memory, grads->memory, grads->n_params * sizeof(float));
-    return b->check(b, err);
+    TinaStatus status = tina_device_lora_copy(b, &tr->grad_copy, grads, err);
+    tr->grad_a = tr->grad_copy.a, tr->grad_b = tr->grad_copy.b;
+    return status;
 }
 
 TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const float *dlogp, TinaLora *grads,
@@ -381,6 +363,6 @@ TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const fl
         lora_backward(tr, lora, l, TINA_LORA_V, tr->dh, tr->in.h, tr->dv);
         b->rmsnorm_backward(b, tr->dx, x, w->attn_norm, tr->dh, T, C, eps, true); /* dx is now d x */
     }
-    if (!b->host_memory) b->download(b, grads->memory, tr->grad_memory, grads->n_params * sizeof(float));
+    if (!b->host_memory) b->download(b, grads->memory, tr->grad_copy.memory, grads->n_params * sizeof(float));
     return b->check(b, err);
 }
