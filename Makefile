@@ -73,7 +73,7 @@ $(BUILD)/%.o: %.c $(BUILD)/config | deps-check
 
 $(BUILD)/%.o: %.cu $(BUILD)/config | deps-check
 	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) -Ilib -c -o $@ $<
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -Ilib -c -o $@ $<
 
 $(LIBTINA): $(LIB_OBJ)
 	@mkdir -p $(@D)

@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "safetensors.h"
+#include "sampler.h"
 
 /* The sequences of one forward call: sequence s adds n_new[s] tokens to KV slot slot[s], which holds n_past[s]
  * already; its tokens are rows first[s] .. first[s] + n_new[s] - 1 of every (T, ...) activation. */
@@ -46,9 +47,6 @@ struct TinaBackend {
     void (*upload)(TinaBackend *b, void *dst, const void *src, size_t bytes);
     /* copies bytes from backend memory at src to host memory at dst, done when it returns */
     void (*download)(TinaBackend *b, void *dst, const void *src, size_t bytes);
-    /* host memory the backend writes into fastest (pinned on a GPU), for logits; NULL when out of memory */
-    void *(*host_alloc)(TinaBackend *b, size_t bytes);
-    void (*host_release)(TinaBackend *b, void *p);
     /* the first failure of an operation since the backend was made (a device error), or TINA_OK: operations return
      * nothing, so the model asks after each call */
     TinaStatus (*check)(TinaBackend *b, TinaError *err);
@@ -92,6 +90,11 @@ struct TinaBackend {
     void (*add)(TinaBackend *b, void *x, const void *y, size_t n);
     /* out (rows, V) host f32 = h (rows, C) A @ head (V, C) W ^T */
     void (*logits)(TinaBackend *b, float *out, const void *h, const void *head, int rows, int C, int V);
+    /* tokens (rows,) and logprobs (rows,) on the host: row i's next token, drawn from the logits h (rows, C) A @
+     * head (V, C) W ^T with the uniform u[i] as tina_sampler_draw draws it (sampler.h), so that a GPU hands over
+     * the drawn tokens instead of the logits */
+    void (*sample)(TinaBackend *b, int32_t *tokens, double *logprobs, const void *h, const void *head, int rows,
+                   int C, int V, const TinaSamplerParams *params, const double *u);
     /* out (T,) host f32 = log softmax(h @ head^T)[targets], the vocabulary taken in chunks, never whole */
     void (*logprobs)(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
                      int C, int V);

@@ -33,6 +33,10 @@ typedef struct {
     int n_packed, packed_cap;
     struct Block *blocks;      /* every allocation and its size, so that releasing weights drops their copies */
     int n_blocks, blocks_cap;
+    float *draw_logits;        /* (draw_rows, draw_vocab) the logits sample draws from */
+    int draw_rows, draw_vocab;
+    TinaSampler **samplers;    /* (threads,) for draw_vocab tokens */
+    bool out_of_memory;        /* sample's workspace could not grow: check reports it */
 } Cpu;
 
 typedef struct Block {
@@ -112,8 +116,9 @@ static void cpu_copy_bytes(TinaBackend *b, void *dst, const void *src, size_t by
 }
 
 static TinaStatus cpu_check(TinaBackend *b, TinaError *err) {
-    (void)b, (void)err;
-    return TINA_OK; /* every failure of the CPU's operations is caught before they run */
+    /* every other failure of the CPU's operations is caught before they run */
+    if (((Cpu *)b)->out_of_memory) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (sampling workspace)");
+    return TINA_OK;
 }
 
 static TinaStatus cpu_load(TinaBackend *b, void *dst, const TinaTensorInfo *src, TinaError *err) {
@@ -598,6 +603,47 @@ static void cpu_logits(TinaBackend *b, float *out, const void *h, const void *he
     cpu_matmul(b, out, h, head, NULL, rows, C, V, false); /* the same rows whatever the batch, as every product */
 }
 
+static void free_samplers(Cpu *c) {
+    for (int i = 0; c->samplers && i < c->threads; i++) tina_sampler_free(c->samplers[i]);
+    free(c->samplers);
+    c->samplers = NULL;
+}
+
+/* room for the logits of rows x V and a sampler per thread; false (and out_of_memory) when there is none */
+static bool draw_workspace(Cpu *c, int rows, int V) {
+    if (c->out_of_memory) return false;
+    if (V != c->draw_vocab) {
+        free_samplers(c);
+        c->samplers = calloc((size_t)c->threads, sizeof *c->samplers);
+        TinaError ignored;
+        for (int i = 0; c->samplers && i < c->threads; i++)
+            if (tina_sampler_new(V, &c->samplers[i], &ignored)) {
+                free_samplers(c);
+                break;
+            }
+        c->draw_vocab = V;
+        c->draw_rows = 0;
+    }
+    if (c->samplers && rows > c->draw_rows) {
+        free(c->draw_logits);
+        c->draw_logits = malloc((size_t)rows * (size_t)V * sizeof *c->draw_logits);
+        c->draw_rows = c->draw_logits ? rows : 0;
+    }
+    c->out_of_memory = !c->samplers || !c->draw_logits;
+    return !c->out_of_memory;
+}
+
+static void cpu_sample(TinaBackend *b, int32_t *tokens, double *logprobs, const void *h, const void *head, int rows,
+                       int C, int V, const TinaSamplerParams *params, const double *u) {
+    Cpu *c = (Cpu *)b;
+    if (!draw_workspace(c, rows, V)) return;
+    cpu_logits(b, c->draw_logits, h, head, rows, C, V);
+#pragma omp parallel for schedule(dynamic) num_threads(c->threads)
+    for (int i = 0; i < rows; i++)
+        tokens[i] = tina_sampler_draw(c->samplers[omp_get_thread_num()], c->draw_logits + (size_t)i * V, params,
+                                      u[i], &logprobs[i]);
+}
+
 /* The log-sum-exp of every row of h @ head^T, a running one over vocabulary chunks; out[t] (if not NULL) gets the
  * logit of targets[t]. lse (T,) doubles follow the chunk in the scratch. */
 static double *log_sum_exp(Cpu *c, float *out, const void *h, const void *head, const int32_t *targets, int T, int C,
@@ -848,6 +894,8 @@ static void cpu_destroy(TinaBackend *b) {
     for (int i = 0; i < c->n_packed; i++) free(c->packed[i].p);
     free(c->packed);
     free(c->blocks);
+    free(c->draw_logits);
+    free_samplers(c);
     free(c);
 }
 
@@ -867,8 +915,6 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .release = cpu_release,
         .upload = cpu_copy_bytes,
         .download = cpu_copy_bytes,
-        .host_alloc = cpu_alloc,
-        .host_release = cpu_release,
         .check = cpu_check,
         .reserve = cpu_reserve,
         .load = cpu_load,
@@ -886,6 +932,7 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .gather_rows = cpu_gather_rows,
         .add = cpu_add,
         .logits = cpu_logits,
+        .sample = cpu_sample,
         .logprobs = cpu_logprobs,
         .logprobs_backward = cpu_logprobs_backward,
         .rmsnorm_backward = cpu_rmsnorm_backward,

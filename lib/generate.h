@@ -38,9 +38,8 @@ typedef struct {
 
 /* Where the time went, for the caller's summary: wall-clock seconds, the model's calls waited for. */
 typedef struct {
-    double prefill_seconds; /* prompts through the model, their caches shared */
-    double decode_seconds;  /* decode steps through the model, the logits on the host */
-    double draw_seconds;    /* tokens drawn from the logits (the sampler, on the CPU) */
+    double prefill_seconds; /* prompts through the model, their first tokens drawn, their caches shared */
+    double decode_seconds;  /* decode steps through the model, their tokens drawn by the backend */
     long long steps;        /* decode steps */
 } TinaGenStats;
 

@@ -362,43 +362,65 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
     b->rmsnorm(b, m->h, m->x, m->final_norm, T, C, eps);
 }
 
+/* Checks and lays out the call (and targets (T,), if not NULL), places the adapter, and runs every layer: m->h holds
+ * the last hidden states. */
+static TinaStatus run(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
+                      const int32_t *targets, TinaBatch *batch, TinaError *err) {
+    TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, batch, err);
+    for (int t = 0; targets && !status && t < batch->n_tokens; t++)
+        if (targets[t] < 0 || targets[t] >= m->config.vocab)
+            status = tina_error(err, TINA_ERR_INPUT, "target token %d is outside the vocabulary", targets[t]);
+    if (!status) status = tina_model_place_lora(m, lora, err);
+    if (!status) run_layers(m, kv, batch, lora);
+    return status;
+}
+
+/* m->last (n_seqs x repeats, C) = the hidden state of each sequence's last token, repeated */
+static void gather_last(TinaModel *m, const TinaBatch *batch, int repeats) {
+    for (int s = 0; s < batch->n_seqs; s++)
+        for (int j = 0; j < repeats; j++) m->rows[s * repeats + j] = batch->first[s] + batch->n_new[s] - 1;
+    m->backend->gather_rows(m->backend, m->last, m->h, m->rows, batch->n_seqs * repeats, m->config.hidden);
+}
+
 TinaStatus tina_model_forward(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
                               TinaLogitsWanted want, float *logits, TinaError *err) {
     TinaBatch batch;
-    TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, &batch, err);
-    if (!status) status = tina_model_place_lora(m, lora, err);
+    TinaStatus status = run(m, kv, seqs, n_seqs, lora, NULL, &batch, err);
     if (status) return status;
-    run_layers(m, kv, &batch, lora);
     TinaBackend *b = m->backend;
     const TinaConfig *c = &m->config;
     if (want == TINA_LOGITS_ALL) b->logits(b, logits, m->h, m->lm_head, batch.n_tokens, c->hidden, c->vocab);
     if (want == TINA_LOGITS_LAST) {
-        for (int s = 0; s < n_seqs; s++) m->rows[s] = batch.first[s] + batch.n_new[s] - 1;
-        b->gather_rows(b, m->last, m->h, m->rows, n_seqs, c->hidden);
+        gather_last(m, &batch, 1);
         b->logits(b, logits, m->last, m->lm_head, n_seqs, c->hidden, c->vocab);
     }
+    return b->check(b, err);
+}
+
+TinaStatus tina_model_sample(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
+                             const TinaSamplerParams *params, int repeats, const double *u, int32_t *tokens,
+                             double *logprobs, TinaError *err) {
+    if (repeats < 1 || (long)n_seqs * repeats > m->max_tokens)
+        return tina_error(err, TINA_ERR_INPUT, "%d draws of %d sequences: more than the model's %d rows", repeats,
+                          n_seqs, m->max_tokens);
+    TinaBatch batch;
+    TinaStatus status = run(m, kv, seqs, n_seqs, lora, NULL, &batch, err);
+    if (status) return status;
+    TinaBackend *b = m->backend;
+    gather_last(m, &batch, repeats);
+    b->sample(b, tokens, logprobs, m->last, m->lm_head, n_seqs * repeats, m->config.hidden, m->config.vocab, params,
+              u);
     return b->check(b, err);
 }
 
 TinaStatus tina_model_logprobs(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs,
                                const TinaLora *lora, const int32_t *targets, float *logprobs, TinaError *err) {
     TinaBatch batch;
-    TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, &batch, err);
-    if (!status) status = tina_model_place_lora(m, lora, err);
+    TinaStatus status = run(m, kv, seqs, n_seqs, lora, targets, &batch, err);
     if (status) return status;
-    for (int t = 0; t < batch.n_tokens; t++)
-        if (targets[t] < 0 || targets[t] >= m->config.vocab)
-            return tina_error(err, TINA_ERR_INPUT, "target token %d is outside the vocabulary", targets[t]);
-    run_layers(m, kv, &batch, lora);
     m->backend->logprobs(m->backend, logprobs, m->h, m->lm_head, targets, batch.n_tokens, m->config.hidden,
                          m->config.vocab);
     return m->backend->check(m->backend, err);
-}
-
-float *tina_model_host_floats(TinaModel *m, size_t n) { return m->backend->host_alloc(m->backend, n * sizeof(float)); }
-
-void tina_model_host_free(TinaModel *m, float *p) {
-    if (p) m->backend->host_release(m->backend, p);
 }
 
 /* ---- export --------------------------------------------------------------------------------------------------- */

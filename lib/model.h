@@ -15,6 +15,7 @@
 #include "config.h"
 #include "error.h"
 #include "lora.h"
+#include "sampler.h"
 
 typedef struct TinaModel TinaModel;
 typedef struct TinaKVCache TinaKVCache;
@@ -45,15 +46,18 @@ TinaStatus tina_kv_cache_copy(TinaKVCache *cache, int from, int to, int n, TinaE
 TinaStatus tina_model_forward(TinaModel *model, TinaKVCache *cache, const TinaSequence *seqs, int n_seqs,
                               const TinaLora *lora, TinaLogitsWanted want, float *logits, TinaError *err);
 
+/* The same forward, then `repeats` draws of the token after each sequence's last one (the G samples of a prompt
+ * from its prefill; 1 in a decode step), draw j of sequence s with the uniform u[s * repeats + j] in [0, 1) as
+ * tina_sampler_draw draws (sampler.h): tokens and logprobs (n_seqs x repeats,) on the host. The logits stay in the
+ * backend's memory; n_seqs x repeats is at most the model's max_tokens. */
+TinaStatus tina_model_sample(TinaModel *model, TinaKVCache *cache, const TinaSequence *seqs, int n_seqs,
+                             const TinaLora *lora, const TinaSamplerParams *params, int repeats, const double *u,
+                             int32_t *tokens, double *logprobs, TinaError *err);
+
 /* The same forward, giving for every new token t the log-probability of targets[t] (T,) as its successor:
  * logprobs (T,) f32 on the host. Never more than a chunk of the vocabulary at a time. */
 TinaStatus tina_model_logprobs(TinaModel *model, TinaKVCache *cache, const TinaSequence *seqs, int n_seqs,
                                const TinaLora *lora, const int32_t *targets, float *logprobs, TinaError *err);
-
-/* Host memory for n floats (logits) that the model's backend writes into fastest: pinned on a GPU. NULL when out of
- * memory; free with tina_model_host_free. */
-float *tina_model_host_floats(TinaModel *model, size_t n);
-void tina_model_host_free(TinaModel *model, float *p);
 
 /* Adds the adapter's deltas into the model's weights (W + scale B A), for export. */
 TinaStatus tina_model_merge_lora(TinaModel *model, const TinaLora *lora, TinaError *err);

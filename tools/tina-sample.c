@@ -464,8 +464,8 @@ int main(int argc, char **argv) {
                 r.prompts, o.forced ? "rollouts" : "prompts", r.tokens, o.forced ? "scored" : "generated", seconds,
                 (double)r.tokens / seconds, loaded - started);
         if (!o.forced)
-            fprintf(stderr, "; model %.1f s in prefill and %.1f s in %lld decode steps, drawing tokens %.1f s",
-                    r.stats.prefill_seconds, r.stats.decode_seconds, r.stats.steps, r.stats.draw_seconds);
+            fprintf(stderr, "; model %.1f s in prefill and %.1f s in %lld decode steps (tokens drawn included)",
+                    r.stats.prefill_seconds, r.stats.decode_seconds, r.stats.steps);
         if (r.truncated || r.skipped)
             fprintf(stderr, "; %lld prompts longer than %d tokens %s", r.truncated + r.skipped, o.max_prompt,
                     r.skipped ? "skipped" : "cut from the left");

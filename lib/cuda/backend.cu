@@ -33,6 +33,9 @@ struct Cuda {
     double *lse;                 /* device (2, capacity) running max and sum of a log-softmax */
     float *picked;               /* device (2, capacity): target logits, then log-probs; the log-probs' gradients */
     int lse_capacity;
+    TinaSampler *sampler;        /* the host's draws of the rows the device leaves to it (sample.cu says which) */
+    float *sampler_row;          /* (V,) host: such a row's logits */
+    int sampler_vocab;
 };
 
 static Cuda *cuda_of(TinaBackend *b) { return (Cuda *)b; }
@@ -97,22 +100,6 @@ static void cuda_download(TinaBackend *b, void *dst, const void *src, size_t byt
     Cuda *c = cuda_of(b);
     if (!failed(c)) ok(c, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream), "download");
     if (!failed(c)) ok(c, cudaStreamSynchronize(c->stream), "synchronize");
-}
-
-static void *cuda_host_alloc(TinaBackend *b, size_t bytes) {
-    (void)b;
-    void *p = NULL;
-    if (cudaMallocHost(&p, bytes ? bytes : 1) != cudaSuccess) {
-        cudaGetLastError();
-        return NULL;
-    }
-    return p;
-}
-
-static void cuda_host_release(TinaBackend *b, void *p) {
-    Cuda *c = cuda_of(b);
-    ok(c, cudaStreamSynchronize(c->stream), "synchronize");
-    ok(c, cudaFreeHost(p), "free host memory");
 }
 
 static TinaStatus cuda_check(TinaBackend *b, TinaError *err) {
@@ -373,6 +360,53 @@ static void cuda_logits(TinaBackend *b, float *out, const void *h, const void *h
     launched(c, "round logits");
     ok(c, cudaMemcpyAsync(out, device, n * sizeof(float), cudaMemcpyDeviceToHost, c->stream), "download logits");
     ok(c, cudaStreamSynchronize(c->stream), "synchronize");
+}
+
+/* a host sampler for rows of V logits; false (and the failure) when out of memory */
+static bool host_sampler(Cuda *c, int V) {
+    if (c->sampler && c->sampler_vocab == V) return true;
+    tina_sampler_free(c->sampler);
+    free(c->sampler_row);
+    c->sampler = NULL;
+    c->sampler_row = (float *)malloc((size_t)V * sizeof *c->sampler_row);
+    TinaError err;
+    if (!c->sampler_row || tina_sampler_new(V, &c->sampler, &err)) {
+        snprintf(c->failure, sizeof c->failure, "out of memory (a sampler for %d tokens)", V);
+        return false;
+    }
+    c->sampler_vocab = V;
+    return true;
+}
+
+/* The logits rounded to bf16 as for cuda_logits, drawn from on the device; only the tokens and log-probs come back,
+ * and the logits of a row the device leaves to the host. */
+static void cuda_sample(TinaBackend *b, int32_t *tokens, double *logprobs, const void *h, const void *head, int rows,
+                        int C, int V, const TinaSamplerParams *params, const double *u) {
+    Cuda *c = cuda_of(b);
+    size_t n = (size_t)rows * V, small = ((size_t)rows * (2 * sizeof(double) + sizeof(int32_t)) + 255) / 256 * 256;
+    char *work = (char *)scratch(c, small + n * sizeof(float));
+    if (!work) return;
+    double *u_device = (double *)work, *logprobs_device = u_device + rows;
+    int32_t *tokens_device = (int32_t *)(logprobs_device + rows);
+    float *logits = (float *)(work + small);
+    ok(c, cudaMemcpyAsync(u_device, u, (size_t)rows * sizeof *u, cudaMemcpyHostToDevice, c->stream), "upload uniforms");
+    head_product(c, logits, h, head, rows, C, V);
+    launch_round_bf16(c->stream, logits, logits, n);
+    launched(c, "round logits");
+    launch_sample(c->stream, tokens_device, logprobs_device, logits, rows, V, *params, u_device);
+    launched(c, "sample");
+    ok(c, cudaMemcpyAsync(tokens, tokens_device, (size_t)rows * sizeof *tokens, cudaMemcpyDeviceToHost, c->stream),
+       "download tokens");
+    ok(c, cudaMemcpyAsync(logprobs, logprobs_device, (size_t)rows * sizeof *logprobs, cudaMemcpyDeviceToHost,
+                          c->stream),
+       "download log-probs");
+    ok(c, cudaStreamSynchronize(c->stream), "synchronize");
+    for (int i = 0; i < rows && !failed(c); i++) {
+        if (tokens[i] >= 0 || !host_sampler(c, V)) continue;
+        if (ok(c, cudaMemcpy(c->sampler_row, logits + (size_t)i * V, (size_t)V * sizeof(float), cudaMemcpyDeviceToHost),
+               "download logits"))
+            tokens[i] = tina_sampler_draw(c->sampler, c->sampler_row, params, u[i], &logprobs[i]);
+    }
 }
 
 /* the vocabulary in chunks of at most this many logits a call (rows x columns), 256 MB of f32 */
@@ -673,6 +707,8 @@ static void cuda_destroy(TinaBackend *b) {
     cudaFree(c->lse);
     cudaFree(c->picked);
     free(c->layout_host);
+    tina_sampler_free(c->sampler);
+    free(c->sampler_row);
     cublasDestroy(c->blas);
     cudaStreamDestroy(c->stream);
     free(c);
@@ -709,8 +745,6 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
     base->release = cuda_release;
     base->upload = cuda_upload;
     base->download = cuda_download;
-    base->host_alloc = cuda_host_alloc;
-    base->host_release = cuda_host_release;
     base->check = cuda_check;
     base->reserve = cuda_reserve;
     base->load = cuda_load;
@@ -728,6 +762,7 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
     base->gather_rows = cuda_gather_rows;
     base->add = cuda_add;
     base->logits = cuda_logits;
+    base->sample = cuda_sample;
     base->logprobs = cuda_logprobs;
     base->logprobs_backward = cuda_logprobs_backward;
     base->rmsnorm_backward = cuda_rmsnorm_backward;

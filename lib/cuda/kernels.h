@@ -11,6 +11,10 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+extern "C" {
+#include "sampler.h"
+}
+
 typedef __nv_bfloat16 bf16;
 
 /* The per-token layout of a forward call, on the device: position of each token, and its sequence's cache slot. */
@@ -53,6 +57,11 @@ void launch_log_sum_exp(cudaStream_t s, const float *chunk, int T, int n, int v0
 void launch_logprob(cudaStream_t s, float *out, const float *picked, const double *max, const double *sum, int T);
 /* out (n) f32 = in (n) f32 rounded to bf16 (logits as transformers' bf16 head gives them) */
 void launch_round_bf16(cudaStream_t s, float *out, const float *in, size_t n);
+
+/* sample.cu: tokens (rows,) and logprobs (rows,) = the draws from logits (rows, V) f32 with uniform (rows,), as
+ * tina_sampler_draw draws; a token is -1 where the host must draw it (sample.cu says when) */
+void launch_sample(cudaStream_t s, int32_t *tokens, double *logprobs, const float *logits, int rows, int V,
+                   const TinaSamplerParams &params, const double *uniform);
 
 /* attention.cu: stores the new k, v (T, Hkv, D) in the layer's cache (slots, max_len, Hkv, D) at each token's slot
  * and position, then out (T, Hq, D) = causal GQA attention of q over positions 0 .. position of each token, for the

@@ -12,6 +12,9 @@ Parity (bf16 everywhere, transformers with sdpa attention):
     transformers' own bf16 distance from them.
   - a random-weight model of the real DeepSeek-R1-Distill-Qwen-1.5B shape: logits of a 64-token prompt, with and
     without a random rank-32 adapter on all seven projections.
+Sampling on the device (sampling): build/cuda/tests/test_backend_sample with TINA_TEST_BACKEND=cuda, every draw of
+the CUDA kernel (greedy, temperature, top-k, top-p, ties, padding, the rows it leaves to the host) against
+lib/sampler.c's from the same logits.
 Benchmarks (the 1.5B shape, greedy, every completion its full length): transformers generate and tina-sample at
 batch 1 (256-token prompts, 128 new), 64 and 256 (256 + 256); the GPU's copy bandwidth and bf16 GEMM rate measured
 here as the ceilings.
@@ -46,6 +49,7 @@ SAMPLE = ROOT / "build/cuda/bin/tina-sample"
 UPDATE = ROOT / "build/cuda/bin/tina-update"
 BIN = ROOT / "build/cuda/bin"
 LOGITS = ROOT / "build/cuda/bench/model_logits"
+SAMPLE_TEST = ROOT / "build/cuda/tests/test_backend_sample"
 FIXTURES = ROOT / "tests/fixtures/models"
 TINY_TOKENIZER = ROOT / "data/models/tiny-math-bpe"
 REAL = ROOT / "data/models/deepseek-r1-distill-qwen-1.5b"
@@ -176,6 +180,15 @@ def tiny():
                    f"{tina_error:.2e}", f"{bound:.2e}", tina_error <= bound)
             del model, exact_model
             torch.cuda.empty_cache()
+
+
+def sampling():
+    done = subprocess.run([str(SAMPLE_TEST)], capture_output=True, text=True,
+                          env={**os.environ, "TINA_TEST_BACKEND": "cuda"})
+    print(done.stdout + done.stderr, end="")
+    lines = re.findall(r"\d+ passed, \d+ failed", done.stdout)
+    record("device sampling draws what lib/sampler.c draws from the same logits (test_backend_sample on cuda)",
+           lines[-1] if lines else f"exit {done.returncode}", "0 failed", done.returncode == 0)
 
 
 def make_real_shape():
@@ -602,7 +615,7 @@ def summary():
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     WORK.mkdir(parents=True, exist_ok=True)
-    for part in sys.argv[1:] or ["tiny", "real_shape", "train_tiny", "train_real_shape", "ceilings", "bench",
+    for part in sys.argv[1:] or ["tiny", "sampling", "real_shape", "train_tiny", "train_real_shape", "ceilings", "bench",
                                  "train_bench", "tina_step"]:
         stage(globals()[part])
         (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n")

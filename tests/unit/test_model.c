@@ -266,6 +266,47 @@ static void logprobs_equal_log_softmax_of_the_logits(void) {
     tina_model_free(m);
 }
 
+/* tina_model_sample's draws, `repeats` of each sequence's last position, are tina_sampler_draw's from the last
+ * logits of the same forward with the same uniforms; more rows than the model takes are refused. */
+static void sampled_tokens_are_the_samplers_draws_from_the_last_logits(void) {
+    TinaModel *m = load_model("llama", "f32");
+    if (!m) return;
+    TinaLora *lora = fixture_lora(m, "llama");
+    int V = tina_model_config(m)->vocab;
+    enum { REPEATS = 5 };
+    TinaSequence seqs[N_PROMPTS];
+    double u[N_PROMPTS * REPEATS];
+    for (int i = 0; i < N_PROMPTS; i++) seqs[i] = (TinaSequence){i, 0, prompt_len[i], prompts[i]};
+    for (int i = 0; i < N_PROMPTS * REPEATS; i++) u[i] = (i + 0.5) / (N_PROMPTS * REPEATS);
+    TinaSamplerParams params = {.temperature = 1.3, .top_p = 0.9, .top_k = 40};
+    TinaKVCache *kv;
+    TinaError err;
+    float *logits = malloc((size_t)N_PROMPTS * V * sizeof *logits);
+    int32_t tokens[N_PROMPTS * REPEATS];
+    double logprobs[N_PROMPTS * REPEATS];
+    TinaSampler *sampler = NULL;
+    CHECK(logits && tina_sampler_new(V, &sampler, &err) == TINA_OK);
+    CHECK(tina_kv_cache_new(m, N_PROMPTS, MAX_LEN, &kv, &err) == TINA_OK);
+    CHECK(tina_model_forward(m, kv, seqs, N_PROMPTS, lora, TINA_LOGITS_LAST, logits, &err) == TINA_OK);
+    CHECK(tina_model_sample(m, kv, seqs, N_PROMPTS, lora, &params, REPEATS, u, tokens, logprobs, &err) == TINA_OK);
+    int distinct = 0;
+    for (int i = 0; sampler && i < N_PROMPTS * REPEATS; i++) {
+        double want_logprob;
+        int32_t want = tina_sampler_draw(sampler, logits + (size_t)(i / REPEATS) * V, &params, u[i], &want_logprob);
+        CHECK(tokens[i] == want);
+        CHECK(logprobs[i] == want_logprob);
+        distinct += i % REPEATS && tokens[i] != tokens[i - 1];
+    }
+    CHECK(distinct > 0); /* the uniforms spread the draws of one position over several tokens */
+    CHECK(tina_model_sample(m, kv, seqs, N_PROMPTS, lora, &params, 1 << 20, u, tokens, logprobs, &err) ==
+          TINA_ERR_INPUT);
+    tina_sampler_free(sampler);
+    tina_kv_cache_free(kv);
+    free(logits);
+    tina_lora_free(lora);
+    tina_model_free(m);
+}
+
 /* The trainer's (and tina-sample --forced's) log-probs of each prompt's next tokens equal log_softmax of
  * transformers + PEFT's logits within 1e-4. */
 static void logprobs_equal_transformers_log_softmax(void) {
@@ -496,6 +537,7 @@ int main(void) {
         TEST(prefill_then_decode_equals_all_at_once),
         TEST(greedy_continuations_match_transformers),
         TEST(logprobs_equal_log_softmax_of_the_logits),
+        TEST(sampled_tokens_are_the_samplers_draws_from_the_last_logits),
         TEST(logprobs_equal_transformers_log_softmax),
         TEST(adapters_round_trip_and_peft_reads_what_tina_writes),
         TEST(a_fresh_adapter_is_initialised_as_peft_does),
