@@ -25,8 +25,9 @@ typedef struct {
     int32_t *drawn;   /* (slots,) their tokens */
     double *logprobs; /* (slots,) and their log-probs, in the order of picked */
     Sequence *seqs;   /* (slots,) */
-    TinaSequence *batch;
-    int *picked;      /* (slots,) slot numbers, a workspace */
+    TinaSequence *batch;     /* (slots,) */
+    int *picked;             /* (slots,) slot numbers, a workspace */
+    TinaGenPrompt *waiting;  /* (slots / G,) prompts taken, to be prefilled together */
     TinaGenStats stats;
 } Engine;
 
@@ -49,23 +50,58 @@ static TinaStatus advance(Engine *e, int s, int i, TinaError *err) {
     return e->cb->done(e->cb->ctx, q->user, q->sample, by_length, err);
 }
 
-/* Prefills the prompt in the first free slot, shares its cache with G - 1 more, and draws every first token. */
-static TinaStatus start(Engine *e, const TinaGenPrompt *prompt, TinaError *err) {
-    int G = e->params->n_samples, *slots = e->picked, n = 0;
-    for (int s = 0; s < e->params->slots && n < G; s++)
-        if (!e->seqs[s].active) slots[n++] = s;
-    for (int i = 0; i < G; i++) {
-        e->seqs[slots[i]] = (Sequence){true, prompt->user, i, tina_rng_bits(e->params->seed, prompt->stream, (uint64_t)i),
-                                       prompt->n_tokens, 0, 0};
-        e->uniforms[i] = uniform(e, slots[i]);
+/* Prefills n prompts in one call, G free slots each, shares each one's cache with its G - 1 other samples, and draws
+ * every first token. */
+static TinaStatus start(Engine *e, const TinaGenPrompt *prompts, int n, TinaError *err) {
+    int G = e->params->n_samples, *slots = e->picked, k = 0;
+    for (int s = 0; s < e->params->slots && k < n * G; s++)
+        if (!e->seqs[s].active) slots[k++] = s;
+    for (int p = 0; p < n; p++) {
+        e->batch[p] = (TinaSequence){slots[p * G], 0, prompts[p].n_tokens, prompts[p].tokens};
+        for (int i = 0; i < G; i++) {
+            int s = slots[p * G + i];
+            e->seqs[s] = (Sequence){true, prompts[p].user, i,
+                                    tina_rng_bits(e->params->seed, prompts[p].stream, (uint64_t)i),
+                                    prompts[p].n_tokens, 0, 0};
+            e->uniforms[p * G + i] = uniform(e, s);
+        }
     }
-    TinaSequence seq = {slots[0], 0, prompt->n_tokens, prompt->tokens};
     double t0 = tina_progress_now();
-    TinaStatus status = tina_model_sample(e->model, e->cache, &seq, 1, e->lora, &e->params->sampling, G, e->uniforms,
-                                          e->drawn, e->logprobs, err);
-    for (int i = 1; i < G && !status; i++) status = tina_kv_cache_copy(e->cache, slots[0], slots[i], prompt->n_tokens, err);
+    TinaStatus status = tina_model_sample(e->model, e->cache, e->batch, n, e->lora, &e->params->sampling, G,
+                                          e->uniforms, e->drawn, e->logprobs, err);
+    for (int p = 0; p < n && !status; p++)
+        for (int i = 1; i < G && !status; i++)
+            status = tina_kv_cache_copy(e->cache, slots[p * G], slots[p * G + i], prompts[p].n_tokens, err);
     e->stats.prefill_seconds += tina_progress_now() - t0;
-    for (int i = 0; i < G && !status; i++) status = advance(e, slots[i], i, err);
+    e->stats.prefill_calls++;
+    for (int i = 0; i < n * G && !status; i++) status = advance(e, slots[i], i, err);
+    return status;
+}
+
+static int free_slots(const Engine *e) {
+    int n = 0;
+    for (int s = 0; s < e->params->slots; s++) n += !e->seqs[s].active;
+    return n;
+}
+
+/* Takes prompts from the caller while G slots are free for each, and starts them, several a call while their
+ * tokens fit in prefill_tokens. */
+static TinaStatus admit(Engine *e, bool *more, TinaError *err) {
+    int G = e->params->n_samples, waiting = 0, waiting_tokens = 0, free = free_slots(e);
+    TinaStatus status = TINA_OK;
+    while (!status && *more && free >= (waiting + 1) * G) {
+        TinaGenPrompt prompt;
+        status = e->cb->next(e->cb->ctx, &prompt, more, err);
+        if (status || !*more) break;
+        if (waiting && waiting_tokens + prompt.n_tokens > e->params->prefill_tokens) {
+            status = start(e, e->waiting, waiting, err);
+            waiting = waiting_tokens = 0;
+            free = free_slots(e);
+        }
+        e->waiting[waiting++] = prompt;
+        waiting_tokens += prompt.n_tokens;
+    }
+    if (!status && waiting) status = start(e, e->waiting, waiting, err);
     return status;
 }
 
@@ -107,23 +143,14 @@ TinaStatus tina_generate(TinaModel *model, const TinaLora *lora, const TinaGenPa
         e.seqs = calloc((size_t)p->slots, sizeof *e.seqs);
         e.batch = malloc((size_t)p->slots * sizeof *e.batch);
         e.picked = malloc((size_t)p->slots * sizeof *e.picked);
-        if (!e.seqs || !e.uniforms || !e.batch || !e.picked || !e.drawn || !e.logprobs)
+        e.waiting = malloc((size_t)(p->slots / p->n_samples) * sizeof *e.waiting);
+        if (!e.seqs || !e.uniforms || !e.batch || !e.picked || !e.drawn || !e.logprobs || !e.waiting)
             status = tina_error(err, TINA_ERR_RUNTIME, "out of memory (engine)");
     }
     bool more = true;
     while (!status) {
-        int free_slots = 0, active = 0;
-        for (int s = 0; s < p->slots; s++) free_slots += !e.seqs[s].active;
-        while (!status && more && free_slots >= p->n_samples) {
-            TinaGenPrompt prompt;
-            status = cb->next(cb->ctx, &prompt, &more, err);
-            if (status || !more) break;
-            status = start(&e, &prompt, err);
-            free_slots = 0;
-            for (int s = 0; s < p->slots; s++) free_slots += !e.seqs[s].active;
-        }
-        for (int s = 0; s < p->slots; s++) active += e.seqs[s].active;
-        if (status || (!active && !more)) break;
+        status = admit(&e, &more, err);
+        if (status || (free_slots(&e) == p->slots && !more)) break;
         status = step(&e, err);
     }
     if (p->stats) *p->stats = e.stats;
@@ -134,5 +161,6 @@ TinaStatus tina_generate(TinaModel *model, const TinaLora *lora, const TinaGenPa
     free(e.seqs);
     free(e.batch);
     free(e.picked);
+    free(e.waiting);
     return status;
 }

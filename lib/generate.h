@@ -1,6 +1,7 @@
 /* generate: the batched generation engine.
  *
- * Prompts go through a fixed number of KV slots: each prompt is prefilled once and its KV prefix copied to the slots
+ * Prompts go through a fixed number of KV slots: each prompt is prefilled once (several in one call, up to a token
+ * budget) and its KV prefix copied to the slots
  * of its G samples; decode steps advance every active sequence at once (the weights are read once per step for the
  * whole batch); a finished sequence frees its slot, and waiting prompts start as soon as G slots are free
  * (continuous batching). Memory is the model's activations plus the cache: slots x (longest prompt + new tokens).
@@ -40,6 +41,7 @@ typedef struct {
 typedef struct {
     double prefill_seconds; /* prompts through the model, their first tokens drawn, their caches shared */
     double decode_seconds;  /* decode steps through the model, their tokens drawn by the backend */
+    long long prefill_calls; /* the model's prefill calls (several prompts each, when prefill_tokens allows) */
     long long steps;        /* decode steps */
 } TinaGenStats;
 
@@ -49,12 +51,15 @@ typedef struct {
     int max_new_tokens;
     int max_prompt_tokens; /* no prompt is longer (the caller checks) */
     int slots;             /* sequences decoded together, at least G */
+    int prefill_tokens;    /* prompts are prefilled together, in one call, while their tokens add up to no more
+                            * than this (0: one prompt a call). A GPU does more in one call; the CPU gives a prompt
+                            * the same logits whatever else is prefilled with it only when nothing is. */
     uint64_t seed;
     TinaGenStats *stats;   /* filled in when not NULL */
 } TinaGenParams;
 
-/* Runs every prompt the callbacks give to the end. The model must take calls of max(slots, max_prompt_tokens)
- * tokens. lora NULL: the base model. */
+/* Runs every prompt the callbacks give to the end. The model must take calls of max(slots, max_prompt_tokens,
+ * prefill_tokens) tokens. lora NULL: the base model. */
 TinaStatus tina_generate(TinaModel *model, const TinaLora *lora, const TinaGenParams *params,
                          const TinaGenCallbacks *callbacks, TinaError *err);
 

@@ -43,6 +43,8 @@ static const char usage[] =
     "      --ignore-eos           do not stop at EOS (for benchmarks: every completion gets --max-new-tokens)\n"
     "      --logprobs-at-temperature  log-probs of the tempered distribution (default: at temperature 1, as Tina)\n"
     "      --batch N              sequences decoded together (default 32, at least G)\n"
+    "      --prefill-tokens N     prompts prefilled together in one call, up to N tokens (default: 8192 with\n"
+    "                             --device cuda; 0 on the CPU: one a call, the results independent of --batch)\n"
     "      --threads N            CPU threads (default: all)\n"
     "      --device NAME          cpu (default), or cuda (bf16 on the first GPU; a build with CUDA=1)\n"
     "      --forced               read rollouts and recompute \"logprobs\" of their completion_tokens\n"
@@ -60,7 +62,7 @@ enum { MAX_STOPS = 16 };
 
 typedef struct {
     const char *model, *adapter, *tokenizer, *output, *system, *suffix, *as_field, *device;
-    int samples, top_k, max_new, max_prompt, batch, threads, n_stops;
+    int samples, top_k, max_new, max_prompt, batch, prefill, threads, n_stops;
     double temperature, top_p;
     bool has_temperature, has_top_p, has_top_k, skip_long, at_temperature, forced, no_adapter, quiet, progress;
     bool ignore_eos;
@@ -72,7 +74,7 @@ typedef struct {
 static Options parse_options(int argc, char **argv) {
     enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SUFFIX, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT,
            OPT_LONG, OPT_SEED, OPT_STOP, OPT_AT_TEMPERATURE, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_FORCED,
-           OPT_NO_ADAPTER, OPT_AS, OPT_PROGRESS, OPT_IGNORE_EOS };
+           OPT_NO_ADAPTER, OPT_AS, OPT_PROGRESS, OPT_IGNORE_EOS, OPT_PREFILL };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'}, {"adapter", required_argument, NULL, 'a'},
         {"tokenizer", required_argument, NULL, OPT_TOKENIZER}, {"samples", required_argument, NULL, 'n'},
@@ -84,7 +86,8 @@ static Options parse_options(int argc, char **argv) {
         {"long-prompts", required_argument, NULL, OPT_LONG}, {"seed", required_argument, NULL, OPT_SEED},
         {"stop", required_argument, NULL, OPT_STOP}, {"ignore-eos", no_argument, NULL, OPT_IGNORE_EOS},
         {"logprobs-at-temperature", no_argument, NULL, OPT_AT_TEMPERATURE},
-        {"batch", required_argument, NULL, OPT_BATCH}, {"threads", required_argument, NULL, OPT_THREADS},
+        {"batch", required_argument, NULL, OPT_BATCH}, {"prefill-tokens", required_argument, NULL, OPT_PREFILL},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {"device", required_argument, NULL, OPT_DEVICE}, {"forced", no_argument, NULL, OPT_FORCED},
         {"no-adapter", no_argument, NULL, OPT_NO_ADAPTER}, {"as", required_argument, NULL, OPT_AS},
         {"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
@@ -93,7 +96,7 @@ static Options parse_options(int argc, char **argv) {
     };
     static const char *const long_prompts[] = {"truncate", "skip", NULL};
     static const char *const devices[] = {"cpu", "cuda", NULL};
-    Options o = {.samples = 1, .max_new = 1024, .max_prompt = 1024, .batch = 32, .seed = 42,
+    Options o = {.samples = 1, .max_new = 1024, .max_prompt = 1024, .batch = 32, .prefill = -1, .seed = 42,
                  .template = TINA_TEMPLATE_TINA, .as_field = "logprobs", .device = "cpu"};
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":m:a:n:t:o:qhV", long_options, NULL)) != -1;) {
@@ -123,6 +126,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_IGNORE_EOS: o.ignore_eos = true; break;
         case OPT_AT_TEMPERATURE: o.at_temperature = true; break;
         case OPT_BATCH: o.batch = (int)cli_integer("--batch", optarg, 1, 1 << 16); break;
+        case OPT_PREFILL: o.prefill = (int)cli_integer("--prefill-tokens", optarg, 0, 1 << 20); break;
         case OPT_THREADS: o.threads = (int)cli_integer("--threads", optarg, 1, 1024); break;
         case OPT_DEVICE: o.device = devices[cli_choice("--device", optarg, devices)]; break;
         case OPT_FORCED: o.forced = true; break;
@@ -138,6 +142,7 @@ static Options parse_options(int argc, char **argv) {
     if (!o.forced && (o.no_adapter || strcmp(o.as_field, "logprobs") != 0))
         cli_usage_error("--no-adapter and --as go with --forced");
     if (o.batch < o.samples) o.batch = o.samples;
+    if (o.prefill < 0) o.prefill = strcmp(o.device, "cuda") == 0 ? 8192 : 0;
     if (!o.tokenizer) o.tokenizer = o.model;
     return o;
 }
@@ -431,7 +436,8 @@ int main(int argc, char **argv) {
         if (eos >= 0) r.generation.eos[r.generation.n_eos++] = eos;
     }
     if (!status) status = tina_backend_new(o.device, o.threads, &backend, &err);
-    int max_tokens = o.forced ? o.max_prompt + o.max_new : (o.batch > o.max_prompt ? o.batch : o.max_prompt);
+    int max_tokens = o.forced ? o.max_prompt + o.max_new : o.batch > o.max_prompt ? o.batch : o.max_prompt;
+    if (!o.forced && o.prefill > max_tokens) max_tokens = o.prefill;
     if (!status) status = tina_model_load(o.model, backend, max_tokens, &model, &err);
     if (!status && o.adapter) status = tina_lora_load(o.adapter, tina_model_config(model), &lora, &err);
     double loaded = tina_progress_now();
@@ -445,7 +451,7 @@ int main(int argc, char **argv) {
                          o.has_top_p ? o.top_p : r.generation.top_p, o.has_top_k ? o.top_k : r.generation.top_k,
                          tina_tokenizer_vocab_size(r.tokenizer), o.at_temperature},
             .n_samples = o.samples, .max_new_tokens = o.max_new, .max_prompt_tokens = o.max_prompt,
-            .slots = o.batch, .seed = o.seed, .stats = &r.stats};
+            .slots = o.batch, .prefill_tokens = o.prefill, .seed = o.seed, .stats = &r.stats};
         TinaGenCallbacks callbacks = {next_prompt, on_token, on_done, &r};
         status = tina_generate(model, lora, &params, &callbacks, &err);
     }
@@ -464,8 +470,8 @@ int main(int argc, char **argv) {
                 r.prompts, o.forced ? "rollouts" : "prompts", r.tokens, o.forced ? "scored" : "generated", seconds,
                 (double)r.tokens / seconds, loaded - started);
         if (!o.forced)
-            fprintf(stderr, "; model %.1f s in prefill and %.1f s in %lld decode steps (tokens drawn included)",
-                    r.stats.prefill_seconds, r.stats.decode_seconds, r.stats.steps);
+            fprintf(stderr, "; model %.1f s in %lld prefill calls and %.1f s in %lld decode steps (tokens drawn "
+                    "included)", r.stats.prefill_seconds, r.stats.prefill_calls, r.stats.decode_seconds, r.stats.steps);
         if (r.truncated || r.skipped)
             fprintf(stderr, "; %lld prompts longer than %d tokens %s", r.truncated + r.skipped, o.max_prompt,
                     r.skipped ? "skipped" : "cut from the left");

@@ -35,6 +35,15 @@ for batch in 4 7 64; do
     run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch $batch prompts.jsonl
     check "--batch $batch: the same bytes as --batch 5" cmp -s out sampled.jsonl
 done
+# three prompts of 7, 13 and 20 tokens: together under 256 rows, the CPU's products are the same kernel as alone
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 64 --prefill-tokens 40 prompts.jsonl
+check "--prefill-tokens 40: the same bytes as one prompt a call" cmp -s out sampled.jsonl
+check "--prefill-tokens 40: the three prompts in one call" stderr_has "in 1 prefill calls"
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 64 --prefill-tokens 39 prompts.jsonl
+check "--prefill-tokens 39: the same bytes, in two calls" cmp -s out sampled.jsonl
+check "--prefill-tokens 39: the third prompt in a call of its own" stderr_has "in 2 prefill calls"
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 8 --prefill-tokens 4096 prompts.jsonl
+check "--prefill-tokens with room for two prompts' samples: the same bytes" cmp -s out sampled.jsonl
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 --threads 1 prompts.jsonl
 check "--threads 1: the same bytes as all threads" cmp -s out sampled.jsonl
 run tina-sample -m "$F/llama-f32" --tokenizer "$TOK" --seed 3 --max-new-tokens 24 --batch 1 prompts.jsonl
