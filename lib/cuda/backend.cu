@@ -6,6 +6,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,8 @@
 extern "C" {
 #include "rope.h"
 }
+
+static constexpr int MAX_TIMED = 32; /* operations the profile can time (see "profile" below) */
 
 struct Cuda {
     TinaBackend base;
@@ -36,6 +40,9 @@ struct Cuda {
     TinaSampler *sampler;        /* the host's draws of the rows the device leaves to it (sample.cu says which) */
     float *sampler_row;          /* (V,) host: such a row's logits */
     int sampler_vocab;
+    bool profiling;              /* TINA_CUDA_PROFILE: the operations timed (see "profile" below) */
+    double profile_seconds[MAX_TIMED];
+    long long profile_calls[MAX_TIMED];
 };
 
 static Cuda *cuda_of(TinaBackend *b) { return (Cuda *)b; }
@@ -698,9 +705,62 @@ static void cuda_dropout_backward(TinaBackend *b, void *dst, const void *src, in
     launched(c, "dropout backward");
 }
 
+/* ---- profile ------------------------------------------------------------------------------------------------- */
+
+/* With TINA_CUDA_PROFILE=1 in the environment every operation below waits for the stream before and after, and its
+ * wall time is added up; the table at the end of the run says where the GPU's time went, op by op (the waits add a
+ * few microseconds a call, and take away the overlap of host and device). */
+#define TIMED_OPS(X) X(upload) X(download) X(weights_to_host) X(weights_add) X(embed) X(rmsnorm) X(matmul) \
+    X(matmuls) X(lora) X(rope) X(attention) X(swiglu) X(copy) X(gather_rows) X(add) X(logits) X(sample) X(logprobs) \
+    X(logprobs_backward) X(rmsnorm_backward) X(matmul_backward) X(lora_backward) X(rope_backward) X(self_attention) \
+    X(attention_backward) X(swiglu_backward) X(dropout) X(dropout_backward)
+
+enum {
+#define SLOT(op) SLOT_##op,
+    TIMED_OPS(SLOT)
+#undef SLOT
+    SLOTS
+};
+static_assert(SLOTS <= MAX_TIMED, "more timed operations than the profile's table holds");
+
+static const char *const SLOT_NAMES[] = {
+#define NAME(op) #op,
+    TIMED_OPS(NAME)
+#undef NAME
+};
+
+template <int Slot, auto F> struct Timed;
+template <int Slot, class... Args, void (*F)(TinaBackend *, Args...)> struct Timed<Slot, F> {
+    static void call(TinaBackend *b, Args... args) {
+        Cuda *c = cuda_of(b);
+        cudaStreamSynchronize(c->stream);
+        auto start = std::chrono::steady_clock::now();
+        F(b, args...);
+        cudaStreamSynchronize(c->stream);
+        c->profile_seconds[Slot] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        c->profile_calls[Slot]++;
+    }
+};
+
+static void print_profile(const Cuda *c) {
+    int order[SLOTS];
+    double total = 0;
+    for (int i = 0; i < SLOTS; i++) order[i] = i, total += c->profile_seconds[i];
+    std::sort(order, order + SLOTS, [c](int x, int y) { return c->profile_seconds[x] > c->profile_seconds[y]; });
+    fprintf(stderr, "TINA_CUDA_PROFILE: %.3f s in the backend's operations\n%-20s %10s %12s %12s %7s\n", total,
+            "operation", "calls", "seconds", "us a call", "share");
+    for (int i = 0; i < SLOTS && c->profile_calls[order[i]]; i++) {
+        int k = order[i];
+        fprintf(stderr, "%-20s %10lld %12.4f %12.1f %6.1f%%\n", SLOT_NAMES[k], c->profile_calls[k],
+                c->profile_seconds[k], 1e6 * c->profile_seconds[k] / (double)c->profile_calls[k],
+                total > 0 ? 100 * c->profile_seconds[k] / total : 0.0);
+    }
+}
+
 static void cuda_destroy(TinaBackend *b) {
     Cuda *c = cuda_of(b);
     cudaStreamSynchronize(c->stream);
+    if (c->profiling) print_profile(c);
     cudaFree(c->work);
     cudaFree(c->rope_cos);
     cudaFree(c->layout);
@@ -743,37 +803,14 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
     base->host_memory = false;
     base->alloc = cuda_alloc;
     base->release = cuda_release;
-    base->upload = cuda_upload;
-    base->download = cuda_download;
     base->check = cuda_check;
     base->reserve = cuda_reserve;
     base->load = cuda_load;
-    base->weights_to_host = cuda_weights_to_host;
-    base->weights_add = cuda_weights_add;
-    base->embed = cuda_embed;
-    base->rmsnorm = cuda_rmsnorm;
-    base->matmul = cuda_matmul;
-    base->matmuls = cuda_matmuls;
-    base->lora = cuda_lora;
-    base->rope = cuda_rope;
-    base->attention = cuda_attention;
-    base->swiglu = cuda_swiglu;
-    base->copy = cuda_copy;
-    base->gather_rows = cuda_gather_rows;
-    base->add = cuda_add;
-    base->logits = cuda_logits;
-    base->sample = cuda_sample;
-    base->logprobs = cuda_logprobs;
-    base->logprobs_backward = cuda_logprobs_backward;
-    base->rmsnorm_backward = cuda_rmsnorm_backward;
-    base->matmul_backward = cuda_matmul_backward;
-    base->lora_backward = cuda_lora_backward;
-    base->rope_backward = cuda_rope_backward;
-    base->self_attention = cuda_self_attention;
-    base->attention_backward = cuda_attention_backward;
-    base->swiglu_backward = cuda_swiglu_backward;
-    base->dropout = cuda_dropout;
-    base->dropout_backward = cuda_dropout_backward;
+    const char *profile = getenv("TINA_CUDA_PROFILE");
+    c->profiling = profile && *profile && strcmp(profile, "0") != 0;
+#define SET(op) base->op = c->profiling ? Timed<SLOT_##op, cuda_##op>::call : cuda_##op;
+    TIMED_OPS(SET)
+#undef SET
     base->destroy = cuda_destroy;
     *backend = base;
     return TINA_OK;

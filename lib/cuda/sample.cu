@@ -74,7 +74,8 @@ static __device__ void sort_candidates(float *logit, int *id, int m) {
                 int j = i ^ stride;
                 if (j <= i) continue;
                 bool forward = (i & block) == 0; /* this half of the bitonic sequence ends in draw order */
-                bool swap = forward ? before(logit[j], id[j], logit[i], id[i]) : before(logit[i], id[i], logit[j], id[j]);
+                bool swap = forward ? before(logit[j], id[j], logit[i], id[i])
+                                    : before(logit[i], id[i], logit[j], id[j]);
                 if (swap) {
                     float l = logit[i];
                     logit[i] = logit[j], logit[j] = l;

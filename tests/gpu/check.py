@@ -27,6 +27,8 @@ Training (tina-update --device cuda; the loss is GRPO's with beta 0.04, the KL r
   - train_bench: the 1.5B shape, 8 sequences of 512 + 1536 tokens, r 32 alpha 128 on all seven projections, AdamW:
     tokens/s of the step and peak GPU memory of tina-update (activations recomputed layer by layer, the default,
     and kept) against PEFT's step without and with gradient checkpointing.
+  - profile: TINA_CUDA_PROFILE=1 (every backend operation waited for and timed) on tina-sample at batch 1 and 256
+    and on tina-update's train_bench batch: where the GPU's time goes, op by op.
   - tina_step: one whole Tina-recipe step on the 1.5B shape with random weights (8 prompts x 6 samples, every
     completion forced to 2048 tokens): seconds by stage, and the sampler-vs-trainer log-prob gap.
 """
@@ -61,7 +63,7 @@ PROMPTS = [[3, 1, 796, 395, 724, 226, 23], [3, 1, 93, 322, 226, 24, 283, 226, 28
 BENCH = [(1, 256, 128), (64, 256, 256), (256, 256, 256)]
 
 results = {"gpu": torch.cuda.get_device_name(0), "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
-           "checks": [], "bench": [], "ceilings": {}, "train_bench": [], "tina_step": {}}
+           "checks": [], "bench": [], "ceilings": {}, "train_bench": [], "tina_step": {}, "profile": {}}
 
 
 def record(name, value, bound, passed):
@@ -571,6 +573,41 @@ def bench():
     torch.cuda.empty_cache()
 
 
+def profile_table(stderr):
+    """the TINA_CUDA_PROFILE table at the end of a tool's stderr"""
+    lines = stderr.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("TINA_CUDA_PROFILE:")), None)
+    return "\n".join(lines[start:]) if start is not None else "(no profile printed)"
+
+
+def profile():
+    """Where the GPU's time goes, op by op (TINA_CUDA_PROFILE=1: each operation waited for and timed): tina-sample
+    at batch 1 and 256 as in bench, and tina-update on train_bench's batch."""
+    folder, adapter = make_real_shape()
+    env = {**os.environ, "TINA_CUDA_PROFILE": "1"}
+    for batch, prompt_len, new in (BENCH[0], BENCH[-1]):
+        prompts = torch.randint(0, 151643, (batch, prompt_len), generator=torch.Generator().manual_seed(batch))
+        write_jsonl(WORK / "profile.jsonl",
+                    [{"id": str(i), "prompt_tokens": p} for i, p in enumerate(prompts.tolist())])
+        done = subprocess.run([str(a) for a in [SAMPLE, "--device", "cuda", "-o", WORK / "profile-out.jsonl", "-m",
+                                                folder, "--tokenizer", REAL, "-t", "0", "--max-new-tokens", new,
+                                                "--max-prompt-tokens", prompt_len, "--ignore-eos", "--batch", batch,
+                                                WORK / "profile.jsonl"]], capture_output=True, text=True, env=env)
+        label = f"tina-sample batch {batch} ({prompt_len} + {new})"
+        results["profile"][label] = profile_table(done.stderr)
+        print(f"{label}:\n{results['profile'][label]}", flush=True)
+    rollouts = train_batch(151643, 4, 2, 512, 1536, seed=5)
+    tokens = sum(len(r["prompt_tokens"]) + len(r["completion_tokens"]) for r in rollouts)
+    write_jsonl(WORK / "profile-train.jsonl", rollouts)
+    subprocess.run(["rm", "-rf", str(WORK / "profile-step")], check=True)
+    done = subprocess.run([str(a) for a in [UPDATE, "-q", "-m", folder, "-a", adapter, "-o", WORK / "profile-step",
+                                            "--device", "cuda", "--beta", BETA, "--micro-batch-tokens", tokens,
+                                            WORK / "profile-train.jsonl"]], capture_output=True, text=True, env=env)
+    label = "tina-update 8 x 2048 tokens"
+    results["profile"][label] = profile_table(done.stderr)
+    print(f"{label}:\n{results['profile'][label]}", flush=True)
+
+
 def summary():
     print("\n## tina CUDA backend on", results["gpu"], results["date"], "(torch", results["torch"] + ")")
     print("\n| check | value | bound | |\n|---|---|---|---|")
@@ -607,6 +644,8 @@ def summary():
         hours = step["total"] * 450 / 3600
         print(f"\nTina step: {', '.join(f'{k} {v:.1f} s' for k, v in step['seconds'].items())}; total "
               f"{step['total']:.1f} s; 450 steps {hours:.2f} GPU-hours, ${2 * hours:.2f} at $2/GPU-hour")
+    for label, table in results["profile"].items():
+        print(f"\nprofile, {label} (the 8 costliest operations):\n" + "\n".join(table.splitlines()[:10]))
     failed = sum(not c["passed"] for c in results["checks"])
     print(f"\n{len(results['checks']) - failed} passed, {failed} failed")
     return failed
@@ -615,8 +654,8 @@ def summary():
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     WORK.mkdir(parents=True, exist_ok=True)
-    for part in sys.argv[1:] or ["tiny", "sampling", "real_shape", "train_tiny", "train_real_shape", "ceilings", "bench",
-                                 "train_bench", "tina_step"]:
+    for part in sys.argv[1:] or ["tiny", "sampling", "real_shape", "train_tiny", "train_real_shape", "ceilings",
+                                 "bench", "profile", "train_bench", "tina_step"]:
         stage(globals()[part])
         (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     sys.exit(1 if summary() else 0)

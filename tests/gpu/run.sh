@@ -4,7 +4,7 @@
 # Expects the binaries of tests/gpu/prepare.sh (build/cuda/{bin,bench,libs}); builds them itself if they are
 # missing and nvcc and the -dev packages are there. Writes check.log and results.json under OUT.
 # Usage: tests/gpu/run.sh [STAGE...]   (stages: tiny sampling real_shape train_tiny train_real_shape ceilings bench
-# train_bench tina_step; default all)
+# profile train_bench tina_step; default all)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${OUT:-/tmp/tina-gpu-out} WORK=${WORK:-/tmp/tina-gpu-work}
