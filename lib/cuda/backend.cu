@@ -40,6 +40,7 @@ struct Cuda {
     TinaSampler *sampler;        /* the host's draws of the rows the device leaves to it (sample.cu says which) */
     float *sampler_row;          /* (V,) host: such a row's logits */
     int sampler_vocab;
+    int multiprocessors;         /* the GPU's, for attention_splits */
     bool profiling;              /* TINA_CUDA_PROFILE: the operations timed (see "profile" below) */
     double profile_seconds[MAX_TIMED];
     long long profile_calls[MAX_TIMED];
@@ -315,9 +316,13 @@ static void cuda_attention(TinaBackend *b, void *out, const void *q, const void 
                            void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D) {
     Cuda *c = cuda_of(b);
     DeviceBatch d = batch_on_device(c, batch);
+    int max_keys = 0, T = batch->n_tokens;
+    for (int t = 0; t < T; t++) max_keys = batch->positions[t] + 1 > max_keys ? batch->positions[t] + 1 : max_keys;
+    int splits = attention_splits(T * Hq, max_keys, c->multiprocessors);
+    float *partial = splits > 1 ? (float *)scratch(c, (size_t)T * Hq * splits * (D + 2) * sizeof(float)) : NULL;
     if (failed(c)) return;
     launch_attention(c->stream, (bf16 *)out, (const bf16 *)q, (const bf16 *)k, (const bf16 *)v, (bf16 *)k_cache,
-                     (bf16 *)v_cache, max_len, d, batch->n_tokens, Hq, Hkv, D);
+                     (bf16 *)v_cache, max_len, d, T, Hq, Hkv, D, splits, partial);
     launched(c, "attention");
 }
 
@@ -789,7 +794,10 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
     if (!c) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (CUDA backend)");
     if (!ok(c, cudaSetDevice(device), "select the device") ||
         !ok(c, cudaStreamCreate(&c->stream), "create a stream") ||
-        !blas_ok(c, cublasCreate(&c->blas), "create a handle") || !blas_ok(c, cublasSetStream(c->blas, c->stream), "set the stream")) {
+        !ok(c, cudaDeviceGetAttribute(&c->multiprocessors, cudaDevAttrMultiProcessorCount, device),
+            "count the multiprocessors") ||
+        !blas_ok(c, cublasCreate(&c->blas), "create a handle") ||
+        !blas_ok(c, cublasSetStream(c->blas, c->stream), "set the stream")) {
         TinaStatus failure = tina_error(err, TINA_ERR_RUNTIME, "%s", c->failure);
         if (c->blas) cublasDestroy(c->blas);
         if (c->stream) cudaStreamDestroy(c->stream);

@@ -65,10 +65,15 @@ void launch_sample(cudaStream_t s, int32_t *tokens, double *logprobs, const floa
 
 /* attention.cu: stores the new k, v (T, Hkv, D) in the layer's cache (slots, max_len, Hkv, D) at each token's slot
  * and position, then out (T, Hq, D) = causal GQA attention of q over positions 0 .. position of each token, for the
- * head sizes tina_cuda_attention_fits admits (16, 32, 64, 96, 128). */
+ * head sizes tina_cuda_attention_fits admits (16, 32, 64, 96, 128); each token's keys in `splits` ranges, whose
+ * shares take partial (T x Hq x splits, D + 2) f32 when splits > 1. */
 bool tina_cuda_attention_fits(int D);
 void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
-                      bf16 *v_cache, int max_len, DeviceBatch batch, int T, int Hq, int Hkv, int D);
+                      bf16 *v_cache, int max_len, DeviceBatch batch, int T, int Hq, int Hkv, int D, int splits,
+                      float *partial);
+/* the splits for `pairs` (token, head) pairs whose longest walk is max_keys keys, on a GPU of `sms` multiprocessors:
+ * enough warps to fill it (32 a multiprocessor), no range shorter than a chunk of 32 keys; 1 when pairs fill it */
+int attention_splits(int pairs, int max_keys, int sms);
 
 /* backward.cu: dx (T, C) (+)= the gradient through out = rmsnorm(x) * weight, given dout (T, C) */
 void launch_rmsnorm_backward(cudaStream_t s, bf16 *dx, const bf16 *x, const bf16 *weight, const bf16 *dout, int T,
