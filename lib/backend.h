@@ -137,6 +137,14 @@ struct TinaBackend {
     void (*dropout_backward)(TinaBackend *b, void *dst, const void *src, int T, int K, float p, uint64_t seed,
                              uint64_t stream);
 
+    /* Recorded decode steps (NULL where a backend has none; CUDA graphs). The operations between graph_begin and
+     * graph_end are a step of shape `key`: whenever the key is the same, so are the operations, their pointers and
+     * sizes, and only the contents of the batch's tokens, positions and slots and of gather_rows' rows differ. The
+     * backend may run them, record them, or replay a recording instead; graph_end returns false when they did not
+     * run (a recording failed; recording is then off) and the caller must issue them again. */
+    void (*graph_begin)(TinaBackend *b, uint64_t key);
+    bool (*graph_end)(TinaBackend *b);
+
     void (*destroy)(TinaBackend *b);
 };
 

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "model_impl.h"
+#include "rng.h"
 #include "safetensors.h"
 #include "stream.h"
 
@@ -362,17 +363,24 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
     b->rmsnorm(b, m->h, m->x, m->final_norm, T, C, eps);
 }
 
-/* Checks and lays out the call (and targets (T,), if not NULL), places the adapter, and runs every layer: m->h holds
- * the last hidden states. */
-static TinaStatus run(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
-                      const int32_t *targets, TinaBatch *batch, TinaError *err) {
+/* Checks and lays out the call (and targets (T,), if not NULL), and places the adapter. */
+static TinaStatus setup(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
+                        const int32_t *targets, TinaBatch *batch, TinaError *err) {
     TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, batch, err);
     for (int t = 0; targets && !status && t < batch->n_tokens; t++)
         if (targets[t] < 0 || targets[t] >= m->config.vocab)
             status = tina_error(err, TINA_ERR_INPUT, "target token %d is outside the vocabulary", targets[t]);
-    if (!status) status = tina_model_place_lora(m, lora, err);
-    if (!status) run_layers(m, kv, batch, lora);
-    return status;
+    return status ? status : tina_model_place_lora(m, lora, err);
+}
+
+/* What a decode step's operations' pointers and sizes depend on besides the model: the activations, the cache,
+ * the adapter's device copy (and which adapter: its scale is an operation's argument), the number of sequences. */
+static uint64_t step_key(const TinaModel *m, const TinaKVCache *kv, const TinaLora *lora, int n_seqs) {
+    uint64_t parts[] = {(uintptr_t)m->activations, (uintptr_t)kv->k, (uint64_t)kv->max_len, (uint64_t)n_seqs,
+                        lora ? lora->id : 0, lora ? (uintptr_t)m->lora_copy.memory : 0};
+    uint64_t key = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) key = tina_rng_mix(key ^ parts[i]) + i;
+    return key;
 }
 
 /* m->last (n_seqs x repeats, C) = the hidden state of each sequence's last token, repeated */
@@ -385,8 +393,9 @@ static void gather_last(TinaModel *m, const TinaBatch *batch, int repeats) {
 TinaStatus tina_model_forward(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
                               TinaLogitsWanted want, float *logits, TinaError *err) {
     TinaBatch batch;
-    TinaStatus status = run(m, kv, seqs, n_seqs, lora, NULL, &batch, err);
+    TinaStatus status = setup(m, kv, seqs, n_seqs, lora, NULL, &batch, err);
     if (status) return status;
+    run_layers(m, kv, &batch, lora);
     TinaBackend *b = m->backend;
     const TinaConfig *c = &m->config;
     if (want == TINA_LOGITS_ALL) b->logits(b, logits, m->h, m->lm_head, batch.n_tokens, c->hidden, c->vocab);
@@ -404,10 +413,19 @@ TinaStatus tina_model_sample(TinaModel *m, TinaKVCache *kv, const TinaSequence *
         return tina_error(err, TINA_ERR_INPUT, "%d draws of %d sequences: more than the model's %d rows", repeats,
                           n_seqs, m->max_tokens);
     TinaBatch batch;
-    TinaStatus status = run(m, kv, seqs, n_seqs, lora, NULL, &batch, err);
+    TinaStatus status = setup(m, kv, seqs, n_seqs, lora, NULL, &batch, err);
     if (status) return status;
     TinaBackend *b = m->backend;
+    /* A decode step (a token a sequence, a draw each) runs the same operations on the same memory every time but
+     * for its tokens and positions: the backend may record it once and replay it (a CUDA graph), the draw left out. */
+    bool record = b->graph_begin && repeats == 1 && batch.n_tokens == n_seqs;
+    if (record) b->graph_begin(b, step_key(m, kv, lora, n_seqs));
+    run_layers(m, kv, &batch, lora);
     gather_last(m, &batch, repeats);
+    if (record && !b->graph_end(b)) { /* the recording failed, and the step did not run: once more, plainly */
+        run_layers(m, kv, &batch, lora);
+        gather_last(m, &batch, repeats);
+    }
     b->sample(b, tokens, logprobs, m->last, m->lm_head, n_seqs * repeats, m->config.hidden, m->config.vocab, params,
               u);
     return b->check(b, err);
@@ -416,8 +434,9 @@ TinaStatus tina_model_sample(TinaModel *m, TinaKVCache *kv, const TinaSequence *
 TinaStatus tina_model_logprobs(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs,
                                const TinaLora *lora, const int32_t *targets, float *logprobs, TinaError *err) {
     TinaBatch batch;
-    TinaStatus status = run(m, kv, seqs, n_seqs, lora, targets, &batch, err);
+    TinaStatus status = setup(m, kv, seqs, n_seqs, lora, targets, &batch, err);
     if (status) return status;
+    run_layers(m, kv, &batch, lora);
     m->backend->logprobs(m->backend, logprobs, m->h, m->lm_head, targets, batch.n_tokens, m->config.hidden,
                          m->config.vocab);
     return m->backend->check(m->backend, err);

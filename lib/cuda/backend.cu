@@ -18,7 +18,12 @@ extern "C" {
 #include "rope.h"
 }
 
+static constexpr size_t BLAS_WORKSPACE = (size_t)32 << 20; /* cuBLAS's scratch, set once: a recording cannot
+                                                             * allocate (Hopper's GEMMs ask for up to 32 MB) */
 static constexpr int MAX_TIMED = 32; /* operations the profile can time (see "profile" below) */
+
+/* how the operations of the moment run: launched, recorded into a graph, or left to a recording's replay */
+enum StepMode { PLAIN, RECORDING, REPLAYING };
 
 struct Cuda {
     TinaBackend base;
@@ -41,6 +46,21 @@ struct Cuda {
     float *sampler_row;          /* (V,) host: such a row's logits */
     int sampler_vocab;
     int multiprocessors;         /* the GPU's, for attention_splits */
+    /* recorded decode steps (graph_begin, "recorded steps" below) */
+    StepMode mode;
+    struct {
+        uint64_t key;
+        cudaGraphExec_t step;
+    } recordings[16];
+    int n_recordings, next_eviction;
+    uint64_t seen_key;           /* the last plain step's: its next occurrence is recorded */
+    cudaGraphExec_t replay;      /* the recording a REPLAYING step launches */
+    bool recording_off;          /* TINA_CUDA_GRAPHS=0, profiling, or a recording that failed */
+    bool recording_broken;       /* this recording needed what a recording cannot do (scratch to grow) */
+    bool staged;                 /* this recorded step's layout is in staging already */
+    int *staging;                /* pinned host (4, layout_capacity): positions, slots, tokens, rows of a recorded step,
+                                  * read by its copies when the step runs */
+    void *blas_workspace;        /* cuBLAS's, fixed, as a recording needs */
     bool profiling;              /* TINA_CUDA_PROFILE: the operations timed (see "profile" below) */
     double profile_seconds[MAX_TIMED];
     long long profile_calls[MAX_TIMED];
@@ -64,10 +84,18 @@ static bool blas_ok(Cuda *c, cublasStatus_t status, const char *what) {
 
 static void launched(Cuda *c, const char *what) { ok(c, cudaGetLastError(), what); }
 
-/* device scratch of at least bytes; NULL after a failure */
+static void forget_recordings(Cuda *c);
+
+/* device scratch of at least bytes; NULL after a failure, or when a recording would need it to grow (recordings
+ * hold its address: growing it forgets them) */
 static void *scratch(Cuda *c, size_t bytes) {
     if (failed(c)) return NULL;
     if (bytes <= c->work_bytes) return c->work;
+    if (c->mode == RECORDING) {
+        c->recording_broken = true;
+        return NULL;
+    }
+    forget_recordings(c);
     if (!ok(c, cudaStreamSynchronize(c->stream), "synchronize") || !ok(c, cudaFree(c->work), "free scratch"))
         return NULL;
     c->work = NULL;
@@ -117,7 +145,7 @@ static TinaStatus cuda_check(TinaBackend *b, TinaError *err) {
 }
 
 /* The device copy of a forward call's per-token layout, uploaded only when it changed (once per forward, not per
- * layer): positions and slots. */
+ * layer): positions and slots. A recorded step writes it into staging once, and its recording copies it from there. */
 static DeviceBatch batch_on_device(Cuda *c, const TinaBatch *batch) {
     int T = batch->n_tokens;
     DeviceBatch d = {c->layout, c->layout + c->layout_capacity};
@@ -127,38 +155,53 @@ static DeviceBatch batch_on_device(Cuda *c, const TinaBatch *batch) {
                      c->layout_capacity);
         return d;
     }
-    int *host = c->layout_host + 2 * (size_t)c->layout_capacity; /* this call's, beside the uploaded one */
+    if (c->mode != PLAIN && c->staged) return d;
+    int *host = c->mode != PLAIN ? c->staging : c->layout_host + 2 * (size_t)c->layout_capacity; /* this call's */
     for (int s = 0; s < batch->n_seqs; s++)
         for (int i = 0; i < batch->n_new[s]; i++) {
             int t = batch->first[s] + i;
             host[t] = batch->positions[t];
             host[T + t] = batch->slot[s];
         }
-    bool same = c->layout_tokens == T && memcmp(host, c->layout_host, 2 * (size_t)T * sizeof *host) == 0;
-    if (!same) {
+    bool unchanged = c->layout_tokens == T && memcmp(host, c->layout_host, 2 * (size_t)T * sizeof *host) == 0;
+    bool upload = c->mode == RECORDING || (c->mode == PLAIN && !unchanged);
+    if (c->mode != PLAIN) c->staged = true, c->layout_tokens = -1; /* the next plain call uploads again */
+    if (upload) {
         ok(c, cudaMemcpyAsync(c->layout, host, (size_t)T * sizeof *host, cudaMemcpyHostToDevice, c->stream),
            "upload positions");
         ok(c, cudaMemcpyAsync(c->layout + c->layout_capacity, host + T, (size_t)T * sizeof *host,
                               cudaMemcpyHostToDevice, c->stream),
            "upload slots");
+    }
+    if (upload && c->mode == PLAIN) {
         memcpy(c->layout_host, host, 2 * (size_t)T * sizeof *host);
         c->layout_tokens = T;
     }
     return d;
 }
 
-/* n host ints into the third row of the layout (tokens, rows); NULL after a failure */
-static const int *ints_on_device(Cuda *c, const int *host, int n) {
+/* Where staging keeps a recorded step's ids */
+enum { STAGED_TOKENS = 2, STAGED_ROWS = 3 };
+
+/* n host ints into the third row of the layout (tokens, rows); in a recorded step through staging row `staged`
+ * (ids of one kind: the step's copies read them when it runs); NULL after a failure */
+static const int *ints_on_device(Cuda *c, const int *host, int n, int staged) {
     if (failed(c)) return NULL;
     if (n > c->layout_capacity) {
         snprintf(c->failure, sizeof c->failure, "a call of %d rows exceeds the %d reserved", n, c->layout_capacity);
         return NULL;
     }
     int *d = c->layout + 2 * (size_t)c->layout_capacity;
+    if (c->mode != PLAIN) host = (const int *)memcpy(c->staging + (size_t)staged * c->layout_capacity, host,
+                                                     (size_t)n * sizeof *host);
+    if (c->mode == REPLAYING) return d;
     if (!ok(c, cudaMemcpyAsync(d, host, (size_t)n * sizeof *host, cudaMemcpyHostToDevice, c->stream), "upload ids"))
         return NULL;
     return d;
 }
+
+/* whether an operation launches its work: not after a failure, nor in a replayed step (whose recording does) */
+static bool launching(const Cuda *c) { return !failed(c) && c->mode != REPLAYING; }
 
 /* The rope tables (rope.h, as the CPU backend's), and the per-token layout
  * and log-softmax state for calls of up to max_tokens tokens. */
@@ -167,16 +210,21 @@ static TinaStatus cuda_reserve(TinaBackend *b, int max_tokens, int max_len, int 
     if (!tina_cuda_attention_fits(D))
         return tina_error(err, TINA_ERR_INPUT, "head size %d: the CUDA attention takes 16, 32, 64, 96 or 128", D);
     if (max_tokens > c->layout_capacity) {
-        int *layout = NULL, *host = (int *)malloc(4 * (size_t)max_tokens * sizeof *host);
-        if (!host || cudaMalloc(&layout, 3 * (size_t)max_tokens * sizeof *layout) != cudaSuccess) {
+        int *layout = NULL, *staging = NULL, *host = (int *)malloc(4 * (size_t)max_tokens * sizeof *host);
+        if (!host || cudaMalloc(&layout, 3 * (size_t)max_tokens * sizeof *layout) != cudaSuccess ||
+            cudaMallocHost(&staging, 4 * (size_t)max_tokens * sizeof *staging) != cudaSuccess) {
             free(host);
+            cudaFree(layout);
             cudaGetLastError();
             return tina_error(err, TINA_ERR_RUNTIME, "out of memory (a layout of %d tokens)", max_tokens);
         }
         cudaStreamSynchronize(c->stream);
+        forget_recordings(c);
         cudaFree(c->layout);
+        cudaFreeHost(c->staging);
         free(c->layout_host);
-        c->layout = layout, c->layout_host = host, c->layout_capacity = max_tokens, c->layout_tokens = 0;
+        c->layout = layout, c->layout_host = host, c->staging = staging;
+        c->layout_capacity = max_tokens, c->layout_tokens = 0;
     }
     if (max_len <= c->rope_positions && D == c->rope_dim && theta == c->rope_theta) return cuda_check(b, err);
     size_t n = (size_t)max_len * (size_t)(D / 2);
@@ -190,6 +238,7 @@ static TinaStatus cuda_reserve(TinaBackend *b, int max_tokens, int max_len, int 
     ok(c, cudaMemcpyAsync(device, cs, 2 * n * sizeof *cs, cudaMemcpyHostToDevice, c->stream), "upload rope tables");
     ok(c, cudaStreamSynchronize(c->stream), "synchronize");
     free(cs);
+    forget_recordings(c);
     cudaFree(c->rope_cos);
     c->rope_cos = device, c->rope_sin = device + n;
     c->rope_positions = max_len, c->rope_dim = D, c->rope_theta = theta;
@@ -243,15 +292,15 @@ static void cuda_weights_add(TinaBackend *b, void *dst, const float *delta, size
 
 static void cuda_embed(TinaBackend *b, void *out, const void *table, const int32_t *tokens, int T, int C) {
     Cuda *c = cuda_of(b);
-    const int *ids = ints_on_device(c, tokens, T);
-    if (!ids) return;
+    const int *ids = ints_on_device(c, tokens, T, STAGED_TOKENS);
+    if (!ids || !launching(c)) return;
     launch_embed(c->stream, (bf16 *)out, (const bf16 *)table, ids, T, C);
     launched(c, "embed");
 }
 
 static void cuda_rmsnorm(TinaBackend *b, void *out, const void *in, const void *weight, int T, int C, float eps) {
     Cuda *c = cuda_of(b);
-    if (failed(c)) return;
+    if (!launching(c)) return;
     launch_rmsnorm(c->stream, (bf16 *)out, (const bf16 *)in, (const bf16 *)weight, T, C, eps);
     launched(c, "rmsnorm");
 }
@@ -262,7 +311,7 @@ static void cuda_rmsnorm(TinaBackend *b, void *out, const void *in, const void *
 static void cuda_matmul(TinaBackend *b, void *out, const void *in, const void *w, const void *bias, int T, int K, int N,
                         bool accumulate) {
     Cuda *c = cuda_of(b);
-    if (failed(c)) return;
+    if (!launching(c)) return;
     float one = 1.0f, zero = 0.0f;
     if (!bias && !accumulate) {
         blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, K, &one, w, CUDA_R_16BF, K, in, CUDA_R_16BF,
@@ -290,6 +339,7 @@ static void cuda_matmuls(TinaBackend *b, int n, void *const *out, const void *in
 static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T, int K,
                       int N, int r, float scale) {
     Cuda *c = cuda_of(b);
+    if (!launching(c)) return;
     size_t in_n = (size_t)T * K, z_n = (size_t)T * r, out_n = (size_t)T * N;
     float *in32 = (float *)scratch(c, (in_n + z_n + out_n) * sizeof(float));
     if (!in32) return;
@@ -307,7 +357,7 @@ static void cuda_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, 
     Cuda *c = cuda_of(b);
     (void)theta; /* the tables were made for it by reserve */
     DeviceBatch d = batch_on_device(c, batch);
-    if (failed(c)) return;
+    if (!launching(c)) return;
     launch_rope(c->stream, (bf16 *)q, (bf16 *)k, c->rope_cos, c->rope_sin, d, batch->n_tokens, Hq, Hkv, D, false);
     launched(c, "rope");
 }
@@ -316,11 +366,12 @@ static void cuda_attention(TinaBackend *b, void *out, const void *q, const void 
                            void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D) {
     Cuda *c = cuda_of(b);
     DeviceBatch d = batch_on_device(c, batch);
-    int max_keys = 0, T = batch->n_tokens;
-    for (int t = 0; t < T; t++) max_keys = batch->positions[t] + 1 > max_keys ? batch->positions[t] + 1 : max_keys;
-    int splits = attention_splits(T * Hq, max_keys, c->multiprocessors);
+    if (!launching(c)) return;
+    /* splits for the cache's length, not the keys of the moment: a decode step's are the same at every position
+     * (as a recorded step needs), and each token's keys are spread over them, empty ranges costing a write */
+    int T = batch->n_tokens, splits = attention_splits(T * Hq, max_len, c->multiprocessors);
     float *partial = splits > 1 ? (float *)scratch(c, (size_t)T * Hq * splits * (D + 2) * sizeof(float)) : NULL;
-    if (failed(c)) return;
+    if (failed(c) || (splits > 1 && !partial)) return;
     launch_attention(c->stream, (bf16 *)out, (const bf16 *)q, (const bf16 *)k, (const bf16 *)v, (bf16 *)k_cache,
                      (bf16 *)v_cache, max_len, d, T, Hq, Hkv, D, splits, partial);
     launched(c, "attention");
@@ -328,27 +379,27 @@ static void cuda_attention(TinaBackend *b, void *out, const void *q, const void 
 
 static void cuda_swiglu(TinaBackend *b, void *out, const void *gate, const void *up, int T, int I) {
     Cuda *c = cuda_of(b);
-    if (failed(c)) return;
+    if (!launching(c)) return;
     launch_swiglu(c->stream, (bf16 *)out, (const bf16 *)gate, (const bf16 *)up, (size_t)T * I);
     launched(c, "swiglu");
 }
 
 static void cuda_copy(TinaBackend *b, void *dst, const void *src, size_t n) {
     Cuda *c = cuda_of(b);
-    if (!failed(c)) ok(c, cudaMemcpyAsync(dst, src, n * sizeof(bf16), cudaMemcpyDeviceToDevice, c->stream), "copy");
+    if (launching(c)) ok(c, cudaMemcpyAsync(dst, src, n * sizeof(bf16), cudaMemcpyDeviceToDevice, c->stream), "copy");
 }
 
 static void cuda_gather_rows(TinaBackend *b, void *out, const void *in, const int *rows, int n, int C) {
     Cuda *c = cuda_of(b);
-    const int *ids = ints_on_device(c, rows, n);
-    if (!ids) return;
+    const int *ids = ints_on_device(c, rows, n, STAGED_ROWS);
+    if (!ids || !launching(c)) return;
     launch_gather_rows(c->stream, (bf16 *)out, (const bf16 *)in, ids, n, C);
     launched(c, "gather rows");
 }
 
 static void cuda_add(TinaBackend *b, void *x, const void *y, size_t n) {
     Cuda *c = cuda_of(b);
-    if (failed(c)) return;
+    if (!launching(c)) return;
     launch_add(c->stream, (bf16 *)x, (const bf16 *)y, n);
     launched(c, "add");
 }
@@ -462,7 +513,7 @@ static void cuda_logprobs(TinaBackend *b, float *out, const void *h, const void 
     if (!rows_state(c, T)) return;
     int columns = chunk_columns(T, V);
     float *chunk = (float *)scratch(c, (size_t)T * columns * sizeof(float));
-    const int *ids = ints_on_device(c, targets, T);
+    const int *ids = ints_on_device(c, targets, T, STAGED_TOKENS);
     if (!chunk || !ids) return;
     log_sum_exp(c, chunk, columns, h, head, ids, T, C, V);
     launch_logprob(c->stream, c->picked, c->picked, c->lse, c->lse + T, T);
@@ -483,7 +534,7 @@ static void cuda_logprobs_backward(TinaBackend *b, void *dh, const void *h, cons
     int columns = chunk_columns(T, V);
     size_t logits = (size_t)T * columns;
     float *chunk = (float *)scratch(c, logits * (sizeof(float) + sizeof(bf16)) + (size_t)T * C * sizeof(float));
-    const int *ids = ints_on_device(c, targets, T);
+    const int *ids = ints_on_device(c, targets, T, STAGED_TOKENS);
     if (!chunk || !ids) return;
     float *dh32 = chunk + logits, *dlogp_device = c->picked + T;
     bf16 *grad = (bf16 *)(dh32 + (size_t)T * C);
@@ -710,6 +761,80 @@ static void cuda_dropout_backward(TinaBackend *b, void *dst, const void *src, in
     launched(c, "dropout backward");
 }
 
+/* ---- recorded steps ----------------------------------------------------------------------------------------- */
+
+/* A decode step is some 600 launches of small kernels and cuBLAS calls, which at a small batch take longer to issue
+ * than to run. The first time a step's key comes twice in a row, the second is recorded (stream capture) into a
+ * CUDA graph and launched; from then on that key's steps replay it: the operations only copy their step's tokens,
+ * positions, slots and rows into pinned staging, which the recording's copies read when it runs. A recording holds
+ * the scratch's, layout's and rope tables' addresses: moving any of them forgets every recording. */
+
+static void forget_recordings(Cuda *c) {
+    for (int i = 0; i < c->n_recordings; i++) cudaGraphExecDestroy(c->recordings[i].step);
+    c->n_recordings = c->next_eviction = 0;
+    c->seen_key = 0;
+}
+
+static void cuda_graph_begin(TinaBackend *b, uint64_t key) {
+    Cuda *c = cuda_of(b);
+    c->mode = PLAIN;
+    c->staged = false;
+    if (c->recording_off || failed(c)) return;
+    for (int i = 0; i < c->n_recordings; i++)
+        if (c->recordings[i].key == key) {
+            c->mode = REPLAYING;
+            c->replay = c->recordings[i].step;
+            return;
+        }
+    if (key != c->seen_key) {
+        c->seen_key = key;
+        return;
+    }
+    c->recording_broken = false;
+    if (cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess) {
+        c->mode = RECORDING;
+        return;
+    }
+    fprintf(stderr, "tina: CUDA graphs off: %s\n", cudaGetErrorString(cudaGetLastError()));
+    c->recording_off = true;
+}
+
+static bool cuda_graph_end(TinaBackend *b) {
+    Cuda *c = cuda_of(b);
+    StepMode mode = c->mode;
+    c->mode = PLAIN;
+    if (mode == REPLAYING && !failed(c)) ok(c, cudaGraphLaunch(c->replay, c->stream), "replay a decode step");
+    if (mode != RECORDING) return true;
+    cudaGraph_t graph = NULL;
+    cudaGraphExec_t step = NULL;
+    cudaError_t status = cudaStreamEndCapture(c->stream, &graph);
+    if (status == cudaSuccess && !c->recording_broken && !failed(c)) status = cudaGraphInstantiate(&step, graph, 0);
+    if (graph) cudaGraphDestroy(graph);
+    if (status != cudaSuccess || c->recording_broken || failed(c)) {
+        /* nothing ran: the caller issues the step again, plainly (a real error comes back there) */
+        if (!c->recording_broken) {
+            fprintf(stderr, "tina: CUDA graphs off: %s\n", failed(c) ? c->failure : cudaGetErrorString(status));
+            c->recording_off = true;
+        }
+        if (step) cudaGraphExecDestroy(step);
+        cudaGetLastError();
+        c->failure[0] = '\0';
+        return false;
+    }
+    const int capacity = (int)(sizeof c->recordings / sizeof *c->recordings);
+    int at = c->n_recordings;
+    if (at < capacity) {
+        c->n_recordings++;
+    } else { /* the oldest goes (freed when it is done, if it still runs) */
+        at = c->next_eviction;
+        c->next_eviction = (at + 1) % capacity;
+        cudaGraphExecDestroy(c->recordings[at].step);
+    }
+    c->recordings[at] = {c->seen_key, step};
+    ok(c, cudaGraphLaunch(step, c->stream), "run a recorded decode step");
+    return true;
+}
+
 /* ---- profile ------------------------------------------------------------------------------------------------- */
 
 /* With TINA_CUDA_PROFILE=1 in the environment every operation below waits for the stream before and after, and its
@@ -766,15 +891,18 @@ static void cuda_destroy(TinaBackend *b) {
     Cuda *c = cuda_of(b);
     cudaStreamSynchronize(c->stream);
     if (c->profiling) print_profile(c);
+    forget_recordings(c);
     cudaFree(c->work);
     cudaFree(c->rope_cos);
     cudaFree(c->layout);
     cudaFree(c->lse);
     cudaFree(c->picked);
     free(c->layout_host);
+    cudaFreeHost(c->staging);
     tina_sampler_free(c->sampler);
     free(c->sampler_row);
     cublasDestroy(c->blas);
+    cudaFree(c->blas_workspace);
     cudaStreamDestroy(c->stream);
     free(c);
 }
@@ -797,9 +925,12 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
         !ok(c, cudaDeviceGetAttribute(&c->multiprocessors, cudaDevAttrMultiProcessorCount, device),
             "count the multiprocessors") ||
         !blas_ok(c, cublasCreate(&c->blas), "create a handle") ||
-        !blas_ok(c, cublasSetStream(c->blas, c->stream), "set the stream")) {
+        !blas_ok(c, cublasSetStream(c->blas, c->stream), "set the stream") ||
+        !ok(c, cudaMalloc(&c->blas_workspace, BLAS_WORKSPACE), "allocate cuBLAS's workspace") ||
+        !blas_ok(c, cublasSetWorkspace(c->blas, c->blas_workspace, BLAS_WORKSPACE), "set cuBLAS's workspace")) {
         TinaStatus failure = tina_error(err, TINA_ERR_RUNTIME, "%s", c->failure);
         if (c->blas) cublasDestroy(c->blas);
+        cudaFree(c->blas_workspace);
         if (c->stream) cudaStreamDestroy(c->stream);
         free(c);
         return failure;
@@ -814,8 +945,11 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
     base->check = cuda_check;
     base->reserve = cuda_reserve;
     base->load = cuda_load;
-    const char *profile = getenv("TINA_CUDA_PROFILE");
+    const char *profile = getenv("TINA_CUDA_PROFILE"), *graphs = getenv("TINA_CUDA_GRAPHS");
     c->profiling = profile && *profile && strcmp(profile, "0") != 0;
+    c->recording_off = c->profiling || (graphs && strcmp(graphs, "0") == 0); /* profiling waits inside a step */
+    base->graph_begin = cuda_graph_begin;
+    base->graph_end = cuda_graph_end;
 #define SET(op) base->op = c->profiling ? Timed<SLOT_##op, cuda_##op>::call : cuda_##op;
     TIMED_OPS(SET)
 #undef SET

@@ -14,7 +14,8 @@ Parity (bf16 everywhere, transformers with sdpa attention):
     without a random rank-32 adapter on all seven projections.
 Sampling on the device (sampling): build/cuda/tests/test_backend_sample with TINA_TEST_BACKEND=cuda, every draw of
 the CUDA kernel (greedy, temperature, top-k, top-p, ties, padding, the rows it leaves to the host) against
-lib/sampler.c's from the same logits.
+lib/sampler.c's from the same logits; and tina-sample with CUDA graphs (recorded decode steps) against without, the
+same rollouts byte for byte.
 Benchmarks (the 1.5B shape, greedy, every completion its full length): transformers generate and tina-sample at
 batch 1 (256-token prompts, 128 new), 64 and 256 (256 + 256); the GPU's copy bandwidth and bf16 GEMM rate measured
 here as the ceilings.
@@ -80,8 +81,9 @@ def stage(function):
         record(f"stage {function.__name__} ran", "raised", "no exception", False)
 
 
-def run(args):
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+def run(args, env=None):
+    done = subprocess.run([str(a) for a in args], capture_output=True, text=True,
+                          env={**os.environ, **env} if env else None)
     if done.returncode != 0:
         print(done.stderr, file=sys.stderr)
         raise RuntimeError(f"{pathlib.Path(str(args[0])).name} exited {done.returncode}")
@@ -113,11 +115,12 @@ def write_jsonl(path, records):
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
-def tina_sample(args, records):
-    """tina-sample --device cuda over records; its output records and its summary line."""
+def tina_sample(args, records, env=None):
+    """tina-sample --device cuda over records (env: variables added to the environment); its output records and its
+    summary line."""
     inp, out = WORK / "in.jsonl", WORK / "out.jsonl"
     write_jsonl(inp, records)
-    done = run([SAMPLE, "--device", "cuda", "-o", out] + args + [inp])
+    done = run([SAMPLE, "--device", "cuda", "-o", out] + args + [inp], env)
     return [json.loads(line) for line in out.read_text().splitlines()], done.stderr.strip().splitlines()[-1]
 
 
@@ -191,6 +194,16 @@ def sampling():
     lines = re.findall(r"\d+ passed, \d+ failed", done.stdout)
     record("device sampling draws what lib/sampler.c draws from the same logits (test_backend_sample on cuda)",
            lines[-1] if lines else f"exit {done.returncode}", "0 failed", done.returncode == 0)
+    # decode steps replayed from CUDA graphs against launched one by one: the same kernels, so the same bytes
+    prompts = [{"id": str(i), "prompt_tokens": p} for i, p in enumerate(PROMPTS)]
+    args = ["-m", FIXTURES / "qwen2-bf16", "-a", FIXTURES / "qwen2-lora", "--tokenizer", TINY_TOKENIZER, "-n", "4",
+            "-t", "0.9", "--top-p", "0.95", "--max-new-tokens", "40", "--batch", "12"]
+    graphs, graphs_summary = tina_sample(args, prompts)
+    plain, _ = tina_sample(args, prompts, {"TINA_CUDA_GRAPHS": "0"})
+    same = graphs == plain
+    record("CUDA graphs on and off: the same rollouts (qwen2 + adapter, 3 x 4 samples of 40 tokens, top-p 0.95)",
+           "same" if same else f"{sum(a != b for a, b in zip(graphs, plain))} of {len(plain)} differ", "same", same)
+    print(f"graphs: {graphs_summary}", flush=True)
 
 
 def make_real_shape():
@@ -565,6 +578,12 @@ def bench():
         row = {"batch": batch, "prompt": prompt_len, "new": new, "transformers_tokens_per_s": hf_tokens / hf_seconds,
                "tina_tokens_per_s": rate, "tina_tokens": sum(len(r["completion_tokens"]) for r in got),
                "tina_summary": summary}
+        if batch == 1:  # what the recorded decode steps (CUDA graphs) bring, in the same run
+            _, plain = tina_sample(["-m", folder, "--tokenizer", REAL, "-t", "0", "--max-new-tokens", new,
+                                    "--max-prompt-tokens", prompt_len, "--ignore-eos", "--batch", batch],
+                                   [{"id": str(i), "prompt_tokens": p} for i, p in enumerate(prompts.tolist())],
+                                   {"TINA_CUDA_GRAPHS": "0"})
+            row["tina_without_graphs_tokens_per_s"] = float(re.search(r"\(([0-9.]+) tokens/s", plain).group(1))
         row["ratio"] = row["tina_tokens_per_s"] / row["transformers_tokens_per_s"]
         results["bench"].append(row)
         print(f"bench batch {batch}: transformers {row['transformers_tokens_per_s']:.0f} tokens/s, "
@@ -623,6 +642,9 @@ def summary():
             print(f"| {r['batch']} | {r['prompt']} + {r['new']} | {r['transformers_tokens_per_s']:.0f} | "
                   f"{r['tina_tokens_per_s']:.0f} | {r['ratio']:.2f}x |")
         one = results["bench"][0]
+        if "tina_without_graphs_tokens_per_s" in one:
+            print(f"\nbatch 1 without CUDA graphs (TINA_CUDA_GRAPHS=0): {one['tina_without_graphs_tokens_per_s']:.0f} "
+                  f"tokens/s, with: {one['tina_tokens_per_s']:.0f}")
         if ceil:
             limit = ceil["copy_GBps"] * 1e9 / 2 / results["weight_bytes_per_token"]  # reading only: half the copy's bytes/s
             print(f"\nbatch 1: weights {results['weight_bytes_per_token'] / 1e9:.2f} GB a token; the read-bandwidth limit "
