@@ -507,6 +507,79 @@ static void a_device_backend_reads_a_copy_of_the_adapter(void) {
     tina_model_free(m);
 }
 
+/* The CPU backend, posing as one that records decode steps (graph_begin and graph_end noted, embed counted). */
+static uint64_t begun[64];
+static int n_begun, n_ended, n_embeds, fail_at_end = -1;
+static void (*cpu_embed)(TinaBackend *, void *, const void *, const int32_t *, int, int);
+static void note_begin(TinaBackend *b, uint64_t key) {
+    (void)b;
+    if (n_begun < 64) begun[n_begun] = key;
+    n_begun++;
+}
+static bool note_end(TinaBackend *b) {
+    (void)b;
+    return n_ended++ != fail_at_end;
+}
+static void counted_embed(TinaBackend *b, void *out, const void *table, const int32_t *tokens, int T, int C) {
+    n_embeds++;
+    cpu_embed(b, out, table, tokens, T, C);
+}
+
+/* Draws of the two prompts' continuations, 6 decode steps after their prefill, for a greedy or sampling run. */
+static void decode(TinaModel *m, const TinaLora *lora, int n_seqs, int32_t drawn[][8], double logprobs[][8]) {
+    TinaKVCache *kv;
+    TinaError err;
+    TinaSamplerParams params = {.temperature = 0.8, .top_p = 0.95};
+    CHECK(tina_kv_cache_new(m, 2, MAX_LEN, &kv, &err) == TINA_OK);
+    TinaSequence seqs[2];
+    double u[2];
+    for (int s = 0; s < n_seqs; s++) seqs[s] = (TinaSequence){s, 0, prompt_len[s], prompts[s]}, u[s] = 0.3 + 0.4 * s;
+    CHECK(tina_model_sample(m, kv, seqs, n_seqs, lora, &params, 1, u, drawn[0], logprobs[0], &err) == TINA_OK);
+    for (int step = 1; step < 7; step++) {
+        for (int s = 0; s < n_seqs; s++)
+            seqs[s] = (TinaSequence){s, prompt_len[s] + step - 1, 1, &drawn[step - 1][s]}, u[s] = 0.1 * step + 0.2 * s;
+        CHECK(tina_model_sample(m, kv, seqs, n_seqs, lora, &params, 1, u, drawn[step], logprobs[step], &err) ==
+              TINA_OK);
+    }
+    tina_kv_cache_free(kv);
+}
+
+/* A decode step (a token a sequence) is offered to a recording backend under one key for as long as its shape (the
+ * number of sequences, the adapter, the cache) holds, and prefill is not offered; when graph_end says the step did
+ * not run, the model issues it again, and the draws are those of a backend that records nothing. */
+static void decode_steps_are_offered_for_recording_under_stable_keys(void) {
+    TinaModel *m = load_model("qwen2", "f32");
+    if (!m) return;
+    TinaLora *lora = fixture_lora(m, "qwen2");
+    int32_t plain[7][8] = {{0}}, offered[7][8] = {{0}}, ignored[7][8];
+    double plain_lp[7][8] = {{0}}, offered_lp[7][8] = {{0}}, ignored_lp[7][8];
+    decode(m, lora, 2, plain, plain_lp);
+    cpu_embed = backend->embed;
+    backend->embed = counted_embed;
+    backend->graph_begin = note_begin;
+    backend->graph_end = note_end;
+    n_begun = n_ended = n_embeds = 0;
+    fail_at_end = 2; /* the third decode step's recording fails */
+    decode(m, lora, 2, offered, offered_lp);
+    CHECK(n_begun == 6 && n_ended == 6);           /* the prefill (13 + 7 tokens for 2 sequences) is not offered */
+    CHECK(n_embeds == 1 + 6 + 1);                  /* prefill, six steps, and the failed one again */
+    for (int i = 1; i < 6; i++) CHECK(begun[i] == begun[0]);
+    CHECK(memcmp(offered, plain, sizeof plain) == 0 && memcmp(offered_lp, plain_lp, sizeof plain_lp) == 0);
+    uint64_t with_two = begun[0];
+    n_begun = 0, fail_at_end = -1;
+    decode(m, lora, 1, ignored, ignored_lp);
+    CHECK(n_begun == 6 && begun[0] != with_two);   /* another number of sequences: another key */
+    uint64_t with_one = begun[0];
+    n_begun = 0;
+    decode(m, NULL, 1, ignored, ignored_lp);
+    CHECK(n_begun == 6 && begun[0] != with_one);   /* without the adapter: another key */
+    backend->embed = cpu_embed;
+    backend->graph_begin = NULL;
+    backend->graph_end = NULL;
+    tina_lora_free(lora);
+    tina_model_free(m);
+}
+
 static void mismatched_adapters_and_calls_are_refused(void) {
     TinaModel *qwen = load_model("qwen2", "f32"), *llama = load_model("llama", "f32");
     if (!qwen || !llama) return;
@@ -543,6 +616,7 @@ int main(void) {
         TEST(a_fresh_adapter_is_initialised_as_peft_does),
         TEST(a_merged_model_equals_the_adapter_applied),
         TEST(a_device_backend_reads_a_copy_of_the_adapter),
+        TEST(decode_steps_are_offered_for_recording_under_stable_keys),
         TEST(mismatched_adapters_and_calls_are_refused),
     };
     TinaError err;
