@@ -43,6 +43,8 @@ struct TinaBackend {
     /* memory: zeroed allocations in the backend's memory (NULL when out of memory) */
     void *(*alloc)(TinaBackend *b, size_t bytes);
     void (*release)(TinaBackend *b, void *p);
+    /* about how many bytes alloc can still give (a GPU's free memory; the host's available memory) */
+    size_t (*free_memory)(TinaBackend *b);
     /* copies bytes from host memory at src to backend memory at dst */
     void (*upload)(TinaBackend *b, void *dst, const void *src, size_t bytes);
     /* copies bytes from backend memory at src to host memory at dst, done when it returns */

@@ -7,8 +7,10 @@
 #undef I /* complex.h, through openblas_config.h, defines it; here I is the MLP width */
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "simd.h"
@@ -107,6 +109,18 @@ static void cpu_release(TinaBackend *b, void *p) {
         break;
     }
     free(p);
+}
+
+/* MemAvailable of /proc/meminfo, else the free pages */
+static size_t cpu_free_memory(TinaBackend *b) {
+    (void)b;
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    unsigned long long kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
+    if (f) fclose(f);
+    return kib ? (size_t)kib * 1024 : (size_t)sysconf(_SC_AVPHYS_PAGES) * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 /* upload and download: backend memory is host memory */
@@ -913,6 +927,7 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .host_memory = true,
         .alloc = cpu_alloc,
         .release = cpu_release,
+        .free_memory = cpu_free_memory,
         .upload = cpu_copy_bytes,
         .download = cpu_copy_bytes,
         .check = cpu_check,

@@ -177,6 +177,11 @@ void tina_model_free(TinaModel *m) {
 
 const TinaConfig *tina_model_config(const TinaModel *m) { return &m->config; }
 
+size_t tina_kv_cache_slot_bytes(const TinaModel *m, int max_len) {
+    const TinaConfig *c = &m->config;
+    return 2 * (size_t)c->n_layers * max_len * c->n_kv_heads * c->head_dim * m->backend->act_bytes;
+}
+
 TinaStatus tina_kv_cache_new(TinaModel *m, int n_slots, int max_len, TinaKVCache **out, TinaError *err) {
     *out = NULL;
     if (n_slots < 1 || max_len < 1) return tina_error(err, TINA_ERR_INPUT, "a KV cache needs slots and positions");

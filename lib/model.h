@@ -38,6 +38,9 @@ const TinaConfig *tina_model_config(const TinaModel *model);
 /* A cache of n_slots sequences of up to max_len positions each: (L, n_slots, max_len, Hkv, D) keys and values. */
 TinaStatus tina_kv_cache_new(TinaModel *model, int n_slots, int max_len, TinaKVCache **cache, TinaError *err);
 void tina_kv_cache_free(TinaKVCache *cache);
+/* The bytes of one slot of max_len positions in a KV cache. */
+size_t tina_kv_cache_slot_bytes(const TinaModel *model, int max_len);
+
 /* Copies the first n positions of slot `from` into slot `to` (the G samples of a prompt share its prefill). */
 TinaStatus tina_kv_cache_copy(TinaKVCache *cache, int from, int to, int n, TinaError *err);
 

@@ -42,7 +42,8 @@ static const char usage[] =
     "      --stop STR             also stop where the text contains STR (repeatable; the text ends before it)\n"
     "      --ignore-eos           do not stop at EOS (for benchmarks: every completion gets --max-new-tokens)\n"
     "      --logprobs-at-temperature  log-probs of the tempered distribution (default: at temperature 1, as Tina)\n"
-    "      --batch N              sequences decoded together (default 32, at least G)\n"
+    "      --batch N|auto         sequences decoded together, at least G; auto: as many as 90% of the free memory\n"
+    "                             holds after loading, at most 1024 (default: auto with --device cuda, else 32)\n"
     "      --prefill-tokens N     prompts prefilled together in one call, up to N tokens (default: 8192 with\n"
     "                             --device cuda; 0 on the CPU: one a call, the results independent of --batch)\n"
     "      --threads N            CPU threads (default: all)\n"
@@ -58,7 +59,7 @@ static const char usage[] =
     "\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad usage or input. See tina-sample(1).\n";
 
-enum { MAX_STOPS = 16 };
+enum { MAX_STOPS = 16, AUTO_BATCH = 0, AUTO_BATCH_MOST = 1024 };
 
 typedef struct {
     const char *model, *adapter, *tokenizer, *output, *system, *suffix, *as_field, *device;
@@ -96,7 +97,7 @@ static Options parse_options(int argc, char **argv) {
     };
     static const char *const long_prompts[] = {"truncate", "skip", NULL};
     static const char *const devices[] = {"cpu", "cuda", NULL};
-    Options o = {.samples = 1, .max_new = 1024, .max_prompt = 1024, .batch = 32, .prefill = -1, .seed = 42,
+    Options o = {.samples = 1, .max_new = 1024, .max_prompt = 1024, .batch = -1, .prefill = -1, .seed = 42,
                  .template = TINA_TEMPLATE_TINA, .as_field = "logprobs", .device = "cpu"};
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":m:a:n:t:o:qhV", long_options, NULL)) != -1;) {
@@ -125,7 +126,9 @@ static Options parse_options(int argc, char **argv) {
             break;
         case OPT_IGNORE_EOS: o.ignore_eos = true; break;
         case OPT_AT_TEMPERATURE: o.at_temperature = true; break;
-        case OPT_BATCH: o.batch = (int)cli_integer("--batch", optarg, 1, 1 << 16); break;
+        case OPT_BATCH:
+            o.batch = strcmp(optarg, "auto") == 0 ? AUTO_BATCH : (int)cli_integer("--batch", optarg, 1, 1 << 16);
+            break;
         case OPT_PREFILL: o.prefill = (int)cli_integer("--prefill-tokens", optarg, 0, 1 << 20); break;
         case OPT_THREADS: o.threads = (int)cli_integer("--threads", optarg, 1, 1024); break;
         case OPT_DEVICE: o.device = devices[cli_choice("--device", optarg, devices)]; break;
@@ -141,7 +144,8 @@ static Options parse_options(int argc, char **argv) {
     if (!o.model) cli_usage_error("--model is required");
     if (!o.forced && (o.no_adapter || strcmp(o.as_field, "logprobs") != 0))
         cli_usage_error("--no-adapter and --as go with --forced");
-    if (o.batch < o.samples) o.batch = o.samples;
+    if (o.batch < 0) o.batch = strcmp(o.device, "cuda") == 0 ? AUTO_BATCH : 32;
+    if (o.batch != AUTO_BATCH && o.batch < o.samples) o.batch = o.samples;
     if (o.prefill < 0) o.prefill = strcmp(o.device, "cuda") == 0 ? 8192 : 0;
     if (!o.tokenizer) o.tokenizer = o.model;
     return o;
@@ -415,6 +419,15 @@ static TinaStatus force(Run *r, TinaModel *model, const TinaLora *lora, TinaErro
     return status;
 }
 
+/* --batch auto: the slots whose KV cache (and row of logits to draw from) fit in 90% of the backend's free memory
+ * once the model is loaded, between G and AUTO_BATCH_MOST */
+static int auto_batch(TinaModel *model, TinaBackend *backend, const Options *o) {
+    size_t slot = tina_kv_cache_slot_bytes(model, o->max_prompt + o->max_new) +
+                  (size_t)tina_model_config(model)->vocab * sizeof(float);
+    size_t slots = backend->free_memory(backend) / 10 * 9 / slot;
+    return slots > AUTO_BATCH_MOST ? AUTO_BATCH_MOST : slots < (size_t)o->samples ? o->samples : (int)slots;
+}
+
 int main(int argc, char **argv) {
     cli_init("tina-sample");
     Options o = parse_options(argc, argv);
@@ -436,10 +449,12 @@ int main(int argc, char **argv) {
         if (eos >= 0) r.generation.eos[r.generation.n_eos++] = eos;
     }
     if (!status) status = tina_backend_new(o.device, o.threads, &backend, &err);
-    int max_tokens = o.forced ? o.max_prompt + o.max_new : o.batch > o.max_prompt ? o.batch : o.max_prompt;
+    int batch = o.batch == AUTO_BATCH ? AUTO_BATCH_MOST : o.batch;
+    int max_tokens = o.forced ? o.max_prompt + o.max_new : batch > o.max_prompt ? batch : o.max_prompt;
     if (!o.forced && o.prefill > max_tokens) max_tokens = o.prefill;
     if (!status) status = tina_model_load(o.model, backend, max_tokens, &model, &err);
     if (!status && o.adapter) status = tina_lora_load(o.adapter, tina_model_config(model), &lora, &err);
+    if (!status && !o.forced && o.batch == AUTO_BATCH) o.batch = auto_batch(model, backend, &o);
     double loaded = tina_progress_now();
     if (!status) status = tina_reader_open(&r.reader, (const char *const *)argv + optind, argc - optind, &err);
     if (!status) status = tina_writer_open(&r.writer, o.output, &err);
@@ -470,8 +485,9 @@ int main(int argc, char **argv) {
                 r.prompts, o.forced ? "rollouts" : "prompts", r.tokens, o.forced ? "scored" : "generated", seconds,
                 (double)r.tokens / seconds, loaded - started);
         if (!o.forced)
-            fprintf(stderr, "; model %.1f s in %lld prefill calls and %.1f s in %lld decode steps (tokens drawn "
-                    "included)", r.stats.prefill_seconds, r.stats.prefill_calls, r.stats.decode_seconds, r.stats.steps);
+            fprintf(stderr, "; model %.1f s in %lld prefill calls and %.1f s in %lld decode steps of up to %d "
+                    "sequences (tokens drawn included)", r.stats.prefill_seconds, r.stats.prefill_calls,
+                    r.stats.decode_seconds, r.stats.steps, o.batch);
         if (r.truncated || r.skipped)
             fprintf(stderr, "; %lld prompts longer than %d tokens %s", r.truncated + r.skipped, o.max_prompt,
                     r.skipped ? "skipped" : "cut from the left");

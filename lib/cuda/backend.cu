@@ -121,6 +121,13 @@ static void *cuda_alloc(TinaBackend *b, size_t bytes) {
     return p;
 }
 
+static size_t cuda_free_memory(TinaBackend *b) {
+    size_t free = 0, total = 0;
+    if (cudaMemGetInfo(&free, &total) != cudaSuccess) cudaGetLastError();
+    (void)b;
+    return free;
+}
+
 static void cuda_release(TinaBackend *b, void *p) {
     Cuda *c = cuda_of(b);
     ok(c, cudaStreamSynchronize(c->stream), "synchronize");
@@ -942,6 +949,7 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
     base->host_memory = false;
     base->alloc = cuda_alloc;
     base->release = cuda_release;
+    base->free_memory = cuda_free_memory;
     base->check = cuda_check;
     base->reserve = cuda_reserve;
     base->load = cuda_load;

@@ -44,6 +44,12 @@ check "--prefill-tokens 39: the same bytes, in two calls" cmp -s out sampled.jso
 check "--prefill-tokens 39: the third prompt in a call of its own" stderr_has "in 2 prefill calls"
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 8 --prefill-tokens 4096 prompts.jsonl
 check "--prefill-tokens with room for two prompts' samples: the same bytes" cmp -s out sampled.jsonl
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch auto prompts.jsonl
+check "--batch auto: the same bytes" cmp -s out sampled.jsonl
+check "--batch auto: the tiny model's slots fill the limit of 1024" stderr_has "decode steps of up to 1024 sequences"
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" --batch most prompts.jsonl
+check "--batch most: exit 2" status_is 2
+check "--batch most: the message names the option" stderr_has "--batch"
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 --threads 1 prompts.jsonl
 check "--threads 1: the same bytes as all threads" cmp -s out sampled.jsonl
 run tina-sample -m "$F/llama-f32" --tokenizer "$TOK" --seed 3 --max-new-tokens 24 --batch 1 prompts.jsonl
