@@ -143,7 +143,8 @@ struct TinaBackend {
      * graph_end are a step of shape `key`: whenever the key is the same, so are the operations, their pointers and
      * sizes, and only the contents of the batch's tokens, positions and slots and of gather_rows' rows differ. The
      * backend may run them, record them, or replay a recording instead; graph_end returns false when they did not
-     * run (a recording failed; recording is then off) and the caller must issue them again. */
+     * run (a recording failed: for want of memory it is tried again later, else recording is off) and the caller
+     * must issue them again. A backend forgets its recordings whenever it frees memory. */
     void (*graph_begin)(TinaBackend *b, uint64_t key);
     bool (*graph_end)(TinaBackend *b);
 

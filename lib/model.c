@@ -378,11 +378,13 @@ static TinaStatus setup(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs,
     return status ? status : tina_model_place_lora(m, lora, err);
 }
 
-/* What a decode step's operations' pointers and sizes depend on besides the model: the activations, the cache,
- * the adapter's device copy (and which adapter: its scale is an operation's argument), the number of sequences. */
+/* What a decode step's operations' pointers and sizes depend on: the weights, the activations, the cache (its
+ * layers' stride follows its slots), the adapter's device copy (and which adapter: its scale is an operation's
+ * argument), the number of sequences. */
 static uint64_t step_key(const TinaModel *m, const TinaKVCache *kv, const TinaLora *lora, int n_seqs) {
-    uint64_t parts[] = {(uintptr_t)m->activations, (uintptr_t)kv->k, (uint64_t)kv->max_len, (uint64_t)n_seqs,
-                        lora ? lora->id : 0, lora ? (uintptr_t)m->lora_copy.memory : 0};
+    uint64_t parts[] = {(uintptr_t)m->weights, (uintptr_t)m->activations, (uintptr_t)kv->k, (uintptr_t)kv->v,
+                        (uint64_t)kv->n_slots, (uint64_t)kv->max_len, (uint64_t)n_seqs, lora ? lora->id : 0,
+                        lora ? (uintptr_t)m->lora_copy.memory : 0};
     uint64_t key = 0;
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) key = tina_rng_mix(key ^ parts[i]) + i;
     return key;

@@ -53,7 +53,8 @@ struct Cuda {
         cudaGraphExec_t step;
     } recordings[16];
     int n_recordings, next_eviction;
-    uint64_t seen_key;           /* the last plain step's: its next occurrence is recorded */
+    uint64_t seen_key;           /* the last plain step's key, */
+    int seen_times;              /* and how many steps in a row have had it: the RECORD_AT-th is recorded */
     cudaGraphExec_t replay;      /* the recording a REPLAYING step launches */
     bool recording_off;          /* TINA_CUDA_GRAPHS=0, profiling, or a recording that failed */
     bool recording_broken;       /* this recording needed what a recording cannot do (scratch to grow) */
@@ -131,6 +132,7 @@ static size_t cuda_free_memory(TinaBackend *b) {
 static void cuda_release(TinaBackend *b, void *p) {
     Cuda *c = cuda_of(b);
     ok(c, cudaStreamSynchronize(c->stream), "synchronize");
+    forget_recordings(c); /* a recording may point into p, and a later allocation may get its address */
     ok(c, cudaFree(p), "free");
 }
 
@@ -771,15 +773,19 @@ static void cuda_dropout_backward(TinaBackend *b, void *dst, const void *src, in
 /* ---- recorded steps ----------------------------------------------------------------------------------------- */
 
 /* A decode step is some 600 launches of small kernels and cuBLAS calls, which at a small batch take longer to issue
- * than to run. The first time a step's key comes twice in a row, the second is recorded (stream capture) into a
- * CUDA graph and launched; from then on that key's steps replay it: the operations only copy their step's tokens,
- * positions, slots and rows into pinned staging, which the recording's copies read when it runs. A recording holds
- * the scratch's, layout's and rope tables' addresses: moving any of them forgets every recording. */
+ * than to run. The first time a step's key comes RECORD_AT times in a row (a key that changes every step, as the
+ * number of sequences at a large batch whose samples end, is not worth a recording), that step is recorded (stream
+ * capture) into a CUDA graph and launched; from then on that key's steps replay it: the operations only copy their
+ * step's tokens, positions, slots and rows into pinned staging, which the recording's copies read when it runs. A
+ * recording holds the addresses of scratch, the layout, the rope tables and whatever the model gave the operations:
+ * growing or freeing any memory forgets every recording. */
+
+static constexpr int RECORD_AT = 3;
 
 static void forget_recordings(Cuda *c) {
     for (int i = 0; i < c->n_recordings; i++) cudaGraphExecDestroy(c->recordings[i].step);
     c->n_recordings = c->next_eviction = 0;
-    c->seen_key = 0;
+    c->seen_key = 0, c->seen_times = 0;
 }
 
 static void cuda_graph_begin(TinaBackend *b, uint64_t key) {
@@ -793,10 +799,8 @@ static void cuda_graph_begin(TinaBackend *b, uint64_t key) {
             c->replay = c->recordings[i].step;
             return;
         }
-    if (key != c->seen_key) {
-        c->seen_key = key;
-        return;
-    }
+    if (key != c->seen_key) c->seen_key = key, c->seen_times = 0;
+    if (++c->seen_times < RECORD_AT) return;
     c->recording_broken = false;
     if (cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess) {
         c->mode = RECORDING;

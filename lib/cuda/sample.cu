@@ -4,14 +4,17 @@
  * One block per row. Passes over the row find the best logit (the smallest id among equals) and the log-softmax's
  * sum; without top-k and top-p the draw is one more: each thread owns a contiguous stretch of ids, an exclusive scan
  * of the stretches' masses tells which stretch holds u x total, and its thread walks it. Top-k and top-p need the
- * tokens by decreasing logit; as the CPU does first, the tokens within 8 temperature units of the best (weight
- * above e^-8) are gathered into shared memory, sorted (bitonic: decreasing logit, then increasing id), and walked
- * by one thread. Where the CPU would look further (more such tokens than CANDIDATES, top-k reaching below them,
- * top-p's mass not reached among them) the row's token is -1 and the backend draws it on the host with sampler.c.
- * Weights are f32 and their sums f64, as on the CPU; a draw can differ from the CPU's only where u x total falls
- * within that rounding of a boundary between two tokens. */
+ * tokens by decreasing logit: the tokens within 8 temperature units of the best (weight above e^-8, the CPU's first
+ * window), or within 4, 2 or 1 when more than CANDIDATES lie within 8, are gathered into shared memory, sorted
+ * (bitonic: decreasing logit, then increasing id), and walked by one thread. Every token left out ranks below every
+ * token gathered, so when the kept set ends among them it is exactly the CPU's, which sorts wider windows until it
+ * does; where it does not (top-k reaching below them, top-p's mass not reached among them, more than CANDIDATES
+ * within one unit) the row's token is -1 and the backend draws it on the host with sampler.c. Weights are f32 and
+ * their sums f64, as on the CPU; a draw can differ from the CPU's only where u x total falls within that rounding of
+ * a boundary between two tokens. */
 #include "kernels.h"
 
+#include <cfloat>
 #include <climits>
 #include <cmath>
 
@@ -89,12 +92,19 @@ static __device__ void sort_candidates(float *logit, int *id, int m) {
 
 /* A draw under top-k and top-p from the n valid ids, or -1 where the host must draw (see the top). all_mass: the
  * sum of every valid id's weight. */
-static __device__ int draw_ordered(const float *row, int n, float best, float t, const TinaSamplerParams &p, double u,
+static __device__ int draw_ordered(const float *row, int n, float best, const TinaSamplerParams &p, double u,
                                    double all_mass, float *logit, int *id) {
-    __shared__ int count, chosen;
+    __shared__ int count, chosen, shared_counts[THREADS / 32];
+    const double widths[] = {8, 4, 2, 1}; /* temperature units below the best: the widest window that fits */
+    int within[4] = {0, 0, 0, 0}, w = 0;
+    for (int i = threadIdx.x; i < n; i += THREADS)
+        for (int j = 0; j < 4; j++) within[j] += (double)row[i] > (double)best - widths[j] * p.temperature;
+    for (int j = 0; j < 4; j++) within[j] = block_reduce(within[j], shared_counts, Sum(), 0);
+    while (w < 4 && within[w] > CANDIDATES) w++;
+    if (w == 4) return -1; /* the same for every thread, as the counts */
     if (threadIdx.x == 0) count = 0;
     __syncthreads();
-    double cut = (double)best - 8.0 * p.temperature;
+    double cut = (double)best - widths[w] * p.temperature;
     for (int i = threadIdx.x; i < n; i += THREADS)
         if ((double)row[i] > cut) {
             int at = atomicAdd(&count, 1);
@@ -104,7 +114,8 @@ static __device__ int draw_ordered(const float *row, int n, float best, float t,
     int m = count, k = p.top_k > 0 && p.top_k < n ? p.top_k : n;
     if (m > CANDIDATES || (k < n && k > m)) return -1; /* the same for every thread: m is shared */
     sort_candidates(logit, id, m);
-    for (int i = threadIdx.x; i < m; i += THREADS) logit[i] = expf((logit[i] - best) / t); /* now weights */
+    for (int i = threadIdx.x; i < m; i += THREADS) /* now weights, as the CPU's: f64 then rounded */
+        logit[i] = (float)exp(((double)logit[i] - (double)best) / p.temperature);
     __syncthreads();
     if (threadIdx.x == 0) {
         int limit = min(k, m), kept = 0;
@@ -146,12 +157,14 @@ static __global__ void sample_kernel(int32_t *tokens, double *logprobs, const fl
             break;
         }
     int token = block_reduce(first, shared_ids, Min(), INT_MAX);
-    float t = (float)p.temperature, t_logprob = p.logprob_at_temperature && t > 0 ? t : 1.0f;
-    double t_exact = t_logprob == 1.0f ? 1.0 : p.temperature; /* the log-prob's divisor, as the CPU's */
+    bool drawn = p.temperature > 0;
+    float t = drawn ? fmaxf((float)p.temperature, FLT_MIN) : 0.0f; /* a temperature below f32's range still draws */
+    float t_logprob = p.logprob_at_temperature && drawn ? t : 1.0f;
+    double t_exact = p.logprob_at_temperature && drawn ? p.temperature : 1.0; /* the log-prob's divisor, as the CPU's */
     double mass = 0; /* the log-softmax's, at t_logprob */
     for (int i = threadIdx.x; i < n; i += THREADS) mass += expf((row[i] - best) / t_logprob);
     mass = block_reduce(mass, shared_sums, Sum(), 0.0);
-    if (t > 0) {
+    if (drawn) {
         bool ordered = (p.top_k > 0 && p.top_k < n) || p.top_p < 1;
         double u = uniform[blockIdx.x];
         if (!ordered) {
@@ -163,12 +176,12 @@ static __global__ void sample_kernel(int32_t *tokens, double *logprobs, const fl
                 for (int i = threadIdx.x; i < n; i += THREADS) all_mass += expf((row[i] - best) / t);
                 all_mass = block_reduce(all_mass, shared_sums, Sum(), 0.0);
             }
-            token = draw_ordered(row, n, best, t, p, u, all_mass, candidate_logit, candidate_id);
+            token = draw_ordered(row, n, best, p, u, all_mass, candidate_logit, candidate_id);
         }
     }
     if (threadIdx.x != 0) return;
     tokens[blockIdx.x] = token;
-    logprobs[blockIdx.x] = token < 0 ? 0.0 : (double)(row[token] - best) / t_exact - log(mass);
+    logprobs[blockIdx.x] = token < 0 ? 0.0 : ((double)row[token] - (double)best) / t_exact - log(mass);
 }
 
 void launch_sample(cudaStream_t s, int32_t *tokens, double *logprobs, const float *logits, int rows, int V,
