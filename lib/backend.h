@@ -97,15 +97,17 @@ struct TinaBackend {
      * the drawn tokens instead of the logits */
     void (*sample)(TinaBackend *b, int32_t *tokens, double *logprobs, const void *h, const void *head, int rows,
                    int C, int V, const TinaSamplerParams *params, const double *u);
-    /* out (T,) host f32 = log softmax(h @ head^T)[targets], the vocabulary taken in chunks, never whole */
+    /* out (T,) host f32 = log softmax(h @ head^T)[targets], the vocabulary taken in chunks, never whole; lse (T,)
+     * f64 in backend memory, if not NULL, keeps each row's log-sum-exp for logprobs_backward */
     void (*logprobs)(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
-                     int C, int V);
+                     int C, int V, double *lse);
 
     /* ---- backward (training): gradients reach activations and LoRA matrices, never the frozen weights. An
      * activation gradient is overwritten unless `accumulate`; LoRA gradients (F) always accumulate. ---- */
-    /* dh (T, C) A = d/dh of sum_t dlogp[t] * log softmax(h @ head^T)[t, targets[t]], the vocabulary in chunks */
+    /* dh (T, C) A = d/dh of sum_t dlogp[t] * log softmax(h @ head^T)[t, targets[t]], the vocabulary in chunks,
+     * given lse (T,) as logprobs kept it for the same h: one pass of the head, not two */
     void (*logprobs_backward)(TinaBackend *b, void *dh, const void *h, const void *head, const int32_t *targets,
-                              const float *dlogp, int T, int C, int V);
+                              const float *dlogp, int T, int C, int V, const double *lse);
     /* dx (T, C) A (+)= the gradient through out = rmsnorm(x) * weight, given dout (T, C) A */
     void (*rmsnorm_backward)(TinaBackend *b, void *dx, const void *x, const void *weight, const void *dout, int T,
                              int C, float eps, bool accumulate);

@@ -685,18 +685,18 @@ static double *log_sum_exp(Cpu *c, float *out, const void *h, const void *head, 
 }
 
 static void cpu_logprobs(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
-                         int C, int V) {
-    double *lse = log_sum_exp((Cpu *)b, out, h, head, targets, T, C, V);
-    for (int t = 0; t < T; t++) out[t] = (float)(out[t] - lse[t]);
+                         int C, int V, double *lse) {
+    const double *sums = log_sum_exp((Cpu *)b, out, h, head, targets, T, C, V);
+    for (int t = 0; t < T; t++) out[t] = (float)(out[t] - sums[t]);
+    if (lse) memcpy(lse, sums, (size_t)T * sizeof *lse);
 }
 
 /* ---- backward ---------------------------------------------------------------------------------------------- */
 
 /* d logits[t, v] = dlogp[t] * ([v == target] - softmax[t, v]); dh = d logits @ head, one vocabulary chunk at a time */
 static void cpu_logprobs_backward(TinaBackend *b, void *dh, const void *h, const void *head, const int32_t *targets,
-                                  const float *dlogp, int T, int C, int V) {
+                                  const float *dlogp, int T, int C, int V, const double *lse) {
     Cpu *c = (Cpu *)b;
-    const double *lse = log_sum_exp(c, NULL, h, head, targets, T, C, V);
     float *chunk = c->scratch;
     for (int v0 = 0; v0 < V; v0 += VOCAB_CHUNK) {
         int n = V - v0 < VOCAB_CHUNK ? V - v0 : VOCAB_CHUNK;

@@ -445,7 +445,7 @@ TinaStatus tina_model_logprobs(TinaModel *m, TinaKVCache *kv, const TinaSequence
     if (status) return status;
     run_layers(m, kv, &batch, lora);
     m->backend->logprobs(m->backend, logprobs, m->h, m->lm_head, targets, batch.n_tokens, m->config.hidden,
-                         m->config.vocab);
+                         m->config.vocab, NULL);
     return m->backend->check(m->backend, err);
 }
 

@@ -25,6 +25,7 @@ struct TinaTrainer {
     Insides shared;             /* one layer's insides, recomputed in the backward */
     Insides *kept;              /* (L,) every layer's insides when keep_insides: no recompute */
     void *kept_memory;          /* their one allocation */
+    double *lse;                /* (T,) f64: the forward's log-sum-exp of each row's logits, for the backward */
     void *final_h;              /* (T, C) the last hidden state after the final norm */
     void *out;                  /* (T, C) a recomputed layer's output (discarded) */
     void *dx, *dh;              /* (T, C) gradients: the residual stream's, a normed input's */
@@ -86,11 +87,12 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
     tr->model = m, tr->max_tokens = max_tokens, tr->max_len = max_len, tr->max_rank = max_rank;
     size_t T = (size_t)max_tokens, C = (size_t)c->hidden, I = (size_t)c->intermediate, r = (size_t)max_rank;
     size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
-    void *shared = NULL;
+    void *shared = NULL, *lse = NULL;
     struct {
         void **slot;
         size_t n;
     } plan[] = {
+        {&lse, T * sizeof(double) / b->act_bytes}, /* first: aligned for doubles */
         {&tr->inputs, ((size_t)c->n_layers + 1) * T * C}, {&shared, insides_size(c, T, r)},
         {&tr->out, T * C}, {&tr->final_h, T * C},
         {&tr->dx, T * C}, {&tr->dh, T * C}, {&tr->dq, T * q}, {&tr->datt, T * q}, {&tr->dk, T * kv}, {&tr->dv, T * kv},
@@ -120,6 +122,7 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         at += plan[i].n * b->act_bytes;
     }
     lay_out_insides(&tr->shared, shared, c, T, r, b->act_bytes);
+    tr->lse = lse;
     tr->in = tr->shared;
     *out = tr;
     return TINA_OK;
@@ -297,7 +300,7 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
     }
     b->rmsnorm(b, tr->final_h, row(tr, tr->inputs, (size_t)c->n_layers, layer_size), m->final_norm, T, c->hidden,
                (float)c->rms_eps);
-    b->logprobs(b, logprobs, tr->final_h, m->lm_head, tr->targets, T, c->hidden, c->vocab);
+    b->logprobs(b, logprobs, tr->final_h, m->lm_head, tr->targets, T, c->hidden, c->vocab, tr->lse);
     status = b->check(b, err);
     tr->ready = status == TINA_OK;
     return status;
@@ -333,7 +336,7 @@ TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const fl
     if (!status) status = place_gradients(tr, grads, err);
     if (status) return status;
     b->rmsnorm(b, tr->final_h, last, m->final_norm, T, C, eps);
-    b->logprobs_backward(b, tr->dh, tr->final_h, m->lm_head, tr->targets, dlogp, T, C, c->vocab);
+    b->logprobs_backward(b, tr->dh, tr->final_h, m->lm_head, tr->targets, dlogp, T, C, c->vocab, tr->lse);
     b->rmsnorm_backward(b, tr->dx, last, m->final_norm, tr->dh, T, C, eps, false);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         const LayerWeights *w = &m->layers[l];

@@ -517,7 +517,7 @@ static void log_sum_exp(Cuda *c, float *chunk, int columns, const void *h, const
 }
 
 static void cuda_logprobs(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T,
-                          int C, int V) {
+                          int C, int V, double *lse) {
     Cuda *c = cuda_of(b);
     if (!rows_state(c, T)) return;
     int columns = chunk_columns(T, V);
@@ -525,7 +525,7 @@ static void cuda_logprobs(TinaBackend *b, float *out, const void *h, const void 
     const int *ids = ints_on_device(c, targets, T, STAGED_TOKENS);
     if (!chunk || !ids) return;
     log_sum_exp(c, chunk, columns, h, head, ids, T, C, V);
-    launch_logprob(c->stream, c->picked, c->picked, c->lse, c->lse + T, T);
+    launch_logprob(c->stream, c->picked, c->picked, c->lse, c->lse + T, T, lse);
     launched(c, "log-probs");
     ok(c, cudaMemcpyAsync(out, c->picked, (size_t)T * sizeof *out, cudaMemcpyDeviceToHost, c->stream),
        "download log-probs");
@@ -534,10 +534,10 @@ static void cuda_logprobs(TinaBackend *b, float *out, const void *h, const void 
 
 /* ---- backward --------------------------------------------------------------------------------------------------- */
 
-/* The log-sum-exp again, then per chunk: d logits (bf16, as a bf16 model's autograd has them) and dh += d logits @
- * head rows, summed in f32 over the chunks and rounded once. */
+/* Per chunk, with the forward's log-sum-exp: d logits (bf16, as a bf16 model's autograd has them) and dh += d logits
+ * @ head rows, summed in f32 over the chunks and rounded once. */
 static void cuda_logprobs_backward(TinaBackend *b, void *dh, const void *h, const void *head, const int32_t *targets,
-                                   const float *dlogp, int T, int C, int V) {
+                                   const float *dlogp, int T, int C, int V, const double *lse) {
     Cuda *c = cuda_of(b);
     if (!rows_state(c, T)) return;
     int columns = chunk_columns(T, V);
@@ -549,13 +549,12 @@ static void cuda_logprobs_backward(TinaBackend *b, void *dh, const void *h, cons
     bf16 *grad = (bf16 *)(dh32 + (size_t)T * C);
     ok(c, cudaMemcpyAsync(dlogp_device, dlogp, (size_t)T * sizeof *dlogp, cudaMemcpyHostToDevice, c->stream),
        "upload log-prob gradients");
-    log_sum_exp(c, chunk, columns, h, head, ids, T, C, V);
     float one = 1.0f, zero = 0.0f;
     for (int v0 = 0; v0 < V; v0 += columns) {
         int n = V - v0 < columns ? V - v0 : columns;
         const bf16 *rows = (const bf16 *)head + (size_t)v0 * C;
         head_product(c, chunk, h, rows, T, C, n);
-        launch_logprob_grad(c->stream, grad, chunk, T, n, v0, ids, c->lse, c->lse + T, dlogp_device);
+        launch_logprob_grad(c->stream, grad, chunk, T, n, v0, ids, lse, dlogp_device);
         launched(c, "log-prob gradients");
         /* dh^T (C, T) += rows^T (C, n) @ grad^T (n, T), column-major */
         blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, C, T, n, &one, rows, CUDA_R_16BF, C, grad,

@@ -63,22 +63,21 @@ void launch_swiglu_backward(cudaStream_t s, bf16 *dgate, bf16 *dup, const bf16 *
 /* d logits[t, v] = dlogp[t] * ([v == target] - softmax[t, v]) over one chunk (T, n) of f32 logits, rounded to bf16
  * as the forward rounds them; stored as bf16 for the product with the head */
 static __global__ void logprob_grad_kernel(bf16 *grad, const float *chunk, int n, int v0, const int32_t *targets,
-                                           const double *max, const double *sum, const float *dlogp) {
+                                           const double *lse, const float *dlogp) {
     int t = blockIdx.x;
     int j = blockIdx.y * blockDim.x + threadIdx.x;
     if (j >= n) return;
     size_t at = (size_t)t * n + j;
-    float lse = (float)(max[t] + log(sum[t]));
-    float g = -dlogp[t] * expf(round_bf16(chunk[at]) - lse);
+    float g = -dlogp[t] * expf(round_bf16(chunk[at]) - (float)lse[t]);
     if (targets[t] == v0 + j) g += dlogp[t];
     grad[at] = __float2bfloat16(g);
 }
 
 void launch_logprob_grad(cudaStream_t s, bf16 *grad, const float *chunk, int T, int n, int v0,
-                         const int32_t *targets, const double *max, const double *sum, const float *dlogp) {
+                         const int32_t *targets, const double *lse, const float *dlogp) {
     /* rows in x (up to 2^31 - 1), a row's columns in y (a chunk's at most V / 256) */
     if (T && n) logprob_grad_kernel<<<dim3(T, blocks_for((size_t)n)), THREADS, 0, s>>>(grad, chunk, n, v0, targets,
-                                                                                    max, sum, dlogp);
+                                                                                    lse, dlogp);
 }
 
 /* ---- LoRA dropout ------------------------------------------------------------------------------------------ */

@@ -179,11 +179,15 @@ void launch_log_sum_exp(cudaStream_t s, const float *chunk, int T, int n, int v0
     if (T) log_sum_exp_kernel<<<T, THREADS, 0, s>>>(chunk, n, v0, targets, max, sum, picked, first);
 }
 
-static __global__ void logprob_kernel(float *out, const float *picked, const double *max, const double *sum, int T) {
+static __global__ void logprob_kernel(float *out, const float *picked, const double *max, const double *sum, int T,
+                                      double *lse) {
     int t = blockIdx.x * blockDim.x + threadIdx.x;
-    if (t < T) out[t] = (float)((double)picked[t] - max[t] - log(sum[t]));
+    if (t >= T) return;
+    out[t] = (float)((double)picked[t] - max[t] - log(sum[t]));
+    if (lse) lse[t] = max[t] + log(sum[t]);
 }
 
-void launch_logprob(cudaStream_t s, float *out, const float *picked, const double *max, const double *sum, int T) {
-    if (T) logprob_kernel<<<blocks_for((size_t)T), THREADS, 0, s>>>(out, picked, max, sum, T);
+void launch_logprob(cudaStream_t s, float *out, const float *picked, const double *max, const double *sum, int T,
+                    double *lse) {
+    if (T) logprob_kernel<<<blocks_for((size_t)T), THREADS, 0, s>>>(out, picked, max, sum, T, lse);
 }

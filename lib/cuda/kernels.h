@@ -53,8 +53,9 @@ void launch_gather_rows(cudaStream_t s, bf16 *out, const bf16 *in, const int *ro
  * picked[t] takes the logit of targets[t] if it falls in the chunk. first: max and sum start afresh. */
 void launch_log_sum_exp(cudaStream_t s, const float *chunk, int T, int n, int v0, const int32_t *targets,
                         double *max, double *sum, float *picked, bool first);
-/* out (T) = picked - max - log(sum) */
-void launch_logprob(cudaStream_t s, float *out, const float *picked, const double *max, const double *sum, int T);
+/* out (T) = picked - max - log(sum); lse (T), if not NULL, = max + log(sum) */
+void launch_logprob(cudaStream_t s, float *out, const float *picked, const double *max, const double *sum, int T,
+                    double *lse);
 /* out (n) f32 = in (n) f32 rounded to bf16 (logits as transformers' bf16 head gives them) */
 void launch_round_bf16(cudaStream_t s, float *out, const float *in, size_t n);
 
@@ -82,9 +83,9 @@ void launch_rmsnorm_backward(cudaStream_t s, bf16 *dx, const bf16 *x, const bf16
 void launch_swiglu_backward(cudaStream_t s, bf16 *dgate, bf16 *dup, const bf16 *gate, const bf16 *up,
                             const bf16 *dact, size_t n);
 /* grad (T, n) = d/dlogits of sum_t dlogp[t] * log softmax[t, targets[t]] for the chunk (T, n) of f32 logits of
- * columns v0 .. v0 + n - 1, given the whole vocabulary's log-sum-exp (max, sum) */
+ * columns v0 .. v0 + n - 1, given the whole vocabulary's log-sum-exp lse (T) */
 void launch_logprob_grad(cudaStream_t s, bf16 *grad, const float *chunk, int T, int n, int v0,
-                         const int32_t *targets, const double *max, const double *sum, const float *dlogp);
+                         const int32_t *targets, const double *lse, const float *dlogp);
 /* out (n) = in * keep / (1 - p), or out += that when add; keep: tina_rng_uniform(seed, stream, i) >= p */
 void launch_dropout(cudaStream_t s, bf16 *out, const bf16 *in, size_t n, float p, uint64_t seed, uint64_t stream,
                     bool add);
