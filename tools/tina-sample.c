@@ -420,12 +420,13 @@ static TinaStatus force(Run *r, TinaModel *model, const TinaLora *lora, TinaErro
 }
 
 /* --batch auto: the slots whose KV cache (and row of logits to draw from) fit in 90% of the backend's free memory
- * once the model is loaded, between G and AUTO_BATCH_MOST */
+ * once the model is loaded, between G and AUTO_BATCH_MOST (or G, when more) */
 static int auto_batch(TinaModel *model, TinaBackend *backend, const Options *o) {
     size_t slot = tina_kv_cache_slot_bytes(model, o->max_prompt + o->max_new) +
                   (size_t)tina_model_config(model)->vocab * sizeof(float);
     size_t slots = backend->free_memory(backend) / 10 * 9 / slot;
-    return slots > AUTO_BATCH_MOST ? AUTO_BATCH_MOST : slots < (size_t)o->samples ? o->samples : (int)slots;
+    int most = AUTO_BATCH_MOST > o->samples ? AUTO_BATCH_MOST : o->samples;
+    return slots > (size_t)most ? most : slots < (size_t)o->samples ? o->samples : (int)slots;
 }
 
 int main(int argc, char **argv) {
@@ -449,7 +450,7 @@ int main(int argc, char **argv) {
         if (eos >= 0) r.generation.eos[r.generation.n_eos++] = eos;
     }
     if (!status) status = tina_backend_new(o.device, o.threads, &backend, &err);
-    int batch = o.batch == AUTO_BATCH ? AUTO_BATCH_MOST : o.batch;
+    int batch = o.batch != AUTO_BATCH ? o.batch : AUTO_BATCH_MOST > o.samples ? AUTO_BATCH_MOST : o.samples;
     int max_tokens = o.forced ? o.max_prompt + o.max_new : batch > o.max_prompt ? batch : o.max_prompt;
     if (!o.forced && o.prefill > max_tokens) max_tokens = o.prefill;
     if (!status) status = tina_model_load(o.model, backend, max_tokens, &model, &err);

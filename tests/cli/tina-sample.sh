@@ -46,7 +46,22 @@ run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --s
 check "--prefill-tokens with room for two prompts' samples: the same bytes" cmp -s out sampled.jsonl
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch auto prompts.jsonl
 check "--batch auto: the same bytes" cmp -s out sampled.jsonl
-check "--batch auto: the tiny model's slots fill the limit of 1024" stderr_has "decode steps of up to 1024 sequences"
+slots=$(grep -o 'decode steps of up to [0-9]* sequences' err | grep -o '[0-9]*')
+check "--batch auto: between G and 1024 slots (here $slots, as the free memory allows)" \
+    [ "${slots:-0}" -ge 4 ] && [ "${slots:-0}" -le 1024 ]
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -n 1100 --max-new-tokens 2 --batch auto prompts.jsonl
+check "--batch auto with G above its limit of 1024: G slots, every sample" jq_true 'length == 3300'
+# samples ending at different steps (a stop string early in most): slots free and refill in a different order with
+# each --batch and --prefill-tokens, and every sample keeps its own draws
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 --stop e prompts.jsonl
+cp out stopped.jsonl
+check "--stop e: samples of 1 to 8 tokens" jq_true 'map(.completion_tokens | length) | min < 3 and max > 5'
+for batch in 7 64; do
+    for prefill in 0 40; do
+        run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch $batch --prefill-tokens $prefill --stop e prompts.jsonl
+        check "--stop e --batch $batch --prefill-tokens $prefill: the same bytes as --batch 5" cmp -s out stopped.jsonl
+    done
+done
 run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" --batch most prompts.jsonl
 check "--batch most: exit 2" status_is 2
 check "--batch most: the message names the option" stderr_has "--batch"

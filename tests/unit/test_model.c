@@ -545,7 +545,7 @@ static void decode(TinaModel *m, const TinaLora *lora, int n_seqs, int32_t drawn
 }
 
 /* A decode step (a token a sequence) is offered to a recording backend under one key for as long as its shape (the
- * number of sequences, the adapter, the cache) holds, and prefill is not offered; when graph_end says the step did
+ * number of sequences, the adapter, the cache) holds, and the prefill of prompts longer than a token is not; when graph_end says the step did
  * not run, the model issues it again, and the draws are those of a backend that records nothing. */
 static void decode_steps_are_offered_for_recording_under_stable_keys(void) {
     TinaModel *m = load_model("qwen2", "f32");
