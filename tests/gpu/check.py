@@ -64,7 +64,7 @@ PROMPTS = [[3, 1, 796, 395, 724, 226, 23], [3, 1, 93, 322, 226, 24, 283, 226, 28
 BENCH = [(1, 256, 128), (64, 256, 256), (256, 256, 256)]
 
 results = {"gpu": torch.cuda.get_device_name(0), "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
-           "checks": [], "bench": [], "ceilings": {}, "train_bench": [], "tina_step": {}, "profile": {}}
+           "checks": [], "bench": [], "ceilings": {}, "train_bench": [], "tina_step": {}, "profile": {}, "stages": {}}
 
 
 def record(name, value, bound, passed):
@@ -73,12 +73,16 @@ def record(name, value, bound, passed):
 
 
 def stage(function):
-    """Runs one stage; a failure is recorded and the next stage still runs."""
+    """Runs one stage; a failure is recorded and the next stage still runs. Its seconds go to results["stages"] (a
+    device check must fit its time: the next run's plan starts from these)."""
+    t0 = time.perf_counter()
     try:
         function()
     except Exception:
         traceback.print_exc()
         record(f"stage {function.__name__} ran", "raised", "no exception", False)
+    results["stages"][function.__name__] = round(time.perf_counter() - t0, 1)
+    print(f"stage {function.__name__}: {results['stages'][function.__name__]} s", flush=True)
 
 
 def run(args, env=None):
@@ -668,6 +672,7 @@ def summary():
               f"{step['total']:.1f} s; 450 steps {hours:.2f} GPU-hours, ${2 * hours:.2f} at $2/GPU-hour")
     for label, table in results["profile"].items():
         print(f"\nprofile, {label} (the 8 costliest operations):\n" + "\n".join(table.splitlines()[:10]))
+    print("\nseconds by stage: " + ", ".join(f"{k} {v}" for k, v in results["stages"].items()))
     failed = sum(not c["passed"] for c in results["checks"])
     print(f"\n{len(results['checks']) - failed} passed, {failed} failed")
     return failed
