@@ -1,16 +1,17 @@
 /* attention: causal GQA attention over the KV cache on the GPU, for prefill and decode alike.
  *
- * One warp per (token, query head, split of its keys). The warp walks its keys 32 at a time: each lane scores one
- * key against the query (kept in shared memory, f32; the head size is a template argument so that a key row's loads
- * unroll), the warp takes the chunk's max, rescales its running sum and output (the online softmax of flash
- * attention, in f32), and adds the chunk's values with each lane owning D / 32 of the output's columns. Keys and
- * values are read once per query head; the heads of a group share them through L1/L2.
+ * One warp per (token, kv head, split of its keys), for the query heads that share the kv head (its group). The
+ * warp walks its keys 32 at a time: each lane scores one key against every query of the group (kept in shared
+ * memory, f32; the head size is a template argument so that a key row's loads unroll), the warp takes the chunk's
+ * max per query, rescales its running sum and output (the online softmax of flash attention, in f32), and adds the
+ * chunk's values with each lane owning D / 32 of the output's columns. Each key and value is read once per token
+ * for the whole group: a warp per query head read them 6 times (Qwen2-1.5B's 12 heads over 2), through L2.
  *
- * Split-KV (flash decoding): a decode step has one token a sequence, too few (token, head) pairs to fill the GPU
- * when the batch is small, and each pair's walk over a long cache is a long serial chain. attention_splits cuts each
- * token's keys into up to that many ranges of whole 32-key chunks, one warp each; a warp then leaves its unnormalised
- * output, max and sum in f32, and a second kernel weighs the ranges together (exp(max - overall max)) and divides by
- * the overall sum. Prefill has pairs enough and runs unsplit. */
+ * Split-KV (flash decoding): a decode step has one token a sequence, too few warps to fill the GPU when the batch is
+ * small, and each warp's walk over a long cache is a long serial chain. attention_splits cuts each token's keys
+ * into up to that many ranges of whole 32-key chunks, one warp each; a warp then leaves its unnormalised output,
+ * max and sum in f32, and a second kernel weighs the ranges together (exp(max - overall max)) and divides by the
+ * overall sum. Prefill has warps enough and runs unsplit. */
 #include "kernels.h"
 
 #include <cmath>
@@ -38,20 +39,27 @@ static __device__ float warp_sum(float v) {
     return v;
 }
 
-/* Lane l owns the output columns l * PER_LANE .. l * PER_LANE + PER_LANE - 1 (lanes past D / PER_LANE idle). Keys
- * are read as 16-byte vectors, all of a row's loads issued before the first is used. */
+/* One warp per (token, kv head, split), serving the query heads of the kv head's group (up to GROUP_MOST of them;
+ * a larger group is served in parts): each key and value row is read once for all of them, not once per query
+ * head. Lane l owns the output columns l * PER_LANE .. l * PER_LANE + PER_LANE - 1 (lanes past D / PER_LANE idle).
+ * Keys are read as 16-byte vectors, all of a row's loads issued before the first is used. */
+static constexpr int GROUP_MOST = 6; /* Qwen2-1.5B's group, in one part */
+
 template <int D>
 static __global__ void attention_kernel(bf16 *out, float *partial, int splits, const bf16 *q, const bf16 *k_cache,
                                         const bf16 *v_cache, DeviceBatch batch, int max_len, int T, int Hq, int Hkv,
                                         float scale) {
     constexpr int PER_LANE = (D + 31) / 32, VECTORS = D / 8;
-    __shared__ float q_shared[WARPS][D];
+    __shared__ float q_shared[WARPS][GROUP_MOST][D];
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    int work = blockIdx.x * WARPS + warp, pair = work / splits, split = work % splits;
-    if (pair >= T * Hq) return; /* the whole warp: nothing below synchronises the block */
-    int t = pair / Hq, h = pair % Hq, g = h / (Hq / Hkv);
-    float *qs = q_shared[warp];
-    for (int d = lane; d < D; d += 32) qs[d] = __bfloat162float(q[(size_t)pair * D + d]) * scale;
+    int group = Hq / Hkv, parts = (group + GROUP_MOST - 1) / GROUP_MOST;
+    int work = blockIdx.x * WARPS + warp, unit = work / splits, split = work % splits;
+    if (unit >= T * Hkv * parts) return; /* the whole warp: nothing below synchronises the block */
+    int t = unit / (Hkv * parts), g = unit / parts % Hkv, part = unit % parts;
+    int h0 = g * group + part * GROUP_MOST, heads = min(GROUP_MOST, group - part * GROUP_MOST);
+    float(*qs)[D] = q_shared[warp];
+    for (int j = 0; j < heads; j++)
+        for (int d = lane; d < D; d += 32) qs[j][d] = __bfloat162float(q[((size_t)t * Hq + h0 + j) * D + d]) * scale;
     __syncwarp();
     size_t row = (size_t)Hkv * D;
     const bf16 *kc = k_cache + (size_t)batch.slot[t] * max_len * row + (size_t)g * D;
@@ -61,58 +69,78 @@ static __global__ void attention_kernel(bf16 *out, float *partial, int splits, c
     int per_split = ((keys + splits - 1) / splits + 31) / 32 * 32; /* whole chunks */
     int begin = split * per_split;
     if (split * per_split + per_split < keys) keys = begin + per_split; /* this range's end */
-    float running_max = -INFINITY, running_sum = 0, acc[PER_LANE];
+    float running_max[GROUP_MOST], running_sum[GROUP_MOST], acc[GROUP_MOST][PER_LANE];
 #pragma unroll
-    for (int i = 0; i < PER_LANE; i++) acc[i] = 0;
+    for (int j = 0; j < GROUP_MOST; j++) {
+        running_max[j] = -INFINITY, running_sum[j] = 0;
+#pragma unroll
+        for (int i = 0; i < PER_LANE; i++) acc[j][i] = 0;
+    }
     for (int j0 = begin; j0 < keys; j0 += 32) {
-        int j = j0 + lane;
-        float score = -INFINITY;
-        if (j < keys) {
-            const uint4 *kr = (const uint4 *)(kc + (size_t)j * row);
-            uint4 kv[VECTORS];
+        int key = j0 + lane;
+        float p[GROUP_MOST]; /* each head's score of this lane's key, then its weight */
 #pragma unroll
-            for (int u = 0; u < VECTORS; u++) kv[u] = kr[u];
-            float dot = 0;
+        for (int j = 0; j < GROUP_MOST; j++) p[j] = -INFINITY;
+        if (key < keys) {
+            const uint4 *kr = (const uint4 *)(kc + (size_t)key * row);
 #pragma unroll
-            for (int u = 0; u < VECTORS; u++) {
-                const __nv_bfloat162 *two = (const __nv_bfloat162 *)&kv[u];
+            for (int j = 0; j < GROUP_MOST; j++) p[j] = 0;
+#pragma unroll
+            for (int u = 0; u < VECTORS; u++) { /* 8 of the key's values at a time, into every head's score */
+                uint4 eight = kr[u];
+                const __nv_bfloat162 *two = (const __nv_bfloat162 *)&eight;
 #pragma unroll
                 for (int e = 0; e < 4; e++) {
                     float2 f = __bfloat1622float2(two[e]);
-                    dot += qs[8 * u + 2 * e] * f.x + qs[8 * u + 2 * e + 1] * f.y;
+#pragma unroll
+                    for (int j = 0; j < GROUP_MOST; j++)
+                        if (j < heads) p[j] += qs[j][8 * u + 2 * e] * f.x + qs[j][8 * u + 2 * e + 1] * f.y;
                 }
             }
-            score = dot;
         }
-        float new_max = fmaxf(running_max, warp_max(score));
-        float p = j < keys ? expf(score - new_max) : 0.0f;
-        float correction = expf(running_max - new_max); /* 0 on the first chunk */
-        running_sum = running_sum * correction + warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < PER_LANE; i++) acc[i] *= correction;
+        for (int j = 0; j < GROUP_MOST; j++) { /* heads is the same for the whole warp: the shuffles are too */
+            if (j >= heads) break;
+            float new_max = fmaxf(running_max[j], warp_max(p[j]));
+            p[j] = key < keys ? expf(p[j] - new_max) : 0.0f;
+            float correction = expf(running_max[j] - new_max); /* 0 on the first chunk */
+            running_sum[j] = running_sum[j] * correction + warp_sum(p[j]);
+#pragma unroll
+            for (int i = 0; i < PER_LANE; i++) acc[j][i] *= correction;
+            running_max[j] = new_max;
+        }
         int n = keys - j0 < 32 ? keys - j0 : 32;
-#pragma unroll 4
+#pragma unroll 2
         for (int jj = 0; jj < n; jj++) {
-            float pj = __shfl_sync(0xffffffffu, p, jj);
+            float value[PER_LANE];
             const bf16 *vr = vc + (size_t)(j0 + jj) * row;
+#pragma unroll
+            for (int i = 0; i < PER_LANE; i++) value[i] = owner ? __bfloat162float(vr[i]) : 0.0f;
+#pragma unroll
+            for (int j = 0; j < GROUP_MOST; j++) {
+                if (j >= heads) break;
+                float pj = __shfl_sync(0xffffffffu, p[j], jj);
+#pragma unroll
+                for (int i = 0; i < PER_LANE; i++) acc[j][i] += pj * value[i];
+            }
+        }
+    }
+#pragma unroll
+    for (int j = 0; j < GROUP_MOST; j++) {
+        if (j >= heads) break;
+        size_t pair = (size_t)t * Hq + h0 + j;
+        if (splits > 1) { /* this range's share; an empty range (begin past the keys) leaves max -inf and sum 0 */
+            float *mine = partial + (pair * splits + split) * (D + 2);
             if (owner)
 #pragma unroll
-                for (int i = 0; i < PER_LANE; i++) acc[i] += pj * __bfloat162float(vr[i]);
+                for (int i = 0; i < PER_LANE; i++) mine[lane * PER_LANE + i] = acc[j][i];
+            if (lane == 0) mine[D] = running_max[j], mine[D + 1] = running_sum[j];
+        } else if (owner) {
+#pragma unroll
+            for (int i = 0; i < PER_LANE; i++)
+                out[pair * D + lane * PER_LANE + i] = __float2bfloat16(acc[j][i] / running_sum[j]);
         }
-        running_max = new_max;
     }
-    if (splits > 1) { /* this range's share; an empty range (begin past the keys) leaves max -inf and sum 0 */
-        float *mine = partial + (size_t)work * (D + 2);
-        if (owner)
-#pragma unroll
-            for (int i = 0; i < PER_LANE; i++) mine[lane * PER_LANE + i] = acc[i];
-        if (lane == 0) mine[D] = running_max, mine[D + 1] = running_sum;
-        return;
-    }
-    if (owner)
-#pragma unroll
-        for (int i = 0; i < PER_LANE; i++)
-            out[(size_t)pair * D + lane * PER_LANE + i] = __float2bfloat16(acc[i] / running_sum);
 }
 
 /* one thread per output value: out (pairs, D) = the ranges' outputs weighed by exp(max - overall max), over the
@@ -133,8 +161,14 @@ static __global__ void combine_kernel(bf16 *out, const float *partial, int pairs
     out[i] = __float2bfloat16(value / sum);
 }
 
-int attention_splits(int pairs, int max_keys, int sms) {
-    int by_length = (max_keys + 31) / 32, by_occupancy = (32 * sms + pairs - 1) / pairs;
+/* the warps of a split: a (token, kv head, part of its group) each */
+static int attention_units(int T, int Hq, int Hkv) {
+    return T * Hkv * ((Hq / Hkv + GROUP_MOST - 1) / GROUP_MOST);
+}
+
+int attention_splits(int T, int Hq, int Hkv, int max_keys, int sms) {
+    int units = attention_units(T, Hq, Hkv);
+    int by_length = (max_keys + 31) / 32, by_occupancy = (32 * sms + units - 1) / units;
     int splits = by_length < by_occupancy ? by_length : by_occupancy;
     return splits > 1 ? splits : 1;
 }
@@ -148,7 +182,7 @@ void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, c
     size_t n = (size_t)T * row;
     if (!n) return;
     store_kernel<<<(unsigned)((n + 255) / 256), 256, 0, s>>>(k_cache, v_cache, k, v, batch, max_len, row, n);
-    unsigned blocks = (unsigned)(((size_t)T * Hq * splits + WARPS - 1) / WARPS);
+    unsigned blocks = (unsigned)(((size_t)attention_units(T, Hq, Hkv) * splits + WARPS - 1) / WARPS);
     float scale = 1.0f / sqrtf((float)D);
 #define ATTENTION(size) attention_kernel<size><<<blocks, 32 * WARPS, 0, s>>>(out, partial, splits, q, k_cache, \
                                                                             v_cache, batch, max_len, T, Hq, Hkv, scale)

@@ -72,9 +72,10 @@ bool tina_cuda_attention_fits(int D);
 void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
                       bf16 *v_cache, int max_len, DeviceBatch batch, int T, int Hq, int Hkv, int D, int splits,
                       float *partial);
-/* the splits for `pairs` (token, head) pairs whose longest walk is max_keys keys, on a GPU of `sms` multiprocessors:
- * enough warps to fill it (32 a multiprocessor), no range shorter than a chunk of 32 keys; 1 when pairs fill it */
-int attention_splits(int pairs, int max_keys, int sms);
+/* the splits for T tokens of Hq query and Hkv kv heads whose longest walk is max_keys keys, on a GPU of `sms`
+ * multiprocessors: enough warps to fill it (32 a multiprocessor; a warp serves a kv head's group of query heads),
+ * no range shorter than a chunk of 32 keys; 1 when the tokens fill it */
+int attention_splits(int T, int Hq, int Hkv, int max_keys, int sms);
 
 /* backward.cu: dx (T, C) (+)= the gradient through out = rmsnorm(x) * weight, given dout (T, C) */
 void launch_rmsnorm_backward(cudaStream_t s, bf16 *dx, const bf16 *x, const bf16 *weight, const bf16 *dout, int T,
