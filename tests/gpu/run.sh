@@ -4,7 +4,9 @@
 # Expects the binaries of tests/gpu/prepare.sh (build/cuda/{bin,bench,libs}); builds them itself if they are
 # missing and nvcc and the -dev packages are there. Writes check.log and results.json under OUT.
 # Usage: tests/gpu/run.sh [STAGE...]   (stages: tiny sampling real_shape train_tiny train_real_shape ceilings bench
-# profile train_bench tina_step; default all)
+# profile train_bench tina_step; default all). Where one command may run 600 s at most, run it twice: the parity
+# stages (tiny sampling real_shape train_tiny train_real_shape), then the benchmarks (ceilings bench profile
+# train_bench tina_step); check.py prints each stage's seconds.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export OUT=${OUT:-/tmp/tina-gpu-out} WORK=${WORK:-/tmp/tina-gpu-work}
