@@ -12,10 +12,11 @@ Parity (bf16 everywhere, transformers with sdpa attention):
     transformers' own bf16 distance from them.
   - a random-weight model of the real DeepSeek-R1-Distill-Qwen-1.5B shape: logits of a 64-token prompt, with and
     without a random rank-32 adapter on all seven projections.
-Sampling on the device (sampling): build/cuda/tests/test_backend_sample with TINA_TEST_BACKEND=cuda, every draw of
-the CUDA kernel (greedy, temperature, top-k, top-p, ties, padding, the rows it leaves to the host) against
-lib/sampler.c's from the same logits; and tina-sample with CUDA graphs (recorded decode steps) against without, the
-same rollouts byte for byte.
+Kernels (kernels): with TINA_TEST_BACKEND=cuda, build/cuda/tests/test_backend_sample (every draw of the sampling
+kernel, greedy, temperature, top-k, top-p, ties, padding, the rows it leaves to the host, against lib/sampler.c's
+from the same logits) and test_backend_attention (the cached attention against f64, groups of 1 to 7 query heads,
+head sizes 16 to 128, prefill and decode over split key ranges); and tina-sample with CUDA graphs (recorded decode
+steps) against without, the same rollouts byte for byte.
 Benchmarks (the 1.5B shape, greedy, every completion its full length): transformers generate and tina-sample at
 batch 1 (256-token prompts, 128 new), 64 and 256 (256 + 256); the GPU's copy bandwidth and bf16 GEMM rate measured
 here as the ceilings.
@@ -52,7 +53,7 @@ SAMPLE = ROOT / "build/cuda/bin/tina-sample"
 UPDATE = ROOT / "build/cuda/bin/tina-update"
 BIN = ROOT / "build/cuda/bin"
 LOGITS = ROOT / "build/cuda/bench/model_logits"
-SAMPLE_TEST = ROOT / "build/cuda/tests/test_backend_sample"
+KERNEL_TESTS = [ROOT / "build/cuda/tests/test_backend_sample", ROOT / "build/cuda/tests/test_backend_attention"]
 FIXTURES = ROOT / "tests/fixtures/models"
 TINY_TOKENIZER = ROOT / "data/models/tiny-math-bpe"
 REAL = ROOT / "data/models/deepseek-r1-distill-qwen-1.5b"
@@ -191,13 +192,16 @@ def tiny():
             torch.cuda.empty_cache()
 
 
-def sampling():
-    done = subprocess.run([str(SAMPLE_TEST)], capture_output=True, text=True,
-                          env={**os.environ, "TINA_TEST_BACKEND": "cuda"})
-    print(done.stdout + done.stderr, end="")
-    lines = re.findall(r"\d+ passed, \d+ failed", done.stdout)
-    record("device sampling draws what lib/sampler.c draws from the same logits (test_backend_sample on cuda)",
-           lines[-1] if lines else f"exit {done.returncode}", "0 failed", done.returncode == 0)
+def kernels():
+    for test, what in zip(KERNEL_TESTS, ["device sampling draws what lib/sampler.c draws from the same logits",
+                                         "cached attention (groups 1 to 7, head sizes 16 to 128, split ranges) "
+                                         "within 1e-2 of f64"]):
+        done = subprocess.run([str(test)], capture_output=True, text=True,
+                              env={**os.environ, "TINA_TEST_BACKEND": "cuda"})
+        print(done.stdout + done.stderr, end="")
+        lines = re.findall(r"\d+ passed, \d+ failed", done.stdout)
+        record(f"{what} ({test.name} on cuda)", lines[-1] if lines else f"exit {done.returncode}", "0 failed",
+               done.returncode == 0)
     # decode steps replayed from CUDA graphs against launched one by one: the same kernels, so the same bytes
     prompts = [{"id": str(i), "prompt_tokens": p} for i, p in enumerate(PROMPTS)]
     args = ["-m", FIXTURES / "qwen2-bf16", "-a", FIXTURES / "qwen2-lora", "--tokenizer", TINY_TOKENIZER, "-n", "4",
@@ -681,7 +685,7 @@ def summary():
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     WORK.mkdir(parents=True, exist_ok=True)
-    for part in sys.argv[1:] or ["tiny", "sampling", "real_shape", "train_tiny", "train_real_shape", "ceilings",
+    for part in sys.argv[1:] or ["tiny", "kernels", "real_shape", "train_tiny", "train_real_shape", "ceilings",
                                  "bench", "profile", "train_bench", "tina_step"]:
         stage(globals()[part])
         (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n")

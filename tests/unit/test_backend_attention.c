@@ -1,0 +1,165 @@
+/* The backend's cached attention against attention computed here in f64: causal, GQA with groups of 1 to 7 query
+ * heads a kv head, head sizes 16 to 128, two sequences of a call in cache slots apart, a prefill of hundreds of
+ * positions and a decode step after it (on a GPU these take split key ranges, and the decode step the most), the
+ * new keys and values stored at each sequence's own positions. TINA_TEST_BACKEND names the backend (default cpu;
+ * tests/gpu/run.sh runs this with cuda), whose activations may be f32 or bf16: the inputs are bf16 values either
+ * way, and the bound is 1e-5 of the output's scale for f32, 1e-2 for bf16 (its output's own rounding is 2^-9). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "rng.h"
+#include "test.h"
+
+enum { SLOTS = 3, MAX_LEN = 700, LONG = 600, SHORT = 9 };
+
+static TinaBackend *backend;
+
+static float bf16(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+/* n bf16 values in [-1, 1) from the stream */
+static void values(float *x, size_t n, uint64_t stream) {
+    for (size_t i = 0; i < n; i++) x[i] = bf16((float)(2 * tina_rng_uniform(5, stream, i) - 1));
+}
+
+/* host f32 values to backend activations (f32, or bf16: the top halves of values that are bf16 already) */
+static void upload(void *dst, const float *x, size_t n) {
+    size_t bytes = backend->act_bytes;
+    char *host = malloc(n * bytes);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        if (bytes == 4) memcpy(host + 4 * i, &bits, 4);
+        else ((uint16_t *)host)[i] = (uint16_t)(bits >> 16);
+    }
+    backend->upload(backend, dst, host, n * bytes);
+    free(host);
+}
+
+static void download(float *x, const void *src, size_t n) {
+    size_t bytes = backend->act_bytes;
+    char *host = malloc(n * bytes);
+    backend->download(backend, host, src, n * bytes);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits = 0;
+        if (bytes == 4) memcpy(&bits, host + 4 * i, 4);
+        else bits = (uint32_t)((uint16_t *)host)[i] << 16;
+        memcpy(&x[i], &bits, sizeof bits);
+    }
+    free(host);
+}
+
+typedef struct {
+    int Hq, Hkv, D;
+    float *keys[SLOTS], *vals[SLOTS]; /* host mirror of the cache: (MAX_LEN, Hkv, D) a slot */
+    void *k_cache, *v_cache;
+    double worst;                     /* the worst error so far, over the output's largest value */
+} Case;
+
+/* One call: sequence s appends n_new[s] tokens to slot[s] after n_past[s]; checks every output row. */
+static void call(Case *c, int n_seqs, const int *slot, const int *n_past, const int *n_new, uint64_t stream) {
+    int Hq = c->Hq, Hkv = c->Hkv, D = c->D, T = 0, first[4];
+    int32_t positions[LONG + SHORT], tokens[LONG + SHORT] = {0};
+    for (int s = 0; s < n_seqs; s++) {
+        first[s] = T;
+        for (int i = 0; i < n_new[s]; i++) positions[T++] = n_past[s] + i;
+    }
+    size_t qn = (size_t)T * Hq * D, kn = (size_t)T * Hkv * D;
+    float *q = malloc(qn * sizeof *q), *k = malloc(kn * sizeof *k), *v = malloc(kn * sizeof *v);
+    float *out = malloc(qn * sizeof *out);
+    values(q, qn, 3 * stream), values(k, kn, 3 * stream + 1), values(v, kn, 3 * stream + 2);
+    void *q_b = backend->alloc(backend, qn * backend->act_bytes), *k_b = backend->alloc(backend, kn * backend->act_bytes);
+    void *v_b = backend->alloc(backend, kn * backend->act_bytes), *out_b = backend->alloc(backend, qn * backend->act_bytes);
+    upload(q_b, q, qn), upload(k_b, k, kn), upload(v_b, v, kn);
+    TinaBatch batch = {n_seqs, slot, n_past, n_new, first, T, tokens, positions};
+    backend->attention(backend, out_b, q_b, k_b, v_b, c->k_cache, c->v_cache, MAX_LEN, &batch, Hq, Hkv, D);
+    TinaError err;
+    CHECK(backend->check(backend, &err) == TINA_OK);
+    download(out, out_b, qn);
+    size_t row = (size_t)Hkv * D;
+    for (int s = 0; s < n_seqs; s++) /* the mirror: what the cache should now hold */
+        for (int i = 0; i < n_new[s]; i++) {
+            memcpy(c->keys[slot[s]] + (size_t)(n_past[s] + i) * row, k + (size_t)(first[s] + i) * row, row * 4);
+            memcpy(c->vals[slot[s]] + (size_t)(n_past[s] + i) * row, v + (size_t)(first[s] + i) * row, row * 4);
+        }
+    double *p = malloc(MAX_LEN * sizeof *p), *want = malloc((size_t)D * sizeof *want);
+    for (int s = 0; s < n_seqs; s++)
+        for (int i = 0; i < n_new[s]; i++) {
+            int t = first[s] + i, keys = n_past[s] + i + 1;
+            for (int h = 0; h < Hq; h++) {
+                const float *qh = q + ((size_t)t * Hq + h) * D;
+                size_t g = (size_t)(h / (Hq / Hkv)) * D;
+                double max = -INFINITY, sum = 0, scale = 1 / sqrt((double)D), biggest = 0, error = 0;
+                for (int j = 0; j < keys; j++) {
+                    double dot = 0;
+                    for (int d = 0; d < D; d++) dot += (double)qh[d] * c->keys[slot[s]][(size_t)j * row + g + d];
+                    p[j] = dot * scale;
+                    max = fmax(max, p[j]);
+                }
+                for (int j = 0; j < keys; j++) sum += p[j] = exp(p[j] - max);
+                for (int d = 0; d < D; d++) {
+                    want[d] = 0;
+                    for (int j = 0; j < keys; j++) want[d] += p[j] / sum * c->vals[slot[s]][(size_t)j * row + g + d];
+                    biggest = fmax(biggest, fabs(want[d]));
+                }
+                for (int d = 0; d < D; d++)
+                    error = fmax(error, fabs(out[((size_t)t * Hq + h) * D + d] - want[d]));
+                c->worst = fmax(c->worst, error / (biggest > 1e-3 ? biggest : 1e-3));
+            }
+        }
+    free(p), free(want), free(q), free(k), free(v), free(out);
+    backend->release(backend, q_b), backend->release(backend, k_b), backend->release(backend, v_b);
+    backend->release(backend, out_b);
+}
+
+/* A prefill of LONG and SHORT positions in slots 0 and 2, in one call, then a decode step of both. */
+static double prefill_then_decode(int Hq, int Hkv, int D) {
+    Case c = {.Hq = Hq, .Hkv = Hkv, .D = D};
+    TinaError err;
+    size_t slot_values = (size_t)MAX_LEN * Hkv * D;
+    CHECK(backend->reserve(backend, LONG + SHORT, MAX_LEN, D, 10000.0, &err) == TINA_OK);
+    c.k_cache = backend->alloc(backend, SLOTS * slot_values * backend->act_bytes);
+    c.v_cache = backend->alloc(backend, SLOTS * slot_values * backend->act_bytes);
+    for (int s = 0; s < SLOTS; s++) {
+        c.keys[s] = calloc(slot_values, sizeof(float));
+        c.vals[s] = calloc(slot_values, sizeof(float));
+    }
+    const int slot[] = {0, 2}, prefill[] = {LONG, SHORT}, one[] = {1, 1}, start[] = {0, 0}, after[] = {LONG, SHORT};
+    call(&c, 2, slot, start, prefill, (uint64_t)(Hq * 1000 + D));
+    call(&c, 2, slot, after, one, (uint64_t)(Hq * 1000 + D + 1));
+    for (int s = 0; s < SLOTS; s++) free(c.keys[s]), free(c.vals[s]);
+    backend->release(backend, c.k_cache), backend->release(backend, c.v_cache);
+    printf("note: %s attention, %d query heads over %d, head size %d: worst error %.2e of the output's scale\n",
+           backend->name, Hq, Hkv, D, c.worst);
+    return c.worst;
+}
+
+static void cached_attention_matches_f64_for_every_group_and_head_size(void) {
+    double bound = backend->act_bytes == 4 ? 1e-5 : 1e-2;
+    CHECK(prefill_then_decode(4, 1, 16) < bound);   /* the tiny Llama's */
+    CHECK(prefill_then_decode(4, 2, 16) < bound);   /* the tiny Qwen2's */
+    CHECK(prefill_then_decode(12, 2, 128) < bound); /* DeepSeek-R1-Distill-Qwen-1.5B's */
+    CHECK(prefill_then_decode(14, 2, 64) < bound);  /* a group of 7: served in two parts on a GPU */
+    CHECK(prefill_then_decode(8, 8, 96) < bound);   /* no grouping */
+    CHECK(prefill_then_decode(6, 3, 32) < bound);
+}
+
+int main(void) {
+    static const TestCase tests[] = {TEST(cached_attention_matches_f64_for_every_group_and_head_size)};
+    const char *name = getenv("TINA_TEST_BACKEND");
+    TinaError err;
+    if (tina_backend_new(name && *name ? name : "cpu", 2, &backend, &err)) {
+        fprintf(stderr, "test_backend_attention: %s\n", err.message);
+        return 1;
+    }
+    int status = test_main("test_backend_attention", tests, sizeof tests / sizeof tests[0]);
+    backend->destroy(backend);
+    return status;
+}
