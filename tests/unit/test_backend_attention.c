@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "backend_values.h"
 #include "rng.h"
 #include "test.h"
 
@@ -16,44 +17,9 @@ enum { SLOTS = 3, MAX_LEN = 700, LONG = 600, SHORT = 9 };
 
 static TinaBackend *backend;
 
-static float bf16(float x) {
-    uint32_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;
-    memcpy(&x, &bits, sizeof x);
-    return x;
-}
-
 /* n bf16 values in [-1, 1) from the stream */
 static void values(float *x, size_t n, uint64_t stream) {
-    for (size_t i = 0; i < n; i++) x[i] = bf16((float)(2 * tina_rng_uniform(5, stream, i) - 1));
-}
-
-/* host f32 values to backend activations (f32, or bf16: the top halves of values that are bf16 already) */
-static void upload(void *dst, const float *x, size_t n) {
-    size_t bytes = backend->act_bytes;
-    char *host = malloc(n * bytes);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t bits;
-        memcpy(&bits, &x[i], sizeof bits);
-        if (bytes == 4) memcpy(host + 4 * i, &bits, 4);
-        else ((uint16_t *)host)[i] = (uint16_t)(bits >> 16);
-    }
-    backend->upload(backend, dst, host, n * bytes);
-    free(host);
-}
-
-static void download(float *x, const void *src, size_t n) {
-    size_t bytes = backend->act_bytes;
-    char *host = malloc(n * bytes);
-    backend->download(backend, host, src, n * bytes);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t bits = 0;
-        if (bytes == 4) memcpy(&bits, host + 4 * i, 4);
-        else bits = (uint32_t)((uint16_t *)host)[i] << 16;
-        memcpy(&x[i], &bits, sizeof bits);
-    }
-    free(host);
+    for (size_t i = 0; i < n; i++) x[i] = round_bf16((float)(2 * tina_rng_uniform(5, stream, i) - 1));
 }
 
 typedef struct {
@@ -75,14 +41,14 @@ static void call(Case *c, int n_seqs, const int *slot, const int *n_past, const 
     float *q = malloc(qn * sizeof *q), *k = malloc(kn * sizeof *k), *v = malloc(kn * sizeof *v);
     float *out = malloc(qn * sizeof *out);
     values(q, qn, 3 * stream), values(k, kn, 3 * stream + 1), values(v, kn, 3 * stream + 2);
-    void *q_b = backend->alloc(backend, qn * backend->act_bytes), *k_b = backend->alloc(backend, kn * backend->act_bytes);
-    void *v_b = backend->alloc(backend, kn * backend->act_bytes), *out_b = backend->alloc(backend, qn * backend->act_bytes);
-    upload(q_b, q, qn), upload(k_b, k, kn), upload(v_b, v, kn);
+    size_t bytes = backend->act_bytes;
+    void *q_b = upload_values(backend, q, qn, bytes), *k_b = upload_values(backend, k, kn, bytes);
+    void *v_b = upload_values(backend, v, kn, bytes), *out_b = backend->alloc(backend, qn * bytes);
     TinaBatch batch = {n_seqs, slot, n_past, n_new, first, T, tokens, positions};
     backend->attention(backend, out_b, q_b, k_b, v_b, c->k_cache, c->v_cache, MAX_LEN, &batch, Hq, Hkv, D);
     TinaError err;
     CHECK(backend->check(backend, &err) == TINA_OK);
-    download(out, out_b, qn);
+    download_values(backend, out, out_b, qn, bytes);
     size_t row = (size_t)Hkv * D;
     for (int s = 0; s < n_seqs; s++) /* the mirror: what the cache should now hold */
         for (int i = 0; i < n_new[s]; i++) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "backend_values.h"
 #include "rng.h"
 #include "sampler.h"
 #include "test.h"
@@ -17,15 +18,6 @@ enum { V = 151936, PROFILES = 8, UNIFORMS = 6, ROWS = PROFILES * UNIFORMS };
 
 static TinaBackend *backend;
 static float logits[PROFILES][V]; /* the profiles, bf16 values in f32 */
-
-/* x rounded to bf16 (nearest, ties to even), as f32 */
-static float bf16(float x) {
-    uint32_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;
-    memcpy(&x, &bits, sizeof x);
-    return x;
-}
 
 /* a standard normal from the counter-based stream */
 static double normal(uint64_t stream, uint64_t i) {
@@ -38,39 +30,22 @@ static double normal(uint64_t stream, uint64_t i) {
  * ones of other scales. */
 static void make_profiles(void) {
     for (int v = 0; v < V; v++) {
-        logits[0][v] = bf16((float)normal(0, v));
-        logits[1][v] = bf16((float)(1.5 * normal(1, v) - 5));
+        logits[0][v] = round_bf16((float)normal(0, v));
+        logits[1][v] = round_bf16((float)(1.5 * normal(1, v) - 5));
         logits[2][v] = -10.0f;
-        logits[3][v] = bf16((float)(3 * normal(3, v)));
+        logits[3][v] = round_bf16((float)(3 * normal(3, v)));
         logits[4][v] = v >= V - 936 ? 50.0f : logits[1][v];
-        logits[5][v] = bf16((float)(0.3 * normal(5, v)));
-        logits[6][v] = bf16((float)(2 * normal(6, v)));
-        logits[7][v] = bf16((float)(5 * normal(7, v)));
+        logits[5][v] = round_bf16((float)(0.3 * normal(5, v)));
+        logits[6][v] = round_bf16((float)(2 * normal(6, v)));
+        logits[7][v] = round_bf16((float)(5 * normal(7, v)));
     }
     for (int i = 0; i < 30; i++) { /* the peak: 30 ids spread over the vocabulary, logits 8 to 14.5 */
         int id = (int)(tina_rng_bits(7, 11, (uint64_t)i) % (V - 1000));
-        logits[1][id] = logits[4][id] = bf16(8.0f + 0.22f * (float)i);
+        logits[1][id] = logits[4][id] = round_bf16(8.0f + 0.22f * (float)i);
     }
     const int tied[] = {17, 5, 99, 3000, 70000}, near[] = {4, 12, 150000};
     for (int i = 0; i < 5; i++) logits[2][tied[i]] = 5.0f;
     for (int i = 0; i < 3; i++) logits[2][near[i]] = 4.5f;
-}
-
-/* n f32 values copied into backend memory in its storage of `bytes` bytes each (f32, or bf16: the values are bf16
- * already, so their top halves) */
-static void *to_backend(const float *x, size_t n, size_t bytes) {
-    void *p = backend->alloc(backend, n * bytes), *host = malloc(n * bytes);
-    if (p && host) {
-        for (size_t i = 0; i < n; i++) {
-            uint32_t bits;
-            memcpy(&bits, &x[i], sizeof bits);
-            if (bytes == 4) memcpy((char *)host + 4 * i, &bits, 4);
-            else ((uint16_t *)host)[i] = (uint16_t)(bits >> 16);
-        }
-        backend->upload(backend, p, host, n * bytes);
-    }
-    free(host);
-    return p;
 }
 
 /* Every row's draw through the backend against the reference's from the same logits and uniform. A draw whose
@@ -87,8 +62,8 @@ static int compare(const TinaSamplerParams *params, uint64_t stream) {
         h[r * PROFILES + r % PROFILES] = 1.0f;
         u[r] = tina_rng_uniform(3, stream, (uint64_t)r);
     }
-    void *head_b = to_backend(head, (size_t)V * PROFILES, backend->weight_bytes);
-    void *h_b = to_backend(h, ROWS * PROFILES, backend->act_bytes);
+    void *head_b = upload_values(backend, head, (size_t)V * PROFILES, backend->weight_bytes);
+    void *h_b = upload_values(backend, h, ROWS * PROFILES, backend->act_bytes);
     int32_t tokens[ROWS];
     double logprobs[ROWS];
     TinaError err;

@@ -1,0 +1,53 @@
+/* backend_values: what the backend-generic tests (TINA_TEST_BACKEND) share: values rounded to bf16, and host f32
+ * values to and from a backend's storage of 4 (f32) or 2 (bf16) bytes a value. The tests' values are bf16 already,
+ * so that either storage holds them exactly. */
+#ifndef TINA_TEST_BACKEND_VALUES_H
+#define TINA_TEST_BACKEND_VALUES_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+/* x rounded to bf16 (nearest, ties to even), as f32 */
+static inline float round_bf16(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+/* n values copied into new backend memory of `bytes` a value (NULL when out of memory) */
+static inline void *upload_values(TinaBackend *b, const float *x, size_t n, size_t bytes) {
+    void *p = b->alloc(b, n * bytes);
+    char *host = malloc(n * bytes);
+    if (p && host) {
+        for (size_t i = 0; i < n; i++) {
+            uint32_t bits;
+            memcpy(&bits, &x[i], sizeof bits);
+            if (bytes == 4) memcpy(host + 4 * i, &bits, 4);
+            else ((uint16_t *)host)[i] = (uint16_t)(bits >> 16);
+        }
+        b->upload(b, p, host, n * bytes);
+    }
+    free(host);
+    return p;
+}
+
+/* x (n) = the backend's values at src, `bytes` each */
+static inline void download_values(TinaBackend *b, float *x, const void *src, size_t n, size_t bytes) {
+    char *host = malloc(n * bytes);
+    if (!host) return;
+    b->download(b, host, src, n * bytes);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits = 0;
+        if (bytes == 4) memcpy(&bits, host + 4 * i, 4);
+        else bits = (uint32_t)((uint16_t *)host)[i] << 16;
+        memcpy(&x[i], &bits, sizeof bits);
+    }
+    free(host);
+}
+
+#endif
