@@ -202,8 +202,9 @@ TinaStatus tina_bpe_encode(TinaBpe *b, const char *piece, size_t len, TinaIds *i
     }
     if (len > CACHE_MAX_PIECE) return merge_piece(b, piece, len, ids, err);
     int64_t cached;
-    if (tina_strmap_get(b->cache, piece, len, &cached))
-        return tina_ids_append(ids, b->cache_ids.data + (cached >> 9), (size_t)(cached & 511), err);
+    if (tina_strmap_get(b->cache, piece, len, &cached)) /* (a piece of no ids may have cached nothing at all) */
+        return cached & 511 ? tina_ids_append(ids, b->cache_ids.data + (cached >> 9), (size_t)(cached & 511), err)
+                            : TINA_OK;
     size_t first = ids->len;
     TinaStatus status = merge_piece(b, piece, len, ids, err);
     if (status) return status;

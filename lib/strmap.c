@@ -46,7 +46,9 @@ static Slot *find_slot(const TinaStrMap *m, uint64_t hash, const char *key, size
     for (size_t i = hash & (m->capacity - 1);; i = (i + 1) & (m->capacity - 1)) {
         Slot *slot = &m->slots[i];
         if (!slot->hash) return slot;
-        if (slot->hash == hash && slot->len == len && memcmp(m->arena.data + slot->offset, key, len) == 0)
+        /* an empty key's pointer may be NULL, which memcmp may not be given even for no bytes */
+        if (slot->hash == hash && slot->len == len &&
+            (len == 0 || memcmp(m->arena.data + slot->offset, key, len) == 0))
             return slot;
     }
 }

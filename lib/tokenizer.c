@@ -370,7 +370,8 @@ static TinaStatus build_decoding(TinaTokenizer *t, TinaBuf *staging, Staged *sta
         if (last[id] < 0) continue;
         t->flags[id] |= TOKEN_EXISTS;
         const Staged *s = &staged[last[id]];
-        status = tina_buf_append(&t->decoded_bytes, staging->data + s->offset, s->len, err);
+        if (s->len) /* (an empty token has nothing in staging, which may have no memory yet) */
+            status = tina_buf_append(&t->decoded_bytes, staging->data + s->offset, s->len, err);
     }
     t->decoded_offset[t->vocab_size] = t->decoded_bytes.len;
     for (int i = 0; i < t->n_added; i++)
