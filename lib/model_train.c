@@ -335,7 +335,7 @@ TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const fl
     TinaStatus status = tina_model_place_lora(m, lora, err);
     if (!status) status = place_gradients(tr, grads, err);
     if (status) return status;
-    b->rmsnorm(b, tr->final_h, last, m->final_norm, T, C, eps);
+    /* final_h and lse are the forward's */
     b->logprobs_backward(b, tr->dh, tr->final_h, m->lm_head, tr->targets, dlogp, T, C, c->vocab, tr->lse);
     b->rmsnorm_backward(b, tr->dx, last, m->final_norm, tr->dh, T, C, eps, false);
     for (int l = c->n_layers - 1; l >= 0; l--) {
