@@ -421,15 +421,19 @@ static void head_product(Cuda *c, float *out, const void *h, const void *head, i
             "head");
 }
 
-/* rounded to bf16, as a bf16 model's head gives them */
+/* logits (rows, V) f32 on the device = h @ head^T rounded to bf16, as a bf16 model's head gives them */
+static void rounded_logits(Cuda *c, float *logits, const void *h, const void *head, int rows, int C, int V) {
+    head_product(c, logits, h, head, rows, C, V);
+    launch_round_bf16(c->stream, logits, logits, (size_t)rows * V);
+    launched(c, "round logits");
+}
+
 static void cuda_logits(TinaBackend *b, float *out, const void *h, const void *head, int rows, int C, int V) {
     Cuda *c = cuda_of(b);
     size_t n = (size_t)rows * V;
     float *device = (float *)scratch(c, n * sizeof(float));
     if (!device) return;
-    head_product(c, device, h, head, rows, C, V);
-    launch_round_bf16(c->stream, device, device, n);
-    launched(c, "round logits");
+    rounded_logits(c, device, h, head, rows, C, V);
     ok(c, cudaMemcpyAsync(out, device, n * sizeof(float), cudaMemcpyDeviceToHost, c->stream), "download logits");
     ok(c, cudaStreamSynchronize(c->stream), "synchronize");
 }
@@ -462,9 +466,7 @@ static void cuda_sample(TinaBackend *b, int32_t *tokens, double *logprobs, const
     int32_t *tokens_device = (int32_t *)(logprobs_device + rows);
     float *logits = (float *)(work + small);
     ok(c, cudaMemcpyAsync(u_device, u, (size_t)rows * sizeof *u, cudaMemcpyHostToDevice, c->stream), "upload uniforms");
-    head_product(c, logits, h, head, rows, C, V);
-    launch_round_bf16(c->stream, logits, logits, n);
-    launched(c, "round logits");
+    rounded_logits(c, logits, h, head, rows, C, V);
     launch_sample(c->stream, tokens_device, logprobs_device, logits, rows, V, *params, u_device);
     launched(c, "sample");
     ok(c, cudaMemcpyAsync(tokens, tokens_device, (size_t)rows * sizeof *tokens, cudaMemcpyDeviceToHost, c->stream),
