@@ -611,28 +611,25 @@ def profile():
     """Where the GPU's time goes, op by op (TINA_CUDA_PROFILE=1: each operation waited for and timed): tina-sample
     at batch 1 and 256 as in bench, and tina-update on train_bench's batch."""
     folder, adapter = make_real_shape()
-    env = {**os.environ, "TINA_CUDA_PROFILE": "1"}
+
+    def profiled(label, args):
+        results["profile"][label] = profile_table(run(args, {"TINA_CUDA_PROFILE": "1"}).stderr)
+        print(f"{label}:\n{results['profile'][label]}", flush=True)
     for batch, prompt_len, new in (BENCH[0], BENCH[-1]):
         prompts = torch.randint(0, 151643, (batch, prompt_len), generator=torch.Generator().manual_seed(batch))
         write_jsonl(WORK / "profile.jsonl",
                     [{"id": str(i), "prompt_tokens": p} for i, p in enumerate(prompts.tolist())])
-        done = subprocess.run([str(a) for a in [SAMPLE, "--device", "cuda", "-o", WORK / "profile-out.jsonl", "-m",
-                                                folder, "--tokenizer", REAL, "-t", "0", "--max-new-tokens", new,
-                                                "--max-prompt-tokens", prompt_len, "--ignore-eos", "--batch", batch,
-                                                WORK / "profile.jsonl"]], capture_output=True, text=True, env=env)
-        label = f"tina-sample batch {batch} ({prompt_len} + {new})"
-        results["profile"][label] = profile_table(done.stderr)
-        print(f"{label}:\n{results['profile'][label]}", flush=True)
+        profiled(f"tina-sample batch {batch} ({prompt_len} + {new})",
+                 [SAMPLE, "--device", "cuda", "-o", WORK / "profile-out.jsonl", "-m", folder, "--tokenizer", REAL,
+                  "-t", "0", "--max-new-tokens", new, "--max-prompt-tokens", prompt_len, "--ignore-eos", "--batch",
+                  batch, WORK / "profile.jsonl"])
     rollouts = train_batch(151643, 4, 2, 512, 1536, seed=5)
     tokens = sum(len(r["prompt_tokens"]) + len(r["completion_tokens"]) for r in rollouts)
     write_jsonl(WORK / "profile-train.jsonl", rollouts)
     subprocess.run(["rm", "-rf", str(WORK / "profile-step")], check=True)
-    done = subprocess.run([str(a) for a in [UPDATE, "-q", "-m", folder, "-a", adapter, "-o", WORK / "profile-step",
-                                            "--device", "cuda", "--beta", BETA, "--micro-batch-tokens", tokens,
-                                            WORK / "profile-train.jsonl"]], capture_output=True, text=True, env=env)
-    label = "tina-update 8 x 2048 tokens"
-    results["profile"][label] = profile_table(done.stderr)
-    print(f"{label}:\n{results['profile'][label]}", flush=True)
+    profiled("tina-update 8 x 2048 tokens",
+             [UPDATE, "-q", "-m", folder, "-a", adapter, "-o", WORK / "profile-step", "--device", "cuda", "--beta",
+              BETA, "--micro-batch-tokens", tokens, WORK / "profile-train.jsonl"])
 
 
 def summary():
