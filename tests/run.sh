@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite and adds up their "NAME: N passed, M failed" lines into one last line.
-# Usage: tests/run.sh BUILD BIN [BUILD BIN]...   (unit tests from BUILD/tests, CLI tests against BIN)
+# Usage: tests/run.sh BUILD BIN [BUILD BIN]... [--emu EMU_BUILD]   (unit tests from BUILD/tests, CLI tests against
+# BIN; with --emu, the CUDA backend built against the CUDA emulator in EMU_BUILD: the backend-generic unit tests on
+# it, and tests/emu/cli.sh)
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 broken=0
@@ -25,7 +27,13 @@ run_suite() { # label, command...
     echo "$label: $1 passed, $2 failed"
 }
 
+emu=
 while [ $# -ge 2 ]; do
+    if [ "$1" = --emu ]; then
+        emu=$2
+        shift 2
+        continue
+    fi
     build=$1 bin=$2
     shift 2
     for source in tests/unit/test_*.c; do
@@ -36,6 +44,13 @@ while [ $# -ge 2 ]; do
         run_suite "$t ($bin)" env TINA_BIN="$bin" bash "$t"
     done
 done
+if [ -n "$emu" ]; then
+    for source in $(grep -l TINA_TEST_BACKEND tests/unit/test_*.c); do
+        t=$emu/tests/$(basename "$source" .c)
+        run_suite "$t (cuda, emulated)" env TINA_TEST_BACKEND=cuda "$t"
+    done
+    run_suite "tests/emu/cli.sh ($emu/bin)" env TINA_BIN="$emu/bin" bash tests/emu/cli.sh
+fi
 failed=$((failed + broken))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -8,7 +8,7 @@ static constexpr int THREADS = 256;
 
 static inline unsigned blocks_for(size_t n) { return (unsigned)((n + THREADS - 1) / THREADS); }
 
-static __device__ float round_bf16(float x) { return __bfloat162float(__float2bfloat16(x)); }
+static inline __device__ float round_bf16(float x) { return __bfloat162float(__float2bfloat16(x)); }
 
 struct Sum {
     template <class T> __device__ T operator()(T a, T b) const { return a + b; }

@@ -2,7 +2,8 @@
 
 Run by tests/gpu/run.sh, which builds nothing here: it expects build/cuda (make CUDA=1 BUILD=build/cuda ...). Needs
 torch with CUDA, transformers, peft, safetensors; no network. Writes results.json under OUT and prints a summary table
-last.
+last. Without a GPU, TINA_BUILD=build/emu (make CUDA=emu BUILD=build/emu ...: the CUDA backend through the CUDA
+emulator of tests/emu) runs the parity stages tiny, kernels and train_tiny here, transformers on the CPU.
 
 Parity (bf16 everywhere, transformers with sdpa attention):
   - the tiny fixture models (Qwen2 and Llama, tests/fixtures/models, bf16): logits at every position of three prompts,
@@ -49,11 +50,15 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, Qwen2Config
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "build/cuda/bin/tina-sample"
-UPDATE = ROOT / "build/cuda/bin/tina-update"
-BIN = ROOT / "build/cuda/bin"
-LOGITS = ROOT / "build/cuda/bench/model_logits"
-KERNEL_TESTS = [ROOT / "build/cuda/tests/test_backend_sample", ROOT / "build/cuda/tests/test_backend_attention"]
+# TINA_BUILD=build/emu: tina's CUDA backend through the CUDA emulator of tests/emu, for the parity stages on a
+# machine without a GPU (transformers then runs on the CPU)
+BUILD = ROOT / os.environ.get("TINA_BUILD", "build/cuda")
+SAMPLE = BUILD / "bin/tina-sample"
+UPDATE = BUILD / "bin/tina-update"
+BIN = BUILD / "bin"
+LOGITS = BUILD / "bench/model_logits"
+KERNEL_TESTS = [BUILD / "tests/test_backend_sample", BUILD / "tests/test_backend_attention"]
+TORCH = "cuda" if torch.cuda.is_available() else "cpu"  # where the references run
 FIXTURES = ROOT / "tests/fixtures/models"
 TINY_TOKENIZER = ROOT / "data/models/tiny-math-bpe"
 REAL = ROOT / "data/models/deepseek-r1-distill-qwen-1.5b"
@@ -64,7 +69,8 @@ PROMPTS = [[3, 1, 796, 395, 724, 226, 23], [3, 1, 93, 322, 226, 24, 283, 226, 28
            [3, 1, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 2047]]
 BENCH = [(1, 256, 128), (64, 256, 256), (256, 256, 256)]
 
-results = {"gpu": torch.cuda.get_device_name(0), "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
+results = {"gpu": torch.cuda.get_device_name(0) if TORCH == "cuda" else f"none (tina from {BUILD.name})",
+           "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
            "checks": [], "bench": [], "ceilings": {}, "train_bench": [], "tina_step": {}, "profile": {}, "stages": {}}
 
 
@@ -86,6 +92,11 @@ def stage(function):
     print(f"stage {function.__name__}: {results['stages'][function.__name__]} s", flush=True)
 
 
+def free_torch_memory():
+    if TORCH == "cuda":
+        torch.cuda.empty_cache()
+
+
 def run(args, env=None):
     done = subprocess.run([str(a) for a in args], capture_output=True, text=True,
                           env={**os.environ, **env} if env else None)
@@ -97,13 +108,13 @@ def run(args, env=None):
 
 def hf_model(folder, adapter=None, dtype=torch.bfloat16):
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, attn_implementation="sdpa",
-                                                 device_map="cuda").eval()
+                                                 device_map=TORCH).eval()
     return PeftModel.from_pretrained(model, adapter).eval() if adapter else model
 
 
 def hf_logits(model, tokens):
     with torch.no_grad():
-        return model(torch.tensor([tokens], device="cuda")).logits[0].float().cpu()
+        return model(torch.tensor([tokens], device=TORCH)).logits[0].float().cpu()
 
 
 def tina_logits(folder, tokens, device, adapter=None):
@@ -150,7 +161,7 @@ def tiny():
             want = []
             with torch.no_grad():
                 for prompt in PROMPTS:
-                    ids = torch.tensor([prompt], device="cuda")
+                    ids = torch.tensor([prompt], device=TORCH)
                     out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
                                          max_new_tokens=32, min_new_tokens=32, pad_token_id=0)
                     want.append(out[0, len(prompt):].tolist())
@@ -189,7 +200,7 @@ def tiny():
             record(f"{label}: --forced log-probs vs exact f32, max abs (transformers bf16: {bf16_error:.2e})",
                    f"{tina_error:.2e}", f"{bound:.2e}", tina_error <= bound)
             del model, exact_model
-            torch.cuda.empty_cache()
+            free_torch_memory()
 
 
 def kernels():
@@ -219,19 +230,19 @@ def make_real_shape():
     if not (folder / "model.safetensors.index.json").exists() and not (folder / "model.safetensors").exists():
         config = Qwen2Config.from_pretrained(REAL)
         torch.manual_seed(0)
-        with torch.device("cuda"):
+        with torch.device(TORCH):
             model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
         model.save_pretrained(folder)
         peft = get_peft_model(model, LoraConfig(r=32, lora_alpha=128, lora_dropout=0.0, target_modules=TARGETS,
                                                 task_type="CAUSAL_LM"))
-        gen = torch.Generator(device="cuda").manual_seed(1)
+        gen = torch.Generator(device=TORCH).manual_seed(1)
         with torch.no_grad():
             for name, p in peft.named_parameters():
                 if "lora_B" in name:
-                    p.copy_(0.02 * torch.randn(p.shape, generator=gen, device="cuda"))
+                    p.copy_(0.02 * torch.randn(p.shape, generator=gen, device=TORCH))
         peft.save_pretrained(adapter)
         del model, peft
-        torch.cuda.empty_cache()
+        free_torch_memory()
     return folder, adapter
 
 
@@ -245,7 +256,7 @@ def real_shape():
             model = hf_model(folder, adapter if with_adapter else None, dtype)
             want[dtype] = hf_logits(model, prompt)
             del model
-            torch.cuda.empty_cache()
+            free_torch_memory()
         got = tina_logits(folder, prompt, "cuda", adapter if with_adapter else None)
         err, hf_error = relative_l2(got, want[torch.bfloat16]), relative_l2(want[torch.bfloat16], want[torch.float32])
         record(f"{label}: logits vs transformers bf16, worst relative L2", f"{err:.2e}", 1e-2, err < 1e-2)
@@ -282,7 +293,7 @@ def without_dropout(adapter):
 
 
 def peft_trainable(folder, adapter, dtype):
-    base = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, attn_implementation="sdpa", device_map="cuda")
+    base = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, attn_implementation="sdpa", device_map=TORCH)
     return PeftModel.from_pretrained(base, adapter, is_trainable=True)  # the adapter in f32, PEFT's default
 
 
@@ -290,9 +301,9 @@ def completion_logprobs(model, rollouts):
     """Each rollout's completion log-probs (f32 log-softmax of the model's logits), one sequence a call."""
     out = []
     for r in rollouts:
-        ids = torch.tensor([r["prompt_tokens"] + r["completion_tokens"]], device="cuda")
+        ids = torch.tensor([r["prompt_tokens"] + r["completion_tokens"]], device=TORCH)
         rows = model(input_ids=ids).logits[0, len(r["prompt_tokens"]) - 1:-1].float()
-        target = torch.tensor(r["completion_tokens"], device="cuda")[:, None]
+        target = torch.tensor(r["completion_tokens"], device=TORCH)[:, None]
         out.append(torch.log_softmax(rows, -1).gather(1, target)[:, 0])
     return out
 
@@ -302,7 +313,7 @@ def grpo_loss(logps, rollouts, refs):
     a completion's mean, then the mean over completions; f64."""
     terms = []
     for logp, r, ref in zip(logps, rollouts, refs):
-        logp, old, a = logp.double(), torch.tensor(r["logprobs"], device="cuda").double(), r["advantage"]
+        logp, old, a = logp.double(), torch.tensor(r["logprobs"], device=TORCH).double(), r["advantage"]
         ratio = torch.exp(logp - old)
         kl = torch.exp(ref.double() - logp) - (ref.double() - logp) - 1
         terms.append((-torch.min(ratio * a, torch.clamp(ratio, 0.8, 1.2) * a) + BETA * kl).mean())
@@ -329,7 +340,7 @@ def peft_step(folder, adapter, rollouts, dtype, lr=None):
         torch.optim.AdamW(list(params.values()), lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0).step()
         after = {k: p.detach().float().cpu().clone() for k, p in params.items()}
     del model
-    torch.cuda.empty_cache()
+    free_torch_memory()
     return grads, after
 
 
@@ -362,7 +373,7 @@ def train_parity(label, folder, adapter, rollouts):
         for r, lp in zip(rollouts, completion_logprobs(exact_model, rollouts)):
             r["logprobs"] = lp.tolist()  # the sampling policy: the exact one, so that every ratio is about 1
     del exact_model
-    torch.cuda.empty_cache()
+    free_torch_memory()
     exact, exact_after = peft_step(folder, adapter, rollouts, torch.float32, lr=1e-3)
     bf16, bf16_after = peft_step(folder, adapter, rollouts, torch.bfloat16, lr=1e-3)
     gpu, cpu = tina_gradients(folder, adapter, rollouts, "cuda"), tina_gradients(folder, adapter, rollouts, "cpu")

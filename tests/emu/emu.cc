@@ -1,0 +1,690 @@
+/* emu: a CUDA emulator, so that lib/cuda runs (slowly) on a machine without a GPU: `make CUDA=emu`.
+ *
+ * Why: the CUDA backend can be checked against its references only on a GPU, which this project is lent now and
+ * then, for minutes. Built by the host compiler against tests/emu/include, lib/cuda's kernels, its recorded steps
+ * and its host logic run here with the semantics lib/cuda could get wrong, and a mistake shows as a wrong result or
+ * as an abort that says what happened:
+ *  - A kernel's threads: each thread of a block is a fiber with its own stack. They take turns, thread 0 first, each
+ *    running until a barrier (__syncthreads, __syncwarp, a shuffle) or its end, so a thread that reads shared memory
+ *    without the barrier before it reads what the writer has not written yet. Blocks run one after the other.
+ *    Threads of a block left waiting at different barriers (a __syncthreads that some skip, the lanes of a warp at
+ *    different shuffles), a shuffle whose mask names a lane that has exited: reported, then abort().
+ *  - Streams: work is queued, and runs only when the host waits for it (a synchronize, a copy into pageable memory,
+ *    cudaMemcpy, cudaFree), in the order it was queued, so that a result read before its wait is stale. A copy from
+ *    pageable host memory takes its bytes at the call, one from pinned memory (cudaMallocHost) when it runs.
+ *  - Graphs: a stream capture records the launches, copies and cuBLAS calls with their arguments; a replay runs them
+ *    again. What a capture forbids (to synchronize, allocate, free, copy to or from pageable memory) fails and
+ *    invalidates the capture, as CUDA's does.
+ *  - Memory: device memory starts as 0xff bytes (NaN as bf16, f32 and f64), so that a read of what nothing wrote
+ *    spreads NaN; copies and cuBLAS's operands must lie in one allocation of the right side, or the program aborts.
+ * Not emulated: speed, blocks running at once, the memory model, CUDA's own arithmetic (expf is the host's, within
+ * an ulp or two of the GPU's). Environment: TINA_EMU_DEVICES (default 1; 0: no GPU), TINA_EMU_MEMORY_MB (the
+ * device's memory, default 4096), TINA_EMU_SMS (its multiprocessors, default 132 as an H100's or H200's),
+ * TINA_EMU_STATS=1 (at exit, on stderr: grids run, captures recorded and failed, graph launches). */
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cublas_v2.h"
+#include "cuda_runtime.h"
+
+uint3 threadIdx, blockIdx;
+dim3 blockDim, gridDim;
+
+namespace {
+
+[[noreturn]] void fatal(const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    fputs("cuda-emu: ", stderr);
+    vfprintf(stderr, format, args);
+    fputc('\n', stderr);
+    va_end(args);
+    abort();
+}
+
+size_t env_size(const char *name, size_t fallback) {
+    const char *value = getenv(name);
+    return value && *value ? strtoull(value, NULL, 10) : fallback;
+}
+
+struct Stats {
+    long grids, products, captures, invalidated, graph_launches;
+    ~Stats() {
+        const char *wanted = getenv("TINA_EMU_STATS");
+        if (wanted && *wanted && strcmp(wanted, "0") != 0)
+            fprintf(stderr, "cuda-emu: %ld grids and %ld cuBLAS products run; %ld captures recorded, %ld invalidated; "
+                    "%ld graph launches\n", grids, products, captures, invalidated, graph_launches);
+    }
+} stats;
+
+/* ---- memory ------------------------------------------------------------------------------------------------- */
+
+struct Allocation {
+    size_t bytes;
+    bool device;
+};
+std::map<uintptr_t, Allocation> allocations; /* by address */
+size_t device_bytes;
+
+size_t device_memory() { return env_size("TINA_EMU_MEMORY_MB", 4096) << 20; }
+
+/* the allocation holding [p, p + bytes), or NULL */
+const Allocation *holding(const void *p, size_t bytes) {
+    uintptr_t at = (uintptr_t)p;
+    auto it = allocations.upper_bound(at);
+    if (it == allocations.begin()) return NULL;
+    --it;
+    return at + bytes <= it->first + it->second.bytes ? &it->second : NULL;
+}
+
+bool on_device(const void *p, size_t bytes) {
+    const Allocation *a = holding(p, bytes);
+    return a && a->device;
+}
+
+bool pinned(const void *p, size_t bytes) {
+    const Allocation *a = holding(p, bytes);
+    return a && !a->device;
+}
+
+void *allocate(size_t bytes, bool device) {
+    size_t rounded = (bytes + 255) / 256 * 256;
+    void *p = aligned_alloc(256, rounded ? rounded : 256);
+    if (!p) return NULL;
+    if (device) memset(p, 0xff, rounded);
+    allocations[(uintptr_t)p] = {bytes, device};
+    if (device) device_bytes += bytes;
+    return p;
+}
+
+/* ---- the threads of a block --------------------------------------------------------------------------------- */
+
+/* Threads switch by saving the callee-saved registers on their own stack and swapping stack pointers (the x86-64
+ * System V ABI's; ucontext's swapcontext also saves the signal mask, a system call each way that made the
+ * emulator ten times slower). */
+#if !defined(__x86_64__)
+#error "the CUDA emulator switches threads with x86-64 code"
+#endif
+extern "C" void emu_switch(void **save, void *load);
+asm(R"(
+    .text
+    .globl emu_switch
+    .type emu_switch, @function
+emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size emu_switch, .-emu_switch
+)");
+
+enum State { READY, AT_BLOCK_BARRIER, AT_WARP_BARRIER, DONE };
+enum WarpBarrier { SYNCWARP, EXCHANGE };
+
+constexpr size_t STACK_BYTES = (size_t)256 << 10;
+
+struct Thread {
+    void *sp; /* where its registers are saved while it waits */
+    State state;
+    std::unique_ptr<char[]> stack;
+};
+
+struct Warp {
+    unsigned live;        /* its lanes that have not exited */
+    int arrived;          /* at its barrier */
+    WarpBarrier kind;     /* the barrier they wait at, */
+    size_t bytes;         /* and for an exchange, its size */
+    unsigned generation;  /* barriers passed: an exchange's slots alternate with it */
+    unsigned char slots[2][32][8];
+    unsigned filled[2];   /* the lanes that filled each side's slots */
+};
+
+struct Kernel {
+    const char *name;
+    const std::function<void()> *body;
+    std::vector<Thread> threads; /* their stacks kept from launch to launch */
+    std::vector<Warp> warps;
+    int n_threads, live, block_arrived, current;
+    void *scheduler; /* the scheduler's saved stack pointer */
+} kernel;
+
+[[noreturn]] void kernel_fatal(const char *what) {
+    fatal("%s: block (%u, %u, %u), thread %d: %s", kernel.name, blockIdx.x, blockIdx.y, blockIdx.z, kernel.current,
+          what);
+}
+
+void resume(int id) {
+    kernel.current = id;
+    threadIdx = {id % blockDim.x, id / blockDim.x % blockDim.y, id / (blockDim.x * blockDim.y)};
+    emu_switch(&kernel.scheduler, kernel.threads[id].sp);
+}
+
+void wait_turn() { emu_switch(&kernel.threads[kernel.current].sp, kernel.scheduler); }
+
+void release(State waiting) {
+    for (int i = 0; i < kernel.n_threads; i++)
+        if (kernel.threads[i].state == waiting && (waiting == AT_BLOCK_BARRIER || i / 32 == kernel.current / 32))
+            kernel.threads[i].state = READY;
+}
+
+void release_warp(Warp &w) {
+    if (w.kind == EXCHANGE) w.filled[w.generation & 1] = w.live;
+    w.arrived = 0;
+    w.generation++;
+    release(AT_WARP_BARRIER);
+}
+
+void release_block() {
+    kernel.block_arrived = 0;
+    release(AT_BLOCK_BARRIER);
+}
+
+[[noreturn]] void thread_main() {
+    (*kernel.body)();
+    int id = kernel.current;
+    Warp &w = kernel.warps[id / 32];
+    kernel.threads[id].state = DONE;
+    kernel.live--;
+    w.live &= ~(1u << (id % 32));
+    if (w.arrived && w.arrived == __builtin_popcount(w.live)) release_warp(w);
+    if (kernel.block_arrived && kernel.block_arrived == kernel.live) release_block();
+    void *gone;
+    emu_switch(&gone, kernel.scheduler);
+    abort(); /* never resumed */
+}
+
+void warp_barrier(WarpBarrier kind, size_t bytes) {
+    Warp &w = kernel.warps[kernel.current / 32];
+    if (w.arrived == 0) w.kind = kind, w.bytes = bytes;
+    else if (w.kind != kind || w.bytes != bytes) kernel_fatal("the lanes of its warp meet at different warp barriers");
+    kernel.threads[kernel.current].state = AT_WARP_BARRIER;
+    if (++w.arrived == __builtin_popcount(w.live)) release_warp(w);
+    else wait_turn();
+}
+
+void run_block() {
+    int n = kernel.n_threads;
+    for (int i = 0; i < n; i++) {
+        Thread &t = kernel.threads[i];
+        if (!t.stack) t.stack.reset(new char[STACK_BYTES]);
+        void **sp = (void **)(((uintptr_t)t.stack.get() + STACK_BYTES) & ~(uintptr_t)15);
+        *--sp = NULL;                  /* thread_main's return address, as if called: it never returns */
+        *--sp = (void *)thread_main;   /* where emu_switch's ret goes */
+        for (int r = 0; r < 6; r++) *--sp = NULL; /* rbp rbx r12 r13 r14 r15 */
+        t.sp = sp;
+        t.state = READY;
+    }
+    for (size_t w = 0; w < kernel.warps.size(); w++) {
+        int lanes = n - 32 * (int)w < 32 ? n - 32 * (int)w : 32;
+        kernel.warps[w].live = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
+        kernel.warps[w].arrived = 0;
+        kernel.warps[w].generation = 0;
+    }
+    kernel.live = n, kernel.block_arrived = 0;
+    while (kernel.live) {
+        bool ran = false;
+        for (int i = 0; i < n; i++)
+            if (kernel.threads[i].state == READY) resume(i), ran = true;
+        if (ran) continue;
+        int at_block = 0, at_warp = 0;
+        for (int i = 0; i < n; i++) at_block += kernel.threads[i].state == AT_BLOCK_BARRIER,
+                                    at_warp += kernel.threads[i].state == AT_WARP_BARRIER;
+        char what[160];
+        snprintf(what, sizeof what, "deadlock: %d threads wait at __syncthreads, %d at warp barriers, %d exited",
+                 at_block, at_warp, n - kernel.live);
+        kernel_fatal(what);
+    }
+}
+
+void run_grid(const emu::Config &config, const char *name, const std::function<void()> &body) {
+    stats.grids++;
+    kernel.name = name;
+    kernel.body = &body;
+    kernel.n_threads = (int)(config.block.x * config.block.y * config.block.z);
+    if ((int)kernel.threads.size() < kernel.n_threads) kernel.threads.resize(kernel.n_threads);
+    kernel.warps.resize((kernel.n_threads + 31) / 32);
+    gridDim = config.grid, blockDim = config.block;
+    for (unsigned z = 0; z < config.grid.z; z++)
+        for (unsigned y = 0; y < config.grid.y; y++)
+            for (unsigned x = 0; x < config.grid.x; x++) {
+                blockIdx = {x, y, z};
+                run_block();
+            }
+    kernel.name = NULL;
+}
+
+/* ---- streams and graphs ------------------------------------------------------------------------------------- */
+
+typedef std::function<void()> Operation;
+
+std::deque<Operation> queued; /* every stream's, in issue order (a stricter order than CUDA's) */
+cudaError_t last_error;
+cudaStream_t capturing;       /* the stream being captured, or NULL */
+
+cudaError_t fail(cudaError_t error) { return last_error = error; }
+
+
+void drain() {
+    while (!queued.empty()) {
+        Operation op = std::move(queued.front());
+        queued.pop_front();
+        op();
+    }
+}
+
+} // namespace
+
+struct EmuStream {
+    bool invalidated; /* its capture: something it forbids was asked for */
+    std::vector<Operation> recorded;
+};
+struct EmuGraph {
+    std::vector<Operation> nodes;
+};
+struct EmuGraphExec {
+    std::vector<Operation> nodes;
+};
+
+namespace {
+
+/* an operation for the stream: recorded when it is being captured, queued otherwise */
+cudaError_t issue(cudaStream_t stream, Operation op) {
+    if (stream && stream == capturing) {
+        if (stream->invalidated) return fail(cudaErrorStreamCaptureInvalidated);
+        stream->recorded.push_back(std::move(op));
+    } else {
+        queued.push_back(std::move(op));
+    }
+    return cudaSuccess;
+}
+
+/* what a capture forbids: it fails, and invalidates the capture */
+bool forbidden(const char *what) {
+    if (!capturing) return false;
+    fprintf(stderr, "cuda-emu: %s during a stream capture\n", what);
+    capturing->invalidated = true;
+    fail(cudaErrorStreamCaptureUnsupported);
+    return true;
+}
+
+/* the copy's direction against where its ends lie; false (and why, on stderr) if they disagree */
+bool copy_sides(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind) {
+    bool from_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+    bool to_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+    bool src_ok = from_device ? on_device(src, bytes) : !on_device(src, 1);
+    bool dst_ok = to_device ? on_device(dst, bytes) : !on_device(dst, 1);
+    if (src_ok && dst_ok) return true;
+    fprintf(stderr, "cuda-emu: a copy of %zu bytes (kind %d) whose %s is not %s\n", bytes, (int)kind,
+            src_ok ? "destination" : "source", (src_ok ? to_device : from_device) ? "in one device allocation"
+                                                                                 : "host memory");
+    return false;
+}
+
+} // namespace
+
+/* ---- the device built-ins ----------------------------------------------------------------------------------- */
+
+void emu::sync_block(void) {
+    if (!kernel.name) fatal("__syncthreads outside a kernel");
+    kernel.threads[kernel.current].state = AT_BLOCK_BARRIER;
+    if (++kernel.block_arrived == kernel.live) release_block();
+    else wait_turn();
+}
+
+void emu::sync_warp(unsigned mask) {
+    if (!kernel.name) fatal("__syncwarp outside a kernel");
+    if ((mask & kernel.warps[kernel.current / 32].live) != mask) kernel_fatal("__syncwarp names lanes that exited");
+    warp_barrier(SYNCWARP, 0);
+}
+
+int emu::lane(void) { return kernel.current % 32; }
+
+void emu::exchange(unsigned mask, void *value, size_t bytes, int source) {
+    if (!kernel.name) fatal("a shuffle outside a kernel");
+    Warp &w = kernel.warps[kernel.current / 32];
+    if ((mask & w.live) != mask || (w.live & ~mask)) kernel_fatal("a shuffle whose mask is not its warp's live lanes");
+    int lane = kernel.current % 32;
+    unsigned slot = w.generation & 1;
+    memcpy(w.slots[slot][lane], value, bytes);
+    warp_barrier(EXCHANGE, bytes);
+    if (source >= 0 && source < 32) {
+        if (!(w.filled[slot] >> source & 1)) kernel_fatal("a shuffle reads a lane that had exited");
+        memcpy(value, w.slots[slot][source], bytes);
+    }
+}
+
+void emu::launch(const Config &config, const char *name, std::function<void()> thread) {
+    size_t threads = (size_t)config.block.x * config.block.y * config.block.z;
+    if (threads == 0 || threads > 1024 || config.grid.x == 0 || config.grid.y == 0 || config.grid.z == 0 ||
+        config.grid.y > 65535 || config.grid.z > 65535 || config.block.z > 64) {
+        fprintf(stderr, "cuda-emu: %s: launch of grid (%u, %u, %u), blocks (%u, %u, %u)\n", name, config.grid.x,
+                config.grid.y, config.grid.z, config.block.x, config.block.y, config.block.z);
+        fail(cudaErrorInvalidConfiguration);
+        return;
+    }
+    issue(config.stream, [config, name, thread]() { run_grid(config, name, thread); });
+}
+
+/* ---- the runtime -------------------------------------------------------------------------------------------- */
+
+static int devices() { return (int)env_size("TINA_EMU_DEVICES", 1); }
+
+cudaError_t cudaGetDeviceCount(int *count) {
+    *count = devices();
+    return *count ? cudaSuccess : fail(cudaErrorNoDevice);
+}
+
+cudaError_t cudaSetDevice(int device) {
+    return device >= 0 && device < devices() ? cudaSuccess : fail(cudaErrorInvalidDevice);
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device) {
+    if (device < 0 || device >= devices()) return fail(cudaErrorInvalidDevice);
+    memset(prop, 0, sizeof *prop);
+    snprintf(prop->name, sizeof prop->name, "CUDA emulator (tests/emu, on the CPU)");
+    prop->totalGlobalMem = device_memory();
+    prop->multiProcessorCount = (int)env_size("TINA_EMU_SMS", 132);
+    prop->major = 9;
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device) {
+    cudaDeviceProp prop;
+    if (attr != cudaDevAttrMultiProcessorCount) return fail(cudaErrorInvalidValue);
+    if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return last_error;
+    *value = prop.multiProcessorCount;
+    return cudaSuccess;
+}
+
+cudaError_t cudaRuntimeGetVersion(int *version) {
+    *version = 13000;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetLastError(void) {
+    cudaError_t error = last_error;
+    last_error = cudaSuccess;
+    return error;
+}
+
+const char *cudaGetErrorString(cudaError_t error) {
+    switch (error) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorIllegalState: return "the operation cannot be performed in the present state";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    }
+    return "unknown error";
+}
+
+cudaError_t cudaMalloc(void **p, size_t bytes) {
+    *p = NULL;
+    if (forbidden("cudaMalloc")) return last_error;
+    if (device_bytes + bytes > device_memory()) return fail(cudaErrorMemoryAllocation);
+    *p = allocate(bytes, true);
+    return *p ? cudaSuccess : fail(cudaErrorMemoryAllocation);
+}
+
+cudaError_t cudaFree(void *p) {
+    if (!p) return cudaSuccess;
+    if (forbidden("cudaFree")) return last_error;
+    drain(); /* as CUDA's, it waits for the device */
+    auto it = allocations.find((uintptr_t)p);
+    if (it == allocations.end() || !it->second.device) return fail(cudaErrorInvalidValue);
+    device_bytes -= it->second.bytes;
+    allocations.erase(it);
+    free(p);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMallocHost(void **p, size_t bytes) {
+    *p = allocate(bytes, false);
+    return *p ? cudaSuccess : fail(cudaErrorMemoryAllocation);
+}
+
+cudaError_t cudaFreeHost(void *p) {
+    if (!p) return cudaSuccess;
+    drain();
+    auto it = allocations.find((uintptr_t)p);
+    if (it == allocations.end() || it->second.device) return fail(cudaErrorInvalidValue);
+    allocations.erase(it);
+    free(p);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t *free, size_t *total) {
+    *total = device_memory();
+    *free = *total - device_bytes;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind) {
+    if (forbidden("cudaMemcpy")) return last_error;
+    drain();
+    if (!copy_sides(dst, src, bytes, kind)) return fail(cudaErrorInvalidValue);
+    memcpy(dst, src, bytes);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
+    if (!bytes) return cudaSuccess;
+    if (!copy_sides(dst, src, bytes, kind)) return fail(cudaErrorInvalidValue);
+    bool to_pageable = kind == cudaMemcpyDeviceToHost && !pinned(dst, bytes);
+    bool from_pageable = kind == cudaMemcpyHostToDevice && !pinned(src, bytes);
+    if (stream && stream == capturing && (to_pageable || from_pageable) &&
+        forbidden("a copy to or from pageable memory"))
+        return last_error;
+    if (from_pageable) { /* the bytes as they are now */
+        auto copy = std::make_shared<std::vector<char>>((const char *)src, (const char *)src + bytes);
+        return issue(stream, [dst, copy]() { memcpy(dst, copy->data(), copy->size()); });
+    }
+    cudaError_t status = issue(stream, [dst, src, bytes]() { memcpy(dst, src, bytes); });
+    if (status == cudaSuccess && to_pageable) drain(); /* as CUDA's: it returns when the copy is done */
+    return status;
+}
+
+cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t stream) {
+    if (!bytes) return cudaSuccess;
+    if (!on_device(p, bytes)) {
+        fprintf(stderr, "cuda-emu: cudaMemsetAsync of %zu bytes outside one device allocation\n", bytes);
+        return fail(cudaErrorInvalidValue);
+    }
+    return issue(stream, [p, value, bytes]() { memset(p, value, bytes); });
+}
+
+cudaError_t cudaStreamCreate(cudaStream_t *stream) {
+    *stream = new EmuStream();
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+    if (!stream) return fail(cudaErrorInvalidResourceHandle);
+    drain();
+    if (stream == capturing) capturing = NULL;
+    delete stream;
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
+    if (stream && stream == capturing) {
+        forbidden("cudaStreamSynchronize");
+        return last_error;
+    }
+    drain();
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode) {
+    (void)mode;
+    if (!stream || capturing) return fail(cudaErrorIllegalState);
+    capturing = stream;
+    stream->invalidated = false;
+    stream->recorded.clear();
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *graph) {
+    *graph = NULL;
+    if (!stream || stream != capturing) return fail(cudaErrorIllegalState);
+    capturing = NULL;
+    if (stream->invalidated) {
+        stats.invalidated++;
+        stream->recorded.clear();
+        return fail(cudaErrorStreamCaptureInvalidated);
+    }
+    stats.captures++;
+    *graph = new EmuGraph{std::move(stream->recorded)};
+    stream->recorded.clear();
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph, unsigned long long flags) {
+    (void)flags;
+    *exec = NULL;
+    if (!graph) return fail(cudaErrorInvalidValue);
+    *exec = new EmuGraphExec{graph->nodes};
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+    if (!exec) return fail(cudaErrorInvalidValue);
+    stats.graph_launches++;
+    for (const Operation &op : exec->nodes) {
+        cudaError_t status = issue(stream, op);
+        if (status != cudaSuccess) return status;
+    }
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+    delete graph;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+    delete exec;
+    return cudaSuccess;
+}
+
+/* ---- cuBLAS ------------------------------------------------------------------------------------------------- */
+
+struct EmuBlas {
+    cudaStream_t stream;
+};
+
+namespace {
+
+size_t element_bytes(cudaDataType type) { return type == CUDA_R_16BF ? 2 : 4; }
+
+float load(const void *p, cudaDataType type, size_t i) {
+    return type == CUDA_R_16BF ? (float)((const __nv_bfloat16 *)p)[i] : ((const float *)p)[i];
+}
+
+void store(void *p, cudaDataType type, size_t i, float v) {
+    if (type == CUDA_R_16BF) ((__nv_bfloat16 *)p)[i] = __nv_bfloat16(v);
+    else ((float *)p)[i] = v;
+}
+
+/* whether a column-major (rows, cols) operand with leading dimension ld lies in one device allocation */
+bool operand_ok(const void *p, cudaDataType type, int rows, int cols, int ld) {
+    if (rows == 0 || cols == 0) return true;
+    return ld >= rows && on_device(p, ((size_t)(cols - 1) * ld + rows) * element_bytes(type));
+}
+
+/* C (m, n) = alpha op(A) op(B) + beta C, column-major, the sums in f32 */
+cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t op_a, cublasOperation_t op_b, int m, int n, int k,
+                    float alpha, const void *a, cudaDataType a_type, int lda, const void *b, cudaDataType b_type,
+                    int ldb, float beta, void *c, cudaDataType c_type, int ldc) {
+    if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (m < 0 || n < 0 || k < 0) return CUBLAS_STATUS_INVALID_VALUE;
+    bool ta = op_a == CUBLAS_OP_T, tb = op_b == CUBLAS_OP_T;
+    if (!operand_ok(a, a_type, ta ? k : m, ta ? m : k, lda) || !operand_ok(b, b_type, tb ? n : k, tb ? k : n, ldb) ||
+        !operand_ok(c, c_type, m, n, ldc))
+        fatal("a cuBLAS product (m %d, n %d, k %d, lda %d, ldb %d, ldc %d) with an operand outside its allocation",
+              m, n, k, lda, ldb, ldc);
+    issue(handle->stream, [=]() {
+        stats.products++;
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) {
+                float sum = 0;
+                for (int p = 0; p < k; p++)
+                    sum += load(a, a_type, ta ? (size_t)i * lda + p : (size_t)p * lda + i) *
+                           load(b, b_type, tb ? (size_t)p * ldb + j : (size_t)j * ldb + p);
+                size_t at = (size_t)j * ldc + i;
+                store(c, c_type, at, alpha * sum + (beta != 0 ? beta * load(c, c_type, at) : 0.0f));
+            }
+    });
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+} // namespace
+
+cublasStatus_t cublasCreate(cublasHandle_t *handle) {
+    *handle = new EmuBlas{NULL};
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasDestroy(cublasHandle_t handle) {
+    delete handle;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream) {
+    if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+    handle->stream = stream;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSetWorkspace(cublasHandle_t handle, void *workspace, size_t bytes) {
+    if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+    return on_device(workspace, bytes) ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
+}
+
+const char *cublasGetStatusString(cublasStatus_t status) {
+    switch (status) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    }
+    return "CUBLAS_STATUS_UNKNOWN";
+}
+
+cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t op_a, cublasOperation_t op_b, int m, int n, int k,
+                            const void *alpha, const void *a, cudaDataType a_type, int lda, const void *b,
+                            cudaDataType b_type, int ldb, const void *beta, void *c, cudaDataType c_type, int ldc,
+                            cublasComputeType_t compute, cublasGemmAlgo_t algo) {
+    (void)algo;
+    if (compute != CUBLAS_COMPUTE_32F) return CUBLAS_STATUS_NOT_SUPPORTED;
+    return gemm(handle, op_a, op_b, m, n, k, *(const float *)alpha, a, a_type, lda, b, b_type, ldb,
+                *(const float *)beta, c, c_type, ldc);
+}
+
+cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t op_a, cublasOperation_t op_b, int m, int n, int k,
+                           const float *alpha, const float *a, int lda, const float *b, int ldb, const float *beta,
+                           float *c, int ldc) {
+    return gemm(handle, op_a, op_b, m, n, k, *alpha, a, CUDA_R_32F, lda, b, CUDA_R_32F, ldb, *beta, c, CUDA_R_32F, ldc);
+}
