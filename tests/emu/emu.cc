@@ -17,10 +17,15 @@
  *    invalidates the capture, as CUDA's does.
  *  - Memory: device memory starts as 0xff bytes (NaN as bf16, f32 and f64), so that a read of what nothing wrote
  *    spreads NaN; copies and cuBLAS's operands must lie in one allocation of the right side, or the program aborts.
+ *    Allocations are exactly as large as asked: under AddressSanitizer (make emu) a kernel's access past one is
+ *    reported where it happens.
  * Not emulated: speed, blocks running at once, the memory model, CUDA's own arithmetic (expf is the host's, within
  * an ulp or two of the GPU's). Environment: TINA_EMU_DEVICES (default 1; 0: no GPU), TINA_EMU_MEMORY_MB (the
  * device's memory, default 4096), TINA_EMU_SMS (its multiprocessors, default 132 as an H100's or H200's),
  * TINA_EMU_STATS=1 (at exit, on stderr: grids run, captures recorded and failed, graph launches). */
+#include <cblas.h>
+
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -94,10 +99,9 @@ bool pinned(const void *p, size_t bytes) {
 }
 
 void *allocate(size_t bytes, bool device) {
-    size_t rounded = (bytes + 255) / 256 * 256;
-    void *p = aligned_alloc(256, rounded ? rounded : 256);
-    if (!p) return NULL;
-    if (device) memset(p, 0xff, rounded);
+    void *p = NULL;
+    if (posix_memalign(&p, 256, bytes ? bytes : 1)) return NULL; /* exactly bytes: a sanitizer build sees overruns */
+    if (device) memset(p, 0xff, bytes);
     allocations[(uintptr_t)p] = {bytes, device};
     if (device) device_bytes += bytes;
     return p;
@@ -135,6 +139,21 @@ emu_switch:
     .size emu_switch, .-emu_switch
 )");
 
+/* Under AddressSanitizer each switch is announced, so that it knows which stack is running, and the top of a stack
+ * is unpoisoned before a new thread reuses it: a finished thread leaves thread_main's frame, whose redzones stay
+ * poisoned as the frame never returns (the frames below it returned, and cleared theirs). */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define SWITCHING(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define SWITCHED(saved, bottom, size) __sanitizer_finish_switch_fiber(saved, bottom, size)
+#define UNPOISON(p, size) ASAN_UNPOISON_MEMORY_REGION(p, size)
+#else
+#define SWITCHING(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define SWITCHED(saved, bottom, size) ((void)(saved), (void)(bottom), (void)(size))
+#define UNPOISON(p, size) ((void)(p), (void)(size))
+#endif
+
 enum State { READY, AT_BLOCK_BARRIER, AT_WARP_BARRIER, DONE };
 enum WarpBarrier { SYNCWARP, EXCHANGE };
 
@@ -144,6 +163,7 @@ struct Thread {
     void *sp; /* where its registers are saved while it waits */
     State state;
     std::unique_ptr<char[]> stack;
+    void *sanitizer_state; /* AddressSanitizer's, while it waits */
 };
 
 struct Warp {
@@ -163,6 +183,8 @@ struct Kernel {
     std::vector<Warp> warps;
     int n_threads, live, block_arrived, current;
     void *scheduler; /* the scheduler's saved stack pointer */
+    const void *scheduler_stack; /* its stack's bottom and size, for AddressSanitizer */
+    size_t scheduler_stack_size;
 } kernel;
 
 [[noreturn]] void kernel_fatal(const char *what) {
@@ -173,30 +195,40 @@ struct Kernel {
 void resume(int id) {
     kernel.current = id;
     threadIdx = {id % blockDim.x, id / blockDim.x % blockDim.y, id / (blockDim.x * blockDim.y)};
+    void *sanitizer_state = NULL;
+    SWITCHING(&sanitizer_state, kernel.threads[id].stack.get(), STACK_BYTES);
     emu_switch(&kernel.scheduler, kernel.threads[id].sp);
+    SWITCHED(sanitizer_state, NULL, NULL);
 }
 
-void wait_turn() { emu_switch(&kernel.threads[kernel.current].sp, kernel.scheduler); }
+void wait_turn() {
+    Thread &t = kernel.threads[kernel.current];
+    SWITCHING(&t.sanitizer_state, kernel.scheduler_stack, kernel.scheduler_stack_size);
+    emu_switch(&t.sp, kernel.scheduler);
+    SWITCHED(t.sanitizer_state, NULL, NULL);
+}
 
-void release(State waiting) {
-    for (int i = 0; i < kernel.n_threads; i++)
-        if (kernel.threads[i].state == waiting && (waiting == AT_BLOCK_BARRIER || i / 32 == kernel.current / 32))
-            kernel.threads[i].state = READY;
+/* threads first .. end - 1 waiting as `waiting` go on */
+void release(State waiting, int first, int end) {
+    for (int i = first; i < end; i++)
+        if (kernel.threads[i].state == waiting) kernel.threads[i].state = READY;
 }
 
 void release_warp(Warp &w) {
     if (w.kind == EXCHANGE) w.filled[w.generation & 1] = w.live;
     w.arrived = 0;
     w.generation++;
-    release(AT_WARP_BARRIER);
+    int first = (int)(&w - kernel.warps.data()) * 32;
+    release(AT_WARP_BARRIER, first, std::min(first + 32, kernel.n_threads));
 }
 
 void release_block() {
     kernel.block_arrived = 0;
-    release(AT_BLOCK_BARRIER);
+    release(AT_BLOCK_BARRIER, 0, kernel.n_threads);
 }
 
 [[noreturn]] void thread_main() {
+    SWITCHED(NULL, &kernel.scheduler_stack, &kernel.scheduler_stack_size);
     (*kernel.body)();
     int id = kernel.current;
     Warp &w = kernel.warps[id / 32];
@@ -206,6 +238,7 @@ void release_block() {
     if (w.arrived && w.arrived == __builtin_popcount(w.live)) release_warp(w);
     if (kernel.block_arrived && kernel.block_arrived == kernel.live) release_block();
     void *gone;
+    SWITCHING(NULL, kernel.scheduler_stack, kernel.scheduler_stack_size); /* NULL: this stack is done */
     emu_switch(&gone, kernel.scheduler);
     abort(); /* never resumed */
 }
@@ -224,6 +257,7 @@ void run_block() {
     for (int i = 0; i < n; i++) {
         Thread &t = kernel.threads[i];
         if (!t.stack) t.stack.reset(new char[STACK_BYTES]);
+        UNPOISON(t.stack.get() + STACK_BYTES - 4096, 4096);
         void **sp = (void **)(((uintptr_t)t.stack.get() + STACK_BYTES) & ~(uintptr_t)15);
         *--sp = NULL;                  /* thread_main's return address, as if called: it never returns */
         *--sp = (void *)thread_main;   /* where emu_switch's ret goes */
@@ -599,14 +633,16 @@ namespace {
 
 size_t element_bytes(cudaDataType type) { return type == CUDA_R_16BF ? 2 : 4; }
 
-float load(const void *p, cudaDataType type, size_t i) {
-    return type == CUDA_R_16BF ? (float)((const __nv_bfloat16 *)p)[i] : ((const float *)p)[i];
+/* the n values of p as f32 (bf16 widened); f32 operands are used in place */
+const float *as_f32(const void *p, cudaDataType type, size_t n, std::vector<float> &room) {
+    if (type == CUDA_R_32F) return (const float *)p;
+    room.resize(n);
+    for (size_t i = 0; i < n; i++) room[i] = (float)((const __nv_bfloat16 *)p)[i];
+    return room.data();
 }
 
-void store(void *p, cudaDataType type, size_t i, float v) {
-    if (type == CUDA_R_16BF) ((__nv_bfloat16 *)p)[i] = __nv_bfloat16(v);
-    else ((float *)p)[i] = v;
-}
+/* the extent of a column-major (rows, cols) operand with leading dimension ld, in values */
+size_t extent(int rows, int cols, int ld) { return rows && cols ? (size_t)(cols - 1) * ld + rows : 0; }
 
 /* whether a column-major (rows, cols) operand with leading dimension ld lies in one device allocation */
 bool operand_ok(const void *p, cudaDataType type, int rows, int cols, int ld) {
@@ -614,7 +650,7 @@ bool operand_ok(const void *p, cudaDataType type, int rows, int cols, int ld) {
     return ld >= rows && on_device(p, ((size_t)(cols - 1) * ld + rows) * element_bytes(type));
 }
 
-/* C (m, n) = alpha op(A) op(B) + beta C, column-major, the sums in f32 */
+/* C (m, n) = alpha op(A) op(B) + beta C, column-major, the sums in f32 (beta 0: C is not read) */
 cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t op_a, cublasOperation_t op_b, int m, int n, int k,
                     float alpha, const void *a, cudaDataType a_type, int lda, const void *b, cudaDataType b_type,
                     int ldb, float beta, void *c, cudaDataType c_type, int ldc) {
@@ -625,17 +661,26 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t op_a, cublasOperati
         !operand_ok(c, c_type, m, n, ldc))
         fatal("a cuBLAS product (m %d, n %d, k %d, lda %d, ldb %d, ldc %d) with an operand outside its allocation",
               m, n, k, lda, ldb, ldc);
-    issue(handle->stream, [=]() {
+    issue(handle->stream, [=]() { /* OpenBLAS's f32 product: sums in f32, in its own order, as cuBLAS's in its */
         stats.products++;
-        for (int j = 0; j < n; j++)
-            for (int i = 0; i < m; i++) {
-                float sum = 0;
-                for (int p = 0; p < k; p++)
-                    sum += load(a, a_type, ta ? (size_t)i * lda + p : (size_t)p * lda + i) *
-                           load(b, b_type, tb ? (size_t)p * ldb + j : (size_t)j * ldb + p);
-                size_t at = (size_t)j * ldc + i;
-                store(c, c_type, at, alpha * sum + (beta != 0 ? beta * load(c, c_type, at) : 0.0f));
-            }
+        if (!m || !n) return;
+        std::vector<float> a_room, b_room, c_room;
+        const float *fa = as_f32(a, a_type, extent(ta ? k : m, ta ? m : k, lda), a_room);
+        const float *fb = as_f32(b, b_type, extent(tb ? n : k, tb ? k : n, ldb), b_room);
+        float *fc = (float *)c;
+        if (c_type == CUDA_R_16BF) {
+            c_room.assign(extent(m, n, ldc), 0.0f);
+            if (beta != 0) as_f32(c, c_type, c_room.size(), c_room);
+            fc = c_room.data();
+        }
+        cblas_sgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, fa,
+                    std::max(lda, 1), fb, std::max(ldb, 1), beta, fc, ldc);
+        if (c_type == CUDA_R_16BF)
+            for (int j = 0; j < n; j++)
+                for (int i = 0; i < m; i++) {
+                    size_t at = (size_t)j * ldc + i;
+                    ((__nv_bfloat16 *)c)[at] = __nv_bfloat16(fc[at]);
+                }
     });
     return CUBLAS_STATUS_SUCCESS;
 }
