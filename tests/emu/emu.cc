@@ -22,7 +22,8 @@
  * Not emulated: speed, blocks running at once, the memory model, CUDA's own arithmetic (expf is the host's, within
  * an ulp or two of the GPU's). Environment: TINA_EMU_DEVICES (default 1; 0: no GPU), TINA_EMU_MEMORY_MB (the
  * device's memory, default 4096), TINA_EMU_SMS (its multiprocessors, default 132 as an H100's or H200's),
- * TINA_EMU_STATS=1 (at exit, on stderr: grids run, captures recorded and failed, graph launches). */
+ * TINA_EMU_STATS=1 (at exit, on stderr: grids run, captures recorded and failed, graph launches, the peak of device
+ * memory allocated), TINA_EMU_DRY=1 (no grid or product computed: see `dry`). */
 #include <cblas.h>
 
 #include <algorithm>
@@ -58,13 +59,23 @@ size_t env_size(const char *name, size_t fallback) {
     return value && *value ? strtoull(value, NULL, 10) : fallback;
 }
 
+bool env_on(const char *name) {
+    const char *value = getenv(name);
+    return value && *value && strcmp(value, "0") != 0;
+}
+
+/* TINA_EMU_DRY=1: grids and products are not run (every result stays what memory held, 0xff: NaN), the rest is;
+ * for the device memory and the launches of a workload too large to compute here */
+const bool dry = env_on("TINA_EMU_DRY");
+
 struct Stats {
     long grids, products, captures, invalidated, graph_launches;
+    size_t peak_device_bytes;
     ~Stats() {
-        const char *wanted = getenv("TINA_EMU_STATS");
-        if (wanted && *wanted && strcmp(wanted, "0") != 0)
-            fprintf(stderr, "cuda-emu: %ld grids and %ld cuBLAS products run; %ld captures recorded, %ld invalidated; "
-                    "%ld graph launches\n", grids, products, captures, invalidated, graph_launches);
+        if (env_on("TINA_EMU_STATS"))
+            fprintf(stderr, "cuda-emu: %ld grids and %ld cuBLAS products %s; %ld captures recorded, %ld invalidated; "
+                    "%ld graph launches; peak device memory %.3f GiB\n", grids, products, dry ? "skipped" : "run",
+                    captures, invalidated, graph_launches, (double)peak_device_bytes / (1 << 30));
     }
 } stats;
 
@@ -101,9 +112,9 @@ bool pinned(const void *p, size_t bytes) {
 void *allocate(size_t bytes, bool device) {
     void *p = NULL;
     if (posix_memalign(&p, 256, bytes ? bytes : 1)) return NULL; /* exactly bytes: a sanitizer build sees overruns */
-    if (device) memset(p, 0xff, bytes);
+    if (device && !dry) memset(p, 0xff, bytes); /* dry: left untouched, so that the host does not fill it */
     allocations[(uintptr_t)p] = {bytes, device};
-    if (device) device_bytes += bytes;
+    if (device) device_bytes += bytes, stats.peak_device_bytes = std::max(stats.peak_device_bytes, device_bytes);
     return p;
 }
 
@@ -289,6 +300,7 @@ void run_block() {
 
 void run_grid(const emu::Config &config, const char *name, const std::function<void()> &body) {
     stats.grids++;
+    if (dry) return;
     kernel.name = name;
     kernel.body = &body;
     kernel.n_threads = (int)(config.block.x * config.block.y * config.block.z);
@@ -663,7 +675,7 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t op_a, cublasOperati
               m, n, k, lda, ldb, ldc);
     issue(handle->stream, [=]() { /* OpenBLAS's f32 product: sums in f32, in its own order, as cuBLAS's in its */
         stats.products++;
-        if (!m || !n) return;
+        if (!m || !n || dry) return;
         std::vector<float> a_room, b_room, c_room;
         const float *fa = as_f32(a, a_type, extent(ta ? k : m, ta ? m : k, lda), a_room);
         const float *fb = as_f32(b, b_type, extent(tb ? n : k, tb ? k : n, ldb), b_room);
