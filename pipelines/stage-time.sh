@@ -8,8 +8,10 @@ set -euo pipefail
 file=$1 step=$2 stage=$3 start=$4 device=$5
 seconds=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f", e - s }')
 if [ "$device" = cuda ]; then
-    name=$(nvidia-smi --query-gpu=name --format=csv,noheader -i "${CUDA_VISIBLE_DEVICES%%,*}" 2> /dev/null \
+    visible=${CUDA_VISIBLE_DEVICES:-} # unset (every GPU visible, the first used) on most machines
+    name=$(nvidia-smi --query-gpu=name --format=csv,noheader ${visible:+-i "${visible%%,*}"} 2> /dev/null \
            || nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null | head -n 1 || true)
+    name=$(printf '%s\n' "$name" | head -n 1)
     name=${name:-unknown GPU}
 else
     name=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2> /dev/null | head -n 1)
