@@ -48,7 +48,8 @@ EXTRA_UPDATE ?=
 SHARDS ?= 1
 GPUS ?=
 # DEVICE: where tina-sample runs (cpu, or cuda); UPDATE_DEVICE: where tina-update runs (cpu by default: its CUDA
-# backward has yet to pass tests/gpu/run.sh's parity against PEFT on a GPU; UPDATE_DEVICE=cuda takes it there)
+# backward passes tests/gpu/check.py's parity against PEFT on the CUDA emulator, bench/results/emu-2026-11-29.md,
+# and has yet to on a GPU; UPDATE_DEVICE=cuda takes it there)
 DEVICE ?= cpu
 UPDATE_DEVICE ?= cpu
 LAUNCHER ?= local

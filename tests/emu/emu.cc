@@ -6,7 +6,8 @@
  * as an abort that says what happened:
  *  - A kernel's threads: each thread of a block is a fiber with its own stack. They take turns, thread 0 first, each
  *    running until a barrier (__syncthreads, __syncwarp, a shuffle) or its end, so a thread that reads shared memory
- *    without the barrier before it reads what the writer has not written yet. Blocks run one after the other.
+ *    without the barrier before it reads what a writer has not written yet (threads take turns from the first in
+ *    even blocks, from the last in odd ones: writers after it, or before it). Blocks run one after the other.
  *    Threads of a block left waiting at different barriers (a __syncthreads that some skip, the lanes of a warp at
  *    different shuffles), a shuffle whose mask names a lane that has exited: reported, then abort().
  *  - Streams: work is queued, and runs only when the host waits for it (a synchronize, a copy into pageable memory,
@@ -23,7 +24,7 @@
  * an ulp or two of the GPU's). Environment: TINA_EMU_DEVICES (default 1; 0: no GPU), TINA_EMU_MEMORY_MB (the
  * device's memory, default 4096), TINA_EMU_SMS (its multiprocessors, default 132 as an H100's or H200's),
  * TINA_EMU_STATS=1 (at exit, on stderr: grids run, captures recorded and failed, graph launches, the peak of device
- * memory allocated), TINA_EMU_DRY=1 (no grid or product computed: see `dry`). */
+ * memory allocated), TINA_EMU_DRY=1 (no grid or product computed: see `dry`), TINA_EMU_ORDER (see `Order`). */
 #include <cblas.h>
 
 #include <algorithm>
@@ -67,6 +68,19 @@ bool env_on(const char *name) {
 /* TINA_EMU_DRY=1: grids and products are not run (every result stays what memory held, 0xff: NaN), the rest is;
  * for the device memory and the launches of a workload too large to compute here */
 const bool dry = env_on("TINA_EMU_DRY");
+
+/* The order in which a block's threads take their turns: from the first to the last in even blocks and from the
+ * last to the first in odd ones, so that a read that lacks its barrier meets the absence of writers on either side
+ * of it in one run; TINA_EMU_ORDER=forward or reverse for every block. */
+enum Order { ALTERNATE, FORWARD, REVERSE };
+Order order_from_env() {
+    const char *order = getenv("TINA_EMU_ORDER");
+    if (!order || !*order) return ALTERNATE;
+    if (strcmp(order, "forward") == 0) return FORWARD;
+    if (strcmp(order, "reverse") == 0) return REVERSE;
+    fatal("TINA_EMU_ORDER=%s: forward, reverse, or unset (alternate)", order);
+}
+const Order order = order_from_env();
 
 struct Stats {
     long grids, products, captures, invalidated, graph_launches;
@@ -283,10 +297,14 @@ void run_block() {
         kernel.warps[w].generation = 0;
     }
     kernel.live = n, kernel.block_arrived = 0;
+    bool reverse = order == REVERSE ||
+                   (order == ALTERNATE && (blockIdx.x + blockIdx.y * gridDim.x + blockIdx.z * gridDim.x * gridDim.y) % 2);
     while (kernel.live) {
         bool ran = false;
-        for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++) {
+            int i = reverse ? n - 1 - k : k;
             if (kernel.threads[i].state == READY) resume(i), ran = true;
+        }
         if (ran) continue;
         int at_block = 0, at_warp = 0;
         for (int i = 0; i < n; i++) at_block += kernel.threads[i].state == AT_BLOCK_BARRIER,
