@@ -485,10 +485,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: %lld %s, %lld tokens %s in %.1f s (%.1f tokens/s; loading %.1f s before)", cli_program(),
                 r.prompts, o.forced ? "rollouts" : "prompts", r.tokens, o.forced ? "scored" : "generated", seconds,
                 (double)r.tokens / seconds, loaded - started);
-        if (!o.forced)
+        if (!o.forced) {
+            int length = o.max_prompt + o.max_new;
             fprintf(stderr, "; model %.1f s in %lld prefill calls and %.1f s in %lld decode steps of up to %d "
-                    "sequences (tokens drawn included)", r.stats.prefill_seconds, r.stats.prefill_calls,
-                    r.stats.decode_seconds, r.stats.steps, o.batch);
+                    "sequences (tokens drawn included); a KV cache of %d x %d tokens (%.3g GiB on %s)",
+                    r.stats.prefill_seconds, r.stats.prefill_calls, r.stats.decode_seconds, r.stats.steps, o.batch,
+                    o.batch, length, (double)o.batch * (double)tina_kv_cache_slot_bytes(model, length) / (1 << 30),
+                    o.device);
+        }
         if (r.truncated || r.skipped)
             fprintf(stderr, "; %lld prompts longer than %d tokens %s", r.truncated + r.skipped, o.max_prompt,
                     r.skipped ? "skipped" : "cut from the left");

@@ -44,6 +44,13 @@ check "--prefill-tokens 39: the same bytes, in two calls" cmp -s out sampled.jso
 check "--prefill-tokens 39: the third prompt in a call of its own" stderr_has "in 2 prefill calls"
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 8 --prefill-tokens 4096 prompts.jsonl
 check "--prefill-tokens with room for two prompts' samples: the same bytes" cmp -s out sampled.jsonl
+# the KV cache it states: --batch slots of (longest prompt + new tokens) positions, each 2 (keys, values) x layers x
+# kv heads x head size f32 values on the CPU
+kv=$(sed -En 's/.*a KV cache of ([0-9]+) x ([0-9]+) tokens \(([0-9.e+-]+) GiB on cpu\).*/\1 \2 \3/p' err)
+check "the KV cache stated: 8 slots, their size from the model's config ($kv)" jq -e -n --arg kv "$kv" \
+    --slurpfile c "$F/qwen2-f32/config.json" '($kv | split(" ") | map(select(. != "") | tonumber)) as [$b, $l, $g] |
+    $c[0] as $m | $b == 8 and ($b * $l * 2 * $m.num_hidden_layers * $m.num_key_value_heads *
+    ($m.hidden_size / $m.num_attention_heads) * 4 / 1073741824 - $g | fabs) <= 0.005 * $g'
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch auto prompts.jsonl
 check "--batch auto: the same bytes" cmp -s out sampled.jsonl
 slots=$(grep -o 'decode steps of up to [0-9]* sequences' err | grep -o '[0-9]*')
