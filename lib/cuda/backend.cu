@@ -343,12 +343,24 @@ static void cuda_matmuls(TinaBackend *b, int n, void *const *out, const void *in
     for (int i = 0; i < n; i++) cuda_matmul(b, out[i], in, w[i], bias[i], T, K, N[i], false);
 }
 
+/* the most rows whose adapter runs as launch_lora_small's two kernels, a dot product per warp or thread: a decode
+ * step's, whose four launches (input copy, two products, sum) of a few microseconds each, seven projections a layer,
+ * outlast the work; more rows go through cuBLAS's f32 products */
+static constexpr int LORA_SMALL_MOST = 64;
+
 /* PEFT keeps a bf16 model's adapter in f32 and computes it in f32 (the input cast up, the sum with the base
  * output in f32, then rounded): the same here, through an f32 copy of the input. */
 static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T, int K,
                       int N, int r, float scale) {
     Cuda *c = cuda_of(b);
     if (!launching(c)) return;
+    if (T <= LORA_SMALL_MOST) {
+        float *z32 = (float *)scratch(c, (size_t)T * r * sizeof(float));
+        if (!z32) return;
+        launch_lora_small(c->stream, (bf16 *)out, (const bf16 *)in, a, bm, (bf16 *)z, z32, T, K, N, r, scale);
+        launched(c, "lora");
+        return;
+    }
     size_t in_n = (size_t)T * K, z_n = (size_t)T * r, out_n = (size_t)T * N;
     float *in32 = (float *)scratch(c, (in_n + z_n + out_n) * sizeof(float));
     if (!in32) return;
