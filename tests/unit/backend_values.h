@@ -1,6 +1,6 @@
-/* backend_values: what the backend-generic tests (TINA_TEST_BACKEND) share: values rounded to bf16, and host f32
- * values to and from a backend's storage of 4 (f32) or 2 (bf16) bytes a value. The tests' values are bf16 already,
- * so that either storage holds them exactly. */
+/* backend_values: what the backend-generic tests (TINA_TEST_BACKEND) share: values rounded to bf16, host f32
+ * values to and from a backend's storage of 4 (f32) or 2 (bf16) bytes a value (the tests' values are bf16 already,
+ * so that either storage holds them exactly), and their main. */
 #ifndef TINA_TEST_BACKEND_VALUES_H
 #define TINA_TEST_BACKEND_VALUES_H
 
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "test.h"
 
 /* x rounded to bf16 (nearest, ties to even), as f32 */
 static inline float round_bf16(float x) {
@@ -48,6 +49,20 @@ static inline void download_values(TinaBackend *b, float *x, const void *src, si
         memcpy(&x[i], &bits, sizeof bits);
     }
     free(host);
+}
+
+/* The suite's tests on the backend TINA_TEST_BACKEND names (cpu when unset, 2 threads), held in *backend while they
+ * run: test_main's status, or 1 (and why) when there is no such backend */
+static inline int test_main_on_backend(const char *suite, const TestCase *tests, size_t n, TinaBackend **backend) {
+    const char *name = getenv("TINA_TEST_BACKEND");
+    TinaError err;
+    if (tina_backend_new(name && *name ? name : "cpu", 2, backend, &err)) {
+        fprintf(stderr, "%s: %s\n", suite, err.message);
+        return 1;
+    }
+    int status = test_main(suite, tests, n);
+    (*backend)->destroy(*backend);
+    return status;
 }
 
 #endif

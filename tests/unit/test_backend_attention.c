@@ -119,13 +119,5 @@ static void cached_attention_matches_f64_for_every_group_and_head_size(void) {
 
 int main(void) {
     static const TestCase tests[] = {TEST(cached_attention_matches_f64_for_every_group_and_head_size)};
-    const char *name = getenv("TINA_TEST_BACKEND");
-    TinaError err;
-    if (tina_backend_new(name && *name ? name : "cpu", 2, &backend, &err)) {
-        fprintf(stderr, "test_backend_attention: %s\n", err.message);
-        return 1;
-    }
-    int status = test_main("test_backend_attention", tests, sizeof tests / sizeof tests[0]);
-    backend->destroy(backend);
-    return status;
+    return test_main_on_backend("test_backend_attention", tests, sizeof tests / sizeof tests[0], &backend);
 }

@@ -85,13 +85,5 @@ static void the_adapter_matches_f64_for_few_rows_and_many(void) {
 
 int main(void) {
     static const TestCase tests[] = {TEST(the_adapter_matches_f64_for_few_rows_and_many)};
-    const char *name = getenv("TINA_TEST_BACKEND");
-    TinaError err;
-    if (tina_backend_new(name && *name ? name : "cpu", 2, &backend, &err)) {
-        fprintf(stderr, "test_backend_lora: %s\n", err.message);
-        return 1;
-    }
-    int status = test_main("test_backend_lora", tests, sizeof tests / sizeof tests[0]);
-    backend->destroy(backend);
-    return status;
+    return test_main_on_backend("test_backend_lora", tests, sizeof tests / sizeof tests[0], &backend);
 }

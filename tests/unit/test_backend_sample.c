@@ -136,14 +136,6 @@ int main(void) {
         TEST(rows_beyond_the_gathered_candidates_are_drawn_all_the_same),
         TEST(the_padding_rows_are_never_drawn),
     };
-    const char *name = getenv("TINA_TEST_BACKEND");
-    TinaError err;
-    if (tina_backend_new(name && *name ? name : "cpu", 2, &backend, &err)) {
-        fprintf(stderr, "test_backend_sample: %s\n", err.message);
-        return 1;
-    }
     make_profiles();
-    int status = test_main("test_backend_sample", tests, sizeof tests / sizeof tests[0]);
-    backend->destroy(backend);
-    return status;
+    return test_main_on_backend("test_backend_sample", tests, sizeof tests / sizeof tests[0], &backend);
 }
