@@ -465,7 +465,6 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device) {
     snprintf(prop->name, sizeof prop->name, "CUDA emulator (tests/emu, on the CPU)");
     prop->totalGlobalMem = device_memory();
     prop->multiProcessorCount = (int)env_size("TINA_EMU_SMS", 132);
-    prop->major = 9;
     return cudaSuccess;
 }
 

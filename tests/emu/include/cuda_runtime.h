@@ -17,9 +17,6 @@
 
 #define __global__
 #define __device__
-#define __host__
-#define __forceinline__ inline
-#define __launch_bounds__(...)
 /* One block runs at a time, its threads taking turns (emu.cc): a function's static is the running block's. */
 #define __shared__ static
 
@@ -37,7 +34,6 @@ struct alignas(16) uint4 {
 /* the running thread's, set by the emulator each time a thread resumes */
 extern uint3 threadIdx, blockIdx;
 extern dim3 blockDim, gridDim;
-static const int warpSize = 32;
 
 enum cudaError_t {
     cudaSuccess = 0,
@@ -68,7 +64,6 @@ struct cudaDeviceProp {
     char name[256];
     size_t totalGlobalMem;
     int multiProcessorCount;
-    int major, minor;
 };
 
 typedef struct EmuStream *cudaStream_t;
@@ -182,6 +177,5 @@ template <class T> T atomicAdd(T *address, T value) {
 
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 inline int min(int a, int b) { return a < b ? a : b; }
-inline int max(int a, int b) { return a > b ? a : b; }
 
 #endif
