@@ -4,6 +4,7 @@
 #ifndef TINA_TEST_BACKEND_VALUES_H
 #define TINA_TEST_BACKEND_VALUES_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,20 @@ static inline void download_values(TinaBackend *b, float *x, const void *src, si
         memcpy(&x[i], &bits, sizeof bits);
     }
     free(host);
+}
+
+/* the worst |got - want| of (rows, cols) values over each row's largest |want| (at least 1e-3) */
+static inline double worst_row_error(const float *got, const double *want, int rows, int cols) {
+    double worst = 0;
+    for (int t = 0; t < rows; t++) {
+        double scale = 1e-3, error = 0;
+        for (int i = 0; i < cols; i++) {
+            scale = fmax(scale, fabs(want[(size_t)t * cols + i]));
+            error = fmax(error, fabs(got[(size_t)t * cols + i] - want[(size_t)t * cols + i]));
+        }
+        worst = fmax(worst, error / scale);
+    }
+    return worst;
 }
 
 /* The suite's tests on the backend TINA_TEST_BACKEND names (cpu when unset, 2 threads), held in *backend while they

@@ -22,20 +22,6 @@ static void values(float *x, size_t n, uint64_t stream, float range, bool bf16) 
     }
 }
 
-/* the worst |got - want| of the (rows, cols) values over each row's largest |want| */
-static double worst_error(const float *got, const double *want, int rows, int cols) {
-    double worst = 0;
-    for (int t = 0; t < rows; t++) {
-        double scale = 1e-3, error = 0;
-        for (int i = 0; i < cols; i++) {
-            scale = fmax(scale, fabs(want[(size_t)t * cols + i]));
-            error = fmax(error, fabs(got[(size_t)t * cols + i] - want[(size_t)t * cols + i]));
-        }
-        worst = fmax(worst, error / scale);
-    }
-    return worst;
-}
-
 /* One call of T rows, K inputs, N outputs, rank r: the worst error of out and of z */
 static double adapter(int T, int K, int N, int r) {
     size_t bytes = backend->act_bytes, in_n = (size_t)T * K, out_n = (size_t)T * N, z_n = (size_t)T * r;
@@ -66,7 +52,7 @@ static double adapter(int T, int K, int N, int r) {
     CHECK(backend->check(backend, &err) == TINA_OK);
     download_values(backend, out, out_b, out_n, bytes);
     download_values(backend, z, z_b, z_n, bytes);
-    double worst = fmax(worst_error(out, want_out, T, N), worst_error(z, want_z, T, r));
+    double worst = fmax(worst_row_error(out, want_out, T, N), worst_row_error(z, want_z, T, r));
     printf("note: %s lora, %d rows, rank %d: worst error %.2e of a row's scale\n", backend->name, T, r, worst);
     backend->release(backend, in_b), backend->release(backend, out_b), backend->release(backend, z_b);
     backend->release(backend, a_b), backend->release(backend, bm_b);
