@@ -16,6 +16,8 @@
 
 #include <cmath>
 
+#include "common.cuh"
+
 static const int WARPS = 4; /* per block */
 
 /* one thread per element of the new rows: k, v (T, Hkv * D) into the cache at (slot, position) */
@@ -27,16 +29,6 @@ static __global__ void store_kernel(bf16 *k_cache, bf16 *v_cache, const bf16 *k,
     size_t at = ((size_t)batch.slot[t] * max_len + batch.positions[t]) * row + c;
     k_cache[at] = k[i];
     v_cache[at] = v[i];
-}
-
-static __device__ float warp_max(float v) {
-    for (int o = 16; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-
-static __device__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
 }
 
 /* One warp per (token, kv head, split), serving the query heads of the kv head's group (up to GROUP_MOST of them;
@@ -101,10 +93,10 @@ static __global__ void attention_kernel(bf16 *out, float *partial, int splits, c
 #pragma unroll
         for (int j = 0; j < GROUP_MOST; j++) { /* heads is the same for the whole warp: the shuffles are too */
             if (j >= heads) break;
-            float new_max = fmaxf(running_max[j], warp_max(p[j]));
+            float new_max = fmaxf(running_max[j], warp_reduce(p[j], Max()));
             p[j] = key < keys ? expf(p[j] - new_max) : 0.0f;
             float correction = expf(running_max[j] - new_max); /* 0 on the first chunk */
-            running_sum[j] = running_sum[j] * correction + warp_sum(p[j]);
+            running_sum[j] = running_sum[j] * correction + warp_reduce(p[j], Sum());
 #pragma unroll
             for (int i = 0; i < PER_LANE; i++) acc[j][i] *= correction;
             running_max[j] = new_max;
@@ -181,7 +173,7 @@ void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, c
     int row = Hkv * D;
     size_t n = (size_t)T * row;
     if (!n) return;
-    store_kernel<<<(unsigned)((n + 255) / 256), 256, 0, s>>>(k_cache, v_cache, k, v, batch, max_len, row, n);
+    store_kernel<<<blocks_for(n), THREADS, 0, s>>>(k_cache, v_cache, k, v, batch, max_len, row, n);
     unsigned blocks = (unsigned)(((size_t)attention_units(T, Hq, Hkv) * splits + WARPS - 1) / WARPS);
     float scale = 1.0f / sqrtf((float)D);
 #define ATTENTION(size) attention_kernel<size><<<blocks, 32 * WARPS, 0, s>>>(out, partial, splits, q, k_cache, \
@@ -195,5 +187,5 @@ void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, c
     }
 #undef ATTENTION
     size_t values = (size_t)T * Hq * D;
-    if (splits > 1) combine_kernel<<<(unsigned)((values + 255) / 256), 256, 0, s>>>(out, partial, T * Hq, splits, D);
+    if (splits > 1) combine_kernel<<<blocks_for(values), THREADS, 0, s>>>(out, partial, T * Hq, splits, D);
 }

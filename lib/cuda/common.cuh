@@ -20,16 +20,20 @@ struct Min {
     __device__ int operator()(int a, int b) const { return a < b ? a : b; }
 };
 
+/* op over v of every lane of the warp, returned to every lane */
+template <class T, class Op> static __device__ T warp_reduce(T v, Op op) {
+    for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
 /* op over v of every thread of the block (THREADS threads), returned to every thread; shared: THREADS / 32 values */
 template <class T, class Op> static __device__ T block_reduce(T v, T *shared, Op op, T identity) {
-    for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    v = warp_reduce(v, op);
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     __syncthreads(); /* shared may still be read by a previous call */
     if (lane == 0) shared[warp] = v;
     __syncthreads();
-    v = lane < THREADS / 32 ? shared[lane] : identity;
-    for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
+    return warp_reduce(lane < THREADS / 32 ? shared[lane] : identity, op);
 }
 
 #endif

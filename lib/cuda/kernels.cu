@@ -116,7 +116,7 @@ static __global__ void lora_down_kernel(float *z32, bf16 *z, const bf16 *in, con
     const float *row = a + (size_t)j * K;
     float sum = 0;
     for (int k = lane; k < K; k += 32) sum += __bfloat162float(x[k]) * row[k];
-    for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    sum = warp_reduce(sum, Sum());
     if (lane == 0) z32[warp] = sum, z[warp] = __float2bfloat16(sum);
 }
 

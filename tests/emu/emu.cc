@@ -676,7 +676,7 @@ size_t extent(int rows, int cols, int ld) { return rows && cols ? (size_t)(cols 
 /* whether a column-major (rows, cols) operand with leading dimension ld lies in one device allocation */
 bool operand_ok(const void *p, cudaDataType type, int rows, int cols, int ld) {
     if (rows == 0 || cols == 0) return true;
-    return ld >= rows && on_device(p, ((size_t)(cols - 1) * ld + rows) * element_bytes(type));
+    return ld >= rows && on_device(p, extent(rows, cols, ld) * element_bytes(type));
 }
 
 /* C (m, n) = alpha op(A) op(B) + beta C, column-major, the sums in f32 (beta 0: C is not read) */
