@@ -5,11 +5,13 @@
 #define TINA_TEST_BACKEND_VALUES_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
+#include "rng.h"
 #include "test.h"
 
 /* x rounded to bf16 (nearest, ties to even), as f32 */
@@ -19,6 +21,14 @@ static inline float round_bf16(float x) {
     bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;
     memcpy(&x, &bits, sizeof x);
     return x;
+}
+
+/* x (n) = values in [-range, range) from the counter-based stream (seed, stream), rounded to bf16 when bf16 */
+static inline void uniform_values(float *x, size_t n, uint64_t seed, uint64_t stream, float range, bool bf16) {
+    for (size_t i = 0; i < n; i++) {
+        x[i] = (float)(range * (2 * tina_rng_uniform(seed, stream, i) - 1));
+        if (bf16) x[i] = round_bf16(x[i]);
+    }
 }
 
 /* n values copied into new backend memory of `bytes` a value (NULL when out of memory) */

@@ -17,11 +17,6 @@ enum { SLOTS = 3, MAX_LEN = 700, LONG = 600, SHORT = 9 };
 
 static TinaBackend *backend;
 
-/* n bf16 values in [-1, 1) from the stream */
-static void values(float *x, size_t n, uint64_t stream) {
-    for (size_t i = 0; i < n; i++) x[i] = round_bf16((float)(2 * tina_rng_uniform(5, stream, i) - 1));
-}
-
 typedef struct {
     int Hq, Hkv, D;
     float *keys[SLOTS], *vals[SLOTS]; /* host mirror of the cache: (MAX_LEN, Hkv, D) a slot */
@@ -40,7 +35,8 @@ static void call(Case *c, int n_seqs, const int *slot, const int *n_past, const 
     size_t qn = (size_t)T * Hq * D, kn = (size_t)T * Hkv * D;
     float *q = malloc(qn * sizeof *q), *k = malloc(kn * sizeof *k), *v = malloc(kn * sizeof *v);
     float *out = malloc(qn * sizeof *out);
-    values(q, qn, 3 * stream), values(k, kn, 3 * stream + 1), values(v, kn, 3 * stream + 2);
+    uniform_values(q, qn, 5, 3 * stream, 1.0f, true), uniform_values(k, kn, 5, 3 * stream + 1, 1.0f, true);
+    uniform_values(v, kn, 5, 3 * stream + 2, 1.0f, true);
     size_t bytes = backend->act_bytes;
     void *q_b = upload_values(backend, q, qn, bytes), *k_b = upload_values(backend, k, kn, bytes);
     void *v_b = upload_values(backend, v, kn, bytes), *out_b = backend->alloc(backend, qn * bytes);

@@ -14,14 +14,6 @@
 
 static TinaBackend *backend;
 
-/* n values in [-range, range) from the stream, bf16 ones when bf16 */
-static void values(float *x, size_t n, uint64_t stream, float range, bool bf16) {
-    for (size_t i = 0; i < n; i++) {
-        x[i] = (float)(range * (2 * tina_rng_uniform(11, stream, i) - 1));
-        if (bf16) x[i] = round_bf16(x[i]);
-    }
-}
-
 /* One call of T rows, K inputs, N outputs, rank r: the worst error of out and of z */
 static double adapter(int T, int K, int N, int r) {
     size_t bytes = backend->act_bytes, in_n = (size_t)T * K, out_n = (size_t)T * N, z_n = (size_t)T * r;
@@ -29,8 +21,9 @@ static double adapter(int T, int K, int N, int r) {
     float *bm = malloc((size_t)N * r * sizeof *bm), *out = malloc(out_n * sizeof *out), *z = malloc(z_n * sizeof *z);
     double *want_out = malloc(out_n * sizeof *want_out), *want_z = malloc(z_n * sizeof *want_z);
     uint64_t stream = (uint64_t)(T * 1000 + r);
-    values(in, in_n, 4 * stream, 1.0f, true), values(out, out_n, 4 * stream + 1, 1.0f, true);
-    values(a, (size_t)r * K, 4 * stream + 2, 0.1f, false), values(bm, (size_t)N * r, 4 * stream + 3, 0.1f, false);
+    uniform_values(in, in_n, 11, 4 * stream, 1.0f, true), uniform_values(out, out_n, 11, 4 * stream + 1, 1.0f, true);
+    uniform_values(a, (size_t)r * K, 11, 4 * stream + 2, 0.1f, false);
+    uniform_values(bm, (size_t)N * r, 11, 4 * stream + 3, 0.1f, false);
     float scale = 2.0f;
     for (int t = 0; t < T; t++) {
         for (int j = 0; j < r; j++) {

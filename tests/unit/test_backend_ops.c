@@ -16,10 +16,10 @@ enum { T = 5, C = 96, N = 80 };
 
 static TinaBackend *backend;
 
-/* n bf16 values in [-range, range) from the stream */
+/* n new bf16 values in [-range, range) from the stream */
 static float *values(size_t n, uint64_t stream, float range) {
     float *x = malloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = round_bf16((float)(range * (2 * tina_rng_uniform(13, stream, i) - 1)));
+    uniform_values(x, n, 13, stream, range, true);
     return x;
 }
 
