@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kv_cache.h"
 #include "model.h"
 #include "progress.h"
 
@@ -44,7 +45,7 @@ int main(int argc, char **argv) {
     const TinaConfig *c = tina_model_config(m);
     int slots = P > B ? P : B;
     TinaKVCache *kv;
-    if (tina_kv_cache_new(m, slots, N > prompt + S ? N : prompt + S, &kv, &err)) {
+    if (tina_kv_cache_new(m, slots, N > prompt + S ? N : prompt + S, 0, &kv, &err)) {
         fprintf(stderr, "model_bench: %s\n", err.message);
         return 1;
     }

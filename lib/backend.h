@@ -32,6 +32,18 @@ typedef struct {
     const int32_t *positions; /* (T,) position of each token in its sequence */
 } TinaBatch;
 
+/* Where a KV cache keeps each slot's positions: position p of slot s is row table[s * per_slot + p / page_len] *
+ * page_len + p % page_len of a layer's keys or values (pages x page_len, Hkv, D). */
+typedef struct {
+    const int32_t *table; /* (slots, per_slot) in backend memory */
+    int per_slot, page_len;
+} TinaKVPages;
+
+static inline size_t tina_kv_row(const TinaKVPages *pages, int slot, int position) {
+    return (size_t)pages->table[(size_t)slot * pages->per_slot + position / pages->page_len] * pages->page_len +
+           (size_t)(position % pages->page_len);
+}
+
 typedef struct TinaBackend TinaBackend;
 
 struct TinaBackend {
@@ -78,13 +90,14 @@ struct TinaBackend {
                  int N, int r, float scale);
     /* rotate-half RoPE in place on q (T, Hq, D) and k (T, Hkv, D) at the batch's positions */
     void (*rope)(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta);
-    /* stores the new k, v (T, Hkv, D) in this layer's cache (slots, max_len, Hkv, D), then causal GQA attention of
-     * q (T, Hq, D) over each sequence's cached keys: out (T, Hq, D) A; f32 softmax */
+    /* stores the new k, v (T, Hkv, D) in this layer's cache (pages x page_len, Hkv, D) where `pages` puts each
+     * sequence's positions, then causal GQA attention of q (T, Hq, D) over each sequence's cached keys:
+     * out (T, Hq, D) A; f32 softmax */
     void (*attention)(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache,
-                      void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D);
+                      void *v_cache, const TinaKVPages *pages, const TinaBatch *batch, int Hq, int Hkv, int D);
     /* out (T, I) A = silu(gate) * up, gate and up (T, I) A; out may be gate */
     void (*swiglu)(TinaBackend *b, void *out, const void *gate, const void *up, int T, int I);
-    /* dst = src, n A values (copying a KV-cache prefix between slots) */
+    /* dst = src, n A values (a KV-cache page copied on write) */
     void (*copy)(TinaBackend *b, void *dst, const void *src, size_t n);
     /* out (n, C) A = rows[0..n) of in (T, C) A */
     void (*gather_rows)(TinaBackend *b, void *out, const void *in, const int *rows, int n, int C);

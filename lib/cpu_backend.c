@@ -502,46 +502,58 @@ static void exp_shifted(float *x, float shift, int n, bool avx2) {
         for (int i = 0; i < n; i++) x[i] = expf(x[i] + shift);
 }
 
-/* o (D) = sum over j < n of p[j] v[j] (rows of v `row` apart), added key by key: 64 columns at a time held in
- * registers while the keys stream past */
-__attribute__((target("avx2,fma"))) static void weighted_sum_avx2(float *o, const float *p, const float *v, int n,
-                                                                   size_t row, int D) {
+/* A sequence's keys or values in a layer's cache: position j is row tina_kv_row(pages, slot, j), its kv head's
+ * columns `head` values in. */
+typedef struct {
+    const float *cache;
+    const TinaKVPages *pages;
+    int slot;
+    size_t row, head;
+} CachedRows;
+
+static const float *cached_row(const CachedRows *c, int j) {
+    return c->cache + tina_kv_row(c->pages, c->slot, j) * c->row + c->head;
+}
+
+/* o (D) = sum over j < n of p[j] v[j], added key by key: 64 columns at a time held in registers while the keys
+ * stream past */
+__attribute__((target("avx2,fma"))) static void weighted_sum_avx2(float *o, const float *p, const CachedRows *v, int n,
+                                                                   int D) {
     for (int d0 = 0; d0 < D; d0 += 64) {
         int vectors = (D - d0 < 64 ? D - d0 : 64) / 8;
         __m256 acc[8];
         for (int u = 0; u < vectors; u++) acc[u] = _mm256_setzero_ps();
         for (int j = 0; j < n; j++) {
             __m256 pj = _mm256_set1_ps(p[j]);
-            const float *vj = v + (size_t)j * row + d0;
+            const float *vj = cached_row(v, j) + d0;
             for (int u = 0; u < vectors; u++) acc[u] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * u), acc[u]);
         }
         for (int u = 0; u < vectors; u++) _mm256_storeu_ps(o + d0 + 8 * u, acc[u]);
     }
 }
 
-static void weighted_sum(float *o, const float *p, const float *v, int n, size_t row, int D, bool avx2) {
+static void weighted_sum(float *o, const float *p, const CachedRows *v, int n, int D, bool avx2) {
     if (avx2 && D % 8 == 0) {
-        weighted_sum_avx2(o, p, v, n, row, D);
+        weighted_sum_avx2(o, p, v, n, D);
         return;
     }
     memset(o, 0, (size_t)D * sizeof *o);
-    for (int j = 0; j < n; j++)
-        for (int d = 0; d < D; d++) o[d] += p[j] * v[(size_t)j * row + d];
+    for (int j = 0; j < n; j++) {
+        const float *vj = cached_row(v, j);
+        for (int d = 0; d < D; d++) o[d] += p[j] * vj[d];
+    }
 }
 
 static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache,
-                          void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D) {
+                          void *v_cache, const TinaKVPages *pages, const TinaBatch *batch, int Hq, int Hkv, int D) {
     Cpu *c = (Cpu *)b;
-    size_t row = (size_t)Hkv * D; /* one position of one slot's cache */
-    for (int s = 0; s < batch->n_seqs; s++) {
-        float *kc = (float *)k_cache + (size_t)batch->slot[s] * max_len * row;
-        float *vc = (float *)v_cache + (size_t)batch->slot[s] * max_len * row;
+    size_t row = (size_t)Hkv * D; /* one position's keys or values */
+    for (int s = 0; s < batch->n_seqs; s++)
         for (int i = 0; i < batch->n_new[s]; i++) {
-            size_t t = (size_t)(batch->first[s] + i);
-            memcpy(kc + (size_t)(batch->n_past[s] + i) * row, (const float *)k + t * row, row * sizeof(float));
-            memcpy(vc + (size_t)(batch->n_past[s] + i) * row, (const float *)v + t * row, row * sizeof(float));
+            size_t t = (size_t)(batch->first[s] + i), at = tina_kv_row(pages, batch->slot[s], batch->n_past[s] + i);
+            memcpy((float *)k_cache + at * row, (const float *)k + t * row, row * sizeof(float));
+            memcpy((float *)v_cache + at * row, (const float *)v + t * row, row * sizeof(float));
         }
-    }
     float scale = 1.0f / sqrtf((float)D);
     int group = Hq / Hkv;
     /* one task per (token, kv head): the group's query heads share each key and value as it is read */
@@ -551,15 +563,21 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
         while (batch->first[s] + batch->n_new[s] <= t) s++;
         int keys = batch->positions[t] + 1; /* causal: itself and everything before it */
         const float *qg = (const float *)q + ((size_t)t * Hq + (size_t)g * group) * D; /* (group, D) */
-        const float *kc = (const float *)k_cache + (size_t)batch->slot[s] * max_len * row + (size_t)g * D;
-        const float *vc = (const float *)v_cache + (size_t)batch->slot[s] * max_len * row + (size_t)g * D;
+        CachedRows kc = {k_cache, pages, batch->slot[s], row, (size_t)g * D}, vc = kc;
+        vc.cache = v_cache;
         float *sc = c->scratch + (size_t)omp_get_thread_num() * 2 * QUERY_BLOCK * c->block_len; /* (group, keys) */
-        if (c->avx2 && D % 8 == 0) rows_times(&(Rows){.out = sc, .in = qg, .w = kc, .ld_out = keys, .ld_in = D, .ld_w = row, .K = D,
-                                                   .alpha = scale},
-                                          group, 0, keys);
-        else
-            for (int i = 0; i < group; i++)
-                for (int j = 0; j < keys; j++) sc[i * keys + j] = dot(qg + i * D, kc + j * row, D, c->avx2) * scale;
+        for (int j0 = 0; j0 < keys; j0 += pages->page_len) { /* a page's keys are rows `row` apart */
+            int n = keys - j0 < pages->page_len ? keys - j0 : pages->page_len;
+            const float *page = cached_row(&kc, j0);
+            if (c->avx2 && D % 8 == 0)
+                rows_times(&(Rows){.out = sc + j0, .in = qg, .w = page, .ld_out = keys, .ld_in = D, .ld_w = row, .K = D,
+                                   .alpha = scale},
+                           group, 0, n);
+            else
+                for (int i = 0; i < group; i++)
+                    for (int j = 0; j < n; j++)
+                        sc[i * keys + j0 + j] = dot(qg + i * D, page + j * row, D, c->avx2) * scale;
+        }
         for (int i = 0; i < group; i++) {
             float *p = sc + (size_t)i * keys, max = -INFINITY, sum = 0;
             for (int j = 0; j < keys; j++) max = p[j] > max ? p[j] : max;
@@ -568,8 +586,7 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
             for (int j = 0; j < keys; j++) p[j] /= sum;
         }
         float *og = (float *)out + ((size_t)t * Hq + (size_t)g * group) * D;
-        for (int i = 0; i < group; i++)
-            weighted_sum(og + (size_t)i * D, sc + (size_t)i * keys, vc, keys, row, D, c->avx2);
+        for (int i = 0; i < group; i++) weighted_sum(og + (size_t)i * D, sc + (size_t)i * keys, &vc, keys, D, c->avx2);
     }
 }
 

@@ -1,10 +1,15 @@
 /* generate: the batched generation engine.
  *
- * Prompts go through a fixed number of KV slots: each prompt is prefilled once (several in one call, up to a token
- * budget) and its KV prefix copied to the slots
- * of its G samples; decode steps advance every active sequence at once (the weights are read once per step for the
- * whole batch); a finished sequence frees its slot, and waiting prompts start as soon as G slots are free
- * (continuous batching). Memory is the model's activations plus the cache: slots x (longest prompt + new tokens).
+ * Prompts go through a fixed number of sequence slots over a paged KV cache (kv_cache.h): each prompt is prefilled
+ * once (several in one call, up to a token budget) and its G samples map its pages together; decode steps advance
+ * every running sequence at once (the weights are read once per step for the whole batch); a finished sequence
+ * frees its slot and its pages, and waiting prompts start as soon as G slots are free and the free pages hold them
+ * with a page to spare for every running sequence (continuous batching). A cache smaller than every slot at its
+ * longest holds more sequences than a cache of whole slots would, as long as they are shorter than the longest;
+ * when the running sequences outgrow it, the newest is preempted: its pages are given back, and when pages are free
+ * again (before any new prompt starts) its cache is rebuilt by running its prompt and tokens through the model, and
+ * it goes on with the same draws. A rebuilt cache is a prefill's rounding, not the decode steps': on a bf16 GPU a
+ * preempted sample's later tokens may part from an unpreempted run's at near-ties.
  *
  * Sample i of a prompt draws its token at step j with u = uniform(seed, stream_i, j), stream_i = bits(seed,
  * prompt stream, i): the draws of a sample do not depend on what runs beside it. What a prompt is, and what happens
@@ -39,10 +44,12 @@ typedef struct {
 
 /* Where the time went, for the caller's summary: wall-clock seconds, the model's calls waited for. */
 typedef struct {
-    double prefill_seconds; /* prompts through the model, their first tokens drawn, their caches shared */
+    double prefill_seconds; /* prompts through the model, their first tokens drawn, their pages shared; caches rebuilt */
     double decode_seconds;  /* decode steps through the model, their tokens drawn by the backend */
     long long prefill_calls; /* the model's prefill calls (several prompts each, when prefill_tokens allows) */
     long long steps;        /* decode steps */
+    long long preemptions;  /* sequences preempted for want of pages, */
+    long long recomputed_tokens; /* and the positions their rebuilt caches took */
 } TinaGenStats;
 
 typedef struct {
@@ -51,6 +58,8 @@ typedef struct {
     int max_new_tokens;
     int max_prompt_tokens; /* no prompt is longer (the caller checks) */
     int slots;             /* sequences decoded together, at least G */
+    int kv_pages;          /* pages of TINA_KV_PAGE positions in the cache, at least those of one sequence of
+                            * max_prompt_tokens + max_new_tokens (0: every slot that many, never preempting) */
     int prefill_tokens;    /* prompts are prefilled together, in one call, while their tokens add up to no more
                             * than this (0: one prompt a call). A GPU does more in one call; the CPU gives a prompt
                             * the same logits whatever else is prefilled with it only when nothing is. */

@@ -177,63 +177,10 @@ void tina_model_free(TinaModel *m) {
 
 const TinaConfig *tina_model_config(const TinaModel *m) { return &m->config; }
 
-size_t tina_kv_cache_slot_bytes(const TinaModel *m, int max_len) {
-    const TinaConfig *c = &m->config;
-    return 2 * (size_t)c->n_layers * max_len * c->n_kv_heads * c->head_dim * m->backend->act_bytes;
-}
-
-TinaStatus tina_kv_cache_new(TinaModel *m, int n_slots, int max_len, TinaKVCache **out, TinaError *err) {
-    *out = NULL;
-    if (n_slots < 1 || max_len < 1) return tina_error(err, TINA_ERR_INPUT, "a KV cache needs slots and positions");
-    const TinaConfig *c = &m->config;
-    TinaBackend *b = m->backend;
-    TinaStatus status = b->reserve(b, m->max_tokens, max_len, c->head_dim, c->rope_theta, err);
-    if (status) return status;
-    TinaKVCache *kv = calloc(1, sizeof *kv);
-    if (!kv) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-    kv->model = m;
-    kv->n_slots = n_slots;
-    kv->max_len = max_len;
-    kv->layer_stride = (size_t)n_slots * max_len * c->n_kv_heads * c->head_dim;
-    size_t bytes = kv->layer_stride * c->n_layers * b->act_bytes;
-    kv->k = b->alloc(b, bytes);
-    kv->v = b->alloc(b, bytes);
-    if (!kv->k || !kv->v) {
-        tina_kv_cache_free(kv);
-        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (KV cache of 2 x %.1f MB)", (double)bytes / 1e6);
-    }
-    *out = kv;
-    return TINA_OK;
-}
-
-void tina_kv_cache_free(TinaKVCache *kv) {
-    if (!kv) return;
-    TinaBackend *b = kv->model->backend;
-    if (kv->k) b->release(b, kv->k);
-    if (kv->v) b->release(b, kv->v);
-    free(kv);
-}
-
-TinaStatus tina_kv_cache_copy(TinaKVCache *kv, int from, int to, int n, TinaError *err) {
-    if (from < 0 || to < 0 || from >= kv->n_slots || to >= kv->n_slots || n < 0 || n > kv->max_len)
-        return tina_error(err, TINA_ERR_INPUT, "KV copy of %d positions from slot %d to %d does not fit the cache", n,
-                          from, to);
-    const TinaConfig *c = &kv->model->config;
-    TinaBackend *b = kv->model->backend;
-    size_t row = (size_t)c->n_kv_heads * c->head_dim, slot = (size_t)kv->max_len * row;
-    for (int l = 0; l < c->n_layers; l++) {
-        size_t layer = (size_t)l * kv->layer_stride;
-        char *k = (char *)kv->k, *v = (char *)kv->v;
-        b->copy(b, k + (layer + to * slot) * b->act_bytes, k + (layer + from * slot) * b->act_bytes, (size_t)n * row);
-        b->copy(b, v + (layer + to * slot) * b->act_bytes, v + (layer + from * slot) * b->act_bytes, (size_t)n * row);
-    }
-    return b->check(b, err);
-}
-
 /* ---- forward -------------------------------------------------------------------------------------------------- */
 
 /* Checks the call and lays it out as a TinaBatch over the model's host workspaces. */
-static TinaStatus prepare(TinaModel *m, const TinaKVCache *kv, const TinaSequence *seqs, int n_seqs,
+static TinaStatus prepare(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs,
                           const TinaLora *lora, TinaBatch *batch, TinaError *err) {
     if (kv->model != m) return tina_error(err, TINA_ERR_RUNTIME, "the KV cache belongs to another model");
     if (lora && lora->n_layers != m->config.n_layers)
@@ -247,6 +194,9 @@ static TinaStatus prepare(TinaModel *m, const TinaKVCache *kv, const TinaSequenc
         if (q->n_new < 1 || q->n_past < 0 || q->n_past + q->n_new > kv->max_len)
             return tina_error(err, TINA_ERR_INPUT, "sequence %d: %d + %d positions do not fit the cache's %d", s,
                               q->n_past, q->n_new, kv->max_len);
+        if (q->n_past > kv->mapped[q->slot] * TINA_KV_PAGE)
+            return tina_error(err, TINA_ERR_INPUT, "sequence %d: slot %d holds fewer than its %d past positions", s,
+                              q->slot, q->n_past);
         if (T + q->n_new > m->max_tokens)
             return tina_error(err, TINA_ERR_INPUT, "more than %d tokens in one call", m->max_tokens);
         m->slots[s] = q->slot;
@@ -262,6 +212,11 @@ static TinaStatus prepare(TinaModel *m, const TinaKVCache *kv, const TinaSequenc
         }
     }
     if (T == 0) return tina_error(err, TINA_ERR_INPUT, "no tokens to run");
+    for (int s = 0; s < n_seqs; s++) {
+        TinaStatus status = tina_kv_cache_take(kv, seqs[s].slot, seqs[s].n_past, seqs[s].n_past + seqs[s].n_new, err);
+        if (status) return status;
+    }
+    tina_kv_cache_sync(kv);
     *batch = (TinaBatch){n_seqs, m->slots, m->n_past, m->n_new, m->first, T, m->tokens, m->positions};
     if (lora && lora->r > m->lora_rank) return plan_activations(m, lora->r, err);
     return TINA_OK;
@@ -343,6 +298,7 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
     int T = batch->n_tokens, C = c->hidden, I = c->intermediate, D = c->head_dim;
     int q = c->n_heads * D, kvd = c->n_kv_heads * D;
     float eps = (float)c->rms_eps;
+    TinaKVPages pages = {kv->backend_table, kv->per_slot, TINA_KV_PAGE};
     b->embed(b, m->x, m->embed, batch->tokens, T, C);
     for (int l = 0; l < c->n_layers; l++) {
         const LayerWeights *w = &m->layers[l];
@@ -355,7 +311,7 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
         b->rope(b, m->q, m->k, batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
         char *k_layer = (char *)kv->k + (size_t)l * kv->layer_stride * b->act_bytes;
         char *v_layer = (char *)kv->v + (size_t)l * kv->layer_stride * b->act_bytes;
-        b->attention(b, m->att, m->q, m->k, m->v, k_layer, v_layer, kv->max_len, batch, c->n_heads, c->n_kv_heads, D);
+        b->attention(b, m->att, m->q, m->k, m->v, k_layer, v_layer, &pages, batch, c->n_heads, c->n_kv_heads, D);
         residual_product(m, lora, l, TINA_LORA_O, m->h, m->att, w->wo, w->bo, T, q); /* h is free until the norm */
         b->rmsnorm(b, m->h, m->x, w->mlp_norm, T, C, eps);
         b->matmuls(b, 2, (void *[]){m->gate, m->up}, m->h, (const void *[]){w->w_gate, w->w_up},
@@ -378,12 +334,12 @@ static TinaStatus setup(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs,
     return status ? status : tina_model_place_lora(m, lora, err);
 }
 
-/* What a decode step's operations' pointers and sizes depend on: the weights, the activations, the cache (its
- * layers' stride follows its slots), the adapter's device copy (and which adapter: its scale is an operation's
+/* What a decode step's operations' pointers and sizes depend on: the weights, the activations, the cache (its pages and
+ * page table), the adapter's device copy (and which adapter: its scale is an operation's
  * argument), the number of sequences. */
 static uint64_t step_key(const TinaModel *m, const TinaKVCache *kv, const TinaLora *lora, int n_seqs) {
     uint64_t parts[] = {(uintptr_t)m->weights, (uintptr_t)m->activations, (uintptr_t)kv->k, (uintptr_t)kv->v,
-                        (uint64_t)kv->n_slots, (uint64_t)kv->max_len, (uint64_t)n_seqs, lora ? lora->id : 0,
+                        (uintptr_t)kv->backend_table, (uint64_t)kv->per_slot, (uint64_t)n_seqs, lora ? lora->id : 0,
                         lora ? (uintptr_t)m->lora_copy.memory : 0};
     uint64_t key = 0;
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) key = tina_rng_mix(key ^ parts[i]) + i;

@@ -20,7 +20,8 @@
 typedef struct TinaModel TinaModel;
 typedef struct TinaKVCache TinaKVCache;
 
-/* One sequence of a forward call: n_new tokens appended to KV slot `slot`, which holds n_past tokens already. */
+/* One sequence of a forward call: n_new tokens appended to KV slot `slot`, which holds n_past tokens already (a KV
+ * cache: kv_cache.h). */
 typedef struct {
     int slot;
     int n_past;
@@ -34,15 +35,6 @@ typedef enum { TINA_LOGITS_NONE, TINA_LOGITS_LAST, TINA_LOGITS_ALL } TinaLogitsW
 TinaStatus tina_model_load(const char *dir, TinaBackend *backend, int max_tokens, TinaModel **model, TinaError *err);
 void tina_model_free(TinaModel *model);
 const TinaConfig *tina_model_config(const TinaModel *model);
-
-/* A cache of n_slots sequences of up to max_len positions each: (L, n_slots, max_len, Hkv, D) keys and values. */
-TinaStatus tina_kv_cache_new(TinaModel *model, int n_slots, int max_len, TinaKVCache **cache, TinaError *err);
-void tina_kv_cache_free(TinaKVCache *cache);
-/* The bytes of one slot of max_len positions in a KV cache. */
-size_t tina_kv_cache_slot_bytes(const TinaModel *model, int max_len);
-
-/* Copies the first n positions of slot `from` into slot `to` (the G samples of a prompt share its prefill). */
-TinaStatus tina_kv_cache_copy(TinaKVCache *cache, int from, int to, int n, TinaError *err);
 
 /* Runs the sequences through the model, appending them to their cache slots. lora NULL: the base model. logits:
  * (n_seqs, V) for TINA_LOGITS_LAST, (T, V) rows in sequence order for TINA_LOGITS_ALL, f32 on the host. */

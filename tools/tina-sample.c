@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "config.h"
 #include "generate.h"
+#include "kv_cache.h"
 #include "progress.h"
 #include "record.h"
 #include "rng.h"
@@ -42,8 +43,12 @@ static const char usage[] =
     "      --stop STR             also stop where the text contains STR (repeatable; the text ends before it)\n"
     "      --ignore-eos           do not stop at EOS (for benchmarks: every completion gets --max-new-tokens)\n"
     "      --logprobs-at-temperature  log-probs of the tempered distribution (default: at temperature 1, as Tina)\n"
-    "      --batch N|auto         sequences decoded together, at least G; auto: as many as 90% of the free memory\n"
-    "                             holds after loading, at most 1024 (default: auto with --device cuda, else 32)\n"
+    "      --batch N|auto         sequences decoded together, at least G; auto: twice as many as a KV cache of 90%\n"
+    "                             of the free memory holds at full length, at most 1024 (default: auto with\n"
+    "                             --device cuda, else 32)\n"
+    "      --kv-tokens N          positions the KV cache holds in all; sequences that outgrow it are preempted and\n"
+    "                             resumed (default: 90% of the free memory with --batch auto, else --batch x\n"
+    "                             (--max-prompt-tokens + --max-new-tokens), no more than 90% of the free memory)\n"
     "      --prefill-tokens N     prompts prefilled together in one call, up to N tokens (default: 8192 with\n"
     "                             --device cuda; 0 on the CPU: one a call, the results independent of --batch)\n"
     "      --threads N            CPU threads (default: all)\n"
@@ -64,6 +69,7 @@ enum { MAX_STOPS = 16, AUTO_BATCH = 0, AUTO_BATCH_MOST = 1024 };
 typedef struct {
     const char *model, *adapter, *tokenizer, *output, *system, *suffix, *as_field, *device;
     int samples, top_k, max_new, max_prompt, batch, prefill, threads, n_stops;
+    long long kv_tokens;
     double temperature, top_p;
     bool has_temperature, has_top_p, has_top_k, skip_long, at_temperature, forced, no_adapter, quiet, progress;
     bool ignore_eos;
@@ -75,7 +81,7 @@ typedef struct {
 static Options parse_options(int argc, char **argv) {
     enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SUFFIX, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT,
            OPT_LONG, OPT_SEED, OPT_STOP, OPT_AT_TEMPERATURE, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_FORCED,
-           OPT_NO_ADAPTER, OPT_AS, OPT_PROGRESS, OPT_IGNORE_EOS, OPT_PREFILL };
+           OPT_NO_ADAPTER, OPT_AS, OPT_PROGRESS, OPT_IGNORE_EOS, OPT_PREFILL, OPT_KV_TOKENS };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'}, {"adapter", required_argument, NULL, 'a'},
         {"tokenizer", required_argument, NULL, OPT_TOKENIZER}, {"samples", required_argument, NULL, 'n'},
@@ -88,6 +94,7 @@ static Options parse_options(int argc, char **argv) {
         {"stop", required_argument, NULL, OPT_STOP}, {"ignore-eos", no_argument, NULL, OPT_IGNORE_EOS},
         {"logprobs-at-temperature", no_argument, NULL, OPT_AT_TEMPERATURE},
         {"batch", required_argument, NULL, OPT_BATCH}, {"prefill-tokens", required_argument, NULL, OPT_PREFILL},
+        {"kv-tokens", required_argument, NULL, OPT_KV_TOKENS},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"device", required_argument, NULL, OPT_DEVICE}, {"forced", no_argument, NULL, OPT_FORCED},
         {"no-adapter", no_argument, NULL, OPT_NO_ADAPTER}, {"as", required_argument, NULL, OPT_AS},
@@ -130,6 +137,7 @@ static Options parse_options(int argc, char **argv) {
             o.batch = strcmp(optarg, "auto") == 0 ? AUTO_BATCH : (int)cli_integer("--batch", optarg, 1, 1 << 16);
             break;
         case OPT_PREFILL: o.prefill = (int)cli_integer("--prefill-tokens", optarg, 0, 1 << 20); break;
+        case OPT_KV_TOKENS: o.kv_tokens = cli_integer("--kv-tokens", optarg, 1, 1LL << 40); break;
         case OPT_THREADS: o.threads = (int)cli_integer("--threads", optarg, 1, 1024); break;
         case OPT_DEVICE: o.device = devices[cli_choice("--device", optarg, devices)]; break;
         case OPT_FORCED: o.forced = true; break;
@@ -371,7 +379,7 @@ static TinaStatus on_done(void *ctx, void *user, int sample, bool by_length, Tin
 static TinaStatus force(Run *r, TinaModel *model, const TinaLora *lora, TinaError *err) {
     TinaKVCache *kv = NULL;
     int limit = r->o->max_prompt + r->o->max_new;
-    TinaStatus status = tina_kv_cache_new(model, 1, limit, &kv, err);
+    TinaStatus status = tina_kv_cache_new(model, 1, limit, 0, &kv, err);
     TinaIds tokens = {0}, completion = {0}, targets = {0};
     float *logprobs = malloc((size_t)limit * sizeof *logprobs);
     if (!status && !logprobs) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
@@ -419,14 +427,21 @@ static TinaStatus force(Run *r, TinaModel *model, const TinaLora *lora, TinaErro
     return status;
 }
 
-/* --batch auto: the slots whose KV cache (and row of logits to draw from) fit in 90% of the backend's free memory
- * once the model is loaded, between G and AUTO_BATCH_MOST (or G, when more) */
-static int auto_batch(TinaModel *model, TinaBackend *backend, const Options *o) {
-    size_t slot = tina_kv_cache_slot_bytes(model, o->max_prompt + o->max_new) +
-                  (size_t)tina_model_config(model)->vocab * sizeof(float);
-    size_t slots = backend->free_memory(backend) / 10 * 9 / slot;
-    int most = AUTO_BATCH_MOST > o->samples ? AUTO_BATCH_MOST : o->samples;
-    return slots > (size_t)most ? most : slots < (size_t)o->samples ? o->samples : (int)slots;
+/* The KV cache's pages, and with --batch auto the slots: a cache of 90% of the backend's free memory once the model
+ * is loaded (less a row of logits to draw from for each slot) and twice the sequences it holds at full length,
+ * between G and AUTO_BATCH_MOST; else --batch x the full length, within that memory; or --kv-tokens. */
+static int kv_pages(TinaModel *model, TinaBackend *backend, Options *o) {
+    size_t page = tina_kv_cache_page_bytes(model), logits_row = (size_t)tina_model_config(model)->vocab * sizeof(float);
+    size_t memory = backend->free_memory(backend) / 10 * 9, full = (size_t)tina_kv_cache_pages_of(o->max_prompt + o->max_new);
+    if (o->batch == AUTO_BATCH) {
+        size_t slots = memory / (full * page / 2 + logits_row);
+        int most = AUTO_BATCH_MOST > o->samples ? AUTO_BATCH_MOST : o->samples;
+        o->batch = slots > (size_t)most ? most : slots < (size_t)o->samples ? o->samples : (int)slots;
+    }
+    size_t fits = memory > o->batch * logits_row ? (memory - o->batch * logits_row) / page : 0;
+    size_t pages = o->kv_tokens ? (size_t)tina_kv_cache_pages_of((int)(o->kv_tokens < INT32_MAX ? o->kv_tokens : INT32_MAX))
+                                : full * (size_t)o->batch < fits ? full * (size_t)o->batch : fits;
+    return pages > INT32_MAX / TINA_KV_PAGE ? INT32_MAX / TINA_KV_PAGE : pages ? (int)pages : 1;
 }
 
 int main(int argc, char **argv) {
@@ -455,7 +470,7 @@ int main(int argc, char **argv) {
     if (!o.forced && o.prefill > max_tokens) max_tokens = o.prefill;
     if (!status) status = tina_model_load(o.model, backend, max_tokens, &model, &err);
     if (!status && o.adapter) status = tina_lora_load(o.adapter, tina_model_config(model), &lora, &err);
-    if (!status && !o.forced && o.batch == AUTO_BATCH) o.batch = auto_batch(model, backend, &o);
+    int pages = !status && !o.forced ? kv_pages(model, backend, &o) : 0;
     double loaded = tina_progress_now();
     if (!status) status = tina_reader_open(&r.reader, (const char *const *)argv + optind, argc - optind, &err);
     if (!status) status = tina_writer_open(&r.writer, o.output, &err);
@@ -467,7 +482,7 @@ int main(int argc, char **argv) {
                          o.has_top_p ? o.top_p : r.generation.top_p, o.has_top_k ? o.top_k : r.generation.top_k,
                          tina_tokenizer_vocab_size(r.tokenizer), o.at_temperature},
             .n_samples = o.samples, .max_new_tokens = o.max_new, .max_prompt_tokens = o.max_prompt,
-            .slots = o.batch, .prefill_tokens = o.prefill, .seed = o.seed, .stats = &r.stats};
+            .slots = o.batch, .kv_pages = pages, .prefill_tokens = o.prefill, .seed = o.seed, .stats = &r.stats};
         TinaGenCallbacks callbacks = {next_prompt, on_token, on_done, &r};
         status = tina_generate(model, lora, &params, &callbacks, &err);
     }
@@ -486,12 +501,13 @@ int main(int argc, char **argv) {
                 r.prompts, o.forced ? "rollouts" : "prompts", r.tokens, o.forced ? "scored" : "generated", seconds,
                 (double)r.tokens / seconds, loaded - started);
         if (!o.forced) {
-            int length = o.max_prompt + o.max_new;
             fprintf(stderr, "; model %.1f s in %lld prefill calls and %.1f s in %lld decode steps of up to %d "
-                    "sequences (tokens drawn included); a KV cache of %d x %d tokens (%.3g GiB on %s)",
-                    r.stats.prefill_seconds, r.stats.prefill_calls, r.stats.decode_seconds, r.stats.steps, o.batch,
-                    o.batch, length, (double)o.batch * (double)tina_kv_cache_slot_bytes(model, length) / (1 << 30),
-                    o.device);
+                    "sequences (tokens drawn included); a KV cache of %lld tokens (%.3g GiB on %s)", r.stats.prefill_seconds,
+                    r.stats.prefill_calls, r.stats.decode_seconds, r.stats.steps, o.batch, (long long)pages * TINA_KV_PAGE,
+                    (double)pages * (double)tina_kv_cache_page_bytes(model) / (1 << 30), o.device);
+            if (r.stats.preemptions)
+                fprintf(stderr, "; %lld sequences preempted for want of it, %lld positions recomputed",
+                        r.stats.preemptions, r.stats.recomputed_tokens);
         }
         if (r.truncated || r.skipped)
             fprintf(stderr, "; %lld prompts longer than %d tokens %s", r.truncated + r.skipped, o.max_prompt,

@@ -20,13 +20,19 @@
 
 static const int WARPS = 4; /* per block */
 
+/* the row of a layer's cache (pages x page_len, Hkv * D) that holds the slot's position (tina_kv_row) */
+static __device__ size_t cache_row(const TinaKVPages &pages, int slot, int position) {
+    return (size_t)pages.table[(size_t)slot * pages.per_slot + position / pages.page_len] * pages.page_len +
+           position % pages.page_len;
+}
+
 /* one thread per element of the new rows: k, v (T, Hkv * D) into the cache at (slot, position) */
 static __global__ void store_kernel(bf16 *k_cache, bf16 *v_cache, const bf16 *k, const bf16 *v, DeviceBatch batch,
-                                    int max_len, int row, size_t n) {
+                                    TinaKVPages pages, int row, size_t n) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     size_t t = i / row, c = i % row;
-    size_t at = ((size_t)batch.slot[t] * max_len + batch.positions[t]) * row + c;
+    size_t at = cache_row(pages, batch.slot[t], batch.positions[t]) * row + c;
     k_cache[at] = k[i];
     v_cache[at] = v[i];
 }
@@ -39,8 +45,8 @@ static constexpr int GROUP_MOST = 6; /* Qwen2-1.5B's group, in one part */
 
 template <int D>
 static __global__ void attention_kernel(bf16 *out, float *partial, int splits, const bf16 *q, const bf16 *k_cache,
-                                        const bf16 *v_cache, DeviceBatch batch, int max_len, int T, int Hq, int Hkv,
-                                        float scale) {
+                                        const bf16 *v_cache, DeviceBatch batch, TinaKVPages pages, int T, int Hq,
+                                        int Hkv, float scale) {
     constexpr int PER_LANE = (D + 31) / 32, VECTORS = D / 8;
     __shared__ float q_shared[WARPS][GROUP_MOST][D];
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -54,8 +60,8 @@ static __global__ void attention_kernel(bf16 *out, float *partial, int splits, c
         for (int d = lane; d < D; d += 32) qs[j][d] = __bfloat162float(q[((size_t)t * Hq + h0 + j) * D + d]) * scale;
     __syncwarp();
     size_t row = (size_t)Hkv * D;
-    const bf16 *kc = k_cache + (size_t)batch.slot[t] * max_len * row + (size_t)g * D;
-    const bf16 *vc = v_cache + (size_t)batch.slot[t] * max_len * row + (size_t)g * D + lane * PER_LANE;
+    int slot = batch.slot[t];
+    const bf16 *kc = k_cache + (size_t)g * D, *vc = v_cache + (size_t)g * D + lane * PER_LANE;
     bool owner = lane * PER_LANE < D;
     int keys = batch.positions[t] + 1;
     int per_split = ((keys + splits - 1) / splits + 31) / 32 * 32; /* whole chunks */
@@ -74,7 +80,7 @@ static __global__ void attention_kernel(bf16 *out, float *partial, int splits, c
 #pragma unroll
         for (int j = 0; j < GROUP_MOST; j++) p[j] = -INFINITY;
         if (key < keys) {
-            const uint4 *kr = (const uint4 *)(kc + (size_t)key * row);
+            const uint4 *kr = (const uint4 *)(kc + cache_row(pages, slot, key) * row);
 #pragma unroll
             for (int j = 0; j < GROUP_MOST; j++) p[j] = 0;
 #pragma unroll
@@ -105,7 +111,7 @@ static __global__ void attention_kernel(bf16 *out, float *partial, int splits, c
 #pragma unroll 2
         for (int jj = 0; jj < n; jj++) {
             float value[PER_LANE];
-            const bf16 *vr = vc + (size_t)(j0 + jj) * row;
+            const bf16 *vr = vc + cache_row(pages, slot, j0 + jj) * row;
 #pragma unroll
             for (int i = 0; i < PER_LANE; i++) value[i] = owner ? __bfloat162float(vr[i]) : 0.0f;
 #pragma unroll
@@ -168,16 +174,16 @@ int attention_splits(int T, int Hq, int Hkv, int max_keys, int sms) {
 bool tina_cuda_attention_fits(int D) { return D == 16 || D == 32 || D == 64 || D == 96 || D == 128; }
 
 void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
-                      bf16 *v_cache, int max_len, DeviceBatch batch, int T, int Hq, int Hkv, int D, int splits,
+                      bf16 *v_cache, TinaKVPages pages, DeviceBatch batch, int T, int Hq, int Hkv, int D, int splits,
                       float *partial) {
     int row = Hkv * D;
     size_t n = (size_t)T * row;
     if (!n) return;
-    store_kernel<<<blocks_for(n), THREADS, 0, s>>>(k_cache, v_cache, k, v, batch, max_len, row, n);
+    store_kernel<<<blocks_for(n), THREADS, 0, s>>>(k_cache, v_cache, k, v, batch, pages, row, n);
     unsigned blocks = (unsigned)(((size_t)attention_units(T, Hq, Hkv) * splits + WARPS - 1) / WARPS);
     float scale = 1.0f / sqrtf((float)D);
 #define ATTENTION(size) attention_kernel<size><<<blocks, 32 * WARPS, 0, s>>>(out, partial, splits, q, k_cache, \
-                                                                            v_cache, batch, max_len, T, Hq, Hkv, scale)
+                                                                            v_cache, batch, pages, T, Hq, Hkv, scale)
     switch (D) {
     case 16: ATTENTION(16); break;
     case 32: ATTENTION(32); break;

@@ -384,17 +384,18 @@ static void cuda_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, 
 }
 
 static void cuda_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache,
-                           void *v_cache, int max_len, const TinaBatch *batch, int Hq, int Hkv, int D) {
+                           void *v_cache, const TinaKVPages *pages, const TinaBatch *batch, int Hq, int Hkv, int D) {
     Cuda *c = cuda_of(b);
     DeviceBatch d = batch_on_device(c, batch);
     if (!launching(c)) return;
     /* splits for the cache's length, not the keys of the moment: a decode step's are the same at every position
      * (as a recorded step needs), and each token's keys are spread over them, empty ranges costing a write */
-    int T = batch->n_tokens, splits = attention_splits(T, Hq, Hkv, max_len, c->multiprocessors);
+    int T = batch->n_tokens, splits = attention_splits(T, Hq, Hkv, pages->per_slot * pages->page_len,
+                                                       c->multiprocessors);
     float *partial = splits > 1 ? (float *)scratch(c, (size_t)T * Hq * splits * (D + 2) * sizeof(float)) : NULL;
     if (failed(c) || (splits > 1 && !partial)) return;
     launch_attention(c->stream, (bf16 *)out, (const bf16 *)q, (const bf16 *)k, (const bf16 *)v, (bf16 *)k_cache,
-                     (bf16 *)v_cache, max_len, d, T, Hq, Hkv, D, splits, partial);
+                     (bf16 *)v_cache, *pages, d, T, Hq, Hkv, D, splits, partial);
     launched(c, "attention");
 }
 

@@ -12,6 +12,7 @@
 #include <cuda_runtime.h>
 
 extern "C" {
+#include "backend.h"
 #include "sampler.h"
 }
 
@@ -68,14 +69,14 @@ void launch_round_bf16(cudaStream_t s, float *out, const float *in, size_t n);
 void launch_sample(cudaStream_t s, int32_t *tokens, double *logprobs, const float *logits, int rows, int V,
                    const TinaSamplerParams &params, const double *uniform);
 
-/* attention.cu: stores the new k, v (T, Hkv, D) in the layer's cache (slots, max_len, Hkv, D) at each token's slot
- * and position, then out (T, Hq, D) = causal GQA attention of q over positions 0 .. position of each token, for the
+/* attention.cu: stores the new k, v (T, Hkv, D) in the layer's cache (pages x page_len, Hkv, D) where `pages` puts
+ * each token's slot and position, then out (T, Hq, D) = causal GQA attention of q over positions 0 .. position of each token, for the
  * head sizes tina_cuda_attention_fits admits (16, 32, 64, 96, 128); each token's keys in `splits` ranges, whose
  * shares take partial (T x Hq x splits, D + 2) f32 when splits > 1. */
 bool tina_cuda_attention_fits(int D);
 void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
-                      bf16 *v_cache, int max_len, DeviceBatch batch, int T, int Hq, int Hkv, int D, int splits,
-                      float *partial);
+                      bf16 *v_cache, TinaKVPages pages, DeviceBatch batch, int T, int Hq, int Hkv, int D,
+                      int splits, float *partial);
 /* the splits for T tokens of Hq query and Hkv kv heads whose longest walk is max_keys keys, on a GPU of `sms`
  * multiprocessors: enough warps to fill it (32 a multiprocessor; a warp serves a kv head's group of query heads),
  * no range shorter than a chunk of 32 keys; 1 when the tokens fill it */

@@ -43,6 +43,7 @@ check() {
 
 status_is() { [ "$status" -eq "$1" ]; }
 stderr_has() { grep -qF -- "$1" err; }
+stderr_lacks() { ! grep -qF -- "$1" err; }
 stdout_is() { [ "$(cat out)" = "$1" ]; }
 differ() { ! cmp -s "$1" "$2"; }
 # jq_true [--arg NAME VALUE]... FILTER [FILE]: the filter, run over all records of FILE (default out) as one array,

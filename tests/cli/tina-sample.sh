@@ -44,13 +44,31 @@ check "--prefill-tokens 39: the same bytes, in two calls" cmp -s out sampled.jso
 check "--prefill-tokens 39: the third prompt in a call of its own" stderr_has "in 2 prefill calls"
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 8 --prefill-tokens 4096 prompts.jsonl
 check "--prefill-tokens with room for two prompts' samples: the same bytes" cmp -s out sampled.jsonl
-# the KV cache it states: --batch slots of (longest prompt + new tokens) positions, each 2 (keys, values) x layers x
-# kv heads x head size f32 values on the CPU
-kv=$(sed -En 's/.*a KV cache of ([0-9]+) x ([0-9]+) tokens \(([0-9.e+-]+) GiB on cpu\).*/\1 \2 \3/p' err)
-check "the KV cache stated: 8 slots, their size from the model's config ($kv)" jq -e -n --arg kv "$kv" \
-    --slurpfile c "$F/qwen2-f32/config.json" '($kv | split(" ") | map(select(. != "") | tonumber)) as [$b, $l, $g] |
-    $c[0] as $m | $b == 8 and ($b * $l * 2 * $m.num_hidden_layers * $m.num_key_value_heads *
+# the KV cache it states: --batch slots of (longest prompt + new tokens) positions rounded up to pages of 16, each
+# position 2 (keys, values) x layers x kv heads x head size f32 values on the CPU
+kv=$(sed -En 's/.*a KV cache of ([0-9]+) tokens \(([0-9.e+-]+) GiB on cpu\).*/\1 \2/p' err)
+check "the KV cache stated: 8 slots of 1044 positions in pages of 16, its size from the model's config ($kv)" \
+    jq -e -n --arg kv "$kv" --slurpfile c "$F/qwen2-f32/config.json" \
+    '($kv | split(" ") | map(select(. != "") | tonumber)) as [$n, $g] | $c[0] as $m |
+    $n == 8 * 1056 and ($n * 2 * $m.num_hidden_layers * $m.num_key_value_heads *
     ($m.hidden_size / $m.num_attention_heads) * 4 / 1073741824 - $g | fabs) <= 0.005 * $g'
+# A KV cache too small for every sequence at once: the newest are preempted and their caches rebuilt (on the CPU the
+# same sums as the decode steps made), so the rollouts come out byte for byte as with room for all
+short=(-m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20
+    --max-prompt-tokens 16 --batch 8)
+run tina-sample "${short[@]}" prompts.jsonl
+cp out roomy.jsonl
+check "room for every sequence: none preempted" stderr_lacks "preempted"
+for tokens in 96 48; do
+    run tina-sample "${short[@]}" --kv-tokens "$tokens" prompts.jsonl
+    check "--kv-tokens $tokens: sequences preempted, their positions recomputed" \
+        grep -Eq "KV cache of $tokens tokens .*; [1-9][0-9]* sequences preempted for want of it, [1-9][0-9]* positions recomputed" err
+    check "--kv-tokens $tokens: the same bytes as with room for all" cmp -s out roomy.jsonl
+done
+run tina-sample "${short[@]}" --kv-tokens 32 -o never.jsonl prompts.jsonl
+check "--kv-tokens below one sequence's 36 positions: exit 2" status_is 2
+check "--kv-tokens below one sequence: says why" stderr_has "cannot hold one sequence of 36"
+check "--kv-tokens below one sequence: no output file" [ ! -e never.jsonl ]
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch auto prompts.jsonl
 check "--batch auto: the same bytes" cmp -s out sampled.jsonl
 slots=$(grep -o 'decode steps of up to [0-9]* sequences' err | grep -o '[0-9]*')

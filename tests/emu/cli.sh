@@ -30,6 +30,22 @@ check "graphs: a decode step recorded once, replayed for the others" [ "$(echo "
 TINA_CUDA_GRAPHS=0 run tina-sample "${sample[@]}" prompts.jsonl
 check "graphs off: the same rollouts, byte for byte" cmp -s out graphs.jsonl
 
+# A KV cache too small for the 12 sequences at once: some are preempted, their caches rebuilt on the device; a
+# rebuilt cache rounds as a prefill, so tokens may part from the roomy run's at near-ties, but every log-prob must be
+# the model's for the tokens drawn: within the forced bound below (qwen2 + adapter: 2 x 1.910e-2 + 1e-3) of the f32
+# CPU's on the same tokens
+run tina-sample "${sample[@]}" --max-prompt-tokens 16 --kv-tokens 64 prompts.jsonl
+check "preempted on the device: 3 x 4 rollouts of 24 tokens" \
+    jq_true 'length == 12 and all(.[]; (.completion_tokens | length) == 24)'
+check "preempted on the device: said so" grep -Eq "; [1-9][0-9]* sequences preempted for want of it" err
+jq -c 'del(.ref_logprobs)' out > preempted.jsonl
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" --forced preempted.jsonl
+gap=$(jq -n --slurpfile a out --slurpfile b preempted.jsonl \
+    '[range($a | length) as $i | range($a[$i].logprobs | length) as $j | $a[$i].logprobs[$j] - $b[$i].logprobs[$j] |
+      fabs] | max')
+check "preempted on the device: log-probs within $gap of the CPU's on the same tokens (bound 3.92e-2)" \
+    awk -v g="$gap" 'BEGIN { exit !(g != "" && g <= 2 * 1.910e-2 + 1e-3) }'
+
 # Forced log-probs, bf16 on the device against f32 on the CPU: within twice transformers' bf16 distance from its
 # f32 on the same tokens, plus 1e-3 (transformers: qwen2 1.396e-2, + adapter 1.910e-2, llama 1.814e-2, + adapter
 # 2.124e-2)

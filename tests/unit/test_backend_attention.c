@@ -1,7 +1,8 @@
 /* The backend's cached attention against attention computed here in f64: causal, GQA with groups of 1 to 7 query
  * heads a kv head, head sizes 16 to 128, two sequences of a call in cache slots apart, a prefill of hundreds of
  * positions and a decode step after it (on a GPU these take split key ranges, and the decode step the most), the
- * new keys and values stored at each sequence's own positions. TINA_TEST_BACKEND names the backend (default cpu;
+ * new keys and values stored at each sequence's own positions in pages scattered over the cache, and a third slot
+ * that maps the first slot's first pages (a sample sharing its prompt) and decodes after them. TINA_TEST_BACKEND names the backend (default cpu;
  * tests/gpu/run.sh runs this with cuda), whose activations may be f32 or bf16: the inputs are bf16 values either
  * way, and the bound is 1e-5 of the output's scale for f32, 1e-2 for bf16 (its output's own rounding is 2^-9). */
 #include <stdint.h>
@@ -13,7 +14,7 @@
 #include "rng.h"
 #include "test.h"
 
-enum { SLOTS = 3, MAX_LEN = 700, LONG = 600, SHORT = 9 };
+enum { SLOTS = 3, MAX_LEN = 700, LONG = 600, SHORT = 9, SHARED = 160, PAGE = 16, PER_SLOT = (MAX_LEN + PAGE - 1) / PAGE };
 
 static TinaBackend *backend;
 
@@ -21,6 +22,7 @@ typedef struct {
     int Hq, Hkv, D;
     float *keys[SLOTS], *vals[SLOTS]; /* host mirror of the cache: (MAX_LEN, Hkv, D) a slot */
     void *k_cache, *v_cache;
+    TinaKVPages pages;
     double worst;                     /* the worst error so far, over the output's largest value */
 } Case;
 
@@ -41,7 +43,7 @@ static void call(Case *c, int n_seqs, const int *slot, const int *n_past, const 
     void *q_b = upload_values(backend, q, qn, bytes), *k_b = upload_values(backend, k, kn, bytes);
     void *v_b = upload_values(backend, v, kn, bytes), *out_b = backend->alloc(backend, qn * bytes);
     TinaBatch batch = {n_seqs, slot, n_past, n_new, first, T, tokens, positions};
-    backend->attention(backend, out_b, q_b, k_b, v_b, c->k_cache, c->v_cache, MAX_LEN, &batch, Hq, Hkv, D);
+    backend->attention(backend, out_b, q_b, k_b, v_b, c->k_cache, c->v_cache, &c->pages, &batch, Hq, Hkv, D);
     TinaError err;
     CHECK(backend->check(backend, &err) == TINA_OK);
     download_values(backend, out, out_b, qn, bytes);
@@ -81,14 +83,25 @@ static void call(Case *c, int n_seqs, const int *slot, const int *n_past, const 
     backend->release(backend, out_b);
 }
 
-/* A prefill of LONG and SHORT positions in slots 0 and 2, in one call, then a decode step of both. */
+/* A prefill of LONG and SHORT positions in slots 0 and 2, in one call, then a decode step of both; then slot 1,
+ * which maps slot 0's pages of its first SHARED positions, decodes a token after them. */
 static double prefill_then_decode(int Hq, int Hkv, int D) {
     Case c = {.Hq = Hq, .Hkv = Hkv, .D = D};
     TinaError err;
-    size_t slot_values = (size_t)MAX_LEN * Hkv * D;
+    size_t slot_values = (size_t)MAX_LEN * Hkv * D, cache_values = (size_t)SLOTS * PER_SLOT * PAGE * Hkv * D;
     CHECK(backend->reserve(backend, LONG + SHORT, MAX_LEN, D, 10000.0, &err) == TINA_OK);
-    c.k_cache = backend->alloc(backend, SLOTS * slot_values * backend->act_bytes);
-    c.v_cache = backend->alloc(backend, SLOTS * slot_values * backend->act_bytes);
+    c.k_cache = backend->alloc(backend, cache_values * backend->act_bytes);
+    c.v_cache = backend->alloc(backend, cache_values * backend->act_bytes);
+    int32_t table[SLOTS * PER_SLOT]; /* every page once, in a shuffled order */
+    for (int i = 0; i < SLOTS * PER_SLOT; i++) table[i] = i;
+    for (int i = SLOTS * PER_SLOT - 1; i > 0; i--) {
+        int j = (int)(tina_rng_bits(7, (uint64_t)D, (uint64_t)i) % (uint64_t)(i + 1)), swap = table[i];
+        table[i] = table[j], table[j] = swap;
+    }
+    memcpy(table + PER_SLOT, table, SHARED / PAGE * sizeof *table); /* slot 1 maps slot 0's first pages */
+    int32_t *backend_table = backend->alloc(backend, sizeof table);
+    backend->upload(backend, backend_table, table, sizeof table);
+    c.pages = (TinaKVPages){backend_table, PER_SLOT, PAGE};
     for (int s = 0; s < SLOTS; s++) {
         c.keys[s] = calloc(slot_values, sizeof(float));
         c.vals[s] = calloc(slot_values, sizeof(float));
@@ -96,8 +109,12 @@ static double prefill_then_decode(int Hq, int Hkv, int D) {
     const int slot[] = {0, 2}, prefill[] = {LONG, SHORT}, one[] = {1, 1}, start[] = {0, 0}, after[] = {LONG, SHORT};
     call(&c, 2, slot, start, prefill, (uint64_t)(Hq * 1000 + D));
     call(&c, 2, slot, after, one, (uint64_t)(Hq * 1000 + D + 1));
+    size_t shared = (size_t)SHARED * Hkv * D * sizeof(float);
+    memcpy(c.keys[1], c.keys[0], shared), memcpy(c.vals[1], c.vals[0], shared);
+    const int sharer[] = {1}, at[] = {SHARED};
+    call(&c, 1, sharer, at, one, (uint64_t)(Hq * 1000 + D + 2));
     for (int s = 0; s < SLOTS; s++) free(c.keys[s]), free(c.vals[s]);
-    backend->release(backend, c.k_cache), backend->release(backend, c.v_cache);
+    backend->release(backend, c.k_cache), backend->release(backend, c.v_cache), backend->release(backend, backend_table);
     printf("note: %s attention, %d query heads over %d, head size %d: worst error %.2e of the output's scale\n",
            backend->name, Hq, Hkv, D, c.worst);
     return c.worst;

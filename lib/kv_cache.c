@@ -1,0 +1,159 @@
+#include "kv_cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_impl.h"
+
+int tina_kv_cache_pages_of(int n) { return (n + TINA_KV_PAGE - 1) / TINA_KV_PAGE; }
+
+size_t tina_kv_cache_page_bytes(const TinaModel *m) {
+    const TinaConfig *c = &m->config;
+    return 2 * (size_t)c->n_layers * TINA_KV_PAGE * c->n_kv_heads * c->head_dim * m->backend->act_bytes;
+}
+
+TinaStatus tina_kv_cache_new(TinaModel *m, int n_slots, int max_len, int n_pages, TinaKVCache **out, TinaError *err) {
+    *out = NULL;
+    if (n_slots < 1 || max_len < 1 || n_pages < 0)
+        return tina_error(err, TINA_ERR_INPUT, "a KV cache needs slots and positions");
+    int per_slot = tina_kv_cache_pages_of(max_len);
+    if (n_pages == 0) n_pages = (int)((long long)n_slots * per_slot > (1 << 30) ? 1 << 30 : n_slots * per_slot);
+    if (n_pages < per_slot)
+        return tina_error(err, TINA_ERR_INPUT, "a KV cache of %d pages (%d positions) cannot hold one sequence of %d",
+                          n_pages, n_pages * TINA_KV_PAGE, max_len);
+    const TinaConfig *c = &m->config;
+    TinaBackend *b = m->backend;
+    TinaStatus status = b->reserve(b, m->max_tokens, max_len, c->head_dim, c->rope_theta, err);
+    if (status) return status;
+    TinaKVCache *kv = calloc(1, sizeof *kv);
+    if (!kv) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    kv->model = m;
+    kv->n_slots = n_slots, kv->max_len = max_len;
+    kv->n_pages = n_pages, kv->per_slot = per_slot;
+    kv->layer_stride = (size_t)n_pages * TINA_KV_PAGE * c->n_kv_heads * c->head_dim;
+    size_t table = (size_t)n_slots * per_slot * sizeof *kv->table, bytes = kv->layer_stride * c->n_layers * b->act_bytes;
+    kv->table = malloc(table);
+    kv->mapped = calloc((size_t)n_slots, sizeof *kv->mapped);
+    kv->refs = calloc((size_t)n_pages, sizeof *kv->refs);
+    kv->free_pages = malloc((size_t)n_pages * sizeof *kv->free_pages);
+    kv->backend_table = b->host_memory ? kv->table : b->alloc(b, table);
+    kv->k = b->alloc(b, bytes);
+    kv->v = b->alloc(b, bytes);
+    if (!kv->table || !kv->mapped || !kv->refs || !kv->free_pages || !kv->backend_table || !kv->k || !kv->v) {
+        tina_kv_cache_free(kv);
+        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (KV cache of 2 x %.1f MB)", (double)bytes / 1e6);
+    }
+    memset(kv->table, 0xff, table); /* -1: no page */
+    for (int i = 0; i < n_pages; i++) kv->free_pages[i] = n_pages - 1 - i; /* page 0 on top */
+    kv->n_free = n_pages;
+    kv->dirty_from = 0, kv->dirty_to = n_slots;
+    *out = kv;
+    return TINA_OK;
+}
+
+void tina_kv_cache_free(TinaKVCache *kv) {
+    if (!kv) return;
+    TinaBackend *b = kv->model->backend;
+    if (kv->k) b->release(b, kv->k);
+    if (kv->v) b->release(b, kv->v);
+    if (kv->backend_table && kv->backend_table != kv->table) b->release(b, kv->backend_table);
+    free(kv->table);
+    free(kv->mapped);
+    free(kv->refs);
+    free(kv->free_pages);
+    free(kv);
+}
+
+int tina_kv_cache_pages(const TinaKVCache *kv) { return kv->n_pages; }
+int tina_kv_cache_pages_free(const TinaKVCache *kv) { return kv->n_free; }
+
+static int32_t *row_of(const TinaKVCache *kv, int slot) { return kv->table + (size_t)slot * kv->per_slot; }
+
+static void changed(TinaKVCache *kv, int slot) {
+    if (kv->dirty_from >= kv->dirty_to) kv->dirty_from = slot, kv->dirty_to = slot + 1;
+    if (slot < kv->dirty_from) kv->dirty_from = slot;
+    if (slot >= kv->dirty_to) kv->dirty_to = slot + 1;
+}
+
+int tina_kv_cache_pages_to_write(const TinaKVCache *kv, int slot, int from, int to) {
+    if (to <= from) return 0;
+    const int32_t *row = row_of(kv, slot);
+    int n = 0, last = (to - 1) / TINA_KV_PAGE;
+    for (int j = from / TINA_KV_PAGE; j <= last; j++) n += j >= kv->mapped[slot] || kv->refs[row[j]] > 1;
+    return n + (from / TINA_KV_PAGE > kv->mapped[slot] ? from / TINA_KV_PAGE - kv->mapped[slot] : 0);
+}
+
+/* a page off the free stack, held once */
+static int32_t take_page(TinaKVCache *kv) {
+    int32_t page = kv->free_pages[--kv->n_free];
+    kv->refs[page] = 1;
+    return page;
+}
+
+static void drop_page(TinaKVCache *kv, int32_t page) {
+    if (--kv->refs[page] == 0) kv->free_pages[kv->n_free++] = page;
+}
+
+/* the whole page `from` (keys and values of every layer) into page `to` */
+static void copy_page(TinaKVCache *kv, int32_t from, int32_t to) {
+    const TinaConfig *c = &kv->model->config;
+    TinaBackend *b = kv->model->backend;
+    size_t page = (size_t)TINA_KV_PAGE * c->n_kv_heads * c->head_dim;
+    for (int l = 0; l < c->n_layers; l++) {
+        size_t at = (size_t)l * kv->layer_stride;
+        char *k = (char *)kv->k, *v = (char *)kv->v;
+        b->copy(b, k + (at + to * page) * b->act_bytes, k + (at + from * page) * b->act_bytes, page);
+        b->copy(b, v + (at + to * page) * b->act_bytes, v + (at + from * page) * b->act_bytes, page);
+    }
+}
+
+TinaStatus tina_kv_cache_take(TinaKVCache *kv, int slot, int from, int to, TinaError *err) {
+    int needed = tina_kv_cache_pages_to_write(kv, slot, from, to);
+    if (needed > kv->n_free)
+        return tina_error(err, TINA_ERR_RUNTIME, "the KV cache is out of pages: %d more needed, %d of %d free", needed,
+                          kv->n_free, kv->n_pages);
+    if (needed == 0) return TINA_OK;
+    int32_t *row = row_of(kv, slot);
+    for (int j = 0; j <= (to - 1) / TINA_KV_PAGE; j++) {
+        if (j >= kv->mapped[slot]) {
+            row[j] = take_page(kv);
+            kv->mapped[slot] = j + 1;
+        } else if (j >= from / TINA_KV_PAGE && kv->refs[row[j]] > 1) {
+            int32_t own = take_page(kv);
+            copy_page(kv, row[j], own);
+            drop_page(kv, row[j]);
+            row[j] = own;
+        }
+    }
+    changed(kv, slot);
+    return TINA_OK;
+}
+
+void tina_kv_cache_release(TinaKVCache *kv, int slot) {
+    int32_t *row = row_of(kv, slot);
+    for (int j = 0; j < kv->mapped[slot]; j++) drop_page(kv, row[j]), row[j] = -1;
+    if (kv->mapped[slot]) changed(kv, slot);
+    kv->mapped[slot] = 0;
+}
+
+TinaStatus tina_kv_cache_share(TinaKVCache *kv, int from, int to, int n, TinaError *err) {
+    if (from < 0 || to < 0 || from >= kv->n_slots || to >= kv->n_slots || from == to || n < 0 ||
+        tina_kv_cache_pages_of(n) > kv->mapped[from])
+        return tina_error(err, TINA_ERR_INPUT, "slot %d cannot share %d positions of slot %d", to, n, from);
+    tina_kv_cache_release(kv, to);
+    const int32_t *source = row_of(kv, from);
+    int32_t *row = row_of(kv, to);
+    for (int j = 0; j < tina_kv_cache_pages_of(n); j++) row[j] = source[j], kv->refs[row[j]]++;
+    kv->mapped[to] = tina_kv_cache_pages_of(n);
+    changed(kv, to);
+    return TINA_OK;
+}
+
+void tina_kv_cache_sync(TinaKVCache *kv) {
+    TinaBackend *b = kv->model->backend;
+    if (kv->dirty_from < kv->dirty_to && kv->backend_table != kv->table) {
+        size_t at = (size_t)kv->dirty_from * kv->per_slot, n = (size_t)(kv->dirty_to - kv->dirty_from) * kv->per_slot;
+        b->upload(b, kv->backend_table + at, kv->table + at, n * sizeof *kv->table);
+    }
+    kv->dirty_from = kv->dirty_to = 0;
+}
