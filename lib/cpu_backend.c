@@ -413,6 +413,12 @@ static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, 
     product((Cpu *)b, out, z, bm, NULL, T, r, N, scale, true);
 }
 
+static void cpu_loras(TinaBackend *b, int n, void *const *out, const void *in, const float *const *a,
+                      const float *const *bm, void *z, int T, int K, const int *N, int r, float scale) {
+    for (int i = 0; i < n; i++)
+        cpu_lora(b, out[i], in, a[i], bm[i], (float *)z + (size_t)i * T * r, T, K, N[i], r, scale);
+}
+
 /* the workspaces, and the rope tables (rope.h) for max_len positions */
 static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D, double theta, TinaError *err) {
     Cpu *c = (Cpu *)b;
@@ -957,6 +963,7 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
         .matmul = cpu_matmul,
         .matmuls = cpu_matmuls,
         .lora = cpu_lora,
+        .loras = cpu_loras,
         .rope = cpu_rope,
         .attention = cpu_attention,
         .swiglu = cpu_swiglu,

@@ -101,7 +101,7 @@ static TinaStatus plan_activations(TinaModel *m, int r, TinaError *err) {
         void **slot;
         size_t n;
     } plan[] = {{&m->x, T * C},    {&m->h, T * C},     {&m->q, T * q},       {&m->att, T * q},   {&m->k, T * kv},
-                {&m->v, T * kv},   {&m->gate, T * I},  {&m->up, T * I},      {&m->lora_tmp, T * (size_t)r},
+                {&m->v, T * kv},   {&m->gate, T * I},  {&m->up, T * I},      {&m->lora_tmp, T * 3 * (size_t)r},
                 {&m->last, T * C}};
     size_t total = 0;
     for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) total += plan[i].n;
@@ -268,12 +268,23 @@ TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *
     return b->check(b, err);
 }
 
-/* out (T, N) += the adapter's contribution for this module, if it has one. */
-static void apply_lora(TinaModel *m, const TinaLora *lora, int layer, int target, void *out, const void *in, int T) {
-    if (!lora || !m->lora_a[layer * TINA_LORA_TARGETS + target]) return;
+/* out[i] (T, N) += the adapter's contribution for module targets[i], i < n (modules of one input, at most 3), for
+ * those the adapter has. */
+static void apply_loras(TinaModel *m, const TinaLora *lora, int layer, int n, const int *targets, void *const *out,
+                        const void *in, int T) {
+    if (!lora) return;
+    void *outs[3];
+    const float *a[3], *bm[3];
+    int N[3], present = 0;
+    for (int i = 0; i < n; i++) {
+        int at = layer * TINA_LORA_TARGETS + targets[i];
+        if (!m->lora_a[at]) continue;
+        outs[present] = out[i], a[present] = m->lora_a[at], bm[present] = m->lora_b[at];
+        N[present++] = lora->out[targets[i]];
+    }
+    if (!present) return;
     TinaBackend *b = m->backend;
-    b->lora(b, out, in, m->lora_a[layer * TINA_LORA_TARGETS + target], m->lora_b[layer * TINA_LORA_TARGETS + target],
-            m->lora_tmp, T, lora->in[target], lora->out[target], lora->r, lora->scale);
+    b->loras(b, present, outs, in, a, bm, m->lora_tmp, T, lora->in[targets[0]], N, lora->r, lora->scale);
 }
 
 /* x (T, C) += in (T, K) @ w^T plus the adapter's term for this module. With an adapter the module's output is made
@@ -287,7 +298,7 @@ static void residual_product(TinaModel *m, const TinaLora *lora, int layer, int 
         return;
     }
     b->matmul(b, tmp, in, w, bias, T, K, C, false);
-    apply_lora(m, lora, layer, target, tmp, in, T);
+    apply_loras(m, lora, layer, 1, &target, &tmp, in, T);
     b->add(b, m->x, tmp, (size_t)T * C);
 }
 
@@ -305,9 +316,8 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
         b->rmsnorm(b, m->h, m->x, w->attn_norm, T, C, eps);
         b->matmuls(b, 3, (void *[]){m->q, m->k, m->v}, m->h, (const void *[]){w->wq, w->wk, w->wv},
                    (const void *[]){w->bq, w->bk, w->bv}, T, C, (const int[]){q, kvd, kvd});
-        apply_lora(m, lora, l, TINA_LORA_Q, m->q, m->h, T);
-        apply_lora(m, lora, l, TINA_LORA_K, m->k, m->h, T);
-        apply_lora(m, lora, l, TINA_LORA_V, m->v, m->h, T);
+        apply_loras(m, lora, l, 3, (const int[]){TINA_LORA_Q, TINA_LORA_K, TINA_LORA_V}, (void *[]){m->q, m->k, m->v},
+                    m->h, T);
         b->rope(b, m->q, m->k, batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
         char *k_layer = (char *)kv->k + (size_t)l * kv->layer_stride * b->act_bytes;
         char *v_layer = (char *)kv->v + (size_t)l * kv->layer_stride * b->act_bytes;
@@ -316,8 +326,7 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
         b->rmsnorm(b, m->h, m->x, w->mlp_norm, T, C, eps);
         b->matmuls(b, 2, (void *[]){m->gate, m->up}, m->h, (const void *[]){w->w_gate, w->w_up},
                    (const void *[]){NULL, NULL}, T, C, (const int[]){I, I});
-        apply_lora(m, lora, l, TINA_LORA_GATE, m->gate, m->h, T);
-        apply_lora(m, lora, l, TINA_LORA_UP, m->up, m->h, T);
+        apply_loras(m, lora, l, 2, (const int[]){TINA_LORA_GATE, TINA_LORA_UP}, (void *[]){m->gate, m->up}, m->h, T);
         b->swiglu(b, m->gate, m->gate, m->up, T, I);
         residual_product(m, lora, l, TINA_LORA_DOWN, m->h, m->gate, w->w_down, NULL, T, I);
     }

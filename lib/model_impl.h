@@ -47,7 +47,7 @@ struct TinaModel {
     void *q, *att;          /* (T, Hq*D) */
     void *k, *v;            /* (T, Hkv*D) */
     void *gate, *up;        /* (T, I) */
-    void *lora_tmp;         /* (T, r) */
+    void *lora_tmp;         /* (3, T, r): the adapters of q, k and v at once */
     void *last;             /* (T, C) rows gathered for logits */
     int *first;             /* host (T,) workspaces: sequence starts, */
     int32_t *positions;     /* token positions, */

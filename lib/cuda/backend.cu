@@ -343,9 +343,9 @@ static void cuda_matmuls(TinaBackend *b, int n, void *const *out, const void *in
     for (int i = 0; i < n; i++) cuda_matmul(b, out[i], in, w[i], bias[i], T, K, N[i], false);
 }
 
-/* the most rows whose adapter runs as launch_lora_small's two kernels, a dot product per warp or thread: a decode
- * step's, whose four launches (input copy, two products, sum) of a few microseconds each, seven projections a layer,
- * outlast the work; more rows go through cuBLAS's f32 products */
+/* the most rows whose adapters run as launch_lora_small's two kernels, a dot product per warp or thread, all the
+ * adapters of one input together: a decode step's, whose four launches an adapter (input copy, two products, sum) of
+ * a few microseconds each, seven a layer, outlast the work; more rows go through cuBLAS's f32 products */
 static constexpr int LORA_SMALL_MOST = 64;
 
 /* PEFT keeps a bf16 model's adapter in f32 and computes it in f32 (the input cast up, the sum with the base
@@ -357,7 +357,8 @@ static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a,
     if (T <= LORA_SMALL_MOST) {
         float *z32 = (float *)scratch(c, (size_t)T * r * sizeof(float));
         if (!z32) return;
-        launch_lora_small(c->stream, (bf16 *)out, (const bf16 *)in, a, bm, (bf16 *)z, z32, T, K, N, r, scale);
+        LoraGroup group = {1, {(bf16 *)out}, {a}, {bm}, {N}};
+        launch_lora_small(c->stream, group, (const bf16 *)in, (bf16 *)z, z32, T, K, r, scale);
         launched(c, "lora");
         return;
     }
@@ -372,6 +373,24 @@ static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a,
     blas_ok(c, cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, r, &scale, bm, r, z32, r, &zero, y32, N), "lora B");
     launch_lora_out(c->stream, (bf16 *)out, y32, T, N, (bf16 *)z, z32, r);
     launched(c, "lora output");
+}
+
+static void cuda_loras(TinaBackend *b, int n, void *const *out, const void *in, const float *const *a,
+                       const float *const *bm, void *z, int T, int K, const int *N, int r, float scale) {
+    Cuda *c = cuda_of(b);
+    if (T > LORA_SMALL_MOST || n > LORA_GROUP_MOST) {
+        for (int i = 0; i < n; i++)
+            cuda_lora(b, out[i], in, a[i], bm[i], (bf16 *)z + (size_t)i * T * r, T, K, N[i], r, scale);
+        return;
+    }
+    if (!launching(c)) return;
+    float *z32 = (float *)scratch(c, (size_t)n * T * r * sizeof(float));
+    if (!z32) return;
+    LoraGroup group = {n, {}, {}, {}, {}};
+    for (int i = 0; i < n; i++)
+        group.out[i] = (bf16 *)out[i], group.a[i] = a[i], group.bm[i] = bm[i], group.N[i] = N[i];
+    launch_lora_small(c->stream, group, (const bf16 *)in, (bf16 *)z, z32, T, K, r, scale);
+    launched(c, "loras");
 }
 
 static void cuda_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta) {
@@ -866,8 +885,8 @@ static bool cuda_graph_end(TinaBackend *b) {
  * wall time is added up; the table at the end of the run says where the GPU's time went, op by op (the waits add a
  * few microseconds a call, and take away the overlap of host and device). */
 #define TIMED_OPS(X) X(upload) X(download) X(weights_to_host) X(weights_add) X(embed) X(rmsnorm) X(matmul) \
-    X(matmuls) X(lora) X(rope) X(attention) X(swiglu) X(copy) X(gather_rows) X(add) X(logits) X(sample) X(logprobs) \
-    X(logprobs_backward) X(rmsnorm_backward) X(matmul_backward) X(lora_backward) X(rope_backward) X(self_attention) \
+    X(matmuls) X(lora) X(loras) X(rope) X(attention) X(swiglu) X(copy) X(gather_rows) X(add) X(logits) X(sample) \
+    X(logprobs) X(logprobs_backward) X(rmsnorm_backward) X(matmul_backward) X(lora_backward) X(rope_backward) X(self_attention) \
     X(attention_backward) X(swiglu_backward) X(dropout) X(dropout_backward)
 
 enum {

@@ -107,35 +107,41 @@ void launch_lora_out(cudaStream_t s, bf16 *out, const float *y, int T, int N, bf
     if (most) lora_out_kernel<<<blocks_for(most), THREADS, 0, s>>>(out, y, n, z, z32, nz);
 }
 
-/* one warp per (t, j): z32[t, j] = in[t, :] . a[j, :], in f32 from the bf16 input; z the same rounded to bf16 */
-static __global__ void lora_down_kernel(float *z32, bf16 *z, const bf16 *in, const float *a, int T, int K, int r) {
+/* one warp per (i, t, j): z32[i, t, j] = in[t, :] . a_i[j, :], in f32 from the bf16 input; z the same rounded */
+static __global__ void lora_down_kernel(float *z32, bf16 *z, const bf16 *in, LoraGroup group, int T, int K, int r) {
     int warp = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) / 32), lane = threadIdx.x % 32;
-    if (warp >= T * r) return; /* the whole warp */
-    int t = warp / r, j = warp % r;
+    if (warp >= group.n * T * r) return; /* the whole warp */
+    int i = warp / (T * r), t = warp / r % T, j = warp % r;
     const bf16 *x = in + (size_t)t * K;
-    const float *row = a + (size_t)j * K;
+    const float *row = group.a[i] + (size_t)j * K;
     float sum = 0;
     for (int k = lane; k < K; k += 32) sum += __bfloat162float(x[k]) * row[k];
     sum = warp_reduce(sum, Sum());
     if (lane == 0) z32[warp] = sum, z[warp] = __float2bfloat16(sum);
 }
 
-/* one thread per (t, n): out[t, n] += scale * z32[t, :] . bm[n, :], the sum with out in f32 */
-static __global__ void lora_up_kernel(bf16 *out, const float *z32, const float *bm, int T, int N, int r, float scale) {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (size_t)T * N) return;
-    const float *z = z32 + i / N * r, *row = bm + i % N * r;
+/* one thread per output (i, t, n) of every adapter: out_i[t, n] += scale * z32[i, t, :] . bm_i[n, :], the sum with
+ * out in f32 */
+static __global__ void lora_up_kernel(LoraGroup group, const float *z32, int T, int r, float scale) {
+    size_t at = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    int i = 0;
+    while (i < group.n && at >= (size_t)T * group.N[i]) at -= (size_t)T * group.N[i], i++;
+    if (i == group.n) return;
+    int N = group.N[i];
+    const float *z = z32 + ((size_t)i * T + at / N) * r, *row = group.bm[i] + at % N * r;
     float sum = 0;
     for (int j = 0; j < r; j++) sum += z[j] * row[j];
-    out[i] = __float2bfloat16(__bfloat162float(out[i]) + scale * sum);
+    bf16 *out = group.out[i] + at;
+    *out = __float2bfloat16(__bfloat162float(*out) + scale * sum);
 }
 
-void launch_lora_small(cudaStream_t s, bf16 *out, const bf16 *in, const float *a, const float *bm, bf16 *z,
-                       float *z32, int T, int K, int N, int r, float scale) {
-    size_t warps = (size_t)T * r, n = (size_t)T * N;
+void launch_lora_small(cudaStream_t s, const LoraGroup &group, const bf16 *in, bf16 *z, float *z32, int T, int K,
+                       int r, float scale) {
+    size_t warps = (size_t)group.n * T * r, outputs = 0;
+    for (int i = 0; i < group.n; i++) outputs += (size_t)T * group.N[i];
     if (!warps) return;
-    lora_down_kernel<<<blocks_for(32 * warps), THREADS, 0, s>>>(z32, z, in, a, T, K, r);
-    if (n) lora_up_kernel<<<blocks_for(n), THREADS, 0, s>>>(out, z32, bm, T, N, r, scale);
+    lora_down_kernel<<<blocks_for(32 * warps), THREADS, 0, s>>>(z32, z, in, group, T, K, r);
+    if (outputs) lora_up_kernel<<<blocks_for(outputs), THREADS, 0, s>>>(group, z32, T, r, scale);
 }
 
 static __global__ void swiglu_kernel(bf16 *out, const bf16 *gate, const bf16 *up, size_t n) {

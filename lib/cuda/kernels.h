@@ -39,10 +39,19 @@ void launch_rmsnorm(cudaStream_t s, bf16 *out, const bf16 *in, const bf16 *weigh
 void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16 *bias, int T, int N, bool accumulate);
 /* out (T, N) = out + y (T, N) f32, the sum in f32; z (T, r) bf16 = z32 (T, r) */
 void launch_lora_out(cudaStream_t s, bf16 *out, const float *y, int T, int N, bf16 *z, const float *z32, int r);
-/* The adapter of a few rows (a decode step's) in two kernels: z32 (T, r) f32, and z bf16, = in (T, K) @ a (r, K)^T
- * summed in f32 from the bf16 input; then out (T, N) += scale * z32 @ bm (N, r)^T, the sum with out in f32 */
-void launch_lora_small(cudaStream_t s, bf16 *out, const bf16 *in, const float *a, const float *bm, bf16 *z,
-                       float *z32, int T, int K, int N, int r, float scale);
+/* Up to LORA_GROUP_MOST adapters of one input (q, k, v; gate, up): adapter i adds to out[i] (T, N[i]) */
+static constexpr int LORA_GROUP_MOST = 3;
+struct LoraGroup {
+    int n;
+    bf16 *out[LORA_GROUP_MOST];
+    const float *a[LORA_GROUP_MOST], *bm[LORA_GROUP_MOST]; /* (r, K), (N[i], r) */
+    int N[LORA_GROUP_MOST];
+};
+/* The adapters of a few rows (a decode step's) in two kernels, whatever their number: z32 (n, T, r) f32, and z
+ * bf16, = in (T, K) @ a[i] (r, K)^T summed in f32 from the bf16 input; then out[i] += scale * z32[i] @ bm[i]^T, the
+ * sum with out in f32 */
+void launch_lora_small(cudaStream_t s, const LoraGroup &group, const bf16 *in, bf16 *z, float *z32, int T, int K,
+                       int r, float scale);
 /* q (T, Hq, D) and k (T, Hkv, D) rotated in place by the f32 tables cos, sin (positions, D / 2); inverse: rotated
  * back (the gradient of the rotation) */
 void launch_rope(cudaStream_t s, bf16 *q, bf16 *k, const float *cos, const float *sin, DeviceBatch batch, int T,
