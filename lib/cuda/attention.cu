@@ -1,6 +1,7 @@
-/* attention: causal GQA attention over the KV cache on the GPU, for prefill and decode alike.
+/* attention: causal GQA attention over the paged KV cache on the GPU: a warp per token for decode steps, tiles of
+ * queries on the tensor cores for prefills.
  *
- * One warp per (token, kv head, split of its keys), for the query heads that share the kv head (its group). The
+ * Decode: one warp per (token, kv head, split of its keys), for the query heads that share the kv head (its group). The
  * warp walks its keys 32 at a time: each lane scores one key against every query of the group (kept in shared
  * memory, f32; the head size is a template argument so that a key row's loads unroll), the warp takes the chunk's
  * max per query, rescales its running sum and output (the online softmax of flash attention, in f32), and adds the
@@ -11,12 +12,21 @@
  * small, and each warp's walk over a long cache is a long serial chain. attention_splits cuts each token's keys
  * into up to that many ranges of whole 32-key chunks, one warp each; a warp then leaves its unnormalised output,
  * max and sum in f32, and a second kernel weighs the ranges together (exp(max - overall max)) and divides by the
- * overall sum. Prefill has warps enough and runs unsplit. */
+ * overall sum.
+ *
+ * Prefill (prefill_kernel): a warp per token would read every key once per token, and multiply on the CUDA cores;
+ * a prompt of thousands of tokens (or a preempted sequence's cache rebuilt) would take seconds. A block takes 64
+ * queries of one head and runs flash attention over the keys 64 at a time, both products on the tensor cores, each
+ * key read once per 64 queries. */
 #include "kernels.h"
+
+#include <mma.h>
 
 #include <cmath>
 
 #include "common.cuh"
+
+using namespace nvcuda;
 
 static const int WARPS = 4; /* per block */
 
@@ -159,6 +169,121 @@ static __global__ void combine_kernel(bf16 *out, const float *partial, int pairs
     out[i] = __float2bfloat16(value / sum);
 }
 
+/* ---- prefill: tiles of queries on the tensor cores ----------------------------------------------------------- */
+
+static constexpr int TILE = 64;              /* query rows of a block, and keys a step */
+static constexpr int TILE_WARPS = TILE / 16; /* a warp for each 16 rows */
+
+/* rows (TILE, D) of shared memory = D values at each of TILE places, zero where `valid` says no: queries of
+ * consecutive tokens, or keys and values of consecutive positions through the page table (16-byte vectors) */
+template <int D, class Where>
+static __device__ void fill_tile(bf16 (*rows)[D], int valid, Where where) {
+    for (int i = threadIdx.x; i < TILE * (D / 8); i += blockDim.x) {
+        int r = i / (D / 8), u = i % (D / 8);
+        uint4 eight = {0, 0, 0, 0};
+        if (r < valid) eight = *(const uint4 *)(where(r) + 8 * u);
+        *(uint4 *)&rows[r][8 * u] = eight;
+    }
+}
+
+/* One block of TILE_WARPS warps per (TILE rows of the call, query head): for each run of its rows that belongs to
+ * one sequence (same slot, consecutive positions), the flash-attention loop over the sequence's keys TILE at a time:
+ * S = Q K^T on the tensor cores (bf16 in, f32 sums), each warp's 16 rows through an online softmax in f32 (the
+ * probabilities rounded to bf16 for the product, as flash attention does), O = O * correction + P V on the tensor
+ * cores. A fragment's elements are spread over the lanes in an order CUDA does not specify: each lane learns the row
+ * of its elements from a fragment of row numbers. Shared memory: 41 KB at D = 128. */
+template <int D>
+static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_cache, const bf16 *v_cache,
+                                      DeviceBatch batch, TinaKVPages pages, int T, int Hq, int Hkv, float scale) {
+    constexpr int F = D / 16; /* fragments across a head */
+    /* (fragments load from and store to 32-byte boundaries) */
+    __shared__ __align__(32) bf16 tile[TILE][D];                 /* the queries, then each step's keys, values */
+    __shared__ __align__(32) float scores[TILE_WARPS][16][TILE]; /* a warp's scores, later its outputs */
+    __shared__ __align__(32) bf16 probs[TILE_WARPS][16][TILE];   /* a warp's probabilities */
+    __shared__ __align__(32) float row_numbers[16][16];
+    __shared__ float running_max[TILE], running_sum[TILE], correction[TILE];
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32, h = blockIdx.y, g = h / (Hq / Hkv);
+    int first = blockIdx.x * TILE, end = min(first + TILE, T);
+    size_t row = (size_t)Hkv * D;
+    for (int i = threadIdx.x; i < 256; i += blockDim.x) row_numbers[i / 16][i % 16] = (float)(i / 16);
+    __syncthreads();
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> row_of;
+    wmma::load_matrix_sync(row_of, &row_numbers[0][0], 16, wmma::mem_row_major);
+    for (int start = first; start < end;) {
+        int slot = batch.slot[start], position = batch.positions[start], n = 1;
+        while (start + n < end && batch.slot[start + n] == slot && batch.positions[start + n] == position + n) n++;
+        int last_key = position + n - 1;
+        fill_tile<D>(tile, n, [&](int r) { return q + ((size_t)(start + r) * Hq + h) * D; });
+        __syncthreads();
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> queries[F];
+        for (int f = 0; f < F; f++) wmma::load_matrix_sync(queries[f], &tile[warp * 16][f * 16], D);
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> o[F];
+        for (int f = 0; f < F; f++) wmma::fill_fragment(o[f], 0.0f);
+        int mine = warp * 16 + lane; /* lanes 0 .. 15 keep the softmax of the warp's rows */
+        if (lane < 16) running_max[mine] = -INFINITY, running_sum[mine] = 0;
+        /* rows past the run's end take the first row's keys: finite, and never written */
+        int sees = position + (mine < n ? mine : 0);
+        for (int j0 = 0; j0 <= last_key; j0 += TILE) {
+            int keys = last_key - j0 + 1 < TILE ? last_key - j0 + 1 : TILE;
+            __syncthreads(); /* every warp is done with the tile: the queries, or the last step's values */
+            fill_tile<D>(tile, keys, [&](int r) { return k_cache + cache_row(pages, slot, j0 + r) * row + g * D; });
+            __syncthreads();
+            for (int c = 0; c < TILE / 16; c++) {
+                wmma::fragment<wmma::accumulator, 16, 16, 16, float> s;
+                wmma::fill_fragment(s, 0.0f);
+                for (int f = 0; f < F; f++) {
+                    wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> k;
+                    wmma::load_matrix_sync(k, &tile[c * 16][f * 16], D);
+                    wmma::mma_sync(s, queries[f], k, s);
+                }
+                wmma::store_matrix_sync(&scores[warp][0][c * 16], s, TILE, wmma::mem_row_major);
+            }
+            __syncwarp();
+            if (lane < 16) {
+                float *x = scores[warp][lane], old = running_max[mine], top = old, sum = 0;
+                for (int c = 0; c < TILE; c++)
+                    if (j0 + c <= sees) top = fmaxf(top, x[c] * scale);
+                for (int c = 0; c < TILE; c++) {
+                    float p = j0 + c <= sees ? expf(x[c] * scale - top) : 0.0f;
+                    probs[warp][lane][c] = __float2bfloat16(p);
+                    sum += p;
+                }
+                correction[mine] = expf(old - top); /* 0 on the first step */
+                running_sum[mine] = running_sum[mine] * correction[mine] + sum;
+                running_max[mine] = top;
+            }
+            __syncwarp();
+            for (int f = 0; f < F; f++)
+                for (int e = 0; e < o[f].num_elements; e++) o[f].x[e] *= correction[warp * 16 + (int)row_of.x[e]];
+            __syncthreads(); /* every warp has its scores: the keys may go */
+            fill_tile<D>(tile, keys, [&](int r) { return v_cache + cache_row(pages, slot, j0 + r) * row + g * D; });
+            __syncthreads();
+            for (int c = 0; c < TILE / 16; c++) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> p;
+                wmma::load_matrix_sync(p, &probs[warp][0][c * 16], TILE);
+                for (int f = 0; f < F; f++) {
+                    wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> v;
+                    wmma::load_matrix_sync(v, &tile[c * 16][f * 16], D);
+                    wmma::mma_sync(o[f], p, v, o[f]);
+                }
+            }
+        }
+        for (int f = 0; f < F; f++) { /* a fragment at a time through the warp's scores, divided by the sums */
+            wmma::store_matrix_sync(&scores[warp][0][0], o[f], TILE, wmma::mem_row_major);
+            __syncwarp();
+            for (int i = lane; i < 256; i += 32) {
+                int r = i / 16, c = i % 16;
+                if (warp * 16 + r < n)
+                    out[((size_t)(start + warp * 16 + r) * Hq + h) * D + f * 16 + c] =
+                        __float2bfloat16(scores[warp][r][c] / running_sum[warp * 16 + r]);
+            }
+            __syncwarp();
+        }
+        start += n;
+        __syncthreads(); /* the next run refills the tile */
+    }
+}
+
 /* the warps of a split: a (token, kv head, part of its group) each */
 static int attention_units(int T, int Hq, int Hkv) {
     return T * Hkv * ((Hq / Hkv + GROUP_MOST - 1) / GROUP_MOST);
@@ -175,13 +300,27 @@ bool tina_cuda_attention_fits(int D) { return D == 16 || D == 32 || D == 64 || D
 
 void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
                       bf16 *v_cache, TinaKVPages pages, DeviceBatch batch, int T, int Hq, int Hkv, int D, int splits,
-                      float *partial) {
+                      float *partial, bool tiles) {
     int row = Hkv * D;
     size_t n = (size_t)T * row;
     if (!n) return;
     store_kernel<<<blocks_for(n), THREADS, 0, s>>>(k_cache, v_cache, k, v, batch, pages, row, n);
-    unsigned blocks = (unsigned)(((size_t)attention_units(T, Hq, Hkv) * splits + WARPS - 1) / WARPS);
     float scale = 1.0f / sqrtf((float)D);
+    if (tiles) {
+        dim3 grid((unsigned)((T + TILE - 1) / TILE), (unsigned)Hq);
+#define PREFILL(size) prefill_kernel<size><<<grid, 32 * TILE_WARPS, 0, s>>>(out, q, k_cache, v_cache, batch, pages, \
+                                                                          T, Hq, Hkv, scale)
+        switch (D) {
+        case 16: PREFILL(16); break;
+        case 32: PREFILL(32); break;
+        case 64: PREFILL(64); break;
+        case 96: PREFILL(96); break;
+        default: PREFILL(128); break; /* tina_cuda_attention_fits admits no other size */
+        }
+#undef PREFILL
+        return;
+    }
+    unsigned blocks = (unsigned)(((size_t)attention_units(T, Hq, Hkv) * splits + WARPS - 1) / WARPS);
 #define ATTENTION(size) attention_kernel<size><<<blocks, 32 * WARPS, 0, s>>>(out, partial, splits, q, k_cache, \
                                                                             v_cache, batch, pages, T, Hq, Hkv, scale)
     switch (D) {

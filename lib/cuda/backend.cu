@@ -402,6 +402,8 @@ static void cuda_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, 
     launched(c, "rope");
 }
 
+static constexpr int PREFILL_TILES_FROM = 16;
+
 static void cuda_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache,
                            void *v_cache, const TinaKVPages *pages, const TinaBatch *batch, int Hq, int Hkv, int D) {
     Cuda *c = cuda_of(b);
@@ -411,10 +413,13 @@ static void cuda_attention(TinaBackend *b, void *out, const void *q, const void 
      * (as a recorded step needs), and each token's keys are spread over them, empty ranges costing a write */
     int T = batch->n_tokens, splits = attention_splits(T, Hq, Hkv, pages->per_slot * pages->page_len,
                                                        c->multiprocessors);
+    /* a prefill (sequences of PREFILL_TILES_FROM tokens or more on average) in tiles on the tensor cores */
+    bool tiles = T >= PREFILL_TILES_FROM * batch->n_seqs;
+    if (tiles) splits = 1;
     float *partial = splits > 1 ? (float *)scratch(c, (size_t)T * Hq * splits * (D + 2) * sizeof(float)) : NULL;
     if (failed(c) || (splits > 1 && !partial)) return;
     launch_attention(c->stream, (bf16 *)out, (const bf16 *)q, (const bf16 *)k, (const bf16 *)v, (bf16 *)k_cache,
-                     (bf16 *)v_cache, *pages, d, T, Hq, Hkv, D, splits, partial);
+                     (bf16 *)v_cache, *pages, d, T, Hq, Hkv, D, splits, partial, tiles);
     launched(c, "attention");
 }
 

@@ -79,13 +79,14 @@ void launch_sample(cudaStream_t s, int32_t *tokens, double *logprobs, const floa
                    const TinaSamplerParams &params, const double *uniform);
 
 /* attention.cu: stores the new k, v (T, Hkv, D) in the layer's cache (pages x page_len, Hkv, D) where `pages` puts
- * each token's slot and position, then out (T, Hq, D) = causal GQA attention of q over positions 0 .. position of each token, for the
- * head sizes tina_cuda_attention_fits admits (16, 32, 64, 96, 128); each token's keys in `splits` ranges, whose
- * shares take partial (T x Hq x splits, D + 2) f32 when splits > 1. */
+ * each token's slot and position, then out (T, Hq, D) = causal GQA attention of q over positions 0 .. position of
+ * each token, for the head sizes tina_cuda_attention_fits admits (16, 32, 64, 96, 128). A decode step's way: each
+ * token's keys in `splits` ranges, whose shares take partial (T x Hq x splits, D + 2) f32 when splits > 1. A
+ * prefill's (tiles): blocks of 64 queries of a sequence against its keys 64 at a time, on the tensor cores. */
 bool tina_cuda_attention_fits(int D);
 void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
                       bf16 *v_cache, TinaKVPages pages, DeviceBatch batch, int T, int Hq, int Hkv, int D,
-                      int splits, float *partial);
+                      int splits, float *partial, bool tiles);
 /* the splits for T tokens of Hq query and Hkv kv heads whose longest walk is max_keys keys, on a GPU of `sms`
  * multiprocessors: enough warps to fill it (32 a multiprocessor; a warp serves a kv head's group of query heads),
  * no range shorter than a chunk of 32 keys; 1 when the tokens fill it */

@@ -199,6 +199,7 @@ struct Warp {
     unsigned generation;  /* barriers passed: an exchange's slots alternate with it */
     unsigned char slots[2][32][8];
     unsigned filled[2];   /* the lanes that filled each side's slots */
+    float tiles[2 * 256]; /* mma.h's products' operands */
 };
 
 struct Kernel {
@@ -419,6 +420,7 @@ void emu::sync_warp(unsigned mask) {
 }
 
 int emu::lane(void) { return kernel.current % 32; }
+float *emu::warp_tiles(void) { return kernel.warps[kernel.current / 32].tiles; }
 
 void emu::exchange(unsigned mask, void *value, size_t bytes, int source) {
     if (!kernel.name) fatal("a shuffle outside a kernel");

@@ -17,6 +17,7 @@
 
 #define __global__
 #define __device__
+#define __align__(n) __attribute__((aligned(n)))
 /* One block runs at a time, its threads taking turns (emu.cc): a function's static is the running block's. */
 #define __shared__ static
 
@@ -126,6 +127,8 @@ namespace emu {
  * what lane `source` left (its own where source is outside the warp). */
 void exchange(unsigned mask, void *value, size_t bytes, int source);
 int lane(void);
+/* two 16 x 16 f32 tiles of the running warp's own (mma.h's products pass their fragments through them) */
+float *warp_tiles(void);
 
 struct Config {
     dim3 grid, block;
