@@ -337,16 +337,40 @@ static void cuda_matmul(TinaBackend *b, void *out, const void *in, const void *w
     launched(c, "finish a product");
 }
 
-/* products of one input: cuBLAS runs them one after the other on the stream */
+/* The most rows of a call taken as a decode step's, whose launches of a few microseconds each outlast the work:
+ * adapters run as launch_lora_small's two kernels (a dot product per warp or thread, all the adapters of one input
+ * together) instead of four launches each (input copy, two cuBLAS f32 products, sum), and products of one input
+ * without biases as one (cuda_matmuls). */
+static constexpr int FEW_ROWS = 64;
+
+/* products of one input: when their weights lie one after the other in memory (q, k and v's), as one product into
+ * f32 that one kernel splits, biases and rounds: two launches, where each product alone takes one, and two with a
+ * bias (through f32 as well). Taken when it saves launches, and without biases only for a decode step's few rows,
+ * whose f32 round trip costs little. */
 static void cuda_matmuls(TinaBackend *b, int n, void *const *out, const void *in, const void *const *w,
                          const void *const *bias, int T, int K, const int *N) {
-    for (int i = 0; i < n; i++) cuda_matmul(b, out[i], in, w[i], bias[i], T, K, N[i], false);
+    Cuda *c = cuda_of(b);
+    int width = N[0], biases = bias[0] != NULL;
+    bool adjacent = n <= ONE_INPUT_MOST;
+    for (int i = 1; i < n && adjacent; i++) {
+        adjacent = w[i] == (const bf16 *)w[i - 1] + (size_t)N[i - 1] * K;
+        width += N[i], biases += bias[i] != NULL;
+    }
+    if (!adjacent || n + biases <= 2 || (!biases && T > FEW_ROWS)) {
+        for (int i = 0; i < n; i++) cuda_matmul(b, out[i], in, w[i], bias[i], T, K, N[i], false);
+        return;
+    }
+    if (!launching(c)) return;
+    float *p = (float *)scratch(c, (size_t)T * width * sizeof(float)), one = 1.0f, zero = 0.0f;
+    if (!p) return;
+    blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, width, T, K, &one, w[0], CUDA_R_16BF, K, in,
+                            CUDA_R_16BF, K, &zero, p, CUDA_R_32F, width, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+            "matmuls");
+    ProductGroup group = {n, {}, {}, {}};
+    for (int i = 0; i < n; i++) group.out[i] = (bf16 *)out[i], group.bias[i] = (const bf16 *)bias[i], group.N[i] = N[i];
+    launch_finish_products(c->stream, group, p, T, false);
+    launched(c, "finish products");
 }
-
-/* the most rows whose adapters run as launch_lora_small's two kernels, a dot product per warp or thread, all the
- * adapters of one input together: a decode step's, whose four launches an adapter (input copy, two products, sum) of
- * a few microseconds each, seven a layer, outlast the work; more rows go through cuBLAS's f32 products */
-static constexpr int LORA_SMALL_MOST = 64;
 
 /* PEFT keeps a bf16 model's adapter in f32 and computes it in f32 (the input cast up, the sum with the base
  * output in f32, then rounded): the same here, through an f32 copy of the input. */
@@ -354,7 +378,7 @@ static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a,
                       int N, int r, float scale) {
     Cuda *c = cuda_of(b);
     if (!launching(c)) return;
-    if (T <= LORA_SMALL_MOST) {
+    if (T <= FEW_ROWS) {
         float *z32 = (float *)scratch(c, (size_t)T * r * sizeof(float));
         if (!z32) return;
         LoraGroup group = {1, {(bf16 *)out}, {a}, {bm}, {N}};
@@ -378,7 +402,7 @@ static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a,
 static void cuda_loras(TinaBackend *b, int n, void *const *out, const void *in, const float *const *a,
                        const float *const *bm, void *z, int T, int K, const int *N, int r, float scale) {
     Cuda *c = cuda_of(b);
-    if (T > LORA_SMALL_MOST || n > LORA_GROUP_MOST) {
+    if (T > FEW_ROWS || n > ONE_INPUT_MOST) {
         for (int i = 0; i < n; i++)
             cuda_lora(b, out[i], in, a[i], bm[i], (bf16 *)z + (size_t)i * T * r, T, K, N[i], r, scale);
         return;

@@ -82,17 +82,28 @@ void launch_rmsnorm(cudaStream_t s, bf16 *out, const bf16 *in, const bf16 *weigh
 
 /* ---- element-wise ------------------------------------------------------------------------------------------- */
 
-static __global__ void finish_product_kernel(bf16 *out, const float *p, const bf16 *bias, size_t n, int N,
-                                             bool accumulate) {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    float v = round_bf16(p[i] + (bias ? __bfloat162float(bias[i % N]) : 0.0f));
-    out[i] = __float2bfloat16(accumulate ? __bfloat162float(out[i]) + v : v);
+/* one thread per element of the products side by side (T, sum of N) */
+static __global__ void finish_products_kernel(ProductGroup group, const float *p, size_t n, int width,
+                                              bool accumulate) {
+    size_t at = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (at >= n) return;
+    int t = (int)(at / width), column = (int)(at % width), i = 0;
+    while (column >= group.N[i]) column -= group.N[i], i++;
+    const bf16 *bias = group.bias[i];
+    float v = round_bf16(p[at] + (bias ? __bfloat162float(bias[column]) : 0.0f));
+    bf16 *out = group.out[i] + (size_t)t * group.N[i] + column;
+    *out = __float2bfloat16(accumulate ? __bfloat162float(*out) + v : v);
+}
+
+void launch_finish_products(cudaStream_t s, const ProductGroup &group, const float *p, int T, bool accumulate) {
+    int width = 0;
+    for (int i = 0; i < group.n; i++) width += group.N[i];
+    size_t n = (size_t)T * width;
+    if (n) finish_products_kernel<<<blocks_for(n), THREADS, 0, s>>>(group, p, n, width, accumulate);
 }
 
 void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16 *bias, int T, int N, bool accumulate) {
-    size_t n = (size_t)T * N;
-    if (n) finish_product_kernel<<<blocks_for(n), THREADS, 0, s>>>(out, p, bias, n, N, accumulate);
+    launch_finish_products(s, {1, {out}, {bias}, {N}}, p, T, accumulate);
 }
 
 static __global__ void lora_out_kernel(bf16 *out, const float *y, size_t n, bf16 *z, const float *z32, size_t nz) {

@@ -34,18 +34,29 @@ void launch_add_f32(cudaStream_t s, bf16 *w, const float *delta, size_t n);
 void launch_embed(cudaStream_t s, bf16 *out, const bf16 *table, const int32_t *tokens, int T, int C);
 /* out (T, C) = in / rms(in) * weight (C) */
 void launch_rmsnorm(cudaStream_t s, bf16 *out, const bf16 *in, const bf16 *weight, int T, int C, float eps);
-/* Finishes a product as a bf16 model's linear layer and residual add do: p (T, N) f32 plus bias (N) or NULL, rounded
- * once (the bias rides in cuBLAS's epilogue there); then, when accumulate, out + that, rounded again; else that. */
+/* Up to ONE_INPUT_MOST products (or adapters) of one input: q, k, v; gate, up */
+static constexpr int ONE_INPUT_MOST = 3;
+/* products of one input side by side in an f32 (T, N[0] + N[1] + ...): product i goes to out[i] (T, N[i]) with
+ * bias[i] (N[i]) or NULL */
+struct ProductGroup {
+    int n;
+    bf16 *out[ONE_INPUT_MOST];
+    const bf16 *bias[ONE_INPUT_MOST];
+    int N[ONE_INPUT_MOST];
+};
+/* Finishes products as a bf16 model's linear layers and residual add do: each p plus its bias, rounded once (the
+ * bias rides in cuBLAS's epilogue there); then, when accumulate, out + that, rounded again; else that. */
+void launch_finish_products(cudaStream_t s, const ProductGroup &group, const float *p, int T, bool accumulate);
+/* the same for one product p (T, N) */
 void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16 *bias, int T, int N, bool accumulate);
 /* out (T, N) = out + y (T, N) f32, the sum in f32; z (T, r) bf16 = z32 (T, r) */
 void launch_lora_out(cudaStream_t s, bf16 *out, const float *y, int T, int N, bf16 *z, const float *z32, int r);
-/* Up to LORA_GROUP_MOST adapters of one input (q, k, v; gate, up): adapter i adds to out[i] (T, N[i]) */
-static constexpr int LORA_GROUP_MOST = 3;
+/* adapters of one input: adapter i adds to out[i] (T, N[i]) */
 struct LoraGroup {
     int n;
-    bf16 *out[LORA_GROUP_MOST];
-    const float *a[LORA_GROUP_MOST], *bm[LORA_GROUP_MOST]; /* (r, K), (N[i], r) */
-    int N[LORA_GROUP_MOST];
+    bf16 *out[ONE_INPUT_MOST];
+    const float *a[ONE_INPUT_MOST], *bm[ONE_INPUT_MOST]; /* (r, K), (N[i], r) */
+    int N[ONE_INPUT_MOST];
 };
 /* The adapters of a few rows (a decode step's) in two kernels, whatever their number: z32 (n, T, r) f32, and z
  * bf16, = in (T, K) @ a[i] (r, K)^T summed in f32 from the bf16 input; then out[i] += scale * z32[i] @ bm[i]^T, the
