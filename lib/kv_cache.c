@@ -1,5 +1,7 @@
 #include "kv_cache.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,17 +38,20 @@ TinaStatus tina_kv_cache_new(TinaModel *m, int n_slots, int max_len, int n_pages
     kv->mapped = calloc((size_t)n_slots, sizeof *kv->mapped);
     kv->refs = calloc((size_t)n_pages, sizeof *kv->refs);
     kv->free_pages = malloc((size_t)n_pages * sizeof *kv->free_pages);
+    kv->dirty_from = calloc((size_t)n_slots, sizeof *kv->dirty_from);
+    kv->dirty_to = calloc((size_t)n_slots, sizeof *kv->dirty_to);
+    kv->dirty = malloc((size_t)n_slots * sizeof *kv->dirty);
     kv->backend_table = b->host_memory ? kv->table : b->alloc(b, table);
     kv->k = b->alloc(b, bytes);
     kv->v = b->alloc(b, bytes);
-    if (!kv->table || !kv->mapped || !kv->refs || !kv->free_pages || !kv->backend_table || !kv->k || !kv->v) {
+    if (!kv->table || !kv->mapped || !kv->refs || !kv->free_pages || !kv->dirty_from || !kv->dirty_to || !kv->dirty ||
+        !kv->backend_table || !kv->k || !kv->v) {
         tina_kv_cache_free(kv);
         return tina_error(err, TINA_ERR_RUNTIME, "out of memory (KV cache of 2 x %.1f MB)", (double)bytes / 1e6);
     }
     memset(kv->table, 0xff, table); /* -1: no page */
     for (int i = 0; i < n_pages; i++) kv->free_pages[i] = n_pages - 1 - i; /* page 0 on top */
     kv->n_free = n_pages;
-    kv->dirty_from = 0, kv->dirty_to = n_slots;
     *out = kv;
     return TINA_OK;
 }
@@ -61,6 +66,9 @@ void tina_kv_cache_free(TinaKVCache *kv) {
     free(kv->mapped);
     free(kv->refs);
     free(kv->free_pages);
+    free(kv->dirty_from);
+    free(kv->dirty_to);
+    free(kv->dirty);
     free(kv);
 }
 
@@ -69,10 +77,15 @@ int tina_kv_cache_pages_free(const TinaKVCache *kv) { return kv->n_free; }
 
 static int32_t *row_of(const TinaKVCache *kv, int slot) { return kv->table + (size_t)slot * kv->per_slot; }
 
-static void changed(TinaKVCache *kv, int slot) {
-    if (kv->dirty_from >= kv->dirty_to) kv->dirty_from = slot, kv->dirty_to = slot + 1;
-    if (slot < kv->dirty_from) kv->dirty_from = slot;
-    if (slot >= kv->dirty_to) kv->dirty_to = slot + 1;
+/* entries from .. to - 1 of the slot's row changed: the backend's copy needs them (an unmapped entry is never read,
+ * so a release changes nothing the backend needs) */
+static void changed(TinaKVCache *kv, int slot, int from, int to) {
+    if (kv->dirty_from[slot] >= kv->dirty_to[slot]) {
+        kv->dirty[kv->n_dirty++] = slot;
+        kv->dirty_from[slot] = from, kv->dirty_to[slot] = to;
+    }
+    if (from < kv->dirty_from[slot]) kv->dirty_from[slot] = from;
+    if (to > kv->dirty_to[slot]) kv->dirty_to[slot] = to;
 }
 
 int tina_kv_cache_pages_to_write(const TinaKVCache *kv, int slot, int from, int to) {
@@ -114,7 +127,8 @@ TinaStatus tina_kv_cache_take(TinaKVCache *kv, int slot, int from, int to, TinaE
                           kv->n_free, kv->n_pages);
     if (needed == 0) return TINA_OK;
     int32_t *row = row_of(kv, slot);
-    for (int j = 0; j <= (to - 1) / TINA_KV_PAGE; j++) {
+    int first = -1, last = (to - 1) / TINA_KV_PAGE;
+    for (int j = 0; j <= last; j++) {
         if (j >= kv->mapped[slot]) {
             row[j] = take_page(kv);
             kv->mapped[slot] = j + 1;
@@ -123,16 +137,18 @@ TinaStatus tina_kv_cache_take(TinaKVCache *kv, int slot, int from, int to, TinaE
             copy_page(kv, row[j], own);
             drop_page(kv, row[j]);
             row[j] = own;
+        } else {
+            continue;
         }
+        if (first < 0) first = j;
     }
-    changed(kv, slot);
+    changed(kv, slot, first, last + 1);
     return TINA_OK;
 }
 
 void tina_kv_cache_release(TinaKVCache *kv, int slot) {
     int32_t *row = row_of(kv, slot);
     for (int j = 0; j < kv->mapped[slot]; j++) drop_page(kv, row[j]), row[j] = -1;
-    if (kv->mapped[slot]) changed(kv, slot);
     kv->mapped[slot] = 0;
 }
 
@@ -145,15 +161,31 @@ TinaStatus tina_kv_cache_share(TinaKVCache *kv, int from, int to, int n, TinaErr
     int32_t *row = row_of(kv, to);
     for (int j = 0; j < tina_kv_cache_pages_of(n); j++) row[j] = source[j], kv->refs[row[j]]++;
     kv->mapped[to] = tina_kv_cache_pages_of(n);
-    changed(kv, to);
+    if (kv->mapped[to]) changed(kv, to, 0, kv->mapped[to]);
     return TINA_OK;
 }
 
+/* The changed entries go up as one copy from the first to the last when that is at most COPY_AT_ONCE bytes (as in a
+ * decode step's few sequences that reach a new page), else a copy a slot. */
+enum { COPY_AT_ONCE = 64 << 10 };
+
 void tina_kv_cache_sync(TinaKVCache *kv) {
     TinaBackend *b = kv->model->backend;
-    if (kv->dirty_from < kv->dirty_to && kv->backend_table != kv->table) {
-        size_t at = (size_t)kv->dirty_from * kv->per_slot, n = (size_t)(kv->dirty_to - kv->dirty_from) * kv->per_slot;
-        b->upload(b, kv->backend_table + at, kv->table + at, n * sizeof *kv->table);
+    size_t low = SIZE_MAX, high = 0;
+    for (int i = 0; i < kv->n_dirty; i++) {
+        int s = kv->dirty[i];
+        size_t from = (size_t)s * kv->per_slot + kv->dirty_from[s], to = (size_t)s * kv->per_slot + kv->dirty_to[s];
+        low = from < low ? from : low, high = to > high ? to : high;
     }
-    kv->dirty_from = kv->dirty_to = 0;
+    bool at_once = kv->n_dirty && (high - low) * sizeof *kv->table <= COPY_AT_ONCE;
+    if (at_once && kv->backend_table != kv->table)
+        b->upload(b, kv->backend_table + low, kv->table + low, (high - low) * sizeof *kv->table);
+    for (int i = 0; i < kv->n_dirty; i++) {
+        int s = kv->dirty[i];
+        size_t at = (size_t)s * kv->per_slot + kv->dirty_from[s], n = (size_t)(kv->dirty_to[s] - kv->dirty_from[s]);
+        if (!at_once && kv->backend_table != kv->table)
+            b->upload(b, kv->backend_table + at, kv->table + at, n * sizeof *kv->table);
+        kv->dirty_from[s] = kv->dirty_to[s] = 0;
+    }
+    kv->n_dirty = 0;
 }

@@ -70,7 +70,8 @@ struct TinaKVCache {
     int32_t *free_pages;    /* (n_pages,) a stack of n_free unmapped pages */
     int n_free;
     int32_t *backend_table; /* the backend's copy of table (table itself on a host backend) */
-    int dirty_from, dirty_to; /* slots whose rows of table changed since the backend's copy was made */
+    int *dirty_from, *dirty_to; /* (n_slots,) the entries of each slot's row changed since the backend's copy */
+    int *dirty, n_dirty;    /* (n_slots,) the slots with changed entries */
     void *k, *v;            /* (L, n_pages, TINA_KV_PAGE, Hkv*D) */
     size_t layer_stride;    /* elements per layer */
 };

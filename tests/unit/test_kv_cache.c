@@ -102,6 +102,37 @@ static void samples_sharing_a_prompt_decode_as_if_each_had_prefilled_it(void) {
     tina_model_free(m);
 }
 
+/* Slots far apart change page-table entries too far apart for one upload to a GPU (more than 64 KB between them):
+ * each slot's entries go up on their own, and each sequence reads its own pages. */
+static void slots_far_apart_read_their_own_pages(void) {
+    TinaModel *m = load();
+    TinaKVCache *kv = NULL, *alone = NULL;
+    TinaError err;
+    if (!m) return;
+    enum { FAR = 5000 }; /* 5000 slots x 4 entries x 4 bytes: 80 KB of page table */
+    int V = tina_model_config(m)->vocab;
+    CHECK(tina_kv_cache_new(m, FAR, MAX_LEN, 2 * MAX_LEN / TINA_KV_PAGE, &kv, &err) == TINA_OK);
+    CHECK(tina_kv_cache_new(m, 1, MAX_LEN, 0, &alone, &err) == TINA_OK);
+    float *logits = malloc((size_t)2 * V * sizeof *logits), *want = malloc((size_t)V * sizeof *want);
+    TinaSequence both[2] = {{0, 0, PROMPT, prompt}, {FAR - 1, 0, PROMPT - 5, prompt + 5}};
+    CHECK(tina_model_forward(m, kv, both, 2, NULL, TINA_LOGITS_NONE, NULL, &err) == TINA_OK);
+    int32_t token = 9;
+    TinaSequence steps[2] = {{0, PROMPT, 1, &token}, {FAR - 1, PROMPT - 5, 1, &token}};
+    CHECK(tina_model_forward(m, kv, steps, 2, NULL, TINA_LOGITS_LAST, logits, &err) == TINA_OK);
+    for (int i = 0; i < 2; i++) { /* each again in a cache of its own */
+        TinaSequence seq = both[i], step = steps[i];
+        seq.slot = step.slot = 0;
+        tina_kv_cache_release(alone, 0);
+        CHECK(tina_model_forward(m, alone, &seq, 1, NULL, TINA_LOGITS_NONE, NULL, &err) == TINA_OK);
+        CHECK(tina_model_forward(m, alone, &step, 1, NULL, TINA_LOGITS_LAST, want, &err) == TINA_OK);
+        CHECK(gap(logits + (size_t)i * V, want, V) <= (backend->act_bytes == 4 ? 1e-6 : 2e-2));
+    }
+    CHECK(gap(logits, logits + V, V) > 1e-1); /* the two prompts do lead apart */
+    free(logits), free(want);
+    tina_kv_cache_free(kv), tina_kv_cache_free(alone);
+    tina_model_free(m);
+}
+
 static void running_out_and_bad_requests_are_errors(void) {
     TinaModel *m = load();
     TinaKVCache *kv = NULL;
@@ -132,6 +163,7 @@ int main(void) {
     static const TestCase tests[] = {
         TEST(pages_are_taken_as_sequences_grow_and_given_back),
         TEST(samples_sharing_a_prompt_decode_as_if_each_had_prefilled_it),
+        TEST(slots_far_apart_read_their_own_pages),
         TEST(running_out_and_bad_requests_are_errors),
     };
     return test_main_on_backend("test_kv_cache", tests, sizeof tests / sizeof tests[0], &backend);
