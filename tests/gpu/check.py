@@ -15,10 +15,12 @@ Parity (bf16 everywhere, transformers with sdpa attention):
     without a random rank-32 adapter on all seven projections.
 Kernels (kernels): with TINA_TEST_BACKEND=cuda, build/cuda/tests/test_backend_sample (every draw of the sampling
 kernel, greedy, temperature, top-k, top-p, ties, padding, the rows it leaves to the host, against lib/sampler.c's
-from the same logits), test_backend_lora (the adapter op against f64, a decode step's rows and a prefill's),
-test_backend_ops (rmsnorm, matmul, swiglu and their gradients against f64) and test_backend_attention (the cached attention against f64, groups of 1 to 7 query heads,
-head sizes 16 to 128, prefill and decode over split key ranges); and tina-sample with CUDA graphs (recorded decode
-steps) against without, the same rollouts byte for byte.
+from the same logits), test_backend_lora (the adapter ops against f64, a decode step's rows and a prefill's, alone
+and in groups of one input), test_backend_ops (rmsnorm, matmul, swiglu and their gradients against f64),
+test_backend_attention (the cached attention against f64, groups of 1 to 7 query heads, head sizes 16 to 128,
+prefill in tiles on the tensor cores, decode over split key ranges, pages shuffled and shared) and test_kv_cache (the
+paged cache under the tiny Qwen2: pages shared and copied on write, the page table's uploads); and tina-sample with
+CUDA graphs (recorded decode steps) against without, the same rollouts byte for byte.
 Benchmarks (the 1.5B shape, greedy, every completion its full length): transformers generate and tina-sample at
 batch 1 (256-token prompts, 128 new), 64 and 256 (256 + 256); the GPU's copy bandwidth and bf16 GEMM rate measured
 here as the ceilings.
@@ -59,7 +61,7 @@ UPDATE = BUILD / "bin/tina-update"
 BIN = BUILD / "bin"
 LOGITS = BUILD / "bench/model_logits"
 KERNEL_TESTS = [BUILD / "tests/test_backend_sample", BUILD / "tests/test_backend_attention",
-                BUILD / "tests/test_backend_lora", BUILD / "tests/test_backend_ops"]
+                BUILD / "tests/test_backend_lora", BUILD / "tests/test_backend_ops", BUILD / "tests/test_kv_cache"]
 TORCH = "cuda" if torch.cuda.is_available() else "cpu"  # where the references run
 FIXTURES = ROOT / "tests/fixtures/models"
 TINY_TOKENIZER = ROOT / "data/models/tiny-math-bpe"
@@ -207,12 +209,14 @@ def tiny():
 
 def kernels():
     for test, what in zip(KERNEL_TESTS, ["device sampling draws what lib/sampler.c draws from the same logits",
-                                         "cached attention (groups 1 to 7, head sizes 16 to 128, split ranges) "
-                                         "within 1e-2 of f64",
-                                         "the adapter op, a decode step's rows (two kernels) and a prefill's "
-                                         "(cuBLAS), within 1e-2 of f64",
+                                         "cached attention (groups 1 to 7, head sizes 16 to 128, prefill tiles, "
+                                         "split ranges, shuffled and shared pages) within 1e-2 of f64",
+                                         "the adapter ops, a decode step's rows (two kernels, alone and grouped) and "
+                                         "a prefill's (cuBLAS), within 1e-2 of f64",
                                          "rmsnorm, matmul (bias, residual), swiglu and their gradients within 1e-2 "
-                                         "of f64"]):
+                                         "of f64",
+                                         "the paged KV cache: shared prompt pages copied on write, page-table "
+                                         "uploads, errors"]):
         done = subprocess.run([str(test)], capture_output=True, text=True,
                               env={**os.environ, "TINA_TEST_BACKEND": "cuda"})
         print(done.stdout + done.stderr, end="")

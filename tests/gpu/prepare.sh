@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 make -j2 CUDA=1 BUILD=build/cuda BIN=build/cuda/bin LIBTINA=build/cuda/libtina.a all build/cuda/bench/model_logits \
     build/cuda/tests/test_backend_sample build/cuda/tests/test_backend_attention build/cuda/tests/test_backend_lora \
-    build/cuda/tests/test_backend_ops
+    build/cuda/tests/test_backend_ops build/cuda/tests/test_kv_cache
 mkdir -p build/cuda/libs
 for lib in libcjson.so.1 libutf8proc.so.2 libgfortran.so.5 libquadmath.so.0; do
     cp -L "$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')" build/cuda/libs/

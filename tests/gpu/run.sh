@@ -14,10 +14,10 @@ mkdir -p "$OUT" "$WORK"
 cublas=$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null)
 export LD_LIBRARY_PATH="$PWD/build/cuda/libs:${CUDA_HOME:-/usr/local/cuda}/lib64${cublas:+:$cublas}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv
-[ -x build/cuda/bin/tina-sample ] && [ -x build/cuda/tests/test_backend_ops ] ||
+[ -x build/cuda/bin/tina-sample ] && [ -x build/cuda/tests/test_kv_cache ] ||
     make -j"$(nproc)" CUDA=1 BUILD=build/cuda BIN=build/cuda/bin LIBTINA=build/cuda/libtina.a all \
         build/cuda/bench/model_logits build/cuda/tests/test_backend_sample build/cuda/tests/test_backend_attention \
-        build/cuda/tests/test_backend_lora build/cuda/tests/test_backend_ops ||
+        build/cuda/tests/test_backend_lora build/cuda/tests/test_backend_ops build/cuda/tests/test_kv_cache ||
     exit 1
 if ldd build/cuda/bin/tina-sample build/cuda/bench/model_logits | grep 'not found'; then
     echo "run.sh: shared libraries missing (run tests/gpu/prepare.sh here and carry build/cuda/libs)" >&2
