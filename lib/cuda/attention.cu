@@ -23,6 +23,7 @@
 #include <mma.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "common.cuh"
 
@@ -298,6 +299,18 @@ int attention_splits(int T, int Hq, int Hkv, int max_keys, int sms) {
 
 bool tina_cuda_attention_fits(int D) { return D == 16 || D == 32 || D == 64 || D == 96 || D == 128; }
 
+/* launch(size) with the head size as a type's constant (a kernel's template argument): the sizes
+ * tina_cuda_attention_fits admits */
+template <class Launch> static void with_head_size(int D, Launch launch) {
+    switch (D) {
+    case 16: launch(std::integral_constant<int, 16>()); break;
+    case 32: launch(std::integral_constant<int, 32>()); break;
+    case 64: launch(std::integral_constant<int, 64>()); break;
+    case 96: launch(std::integral_constant<int, 96>()); break;
+    default: launch(std::integral_constant<int, 128>()); break;
+    }
+}
+
 void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
                       bf16 *v_cache, TinaKVPages pages, DeviceBatch batch, int T, int Hq, int Hkv, int D, int splits,
                       float *partial, bool tiles) {
@@ -308,29 +321,18 @@ void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, c
     float scale = 1.0f / sqrtf((float)D);
     if (tiles) {
         dim3 grid((unsigned)((T + TILE - 1) / TILE), (unsigned)Hq);
-#define PREFILL(size) prefill_kernel<size><<<grid, 32 * TILE_WARPS, 0, s>>>(out, q, k_cache, v_cache, batch, pages, \
-                                                                          T, Hq, Hkv, scale)
-        switch (D) {
-        case 16: PREFILL(16); break;
-        case 32: PREFILL(32); break;
-        case 64: PREFILL(64); break;
-        case 96: PREFILL(96); break;
-        default: PREFILL(128); break; /* tina_cuda_attention_fits admits no other size */
-        }
-#undef PREFILL
+        with_head_size(D, [&](auto size) {
+            prefill_kernel<decltype(size)::value><<<grid, 32 * TILE_WARPS, 0, s>>>(out, q, k_cache, v_cache, batch,
+                                                                                   pages, T, Hq, Hkv, scale);
+        });
         return;
     }
     unsigned blocks = (unsigned)(((size_t)attention_units(T, Hq, Hkv) * splits + WARPS - 1) / WARPS);
-#define ATTENTION(size) attention_kernel<size><<<blocks, 32 * WARPS, 0, s>>>(out, partial, splits, q, k_cache, \
-                                                                            v_cache, batch, pages, T, Hq, Hkv, scale)
-    switch (D) {
-    case 16: ATTENTION(16); break;
-    case 32: ATTENTION(32); break;
-    case 64: ATTENTION(64); break;
-    case 96: ATTENTION(96); break;
-    default: ATTENTION(128); break; /* tina_cuda_attention_fits admits no other size */
-    }
-#undef ATTENTION
+    with_head_size(D, [&](auto size) {
+        attention_kernel<decltype(size)::value><<<blocks, 32 * WARPS, 0, s>>>(out, partial, splits, q, k_cache,
+                                                                               v_cache, batch, pages, T, Hq, Hkv,
+                                                                               scale);
+    });
     size_t values = (size_t)T * Hq * D;
     if (splits > 1) combine_kernel<<<blocks_for(values), THREADS, 0, s>>>(out, partial, T * Hq, splits, D);
 }
