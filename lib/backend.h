@@ -89,9 +89,11 @@ struct TinaBackend {
     void (*lora)(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T, int K,
                  int N, int r, float scale);
     /* for i < n, out[i] (T, N[i]) A += scale * z_i @ bm[i] (N[i], r) F ^T with z_i = in (T, K) A @ a[i] (r, K) F ^T,
-     * z_i the i-th (T, r) block of z: the adapters of one input (q, k, v; gate, up), which a backend may run as one */
+     * z_i the i-th (T, r) block of z: the adapters of one input (q, k, v; gate, up), which a backend may run as one;
+     * then, unless residual is NULL, residual[i] (T, N[i]) A += out[i] (a module's output into the residual stream) */
     void (*loras)(TinaBackend *b, int n, void *const *out, const void *in, const float *const *a,
-                  const float *const *bm, void *z, int T, int K, const int *N, int r, float scale);
+                  const float *const *bm, void *z, int T, int K, const int *N, int r, float scale,
+                  void *const *residual);
     /* rotate-half RoPE in place on q (T, Hq, D) and k (T, Hkv, D) at the batch's positions */
     void (*rope)(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta);
     /* stores the new k, v (T, Hkv, D) in this layer's cache (pages x page_len, Hkv, D) where `pages` puts each

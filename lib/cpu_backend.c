@@ -413,12 +413,6 @@ static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, 
     product((Cpu *)b, out, z, bm, NULL, T, r, N, scale, true);
 }
 
-static void cpu_loras(TinaBackend *b, int n, void *const *out, const void *in, const float *const *a,
-                      const float *const *bm, void *z, int T, int K, const int *N, int r, float scale) {
-    for (int i = 0; i < n; i++)
-        cpu_lora(b, out[i], in, a[i], bm[i], (float *)z + (size_t)i * T * r, T, K, N[i], r, scale);
-}
-
 /* the workspaces, and the rope tables (rope.h) for max_len positions */
 static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D, double theta, TinaError *err) {
     Cpu *c = (Cpu *)b;
@@ -634,6 +628,15 @@ static void cpu_add(TinaBackend *b, void *x, const void *y, size_t n) {
     const float *ys = y;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) xs[i] += ys[i];
+}
+
+static void cpu_loras(TinaBackend *b, int n, void *const *out, const void *in, const float *const *a,
+                      const float *const *bm, void *z, int T, int K, const int *N, int r, float scale,
+                      void *const *residual) {
+    for (int i = 0; i < n; i++) {
+        cpu_lora(b, out[i], in, a[i], bm[i], (float *)z + (size_t)i * T * r, T, K, N[i], r, scale);
+        if (residual) cpu_add(b, residual[i], out[i], (size_t)T * N[i]);
+    }
 }
 
 static void cpu_logits(TinaBackend *b, float *out, const void *h, const void *head, int rows, int C, int V) {

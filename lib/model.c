@@ -270,22 +270,24 @@ TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *
 }
 
 /* out[i] (T, N) += the adapter's contribution for module targets[i], i < n (modules of one input, at most 3), for
- * those the adapter has. */
+ * those the adapter has; then, unless residual is NULL, residual[i] += out[i]. */
 static void apply_loras(TinaModel *m, const TinaLora *lora, int layer, int n, const int *targets, void *const *out,
-                        const void *in, int T) {
+                        const void *in, int T, void *const *residual) {
     if (!lora) return;
-    void *outs[3];
+    void *outs[3], *residuals[3];
     const float *a[3], *bm[3];
     int N[3], present = 0;
     for (int i = 0; i < n; i++) {
         int at = layer * TINA_LORA_TARGETS + targets[i];
         if (!m->lora_a[at]) continue;
         outs[present] = out[i], a[present] = m->lora_a[at], bm[present] = m->lora_b[at];
+        residuals[present] = residual ? residual[i] : NULL;
         N[present++] = lora->out[targets[i]];
     }
     if (!present) return;
     TinaBackend *b = m->backend;
-    b->loras(b, present, outs, in, a, bm, m->lora_tmp, T, lora->in[targets[0]], N, lora->r, lora->scale);
+    b->loras(b, present, outs, in, a, bm, m->lora_tmp, T, lora->in[targets[0]], N, lora->r, lora->scale,
+             residual ? residuals : NULL);
 }
 
 /* x (T, C) += in (T, K) @ w^T plus the adapter's term for this module. With an adapter the module's output is made
@@ -299,8 +301,7 @@ static void residual_product(TinaModel *m, const TinaLora *lora, int layer, int 
         return;
     }
     b->matmul(b, tmp, in, w, bias, T, K, C, false);
-    apply_loras(m, lora, layer, 1, &target, &tmp, in, T);
-    b->add(b, m->x, tmp, (size_t)T * C);
+    apply_loras(m, lora, layer, 1, &target, &tmp, in, T, &m->x);
 }
 
 /* Every layer, then the final norm: m->h (T, C) holds the last hidden states. */
@@ -318,7 +319,7 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
         b->matmuls(b, 3, (void *[]){m->q, m->k, m->v}, m->h, (const void *[]){w->wq, w->wk, w->wv},
                    (const void *[]){w->bq, w->bk, w->bv}, T, C, (const int[]){q, kvd, kvd});
         apply_loras(m, lora, l, 3, (const int[]){TINA_LORA_Q, TINA_LORA_K, TINA_LORA_V}, (void *[]){m->q, m->k, m->v},
-                    m->h, T);
+                    m->h, T, NULL);
         b->rope(b, m->q, m->k, batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
         char *k_layer = (char *)kv->k + (size_t)l * kv->layer_stride * b->act_bytes;
         char *v_layer = (char *)kv->v + (size_t)l * kv->layer_stride * b->act_bytes;
@@ -327,7 +328,8 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
         b->rmsnorm(b, m->h, m->x, w->mlp_norm, T, C, eps);
         b->matmuls(b, 2, (void *[]){m->gate, m->up}, m->h, (const void *[]){w->w_gate, w->w_up},
                    (const void *[]){NULL, NULL}, T, C, (const int[]){I, I});
-        apply_loras(m, lora, l, 2, (const int[]){TINA_LORA_GATE, TINA_LORA_UP}, (void *[]){m->gate, m->up}, m->h, T);
+        apply_loras(m, lora, l, 2, (const int[]){TINA_LORA_GATE, TINA_LORA_UP}, (void *[]){m->gate, m->up}, m->h,
+                    T, NULL);
         b->swiglu(b, m->gate, m->gate, m->up, T, I);
         residual_product(m, lora, l, TINA_LORA_DOWN, m->h, m->gate, w->w_down, NULL, T, I);
     }

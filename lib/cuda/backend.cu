@@ -381,7 +381,7 @@ static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a,
     if (T <= FEW_ROWS) {
         float *z32 = (float *)scratch(c, (size_t)T * r * sizeof(float));
         if (!z32) return;
-        LoraGroup group = {1, {(bf16 *)out}, {a}, {bm}, {N}};
+        LoraGroup group = {1, {(bf16 *)out}, {}, {a}, {bm}, {N}};
         launch_lora_small(c->stream, group, (const bf16 *)in, (bf16 *)z, z32, T, K, r, scale);
         launched(c, "lora");
         return;
@@ -399,20 +399,32 @@ static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a,
     launched(c, "lora output");
 }
 
+static void cuda_add(TinaBackend *b, void *x, const void *y, size_t n) {
+    Cuda *c = cuda_of(b);
+    if (!launching(c)) return;
+    launch_add(c->stream, (bf16 *)x, (const bf16 *)y, n);
+    launched(c, "add");
+}
+
 static void cuda_loras(TinaBackend *b, int n, void *const *out, const void *in, const float *const *a,
-                       const float *const *bm, void *z, int T, int K, const int *N, int r, float scale) {
+                       const float *const *bm, void *z, int T, int K, const int *N, int r, float scale,
+                       void *const *residual) {
     Cuda *c = cuda_of(b);
     if (T > FEW_ROWS || n > ONE_INPUT_MOST) {
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             cuda_lora(b, out[i], in, a[i], bm[i], (bf16 *)z + (size_t)i * T * r, T, K, N[i], r, scale);
+            if (residual) cuda_add(b, residual[i], out[i], (size_t)T * N[i]);
+        }
         return;
     }
     if (!launching(c)) return;
     float *z32 = (float *)scratch(c, (size_t)n * T * r * sizeof(float));
     if (!z32) return;
-    LoraGroup group = {n, {}, {}, {}, {}};
-    for (int i = 0; i < n; i++)
-        group.out[i] = (bf16 *)out[i], group.a[i] = a[i], group.bm[i] = bm[i], group.N[i] = N[i];
+    LoraGroup group = {n, {}, {}, {}, {}, {}};
+    for (int i = 0; i < n; i++) {
+        group.out[i] = (bf16 *)out[i], group.residual[i] = residual ? (bf16 *)residual[i] : NULL;
+        group.a[i] = a[i], group.bm[i] = bm[i], group.N[i] = N[i];
+    }
     launch_lora_small(c->stream, group, (const bf16 *)in, (bf16 *)z, z32, T, K, r, scale);
     launched(c, "loras");
 }
@@ -465,13 +477,6 @@ static void cuda_gather_rows(TinaBackend *b, void *out, const void *in, const in
     if (!ids || !launching(c)) return;
     launch_gather_rows(c->stream, (bf16 *)out, (const bf16 *)in, ids, n, C);
     launched(c, "gather rows");
-}
-
-static void cuda_add(TinaBackend *b, void *x, const void *y, size_t n) {
-    Cuda *c = cuda_of(b);
-    if (!launching(c)) return;
-    launch_add(c->stream, (bf16 *)x, (const bf16 *)y, n);
-    launched(c, "add");
 }
 
 /* out (rows, n) f32 = h (rows, C) @ head rows (n, C)^T, bf16 in, f32 accumulated */

@@ -132,7 +132,7 @@ static __global__ void lora_down_kernel(float *z32, bf16 *z, const bf16 *in, Lor
 }
 
 /* one thread per output (i, t, n) of every adapter: out_i[t, n] += scale * z32[i, t, :] . bm_i[n, :], the sum with
- * out in f32 */
+ * out in f32; then into the residual stream, if given */
 static __global__ void lora_up_kernel(LoraGroup group, const float *z32, int T, int r, float scale) {
     size_t at = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     int i = 0;
@@ -142,8 +142,9 @@ static __global__ void lora_up_kernel(LoraGroup group, const float *z32, int T, 
     const float *z = z32 + ((size_t)i * T + at / N) * r, *row = group.bm[i] + at % N * r;
     float sum = 0;
     for (int j = 0; j < r; j++) sum += z[j] * row[j];
-    bf16 *out = group.out[i] + at;
+    bf16 *out = group.out[i] + at, *residual = group.residual[i];
     *out = __float2bfloat16(__bfloat162float(*out) + scale * sum);
+    if (residual) residual[at] = __float2bfloat16(__bfloat162float(residual[at]) + __bfloat162float(*out));
 }
 
 void launch_lora_small(cudaStream_t s, const LoraGroup &group, const bf16 *in, bf16 *z, float *z32, int T, int K,

@@ -51,16 +51,16 @@ void launch_finish_products(cudaStream_t s, const ProductGroup &group, const flo
 void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16 *bias, int T, int N, bool accumulate);
 /* out (T, N) = out + y (T, N) f32, the sum in f32; z (T, r) bf16 = z32 (T, r) */
 void launch_lora_out(cudaStream_t s, bf16 *out, const float *y, int T, int N, bf16 *z, const float *z32, int r);
-/* adapters of one input: adapter i adds to out[i] (T, N[i]) */
+/* adapters of one input: adapter i adds to out[i] (T, N[i]), then out[i] to residual[i] (T, N[i]) unless NULL */
 struct LoraGroup {
     int n;
-    bf16 *out[ONE_INPUT_MOST];
+    bf16 *out[ONE_INPUT_MOST], *residual[ONE_INPUT_MOST];
     const float *a[ONE_INPUT_MOST], *bm[ONE_INPUT_MOST]; /* (r, K), (N[i], r) */
     int N[ONE_INPUT_MOST];
 };
 /* The adapters of a few rows (a decode step's) in two kernels, whatever their number: z32 (n, T, r) f32, and z
  * bf16, = in (T, K) @ a[i] (r, K)^T summed in f32 from the bf16 input; then out[i] += scale * z32[i] @ bm[i]^T, the
- * sum with out in f32 */
+ * sum with out in f32, and residual[i] += out[i], rounded as a residual add */
 void launch_lora_small(cudaStream_t s, const LoraGroup &group, const bf16 *in, bf16 *z, float *z32, int T, int K,
                        int r, float scale);
 /* q (T, Hq, D) and k (T, Hkv, D) rotated in place by the f32 tables cos, sin (positions, D / 2); inverse: rotated
