@@ -372,33 +372,6 @@ static void cuda_matmuls(TinaBackend *b, int n, void *const *out, const void *in
     launched(c, "finish products");
 }
 
-/* PEFT keeps a bf16 model's adapter in f32 and computes it in f32 (the input cast up, the sum with the base
- * output in f32, then rounded): the same here, through an f32 copy of the input. */
-static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T, int K,
-                      int N, int r, float scale) {
-    Cuda *c = cuda_of(b);
-    if (!launching(c)) return;
-    if (T <= FEW_ROWS) {
-        float *z32 = (float *)scratch(c, (size_t)T * r * sizeof(float));
-        if (!z32) return;
-        LoraGroup group = {1, {(bf16 *)out}, {}, {a}, {bm}, {N}};
-        launch_lora_small(c->stream, group, (const bf16 *)in, (bf16 *)z, z32, T, K, r, scale);
-        launched(c, "lora");
-        return;
-    }
-    size_t in_n = (size_t)T * K, z_n = (size_t)T * r, out_n = (size_t)T * N;
-    float *in32 = (float *)scratch(c, (in_n + z_n + out_n) * sizeof(float));
-    if (!in32) return;
-    float *z32 = in32 + in_n, *y32 = z32 + z_n;
-    launch_bf16_to_f32(c->stream, in32, (const bf16 *)in, in_n);
-    launched(c, "lora input");
-    float one = 1.0f, zero = 0.0f;
-    blas_ok(c, cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, r, T, K, &one, a, K, in32, K, &zero, z32, r), "lora A");
-    blas_ok(c, cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, r, &scale, bm, r, z32, r, &zero, y32, N), "lora B");
-    launch_lora_out(c->stream, (bf16 *)out, y32, T, N, (bf16 *)z, z32, r);
-    launched(c, "lora output");
-}
-
 static void cuda_add(TinaBackend *b, void *x, const void *y, size_t n) {
     Cuda *c = cuda_of(b);
     if (!launching(c)) return;
@@ -406,28 +379,59 @@ static void cuda_add(TinaBackend *b, void *x, const void *y, size_t n) {
     launched(c, "add");
 }
 
+/* PEFT keeps a bf16 model's adapter in f32 and computes it in f32 (the input cast up, the sum with the base
+ * output in f32, then rounded): the same here. A decode step's few rows take launch_lora_small's two kernels for all
+ * the adapters of the input; more rows one f32 copy of the input for all of them, cuBLAS's f32 products for each,
+ * and one kernel that adds every output (and writes z) */
 static void cuda_loras(TinaBackend *b, int n, void *const *out, const void *in, const float *const *a,
                        const float *const *bm, void *z, int T, int K, const int *N, int r, float scale,
                        void *const *residual) {
     Cuda *c = cuda_of(b);
-    if (T > FEW_ROWS || n > ONE_INPUT_MOST) {
-        for (int i = 0; i < n; i++) {
-            cuda_lora(b, out[i], in, a[i], bm[i], (bf16 *)z + (size_t)i * T * r, T, K, N[i], r, scale);
-            if (residual) cuda_add(b, residual[i], out[i], (size_t)T * N[i]);
+    if (n > ONE_INPUT_MOST) {
+        for (int i = 0; i < n; i += ONE_INPUT_MOST) {
+            int part = n - i < ONE_INPUT_MOST ? n - i : ONE_INPUT_MOST;
+            cuda_loras(b, part, out + i, in, a + i, bm + i, (bf16 *)z + (size_t)i * T * r, T, K, N + i, r, scale,
+                       residual ? residual + i : NULL);
         }
         return;
     }
     if (!launching(c)) return;
-    float *z32 = (float *)scratch(c, (size_t)n * T * r * sizeof(float));
-    if (!z32) return;
     LoraGroup group = {n, {}, {}, {}, {}, {}};
+    size_t in_n = (size_t)T * K, z_n = (size_t)n * T * r, y_n = 0;
     for (int i = 0; i < n; i++) {
         group.out[i] = (bf16 *)out[i], group.residual[i] = residual ? (bf16 *)residual[i] : NULL;
         group.a[i] = a[i], group.bm[i] = bm[i], group.N[i] = N[i];
+        y_n += (size_t)T * N[i];
     }
-    launch_lora_small(c->stream, group, (const bf16 *)in, (bf16 *)z, z32, T, K, r, scale);
-    launched(c, "loras");
+    if (T <= FEW_ROWS) {
+        float *z32 = (float *)scratch(c, z_n * sizeof(float));
+        if (!z32) return;
+        launch_lora_small(c->stream, group, (const bf16 *)in, (bf16 *)z, z32, T, K, r, scale);
+        launched(c, "loras");
+        return;
+    }
+    float *in32 = (float *)scratch(c, (in_n + z_n + y_n) * sizeof(float));
+    if (!in32) return;
+    float *z32 = in32 + in_n, *y32 = z32 + z_n, one = 1.0f, zero = 0.0f;
+    launch_bf16_to_f32(c->stream, in32, (const bf16 *)in, in_n);
+    launched(c, "lora input");
+    for (int i = 0; i < n; i++) {
+        blas_ok(c, cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, r, T, K, &one, a[i], K, in32, K, &zero, z32, r),
+                "lora A");
+        blas_ok(c, cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, N[i], T, r, &scale, bm[i], r, z32, r, &zero, y32,
+                               N[i]),
+                "lora B");
+        z32 += (size_t)T * r, y32 += (size_t)T * N[i];
+    }
+    launch_lora_outs(c->stream, group, in32 + in_n + z_n, T, (bf16 *)z, in32 + in_n, r);
+    launched(c, "lora outputs");
 }
+
+static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T, int K,
+                      int N, int r, float scale) {
+    cuda_loras(b, 1, &out, in, &a, &bm, z, T, K, &N, r, scale, NULL);
+}
+
 
 static void cuda_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta) {
     Cuda *c = cuda_of(b);

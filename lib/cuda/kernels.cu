@@ -106,18 +106,6 @@ void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16
     launch_finish_products(s, {1, {out}, {bias}, {N}}, p, T, accumulate);
 }
 
-static __global__ void lora_out_kernel(bf16 *out, const float *y, size_t n, bf16 *z, const float *z32, size_t nz) {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) out[i] = __float2bfloat16(__bfloat162float(out[i]) + y[i]);
-    if (i < nz) z[i] = __float2bfloat16(z32[i]);
-}
-
-void launch_lora_out(cudaStream_t s, bf16 *out, const float *y, int T, int N, bf16 *z, const float *z32, int r) {
-    size_t n = (size_t)T * N, nz = (size_t)T * r;
-    size_t most = n > nz ? n : nz;
-    if (most) lora_out_kernel<<<blocks_for(most), THREADS, 0, s>>>(out, y, n, z, z32, nz);
-}
-
 /* one warp per (i, t, j): z32[i, t, j] = in[t, :] . a_i[j, :], in f32 from the bf16 input; z the same rounded */
 static __global__ void lora_down_kernel(float *z32, bf16 *z, const bf16 *in, LoraGroup group, int T, int K, int r) {
     int warp = (int)((blockIdx.x * (size_t)blockDim.x + threadIdx.x) / 32), lane = threadIdx.x % 32;
@@ -154,6 +142,28 @@ void launch_lora_small(cudaStream_t s, const LoraGroup &group, const bf16 *in, b
     if (!warps) return;
     lora_down_kernel<<<blocks_for(32 * warps), THREADS, 0, s>>>(z32, z, in, group, T, K, r);
     if (outputs) lora_up_kernel<<<blocks_for(outputs), THREADS, 0, s>>>(group, z32, T, r, scale);
+}
+
+/* one thread per output of every adapter, and per value of z: out_i[t, n] += y_i[t, n], then into the residual
+ * stream, if given; z = z32 rounded */
+static __global__ void lora_outs_kernel(LoraGroup group, const float *y, size_t outputs, bf16 *z, const float *z32,
+                                        size_t nz, int T) {
+    size_t at = (size_t)blockIdx.x * blockDim.x + threadIdx.x, i_at = at;
+    if (at < nz) z[at] = __float2bfloat16(z32[at]);
+    if (at >= outputs) return;
+    int i = 0;
+    while (i_at >= (size_t)T * group.N[i]) i_at -= (size_t)T * group.N[i], i++;
+    bf16 *out = group.out[i] + i_at, *residual = group.residual[i];
+    *out = __float2bfloat16(__bfloat162float(*out) + y[at]);
+    if (residual) residual[i_at] = __float2bfloat16(__bfloat162float(residual[i_at]) + __bfloat162float(*out));
+}
+
+void launch_lora_outs(cudaStream_t s, const LoraGroup &group, const float *y, int T, bf16 *z, const float *z32,
+                      int r) {
+    size_t outputs = 0, nz = (size_t)group.n * T * r;
+    for (int i = 0; i < group.n; i++) outputs += (size_t)T * group.N[i];
+    size_t most = outputs > nz ? outputs : nz;
+    if (most) lora_outs_kernel<<<blocks_for(most), THREADS, 0, s>>>(group, y, outputs, z, z32, nz, T);
 }
 
 static __global__ void swiglu_kernel(bf16 *out, const bf16 *gate, const bf16 *up, size_t n) {

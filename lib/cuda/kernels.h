@@ -49,8 +49,6 @@ struct ProductGroup {
 void launch_finish_products(cudaStream_t s, const ProductGroup &group, const float *p, int T, bool accumulate);
 /* the same for one product p (T, N) */
 void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16 *bias, int T, int N, bool accumulate);
-/* out (T, N) = out + y (T, N) f32, the sum in f32; z (T, r) bf16 = z32 (T, r) */
-void launch_lora_out(cudaStream_t s, bf16 *out, const float *y, int T, int N, bf16 *z, const float *z32, int r);
 /* adapters of one input: adapter i adds to out[i] (T, N[i]), then out[i] to residual[i] (T, N[i]) unless NULL */
 struct LoraGroup {
     int n;
@@ -63,6 +61,10 @@ struct LoraGroup {
  * sum with out in f32, and residual[i] += out[i], rounded as a residual add */
 void launch_lora_small(cudaStream_t s, const LoraGroup &group, const bf16 *in, bf16 *z, float *z32, int T, int K,
                        int r, float scale);
+/* The adapters' outputs computed apart (cuBLAS): out[i] += y_i, the sum in f32, y_i the i-th block (T, N[i]) of y;
+ * residual[i] += out[i] as above; z (n, T, r) bf16 = z32 */
+void launch_lora_outs(cudaStream_t s, const LoraGroup &group, const float *y, int T, bf16 *z, const float *z32,
+                      int r);
 /* q (T, Hq, D) and k (T, Hkv, D) rotated in place by the f32 tables cos, sin (positions, D / 2); inverse: rotated
  * back (the gradient of the rotation) */
 void launch_rope(cudaStream_t s, bf16 *q, bf16 *k, const float *cos, const float *sin, DeviceBatch batch, int T,
