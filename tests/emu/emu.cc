@@ -16,6 +16,8 @@
  *  - Graphs: a stream capture records the launches, copies and cuBLAS calls with their arguments; a replay runs them
  *    again. What a capture forbids (to synchronize, allocate, free, copy to or from pageable memory) fails and
  *    invalidates the capture, as CUDA's does.
+ *  - Tensor cores (include/mma.h): nvcuda::wmma's 16 x 16 x 16 bf16 fragments, spread over a warp's lanes in an
+ *    order unlike a GPU's (CUDA leaves it unspecified), so that a kernel assuming an order fails here or there.
  *  - Memory: device memory starts as 0xff bytes (NaN as bf16, f32 and f64), so that a read of what nothing wrote
  *    spreads NaN; copies and cuBLAS's operands must lie in one allocation of the right side, or the program aborts.
  *    Allocations are exactly as large as asked: under AddressSanitizer (make emu) a kernel's access past one is
