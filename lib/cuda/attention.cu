@@ -193,7 +193,7 @@ static __device__ void fill_tile(bf16 (*rows)[D], int valid, Where where) {
  * probabilities rounded to bf16 for the product, as flash attention does), O = O * correction + P V on the tensor
  * cores. A fragment's elements are spread over the lanes in an order CUDA does not specify: each lane learns the row
  * of its elements from a fragment of row numbers. Shared memory: 41 KB at D = 128. */
-template <int D>
+template <int D, bool CACHED>
 static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_cache, const bf16 *v_cache,
                                       DeviceBatch batch, TinaKVPages pages, int T, int Hq, int Hkv, float scale) {
     constexpr int F = D / 16; /* fragments across a head */
@@ -214,6 +214,9 @@ static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_ca
         int slot = batch.slot[start], position = batch.positions[start], n = 1;
         while (start + n < end && batch.slot[start + n] == slot && batch.positions[start + n] == position + n) n++;
         int last_key = position + n - 1;
+        /* the row of key j: through the page table; or, keys and values (T, Hkv, D) of the call itself (training's
+         * whole sequences, from position 0), the run's own rows */
+        auto key_row = [&](int j) { return CACHED ? cache_row(pages, slot, j) : (size_t)(start - position + j); };
         fill_tile<D>(tile, n, [&](int r) { return q + ((size_t)(start + r) * Hq + h) * D; });
         __syncthreads();
         wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> queries[F];
@@ -227,7 +230,7 @@ static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_ca
         for (int j0 = 0; j0 <= last_key; j0 += TILE) {
             int keys = last_key - j0 + 1 < TILE ? last_key - j0 + 1 : TILE;
             __syncthreads(); /* every warp is done with the tile: the queries, or the last step's values */
-            fill_tile<D>(tile, keys, [&](int r) { return k_cache + cache_row(pages, slot, j0 + r) * row + g * D; });
+            fill_tile<D>(tile, keys, [&](int r) { return k_cache + key_row(j0 + r) * row + g * D; });
             __syncthreads();
             for (int c = 0; c < TILE / 16; c++) {
                 wmma::fragment<wmma::accumulator, 16, 16, 16, float> s;
@@ -257,7 +260,7 @@ static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_ca
             for (int f = 0; f < F; f++)
                 for (int e = 0; e < o[f].num_elements; e++) o[f].x[e] *= correction[warp * 16 + (int)row_of.x[e]];
             __syncthreads(); /* every warp has its scores: the keys may go */
-            fill_tile<D>(tile, keys, [&](int r) { return v_cache + cache_row(pages, slot, j0 + r) * row + g * D; });
+            fill_tile<D>(tile, keys, [&](int r) { return v_cache + key_row(j0 + r) * row + g * D; });
             __syncthreads();
             for (int c = 0; c < TILE / 16; c++) {
                 wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> p;
@@ -322,8 +325,9 @@ void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, c
     if (tiles) {
         dim3 grid((unsigned)((T + TILE - 1) / TILE), (unsigned)Hq);
         with_head_size(D, [&](auto size) {
-            prefill_kernel<decltype(size)::value><<<grid, 32 * TILE_WARPS, 0, s>>>(out, q, k_cache, v_cache, batch,
-                                                                                   pages, T, Hq, Hkv, scale);
+            prefill_kernel<decltype(size)::value, true><<<grid, 32 * TILE_WARPS, 0, s>>>(out, q, k_cache, v_cache,
+                                                                                         batch, pages, T, Hq, Hkv,
+                                                                                         scale);
         });
         return;
     }
@@ -335,4 +339,16 @@ void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, c
     });
     size_t values = (size_t)T * Hq * D;
     if (splits > 1) combine_kernel<<<blocks_for(values), THREADS, 0, s>>>(out, partial, T * Hq, splits, D);
+}
+
+void launch_self_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, DeviceBatch batch,
+                           int T, int Hq, int Hkv, int D) {
+    if (!T) return;
+    dim3 grid((unsigned)((T + TILE - 1) / TILE), (unsigned)Hq);
+    float scale = 1.0f / sqrtf((float)D);
+    with_head_size(D, [&](auto size) {
+        prefill_kernel<decltype(size)::value, false><<<grid, 32 * TILE_WARPS, 0, s>>>(out, q, k, v, batch,
+                                                                                      TinaKVPages{}, T, Hq, Hkv,
+                                                                                      scale);
+    });
 }

@@ -1,11 +1,11 @@
-/* attention_train: the kernels around training's attention on the GPU, whose products are cuBLAS's (backend.cu).
+/* attention_train: the kernels around training's attention backward on the GPU, whose products are cuBLAS's
+ * (backend.cu); the forward is the prefill's flash attention (attention.cu, launch_self_attention).
  *
- * Training sees whole sequences, so a sequence's attention is matrix products on the tensor cores: its rows are
- * copied head-major, the scores of each kv head's group of query heads are one product (group x n, n), the causal
- * softmax runs on them row by row (f32, the probabilities stored as bf16 as flash attention keeps them), and the
- * backward recomputes them and takes dS = P (dP - rowsum(P dP)) in place. The full square is computed and the
- * part above the diagonal masked: twice the arithmetic of a causal kernel, on hardware many times faster than a
- * hand-written one. */
+ * Training sees whole sequences, so the backward is matrix products on the tensor cores: a sequence's rows are copied
+ * head-major, the scores of each kv head's group of query heads are one product (group x n, n), the causal softmax
+ * recomputes the probabilities row by row (f32, stored as bf16 as flash attention keeps them), and dS = P (dP -
+ * rowsum(P dP)) is taken in place. The full square is computed and the part above the diagonal masked: twice the
+ * arithmetic of a causal kernel, on hardware many times faster than a hand-written one. */
 #include "kernels.h"
 
 #include <cmath>

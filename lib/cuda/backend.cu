@@ -760,26 +760,16 @@ static void group_probabilities(Cuda *c, const SequenceAttention *sa, int g, int
     launched(c, "causal softmax");
 }
 
+/* flash attention in tiles (attention.cu), as a prefill's: the backward below recomputes the probabilities its own
+ * way, as whole products */
 static void cuda_self_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v,
                                 const TinaBatch *batch, int Hq, int Hkv, int D) {
     Cuda *c = cuda_of(b);
-    SequenceAttention sa;
-    if (failed(c) || !sequence_attention(c, &sa, batch, Hq, Hkv, D)) return;
-    int group = Hq / Hkv;
-    size_t q_row = (size_t)Hq * D, kv_row = (size_t)Hkv * D;
-    for (int s = 0; s < batch->n_seqs; s++) {
-        int n = batch->n_new[s];
-        size_t first = (size_t)batch->first[s];
-        launch_to_heads(c->stream, sa.q, (const bf16 *)q + first * q_row, n, Hq, D);
-        launch_to_heads(c->stream, sa.k, (const bf16 *)k + first * kv_row, n, Hkv, D);
-        launch_to_heads(c->stream, sa.v, (const bf16 *)v + first * kv_row, n, Hkv, D);
-        for (int g = 0; g < Hkv; g++) {
-            group_probabilities(c, &sa, g, group, n, D);
-            product_xy(c, sa.dq + (size_t)g * group * n * D, sa.p, sa.v + (size_t)g * n * D, group * n, n, D, 1.0f);
-        }
-        launch_to_rows(c->stream, (bf16 *)out + first * q_row, sa.dq, n, Hq, D); /* dq: the output's room here */
-        launched(c, "self-attention");
-    }
+    DeviceBatch d = batch_on_device(c, batch);
+    if (!launching(c)) return;
+    launch_self_attention(c->stream, (bf16 *)out, (const bf16 *)q, (const bf16 *)k, (const bf16 *)v, d,
+                          batch->n_tokens, Hq, Hkv, D);
+    launched(c, "self-attention");
 }
 
 /* Per sequence and kv head, P recomputed: dV = P^T dO; dP = dO V^T; dS = P (dP - rowsum(P dP)); dQ = scale dS K;

@@ -100,6 +100,10 @@ bool tina_cuda_attention_fits(int D);
 void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
                       bf16 *v_cache, TinaKVPages pages, DeviceBatch batch, int T, int Hq, int Hkv, int D,
                       int splits, float *partial, bool tiles);
+/* out (T, Hq, D) = causal GQA attention of each sequence of the call over its own tokens, k and v (T, Hkv, D) the
+ * call's (training's whole sequences, from position 0): the prefill's tiles on the tensor cores, without a cache */
+void launch_self_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, DeviceBatch batch,
+                           int T, int Hq, int Hkv, int D);
 /* the splits for T tokens of Hq query and Hkv kv heads whose longest walk is max_keys keys, on a GPU of `sms`
  * multiprocessors: enough warps to fill it (32 a multiprocessor; a warp serves a kv head's group of query heads),
  * no range shorter than a chunk of 32 keys; 1 when the tokens fill it */

@@ -2,9 +2,11 @@
  * heads a kv head, head sizes 16 to 128, two sequences of a call in cache slots apart, a prefill of hundreds of
  * positions and a decode step after it (on a GPU these take split key ranges, and the decode step the most), the
  * new keys and values stored at each sequence's own positions in pages scattered over the cache, and a third slot
- * that maps the first slot's first pages (a sample sharing its prompt) and decodes after them. TINA_TEST_BACKEND names the backend (default cpu;
+ * that maps the first slot's first pages (a sample sharing its prompt) and decodes after them; and training's
+ * attention of whole sequences (self_attention) on the same heads. TINA_TEST_BACKEND names the backend (default cpu;
  * tests/gpu/run.sh runs this with cuda), whose activations may be f32 or bf16: the inputs are bf16 values either
  * way, and the bound is 1e-5 of the output's scale for f32, 1e-2 for bf16 (its output's own rounding is 2^-9). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +28,10 @@ typedef struct {
     double worst;                     /* the worst error so far, over the output's largest value */
 } Case;
 
-/* One call: sequence s appends n_new[s] tokens to slot[s] after n_past[s]; checks every output row. */
-static void call(Case *c, int n_seqs, const int *slot, const int *n_past, const int *n_new, uint64_t stream) {
+/* One call: sequence s appends n_new[s] tokens to slot[s] after n_past[s]; checks every output row. whole: the call
+ * is training's attention of whole sequences (self_attention, n_past 0), which keeps nothing in the cache. */
+static void call(Case *c, int n_seqs, const int *slot, const int *n_past, const int *n_new, uint64_t stream,
+                 bool whole) {
     int Hq = c->Hq, Hkv = c->Hkv, D = c->D, T = 0, first[4];
     int32_t positions[LONG + SHORT], tokens[LONG + SHORT] = {0};
     for (int s = 0; s < n_seqs; s++) {
@@ -43,7 +47,8 @@ static void call(Case *c, int n_seqs, const int *slot, const int *n_past, const 
     void *q_b = upload_values(backend, q, qn, bytes), *k_b = upload_values(backend, k, kn, bytes);
     void *v_b = upload_values(backend, v, kn, bytes), *out_b = backend->alloc(backend, qn * bytes);
     TinaBatch batch = {n_seqs, slot, n_past, n_new, first, T, tokens, positions};
-    backend->attention(backend, out_b, q_b, k_b, v_b, c->k_cache, c->v_cache, &c->pages, &batch, Hq, Hkv, D);
+    if (whole) backend->self_attention(backend, out_b, q_b, k_b, v_b, &batch, Hq, Hkv, D);
+    else backend->attention(backend, out_b, q_b, k_b, v_b, c->k_cache, c->v_cache, &c->pages, &batch, Hq, Hkv, D);
     TinaError err;
     CHECK(backend->check(backend, &err) == TINA_OK);
     download_values(backend, out, out_b, qn, bytes);
@@ -107,12 +112,14 @@ static double prefill_then_decode(int Hq, int Hkv, int D) {
         c.vals[s] = calloc(slot_values, sizeof(float));
     }
     const int slot[] = {0, 2}, prefill[] = {LONG, SHORT}, one[] = {1, 1}, start[] = {0, 0}, after[] = {LONG, SHORT};
-    call(&c, 2, slot, start, prefill, (uint64_t)(Hq * 1000 + D));
-    call(&c, 2, slot, after, one, (uint64_t)(Hq * 1000 + D + 1));
+    call(&c, 2, slot, start, prefill, (uint64_t)(Hq * 1000 + D), false);
+    call(&c, 2, slot, after, one, (uint64_t)(Hq * 1000 + D + 1), false);
     size_t shared = (size_t)SHARED * Hkv * D * sizeof(float);
     memcpy(c.keys[1], c.keys[0], shared), memcpy(c.vals[1], c.vals[0], shared);
     const int sharer[] = {1}, at[] = {SHARED};
-    call(&c, 1, sharer, at, one, (uint64_t)(Hq * 1000 + D + 2));
+    call(&c, 1, sharer, at, one, (uint64_t)(Hq * 1000 + D + 2), false);
+    const int whole[] = {SHORT, LONG}; /* training's attention of two whole sequences, the short one first */
+    call(&c, 2, slot, start, whole, (uint64_t)(Hq * 1000 + D + 3), true);
     for (int s = 0; s < SLOTS; s++) free(c.keys[s]), free(c.vals[s]);
     backend->release(backend, c.k_cache), backend->release(backend, c.v_cache), backend->release(backend, backend_table);
     printf("note: %s attention, %d query heads over %d, head size %d: worst error %.2e of the output's scale\n",
