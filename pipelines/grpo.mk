@@ -247,14 +247,14 @@ $(if $(printing),,$(foreach p,$(pairs),$(eval $(call step,$(word 1,$(subst :, ,$
 # rollouts (KEEP) are never wanted again once their adapter exists.
 
 # A checkpoint's evaluation (EVAL_EVERY steps, and step 0: the base model) is pipelines/eval.mk's, with its own
-# settings (Tina's protocol) but for EVAL_SETS, EVAL_N and EVAL_VARS ("MAX_NEW_TOKENS=1024 SUFFIX=..."): none of
-# the training's command-line settings reach it.
+# settings (Tina's protocol) but for EVAL_SETS, EVAL_N, EVAL_VARS ("MAX_NEW_TOKENS=1024 SUFFIX=...") and DEVICE (it
+# samples where the training samples): none of the training's other command-line settings reach it.
 define eval_rule
 $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	$(if $(slurm),$(call job,eval-$(1),$$@),start=$$$$(date +%s.%N); \
 	MAKEFLAGS= $$(MAKE) -s -f pipelines/eval.mk TINA_BIN=$(TINA_BIN) OUT=$(RUN)/step-$(1)/eval MODEL=$(MODEL) \
 	    ADAPTER=$(RUN)/step-$(1)/adapter $(if $(EVAL_SETS),SETS='$(EVAL_SETS)') N=$(EVAL_N) THREADS=$(THREADS) \
-	    $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(EVAL_VARS) $$@; \
+	    DEVICE=$(DEVICE) $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(EVAL_VARS) $$@; \
 	$(call record_time,$(1),eval))
 endef
 checkpoints := $(if $(printing),,$(if $(EVAL_EVERY),0000 $(shell seq -f %04g $(EVAL_EVERY) $(EVAL_EVERY) $(STEPS))))

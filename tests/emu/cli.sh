@@ -95,10 +95,11 @@ done
 for i in 1 2; do
     jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", source: "toy"}'
 done > train.jsonl
-(cd "$ROOT" && unset CUDA_VISIBLE_DEVICES && make -s -f pipelines/grpo.mk TINA_BIN="$BIN" RUN="$SCRATCH/run" \
-    MODEL="$F/qwen2-bf16" TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" STEPS=1 BATCH=2 G=2 \
-    MAX_NEW_TOKENS=6 RANK=4 ALPHA=16 LR=1e-3 SCHEDULE=constant SYSTEM_FILE= THREADS=2 DEVICE=cuda \
-    UPDATE_DEVICE=cuda) > pipeline.log 2>&1
+(cd "$ROOT" && unset CUDA_VISIBLE_DEVICES && TINA_EMU_STATS=1 make -s -f pipelines/grpo.mk TINA_BIN="$BIN" \
+    RUN="$SCRATCH/run" MODEL="$F/qwen2-bf16" TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" \
+    STEPS=1 BATCH=2 G=2 MAX_NEW_TOKENS=6 RANK=4 ALPHA=16 LR=1e-3 SCHEDULE=constant SYSTEM_FILE= THREADS=2 \
+    DEVICE=cuda UPDATE_DEVICE=cuda EVAL_EVERY=1 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 \
+    EVAL_VARS="MAX_NEW_TOKENS=4") > pipeline.log 2>&1
 status=$?
 check "pipeline on cuda: a step's adapter and metrics" [ "$status" = 0 -a -f run/step-0001/adapter/adapter_model.safetensors ]
 # each side within the forced log-probs' bound above of the exact ones (qwen2 + adapter: 2 x 1.910e-2 + 1e-3)
@@ -109,5 +110,9 @@ echo "note: pipeline on cuda: sampler vs trainer log-probs, max gap $(jq .logpro
 check "pipeline on cuda: sampling and the update timed on the GPU" jq_true \
     'map(select(.stage == "sample" or .stage == "update") | .device | test("GPU")) | length == 2 and all' \
     <(cat run/step-0001/times/*)
+# every process ran its kernels on the (emulated) GPU: the step's sampling and update, and the evaluations of
+# steps 0 and 1 (DEVICE reaches eval.mk)
+check "pipeline on cuda: the evaluations sample on the GPU too" \
+    [ "$(grep -c '^cuda-emu: [1-9][0-9]* grids' pipeline.log)" -ge 4 ]
 [ "$status" = 0 ] || tail -n 20 pipeline.log
 finish
