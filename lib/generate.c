@@ -147,16 +147,22 @@ static TinaStatus admit(Engine *e, bool *more, TinaError *err) {
     return status;
 }
 
+/* The slot of the oldest sequence in `state` (its prompt started first, then the lower sample), or with newest the
+ * newest; -1 when none is */
+static int by_age(const Engine *e, State state, bool newest) {
+    int found = -1;
+    for (int s = 0; s < e->params->slots; s++) {
+        const Sequence *q = &e->seqs[s], *f = found < 0 ? NULL : &e->seqs[found];
+        if (q->state != state) continue;
+        bool older = f && (q->order < f->order || (q->order == f->order && q->sample < f->sample));
+        if (!f || older != newest) found = s;
+    }
+    return found;
+}
+
 /* Preempts the newest running sequence: gives its pages back; its cache is rebuilt when it resumes. */
 static void preempt_newest(Engine *e) {
-    int newest = -1;
-    for (int s = 0; s < e->params->slots; s++) {
-        const Sequence *q = &e->seqs[s];
-        if (q->state == RUNNING &&
-            (newest < 0 || q->order > e->seqs[newest].order ||
-             (q->order == e->seqs[newest].order && q->sample > e->seqs[newest].sample)))
-            newest = s;
-    }
+    int newest = by_age(e, RUNNING, true);
     e->seqs[newest].state = PREEMPTED;
     tina_kv_cache_release(e->cache, newest);
     e->stats.preemptions++;
@@ -191,14 +197,7 @@ static TinaStatus rebuild(Engine *e, int s, TinaError *err) {
 static TinaStatus resume(Engine *e, TinaError *err) {
     TinaStatus status = TINA_OK;
     while (!status) {
-        int oldest = -1;
-        for (int s = 0; s < e->params->slots; s++) {
-            const Sequence *q = &e->seqs[s];
-            if (q->state == PREEMPTED &&
-                (oldest < 0 || q->order < e->seqs[oldest].order ||
-                 (q->order == e->seqs[oldest].order && q->sample < e->seqs[oldest].sample)))
-                oldest = s;
-        }
+        int oldest = by_age(e, PREEMPTED, false);
         if (oldest < 0) break;
         int needed = tina_kv_cache_pages_of(e->seqs[oldest].n_past + 1);
         if (count(e, RUNNING) && pages_to_step(e) + needed > tina_kv_cache_pages_free(e->cache)) break;
