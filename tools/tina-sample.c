@@ -432,15 +432,17 @@ static TinaStatus force(Run *r, TinaModel *model, const TinaLora *lora, TinaErro
  * between G and AUTO_BATCH_MOST; else --batch x the full length, within that memory; or --kv-tokens. */
 static int kv_pages(TinaModel *model, TinaBackend *backend, Options *o) {
     size_t page = tina_kv_cache_page_bytes(model), logits_row = (size_t)tina_model_config(model)->vocab * sizeof(float);
-    size_t memory = backend->free_memory(backend) / 10 * 9, full = (size_t)tina_kv_cache_pages_of(o->max_prompt + o->max_new);
+    size_t memory = backend->free_memory(backend) / 10 * 9;
+    size_t full = (size_t)tina_kv_cache_pages_of(o->max_prompt + o->max_new); /* a sequence at its longest */
     if (o->batch == AUTO_BATCH) {
         size_t slots = memory / (full * page / 2 + logits_row);
         int most = AUTO_BATCH_MOST > o->samples ? AUTO_BATCH_MOST : o->samples;
         o->batch = slots > (size_t)most ? most : slots < (size_t)o->samples ? o->samples : (int)slots;
     }
-    size_t fits = memory > o->batch * logits_row ? (memory - o->batch * logits_row) / page : 0;
-    size_t pages = o->kv_tokens ? (size_t)tina_kv_cache_pages_of((int)(o->kv_tokens < INT32_MAX ? o->kv_tokens : INT32_MAX))
-                                : full * (size_t)o->batch < fits ? full * (size_t)o->batch : fits;
+    size_t logits = (size_t)o->batch * logits_row, fits = memory > logits ? (memory - logits) / page : 0;
+    size_t pages = full * (size_t)o->batch < fits ? full * (size_t)o->batch : fits;
+    if (o->kv_tokens) pages = ((size_t)o->kv_tokens + TINA_KV_PAGE - 1) / TINA_KV_PAGE;
+    /* 0 pages (no memory): the cache then says it cannot hold one sequence */
     return pages > INT32_MAX / TINA_KV_PAGE ? INT32_MAX / TINA_KV_PAGE : pages ? (int)pages : 1;
 }
 
@@ -502,8 +504,9 @@ int main(int argc, char **argv) {
                 (double)r.tokens / seconds, loaded - started);
         if (!o.forced) {
             fprintf(stderr, "; model %.1f s in %lld prefill calls and %.1f s in %lld decode steps of up to %d "
-                    "sequences (tokens drawn included); a KV cache of %lld tokens (%.3g GiB on %s)", r.stats.prefill_seconds,
-                    r.stats.prefill_calls, r.stats.decode_seconds, r.stats.steps, o.batch, (long long)pages * TINA_KV_PAGE,
+                    "sequences (tokens drawn included); a KV cache of %lld tokens (%.3g GiB on %s)",
+                    r.stats.prefill_seconds, r.stats.prefill_calls, r.stats.decode_seconds, r.stats.steps, o.batch,
+                    (long long)pages * TINA_KV_PAGE,
                     (double)pages * (double)tina_kv_cache_page_bytes(model) / (1 << 30), o.device);
             if (r.stats.preemptions)
                 fprintf(stderr, "; %lld sequences preempted for want of it, %lld positions recomputed",
