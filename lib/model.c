@@ -47,9 +47,11 @@ static int list_params(TinaModel *m, Param *params) {
         add_param(params, &n, &w->wq, q, C, "model.layers.%d.self_attn.q_proj.weight", l);
         add_param(params, &n, &w->wk, kv, C, "model.layers.%d.self_attn.k_proj.weight", l);
         add_param(params, &n, &w->wv, kv, C, "model.layers.%d.self_attn.v_proj.weight", l);
-        if (c->qkv_bias) add_param(params, &n, &w->bq, q, 0, "model.layers.%d.self_attn.q_proj.bias", l);
-        if (c->qkv_bias) add_param(params, &n, &w->bk, kv, 0, "model.layers.%d.self_attn.k_proj.bias", l);
-        if (c->qkv_bias) add_param(params, &n, &w->bv, kv, 0, "model.layers.%d.self_attn.v_proj.bias", l);
+        if (c->qkv_bias) {
+            add_param(params, &n, &w->bq, q, 0, "model.layers.%d.self_attn.q_proj.bias", l);
+            add_param(params, &n, &w->bk, kv, 0, "model.layers.%d.self_attn.k_proj.bias", l);
+            add_param(params, &n, &w->bv, kv, 0, "model.layers.%d.self_attn.v_proj.bias", l);
+        }
         add_param(params, &n, &w->wo, C, q, "model.layers.%d.self_attn.o_proj.weight", l);
         if (c->o_bias) add_param(params, &n, &w->bo, C, 0, "model.layers.%d.self_attn.o_proj.bias", l);
         add_param(params, &n, &w->mlp_norm, C, 0, "model.layers.%d.post_attention_layernorm.weight", l);

@@ -432,7 +432,6 @@ static void cuda_lora(TinaBackend *b, void *out, const void *in, const float *a,
     cuda_loras(b, 1, &out, in, &a, &bm, z, T, K, &N, r, scale, NULL);
 }
 
-
 static void cuda_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta) {
     Cuda *c = cuda_of(b);
     (void)theta; /* the tables were made for it by reserve */
@@ -914,8 +913,8 @@ static bool cuda_graph_end(TinaBackend *b) {
  * few microseconds a call, and take away the overlap of host and device). */
 #define TIMED_OPS(X) X(upload) X(download) X(weights_to_host) X(weights_add) X(embed) X(rmsnorm) X(matmul) \
     X(matmuls) X(lora) X(loras) X(rope) X(attention) X(swiglu) X(copy) X(gather_rows) X(add) X(logits) X(sample) \
-    X(logprobs) X(logprobs_backward) X(rmsnorm_backward) X(matmul_backward) X(lora_backward) X(rope_backward) X(self_attention) \
-    X(attention_backward) X(swiglu_backward) X(dropout) X(dropout_backward)
+    X(logprobs) X(logprobs_backward) X(rmsnorm_backward) X(matmul_backward) X(lora_backward) X(rope_backward) \
+    X(self_attention) X(attention_backward) X(swiglu_backward) X(dropout) X(dropout_backward)
 
 enum {
 #define SLOT(op) SLOT_##op,
