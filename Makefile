@@ -19,17 +19,12 @@ BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
 TOOLS    := tina-adapter tina-advantage tina-cost tina-reward tina-sample tina-score tina-tokenize tina-update
-DEB_PACKAGES := gcc g++ make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev libopenblas-openmp-dev jq zstd groff-base \
+DEB_PACKAGES := gcc g++ make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev jq zstd groff-base \
                 gnuplot-nox
 
 CPPFLAGS += -Ilib -D_DEFAULT_SOURCE -MMD -MP
 TINA_CFLAGS := -std=c11 -Wall -Wextra -Werror -fopenmp $(CFLAGS)
-# OpenBLAS's OpenMP build: its threads and the backend's OpenMP loops then share one pool. With the pthread build
-# (Debian's default) both pools spin for the cores in turn, which cost 3x in decode on 2 cores.
-MULTIARCH := $(shell $(CC) -dumpmachine)
-BLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-openmp
-CPPFLAGS += -I/usr/include/$(MULTIARCH)/openblas-openmp
-LIBS     := -lcjson -lzstd -lpcre2-8 -lutf8proc -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm
+LIBS     := -lcjson -lzstd -lpcre2-8 -lutf8proc -lm
 LDLIBS   += $(LIBS)
 
 LIB_SRC  := $(wildcard lib/*.c)
@@ -197,7 +192,7 @@ deps:
 FUZZ_SECONDS ?= 60
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 # (without the backends and the OpenMP code, which no parser needs: Debian's clang has no OpenMP runtime of its own, so GCC's libgomp,
-# which the OpenMP OpenBLAS needs, is named)
+# which gemm.c's OpenMP calls need, is named)
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(filter-out lib/cpu_backend.c lib/backends.c lib/generate.c,$(LIB_SRC))
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -Ilib -D_DEFAULT_SOURCE $(filter -I%,$(CPPFLAGS)) -fsanitize=fuzzer,address,undefined \

@@ -20,10 +20,10 @@ mkdir -p "$work"
 make -s bin/tina-update "$work/model_bench"
 [ -s "$work/model-50m/model.safetensors" ] || "$PYTHON" bench/model_peer.py "$work/model-50m" "$THREADS" >/dev/null
 load=$(cut -d ' ' -f 1 /proc/loadavg)  # another busy process skews both sides: the table says what it was
-# sgemm GFLOP/s, the practical f32 peak (model_bench measures it after a token-sized forward): the best of a
+# gemm.c's GFLOP/s, the practical f32 peak (model_bench measures it after a token-sized forward): the best of a
 # reading before and one after the runs, against a neighbour that comes and goes
-sgemm_gflops() { jq -r .sgemm_gflops <<<"$("$work/model_bench" "$work/model-50m" 1 16 1 1 "$THREADS")"; }
-sgemm=$(sgemm_gflops)
+gemm_gflops() { jq -r .gemm_gflops <<<"$("$work/model_bench" "$work/model-50m" 1 16 1 1 "$THREADS")"; }
+gemm=$(gemm_gflops)
 rm -rf "$work/update-adapter"
 
 # Peak RSS in MiB of a command: /usr/bin/time -v, else VmHWM polled from /proc (the last reading before it exits),
@@ -65,7 +65,7 @@ for round in 1 2; do
 done
 metrics=$(cat "$work/update-metrics.json")
 rm -rf "$work/update-out"
-sgemm=$(echo "s = $(sgemm_gflops); if (s > $sgemm) s else $sgemm" | bc -l)
+gemm=$(echo "s = $(gemm_gflops); if (s > $gemm) s else $gemm" | bc -l)
 
 row() { jq -r "$1" <<<"$2"; }
 tokens=$(row .tokens "$peer")
@@ -96,7 +96,7 @@ table=$(cat <<MD
 | PyTorch + PEFT (the step only, checkpointing off) | $(printf %.1f "$(row .seconds "$peer")") | $(printf %.0f "$peer_tps") | 1.00x | $(mib "$(row .peak_rss_mib "$peer")") | $(printf %.4f "$(row .grad_norm "$peer")") | $(printf %.1f "$peer_gflops") |
 
 Both execute $flops_token FLOP per token (4P + 6L: forward, backward of inputs, LoRA weight gradients; P = $P base
-parameters outside the embedding, L = $L LoRA parameters; activations kept): tina at $(printf %.0f "$(echo "100 * $tina_gflops / $sgemm" | bc -l)")% of OpenBLAS sgemm's $(printf %.1f "$sgemm") GFLOP/s on 1536^3 in the same run.
+parameters outside the embedding, L = $L LoRA parameters; activations kept): tina at $(printf %.0f "$(echo "100 * $tina_gflops / $gemm" | bc -l)")% of tina's gemm at $(printf %.1f "$gemm") GFLOP/s on 1536^3 in the same run.
 Sampler-trainer log-prob gap (PyTorch's log-probs against tina's): max $(printf %.2g "$(row .logprob_gap_max "$metrics")"). Load average before the run: $load.
 MD
 )

@@ -1,10 +1,8 @@
-/* cpu_backend: the f32 reference implementation of the backend seam: OpenBLAS sgemm for large matrix products, a
- * batch-invariant kernel of our own for up to 256 rows (decoding), OpenMP across rows and heads for the rest. Every
- * weight matrix is held twice: as loaded (N, K), for sgemm and the backward, and packed in strips of outputs for
- * the small-product kernel (2x the weights' memory, for 1.1-1.2x decoding speed). */
-#include <cblas.h>
+/* cpu_backend: the f32 reference implementation of the backend seam: every matrix product through gemm.c (one fixed
+ * order of sums per output, whatever the processor, threads or batch), OpenMP across rows and heads for the rest.
+ * Every weight matrix is held twice: as loaded (N, K), for the backward, and laid out in gemm's strips for the
+ * forward (2x the weights' memory: no packing in the products that decode and prefill run most). */
 #include <immintrin.h>
-#undef I /* complex.h, through openblas_config.h, defines it; here I is the MLP width */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -13,6 +11,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "gemm.h"
 #include "simd.h"
 #include "rng.h"
 #include "rope.h"
@@ -23,7 +22,7 @@ enum { QUERY_BLOCK = 64 };   /* queries per step of the training attention: (64,
 typedef struct {
     TinaBackend base;
     int threads;
-    bool avx2;      /* the batch-invariant row kernel needs AVX2 and FMA */
+    bool avx2;      /* the attention's and activations' vector code needs AVX2 and FMA */
     float *scratch; /* attention scores (threads, 2, QUERY_BLOCK, block_len), or log-prob chunks (T, VOCAB_CHUNK)
                      * and sums */
     size_t scratch_len;
@@ -31,14 +30,14 @@ typedef struct {
     float *rope_cos, *rope_sin; /* (rope_positions, D / 2) tables for one (theta, D) */
     int rope_positions, rope_dim;
     double rope_theta;
-    struct Packed *packed;     /* the weight matrices' copies in output strips, for the row kernel */
+    struct Packed *packed;     /* the weight matrices' copies in gemm's strips */
     int n_packed, packed_cap;
     struct Block *blocks;      /* every allocation and its size, so that releasing weights drops their copies */
     int n_blocks, blocks_cap;
     float *draw_logits;        /* (draw_rows, draw_vocab) the logits sample draws from */
     int draw_rows, draw_vocab;
     TinaSampler **samplers;    /* (threads,) for draw_vocab tokens */
-    bool out_of_memory;        /* sample's workspace could not grow: check reports it */
+    bool out_of_memory;        /* sample's or gemm's workspace could not grow: check reports it */
 } Cpu;
 
 typedef struct Block {
@@ -46,30 +45,12 @@ typedef struct Block {
     size_t bytes;
 } Block;
 
-/* A weight matrix w (N, K) copied as strips of 24 outputs (then of 8 for what is left): the strip at output n0 of
- * width W holds K x W floats, p[n0 * K + k * W + j] = w[(n0 + j) * K + k], so that the kernel reads one row of a
- * strip per step of k. */
+/* A weight matrix w (N, K) and its copy p in gemm's strips (tina_gemm_pack) */
 typedef struct Packed {
     const float *w;
     float *p;
     int N, K;
 } Packed;
-
-/* The strips of N outputs (a multiple of 8): how many, and where strip s starts (strip_start(N, s + 1) is its end) */
-static int strip_count(int N) { return N / 24 + N % 24 / 8; }
-static int strip_start(int N, int s) { return s <= N / 24 ? 24 * s : N / 24 * 24 + 8 * (s - N / 24); }
-
-/* p = src (N, K) in strips, or p += that when add */
-static void pack(float *p, const float *src, int N, int K, bool add) {
-    for (int s = 0; s < strip_count(N); s++) {
-        int n0 = strip_start(N, s), W = strip_start(N, s + 1) - n0;
-        float *strip = p + (size_t)n0 * K;
-        for (int j = 0; j < W; j++) {
-            const float *row = src + (size_t)(n0 + j) * K;
-            for (int k = 0; k < K; k++) strip[(size_t)k * W + j] = add ? strip[(size_t)k * W + j] + row[k] : row[k];
-        }
-    }
-}
 
 /* w's packed copy, when it has one of that shape */
 static const Packed *packed_of(const Cpu *c, const float *w, int N, int K) {
@@ -138,7 +119,7 @@ static TinaStatus cpu_check(TinaBackend *b, TinaError *err) {
 static TinaStatus cpu_load(TinaBackend *b, void *dst, const TinaTensorInfo *src, TinaError *err) {
     Cpu *c = (Cpu *)b;
     TinaStatus status = tina_tensor_to_f32(src, dst, err);
-    if (status || src->ndim != 2 || src->shape[0] % 8 || src->shape[1] % 8 || !c->avx2) return status;
+    if (status || src->ndim != 2) return status;
     int N = (int)src->shape[0], K = (int)src->shape[1];
     if (c->n_packed == c->packed_cap) {
         int cap = c->packed_cap ? 2 * c->packed_cap : 64;
@@ -146,9 +127,9 @@ static TinaStatus cpu_load(TinaBackend *b, void *dst, const TinaTensorInfo *src,
         if (!grown) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
         c->packed = grown, c->packed_cap = cap;
     }
-    float *p = malloc((size_t)N * K * sizeof *p);
+    float *p = aligned_alloc(64, tina_gemm_packed_floats(N, K) * sizeof *p);
     if (!p) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (a packed copy of %s)", src->name);
-    pack(p, dst, N, K, false);
+    tina_gemm_pack(p, dst, N, K, false);
     c->packed[c->n_packed++] = (Packed){dst, p, N, K};
     return TINA_OK;
 }
@@ -165,7 +146,7 @@ static void cpu_weights_add(TinaBackend *b, void *dst, const float *delta, size_
     Cpu *c = (Cpu *)b;
     for (int i = 0; i < c->n_packed; i++)
         if (c->packed[i].w == w && (size_t)c->packed[i].N * c->packed[i].K == n)
-            pack(c->packed[i].p, delta, c->packed[i].N, c->packed[i].K, true);
+            tina_gemm_pack(c->packed[i].p, delta, c->packed[i].N, c->packed[i].K, true);
 }
 
 static void cpu_embed(TinaBackend *b, void *out, const void *table, const int32_t *tokens, int T, int C) {
@@ -188,34 +169,82 @@ static void cpu_rmsnorm(TinaBackend *b, void *out, const void *in, const void *w
     }
 }
 
-/* ---- rows that do not depend on the batch ----------------------------------------------------------------------
- * sgemm's result for one row depends on how many rows come with it (its blocking changes the order of the sums), so
- * a sequence decoded beside 7 others would get other log-probs than alone. For up to ROW_KERNEL_ROWS rows every
- * output is instead the same fixed-order sum whatever T and the thread count. A model's weights go through their
- * packed copies (Packed): tiles of 4 input rows x 24 outputs (strip_tile24; 8 at a matrix's end) broadcast one
- * input value a step of k against a strip row, each output one lane's sum over k in order, no horizontal sums
- * (1.07-1.22x the dot-product tiles on these cores, 1.1-1.2x on decoding). Matrices without a copy (LoRA's, any
- * N or K not a multiple of 8) take dot products x[t] . w[n]: 8-float partial sums over K, then a fixed horizontal
- * sum, in tiles of 4 input rows x 3 weight rows (tile4x3); each weight row is read once per 4 input rows, from L1
- * after the first. */
-enum { ROW_KERNEL_ROWS = 256 };
+/* ---- matrix products ------------------------------------------------------------------------------------------ */
+
+/* out (T, N) = alpha in (T, K) @ w (N, K)^T (+ bias (N) unless NULL), or out + that when accumulating, through w's
+ * packed copy when it has one: gemm.h's order, so each row the same whatever rows come with it. */
+static TinaProduct weight_product(const Cpu *c, float *out, const float *in, const float *w, const float *bias, int T,
+                                  int K, int N, float alpha, bool accumulate) {
+    const Packed *p = packed_of(c, w, N, K);
+    return (TinaProduct){.c = out, .ldc = (size_t)N, .a = {in, (size_t)K, false}, .b = {w, (size_t)K, true},
+                         .packed = p ? p->p : NULL, .bias = bias, .alpha = alpha, .M = T, .N = N, .K = K,
+                         .accumulate = accumulate};
+}
+
+/* the products by threads (1: the calling thread alone, inside a parallel region); a workspace that could not be
+ * had is reported by check */
+static void products(Cpu *c, const TinaProduct *p, int n, int threads) {
+    if (!tina_gemm(p, n, threads)) {
+#pragma omp atomic write
+        c->out_of_memory = true;
+    }
+}
+
+static void product(Cpu *c, float *out, const float *in, const float *w, const float *bias, int T, int K, int N,
+                    float alpha, bool accumulate) {
+    TinaProduct p = weight_product(c, out, in, w, bias, T, K, N, alpha, accumulate);
+    products(c, &p, 1, c->threads);
+}
+
+/* out (M, N), rows ldc apart, (+)= alpha A (M, K) B (K, N) */
+static void general(Cpu *c, int threads, float *out, size_t ldc, TinaMatrix a, TinaMatrix b, float alpha, int M, int N,
+                    int K, bool accumulate) {
+    TinaProduct p = {.c = out, .ldc = ldc, .a = a, .b = b, .alpha = alpha, .M = M, .N = N, .K = K,
+                     .accumulate = accumulate};
+    products(c, &p, 1, threads);
+}
+
+static void cpu_matmul(TinaBackend *b, void *out, const void *in, const void *w, const void *bias, int T, int K, int N,
+                       bool accumulate) {
+    product((Cpu *)b, out, in, w, bias, T, K, N, 1.0f, accumulate);
+}
+
+enum { MAX_PRODUCTS = 4 };
+
+/* several products of one input in one parallel region: one barrier for all */
+static void cpu_matmuls(TinaBackend *b, int n, void *const *out, const void *in, const void *const *w,
+                        const void *const *bias, int T, int K, const int *N) {
+    Cpu *c = (Cpu *)b;
+    TinaProduct p[MAX_PRODUCTS];
+    for (int done = 0; done < n; done += MAX_PRODUCTS) {
+        int now = n - done < MAX_PRODUCTS ? n - done : MAX_PRODUCTS;
+        for (int i = 0; i < now; i++)
+            p[i] = weight_product(c, out[done + i], in, w[done + i], bias[done + i], T, K, N[done + i], 1.0f, false);
+        products(c, p, now, c->threads);
+    }
+}
+
+static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T,
+                     int K, int N, int r, float scale) {
+    product((Cpu *)b, z, in, a, NULL, T, K, r, 1.0f, false);
+    product((Cpu *)b, out, z, bm, NULL, T, r, N, scale, true);
+}
+
+/* ---- the cached attention's scores: dot products in tiles ----------------------------------------------------
+ * Each score is a dot product of a query and a cached key: 8-float partial sums over the head size, then a fixed
+ * horizontal sum, in tiles of 4 queries x 3 keys (tile4x3): the same sum whatever the batch and thread count. */
 
 /* The operands of a tile: rows of in and w, K floats long, ld_in and ld_w floats apart; out rows ld_out apart. */
 typedef struct {
     float *out;
-    const float *in, *w, *bias; /* bias (N) or NULL */
+    const float *in, *w;
     size_t ld_out, ld_in, ld_w;
     int K;
     float alpha;
-    bool accumulate;
 } Rows;
 
-/* out (+)= alpha * value (+ bias), alpha applied after the sum as sgemm's alpha (exact for 1), the bias after that
- * as a separate pass would add it */
 __attribute__((target("avx2,fma"))) static inline void put(const Rows *m, int t, int n, float value) {
-    float *o = m->out + t * m->ld_out + n;
-    *o = m->accumulate ? *o + m->alpha * value : m->alpha * value;
-    if (m->bias) *o += m->bias[n];
+    m->out[t * m->ld_out + n] = m->alpha * value;
 }
 
 /* input rows t[0..3] (repeated at the end, stored nt of them) against weight rows n0 .. n0 + 2 (the last repeated
@@ -273,144 +302,6 @@ __attribute__((target("avx2,fma"))) static void rows_times(const Rows *m, int T,
             const float *next = t0 == 0 && n0 + 6 <= n_end ? m->w + (size_t)(n0 + 3) * m->ld_w : NULL;
             tile4x3(m, t, nt, n0, n_end - n0 < 3 ? n_end - n0 : 3, next);
         }
-}
-
-/* the tile's epilogue: out (+)= alpha * acc (+ bias) for 8 outputs from n */
-__attribute__((target("avx2,fma"))) static inline void put8(const Rows *m, int t, int n, __m256 acc) {
-    float *o = m->out + t * m->ld_out + n;
-    __m256 value = _mm256_mul_ps(_mm256_set1_ps(m->alpha), acc);
-    if (m->accumulate) value = _mm256_add_ps(_mm256_loadu_ps(o), value);
-    if (m->bias) value = _mm256_add_ps(value, _mm256_loadu_ps(m->bias + n));
-    _mm256_storeu_ps(o, value);
-}
-
-/* 4 input rows t[] x 24 outputs from n0: every output one lane's sum over k in order, whatever T and the tiling */
-__attribute__((target("avx2,fma"))) static void strip_tile24(const Rows *m, const float *strip, const int t[4], int nt,
-                                                             int n0, const float *next) {
-    const float *x0 = m->in + t[0] * m->ld_in, *x1 = m->in + t[1] * m->ld_in, *x2 = m->in + t[2] * m->ld_in,
-                *x3 = m->in + t[3] * m->ld_in;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0, c0 = a0, c1 = a0, c2 = a0, d0 = a0,
-           d1 = a0, d2 = a0;
-    const float *wk = strip;
-    for (int k = 0; k < m->K; k++, wk += 24) {
-        if (next && (k & 1) == 0) _mm_prefetch((const char *)(next + (size_t)k * 24), _MM_HINT_T1);
-        __m256 v0 = _mm256_loadu_ps(wk), v1 = _mm256_loadu_ps(wk + 8), v2 = _mm256_loadu_ps(wk + 16), x;
-        x = _mm256_broadcast_ss(x0 + k), a0 = _mm256_fmadd_ps(x, v0, a0), a1 = _mm256_fmadd_ps(x, v1, a1),
-        a2 = _mm256_fmadd_ps(x, v2, a2);
-        x = _mm256_broadcast_ss(x1 + k), b0 = _mm256_fmadd_ps(x, v0, b0), b1 = _mm256_fmadd_ps(x, v1, b1),
-        b2 = _mm256_fmadd_ps(x, v2, b2);
-        x = _mm256_broadcast_ss(x2 + k), c0 = _mm256_fmadd_ps(x, v0, c0), c1 = _mm256_fmadd_ps(x, v1, c1),
-        c2 = _mm256_fmadd_ps(x, v2, c2);
-        x = _mm256_broadcast_ss(x3 + k), d0 = _mm256_fmadd_ps(x, v0, d0), d1 = _mm256_fmadd_ps(x, v1, d1),
-        d2 = _mm256_fmadd_ps(x, v2, d2);
-    }
-    const __m256 sums[4][3] = {{a0, a1, a2}, {b0, b1, b2}, {c0, c1, c2}, {d0, d1, d2}};
-    for (int i = 0; i < nt; i++)
-        for (int v = 0; v < 3; v++) put8(m, t[i], n0 + 8 * v, sums[i][v]);
-}
-
-/* the same for 8 outputs */
-__attribute__((target("avx2,fma"))) static void strip_tile8(const Rows *m, const float *strip, const int t[4], int nt,
-                                                            int n0, const float *next) {
-    (void)next;
-    const float *x0 = m->in + t[0] * m->ld_in, *x1 = m->in + t[1] * m->ld_in, *x2 = m->in + t[2] * m->ld_in,
-                *x3 = m->in + t[3] * m->ld_in;
-    __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a;
-    const float *wk = strip;
-    for (int k = 0; k < m->K; k++, wk += 8) {
-        __m256 v = _mm256_loadu_ps(wk);
-        a = _mm256_fmadd_ps(_mm256_broadcast_ss(x0 + k), v, a), b = _mm256_fmadd_ps(_mm256_broadcast_ss(x1 + k), v, b);
-        c = _mm256_fmadd_ps(_mm256_broadcast_ss(x2 + k), v, c), d = _mm256_fmadd_ps(_mm256_broadcast_ss(x3 + k), v, d);
-    }
-    const __m256 sums[4] = {a, b, c, d};
-    for (int i = 0; i < nt; i++) put8(m, t[i], n0, sums[i]);
-}
-
-/* outputs [0, T) x strips [s_begin, s_end) of m through its packed weights p */
-static void strips_times(const Rows *m, const Packed *p, int T, int s_begin, int s_end) {
-    for (int s = s_begin; s < s_end; s++) {
-        int n0 = strip_start(p->N, s), n1 = strip_start(p->N, s + 1);
-        const float *strip = p->p + (size_t)n0 * p->K;
-        const float *next = s + 1 < s_end ? p->p + (size_t)n1 * p->K : NULL; /* fetched meanwhile, as tile4x3's */
-        for (int t0 = 0; t0 < T; t0 += 4) {
-            int nt = T - t0 < 4 ? T - t0 : 4, t[4];
-            for (int i = 0; i < 4; i++) t[i] = t0 + (i < nt ? i : nt - 1);
-            if (n1 - n0 == 24) strip_tile24(m, strip, t, nt, n0, t0 == 0 ? next : NULL);
-            else strip_tile8(m, strip, t, nt, n0, t0 == 0 ? next : NULL);
-        }
-    }
-}
-
-enum { MAX_PRODUCTS = 4 };
-
-/* the products m[0..n) of up to ROW_KERNEL_ROWS rows in one parallel region, each through its weight's packed copy
- * when it has one (units: strips), else as dot products (units: groups of 3 weight rows); every product's units laid
- * end to end and split evenly, a contiguous range per thread (so that the next rows to fetch are its own), and one
- * barrier for all of them. A product's kernel is its weight's alone, whatever it is run beside. */
-static void rows_products(const Cpu *c, const Rows *m, int n, int T) {
-    const Packed *packed[MAX_PRODUCTS];
-    int units[MAX_PRODUCTS], total = 0;
-    for (int i = 0; i < n; i++) {
-        int N = (int)m[i].ld_out;
-        packed[i] = packed_of(c, m[i].w, N, m[i].K);
-        total += units[i] = packed[i] ? strip_count(N) : (N + 2) / 3;
-    }
-#pragma omp parallel
-    {
-        int threads = omp_get_num_threads(), id = omp_get_thread_num();
-        int begin = (int)((long)total * id / threads), end = (int)((long)total * (id + 1) / threads);
-        for (int i = 0, first = 0; i < n; first += units[i++]) {
-            int from = begin > first ? begin - first : 0, to = end - first < units[i] ? end - first : units[i];
-            int N = (int)m[i].ld_out;
-            if (from >= to) continue;
-            if (packed[i]) strips_times(&m[i], packed[i], T, from, to);
-            else rows_times(&m[i], T, 3 * from, 3 * to < N ? 3 * to : N);
-        }
-    }
-}
-
-static void matmul_rows(const Cpu *c, float *out, const float *in, const float *w, const float *bias, int T, int K,
-                        int N, float alpha, bool accumulate) {
-    rows_products(c, &(Rows){out, in, w, bias, (size_t)N, (size_t)K, (size_t)K, K, alpha, accumulate}, 1, T);
-}
-
-/* out (T, N) = alpha * in (T, K) @ w (N, K)^T (+ out) (+ bias (N) unless NULL): the batch-invariant rows when they
- * apply, else sgemm. */
-static void product(const Cpu *c, float *out, const float *in, const float *w, const float *bias, int T, int K, int N,
-                    float alpha, bool accumulate) {
-    if (T <= ROW_KERNEL_ROWS && K % 8 == 0 && c->avx2) {
-        matmul_rows(c, out, in, w, bias, T, K, N, alpha, accumulate);
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, K, alpha, in, K, w, K, accumulate ? 1.0f : 0.0f, out,
-                N);
-    if (!bias) return;
-#pragma omp parallel for schedule(static)
-    for (int t = 0; t < T; t++)
-        for (int n = 0; n < N; n++) out[(size_t)t * N + n] += bias[n];
-}
-
-static void cpu_matmul(TinaBackend *b, void *out, const void *in, const void *w, const void *bias, int T, int K, int N,
-                       bool accumulate) {
-    product((Cpu *)b, out, in, w, bias, T, K, N, 1.0f, accumulate);
-}
-
-static void cpu_matmuls(TinaBackend *b, int n, void *const *out, const void *in, const void *const *w,
-                        const void *const *bias, int T, int K, const int *N) {
-    Cpu *c = (Cpu *)b;
-    if (n > MAX_PRODUCTS || !(T <= ROW_KERNEL_ROWS && K % 8 == 0 && c->avx2)) {
-        for (int i = 0; i < n; i++) product(c, out[i], in, w[i], bias[i], T, K, N[i], 1.0f, false);
-        return;
-    }
-    Rows m[MAX_PRODUCTS];
-    for (int i = 0; i < n; i++) m[i] = (Rows){out[i], in, w[i], bias[i], (size_t)N[i], (size_t)K, (size_t)K, K, 1.0f, false};
-    rows_products(c, m, n, T);
-}
-
-static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, const float *bm, void *z, int T,
-                     int K, int N, int r, float scale) {
-    product((Cpu *)b, z, in, a, NULL, T, K, r, 1.0f, false);
-    product((Cpu *)b, out, z, bm, NULL, T, r, N, scale, true);
 }
 
 /* the workspaces, and the rope tables (rope.h) for max_len positions */
@@ -734,8 +625,8 @@ static void cpu_logprobs_backward(TinaBackend *b, void *dh, const void *h, const
             for (int j = 0; j < n; j++) z[j] = (float)(-dlogp[t] * exp(z[j] - lse[t]));
             if (targets[t] >= v0 && targets[t] < v0 + n) z[targets[t] - v0] += dlogp[t];
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, C, n, 1.0f, chunk, n, rows, C, v0 ? 1.0f : 0.0f,
-                    dh, C);
+        general(c, c->threads, dh, (size_t)C, (TinaMatrix){chunk, (size_t)n, false}, (TinaMatrix){rows, (size_t)C, false},
+                1.0f, T, C, n, v0 > 0); /* one chain over the whole vocabulary */
     }
 }
 
@@ -760,22 +651,23 @@ static void cpu_rmsnorm_backward(TinaBackend *b, void *dx, const void *x, const 
 
 static void cpu_matmul_backward(TinaBackend *b, void *din, const void *dout, const void *w, int T, int K, int N,
                                 bool accumulate) {
-    (void)b;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, K, N, 1.0f, dout, N, w, K, accumulate ? 1.0f : 0.0f,
-                din, K);
+    Cpu *c = (Cpu *)b;
+    general(c, c->threads, din, (size_t)K, (TinaMatrix){dout, (size_t)N, false}, (TinaMatrix){w, (size_t)K, false}, 1.0f,
+            T, K, N, accumulate);
 }
 
-/* db += scale dout^T z; dz = scale dout @ bm; da += dz^T in; din (+)= dz @ a */
+/* db += scale dout^T z; dz = scale dout @ bm; da += dz^T in; din (+)= dz @ a. The adapter's gradients continue their
+ * chains over the tokens (gemm.h): micro-batches of any size add up to the bits of one. */
 static void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, const void *in, const void *dout,
                               const float *a, const float *bm, const void *z, void *dscratch, int T, int K, int N,
                               int r, float scale, bool accumulate) {
-    (void)b;
+    Cpu *c = (Cpu *)b;
     float *dz = dscratch;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, r, T, scale, dout, N, z, r, 1.0f, db, r);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, r, N, scale, dout, N, bm, r, 0.0f, dz, r);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, K, T, 1.0f, dz, r, in, K, 1.0f, da, K);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, K, r, 1.0f, dz, r, a, K, accumulate ? 1.0f : 0.0f, din,
-                K);
+    size_t n = (size_t)N, k = (size_t)K, rank = (size_t)r;
+    general(c, c->threads, db, rank, (TinaMatrix){dout, n, true}, (TinaMatrix){z, rank, false}, scale, N, r, T, true);
+    general(c, c->threads, dz, rank, (TinaMatrix){dout, n, false}, (TinaMatrix){bm, rank, false}, scale, T, r, N, false);
+    general(c, c->threads, da, k, (TinaMatrix){dz, rank, true}, (TinaMatrix){in, k, false}, 1.0f, r, K, T, true);
+    general(c, c->threads, din, k, (TinaMatrix){dz, rank, false}, (TinaMatrix){a, k, false}, 1.0f, T, K, r, accumulate);
 }
 
 /* rope is a rotation; its gradient rotates back */
@@ -783,23 +675,22 @@ static void cpu_rope_backward(TinaBackend *b, void *dq, void *dk, const TinaBatc
     rotate_all((Cpu *)b, dq, dk, batch, Hq, Hkv, D, -1.0f);
 }
 
-/* ---- attention of whole sequences (training): blocks of queries through sgemm -------------------------------
+/* ---- attention of whole sequences (training): blocks of queries as matrix products -----------------------------
  * A block of up to QUERY_BLOCK queries of one head takes its scores against every key up to its last query in one
  * product, so the work is matrix products instead of vector rows; the few scores above the diagonal are computed and
- * then masked. Unlike the cached attention this is not batch-invariant (sgemm's sums depend on the shapes), which the
- * trainer does not need: it sees each sequence alone. */
+ * then masked. Each (sequence, head) is one thread's task, its products run by that thread alone. */
 /* p (n, keys) = causal softmax(scale q k^T) for queries i0 .. i0 + n - 1 of one head (q rows q_row apart) against keys
  * 0 .. keys - 1 = i0 + n - 1 of its kv head (rows kv_row apart); 0 above the diagonal. Returns keys. */
-static int block_probabilities(float *p, const float *q, size_t q_row, const float *k, size_t kv_row, int i0, int n,
-                               int D, bool avx2) {
+static int block_probabilities(Cpu *c, float *p, const float *q, size_t q_row, const float *k, size_t kv_row, int i0,
+                               int n, int D) {
     int keys = i0 + n;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, keys, D, 1.0f / sqrtf((float)D), q, (int)q_row, k,
-                (int)kv_row, 0.0f, p, keys);
+    general(c, 1, p, (size_t)keys, (TinaMatrix){q, q_row, false}, (TinaMatrix){k, kv_row, true}, 1.0f / sqrtf((float)D),
+            n, keys, D, false);
     for (int r = 0; r < n; r++) {
         float *row = p + (size_t)r * keys, max = -INFINITY, sum = 0;
         int visible = i0 + r + 1;
         for (int j = 0; j < visible; j++) max = row[j] > max ? row[j] : max;
-        exp_shifted(row, -max, visible, avx2);
+        exp_shifted(row, -max, visible, c->avx2);
         for (int j = 0; j < visible; j++) sum += row[j];
         for (int j = 0; j < visible; j++) row[j] /= sum;
         memset(row + visible, 0, (size_t)(keys - visible) * sizeof *row);
@@ -822,9 +713,9 @@ static void cpu_self_attention(TinaBackend *b, void *out, const void *q, const v
         for (int i0 = 0; i0 < n; i0 += QUERY_BLOCK) {
             int rows = n - i0 < QUERY_BLOCK ? n - i0 : QUERY_BLOCK;
             size_t at = (size_t)(first + i0) * q_row + (size_t)h * D;
-            int keys = block_probabilities(p, (const float *)q + at, q_row, ks, kv_row, i0, rows, D, c->avx2);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, keys, 1.0f, p, keys, vs, (int)kv_row, 0.0f,
-                        (float *)out + at, (int)q_row);
+            int keys = block_probabilities(c, p, (const float *)q + at, q_row, ks, kv_row, i0, rows, D);
+            general(c, 1, (float *)out + at, q_row, (TinaMatrix){p, (size_t)keys, false}, (TinaMatrix){vs, kv_row, false},
+                    1.0f, rows, D, keys, false);
         }
     }
 }
@@ -852,20 +743,21 @@ static void cpu_attention_backward(TinaBackend *b, void *dq, void *dk, void *dv,
                 int rows = n - i0 < QUERY_BLOCK ? n - i0 : QUERY_BLOCK;
                 size_t at = (size_t)(first + i0) * q_row + (size_t)h * D;
                 const float *qb = (const float *)q + at, *dob = (const float *)dout + at;
-                int keys = block_probabilities(p, qb, q_row, ks, kv_row, i0, rows, D, c->avx2);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, D, 1.0f, dob, (int)q_row, vs,
-                            (int)kv_row, 0.0f, dp, keys);
+                int keys = block_probabilities(c, p, qb, q_row, ks, kv_row, i0, rows, D);
+                size_t ld = (size_t)keys;
+                general(c, 1, dp, ld, (TinaMatrix){dob, q_row, false}, (TinaMatrix){vs, kv_row, true}, 1.0f, rows, keys,
+                        D, false);
                 for (int r = 0; r < rows; r++) {
                     float *pr = p + (size_t)r * keys, *dpr = dp + (size_t)r * keys, pdp = 0;
                     for (int j = 0; j < keys; j++) pdp += pr[j] * dpr[j];
                     for (int j = 0; j < keys; j++) dpr[j] = pr[j] * (dpr[j] - pdp);
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, D, keys, scale, dp, keys, ks, (int)kv_row,
-                            0.0f, (float *)dq + at, (int)q_row);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, D, rows, scale, dp, keys, qb, (int)q_row,
-                            1.0f, dks, (int)kv_row);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, D, rows, 1.0f, p, keys, dob, (int)q_row,
-                            1.0f, dvs, (int)kv_row);
+                general(c, 1, (float *)dq + at, q_row, (TinaMatrix){dp, ld, false}, (TinaMatrix){ks, kv_row, false},
+                        scale, rows, D, keys, false);
+                general(c, 1, dks, kv_row, (TinaMatrix){dp, ld, true}, (TinaMatrix){qb, q_row, false}, scale, keys, D,
+                        rows, true);
+                general(c, 1, dvs, kv_row, (TinaMatrix){p, ld, true}, (TinaMatrix){dob, q_row, false}, 1.0f, keys, D,
+                        rows, true);
             }
     }
 }
@@ -943,9 +835,8 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
     Cpu *c = calloc(1, sizeof *c);
     if (!c) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (CPU backend)");
     c->threads = threads > 0 ? threads : omp_get_max_threads();
-    c->avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    c->avx2 = tina_gemm_kernel() != TINA_KERNEL_GENERIC; /* TINA_CPU=generic: no vector code at all */
     omp_set_num_threads(c->threads);
-    openblas_set_num_threads(c->threads);
     c->base = (TinaBackend){
         .name = "cpu",
         .weight_bytes = sizeof(float),

@@ -1,6 +1,5 @@
 #include "lora.h"
 
-#include <cblas.h>
 #undef I /* complex.h, through openblas_config.h, defines it */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -11,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "gemm.h"
 #include "record.h"
 #include "rng.h"
 #include "safetensors.h"
@@ -338,10 +338,12 @@ uint64_t tina_lora_hash(const TinaLora *l) {
     return tina_rng_bits(h, (uint64_t)l->r, (uint64_t)l->n_params);
 }
 
-void tina_lora_delta(const TinaLora *l, int layer, int target, float *delta) {
+bool tina_lora_delta(const TinaLora *l, int layer, int target, float *delta) {
     int in = l->in[target], out = l->out[target];
     const float *a = l->a[layer * TINA_LORA_TARGETS + target], *b = l->b[layer * TINA_LORA_TARGETS + target];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, in, l->r, l->scale, b, l->r, a, in, 0.0f, delta, in);
+    TinaProduct p = {.c = delta, .ldc = (size_t)in, .a = {b, (size_t)l->r, false}, .b = {a, (size_t)in, false},
+                     .alpha = l->scale, .M = out, .N = in, .K = l->r};
+    return tina_gemm(&p, 1, 0);
 }
 
 TinaStatus tina_lora_zeros_like(const TinaLora *like, TinaLora **out, TinaError *err) {

@@ -64,8 +64,8 @@ TinaStatus tina_lora_write(const TinaLora *lora, const char *path, const char *c
 /* A hash of the adapter's shape and values, to tell adapters apart (gradient files name the one they came from). */
 uint64_t tina_lora_hash(const TinaLora *lora);
 
-/* delta (N, K) = scale * B @ A of one module, what merging adds to its weight. */
-void tina_lora_delta(const TinaLora *lora, int layer, int target, float *delta);
+/* delta (N, K) = scale * B @ A of one module, what merging adds to its weight; false when out of memory. */
+bool tina_lora_delta(const TinaLora *lora, int layer, int target, float *delta);
 
 /* An adapter of the same shape, every value 0 (gradients, optimizer moments). */
 TinaStatus tina_lora_zeros_like(const TinaLora *like, TinaLora **out, TinaError *err);

@@ -433,8 +433,10 @@ TinaStatus tina_model_merge_lora(TinaModel *m, const TinaLora *lora, TinaError *
             if (!lora->a[l * TINA_LORA_TARGETS + t]) continue;
             size_t n = (size_t)lora->out[t] * lora->in[t];
             float *delta = malloc(n * sizeof *delta);
-            if (!delta) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-            tina_lora_delta(lora, l, t, delta);
+            if (!delta || !tina_lora_delta(lora, l, t, delta)) {
+                free(delta);
+                return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+            }
             b->weights_add(b, weight[t], delta, n);
             free(delta);
         }

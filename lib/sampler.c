@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "gemm.h"
 #include "simd.h"
 
 typedef struct {
@@ -66,7 +67,7 @@ __attribute__((target("avx2,fma"))) static double sum_exp_avx2(float *weights, c
 }
 
 static double sum_exp(float *weights, const float *logits, int n, double max, double temperature) {
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) /* a read of what the loader detected */
+    if (tina_gemm_kernel() != TINA_KERNEL_GENERIC) /* the CPU's kernels: AVX2 and FMA at least */
         return sum_exp_avx2(weights, logits, n, (float)max, (float)temperature);
     double sum = 0;
     for (int i = 0; i < n; i++) {

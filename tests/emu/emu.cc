@@ -27,7 +27,6 @@
  * device's memory, default 4096), TINA_EMU_SMS (its multiprocessors, default 132 as an H100's or H200's),
  * TINA_EMU_STATS=1 (at exit, on stderr: grids run, captures recorded and failed, graph launches, the peak of device
  * memory allocated), TINA_EMU_DRY=1 (no grid or product computed: see `dry`), TINA_EMU_ORDER (see `Order`). */
-#include <cblas.h>
 
 #include <algorithm>
 #include <cstdarg>
@@ -41,6 +40,9 @@
 
 #include "cublas_v2.h"
 #include "cuda_runtime.h"
+extern "C" {
+#include "gemm.h"
+}
 
 uint3 threadIdx, blockIdx;
 dim3 blockDim, gridDim;
@@ -694,7 +696,7 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t op_a, cublasOperati
         !operand_ok(c, c_type, m, n, ldc))
         fatal("a cuBLAS product (m %d, n %d, k %d, lda %d, ldb %d, ldc %d) with an operand outside its allocation",
               m, n, k, lda, ldb, ldc);
-    issue(handle->stream, [=]() { /* OpenBLAS's f32 product: sums in f32, in its own order, as cuBLAS's in its */
+    issue(handle->stream, [=]() { /* tina's f32 product (gemm.h): sums in f32, in its own order, as cuBLAS's in its */
         stats.products++;
         if (!m || !n || dry) return;
         std::vector<float> a_room, b_room, c_room;
@@ -706,8 +708,15 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t op_a, cublasOperati
             if (beta != 0) as_f32(c, c_type, c_room.size(), c_room);
             fc = c_room.data();
         }
-        cblas_sgemm(CblasColMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, fa,
-                    std::max(lda, 1), fb, std::max(ldb, 1), beta, fc, ldc);
+        if (beta != 0 && beta != 1)
+            for (int j = 0; j < n; j++)
+                for (int i = 0; i < m; i++) fc[(size_t)j * ldc + i] *= beta;
+        /* column-major C (m, n) is row-major C^T (n, m) = op(B)^T op(A)^T */
+        TinaProduct p = {};
+        p.c = fc, p.ldc = (size_t)ldc, p.alpha = alpha, p.M = n, p.N = m, p.K = k, p.accumulate = beta != 0;
+        p.a = TinaMatrix{fb, (size_t)std::max(ldb, 1), tb};
+        p.b = TinaMatrix{fa, (size_t)std::max(lda, 1), ta};
+        if (!tina_gemm(&p, 1, 0)) fatal("out of memory in a cuBLAS product");
         if (c_type == CUDA_R_16BF)
             for (int j = 0; j < n; j++)
                 for (int i = 0; i < m; i++) {

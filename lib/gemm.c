@@ -1,0 +1,350 @@
+/* gemm: products in a fixed order (gemm.h says which), blocked as BLIS and GotoBLAS block them for the caches.
+ *
+ * B is laid out in strips of NR columns, k-major (a strip's row k is NR consecutive floats), the last strip
+ * narrower (the columns left, rounded up to a vector); A in panels of MR rows, k-major, each element times alpha.
+ * A tile of R <= MR rows x one strip keeps its R x NR outputs in registers over a block of KC values of k and stores
+ * them; the next block of k starts from what was stored. Blocking, threads and vector width decide which outputs go
+ * together, never the order of one output's sum. Threads split an output's columns (strips) or rows (panels), never
+ * its k. */
+#include "gemm.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { KC = 256 };       /* k per block: a strip's block (KC x NR) stays in L1 or L2 */
+enum { MC_PANELS = 16 }; /* panels of A per block: MC = 16 MR rows (at most 128 x KC floats, for L2) */
+enum { NC_STRIPS = 16 }; /* strips of B packed per block when B comes unpacked (16 NR x KC floats) */
+
+typedef struct {
+    int vw, nr, mr; /* floats per vector; strip width (NR); panel height (MR) */
+} Shape;
+
+static const Shape shapes[] = {
+    [TINA_KERNEL_GENERIC] = {8, 24, 4},
+    [TINA_KERNEL_AVX2] = {8, 24, 4},
+    [TINA_KERNEL_AVX512] = {16, 48, 8},
+};
+
+static int kernel_in_use = -1;
+
+TinaKernel tina_gemm_kernel(void) {
+    if (kernel_in_use >= 0) return (TinaKernel)kernel_in_use;
+    TinaKernel best = TINA_KERNEL_GENERIC;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = TINA_KERNEL_AVX2;
+    if (best == TINA_KERNEL_AVX2 && __builtin_cpu_supports("avx512f")) best = TINA_KERNEL_AVX512;
+    const char *asked = getenv("TINA_CPU");
+    TinaKernel want = best;
+    if (asked && strcmp(asked, "generic") == 0) want = TINA_KERNEL_GENERIC;
+    else if (asked && strcmp(asked, "avx2") == 0) want = TINA_KERNEL_AVX2;
+    kernel_in_use = (int)(want < best ? want : best); /* a racing first call sets the same value */
+    return (TinaKernel)kernel_in_use;
+}
+
+const char *tina_gemm_kernel_name(void) {
+    static const char *const names[] = {"generic", "avx2", "avx512"};
+    return names[tina_gemm_kernel()];
+}
+
+static Shape shape(void) { return shapes[tina_gemm_kernel()]; }
+
+static int round_up(int n, int to) { return (n + to - 1) / to * to; }
+
+/* Strip s of N columns starts at column s * NR; its width in floats (a multiple of the vector) */
+static int strip_width(const Shape *sh, int N, int s) {
+    int left = N - s * sh->nr;
+    return left >= sh->nr ? sh->nr : round_up(left, sh->vw);
+}
+
+static int strip_count(const Shape *sh, int N) { return (N + sh->nr - 1) / sh->nr; }
+
+size_t tina_gemm_packed_floats(int N, int K) { return (size_t)round_up(N, shape().vw) * (size_t)K; }
+
+void tina_gemm_pack(float *p, const float *w, int N, int K, bool add) {
+    Shape sh = shape();
+    for (int s = 0; s < strip_count(&sh, N); s++) {
+        int n0 = s * sh.nr, width = strip_width(&sh, N, s);
+        float *strip = p + (size_t)n0 * K;
+        for (int j = 0; j < width; j++) {
+            const float *row = n0 + j < N ? w + (size_t)(n0 + j) * K : NULL;
+            for (int k = 0; k < K; k++) {
+                float value = row ? row[k] : 0.0f;
+                float *at = strip + (size_t)k * width + j;
+                *at = add ? *at + value : value;
+            }
+        }
+    }
+}
+
+static float element(const TinaMatrix *m, int i, int k) {
+    return m->trans ? m->p[(size_t)k * m->ld + (size_t)i] : m->p[(size_t)i * m->ld + (size_t)k];
+}
+
+/* panels of rows [i0, i0 + mc) x k [k0, k0 + kc) of alpha A: panel p's (k, r) at out[p * MR * kc + k * MR + r] */
+static void pack_a(float *out, const Shape *sh, const TinaProduct *g, int i0, int mc, int k0, int kc) {
+    for (int p = 0; p * sh->mr < mc; p++) {
+        float *panel = out + (size_t)p * sh->mr * kc;
+        for (int r = 0; r < sh->mr; r++) {
+            int i = i0 + p * sh->mr + r;
+            if (i >= i0 + mc) {
+                for (int k = 0; k < kc; k++) panel[(size_t)k * sh->mr + r] = 0.0f;
+            } else if (g->a.trans) { /* (K, M) stored: a row of A is a column */
+                const float *col = g->a.p + (size_t)k0 * g->a.ld + (size_t)i;
+                for (int k = 0; k < kc; k++) panel[(size_t)k * sh->mr + r] = g->alpha * col[(size_t)k * g->a.ld];
+            } else {
+                const float *row = g->a.p + (size_t)i * g->a.ld + (size_t)k0;
+                for (int k = 0; k < kc; k++) panel[(size_t)k * sh->mr + r] = g->alpha * row[k];
+            }
+        }
+    }
+}
+
+/* strips [s0, s1) x k [k0, k0 + kc) of B: strip s at out + (s - s0) * NR * kc, row k of it width floats */
+static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, int s1, int k0, int kc) {
+    for (int s = s0; s < s1; s++) {
+        int n0 = s * sh->nr, width = strip_width(sh, g->N, s), n = g->N - n0 < width ? g->N - n0 : width;
+        float *strip = out + (size_t)(s - s0) * sh->nr * kc;
+        for (int k = 0; k < kc; k++) {
+            float *dst = strip + (size_t)k * width;
+            if (!g->b.trans) memcpy(dst, g->b.p + (size_t)(k0 + k) * g->b.ld + (size_t)n0, (size_t)n * sizeof *dst);
+            else
+                for (int j = 0; j < n; j++) dst[j] = element(&g->b, k0 + k, n0 + j);
+            for (int j = n; j < width; j++) dst[j] = 0.0f;
+        }
+    }
+}
+
+/* ---- tiles: R rows (a panel's first R) x NV vectors of a strip, over kc values of k ----------------------------
+ * Each output is one register lane's chain of fused multiply-adds, from C (load) or 0; bias (or NULL) added after.
+ * cols: the strip's columns that exist (the rest are not stored). next (or NULL): the next strip's block, fetched
+ * into the caches meanwhile (for products of few rows, whose weights come from memory once). One body for both
+ * vector widths: the macros below name the width's intrinsics. */
+#define TILE_BODY(R, NV, MR)                                                                                           \
+    {                                                                                                                  \
+        const int W = (NV) * VW;                                                                                       \
+        MASK_T mask[3];                                                                                                \
+        for (int v = 0; v < (NV); v++) mask[v] = MASK(cols - v * VW);                                                  \
+        VEC acc[R][NV];                                                                                                \
+        _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)   \
+            acc[r][v] = load ? MASKLOAD(c + (size_t)r * ldc + v * VW, mask[v]) : ZERO();                               \
+        for (int k = 0; k < kc; k++) {                                                                                 \
+            if (next) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) {                                         \
+                    if ((v * VW * 4) % 64 == 0) _mm_prefetch((const char *)(next + (size_t)k * W + v * VW), _MM_HINT_T1); \
+                }                                                                                                      \
+            VEC bv[NV];                                                                                                \
+            _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) bv[v] = LOADU(b + (size_t)k * W + v * VW);          \
+            _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                                                    \
+                VEC x = SET1(a[(size_t)k * (MR) + r]);                                                                 \
+                _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);           \
+            }                                                                                                          \
+        }                                                                                                              \
+        _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) { \
+            VEC out = acc[r][v];                                                                                       \
+            if (bias) out = ADD(out, MASKLOAD(bias + v * VW, mask[v]));                                                \
+            MASKSTORE(c + (size_t)r * ldc + v * VW, mask[v], out);                                                     \
+        }                                                                                                              \
+    }
+
+#define TILE_ARGS int kc, const float *a, const float *b, float *c, size_t ldc, int cols, bool load, const float *bias, \
+                  const float *next
+
+/* AVX-512: 16 floats a vector, tiles of up to 8 rows x 48 columns (24 sums in registers) */
+#define VEC __m512
+#define VW 16
+#define MASK_T __mmask16
+#define MASK(n) ((__mmask16)((n) >= 16 ? 0xffff : (n) > 0 ? (1u << (n)) - 1 : 0))
+#define ZERO() _mm512_setzero_ps()
+#define LOADU(p) _mm512_loadu_ps(p)
+#define MASKLOAD(p, m) _mm512_maskz_loadu_ps(m, p)
+#define MASKSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
+#define SET1(x) _mm512_set1_ps(x)
+#define FMA(x, y, z) _mm512_fmadd_ps(x, y, z)
+#define ADD(x, y) _mm512_add_ps(x, y)
+#define TILE(R, NV)                                                                                                    \
+    __attribute__((target("avx512f"))) static void tile512_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV, 8)
+#define TILES(R) TILE(R, 1) TILE(R, 2) TILE(R, 3)
+TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6) TILES(7) TILES(8)
+#undef TILE
+#undef VEC
+#undef VW
+#undef MASK_T
+#undef MASK
+#undef ZERO
+#undef LOADU
+#undef MASKLOAD
+#undef MASKSTORE
+#undef SET1
+#undef FMA
+#undef ADD
+
+/* AVX2: 8 floats a vector, tiles of up to 4 rows x 24 columns (12 sums in registers) */
+__attribute__((target("avx2"))) static inline __m256i mask8(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define VEC __m256
+#define VW 8
+#define MASK_T __m256i
+#define MASK(n) mask8(n)
+#define ZERO() _mm256_setzero_ps()
+#define LOADU(p) _mm256_loadu_ps(p)
+#define MASKLOAD(p, m) _mm256_maskload_ps(p, m)
+#define MASKSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
+#define SET1(x) _mm256_set1_ps(x)
+#define FMA(x, y, z) _mm256_fmadd_ps(x, y, z)
+#define ADD(x, y) _mm256_add_ps(x, y)
+#define TILE(R, NV)                                                                                                    \
+    __attribute__((target("avx2,fma"))) static void tile256_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV, 4)
+TILES(1) TILES(2) TILES(3) TILES(4)
+#undef TILE
+#undef TILES
+#undef VEC
+#undef VW
+#undef MASK_T
+#undef MASK
+#undef ZERO
+#undef LOADU
+#undef MASKLOAD
+#undef MASKSTORE
+#undef SET1
+#undef FMA
+#undef ADD
+
+typedef void (*TileFn)(TILE_ARGS);
+#define ROW(w, R) {tile##w##_##R##_1, tile##w##_##R##_2, tile##w##_##R##_3}
+static const TileFn tiles512[8][3] = {ROW(512, 1), ROW(512, 2), ROW(512, 3), ROW(512, 4),
+                                      ROW(512, 5), ROW(512, 6), ROW(512, 7), ROW(512, 8)};
+static const TileFn tiles256[4][3] = {ROW(256, 1), ROW(256, 2), ROW(256, 3), ROW(256, 4)};
+#undef ROW
+
+/* The reference the vector tiles must equal: fmaf is one rounding, as a vector lane's fused multiply-add. */
+static void tile_generic(const Shape *sh, int rows, int width, TILE_ARGS) {
+    (void)next;
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++) {
+            float acc = load ? c[(size_t)r * ldc + j] : 0.0f;
+            for (int k = 0; k < kc; k++) acc = fmaf(a[(size_t)k * sh->mr + r], b[(size_t)k * width + j], acc);
+            c[(size_t)r * ldc + j] = bias ? acc + bias[j] : acc;
+        }
+}
+
+static void tile(const Shape *sh, int rows, int width, TILE_ARGS) {
+    switch (tina_gemm_kernel()) {
+    case TINA_KERNEL_AVX512: tiles512[rows - 1][width / 16 - 1](kc, a, b, c, ldc, cols, load, bias, next); break;
+    case TINA_KERNEL_AVX2: tiles256[rows - 1][width / 8 - 1](kc, a, b, c, ldc, cols, load, bias, next); break;
+    default: tile_generic(sh, rows, width, kc, a, b, c, ldc, cols, load, bias, next);
+    }
+}
+
+/* ---- one thread's part of a product: rows [m0, m1) x strips [s0, s1) --------------------------------------------- */
+
+typedef struct {
+    float *a, *b; /* a block of A's panels (MC x KC), of B's strips (KC x NC_STRIPS NR) */
+} Work;
+
+static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, int m1, int s0, int s1) {
+    bool few_rows = m1 - m0 <= 4 * sh->mr; /* a decoding step's: the weights stream from memory */
+    int mc_max = MC_PANELS * sh->mr;
+    for (int jc = s0; jc < s1; jc += NC_STRIPS) {
+        int je = jc + NC_STRIPS < s1 ? jc + NC_STRIPS : s1;
+        for (int k0 = 0; k0 < g->K; k0 += KC) {
+            int kc = g->K - k0 < KC ? g->K - k0 : KC;
+            bool load = k0 > 0 || g->accumulate, last = k0 + kc == g->K;
+            if (!g->packed) pack_b(w->b, sh, g, jc, je, k0, kc);
+            for (int i0 = m0; i0 < m1; i0 += mc_max) {
+                int mc = m1 - i0 < mc_max ? m1 - i0 : mc_max;
+                pack_a(w->a, sh, g, i0, mc, k0, kc);
+                for (int s = jc; s < je; s++) {
+                    int n0 = s * sh->nr, width = strip_width(sh, g->N, s);
+                    int cols = g->N - n0 < width ? g->N - n0 : width;
+                    const float *strip = g->packed ? g->packed + (size_t)n0 * g->K + (size_t)k0 * width
+                                                   : w->b + (size_t)(s - jc) * sh->nr * kc;
+                    const float *next = NULL;
+                    if (few_rows && g->packed && s + 1 < s1) {
+                        int n1 = n0 + sh->nr;
+                        next = g->packed + (size_t)n1 * g->K + (size_t)k0 * strip_width(sh, g->N, s + 1);
+                    }
+                    for (int p = 0; p * sh->mr < mc; p++) {
+                        int rows = mc - p * sh->mr < sh->mr ? mc - p * sh->mr : sh->mr;
+                        tile(sh, rows, width, kc, w->a + (size_t)p * sh->mr * kc, strip,
+                             g->c + (size_t)(i0 + p * sh->mr) * g->ldc + n0, g->ldc, cols, load,
+                             last && g->bias ? g->bias + n0 : NULL, p == 0 && width == sh->nr ? next : NULL);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* No k at all: C is 0 (or stays), plus the bias. */
+static void empty_sum(const TinaProduct *g, int m0, int m1) {
+    for (int i = m0; i < m1; i++)
+        for (int j = 0; j < g->N; j++) {
+            float *c = g->c + (size_t)i * g->ldc + j;
+            float value = g->accumulate ? *c : 0.0f;
+            *c = g->bias ? value + g->bias[j] : value;
+        }
+}
+
+static _Thread_local float *thread_work; /* this thread's Work, allocated at its first product and kept */
+
+static bool work_of(const Shape *sh, Work *w) {
+    size_t a = (size_t)MC_PANELS * 8 * KC, b = (size_t)NC_STRIPS * 48 * KC; /* the widest shape's */
+    (void)sh;
+    if (!thread_work) thread_work = aligned_alloc(64, (a + b) * sizeof(float));
+    if (!thread_work) return false;
+    w->a = thread_work, w->b = thread_work + a;
+    return true;
+}
+
+/* A product is split by panels of rows when it has enough of them and every thread packing all of B (none when it
+ * comes packed) costs less than every thread packing all of A; else by strips. */
+static bool by_strips(const TinaProduct *g, const Shape *sh, int threads) {
+    if (threads == 1 || (g->M + sh->mr - 1) / sh->mr < 4 * threads) return true;
+    if (strip_count(sh, g->N) < 2 * threads) return false;
+    return g->packed ? false : (double)g->N >= (double)g->M;
+}
+
+static int units_of(const TinaProduct *g, const Shape *sh, int threads) {
+    if (g->M <= 0 || g->N <= 0) return 0;
+    return by_strips(g, sh, threads) ? strip_count(sh, g->N) : (g->M + sh->mr - 1) / sh->mr;
+}
+
+/* Units [begin, end) of the products laid end to end: each product's share of them. */
+static bool run_units(const TinaProduct *p, int n, const Shape *sh, int threads, long begin, long end) {
+    Work w;
+    if (!work_of(sh, &w)) return false;
+    long first = 0;
+    for (int i = 0; i < n; first += units_of(&p[i], sh, threads), i++) {
+        long units = units_of(&p[i], sh, threads);
+        long from = begin > first ? begin - first : 0, to = end - first < units ? end - first : units;
+        if (from >= to) continue;
+        const TinaProduct *g = &p[i];
+        bool strips = by_strips(g, sh, threads);
+        int m0 = strips ? 0 : (int)from * sh->mr, m1 = strips ? g->M : (int)(to * sh->mr < g->M ? to * sh->mr : g->M);
+        if (g->K <= 0) empty_sum(g, m0, m1);
+        else if (strips) part(g, sh, &w, 0, g->M, (int)from, (int)to);
+        else part(g, sh, &w, m0, m1, 0, strip_count(sh, g->N));
+    }
+    return true;
+}
+
+bool tina_gemm(const TinaProduct *p, int n, int threads) {
+    Shape sh = shape();
+    if (threads == 1) {
+        long total = 0;
+        for (int i = 0; i < n; i++) total += units_of(&p[i], &sh, 1);
+        return run_units(p, n, &sh, 1, 0, total);
+    }
+    bool ok = true;
+#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads()) reduction(&& : ok)
+    {
+        int count = omp_get_num_threads(), id = omp_get_thread_num();
+        long total = 0;
+        for (int i = 0; i < n; i++) total += units_of(&p[i], &sh, count);
+        ok = run_units(p, n, &sh, count, total * id / count, total * (id + 1) / count);
+    }
+    return ok;
+}
