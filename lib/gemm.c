@@ -31,11 +31,22 @@ static const Shape shapes[] = {
 
 static int kernel_in_use = -1;
 
-TinaKernel tina_gemm_kernel(void) {
-    if (kernel_in_use >= 0) return (TinaKernel)kernel_in_use;
+static TinaKernel best_kernel(void) {
     TinaKernel best = TINA_KERNEL_GENERIC;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = TINA_KERNEL_AVX2;
     if (best == TINA_KERNEL_AVX2 && __builtin_cpu_supports("avx512f")) best = TINA_KERNEL_AVX512;
+    return best;
+}
+
+bool tina_gemm_use(TinaKernel kernel) {
+    if (kernel > best_kernel()) return false;
+    kernel_in_use = (int)kernel;
+    return true;
+}
+
+TinaKernel tina_gemm_kernel(void) {
+    if (kernel_in_use >= 0) return (TinaKernel)kernel_in_use;
+    TinaKernel best = best_kernel();
     const char *asked = getenv("TINA_CPU");
     TinaKernel want = best;
     if (asked && strcmp(asked, "generic") == 0) want = TINA_KERNEL_GENERIC;

@@ -39,6 +39,9 @@ typedef enum { TINA_KERNEL_GENERIC, TINA_KERNEL_AVX2, TINA_KERNEL_AVX512 } TinaK
 TinaKernel tina_gemm_kernel(void);
 const char *tina_gemm_kernel_name(void);
 
+/* Runs kernel from now on, if the processor has it (else false): for tests, before anything is packed. */
+bool tina_gemm_use(TinaKernel kernel);
+
 /* A weight w (N, K) as the B = w^T of products, laid out for this process's kernel: p needs
  * tina_gemm_packed_floats(N, K) floats. add: p += w's layout (a merged adapter's delta). */
 size_t tina_gemm_packed_floats(int N, int K);

@@ -92,6 +92,19 @@ check "--batch most: exit 2" status_is 2
 check "--batch most: the message names the option" stderr_has "--batch"
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 --threads 1 prompts.jsonl
 check "--threads 1: the same bytes as all threads" cmp -s out sampled.jsonl
+# the products' sums are fixed by gemm.h, not by the vector width: AVX2's kernels give AVX-512's bytes (on a CPU
+# without AVX-512 both runs are AVX2)
+TINA_CPU=avx2 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 prompts.jsonl
+check "TINA_CPU=avx2: the same bytes as the widest kernel" cmp -s out sampled.jsonl
+# prompts longer than a tile of rows, alone and prefilled together, with 1 thread and all: the same bytes
+jq -c -n '[range(2)] | .[] as $p | {id: "long\($p)", prompt_tokens: [range(300 + 41 * $p) | (. * 7 + $p) % 512]}' \
+    > long.jsonl
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" -n 2 --seed 7 --max-new-tokens 8 --prefill-tokens 0 long.jsonl
+cp out long-alone.jsonl
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" -n 2 --seed 7 --max-new-tokens 8 --prefill-tokens 700 --threads 1 \
+    long.jsonl
+check "prompts of 300 and 341 tokens, prefilled together on 1 thread: the bytes of one a call on all" \
+    cmp -s out long-alone.jsonl
 run tina-sample -m "$F/llama-f32" --tokenizer "$TOK" --seed 3 --max-new-tokens 24 --batch 1 prompts.jsonl
 cp out one.jsonl
 for batch in 7 64; do

@@ -70,6 +70,21 @@ check "the same step twice: identical optimizer state" cmp -s step2/optimizer.sa
 run tina-update -m "$F/qwen2-f32" -a step1 -o recomputed --activation-memory 0 --lr 1e-3 --schedule constant advantaged.jsonl
 check "activations recomputed layer by layer instead of kept: identical adapter bytes" \
     cmp -s step2/adapter_model.safetensors recomputed/adapter_model.safetensors
+# The gradients' sums are fixed (gemm.h): one rollout a micro-batch, one thread, or AVX2 kernels where the CPU has
+# AVX-512 give the same bytes. TINA_CPU=generic (no vector code: a CPU without AVX2) rounds its exponentials and
+# dot products otherwise: the same step to f32 rounding.
+run tina-update -m "$F/qwen2-f32" -a step1 -o tiny-batches --micro-batch-tokens 16 --lr 1e-3 --schedule constant advantaged.jsonl
+check "--micro-batch-tokens 16 (a rollout a micro-batch): identical adapter bytes" \
+    cmp -s step2/adapter_model.safetensors tiny-batches/adapter_model.safetensors
+run tina-update -m "$F/qwen2-f32" -a step1 -o one-thread --threads 1 --lr 1e-3 --schedule constant advantaged.jsonl
+check "--threads 1: identical adapter bytes" cmp -s step2/adapter_model.safetensors one-thread/adapter_model.safetensors
+TINA_CPU=avx2 run tina-update -m "$F/qwen2-f32" -a step1 -o avx2 --lr 1e-3 --schedule constant advantaged.jsonl
+check "TINA_CPU=avx2: identical adapter bytes" cmp -s step2/adapter_model.safetensors avx2/adapter_model.safetensors
+cp out metrics-vector
+TINA_CPU=generic run tina-update -m "$F/qwen2-f32" -a step1 -o generic --lr 1e-3 --schedule constant advantaged.jsonl
+check "TINA_CPU=generic: the loss and grad norm within 1e-5 of the vector kernels'" jq -e -n --slurpfile a out \
+    --slurpfile b metrics-vector '($a[0].loss - $b[0].loss | fabs) <= 1e-5 * ($b[0].loss | fabs) + 1e-7 and
+        ($a[0].grad_norm - $b[0].grad_norm | fabs) <= 1e-5 * $b[0].grad_norm'
 
 # A fresh adapter: B = 0, so the first step's gradient reaches B only and the lr warms up from 0 (Tina's schedule)
 run tina-update -m "$F/qwen2-f32" --init-adapter --rank 4 --alpha 16 -o fresh advantaged.jsonl

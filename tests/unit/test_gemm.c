@@ -1,0 +1,138 @@
+/* gemm: every kernel the processor has against gemm.h's definition, written out here as plain C (output (i, j) one
+ * fmaf chain over k in order, from 0 or from C, the bias after), compared bit for bit: transposed and plain
+ * operands, weights packed and not, edges of every tile size, accumulation, alpha, biases, several products in one
+ * call, 1 to 3 threads; and the values against a double-precision product. */
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "gemm.h"
+#include "test.h"
+
+/* floats from a fixed stream in [-1, 1), a few exact zeros and large values among them */
+static float *values(size_t n, uint64_t seed) {
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        float u = (float)(seed >> 40) / (float)(1 << 24) * 2.0f - 1.0f;
+        x[i] = i % 97 == 5 ? 0.0f : i % 89 == 7 ? u * 1e4f : u;
+    }
+    return x;
+}
+
+static float at(const TinaMatrix *m, int i, int k) {
+    return m->trans ? m->p[(size_t)k * m->ld + i] : m->p[(size_t)i * m->ld + k];
+}
+
+/* gemm.h's definition, output by output */
+static void defined(const TinaProduct *g) {
+    for (int i = 0; i < g->M; i++)
+        for (int j = 0; j < g->N; j++) {
+            float *c = g->c + (size_t)i * g->ldc + j, acc = g->accumulate ? *c : 0.0f;
+            for (int k = 0; k < g->K; k++) acc = fmaf(g->alpha * at(&g->a, i, k), at(&g->b, k, j), acc);
+            *c = g->bias ? acc + g->bias[j] : acc;
+        }
+}
+
+typedef struct {
+    int M, N, K;
+    bool a_trans, b_trans, packed, accumulate, bias;
+    float alpha;
+} Shape;
+
+static const Shape shapes[] = {
+    {1, 1, 1, false, true, false, false, false, 1.0f},    {1, 1536, 512, false, true, true, false, true, 1.0f},
+    {7, 40, 300, false, true, true, true, false, 1.0f},   {9, 17, 777, true, false, false, true, false, 0.125f},
+    {33, 100, 65, false, false, false, false, true, 1.0f}, {130, 49, 257, true, true, false, true, true, 2.0f},
+    {300, 96, 40, false, true, true, false, false, 1.0f}, {5, 8, 0, false, true, false, true, true, 1.0f},
+    {64, 33, 513, true, false, false, false, false, -0.5f}, {257, 200, 31, false, true, true, true, true, 1.0f},
+};
+
+/* product of one shape by the kernel in use with `threads`: bit-equal to the definition, and within the bound of
+ * f32 rounding of the f64 product (worst: the largest error over bound seen) */
+static void one_shape(const Shape *s, int threads, double *worst) {
+    size_t lda = (size_t)(s->a_trans ? s->M : s->K) + 3, ldb = (size_t)(s->b_trans ? s->K : s->N) + 1;
+    size_t ldc = (size_t)s->N + 2, rows_a = s->a_trans ? (size_t)s->K : (size_t)s->M;
+    size_t rows_b = s->b_trans ? (size_t)s->N : (size_t)s->K;
+    float *a = values(rows_a * lda, 1 + (uint64_t)s->M), *b = values(rows_b * ldb, 2 + (uint64_t)s->N);
+    float *c = values((size_t)s->M * ldc, 3), *want = malloc((size_t)s->M * ldc * sizeof *want);
+    float *bias = s->bias ? values((size_t)s->N, 4) : NULL, *packed = NULL;
+    memcpy(want, c, (size_t)s->M * ldc * sizeof *want);
+    TinaProduct g = {.c = want, .ldc = ldc, .a = {a, lda, s->a_trans}, .b = {b, ldb, s->b_trans}, .bias = bias,
+                     .alpha = s->alpha, .M = s->M, .N = s->N, .K = s->K, .accumulate = s->accumulate};
+    defined(&g);
+    if (s->packed) { /* a weight w (N, K): B = w^T */
+        float *w = malloc((size_t)s->N * s->K * sizeof *w + 1);
+        for (int n = 0; n < s->N; n++)
+            for (int k = 0; k < s->K; k++) w[(size_t)n * s->K + k] = at(&g.b, k, n);
+        packed = aligned_alloc(64, tina_gemm_packed_floats(s->N, s->K) * sizeof *packed + 64);
+        tina_gemm_pack(packed, w, s->N, s->K, false);
+        free(w);
+    }
+    g.c = c, g.packed = packed;
+    CHECK(tina_gemm(&g, 1, threads));
+    bool same = true;
+    for (int i = 0; i < s->M; i++) same &= memcmp(c + (size_t)i * ldc, want + (size_t)i * ldc, (size_t)s->N * 4) == 0;
+    if (!same)
+        fprintf(stderr, "    %s, %d threads: %d x %d x %d (trans %d %d, packed %d) differs from the definition\n",
+                tina_gemm_kernel_name(), threads, s->M, s->N, s->K, s->a_trans, s->b_trans, s->packed);
+    CHECK(same);
+    float *start = values((size_t)s->M * ldc, 3);
+    for (int i = 0; i < s->M; i++)
+        for (int j = 0; j < s->N; j++) {
+            double exact = s->accumulate ? start[(size_t)i * ldc + j] : 0, scale = fabs(exact);
+            for (int k = 0; k < s->K; k++) {
+                double term = (double)(s->alpha * at(&g.a, i, k)) * at(&g.b, k, j);
+                exact += term, scale += fabs(term);
+            }
+            if (bias) exact += bias[j], scale += fabs(bias[j]);
+            /* a chain of K + 2 roundings is within (K + 2) 2^-24 of the terms' magnitude (Higham's gamma) */
+            double bound = (s->K + 2) * ldexp(1.0, -24) * scale;
+            if (scale > 0) *worst = fmax(*worst, fabs(c[(size_t)i * ldc + j] - exact) / bound);
+        }
+    free(start), free(a), free(b), free(c), free(want), free(bias), free(packed);
+}
+
+static void every_kernel_computes_the_defined_chain(void) {
+    const char *names[] = {"generic", "avx2", "avx512"};
+    int kernels = 0;
+    for (int kernel = TINA_KERNEL_GENERIC; kernel <= TINA_KERNEL_AVX512; kernel++) {
+        if (!tina_gemm_use((TinaKernel)kernel)) continue;
+        kernels++;
+        double worst = 0;
+        for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+            for (int threads = 1; threads <= 3; threads++) one_shape(&shapes[i], threads, &worst);
+        CHECK(worst < 1);
+        printf("note: gemm %s: every shape the defined bits; worst error %.2g of the rounding bound\n", names[kernel],
+               worst);
+    }
+    CHECK(kernels >= 1);
+}
+
+/* Two products in one call (each by its own kernel path), and a product over K split into two accumulating calls:
+ * the bits of one call over all of K. */
+static void products_together_and_split_over_k(void) {
+    int M = 37, N = 70, K = 600, K1 = 257;
+    float *a = values((size_t)M * K, 9), *b = values((size_t)K * N, 10), *b2 = values((size_t)K * N, 11);
+    float *whole = calloc((size_t)M * N, 4), *split = calloc((size_t)M * N, 4), *second = calloc((size_t)M * N, 4);
+    float *alone = calloc((size_t)M * N, 4);
+    TinaProduct g = {.c = whole, .ldc = (size_t)N, .a = {a, (size_t)K, false}, .b = {b, (size_t)N, false},
+                     .alpha = 1, .M = M, .N = N, .K = K};
+    TinaProduct pair[2] = {g, g};
+    pair[1].c = second, pair[1].b.p = b2;
+    CHECK(tina_gemm(pair, 2, 2));
+    TinaProduct one = pair[1];
+    one.c = alone;
+    CHECK(tina_gemm(&one, 1, 3));
+    CHECK(memcmp(second, alone, (size_t)M * N * 4) == 0);
+    TinaProduct first_part = g, second_part = g;
+    first_part.c = second_part.c = split;
+    first_part.K = K1;
+    second_part.K = K - K1, second_part.accumulate = true;
+    second_part.a.p = a + K1, second_part.b.p = b + (size_t)K1 * N;
+    CHECK(tina_gemm(&first_part, 1, 2) && tina_gemm(&second_part, 1, 1));
+    CHECK(memcmp(split, whole, (size_t)M * N * 4) == 0);
+    free(a), free(b), free(b2), free(whole), free(split), free(second), free(alone);
+}
+
+RUN_TESTS("gemm", TEST(every_kernel_computes_the_defined_chain), TEST(products_together_and_split_over_k))
