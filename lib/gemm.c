@@ -1,7 +1,8 @@
 /* gemm: products in a fixed order (gemm.h says which), blocked as BLIS and GotoBLAS block them for the caches.
  *
  * B is laid out in strips of NR columns, k-major (a strip's row k is NR consecutive floats), the last strip
- * narrower (the columns left, rounded up to a vector); A in panels of MR rows, k-major, each element times alpha.
+ * narrower (the columns left, rounded up to a vector); A is read in place, or, when alpha is not 1, copied into
+ * panels of MR rows, k-major, each element times alpha.
  * A tile of R <= MR rows x one strip keeps its R x NR outputs in registers over a block of KC values of k and stores
  * them; the next block of k starts from what was stored. Blocking, threads and vector width decide which outputs go
  * together, never the order of one output's sum. Threads split an output's columns (strips) or rows (panels), never
@@ -133,7 +134,7 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
  * cols: the strip's columns that exist (the rest are not stored). next (or NULL): the next strip's block, fetched
  * into the caches meanwhile (for products of few rows, whose weights come from memory once). One body for both
  * vector widths: the macros below name the width's intrinsics. */
-#define TILE_BODY(R, NV, MR)                                                                                           \
+#define TILE_BODY(R, NV)                                                                                               \
     {                                                                                                                  \
         const int W = (NV) * VW;                                                                                       \
         MASK_T mask[3];                                                                                                \
@@ -148,7 +149,7 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
             VEC bv[NV];                                                                                                \
             _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) bv[v] = LOADU(b + (size_t)k * W + v * VW);          \
             _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                                                    \
-                VEC x = SET1(a[(size_t)k * (MR) + r]);                                                                 \
+                VEC x = SET1(a[(size_t)r * ars + (size_t)k * aks]);                                                    \
                 _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);           \
             }                                                                                                          \
         }                                                                                                              \
@@ -159,8 +160,8 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
         }                                                                                                              \
     }
 
-#define TILE_ARGS int kc, const float *a, const float *b, float *c, size_t ldc, int cols, bool load, const float *bias, \
-                  const float *next
+#define TILE_ARGS int kc, const float *a, size_t ars, size_t aks, const float *b, float *c, size_t ldc, int cols,     \
+                  bool load, const float *bias, const float *next
 
 /* AVX-512: 16 floats a vector, tiles of up to 8 rows x 48 columns (24 sums in registers) */
 #define VEC __m512
@@ -175,7 +176,7 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
 #define FMA(x, y, z) _mm512_fmadd_ps(x, y, z)
 #define ADD(x, y) _mm512_add_ps(x, y)
 #define TILE(R, NV)                                                                                                    \
-    __attribute__((target("avx512f"))) static void tile512_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV, 8)
+    __attribute__((target("avx512f"))) static void tile512_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV)
 #define TILES(R) TILE(R, 1) TILE(R, 2) TILE(R, 3)
 TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6) TILES(7) TILES(8)
 #undef TILE
@@ -207,7 +208,7 @@ __attribute__((target("avx2"))) static inline __m256i mask8(int n) {
 #define FMA(x, y, z) _mm256_fmadd_ps(x, y, z)
 #define ADD(x, y) _mm256_add_ps(x, y)
 #define TILE(R, NV)                                                                                                    \
-    __attribute__((target("avx2,fma"))) static void tile256_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV, 4)
+    __attribute__((target("avx2,fma"))) static void tile256_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV)
 TILES(1) TILES(2) TILES(3) TILES(4)
 #undef TILE
 #undef TILES
@@ -231,21 +232,21 @@ static const TileFn tiles256[4][3] = {ROW(256, 1), ROW(256, 2), ROW(256, 3), ROW
 #undef ROW
 
 /* The reference the vector tiles must equal: fmaf is one rounding, as a vector lane's fused multiply-add. */
-static void tile_generic(const Shape *sh, int rows, int width, TILE_ARGS) {
+static void tile_generic(int rows, int width, TILE_ARGS) {
     (void)next;
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < cols; j++) {
             float acc = load ? c[(size_t)r * ldc + j] : 0.0f;
-            for (int k = 0; k < kc; k++) acc = fmaf(a[(size_t)k * sh->mr + r], b[(size_t)k * width + j], acc);
+            for (int k = 0; k < kc; k++) acc = fmaf(a[(size_t)r * ars + (size_t)k * aks], b[(size_t)k * width + j], acc);
             c[(size_t)r * ldc + j] = bias ? acc + bias[j] : acc;
         }
 }
 
-static void tile(const Shape *sh, int rows, int width, TILE_ARGS) {
+static void tile(int rows, int width, TILE_ARGS) {
     switch (tina_gemm_kernel()) {
-    case TINA_KERNEL_AVX512: tiles512[rows - 1][width / 16 - 1](kc, a, b, c, ldc, cols, load, bias, next); break;
-    case TINA_KERNEL_AVX2: tiles256[rows - 1][width / 8 - 1](kc, a, b, c, ldc, cols, load, bias, next); break;
-    default: tile_generic(sh, rows, width, kc, a, b, c, ldc, cols, load, bias, next);
+    case TINA_KERNEL_AVX512: tiles512[rows - 1][width / 16 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next); break;
+    case TINA_KERNEL_AVX2: tiles256[rows - 1][width / 8 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next); break;
+    default: tile_generic(rows, width, kc, a, ars, aks, b, c, ldc, cols, load, bias, next);
     }
 }
 
@@ -255,8 +256,12 @@ typedef struct {
     float *a, *b; /* a block of A's panels (MC x KC), of B's strips (KC x NC_STRIPS NR) */
 } Work;
 
+
 static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, int m1, int s0, int s1) {
     bool few_rows = m1 - m0 <= 4 * sh->mr; /* a decoding step's: the weights stream from memory */
+    /* A read in place unless it must be scaled: element (r, k) of a tile's rows at a[r * ars + k * aks] */
+    bool direct = g->alpha == 1.0f;
+    size_t ars = direct ? (g->a.trans ? 1 : g->a.ld) : 1, aks = direct ? (g->a.trans ? g->a.ld : 1) : (size_t)sh->mr;
     int mc_max = MC_PANELS * sh->mr;
     for (int jc = s0; jc < s1; jc += NC_STRIPS) {
         int je = jc + NC_STRIPS < s1 ? jc + NC_STRIPS : s1;
@@ -266,7 +271,7 @@ static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, i
             if (!g->packed) pack_b(w->b, sh, g, jc, je, k0, kc);
             for (int i0 = m0; i0 < m1; i0 += mc_max) {
                 int mc = m1 - i0 < mc_max ? m1 - i0 : mc_max;
-                pack_a(w->a, sh, g, i0, mc, k0, kc);
+                if (!direct) pack_a(w->a, sh, g, i0, mc, k0, kc);
                 for (int s = jc; s < je; s++) {
                     int n0 = s * sh->nr, width = strip_width(sh, g->N, s);
                     int cols = g->N - n0 < width ? g->N - n0 : width;
@@ -278,8 +283,11 @@ static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, i
                         next = g->packed + (size_t)n1 * g->K + (size_t)k0 * strip_width(sh, g->N, s + 1);
                     }
                     for (int p = 0; p * sh->mr < mc; p++) {
-                        int rows = mc - p * sh->mr < sh->mr ? mc - p * sh->mr : sh->mr;
-                        tile(sh, rows, width, kc, w->a + (size_t)p * sh->mr * kc, strip,
+                        int rows = mc - p * sh->mr < sh->mr ? mc - p * sh->mr : sh->mr, i = i0 + p * sh->mr;
+                        const float *a = direct ? g->a.p + (g->a.trans ? (size_t)k0 * g->a.ld + (size_t)i
+                                                                       : (size_t)i * g->a.ld + (size_t)k0)
+                                                : w->a + (size_t)p * sh->mr * kc;
+                        tile(rows, width, kc, a, ars, aks, strip,
                              g->c + (size_t)(i0 + p * sh->mr) * g->ldc + n0, g->ldc, cols, load,
                              last && g->bias ? g->bias + n0 : NULL, p == 0 && width == sh->nr ? next : NULL);
                     }
