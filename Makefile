@@ -109,7 +109,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBTINA)
 tests: $(TEST_BIN)
 
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-asan:
+asan: deps-check
 	$(MAKE) BUILD=build/asan BIN=build/asan/bin LIBTINA=build/asan/libtina.a CUDA=0 \
 	    CFLAGS='-O1 -g $(SANITIZE)' LDFLAGS='$(SANITIZE)' all tests
 
@@ -119,7 +119,7 @@ asan:
 EMU_TESTS := $(patsubst tests/unit/%.c,build/emu/tests/%,$(shell grep -l TINA_TEST_BACKEND tests/unit/test_*.c))
 EMU_MAKE = $(MAKE) BUILD=build/emu BIN=build/emu/bin LIBTINA=build/emu/libtina.a CUDA=emu \
     CFLAGS='-O1 -g $(SANITIZE)' LDFLAGS='$(SANITIZE)'
-emu:
+emu: deps-check
 	$(EMU_MAKE) all $(EMU_TESTS)
 
 # tests/gpu/check.py's parity stages on the emulated CUDA backend, transformers and PEFT on the CPU (PYTHON needs

@@ -2,7 +2,8 @@
 # Runs every test suite and adds up their "NAME: N passed, M failed" lines into one last line.
 # Usage: tests/run.sh BUILD BIN [BUILD BIN]... [--emu EMU_BUILD]   (unit tests from BUILD/tests, CLI tests against
 # BIN; with --emu, the CUDA backend built against the CUDA emulator in EMU_BUILD: the backend-generic unit tests on
-# it, and tests/emu/cli.sh)
+# it, and tests/emu/cli.sh). The first BUILD's training, update and pipeline tests run again under TINA_CPU=avx2
+# and TINA_CPU=generic (a CPU without AVX-512, one without AVX2): what they promise holds on every kernel.
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 broken=0
@@ -43,6 +44,13 @@ while [ $# -ge 2 ]; do
     for t in tests/cli/*.sh; do
         run_suite "$t ($bin)" env TINA_BIN="$bin" bash "$t"
     done
+    for kernel in ${kernels-avx2 generic}; do
+        run_suite "$build/tests/test_train (TINA_CPU=$kernel)" env TINA_CPU="$kernel" "$build/tests/test_train"
+        for t in tests/cli/tina-update.sh tests/cli/pipeline.sh; do
+            run_suite "$t ($bin, TINA_CPU=$kernel)" env TINA_CPU="$kernel" TINA_BIN="$bin" bash "$t"
+        done
+    done
+    kernels=""
 done
 if [ -n "$emu" ]; then
     for source in $(grep -l TINA_TEST_BACKEND tests/unit/test_*.c); do

@@ -78,11 +78,14 @@ check "--micro-batch-tokens 16 (a rollout a micro-batch): identical adapter byte
     cmp -s step2/adapter_model.safetensors tiny-batches/adapter_model.safetensors
 run tina-update -m "$F/qwen2-f32" -a step1 -o one-thread --threads 1 --lr 1e-3 --schedule constant advantaged.jsonl
 check "--threads 1: identical adapter bytes" cmp -s step2/adapter_model.safetensors one-thread/adapter_model.safetensors
-TINA_CPU=avx2 run tina-update -m "$F/qwen2-f32" -a step1 -o avx2 --lr 1e-3 --schedule constant advantaged.jsonl
-check "TINA_CPU=avx2: identical adapter bytes" cmp -s step2/adapter_model.safetensors avx2/adapter_model.safetensors
+if [ "${TINA_CPU:-}" != generic ]; then # (make test runs this script under TINA_CPU=generic too)
+    TINA_CPU=avx2 run tina-update -m "$F/qwen2-f32" -a step1 -o avx2 --lr 1e-3 --schedule constant advantaged.jsonl
+    check "TINA_CPU=avx2: identical adapter bytes" cmp -s step2/adapter_model.safetensors avx2/adapter_model.safetensors
+fi
+run tina-update -m "$F/qwen2-f32" -a step1 -o vector --lr 1e-3 --schedule constant advantaged.jsonl
 cp out metrics-vector
 TINA_CPU=generic run tina-update -m "$F/qwen2-f32" -a step1 -o generic --lr 1e-3 --schedule constant advantaged.jsonl
-check "TINA_CPU=generic: the loss and grad norm within 1e-5 of the vector kernels'" jq -e -n --slurpfile a out \
+check "TINA_CPU=generic: the loss and grad norm within 1e-5 of the default kernels'" jq -e -n --slurpfile a out \
     --slurpfile b metrics-vector '($a[0].loss - $b[0].loss | fabs) <= 1e-5 * ($b[0].loss | fabs) + 1e-7 and
         ($a[0].grad_norm - $b[0].grad_norm | fabs) <= 1e-5 * $b[0].grad_norm'
 
