@@ -96,6 +96,9 @@ static TinaStatus parse(const cJSON *root, TinaConfig *c, TinaError *err) {
     if (c->n_heads % c->n_kv_heads)
         return tina_error(err, TINA_ERR_INPUT, "num_attention_heads (%d) is not a multiple of num_key_value_heads (%d)",
                           c->n_heads, c->n_kv_heads);
+    if (c->n_heads / c->n_kv_heads > TINA_MAX_HEAD_GROUP)
+        return tina_error(err, TINA_ERR_INPUT, "%d query heads share a key-value head (tina takes up to %d)",
+                          c->n_heads / c->n_kv_heads, TINA_MAX_HEAD_GROUP);
     if (c->head_dim % 2) return tina_error(err, TINA_ERR_INPUT, "head_dim %d is odd (rope rotates pairs)", c->head_dim);
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "rms_norm_eps");
     c->rms_eps = cJSON_IsNumber(eps) ? eps->valuedouble : 1e-6;

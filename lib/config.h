@@ -9,6 +9,8 @@
 
 #include "error.h"
 
+enum { TINA_MAX_HEAD_GROUP = 64 }; /* query heads a key-value head may serve: a CPU attention task's rows */
+
 typedef enum { TINA_ARCH_QWEN2, TINA_ARCH_LLAMA } TinaArch;
 
 typedef struct {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "config.h"
 #include "gemm.h"
 #include "simd.h"
 #include "rng.h"
@@ -18,12 +19,20 @@
 
 enum { VOCAB_CHUNK = 4096 }; /* rows of the head per log-prob step: (T, 4096) f32 at most, never (T, V) */
 enum { QUERY_BLOCK = 64 };   /* queries per step of the training attention: (64, sequence length) scores */
+enum { ATTENTION_ROWS = TINA_MAX_HEAD_GROUP }; /* query rows (tokens x a group's heads) of a cached-attention task */
+
+/* the floats of one thread's attention workspace for sequences of up to L positions and head size D: the
+ * training attention's (2 query blocks of scores) or the cached attention's (attention_task_run), the larger */
+static size_t attention_floats(size_t L, size_t D) {
+    size_t training = 2 * (size_t)QUERY_BLOCK * L, cached = 2 * (size_t)ATTENTION_ROWS * (D + L) + 2 * L * D;
+    return training > cached ? training : cached;
+}
 
 typedef struct {
     TinaBackend base;
     int threads;
     bool avx2;      /* the attention's and activations' vector code needs AVX2 and FMA */
-    float *scratch; /* attention scores (threads, 2, QUERY_BLOCK, block_len), or log-prob chunks (T, VOCAB_CHUNK)
+    float *scratch; /* attention_floats(block_len, D) a thread for the attention, or log-prob chunks (T, VOCAB_CHUNK)
                      * and sums */
     size_t scratch_len;
     int block_len;  /* the longest sequence the attention scratch holds */
@@ -230,86 +239,12 @@ static void cpu_lora(TinaBackend *b, void *out, const void *in, const float *a, 
     product((Cpu *)b, out, z, bm, NULL, T, r, N, scale, true);
 }
 
-/* ---- the cached attention's scores: dot products in tiles ----------------------------------------------------
- * Each score is a dot product of a query and a cached key: 8-float partial sums over the head size, then a fixed
- * horizontal sum, in tiles of 4 queries x 3 keys (tile4x3): the same sum whatever the batch and thread count. */
-
-/* The operands of a tile: rows of in and w, K floats long, ld_in and ld_w floats apart; out rows ld_out apart. */
-typedef struct {
-    float *out;
-    const float *in, *w;
-    size_t ld_out, ld_in, ld_w;
-    int K;
-    float alpha;
-} Rows;
-
-__attribute__((target("avx2,fma"))) static inline void put(const Rows *m, int t, int n, float value) {
-    m->out[t * m->ld_out + n] = m->alpha * value;
-}
-
-/* input rows t[0..3] (repeated at the end, stored nt of them) against weight rows n0 .. n0 + 2 (the last repeated
- * where fewer than 3 are left, stored nn of them: an output's sum is the same in any tile): 12 sums, 3 weight
- * vectors and 1 input vector fill the 16 AVX2 registers, and 12 independent sums hide the FMA latency. next (or
- * NULL): the 3 weight rows after these, fetched into L2 meanwhile, since a decode step's weights come from DRAM
- * (+13% on a 32 x 512 x 65536 product). Two steps of 8 per turn, the prefetch decided outside the loop: +13% in
- * cache and +30% on a 32 x 2048 x 512 product from DRAM against one step and a test per turn, same sums. */
-__attribute__((target("avx2,fma"))) static void tile4x3(const Rows *m, const int t[4], int nt, int n0,
-                                                         int nn, const float *next) {
-    const float *x0 = m->in + t[0] * m->ld_in, *x1 = m->in + t[1] * m->ld_in, *x2 = m->in + t[2] * m->ld_in,
-                *x3 = m->in + t[3] * m->ld_in;
-    const float *w0 = m->w + (size_t)n0 * m->ld_w, *w1 = nn > 1 ? w0 + m->ld_w : w0, *w2 = nn > 2 ? w1 + m->ld_w : w1;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
-    __m256 c0 = a0, c1 = a0, c2 = a0, d0 = a0, d1 = a0, d2 = a0;
-#define TILE_STEP(k)                                                                                                   \
-    {                                                                                                                  \
-        __m256 v0 = _mm256_loadu_ps(w0 + (k)), v1 = _mm256_loadu_ps(w1 + (k)), v2 = _mm256_loadu_ps(w2 + (k)), x;     \
-        x = _mm256_loadu_ps(x0 + (k)), a0 = _mm256_fmadd_ps(x, v0, a0), a1 = _mm256_fmadd_ps(x, v1, a1),              \
-        a2 = _mm256_fmadd_ps(x, v2, a2);                                                                               \
-        x = _mm256_loadu_ps(x1 + (k)), b0 = _mm256_fmadd_ps(x, v0, b0), b1 = _mm256_fmadd_ps(x, v1, b1),              \
-        b2 = _mm256_fmadd_ps(x, v2, b2);                                                                               \
-        x = _mm256_loadu_ps(x2 + (k)), c0 = _mm256_fmadd_ps(x, v0, c0), c1 = _mm256_fmadd_ps(x, v1, c1),              \
-        c2 = _mm256_fmadd_ps(x, v2, c2);                                                                               \
-        x = _mm256_loadu_ps(x3 + (k)), d0 = _mm256_fmadd_ps(x, v0, d0), d1 = _mm256_fmadd_ps(x, v1, d1),              \
-        d2 = _mm256_fmadd_ps(x, v2, d2);                                                                               \
-    }
-    int k = 0;
-    if (next)
-        for (; k + 16 <= m->K; k += 16) {
-            _mm_prefetch((const char *)(next + k), _MM_HINT_T1);
-            _mm_prefetch((const char *)(next + m->ld_w + k), _MM_HINT_T1);
-            _mm_prefetch((const char *)(next + 2 * m->ld_w + k), _MM_HINT_T1);
-            TILE_STEP(k) TILE_STEP(k + 8)
-        }
-    else
-        for (; k + 16 <= m->K; k += 16) {
-            TILE_STEP(k) TILE_STEP(k + 8)
-        }
-    if (k < m->K) TILE_STEP(k) /* K is a multiple of 8: one step at most is left */
-#undef TILE_STEP
-    const __m256 sums[4][3] = {{a0, a1, a2}, {b0, b1, b2}, {c0, c1, c2}, {d0, d1, d2}};
-    for (int i = 0; i < nt; i++)
-        for (int j = 0; j < nn; j++)
-            put(m, t[i], n0 + j, sum8(sums[i][j]));
-}
-
-/* outputs [0, T) x [n_begin, n_end) of m, in tiles; K a multiple of 8. Each output is the same sum wherever the
- * range starts and ends, so threads may split the range anyhow. */
-__attribute__((target("avx2,fma"))) static void rows_times(const Rows *m, int T, int n_begin, int n_end) {
-    for (int n0 = n_begin; n0 < n_end; n0 += 3)
-        for (int t0 = 0; t0 < T; t0 += 4) {
-            int nt = T - t0 < 4 ? T - t0 : 4, t[4];
-            for (int i = 0; i < 4; i++) t[i] = t0 + (i < nt ? i : nt - 1);
-            const float *next = t0 == 0 && n0 + 6 <= n_end ? m->w + (size_t)(n0 + 3) * m->ld_w : NULL;
-            tile4x3(m, t, nt, n0, n_end - n0 < 3 ? n_end - n0 : 3, next);
-        }
-}
-
 /* the workspaces, and the rope tables (rope.h) for max_len positions */
 static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D, double theta, TinaError *err) {
     Cpu *c = (Cpu *)b;
     int block_len = max_len > c->block_len ? max_len : c->block_len;
-    /* attention scores and their gradients, a block of rows per thread */
-    size_t need = (size_t)c->threads * 2 * QUERY_BLOCK * block_len;
+    /* attention scores and their gradients, or the cached attention's products, per thread */
+    size_t need = (size_t)c->threads * attention_floats((size_t)block_len, (size_t)D);
     size_t logprob = (size_t)max_tokens * (VOCAB_CHUNK + 4);       /* a vocabulary chunk and two doubles a row */
     if (logprob > need) need = logprob;
     if (need > c->scratch_len) {
@@ -364,24 +299,6 @@ static void cpu_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, i
     rotate_all((Cpu *)b, q, k, batch, Hq, Hkv, D, 1.0f);
 }
 
-/* a . b in an order fixed by n alone: not by alignment (a compiler's vectorised reduction peels differently for
- * different addresses, and cache slots sit at different addresses), not by the batch. */
-__attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const float *b, int n) {
-    __m256 acc = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-    float sum = sum8(acc);
-    for (; i < n; i++) sum += a[i] * b[i];
-    return sum;
-}
-
-static float dot(const float *a, const float *b, int n, bool avx2) {
-    if (avx2) return dot_avx2(a, b, n);
-    float sum = 0;
-    for (int i = 0; i < n; i++) sum += a[i] * b[i];
-    return sum;
-}
-
 /* x[i] = e^(x[i] + shift) for i < n (a softmax's numerators, shift = -max) */
 __attribute__((target("avx2,fma"))) static void exp_shifted_avx2(float *x, float shift, int n) {
     for (int i = 0; i < n; i += 8) store8(x, i, n, exp8(_mm256_add_ps(load8(x, i, n), _mm256_set1_ps(shift))));
@@ -406,81 +323,102 @@ static const float *cached_row(const CachedRows *c, int j) {
     return c->cache + tina_kv_row(c->pages, c->slot, j) * c->row + c->head;
 }
 
-/* o (D) = sum over j < n of p[j] v[j], added key by key: 64 columns at a time held in registers while the keys
- * stream past, a page's rows at a time */
-__attribute__((target("avx2,fma"))) static void weighted_sum_avx2(float *o, const float *p, const CachedRows *v, int n,
-                                                                   int D) {
-    int page_len = v->pages->page_len;
-    for (int d0 = 0; d0 < D; d0 += 64) {
-        int vectors = (D - d0 < 64 ? D - d0 : 64) / 8;
-        __m256 acc[8];
-        for (int u = 0; u < vectors; u++) acc[u] = _mm256_setzero_ps();
-        for (int j0 = 0; j0 < n; j0 += page_len) {
-            const float *page = cached_row(v, j0) + d0;
-            for (int j = j0; j < n && j < j0 + page_len; j++) {
-                __m256 pj = _mm256_set1_ps(p[j]);
-                const float *vj = page + (size_t)(j - j0) * v->row;
-                for (int u = 0; u < vectors; u++) acc[u] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * u), acc[u]);
-            }
-        }
-        for (int u = 0; u < vectors; u++) _mm256_storeu_ps(o + d0 + 8 * u, acc[u]);
+/* p[0..n) = softmax(p[0..n)): the maximum (in any order: it is exact), e^(p - max) eight at a time and their sum in
+ * eight lanes and a fixed horizontal sum, each value divided by it. */
+__attribute__((target("avx2,fma"))) static void softmax_avx2(float *p, int n) {
+    __m256 top = _mm256_set1_ps(-INFINITY);
+    for (int i = 0; i < n; i += 8) {
+        __m256 x = load8(p, (size_t)i, (size_t)n);
+        if (i + 8 > n) /* the tail's padding is not a value */
+            x = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), x, _mm256_castsi256_ps(tail_mask8(n - i)));
+        top = _mm256_max_ps(top, x);
     }
+    float lanes[8], max = -INFINITY;
+    _mm256_storeu_ps(lanes, top);
+    for (int i = 0; i < 8; i++) max = lanes[i] > max ? lanes[i] : max;
+    __m256 sum = _mm256_setzero_ps(), shift = _mm256_set1_ps(-max);
+    for (int i = 0; i < n; i += 8) {
+        __m256 e = exp8(_mm256_add_ps(load8(p, (size_t)i, (size_t)n), shift));
+        if (i + 8 > n) e = _mm256_and_ps(e, _mm256_castsi256_ps(tail_mask8(n - i)));
+        store8(p, (size_t)i, (size_t)n, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    __m256 total = _mm256_set1_ps(sum8(sum));
+    for (int i = 0; i < n; i += 8) store8(p, (size_t)i, (size_t)n, _mm256_div_ps(load8(p, (size_t)i, (size_t)n), total));
 }
 
-/* The same sums for up to 4 heads of a group at once (o rows D apart, p rows ld_p apart), each value row read once
- * for all of them: 16 floats a vector, one output's sum the same chain over j as weighted_sum_avx2's. */
-__attribute__((target("avx512f"))) static void weighted_sums_avx512(float *o, const float *p, size_t ld_p,
-                                                                     const CachedRows *v, int n, int D, int heads) {
-    int page_len = v->pages->page_len;
-    for (int d0 = 0; d0 < D; d0 += 64) {
-        int width = D - d0 < 64 ? D - d0 : 64;
-        __mmask16 mask[4];
-        for (int u = 0; u < 4; u++) {
-            int left = width - 16 * u;
-            mask[u] = (__mmask16)(left >= 16 ? 0xffff : left > 0 ? (1u << left) - 1 : 0);
-        }
-        __m512 acc[4][4];
-        for (int h = 0; h < 4; h++)
-            for (int u = 0; u < 4; u++) acc[h][u] = _mm512_setzero_ps();
-        const float *ph[4];
-        for (int h = 0; h < 4; h++) ph[h] = p + (size_t)(h < heads ? h : heads - 1) * ld_p;
-        for (int j0 = 0; j0 < n; j0 += page_len) {
-            const float *page = cached_row(v, j0) + d0;
-            for (int j = j0; j < n && j < j0 + page_len; j++) {
-                const float *vj = page + (size_t)(j - j0) * v->row;
-                __m512 x[4];
-                for (int u = 0; u < 4; u++) x[u] = _mm512_maskz_loadu_ps(mask[u], vj + 16 * u);
-                for (int h = 0; h < 4; h++) {
-                    __m512 pj = _mm512_set1_ps(ph[h][j]);
-                    for (int u = 0; u < 4; u++) acc[h][u] = _mm512_fmadd_ps(pj, x[u], acc[h][u]);
-                }
-            }
-        }
-        for (int h = 0; h < heads; h++)
-            for (int u = 0; u < 4; u++) _mm512_mask_storeu_ps(o + (size_t)h * D + d0 + 16 * u, mask[u], acc[h][u]);
-    }
-}
-
-/* o (heads, D) = p (heads, n; rows ld_p apart) v: per output, a sum over j in order, whatever the vector width */
-static void weighted_sums(float *o, const float *p, size_t ld_p, const CachedRows *v, int n, int D, int heads,
-                          bool avx2) {
-    if (avx2 && D % 8 == 0 && tina_gemm_kernel() == TINA_KERNEL_AVX512) {
-        for (int h = 0; h < heads; h += 4)
-            weighted_sums_avx512(o + (size_t)h * D, p + (size_t)h * ld_p, ld_p, v, n, D, heads - h < 4 ? heads - h : 4);
+static void softmax(float *p, int n, bool avx2) {
+    if (avx2) {
+        softmax_avx2(p, n);
         return;
     }
-    for (int h = 0; h < heads; h++) {
-        float *oh = o + (size_t)h * D;
-        const float *p_h = p + (size_t)h * ld_p;
-        if (avx2 && D % 8 == 0) {
-            weighted_sum_avx2(oh, p_h, v, n, D);
-            continue;
+    float max = -INFINITY, sum = 0;
+    for (int j = 0; j < n; j++) max = p[j] > max ? p[j] : max;
+    exp_shifted(p, -max, n, false);
+    for (int j = 0; j < n; j++) sum += p[j];
+    for (int j = 0; j < n; j++) p[j] /= sum;
+}
+
+/* A task's rows: its sequence, its first token (row of the batch) and how many, and its kv head */
+typedef struct {
+    int seq, first, tokens, kv_head;
+} AttentionTask;
+
+/* Task `task` of the batch, cut into blocks of `per_task` tokens of a sequence, times Hkv */
+static AttentionTask attention_task(const TinaBatch *batch, int per_task, int Hkv, int task) {
+    int block = task / Hkv, s = 0;
+    for (;; s++) {
+        int blocks = (batch->n_new[s] + per_task - 1) / per_task;
+        if (block < blocks) break;
+        block -= blocks;
+    }
+    int first = block * per_task, left = batch->n_new[s] - first;
+    return (AttentionTask){s, batch->first[s] + first, left < per_task ? left : per_task, task % Hkv};
+}
+
+/* The cached attention of one task, in matrix products of its own workspace w: its queries Q (rows = tokens x the
+ * group's heads, D), the sequence's keys K and values V gathered from their pages (keys, D), S = scale Q K^T, a
+ * causal softmax along each row, then O = S V. Each score is one chain over the head size, each output one chain
+ * over every key of the task (a row's keys past its own position have probability 0 and add nothing, not even a
+ * rounding): a row's values depend on that row alone, so decoding, prefill in any blocks and a rebuilt cache agree
+ * bit for bit. */
+static void attention_task_run(const Cpu *c, float *w, float *out, const float *q, const float *k_cache,
+                               const float *v_cache, const TinaKVPages *pages, const TinaBatch *batch,
+                               AttentionTask a, int Hq, int Hkv, int D) {
+    int group = Hq / Hkv, rows = a.tokens * group, keys = batch->positions[a.first + a.tokens - 1] + 1;
+    size_t row = (size_t)Hkv * D, d = (size_t)D;
+    float *Q = w, *O = Q + (size_t)ATTENTION_ROWS * D, *K = O + (size_t)ATTENTION_ROWS * D;
+    float *V = K + (size_t)keys * D, *S = V + (size_t)keys * D;
+    for (int i = 0; i < a.tokens; i++) /* a token's group of heads lies together */
+        memcpy(Q + (size_t)i * group * D, q + ((size_t)(a.first + i) * Hq + (size_t)a.kv_head * group) * D,
+               (size_t)group * D * sizeof *Q);
+    CachedRows kc = {k_cache, pages, batch->slot[a.seq], row, (size_t)a.kv_head * D}, vc = kc;
+    vc.cache = v_cache;
+    for (int j0 = 0; j0 < keys; j0 += pages->page_len) { /* a page's positions are rows `row` apart */
+        const float *kp = cached_row(&kc, j0), *vp = cached_row(&vc, j0);
+        for (int j = j0; j < keys && j < j0 + pages->page_len; j++) {
+            memcpy(K + (size_t)j * D, kp + (size_t)(j - j0) * row, d * sizeof *K);
+            memcpy(V + (size_t)j * D, vp + (size_t)(j - j0) * row, d * sizeof *V);
         }
-        memset(oh, 0, (size_t)D * sizeof *oh);
-        for (int j = 0; j < n; j++) {
-            const float *vj = cached_row(v, j);
-            for (int d = 0; d < D; d++) oh[d] += p_h[j] * vj[d];
-        }
+    }
+    TinaProduct scores = {.c = S, .ldc = (size_t)keys, .a = {Q, d, false}, .b = {K, d, true},
+                          .alpha = 1.0f / sqrtf((float)D), .M = rows, .N = keys, .K = D};
+    TinaProduct mix = {.c = O, .ldc = d, .a = {S, (size_t)keys, false}, .b = {V, d, false}, .alpha = 1.0f, .M = rows,
+                       .N = D, .K = keys};
+    bool ok = tina_gemm(&scores, 1, 1);
+    for (int r = 0; r < rows; r++) {
+        int visible = batch->positions[a.first + r / group] + 1; /* causal: itself and everything before it */
+        float *p = S + (size_t)r * keys;
+        softmax(p, visible, c->avx2);
+        memset(p + visible, 0, (size_t)(keys - visible) * sizeof *p);
+    }
+    ok = ok && tina_gemm(&mix, 1, 1);
+    for (int i = 0; i < a.tokens; i++)
+        memcpy(out + ((size_t)(a.first + i) * Hq + (size_t)a.kv_head * group) * D, O + (size_t)i * group * D,
+               (size_t)group * D * sizeof *O);
+    if (!ok) {
+#pragma omp atomic write
+        ((Cpu *)c)->out_of_memory = true;
     }
 }
 
@@ -494,40 +432,13 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
             memcpy((float *)k_cache + at * row, (const float *)k + t * row, row * sizeof(float));
             memcpy((float *)v_cache + at * row, (const float *)v + t * row, row * sizeof(float));
         }
-    float scale = 1.0f / sqrtf((float)D);
-    int group = Hq / Hkv;
-    /* one task per (token, kv head): the group's query heads share each key and value as it is read */
-#pragma omp parallel for schedule(dynamic, 4) num_threads(c->threads)
-    for (int task = 0; task < batch->n_tokens * Hkv; task++) {
-        int t = task / Hkv, g = task % Hkv, s = 0;
-        while (batch->first[s] + batch->n_new[s] <= t) s++;
-        int keys = batch->positions[t] + 1; /* causal: itself and everything before it */
-        const float *qg = (const float *)q + ((size_t)t * Hq + (size_t)g * group) * D; /* (group, D) */
-        CachedRows kc = {k_cache, pages, batch->slot[s], row, (size_t)g * D}, vc = kc;
-        vc.cache = v_cache;
-        float *sc = c->scratch + (size_t)omp_get_thread_num() * 2 * QUERY_BLOCK * c->block_len; /* (group, keys) */
-        for (int j0 = 0; j0 < keys; j0 += pages->page_len) { /* a page's keys are rows `row` apart */
-            int n = keys - j0 < pages->page_len ? keys - j0 : pages->page_len;
-            const float *page = cached_row(&kc, j0);
-            if (c->avx2 && D % 8 == 0)
-                rows_times(&(Rows){.out = sc + j0, .in = qg, .w = page, .ld_out = keys, .ld_in = D, .ld_w = row, .K = D,
-                                   .alpha = scale},
-                           group, 0, n);
-            else
-                for (int i = 0; i < group; i++)
-                    for (int j = 0; j < n; j++)
-                        sc[i * keys + j0 + j] = dot(qg + i * D, page + j * row, D, c->avx2) * scale;
-        }
-        for (int i = 0; i < group; i++) {
-            float *p = sc + (size_t)i * keys, max = -INFINITY, sum = 0;
-            for (int j = 0; j < keys; j++) max = p[j] > max ? p[j] : max;
-            exp_shifted(p, -max, keys, c->avx2);
-            for (int j = 0; j < keys; j++) sum += p[j];
-            for (int j = 0; j < keys; j++) p[j] /= sum;
-        }
-        float *og = (float *)out + ((size_t)t * Hq + (size_t)g * group) * D;
-        weighted_sums(og, sc, (size_t)keys, &vc, keys, D, group, c->avx2);
-    }
+    int group = Hq / Hkv, per_task = ATTENTION_ROWS / group > 0 ? ATTENTION_ROWS / group : 1, tasks = 0;
+    for (int s = 0; s < batch->n_seqs; s++) tasks += (batch->n_new[s] + per_task - 1) / per_task * Hkv;
+    size_t stride = attention_floats((size_t)c->block_len, (size_t)D);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
+    for (int task = 0; task < tasks; task++)
+        attention_task_run(c, c->scratch + (size_t)omp_get_thread_num() * stride, out, q, k_cache, v_cache, pages,
+                           batch, attention_task(batch, per_task, Hkv, task), Hq, Hkv, D);
 }
 
 __attribute__((target("avx2,fma"))) static void swiglu_avx2(float *out, const float *g, const float *u, size_t n) {
@@ -736,12 +647,9 @@ static int block_probabilities(Cpu *c, float *p, const float *q, size_t q_row, c
     general(c, 1, p, (size_t)keys, (TinaMatrix){q, q_row, false}, (TinaMatrix){k, kv_row, true}, 1.0f / sqrtf((float)D),
             n, keys, D, false);
     for (int r = 0; r < n; r++) {
-        float *row = p + (size_t)r * keys, max = -INFINITY, sum = 0;
+        float *row = p + (size_t)r * keys;
         int visible = i0 + r + 1;
-        for (int j = 0; j < visible; j++) max = row[j] > max ? row[j] : max;
-        exp_shifted(row, -max, visible, c->avx2);
-        for (int j = 0; j < visible; j++) sum += row[j];
-        for (int j = 0; j < visible; j++) row[j] /= sum;
+        softmax(row, visible, c->avx2);
         memset(row + visible, 0, (size_t)(keys - visible) * sizeof *row);
     }
     return keys;
@@ -758,7 +666,7 @@ static void cpu_self_attention(TinaBackend *b, void *out, const void *q, const v
         int s = task / Hq, h = task % Hq, first = batch->first[s], n = batch->n_new[s];
         const float *ks = (const float *)k + (size_t)first * kv_row + (size_t)(h / group) * D;
         const float *vs = (const float *)v + (size_t)first * kv_row + (size_t)(h / group) * D;
-        float *p = c->scratch + (size_t)omp_get_thread_num() * 2 * QUERY_BLOCK * c->block_len;
+        float *p = c->scratch + (size_t)omp_get_thread_num() * attention_floats((size_t)c->block_len, (size_t)D);
         for (int i0 = 0; i0 < n; i0 += QUERY_BLOCK) {
             int rows = n - i0 < QUERY_BLOCK ? n - i0 : QUERY_BLOCK;
             size_t at = (size_t)(first + i0) * q_row + (size_t)h * D;
@@ -785,7 +693,7 @@ static void cpu_attention_backward(TinaBackend *b, void *dq, void *dk, void *dv,
         size_t kv_at = (size_t)first * kv_row + (size_t)g * D;
         const float *ks = (const float *)k + kv_at, *vs = (const float *)v + kv_at;
         float *dks = (float *)dk + kv_at, *dvs = (float *)dv + kv_at;
-        float *p = c->scratch + (size_t)omp_get_thread_num() * 2 * QUERY_BLOCK * c->block_len;
+        float *p = c->scratch + (size_t)omp_get_thread_num() * attention_floats((size_t)c->block_len, (size_t)D);
         float *dp = p + (size_t)QUERY_BLOCK * c->block_len;
         for (int h = g * group; h < (g + 1) * group; h++)
             for (int i0 = 0; i0 < n; i0 += QUERY_BLOCK) {

@@ -55,8 +55,7 @@ __attribute__((target("avx2,fma"))) static double sum_exp_avx2(float *weights, c
     for (int i = 0; i < n; i += 8) {
         __m256 e = exp8(_mm256_div_ps(_mm256_sub_ps(load8(logits, i, (size_t)n), shift), t));
         if (i + 8 > n) /* the tail's padding would add e^((0 - max) / t) */
-            e = _mm256_and_ps(e, _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n - i),
-                                                                        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))));
+            e = _mm256_and_ps(e, _mm256_castsi256_ps(tail_mask8(n - i)));
         if (weights) store8(weights, (size_t)i, (size_t)n, e);
         sum = _mm256_add_pd(sum, _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(e)),
                                                _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1))));

@@ -36,6 +36,11 @@ __attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
     return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
 }
 
+/* lanes 0 .. n - 1 all ones, the rest 0: the part of a vector an array's tail fills */
+__attribute__((target("avx2,fma"))) static inline __m256i tail_mask8(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 /* Loads the 8 (or, at the end, fewer: zeros after them) floats at p[i..n), and stores them back. */
 __attribute__((target("avx2,fma"))) static inline __m256 load8(const float *p, size_t i, size_t n) {
     if (i + 8 <= n) return _mm256_loadu_ps(p + i);
