@@ -17,7 +17,7 @@ static double gemm_gflops(int threads) {
     int n = 1536;
     float *a = calloc((size_t)n * n, 4), *b = calloc((size_t)n * n, 4), *c = calloc((size_t)n * n, 4);
     for (size_t i = 0; i < (size_t)n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
-    TinaProduct p = {.c = c, .ldc = (size_t)n, .a = {a, (size_t)n, false}, .b = {b, (size_t)n, true}, .alpha = 1,
+    TinaProduct p = {.c = c, .ldc = (size_t)n, .a = tina_matrix(a, (size_t)n, false), .b = tina_matrix(b, (size_t)n, true), .alpha = 1,
                      .M = n, .N = n, .K = n};
     double best = INFINITY;
     tina_gemm(&p, 1, threads); /* warm up */

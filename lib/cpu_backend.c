@@ -24,8 +24,10 @@ enum { ATTENTION_ROWS = TINA_MAX_HEAD_GROUP }; /* query rows (tokens x a group's
 /* the floats of one thread's attention workspace for sequences of up to L positions and head size D: the
  * training attention's (2 query blocks of scores) or the cached attention's (attention_task_run), the larger */
 static size_t attention_floats(size_t L, size_t D) {
-    size_t training = 2 * (size_t)QUERY_BLOCK * L, cached = 2 * (size_t)ATTENTION_ROWS * (D + L) + 2 * L * D;
-    return training > cached ? training : cached;
+    size_t pointers = 2 * L * sizeof(float *) / sizeof(float); /* the rows of a sequence's keys and values */
+    size_t training = 2 * (size_t)QUERY_BLOCK * L, cached = (size_t)ATTENTION_ROWS * (2 * D + L) + pointers;
+    size_t floats = training > cached ? training : cached;
+    return floats + floats % 2; /* each thread's part 8-byte aligned, for the pointers */
 }
 
 typedef struct {
@@ -185,7 +187,7 @@ static void cpu_rmsnorm(TinaBackend *b, void *out, const void *in, const void *w
 static TinaProduct weight_product(const Cpu *c, float *out, const float *in, const float *w, const float *bias, int T,
                                   int K, int N, float alpha, bool accumulate) {
     const Packed *p = packed_of(c, w, N, K);
-    return (TinaProduct){.c = out, .ldc = (size_t)N, .a = {in, (size_t)K, false}, .b = {w, (size_t)K, true},
+    return (TinaProduct){.c = out, .ldc = (size_t)N, .a = tina_matrix(in, (size_t)K, false), .b = tina_matrix(w, (size_t)K, true),
                          .packed = p ? p->p : NULL, .bias = bias, .alpha = alpha, .M = T, .N = N, .K = K,
                          .accumulate = accumulate};
 }
@@ -377,9 +379,9 @@ static AttentionTask attention_task(const TinaBatch *batch, int per_task, int Hk
 }
 
 /* The cached attention of one task, in matrix products of its own workspace w: its queries Q (rows = tokens x the
- * group's heads, D), the sequence's keys K and values V gathered from their pages (keys, D), S = scale Q K^T, a
- * causal softmax along each row, then O = S V. Each score is one chain over the head size, each output one chain
- * over every key of the task (a row's keys past its own position have probability 0 and add nothing, not even a
+ * group's heads, D), the sequence's keys K and values V read from their pages (keys, D), S = scale Q K^T, a causal
+ * softmax along each row, then O = S V. Each score is one chain over the head size, each output one chain over
+ * every key of the task (a row's keys past its own position have probability 0 and add nothing, not even a
  * rounding): a row's values depend on that row alone, so decoding, prefill in any blocks and a rebuilt cache agree
  * bit for bit. */
 static void attention_task_run(const Cpu *c, float *w, float *out, const float *q, const float *k_cache,
@@ -387,8 +389,8 @@ static void attention_task_run(const Cpu *c, float *w, float *out, const float *
                                AttentionTask a, int Hq, int Hkv, int D) {
     int group = Hq / Hkv, rows = a.tokens * group, keys = batch->positions[a.first + a.tokens - 1] + 1;
     size_t row = (size_t)Hkv * D, d = (size_t)D;
-    float *Q = w, *O = Q + (size_t)ATTENTION_ROWS * D, *K = O + (size_t)ATTENTION_ROWS * D;
-    float *V = K + (size_t)keys * D, *S = V + (size_t)keys * D;
+    float *Q = w, *O = Q + (size_t)ATTENTION_ROWS * D, *S = O + (size_t)ATTENTION_ROWS * D;
+    const float **K = (const float **)(S + (size_t)ATTENTION_ROWS * c->block_len), **V = K + keys; /* (keys,) rows */
     for (int i = 0; i < a.tokens; i++) /* a token's group of heads lies together */
         memcpy(Q + (size_t)i * group * D, q + ((size_t)(a.first + i) * Hq + (size_t)a.kv_head * group) * D,
                (size_t)group * D * sizeof *Q);
@@ -396,15 +398,14 @@ static void attention_task_run(const Cpu *c, float *w, float *out, const float *
     vc.cache = v_cache;
     for (int j0 = 0; j0 < keys; j0 += pages->page_len) { /* a page's positions are rows `row` apart */
         const float *kp = cached_row(&kc, j0), *vp = cached_row(&vc, j0);
-        for (int j = j0; j < keys && j < j0 + pages->page_len; j++) {
-            memcpy(K + (size_t)j * D, kp + (size_t)(j - j0) * row, d * sizeof *K);
-            memcpy(V + (size_t)j * D, vp + (size_t)(j - j0) * row, d * sizeof *V);
-        }
+        for (int j = j0; j < keys && j < j0 + pages->page_len; j++)
+            K[j] = kp + (size_t)(j - j0) * row, V[j] = vp + (size_t)(j - j0) * row;
     }
-    TinaProduct scores = {.c = S, .ldc = (size_t)keys, .a = {Q, d, false}, .b = {K, d, true},
-                          .alpha = 1.0f / sqrtf((float)D), .M = rows, .N = keys, .K = D};
-    TinaProduct mix = {.c = O, .ldc = d, .a = {S, (size_t)keys, false}, .b = {V, d, false}, .alpha = 1.0f, .M = rows,
-                       .N = D, .K = keys};
+    TinaProduct scores = {.c = S, .ldc = (size_t)keys, .a = tina_matrix(Q, d, false),
+                          .b = {.trans = true, .rows = K}, .alpha = 1.0f / sqrtf((float)D), .M = rows, .N = keys,
+                          .K = D};
+    TinaProduct mix = {.c = O, .ldc = d, .a = tina_matrix(S, (size_t)keys, false), .b = {.rows = V}, .alpha = 1.0f,
+                       .M = rows, .N = D, .K = keys};
     bool ok = tina_gemm(&scores, 1, 1);
     for (int r = 0; r < rows; r++) {
         int visible = batch->positions[a.first + r / group] + 1; /* causal: itself and everything before it */
@@ -585,7 +586,7 @@ static void cpu_logprobs_backward(TinaBackend *b, void *dh, const void *h, const
             for (int j = 0; j < n; j++) z[j] = (float)(-dlogp[t] * exp(z[j] - lse[t]));
             if (targets[t] >= v0 && targets[t] < v0 + n) z[targets[t] - v0] += dlogp[t];
         }
-        general(c, c->threads, dh, (size_t)C, (TinaMatrix){chunk, (size_t)n, false}, (TinaMatrix){rows, (size_t)C, false},
+        general(c, c->threads, dh, (size_t)C, tina_matrix(chunk, (size_t)n, false), tina_matrix(rows, (size_t)C, false),
                 1.0f, T, C, n, v0 > 0); /* one chain over the whole vocabulary */
     }
 }
@@ -612,7 +613,7 @@ static void cpu_rmsnorm_backward(TinaBackend *b, void *dx, const void *x, const 
 static void cpu_matmul_backward(TinaBackend *b, void *din, const void *dout, const void *w, int T, int K, int N,
                                 bool accumulate) {
     Cpu *c = (Cpu *)b;
-    general(c, c->threads, din, (size_t)K, (TinaMatrix){dout, (size_t)N, false}, (TinaMatrix){w, (size_t)K, false}, 1.0f,
+    general(c, c->threads, din, (size_t)K, tina_matrix(dout, (size_t)N, false), tina_matrix(w, (size_t)K, false), 1.0f,
             T, K, N, accumulate);
 }
 
@@ -624,10 +625,10 @@ static void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, c
     Cpu *c = (Cpu *)b;
     float *dz = dscratch;
     size_t n = (size_t)N, k = (size_t)K, rank = (size_t)r;
-    general(c, c->threads, db, rank, (TinaMatrix){dout, n, true}, (TinaMatrix){z, rank, false}, scale, N, r, T, true);
-    general(c, c->threads, dz, rank, (TinaMatrix){dout, n, false}, (TinaMatrix){bm, rank, false}, scale, T, r, N, false);
-    general(c, c->threads, da, k, (TinaMatrix){dz, rank, true}, (TinaMatrix){in, k, false}, 1.0f, r, K, T, true);
-    general(c, c->threads, din, k, (TinaMatrix){dz, rank, false}, (TinaMatrix){a, k, false}, 1.0f, T, K, r, accumulate);
+    general(c, c->threads, db, rank, tina_matrix(dout, n, true), tina_matrix(z, rank, false), scale, N, r, T, true);
+    general(c, c->threads, dz, rank, tina_matrix(dout, n, false), tina_matrix(bm, rank, false), scale, T, r, N, false);
+    general(c, c->threads, da, k, tina_matrix(dz, rank, true), tina_matrix(in, k, false), 1.0f, r, K, T, true);
+    general(c, c->threads, din, k, tina_matrix(dz, rank, false), tina_matrix(a, k, false), 1.0f, T, K, r, accumulate);
 }
 
 /* rope is a rotation; its gradient rotates back */
@@ -644,7 +645,7 @@ static void cpu_rope_backward(TinaBackend *b, void *dq, void *dk, const TinaBatc
 static int block_probabilities(Cpu *c, float *p, const float *q, size_t q_row, const float *k, size_t kv_row, int i0,
                                int n, int D) {
     int keys = i0 + n;
-    general(c, 1, p, (size_t)keys, (TinaMatrix){q, q_row, false}, (TinaMatrix){k, kv_row, true}, 1.0f / sqrtf((float)D),
+    general(c, 1, p, (size_t)keys, tina_matrix(q, q_row, false), tina_matrix(k, kv_row, true), 1.0f / sqrtf((float)D),
             n, keys, D, false);
     for (int r = 0; r < n; r++) {
         float *row = p + (size_t)r * keys;
@@ -671,7 +672,7 @@ static void cpu_self_attention(TinaBackend *b, void *out, const void *q, const v
             int rows = n - i0 < QUERY_BLOCK ? n - i0 : QUERY_BLOCK;
             size_t at = (size_t)(first + i0) * q_row + (size_t)h * D;
             int keys = block_probabilities(c, p, (const float *)q + at, q_row, ks, kv_row, i0, rows, D);
-            general(c, 1, (float *)out + at, q_row, (TinaMatrix){p, (size_t)keys, false}, (TinaMatrix){vs, kv_row, false},
+            general(c, 1, (float *)out + at, q_row, tina_matrix(p, (size_t)keys, false), tina_matrix(vs, kv_row, false),
                     1.0f, rows, D, keys, false);
         }
     }
@@ -702,18 +703,18 @@ static void cpu_attention_backward(TinaBackend *b, void *dq, void *dk, void *dv,
                 const float *qb = (const float *)q + at, *dob = (const float *)dout + at;
                 int keys = block_probabilities(c, p, qb, q_row, ks, kv_row, i0, rows, D);
                 size_t ld = (size_t)keys;
-                general(c, 1, dp, ld, (TinaMatrix){dob, q_row, false}, (TinaMatrix){vs, kv_row, true}, 1.0f, rows, keys,
+                general(c, 1, dp, ld, tina_matrix(dob, q_row, false), tina_matrix(vs, kv_row, true), 1.0f, rows, keys,
                         D, false);
                 for (int r = 0; r < rows; r++) {
                     float *pr = p + (size_t)r * keys, *dpr = dp + (size_t)r * keys, pdp = 0;
                     for (int j = 0; j < keys; j++) pdp += pr[j] * dpr[j];
                     for (int j = 0; j < keys; j++) dpr[j] = pr[j] * (dpr[j] - pdp);
                 }
-                general(c, 1, (float *)dq + at, q_row, (TinaMatrix){dp, ld, false}, (TinaMatrix){ks, kv_row, false},
+                general(c, 1, (float *)dq + at, q_row, tina_matrix(dp, ld, false), tina_matrix(ks, kv_row, false),
                         scale, rows, D, keys, false);
-                general(c, 1, dks, kv_row, (TinaMatrix){dp, ld, true}, (TinaMatrix){qb, q_row, false}, scale, keys, D,
+                general(c, 1, dks, kv_row, tina_matrix(dp, ld, true), tina_matrix(qb, q_row, false), scale, keys, D,
                         rows, true);
-                general(c, 1, dvs, kv_row, (TinaMatrix){p, ld, true}, (TinaMatrix){dob, q_row, false}, 1.0f, keys, D,
+                general(c, 1, dvs, kv_row, tina_matrix(p, ld, true), tina_matrix(dob, q_row, false), 1.0f, keys, D,
                         rows, true);
             }
     }

@@ -91,9 +91,6 @@ void tina_gemm_pack(float *p, const float *w, int N, int K, bool add) {
     }
 }
 
-static float element(const TinaMatrix *m, int i, int k) {
-    return m->trans ? m->p[(size_t)k * m->ld + (size_t)i] : m->p[(size_t)i * m->ld + (size_t)k];
-}
 
 /* panels of rows [i0, i0 + mc) x k [k0, k0 + kc) of alpha A: panel p's (k, r) at out[p * MR * kc + k * MR + r] */
 static void pack_a(float *out, const Shape *sh, const TinaProduct *g, int i0, int mc, int k0, int kc) {
@@ -114,17 +111,25 @@ static void pack_a(float *out, const Shape *sh, const TinaProduct *g, int i0, in
     }
 }
 
+/* B's row k (its column k when trans: B (K, N) stored (N, K)) */
+static const float *b_line(const TinaMatrix *m, int k) { return m->rows ? m->rows[k] : m->p + (size_t)k * m->ld; }
+
 /* strips [s0, s1) x k [k0, k0 + kc) of B: strip s at out + (s - s0) * NR * kc, row k of it width floats */
 static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, int s1, int k0, int kc) {
     for (int s = s0; s < s1; s++) {
         int n0 = s * sh->nr, width = strip_width(sh, g->N, s), n = g->N - n0 < width ? g->N - n0 : width;
         float *strip = out + (size_t)(s - s0) * sh->nr * kc;
-        for (int k = 0; k < kc; k++) {
-            float *dst = strip + (size_t)k * width;
-            if (!g->b.trans) memcpy(dst, g->b.p + (size_t)(k0 + k) * g->b.ld + (size_t)n0, (size_t)n * sizeof *dst);
-            else
-                for (int j = 0; j < n; j++) dst[j] = element(&g->b, k0 + k, n0 + j);
-            for (int j = n; j < width; j++) dst[j] = 0.0f;
+        if (!g->b.trans) {
+            for (int k = 0; k < kc; k++) {
+                float *dst = strip + (size_t)k * width;
+                memcpy(dst, b_line(&g->b, k0 + k) + n0, (size_t)n * sizeof *dst);
+                for (int j = n; j < width; j++) dst[j] = 0.0f;
+            }
+            continue;
+        }
+        for (int j = 0; j < width; j++) { /* column n0 + j of B lies along k: read it in order */
+            const float *column = j < n ? b_line(&g->b, n0 + j) + k0 : NULL;
+            for (int k = 0; k < kc; k++) strip[(size_t)k * width + j] = column ? column[k] : 0.0f;
         }
     }
 }

@@ -13,12 +13,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* A matrix operand: element (i, k) at p[i * ld + k], or at p[k * ld + i] when trans (stored transposed) */
+/* A matrix operand: element (i, k) at p[i * ld + k], or at p[k * ld + i] when trans (stored transposed); or, for B
+ * only, with rows not NULL: at rows[i][k] (rows[k][i] when trans), rows anywhere (a KV cache's pages) */
 typedef struct {
     const float *p;
     size_t ld;
     bool trans;
+    const float *const *rows;
 } TinaMatrix;
+
+static inline TinaMatrix tina_matrix(const float *p, size_t ld, bool trans) {
+    return (TinaMatrix){.p = p, .ld = ld, .trans = trans};
+}
 
 typedef struct {
     float *c;              /* (M, N), rows ldc apart */

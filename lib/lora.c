@@ -341,7 +341,7 @@ uint64_t tina_lora_hash(const TinaLora *l) {
 bool tina_lora_delta(const TinaLora *l, int layer, int target, float *delta) {
     int in = l->in[target], out = l->out[target];
     const float *a = l->a[layer * TINA_LORA_TARGETS + target], *b = l->b[layer * TINA_LORA_TARGETS + target];
-    TinaProduct p = {.c = delta, .ldc = (size_t)in, .a = {b, (size_t)l->r, false}, .b = {a, (size_t)in, false},
+    TinaProduct p = {.c = delta, .ldc = (size_t)in, .a = tina_matrix(b, (size_t)l->r, false), .b = tina_matrix(a, (size_t)in, false),
                      .alpha = l->scale, .M = out, .N = in, .K = l->r};
     return tina_gemm(&p, 1, 0);
 }

@@ -714,8 +714,8 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t op_a, cublasOperati
         /* column-major C (m, n) is row-major C^T (n, m) = op(B)^T op(A)^T */
         TinaProduct p = {};
         p.c = fc, p.ldc = (size_t)ldc, p.alpha = alpha, p.M = n, p.N = m, p.K = k, p.accumulate = beta != 0;
-        p.a = TinaMatrix{fb, (size_t)std::max(ldb, 1), tb};
-        p.b = TinaMatrix{fa, (size_t)std::max(lda, 1), ta};
+        p.a = tina_matrix(fb, (size_t)std::max(ldb, 1), tb);
+        p.b = tina_matrix(fa, (size_t)std::max(lda, 1), ta);
         if (!tina_gemm(&p, 1, 0)) fatal("out of memory in a cuBLAS product");
         if (c_type == CUDA_R_16BF)
             for (int j = 0; j < n; j++)

@@ -58,7 +58,7 @@ static void one_shape(const Shape *s, int threads, double *worst) {
     float *c = values((size_t)s->M * ldc, 3), *want = malloc((size_t)s->M * ldc * sizeof *want);
     float *bias = s->bias ? values((size_t)s->N, 4) : NULL, *packed = NULL;
     memcpy(want, c, (size_t)s->M * ldc * sizeof *want);
-    TinaProduct g = {.c = want, .ldc = ldc, .a = {a, lda, s->a_trans}, .b = {b, ldb, s->b_trans}, .bias = bias,
+    TinaProduct g = {.c = want, .ldc = ldc, .a = tina_matrix(a, lda, s->a_trans), .b = tina_matrix(b, ldb, s->b_trans), .bias = bias,
                      .alpha = s->alpha, .M = s->M, .N = s->N, .K = s->K, .accumulate = s->accumulate};
     defined(&g);
     if (s->packed) { /* a weight w (N, K): B = w^T */
@@ -116,7 +116,7 @@ static void products_together_and_split_over_k(void) {
     float *a = values((size_t)M * K, 9), *b = values((size_t)K * N, 10), *b2 = values((size_t)K * N, 11);
     float *whole = calloc((size_t)M * N, 4), *split = calloc((size_t)M * N, 4), *second = calloc((size_t)M * N, 4);
     float *alone = calloc((size_t)M * N, 4);
-    TinaProduct g = {.c = whole, .ldc = (size_t)N, .a = {a, (size_t)K, false}, .b = {b, (size_t)N, false},
+    TinaProduct g = {.c = whole, .ldc = (size_t)N, .a = tina_matrix(a, (size_t)K, false), .b = tina_matrix(b, (size_t)N, false),
                      .alpha = 1, .M = M, .N = N, .K = K};
     TinaProduct pair[2] = {g, g};
     pair[1].c = second, pair[1].b.p = b2;
