@@ -24,6 +24,8 @@ load=$(cut -d ' ' -f 1 /proc/loadavg)  # another busy process skews both sides: 
 # reading before and one after the runs, against a neighbour that comes and goes
 gemm_gflops() { jq -r .gemm_gflops <<<"$("$work/model_bench" "$work/model-50m" 1 16 1 1 "$THREADS")"; }
 gemm=$(gemm_gflops)
+kernel=$(jq -r .kernel <<<"$("$work/model_bench" "$work/model-50m" 1 16 1 1 "$THREADS")")
+blas=$("$PYTHON" -c 'import torch; print(torch.__config__.show())' 2>&1 | grep -o 'BLAS_INFO=[a-z]*' | head -n 1)
 rm -rf "$work/update-adapter"
 
 # Peak RSS in MiB of a command: /usr/bin/time -v, else VmHWM polled from /proc (the last reading before it exits),
@@ -86,7 +88,7 @@ peer_gflops=$(echo "$peer_tps * $peer_flops_token / 1000000000" | bc -l)
 mib() { [ "$1" = n/a ] && echo n/a || printf %.0f "$1"; }
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 table=$(cat <<MD
-## tina-update vs PyTorch $(row .torch "$peer") + PEFT $(row .peft "$peer") (transformers $(row .transformers "$peer")), one GRPO step, ~50M parameters + LoRA r 32 on all projections, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu
+## tina-update vs PyTorch $(row .torch "$peer") + PEFT $(row .peft "$peer") (transformers $(row .transformers "$peer")), one GRPO step, ~50M parameters + LoRA r 32 on all projections, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu, tina's $kernel kernels, torch's ${blas#BLAS_INFO=}
 
 32 sequences x (64 prompt + 192 completion) = $tokens tokens, micro-batches of 8 sequences, beta 0, the best of each side over two alternating rounds:
 

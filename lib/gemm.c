@@ -12,6 +12,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,14 +313,24 @@ static void empty_sum(const TinaProduct *g, int m0, int m1) {
         }
 }
 
-static _Thread_local float *thread_work; /* this thread's Work, allocated at its first product and kept */
+/* Each thread's Work, allocated at its first product, kept for its later ones, freed when the thread ends (OpenMP
+ * makes and ends threads as team sizes change) */
+static pthread_key_t work_key;
+static pthread_once_t work_key_once = PTHREAD_ONCE_INIT;
+static void make_work_key(void) { (void)pthread_key_create(&work_key, free); }
 
-static bool work_of(const Shape *sh, Work *w) {
+static bool work_of(Work *w) {
     size_t a = (size_t)MC_PANELS * 8 * KC, b = (size_t)NC_STRIPS * 48 * KC; /* the widest shape's */
-    (void)sh;
-    if (!thread_work) thread_work = aligned_alloc(64, (a + b) * sizeof(float));
-    if (!thread_work) return false;
-    w->a = thread_work, w->b = thread_work + a;
+    pthread_once(&work_key_once, make_work_key);
+    float *mine = pthread_getspecific(work_key);
+    if (!mine) {
+        mine = aligned_alloc(64, (a + b) * sizeof(float));
+        if (!mine || pthread_setspecific(work_key, mine)) {
+            free(mine);
+            return false;
+        }
+    }
+    w->a = mine, w->b = mine + a;
     return true;
 }
 
@@ -339,7 +350,7 @@ static int units_of(const TinaProduct *g, const Shape *sh, int threads) {
 /* Units [begin, end) of the products laid end to end: each product's share of them. */
 static bool run_units(const TinaProduct *p, int n, const Shape *sh, int threads, long begin, long end) {
     Work w;
-    if (!work_of(sh, &w)) return false;
+    if (!work_of(&w)) return false;
     long first = 0;
     for (int i = 0; i < n; first += units_of(&p[i], sh, threads), i++) {
         long units = units_of(&p[i], sh, threads);

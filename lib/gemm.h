@@ -23,7 +23,7 @@ typedef struct {
 } TinaMatrix;
 
 static inline TinaMatrix tina_matrix(const float *p, size_t ld, bool trans) {
-    return (TinaMatrix){.p = p, .ld = ld, .trans = trans};
+    return (TinaMatrix){.p = p, .ld = ld, .trans = trans, .rows = NULL};
 }
 
 typedef struct {

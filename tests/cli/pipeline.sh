@@ -61,19 +61,21 @@ check "SHARDS=3: shard folders, a gradient file each" [ -s sharded/step-0002/sha
 check "SHARDS=3: step 1's rollouts are the one-process run's (but for the run's name in policy)" \
     cmp -s <(zstdcat moving/step-0001/rollouts.jsonl.zst | jq -c 'del(.policy)') \
            <(zstdcat sharded/step-0001/rollouts.jsonl.zst | jq -c 'del(.policy)')
-check "SHARDS=3: every step samples the same tokens" \
-    cmp -s <(zstdcat moving/step-000?/rollouts.jsonl.zst | jq -c .completion_tokens) \
-           <(zstdcat sharded/step-000?/rollouts.jsonl.zst | jq -c .completion_tokens)
-check "SHARDS=3: every step's gradient norm within 1e-6 of the one-process run's" \
+# The shards' gradients are summed in shard order, not in one chain: each step equals the one-process step to f32
+# rounding (tina(7)). Step 1 has the same inputs in both runs; later steps sample with adapters that differ by that
+# rounding, and a token at a near-tie can go the other way (TINA_CPU=generic meets one at step 2), after which the
+# runs part: they are compared per step on the same inputs in tina-update.sh, not here.
+check "SHARDS=3: step 1's gradient norm within 1e-6 of the one-process run's" \
     jq -e -n --slurpfile a moving/metrics.jsonl --slurpfile b sharded/metrics.jsonl \
-        '[$a, $b] | transpose | all((.[0].grad_norm - .[1].grad_norm | fabs) <= 1e-6 * .[0].grad_norm)'
+        '($a[0].grad_norm - $b[0].grad_norm | fabs) <= 1e-6 * $a[0].grad_norm'
 "$BIN/tina-adapter" diff -m "$F/qwen2-f32" -a moving/step-0003/adapter --against moving/step-0000/adapter > moved.json
 check "the varying rewards move the adapter" jq_true '.[0].rel_l2 > 1e-3' moved.json
+"$BIN/tina-adapter" diff -m "$F/qwen2-f32" -a moving/step-0001/adapter --against moving/step-0000/adapter > moved1.json
 # AdamW divides each gradient component by its own size: where a component is near 0, f32 rounding in the gradient
 # (1e-7 relative) becomes a visible difference in the step, most of all in the first step from B = 0
-"$BIN/tina-adapter" diff -m "$F/qwen2-f32" -a sharded/step-0003/adapter --against moving/step-0003/adapter > diff.json
-check "SHARDS=3: the third adapter within 1e-4 relative L2 of the one-process run's" jq_true '.[0].rel_l2 < 1e-4' diff.json
-echo "note: SHARDS=3 vs 1 after 3 steps: adapter relative L2 difference $(jq .rel_l2 diff.json), of a move of $(jq .rel_l2 moved.json)"
+"$BIN/tina-adapter" diff -m "$F/qwen2-f32" -a sharded/step-0001/adapter --against moving/step-0001/adapter > diff.json
+check "SHARDS=3: step 1's adapter within 1e-4 relative L2 of the one-process run's" jq_true '.[0].rel_l2 < 1e-4' diff.json
+echo "note: SHARDS=3 vs 1, step 1: adapter relative L2 difference $(jq .rel_l2 diff.json), of a move of $(jq .rel_l2 moved1.json)"
 touch marker
 grpo sharded REWARDS="-r repetition,cosine" SHARDS=3 -j3 > /dev/null 2>&1
 check "SHARDS=3: the same command again does nothing" [ -z "$(find sharded -newer marker)" ]

@@ -65,7 +65,7 @@ static void one_shape(const Shape *s, int threads, double *worst) {
         float *w = malloc((size_t)s->N * s->K * sizeof *w + 1);
         for (int n = 0; n < s->N; n++)
             for (int k = 0; k < s->K; k++) w[(size_t)n * s->K + k] = at(&g.b, k, n);
-        packed = aligned_alloc(64, tina_gemm_packed_floats(s->N, s->K) * sizeof *packed + 64);
+        packed = aligned_alloc(64, (tina_gemm_packed_floats(s->N, s->K) * sizeof *packed + 127) / 64 * 64);
         tina_gemm_pack(packed, w, s->N, s->K, false);
         free(w);
     }
