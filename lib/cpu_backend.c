@@ -48,7 +48,9 @@ typedef struct {
     float *draw_logits;        /* (draw_rows, draw_vocab) the logits sample draws from */
     int draw_rows, draw_vocab;
     TinaSampler **samplers;    /* (threads,) for draw_vocab tokens */
-    bool out_of_memory;        /* sample's or gemm's workspace could not grow: check reports it */
+    float *scaled;             /* the LoRA backward's operands times the adapter's scale */
+    size_t scaled_len;
+    bool out_of_memory;        /* a workspace (sample's, gemm's, the LoRA backward's) could not grow: check says */
 } Cpu;
 
 typedef struct Block {
@@ -617,16 +619,30 @@ static void cpu_matmul_backward(TinaBackend *b, void *din, const void *dout, con
             T, K, N, accumulate);
 }
 
-/* db += scale dout^T z; dz = scale dout @ bm; da += dz^T in; din (+)= dz @ a. The adapter's gradients continue their
- * chains over the tokens (gemm.h): micro-batches of any size add up to the bits of one. */
+/* db += dout^T (scale z); dz = dout @ (scale bm); da += dz^T in; din (+)= dz @ a. The scale goes into copies of the
+ * small operands (T x r, N x r), so the products read dout, the large one, in place. The adapter's gradients
+ * continue their chains over the tokens (gemm.h): micro-batches of any size add up to the bits of one. */
 static void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, const void *in, const void *dout,
                               const float *a, const float *bm, const void *z, void *dscratch, int T, int K, int N,
                               int r, float scale, bool accumulate) {
     Cpu *c = (Cpu *)b;
     float *dz = dscratch;
-    size_t n = (size_t)N, k = (size_t)K, rank = (size_t)r;
-    general(c, c->threads, db, rank, tina_matrix(dout, n, true), tina_matrix(z, rank, false), scale, N, r, T, true);
-    general(c, c->threads, dz, rank, tina_matrix(dout, n, false), tina_matrix(bm, rank, false), scale, T, r, N, false);
+    size_t n = (size_t)N, k = (size_t)K, rank = (size_t)r, scaled = ((size_t)T + n) * rank;
+    if (scaled > c->scaled_len) {
+        float *bigger = realloc(c->scaled, scaled * sizeof *bigger);
+        if (!bigger) {
+            c->out_of_memory = true;
+            return;
+        }
+        c->scaled = bigger, c->scaled_len = scaled;
+    }
+    float *z_scaled = c->scaled, *bm_scaled = c->scaled + (size_t)T * rank;
+    for (size_t i = 0; i < (size_t)T * rank; i++) z_scaled[i] = scale * ((const float *)z)[i];
+    for (size_t i = 0; i < n * rank; i++) bm_scaled[i] = scale * bm[i];
+    general(c, c->threads, db, rank, tina_matrix(dout, n, true), tina_matrix(z_scaled, rank, false), 1.0f, N, r, T,
+            true);
+    general(c, c->threads, dz, rank, tina_matrix(dout, n, false), tina_matrix(bm_scaled, rank, false), 1.0f, T, r, N,
+            false);
     general(c, c->threads, da, k, tina_matrix(dz, rank, true), tina_matrix(in, k, false), 1.0f, r, K, T, true);
     general(c, c->threads, din, k, tina_matrix(dz, rank, false), tina_matrix(a, k, false), 1.0f, T, K, r, accumulate);
 }
@@ -708,11 +724,11 @@ static void cpu_attention_backward(TinaBackend *b, void *dq, void *dk, void *dv,
                 for (int r = 0; r < rows; r++) {
                     float *pr = p + (size_t)r * keys, *dpr = dp + (size_t)r * keys, pdp = 0;
                     for (int j = 0; j < keys; j++) pdp += pr[j] * dpr[j];
-                    for (int j = 0; j < keys; j++) dpr[j] = pr[j] * (dpr[j] - pdp);
+                    for (int j = 0; j < keys; j++) dpr[j] = pr[j] * (dpr[j] - pdp) * scale; /* dS, scaled once */
                 }
                 general(c, 1, (float *)dq + at, q_row, tina_matrix(dp, ld, false), tina_matrix(ks, kv_row, false),
-                        scale, rows, D, keys, false);
-                general(c, 1, dks, kv_row, tina_matrix(dp, ld, true), tina_matrix(qb, q_row, false), scale, keys, D,
+                        1.0f, rows, D, keys, false);
+                general(c, 1, dks, kv_row, tina_matrix(dp, ld, true), tina_matrix(qb, q_row, false), 1.0f, keys, D,
                         rows, true);
                 general(c, 1, dvs, kv_row, tina_matrix(p, ld, true), tina_matrix(dob, q_row, false), 1.0f, keys, D,
                         rows, true);
@@ -785,6 +801,7 @@ static void cpu_destroy(TinaBackend *b) {
     free(c->packed);
     free(c->blocks);
     free(c->draw_logits);
+    free(c->scaled);
     free_samplers(c);
     free(c);
 }
