@@ -1,6 +1,6 @@
 /* backend: the seam between the model math (model.c, written once) and the hardware.
  *
- * cpu_backend.c implements it in f32 with OpenBLAS and OpenMP (the reference); cuda/ implements it in bf16 with
+ * cpu_backend.c implements it in f32 with gemm.c and OpenMP (the reference); cuda/ implements it in bf16 with
  * cuBLAS. Pointers marked W (weights) and A (activations, the KV cache) are in the backend's memory and its storage
  * types (weight_bytes and act_bytes per element: 4 and 4 on the CPU, 2 and 2 for bf16); F pointers are f32 in the
  * backend's memory (LoRA matrices); plain host pointers (token ids, positions, the batch layout, logits and
@@ -172,7 +172,7 @@ struct TinaBackend {
     void (*destroy)(TinaBackend *b);
 };
 
-/* The f32 reference backend. threads: OpenMP and OpenBLAS threads (0: all cores). */
+/* The f32 reference backend. threads: OpenMP threads (0: all cores). */
 TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *err);
 
 /* The backend called name: "cpu", or "cuda" (the first GPU) in a build with CUDA=1. threads: the CPU backend's.

@@ -183,20 +183,8 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
 #define ADD(x, y) _mm512_add_ps(x, y)
 #define TILE(R, NV)                                                                                                    \
     __attribute__((target("avx512f"))) static void tile512_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV)
-#define TILES(R) TILE(R, 1) TILE(R, 2) TILE(R, 3)
-TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6) TILES(7) TILES(8)
-#undef TILE
-#undef VEC
-#undef VW
-#undef MASK_T
-#undef MASK
-#undef ZERO
-#undef LOADU
-#undef MASKLOAD
-#undef MASKSTORE
-#undef SET1
-#undef FMA
-#undef ADD
+#define ROWS 8
+#include "gemm_tiles.h"
 
 /* AVX2: 8 floats a vector, tiles of up to 4 rows x 24 columns (12 sums in registers) */
 __attribute__((target("avx2"))) static inline __m256i mask8(int n) {
@@ -215,20 +203,8 @@ __attribute__((target("avx2"))) static inline __m256i mask8(int n) {
 #define ADD(x, y) _mm256_add_ps(x, y)
 #define TILE(R, NV)                                                                                                    \
     __attribute__((target("avx2,fma"))) static void tile256_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV)
-TILES(1) TILES(2) TILES(3) TILES(4)
-#undef TILE
-#undef TILES
-#undef VEC
-#undef VW
-#undef MASK_T
-#undef MASK
-#undef ZERO
-#undef LOADU
-#undef MASKLOAD
-#undef MASKSTORE
-#undef SET1
-#undef FMA
-#undef ADD
+#define ROWS 4
+#include "gemm_tiles.h"
 
 typedef void (*TileFn)(TILE_ARGS);
 #define ROW(w, R) {tile##w##_##R##_1, tile##w##_##R##_2, tile##w##_##R##_3}

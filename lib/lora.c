@@ -1,6 +1,5 @@
 #include "lora.h"
 
-#undef I /* complex.h, through openblas_config.h, defines it */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
