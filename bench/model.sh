@@ -11,12 +11,12 @@ THREADS=${THREADS:-$(nproc)}
 work=build/bench
 mkdir -p "$work"
 make -s "$work/model_bench"
-# Two rounds, each side in turn, every workload the best of 3 within a run: the best of 6 on each side, spread over
-# the whole run, so that a neighbour's burst on this shared machine does not decide the ratio.
+# ROUNDS rounds (default 2), each side in turn, every workload the best of 3 within a run: the best of 3 x ROUNDS on
+# each side, spread over the whole run, so that a neighbour's burst on this shared machine does not decide the ratio.
 best() { jq -s -c '.[0] + ([.[] | to_entries[] | select(.key | endswith("_per_s") or endswith("_gflops"))]
                            | group_by(.key) | map({key: .[0].key, value: (map(.value) | max)}) | from_entries)'; }
 peer_runs="" tina_runs=""
-for round in 1 2; do
+for round in $(seq 1 "${ROUNDS:-2}"); do
     peer_runs+=$("$PYTHON" bench/model_peer.py "$work/model-50m" "$THREADS")$'\n'
     tina_runs+=$("$work/model_bench" "$work/model-50m" 8 512 32 128 "$THREADS")$'\n'
 done
