@@ -279,10 +279,10 @@ static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, i
     }
 }
 
-/* No k at all: C is 0 (or stays), plus the bias. */
-static void empty_sum(const TinaProduct *g, int m0, int m1) {
+/* No k at all: C's rows [m0, m1) x columns [n0, n1) are 0 (or stay), plus the bias. */
+static void empty_sum(const TinaProduct *g, int m0, int m1, int n0, int n1) {
     for (int i = m0; i < m1; i++)
-        for (int j = 0; j < g->N; j++) {
+        for (int j = n0; j < n1; j++) {
             float *c = g->c + (size_t)i * g->ldc + j;
             float value = g->accumulate ? *c : 0.0f;
             *c = g->bias ? value + g->bias[j] : value;
@@ -335,7 +335,8 @@ static bool run_units(const TinaProduct *p, int n, const Shape *sh, int threads,
         const TinaProduct *g = &p[i];
         bool strips = by_strips(g, sh, threads);
         int m0 = strips ? 0 : (int)from * sh->mr, m1 = strips ? g->M : (int)(to * sh->mr < g->M ? to * sh->mr : g->M);
-        if (g->K <= 0) empty_sum(g, m0, m1);
+        int n0 = strips ? (int)from * sh->nr : 0, n1 = strips ? (int)(to * sh->nr < g->N ? to * sh->nr : g->N) : g->N;
+        if (g->K <= 0) empty_sum(g, m0, m1, n0, n1);
         else if (strips) part(g, sh, &w, 0, g->M, (int)from, (int)to);
         else part(g, sh, &w, m0, m1, 0, strip_count(sh, g->N));
     }

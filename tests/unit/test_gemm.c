@@ -44,7 +44,7 @@ static const Shape shapes[] = {
     {1, 1, 1, false, true, false, false, false, 1.0f},    {1, 1536, 512, false, true, true, false, true, 1.0f},
     {7, 40, 300, false, true, true, true, false, 1.0f},   {9, 17, 777, true, false, false, true, false, 0.125f},
     {33, 100, 65, false, false, false, false, true, 1.0f}, {130, 49, 257, true, true, false, true, true, 2.0f},
-    {300, 96, 40, false, true, true, false, false, 1.0f}, {5, 8, 0, false, true, false, true, true, 1.0f},
+    {300, 96, 40, false, true, true, false, false, 1.0f}, {5, 200, 0, false, true, false, true, true, 1.0f},
     {64, 33, 513, true, false, false, false, false, -0.5f}, {257, 200, 31, false, true, true, true, true, 1.0f},
 };
 
