@@ -33,7 +33,9 @@ typedef struct {
 } TinaBatch;
 
 /* Where a KV cache keeps each slot's positions: position p of slot s is row table[s * per_slot + p / page_len] *
- * page_len + p % page_len of a layer's keys or values (pages x page_len, Hkv, D). */
+ * page_len + p % page_len of a layer's keys or values (pages x page_len, Hkv, D). Only the backend's attention
+ * reads inside a page, and pages are copied whole, so a backend may order a page's values its own way (the CPU keeps
+ * its keys transposed, (Hkv, D, page_len) a page). */
 typedef struct {
     const int32_t *table; /* (slots, per_slot) in backend memory */
     int per_slot, page_len;

@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "config.h"
 #include "gemm.h"
+#include "kv_cache.h"
 #include "simd.h"
 #include "rng.h"
 #include "rope.h"
@@ -24,7 +25,7 @@ enum { ATTENTION_ROWS = TINA_MAX_HEAD_GROUP }; /* query rows (tokens x a group's
 /* the floats of one thread's attention workspace for sequences of up to L positions and head size D: the
  * training attention's (2 query blocks of scores) or the cached attention's (attention_task_run), the larger */
 static size_t attention_floats(size_t L, size_t D) {
-    size_t pointers = 2 * L * sizeof(float *) / sizeof(float); /* the rows of a sequence's keys and values */
+    size_t pointers = 2 * L * sizeof(float *) / sizeof(float); /* a sequence's value rows and key pages */
     size_t training = 2 * (size_t)QUERY_BLOCK * L, cached = (size_t)ATTENTION_ROWS * (2 * D + L) + pointers;
     size_t floats = training > cached ? training : cached;
     return floats + floats % 2; /* each thread's part 8-byte aligned, for the pointers */
@@ -189,7 +190,8 @@ static void cpu_rmsnorm(TinaBackend *b, void *out, const void *in, const void *w
 static TinaProduct weight_product(const Cpu *c, float *out, const float *in, const float *w, const float *bias, int T,
                                   int K, int N, float alpha, bool accumulate) {
     const Packed *p = packed_of(c, w, N, K);
-    return (TinaProduct){.c = out, .ldc = (size_t)N, .a = tina_matrix(in, (size_t)K, false), .b = tina_matrix(w, (size_t)K, true),
+    return (TinaProduct){.c = out, .ldc = (size_t)N, .a = tina_matrix(in, (size_t)K, false),
+                         .b = tina_matrix(w, (size_t)K, true),
                          .packed = p ? p->p : NULL, .bias = bias, .alpha = alpha, .M = T, .N = N, .K = K,
                          .accumulate = accumulate};
 }
@@ -348,7 +350,8 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(float *p, int n) {
         sum = _mm256_add_ps(sum, e);
     }
     __m256 total = _mm256_set1_ps(sum8(sum));
-    for (int i = 0; i < n; i += 8) store8(p, (size_t)i, (size_t)n, _mm256_div_ps(load8(p, (size_t)i, (size_t)n), total));
+    for (int i = 0; i < n; i += 8)
+        store8(p, (size_t)i, (size_t)n, _mm256_div_ps(load8(p, (size_t)i, (size_t)n), total));
 }
 
 static void softmax(float *p, int n, bool avx2) {
@@ -380,6 +383,15 @@ static AttentionTask attention_task(const TinaBatch *batch, int per_task, int Hk
     return (AttentionTask){s, batch->first[s] + first, left < per_task ? left : per_task, task % Hkv};
 }
 
+/* The CPU's KV cache: a page's values as backend.h lays them out, (page_len, Hkv, D); its keys transposed,
+ * (Hkv, D, page_len), so that a kv head's D x 16 block of a page is a strip of gemm's B for the scores, with no
+ * packing in a decoding step (where packing the keys took 12% of the time). */
+_Static_assert((int)TINA_KV_PAGE == (int)TINA_GEMM_STRIP, "a page of keys is one strip of gemm's B");
+
+static float *transposed_key(float *k_cache, size_t at, size_t row, size_t e) {
+    return k_cache + at / TINA_KV_PAGE * TINA_KV_PAGE * row + e * TINA_KV_PAGE + at % TINA_KV_PAGE;
+}
+
 /* The cached attention of one task, in matrix products of its own workspace w: its queries Q (rows = tokens x the
  * group's heads, D), the sequence's keys K and values V read from their pages (keys, D), S = scale Q K^T, a causal
  * softmax along each row, then O = S V. Each score is one chain over the head size, each output one chain over
@@ -392,20 +404,20 @@ static void attention_task_run(const Cpu *c, float *w, float *out, const float *
     int group = Hq / Hkv, rows = a.tokens * group, keys = batch->positions[a.first + a.tokens - 1] + 1;
     size_t row = (size_t)Hkv * D, d = (size_t)D;
     float *Q = w, *O = Q + (size_t)ATTENTION_ROWS * D, *S = O + (size_t)ATTENTION_ROWS * D;
-    const float **K = (const float **)(S + (size_t)ATTENTION_ROWS * c->block_len), **V = K + keys; /* (keys,) rows */
+    const float **V = (const float **)(S + (size_t)ATTENTION_ROWS * c->block_len); /* (keys,) rows */
+    const float **K = V + keys; /* (pages,) the kv head's strip of each page */
     for (int i = 0; i < a.tokens; i++) /* a token's group of heads lies together */
         memcpy(Q + (size_t)i * group * D, q + ((size_t)(a.first + i) * Hq + (size_t)a.kv_head * group) * D,
                (size_t)group * D * sizeof *Q);
-    CachedRows kc = {k_cache, pages, batch->slot[a.seq], row, (size_t)a.kv_head * D}, vc = kc;
-    vc.cache = v_cache;
-    for (int j0 = 0; j0 < keys; j0 += pages->page_len) { /* a page's positions are rows `row` apart */
-        const float *kp = cached_row(&kc, j0), *vp = cached_row(&vc, j0);
-        for (int j = j0; j < keys && j < j0 + pages->page_len; j++)
-            K[j] = kp + (size_t)(j - j0) * row, V[j] = vp + (size_t)(j - j0) * row;
+    CachedRows vc = {v_cache, pages, batch->slot[a.seq], row, (size_t)a.kv_head * D};
+    for (int j0 = 0; j0 < keys; j0 += TINA_KV_PAGE) { /* a page's values are rows `row` apart */
+        size_t at = tina_kv_row(pages, batch->slot[a.seq], j0);
+        K[j0 / TINA_KV_PAGE] = transposed_key((float *)k_cache, at, row, (size_t)a.kv_head * D);
+        const float *vp = cached_row(&vc, j0);
+        for (int j = j0; j < keys && j < j0 + TINA_KV_PAGE; j++) V[j] = vp + (size_t)(j - j0) * row;
     }
-    TinaProduct scores = {.c = S, .ldc = (size_t)keys, .a = tina_matrix(Q, d, false),
-                          .b = {.trans = true, .rows = K}, .alpha = 1.0f / sqrtf((float)D), .M = rows, .N = keys,
-                          .K = D};
+    TinaProduct scores = {.c = S, .ldc = (size_t)keys, .a = tina_matrix(Q, d, false), .strips = K,
+                          .alpha = 1.0f / sqrtf((float)D), .M = rows, .N = keys, .K = D};
     TinaProduct mix = {.c = O, .ldc = d, .a = tina_matrix(S, (size_t)keys, false), .b = {.rows = V}, .alpha = 1.0f,
                        .M = rows, .N = D, .K = keys};
     bool ok = tina_gemm(&scores, 1, 1);
@@ -432,7 +444,7 @@ static void cpu_attention(TinaBackend *b, void *out, const void *q, const void *
     for (int s = 0; s < batch->n_seqs; s++)
         for (int i = 0; i < batch->n_new[s]; i++) {
             size_t t = (size_t)(batch->first[s] + i), at = tina_kv_row(pages, batch->slot[s], batch->n_past[s] + i);
-            memcpy((float *)k_cache + at * row, (const float *)k + t * row, row * sizeof(float));
+            for (size_t e = 0; e < row; e++) *transposed_key(k_cache, at, row, e) = ((const float *)k)[t * row + e];
             memcpy((float *)v_cache + at * row, (const float *)v + t * row, row * sizeof(float));
         }
     int group = Hq / Hkv, per_task = ATTENTION_ROWS / group > 0 ? ATTENTION_ROWS / group : 1, tasks = 0;

@@ -74,6 +74,17 @@ static int strip_width(const Shape *sh, int N, int s) {
 
 static int strip_count(const Shape *sh, int N) { return (N + sh->nr - 1) / sh->nr; }
 
+/* A product's strips of B: how many, the first column of strip s, its width, and where its row k0 lies */
+static int strips_of(const TinaProduct *g, const Shape *sh) {
+    return g->strips ? (g->N + TINA_GEMM_STRIP - 1) / TINA_GEMM_STRIP : strip_count(sh, g->N);
+}
+static int first_column(const TinaProduct *g, const Shape *sh, int s) {
+    return s * (g->strips ? TINA_GEMM_STRIP : sh->nr);
+}
+static int width_of(const TinaProduct *g, const Shape *sh, int s) {
+    return g->strips ? TINA_GEMM_STRIP : strip_width(sh, g->N, s);
+}
+
 size_t tina_gemm_packed_floats(int N, int K) { return (size_t)round_up(N, shape().vw) * (size_t)K; }
 
 void tina_gemm_pack(float *p, const float *w, int N, int K, bool add) {
@@ -150,7 +161,8 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
             acc[r][v] = load ? MASKLOAD(c + (size_t)r * ldc + v * VW, mask[v]) : ZERO();                               \
         for (int k = 0; k < kc; k++) {                                                                                 \
             if (next) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) {                                         \
-                    if ((v * VW * 4) % 64 == 0) _mm_prefetch((const char *)(next + (size_t)k * W + v * VW), _MM_HINT_T1); \
+                    if ((v * VW * 4) % 64 == 0) /* a cache line a prefetch */                                    \
+                        _mm_prefetch((const char *)(next + (size_t)k * W + v * VW), _MM_HINT_T1);                  \
                 }                                                                                                      \
             VEC bv[NV];                                                                                                \
             _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) bv[v] = LOADU(b + (size_t)k * W + v * VW);          \
@@ -219,15 +231,20 @@ static void tile_generic(int rows, int width, TILE_ARGS) {
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < cols; j++) {
             float acc = load ? c[(size_t)r * ldc + j] : 0.0f;
-            for (int k = 0; k < kc; k++) acc = fmaf(a[(size_t)r * ars + (size_t)k * aks], b[(size_t)k * width + j], acc);
+            for (int k = 0; k < kc; k++)
+                acc = fmaf(a[(size_t)r * ars + (size_t)k * aks], b[(size_t)k * width + j], acc);
             c[(size_t)r * ldc + j] = bias ? acc + bias[j] : acc;
         }
 }
 
 static void tile(int rows, int width, TILE_ARGS) {
     switch (tina_gemm_kernel()) {
-    case TINA_KERNEL_AVX512: tiles512[rows - 1][width / 16 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next); break;
-    case TINA_KERNEL_AVX2: tiles256[rows - 1][width / 8 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next); break;
+    case TINA_KERNEL_AVX512:
+        tiles512[rows - 1][width / 16 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next);
+        break;
+    case TINA_KERNEL_AVX2:
+        tiles256[rows - 1][width / 8 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next);
+        break;
     default: tile_generic(rows, width, kc, a, ars, aks, b, c, ldc, cols, load, bias, next);
     }
 }
@@ -250,15 +267,16 @@ static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, i
         for (int k0 = 0; k0 < g->K; k0 += KC) {
             int kc = g->K - k0 < KC ? g->K - k0 : KC;
             bool load = k0 > 0 || g->accumulate, last = k0 + kc == g->K;
-            if (!g->packed) pack_b(w->b, sh, g, jc, je, k0, kc);
+            if (!g->packed && !g->strips) pack_b(w->b, sh, g, jc, je, k0, kc);
             for (int i0 = m0; i0 < m1; i0 += mc_max) {
                 int mc = m1 - i0 < mc_max ? m1 - i0 : mc_max;
                 if (!direct) pack_a(w->a, sh, g, i0, mc, k0, kc);
                 for (int s = jc; s < je; s++) {
-                    int n0 = s * sh->nr, width = strip_width(sh, g->N, s);
+                    int n0 = first_column(g, sh, s), width = width_of(g, sh, s);
                     int cols = g->N - n0 < width ? g->N - n0 : width;
-                    const float *strip = g->packed ? g->packed + (size_t)n0 * g->K + (size_t)k0 * width
-                                                   : w->b + (size_t)(s - jc) * sh->nr * kc;
+                    const float *strip = g->strips   ? g->strips[s] + (size_t)k0 * width
+                                         : g->packed ? g->packed + (size_t)n0 * g->K + (size_t)k0 * width
+                                                     : w->b + (size_t)(s - jc) * sh->nr * kc;
                     const float *next = NULL;
                     if (few_rows && g->packed && s + 1 < s1) {
                         int n1 = n0 + sh->nr;
@@ -314,13 +332,13 @@ static bool work_of(Work *w) {
  * comes packed) costs less than every thread packing all of A; else by strips. */
 static bool by_strips(const TinaProduct *g, const Shape *sh, int threads) {
     if (threads == 1 || (g->M + sh->mr - 1) / sh->mr < 4 * threads) return true;
-    if (strip_count(sh, g->N) < 2 * threads) return false;
-    return g->packed ? false : (double)g->N >= (double)g->M;
+    if (strips_of(g, sh) < 2 * threads) return false;
+    return g->packed || g->strips ? false : (double)g->N >= (double)g->M;
 }
 
 static int units_of(const TinaProduct *g, const Shape *sh, int threads) {
     if (g->M <= 0 || g->N <= 0) return 0;
-    return by_strips(g, sh, threads) ? strip_count(sh, g->N) : (g->M + sh->mr - 1) / sh->mr;
+    return by_strips(g, sh, threads) ? strips_of(g, sh) : (g->M + sh->mr - 1) / sh->mr;
 }
 
 /* Units [begin, end) of the products laid end to end: each product's share of them. */
@@ -335,10 +353,11 @@ static bool run_units(const TinaProduct *p, int n, const Shape *sh, int threads,
         const TinaProduct *g = &p[i];
         bool strips = by_strips(g, sh, threads);
         int m0 = strips ? 0 : (int)from * sh->mr, m1 = strips ? g->M : (int)(to * sh->mr < g->M ? to * sh->mr : g->M);
-        int n0 = strips ? (int)from * sh->nr : 0, n1 = strips ? (int)(to * sh->nr < g->N ? to * sh->nr : g->N) : g->N;
+        int n0 = strips ? first_column(g, sh, (int)from) : 0, n1 = strips ? first_column(g, sh, (int)to) : g->N;
+        n1 = n1 < g->N ? n1 : g->N;
         if (g->K <= 0) empty_sum(g, m0, m1, n0, n1);
         else if (strips) part(g, sh, &w, 0, g->M, (int)from, (int)to);
-        else part(g, sh, &w, m0, m1, 0, strip_count(sh, g->N));
+        else part(g, sh, &w, m0, m1, 0, strips_of(g, sh));
     }
     return true;
 }

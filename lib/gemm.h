@@ -32,11 +32,15 @@ typedef struct {
     TinaMatrix a;          /* (M, K) */
     TinaMatrix b;          /* (K, N) */
     const float *packed;   /* B as tina_gemm_pack laid it out (b is then unused), or NULL */
+    const float *const *strips; /* or B as strips of TINA_GEMM_STRIP columns anywhere: columns 16 s .. 16 s + 15 at
+                                 * strips[s], k-major (row k at strips[s] + 16 k), or NULL */
     const float *bias;     /* (N) or NULL */
     float alpha;
     int M, N, K;
     bool accumulate;
 } TinaProduct;
+
+enum { TINA_GEMM_STRIP = 16 }; /* the columns of a strip a caller lays out itself (TinaProduct.strips) */
 
 typedef enum { TINA_KERNEL_GENERIC, TINA_KERNEL_AVX2, TINA_KERNEL_AVX512 } TinaKernel;
 

@@ -1,7 +1,7 @@
 /* gemm: every kernel the processor has against gemm.h's definition, written out here as plain C (output (i, j) one
  * fmaf chain over k in order, from 0 or from C, the bias after), compared bit for bit: transposed and plain
- * operands, weights packed and not, edges of every tile size, accumulation, alpha, biases, several products in one
- * call, 1 to 3 threads; and the values against a double-precision product. */
+ * operands, weights packed, unpacked and in strips the caller lays out, edges of every tile size, accumulation,
+ * alpha, biases, several products in one call, 1 to 3 threads; and the values against a double-precision product. */
 #include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,14 +38,22 @@ typedef struct {
     int M, N, K;
     bool a_trans, b_trans, packed, accumulate, bias;
     float alpha;
+    bool listed; /* B as a list of strips the caller laid out (TinaProduct.strips) */
 } Shape;
 
 static const Shape shapes[] = {
-    {1, 1, 1, false, true, false, false, false, 1.0f},    {1, 1536, 512, false, true, true, false, true, 1.0f},
-    {7, 40, 300, false, true, true, true, false, 1.0f},   {9, 17, 777, true, false, false, true, false, 0.125f},
-    {33, 100, 65, false, false, false, false, true, 1.0f}, {130, 49, 257, true, true, false, true, true, 2.0f},
-    {300, 96, 40, false, true, true, false, false, 1.0f}, {5, 200, 0, false, true, false, true, true, 1.0f},
-    {64, 33, 513, true, false, false, false, false, -0.5f}, {257, 200, 31, false, true, true, true, true, 1.0f},
+    {1, 1, 1, false, true, false, false, false, 1.0f, false},
+    {1, 1536, 512, false, true, true, false, true, 1.0f, false},
+    {7, 40, 300, false, true, true, true, false, 1.0f, false},
+    {9, 17, 777, true, false, false, true, false, 0.125f, false},
+    {33, 100, 65, false, false, false, false, true, 1.0f, false},
+    {130, 49, 257, true, true, false, true, true, 2.0f, false},
+    {300, 96, 40, false, true, true, false, false, 1.0f, false},
+    {5, 200, 0, false, true, false, true, true, 1.0f, false},
+    {64, 33, 513, true, false, false, false, false, -0.5f, false},
+    {257, 200, 31, false, true, true, true, true, 1.0f, false},
+    {4, 37, 64, false, true, false, false, false, 0.125f, true},
+    {70, 160, 300, false, false, false, true, true, 1.0f, true},
 };
 
 /* product of one shape by the kernel in use with `threads`: bit-equal to the definition, and within the bound of
@@ -58,7 +66,8 @@ static void one_shape(const Shape *s, int threads, double *worst) {
     float *c = values((size_t)s->M * ldc, 3), *want = malloc((size_t)s->M * ldc * sizeof *want);
     float *bias = s->bias ? values((size_t)s->N, 4) : NULL, *packed = NULL;
     memcpy(want, c, (size_t)s->M * ldc * sizeof *want);
-    TinaProduct g = {.c = want, .ldc = ldc, .a = tina_matrix(a, lda, s->a_trans), .b = tina_matrix(b, ldb, s->b_trans), .bias = bias,
+    TinaProduct g = {.c = want, .ldc = ldc, .a = tina_matrix(a, lda, s->a_trans), .b = tina_matrix(b, ldb, s->b_trans),
+                     .bias = bias,
                      .alpha = s->alpha, .M = s->M, .N = s->N, .K = s->K, .accumulate = s->accumulate};
     defined(&g);
     if (s->packed) { /* a weight w (N, K): B = w^T */
@@ -69,13 +78,23 @@ static void one_shape(const Shape *s, int threads, double *worst) {
         tina_gemm_pack(packed, w, s->N, s->K, false);
         free(w);
     }
-    g.c = c, g.packed = packed;
+    int n_strips = (s->N + TINA_GEMM_STRIP - 1) / TINA_GEMM_STRIP;
+    float **strips = s->listed ? calloc((size_t)n_strips, sizeof *strips) : NULL;
+    for (int t = 0; strips && t < n_strips; t++) { /* strip t: columns 16 t .. 16 t + 15, k-major, 0 past N */
+        strips[t] = calloc((size_t)s->K * TINA_GEMM_STRIP + 1, sizeof **strips);
+        for (int k = 0; k < s->K; k++)
+            for (int j = 0; j < TINA_GEMM_STRIP && t * TINA_GEMM_STRIP + j < s->N; j++)
+                strips[t][(size_t)k * TINA_GEMM_STRIP + j] = at(&g.b, k, t * TINA_GEMM_STRIP + j);
+    }
+    g.c = c, g.packed = packed, g.strips = (const float *const *)strips;
     CHECK(tina_gemm(&g, 1, threads));
+    for (int t = 0; strips && t < n_strips; t++) free(strips[t]);
+    free(strips);
     bool same = true;
     for (int i = 0; i < s->M; i++) same &= memcmp(c + (size_t)i * ldc, want + (size_t)i * ldc, (size_t)s->N * 4) == 0;
     if (!same)
         fprintf(stderr, "    %s, %d threads: %d x %d x %d (trans %d %d, packed %d) differs from the definition\n",
-                tina_gemm_kernel_name(), threads, s->M, s->N, s->K, s->a_trans, s->b_trans, s->packed);
+                tina_gemm_kernel_name(), threads, s->M, s->N, s->K, s->a_trans, s->b_trans, s->packed + 2 * s->listed);
     CHECK(same);
     float *start = values((size_t)s->M * ldc, 3);
     for (int i = 0; i < s->M; i++)
@@ -116,7 +135,8 @@ static void products_together_and_split_over_k(void) {
     float *a = values((size_t)M * K, 9), *b = values((size_t)K * N, 10), *b2 = values((size_t)K * N, 11);
     float *whole = calloc((size_t)M * N, 4), *split = calloc((size_t)M * N, 4), *second = calloc((size_t)M * N, 4);
     float *alone = calloc((size_t)M * N, 4);
-    TinaProduct g = {.c = whole, .ldc = (size_t)N, .a = tina_matrix(a, (size_t)K, false), .b = tina_matrix(b, (size_t)N, false),
+    TinaProduct g = {.c = whole, .ldc = (size_t)N, .a = tina_matrix(a, (size_t)K, false),
+                     .b = tina_matrix(b, (size_t)N, false),
                      .alpha = 1, .M = M, .N = N, .K = K};
     TinaProduct pair[2] = {g, g};
     pair[1].c = second, pair[1].b.p = b2;
