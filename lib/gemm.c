@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KC = 256 };       /* k per block: a strip's block (KC x NR) stays in L1 or L2 */
-enum { MC_PANELS = 16 }; /* panels of A per block: MC = 16 MR rows (at most 128 x KC floats, for L2) */
+enum { KC = 384 };      /* k per block: a strip's block (KC x NR) stays in L2 */
+enum { MC_PANELS = 8 }; /* panels of A per block: MC = 8 MR rows (at most 64 x KC floats, for L2) */
 enum { NC_STRIPS = 16 }; /* strips of B packed per block when B comes unpacked (16 NR x KC floats) */
 
 typedef struct {
