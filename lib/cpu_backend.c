@@ -305,30 +305,6 @@ static void cpu_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, i
     rotate_all((Cpu *)b, q, k, batch, Hq, Hkv, D, 1.0f);
 }
 
-/* x[i] = e^(x[i] + shift) for i < n (a softmax's numerators, shift = -max) */
-__attribute__((target("avx2,fma"))) static void exp_shifted_avx2(float *x, float shift, int n) {
-    for (int i = 0; i < n; i += 8) store8(x, i, n, exp8(_mm256_add_ps(load8(x, i, n), _mm256_set1_ps(shift))));
-}
-
-static void exp_shifted(float *x, float shift, int n, bool avx2) {
-    if (avx2) exp_shifted_avx2(x, shift, n);
-    else
-        for (int i = 0; i < n; i++) x[i] = expf(x[i] + shift);
-}
-
-/* A sequence's keys or values in a layer's cache: position j is row tina_kv_row(pages, slot, j), its kv head's
- * columns `head` values in. */
-typedef struct {
-    const float *cache;
-    const TinaKVPages *pages;
-    int slot;
-    size_t row, head;
-} CachedRows;
-
-static const float *cached_row(const CachedRows *c, int j) {
-    return c->cache + tina_kv_row(c->pages, c->slot, j) * c->row + c->head;
-}
-
 /* p[0..n) = softmax(p[0..n)): the maximum (in any order: it is exact), e^(p - max) eight at a time and their sum in
  * eight lanes and a fixed horizontal sum, each value divided by it. */
 __attribute__((target("avx2,fma"))) static void softmax_avx2(float *p, int n) {
@@ -361,7 +337,7 @@ static void softmax(float *p, int n, bool avx2) {
     }
     float max = -INFINITY, sum = 0;
     for (int j = 0; j < n; j++) max = p[j] > max ? p[j] : max;
-    exp_shifted(p, -max, n, false);
+    for (int j = 0; j < n; j++) p[j] = expf(p[j] - max);
     for (int j = 0; j < n; j++) sum += p[j];
     for (int j = 0; j < n; j++) p[j] /= sum;
 }
@@ -409,11 +385,10 @@ static void attention_task_run(const Cpu *c, float *w, float *out, const float *
     for (int i = 0; i < a.tokens; i++) /* a token's group of heads lies together */
         memcpy(Q + (size_t)i * group * D, q + ((size_t)(a.first + i) * Hq + (size_t)a.kv_head * group) * D,
                (size_t)group * D * sizeof *Q);
-    CachedRows vc = {v_cache, pages, batch->slot[a.seq], row, (size_t)a.kv_head * D};
     for (int j0 = 0; j0 < keys; j0 += TINA_KV_PAGE) { /* a page's values are rows `row` apart */
         size_t at = tina_kv_row(pages, batch->slot[a.seq], j0);
         K[j0 / TINA_KV_PAGE] = transposed_key((float *)k_cache, at, row, (size_t)a.kv_head * D);
-        const float *vp = cached_row(&vc, j0);
+        const float *vp = v_cache + at * row + (size_t)a.kv_head * D;
         for (int j = j0; j < keys && j < j0 + TINA_KV_PAGE; j++) V[j] = vp + (size_t)(j - j0) * row;
     }
     TinaProduct scores = {.c = S, .ldc = (size_t)keys, .a = tina_matrix(Q, d, false), .strips = K,

@@ -314,7 +314,8 @@ static pthread_once_t work_key_once = PTHREAD_ONCE_INIT;
 static void make_work_key(void) { (void)pthread_key_create(&work_key, free); }
 
 static bool work_of(Work *w) {
-    size_t a = (size_t)MC_PANELS * 8 * KC, b = (size_t)NC_STRIPS * 48 * KC; /* the widest shape's */
+    const Shape *widest = &shapes[TINA_KERNEL_AVX512];
+    size_t a = (size_t)MC_PANELS * widest->mr * KC, b = (size_t)NC_STRIPS * widest->nr * KC;
     pthread_once(&work_key_once, make_work_key);
     float *mine = pthread_getspecific(work_key);
     if (!mine) {
