@@ -96,6 +96,21 @@ static void plain_lines_come_without_line_ends_and_blank_lines_are_skipped(void)
     tina_reader_close(r);
 }
 
+/* Blank lines after the last record end the stream as its end does: the reader once handed the skipped blank line
+ * back as a last, empty one (every stream tool then failed on "not valid JSON" at it). */
+static void blank_lines_after_the_last_record_end_the_stream(void) {
+    const char *plain = path_in_folder("trailing.jsonl"), *packed = path_in_folder("trailing.jsonl.zst");
+    const char text[] = "{\"a\":1}\n\n \t \n\r\n";
+    write_file(plain, text, sizeof text - 1);
+    const char *lines[] = {"{\"b\":2}", "", "   "};
+    write_lines(packed, lines, 3);
+    TinaError err;
+    const char *want[] = {"{\"a\":1}", "{\"b\":2}"};
+    const char *both[] = {plain, packed};
+    CHECK(expect_lines(both, 2, want, 2, &err) == TINA_OK);
+    CHECK(expect_lines(&plain, 1, want, 1, &err) == TINA_OK);
+}
+
 static void zstd_output_round_trips_and_starts_with_the_zstd_magic(void) {
     enum { N = 20000 };
     static char storage[N][48];
@@ -312,6 +327,7 @@ static void teardown(void) {
 int main(void) {
     static const TestCase tests[] = {
         TEST(plain_lines_come_without_line_ends_and_blank_lines_are_skipped),
+        TEST(blank_lines_after_the_last_record_end_the_stream),
         TEST(zstd_output_round_trips_and_starts_with_the_zstd_magic),
         TEST(zstd_input_is_recognised_by_content_whatever_its_name),
         TEST(concatenated_zstd_frames_read_as_one_stream),
