@@ -238,12 +238,15 @@ static TinaStatus set_text(TinaBuf *buf, const char *text, size_t len, TinaError
     return tina_buf_reserve(buf, 0, err);
 }
 
-/* Last occurrence of `needle` lying entirely before `end`. */
-static ptrdiff_t rfind(const char *text, size_t end, const char *needle) {
-    size_t n = strlen(needle);
-    if (end < n) return -1;
-    for (size_t i = end - n + 1; i-- > 0;)
-        if (memcmp(text + i, needle, n) == 0) return (ptrdiff_t)i;
+/* The last "\\boxed" or "\\fbox" lying entirely before end: its start, and the length of its name in *name_len; -1
+ * when there is none. One backward scan for both (two scans, each to the text's start, made a text of many boxes
+ * quadratic). */
+static ptrdiff_t last_box(const char *text, size_t end, size_t *name_len) {
+    for (size_t i = end; i-- > 0;) {
+        if (text[i] != '\\') continue;
+        if (end - i >= 6 && memcmp(text + i, "\\boxed", 6) == 0) return *name_len = 6, (ptrdiff_t)i;
+        if (end - i >= 5 && memcmp(text + i, "\\fbox", 5) == 0) return *name_len = 5, (ptrdiff_t)i;
+    }
     return -1;
 }
 
@@ -370,10 +373,10 @@ TinaStatus tina_boxed_content(const char *text, size_t len, bool mode_all, TinaB
     ptrdiff_t last_start = -1;
     pcre2_match_data *match = NULL;
     for (;;) {
-        ptrdiff_t boxed = rfind(text, current, "\\boxed"), fbox = rfind(text, current, "\\fbox");
-        if (boxed < 0 && fbox < 0) break;
-        ptrdiff_t start = boxed > fbox ? boxed : fbox;
-        size_t next = (size_t)start + (boxed > fbox ? 6 : 5);
+        size_t name_len;
+        ptrdiff_t start = last_box(text, current, &name_len);
+        if (start < 0) break;
+        size_t next = (size_t)start + name_len;
         while (next < max_pos && is_space((unsigned char)text[next])) next++;
         if (next >= max_pos) break;
         if (text[next] != '{') {

@@ -929,7 +929,10 @@ static bool wrapped_in_braces(const char *s, size_t len) {
     return true;
 }
 
-static MathNode *parse_all(const char *latex, size_t len, bool complex_mode, MathArena *arena) {
+/* depth: the sets {{..}} this text sits in, bounded as the parser's nesting is (a text of 12,000 nested braces once
+ * took the stack) */
+static MathNode *parse_all(const char *latex, size_t len, bool complex_mode, int depth, MathArena *arena) {
+    if (depth > TINA_MATH_MAX_DEPTH) return NULL;
     Parser p = {.s = latex, .end = latex + len, .arena = arena, .complex_mode = complex_mode,
                 .thousands = one_number_with_separators(latex, len)};
     bool set = wrapped_in_braces(latex, len);
@@ -940,7 +943,7 @@ static MathNode *parse_all(const char *latex, size_t len, bool complex_mode, Mat
         p.end--;
         if (wrapped_in_braces(p.s, (size_t)(p.end - p.s))) {
             /* {{..}}: a set holding the inner set */
-            MathNode *inner = parse_all(p.s, (size_t)(p.end - p.s), complex_mode, arena);
+            MathNode *inner = parse_all(p.s, (size_t)(p.end - p.s), complex_mode, depth + 1, arena);
             return inner ? list_node(&p, MATH_SET, &inner, 1) : NULL;
         }
     }
@@ -970,7 +973,7 @@ MathNode *tina_math_node(MathArena *arena, MathKind kind, int n_kids) {
 }
 
 MathNode *tina_math_parse(const char *latex, size_t len, bool complex_mode, MathArena *arena) {
-    MathNode *tree = parse_all(latex, len, complex_mode, arena);
+    MathNode *tree = parse_all(latex, len, complex_mode, 0, arena);
     if (tree) return tree;
     /* Math-Verify's get_last_eq: without "," or ";", the part after the last "=" of a chain of three or more */
     if (memchr(latex, ',', len) || memchr(latex, ';', len)) return NULL;
@@ -983,7 +986,7 @@ MathNode *tina_math_parse(const char *latex, size_t len, bool complex_mode, Math
         last = latex + i + 1;
     }
     if (parts <= 2) return NULL;
-    return parse_all(last, (size_t)(latex + len - last), complex_mode, arena);
+    return parse_all(last, (size_t)(latex + len - last), complex_mode, 0, arena);
 }
 
 /* ---- values ---- */

@@ -51,18 +51,35 @@ size_t tina_utf8_length(const char *text, size_t len) {
 
 double tina_reward_format(const char *text, size_t len) { return count(text, len, "\n</think>\n") == 1; }
 
+/* One pass with a stack of the boxes still open (their brace depths): a box closes at the first "}" that takes the
+ * depth back below its "{" ("}" with nothing open close nothing). Scanning forward from each box instead took
+ * quadratic time on many unclosed boxes. */
 double tina_reward_boxed(const char *text, size_t len) {
     static const char open[] = "\\boxed{";
-    size_t k = sizeof open - 1;
-    for (const char *p = text, *end = text + len; (size_t)(end - p) >= k;) {
-        const char *hit = memmem(p, (size_t)(end - p), open, k);
-        if (!hit) break;
-        int depth = 1;
-        for (p = hit + k; p < end && depth > 0; p++) depth += (*p == '{') - (*p == '}');
-        if (depth == 0 && p - 1 > hit + k) return 1; /* closed, and something inside */
-        p = hit + k;
+    size_t k = sizeof open - 1, depth = 0, n_open = 0, cap = 0;
+    struct Box {
+        size_t depth, content;
+    } *boxes = NULL;
+    double found = 0;
+    for (size_t i = 0; i < len && !found; i++) {
+        if (text[i] == '{') {
+            depth++;
+            if (i + 1 >= k && memcmp(text + i + 1 - k, open, k) == 0) {
+                if (n_open == cap) {
+                    cap = cap ? 2 * cap : 16;
+                    struct Box *grown = realloc(boxes, cap * sizeof *grown);
+                    if (!grown) break; /* out of memory: no box found, as for a text without one */
+                    boxes = grown;
+                }
+                boxes[n_open++] = (struct Box){depth, i + 1};
+            }
+        } else if (text[i] == '}' && depth > 0) {
+            if (n_open && boxes[n_open - 1].depth == depth) found = i > boxes[--n_open].content; /* something inside */
+            depth--;
+        }
     }
-    return 0;
+    free(boxes);
+    return found;
 }
 
 double tina_reward_format_r1(const char *text, size_t len) {

@@ -1,5 +1,9 @@
 /* rewards: each reward function on cases worked out by hand from the definitions in REFERENCE.md section 1. */
+#include <stdlib.h>
 #include <string.h>
+
+#include "answer_extract.h"
+#include "latex_math.h"
 
 #include "rewards.h"
 #include "test.h"
@@ -21,6 +25,55 @@ static void boxed_wants_a_complete_box(void) {
     CHECK(tina_reward_boxed(TEXT("the answer is 42")) == 0);
     CHECK(tina_reward_boxed(TEXT("\\boxed")) == 0);
     CHECK(tina_reward_boxed(TEXT("put it in \\boxed{} like \\boxed{}")) == 0); /* empty boxes answer nothing */
+}
+
+/* A box is closed by the "}" that ends its own group, whatever came before it or is nested in it. */
+static void boxed_matches_braces_as_groups(void) {
+    CHECK(tina_reward_boxed(TEXT("\\boxed{\\boxed{}}")) == 1);   /* the outer box holds an empty one */
+    CHECK(tina_reward_boxed(TEXT("}}\\boxed{1")) == 0);          /* closings before a box close nothing of it */
+    CHECK(tina_reward_boxed(TEXT("{\\boxed{1}")) == 1);          /* an open group around it does not matter */
+    CHECK(tina_reward_boxed(TEXT("\\boxed{}}{x}")) == 0);        /* "}" with nothing open, then a plain group */
+    CHECK(tina_reward_boxed(TEXT("\\boxed{{}")) == 0);           /* its group never ends */
+}
+
+/* Texts of many boxes take linear time (each was once scanned to the text's end or start per box: a 200k-box
+ * text took minutes), and their answers stay those of the definitions. */
+static void many_boxes_take_one_pass(void) {
+    enum { N = 200000 };
+    static char text[N * 9 + 16];
+    size_t len = 0;
+    for (int i = 0; i < N; i++) memcpy(text + len, "\\boxed{{", 8), len += 7; /* unclosed, nested */
+    CHECK(tina_reward_boxed(text, len) == 0);
+    memcpy(text + len, "1}", 2);
+    CHECK(tina_reward_boxed(text, len + 2) == 1); /* the innermost one closes */
+    len = 0;
+    for (int i = 0; i < N; i++) memcpy(text + len, "\\boxed{1}", 9), len += 9;
+    TinaBuf out = {0};
+    TinaError err;
+    CHECK(tina_boxed_content(text, len, false, &out, &err) == TINA_OK);
+    CHECK(out.len == 1 && out.data[0] == '1'); /* the same content, kept once */
+    CHECK(tina_boxed_content(text, len, true, &out, &err) == TINA_OK);
+    CHECK(out.len == 1 && out.data[0] == '1');
+    tina_buf_free(&out);
+}
+
+/* Nesting beyond TINA_MATH_MAX_DEPTH does not parse, whichever construct nests: 12,000 nested braces (a set of a
+ * set of ...) once overflowed the stack. */
+static void deep_nesting_does_not_parse(void) {
+    enum { N = 20000 };
+    static MathArena arena;
+    static char text[16 * N + 8];
+    const char *const wraps[][2] = {{"{", "}"}, {"(", ")"}, {"\\frac{1}{", "}"}, {"\\sqrt{", "}"}, {"-(", ")"}};
+    for (size_t w = 0; w < sizeof wraps / sizeof *wraps; w++) {
+        size_t len = 0, open = strlen(wraps[w][0]), close = strlen(wraps[w][1]);
+        for (int i = 0; i < N; i++) memcpy(text + len, wraps[w][0], open), len += open;
+        text[len++] = '1';
+        for (int i = 0; i < N; i++) memcpy(text + len, wraps[w][1], close), len += close;
+        arena.n_nodes = arena.n_slots = 0;
+        CHECK(tina_math_parse(text, len, false, &arena) == NULL);
+    }
+    arena.n_nodes = arena.n_slots = 0;
+    CHECK(tina_math_parse(TEXT("{{1}}"), false, &arena) != NULL); /* a little nesting still reads */
 }
 
 static void format_r1_wants_think_then_answer_blocks(void) {
@@ -98,6 +151,9 @@ int main(void) {
     static const TestCase tests[] = {
         {"format_wants_the_closing_think_tag_exactly_once", format_wants_the_closing_think_tag_exactly_once},
         {"boxed_wants_a_complete_box", boxed_wants_a_complete_box},
+        {"boxed_matches_braces_as_groups", boxed_matches_braces_as_groups},
+        {"many_boxes_take_one_pass", many_boxes_take_one_pass},
+        {"deep_nesting_does_not_parse", deep_nesting_does_not_parse},
         {"format_r1_wants_think_then_answer_blocks", format_r1_wants_think_then_answer_blocks},
         {"tag_count_scores_each_tag_seen_once", tag_count_scores_each_tag_seen_once},
         {"reasoning_steps_count_to_three", reasoning_steps_count_to_three},
