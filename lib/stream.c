@@ -279,10 +279,18 @@ static void remove_pending(void) {
         if (pending_paths[i]) unlink(pending_paths[i]);
 }
 
+/* The signals that end a process, the handlers they had before ours (a sanitizer's report of a crash still comes),
+ * and a stack of its own for the handler: a crash can be the stack's own overflow. */
+static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+enum { N_FATAL = sizeof fatal_signals / sizeof *fatal_signals };
+static struct sigaction previous_actions[N_FATAL];
+static char signal_stack[1 << 16];
+
 static void on_fatal_signal(int sig) {
     remove_pending();
-    signal(sig, SIG_DFL);
-    raise(sig);
+    for (int i = 0; i < N_FATAL; i++)
+        if (fatal_signals[i] == sig) sigaction(sig, &previous_actions[i], NULL);
+    raise(sig); /* delivered once this returns, to the handler before ours; a fault repeats and goes there too */
 }
 
 static void block_signals(sigset_t *old) {
@@ -298,13 +306,14 @@ static bool track_pending(char *path) {
     if (!installed) {
         installed = true;
         atexit(remove_pending);
-        const int fatal[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ};
-        for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++) {
-            struct sigaction current;
-            sigaction(fatal[i], NULL, &current);
-            if (current.sa_handler == SIG_IGN) continue; /* keep what the user's shell chose (nohup) */
-            struct sigaction action = {.sa_handler = on_fatal_signal};
-            sigaction(fatal[i], &action, NULL);
+        stack_t stack = {.ss_sp = signal_stack, .ss_size = sizeof signal_stack}, current_stack;
+        bool own_stack = sigaltstack(NULL, &current_stack) == 0 &&
+                         (!(current_stack.ss_flags & SS_DISABLE) || sigaltstack(&stack, NULL) == 0);
+        for (int i = 0; i < N_FATAL; i++) {
+            sigaction(fatal_signals[i], NULL, &previous_actions[i]);
+            if (previous_actions[i].sa_handler == SIG_IGN) continue; /* keep what the user's shell chose (nohup) */
+            struct sigaction action = {.sa_handler = on_fatal_signal, .sa_flags = own_stack ? SA_ONSTACK : 0};
+            sigaction(fatal_signals[i], &action, NULL);
         }
     }
     bool tracked = false;

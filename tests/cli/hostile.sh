@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Hostile input and faults, a class each (tina(7), "GUARANTEES"): no crash, no hang, no half-written output, no
+# shell text run. The inputs are built here, not taken from a list: each case stands for its class.
+. "$(dirname "$0")/lib.bash"
+M=$ROOT/data/models/tiny-arith
+
+rollout() { jq -cn --arg answer "$1" --arg completion "$2" '{id: "p", answer: $answer, completion: $completion}'; }
+# repeat N TEXT: TEXT N times
+repeat() { yes -- "$2" | head -n "$1" | tr -d '\n'; }
+# completion ANSWER < TEXT, answer ANSWER_TEXT_FILE COMPLETION: a rollout too long for a command line
+completion() { jq -cRs --arg answer "$1" '{id: "p", answer: $answer, completion: .}'; }
+
+# ---- blank lines after the last record ----------------------------------------------------------------------------
+
+rollout 3 '\boxed{3}' > one.jsonl
+printf '\n  \n\t\n' >> one.jsonl
+run tina-reward -q one.jsonl
+check "tina-reward: blank lines after the last record end the input" status_is 0
+jq -c '. + {sample: 0, reward: 1}' out > rewarded.jsonl
+printf '\n \n' >> rewarded.jsonl
+run tina-advantage rewarded.jsonl
+check "tina-advantage: blank lines after the last record end the input" status_is 0
+jq -c '. + {rewards: {accuracy: 1}, pred: "3"}' rewarded.jsonl > scored.jsonl 2>/dev/null
+printf '\n\n' >> scored.jsonl
+run tina-score scored.jsonl
+check "tina-score: blank lines after the last record end the input" status_is 0
+printf '{"text":"1+1="}\n\n' > text.jsonl
+run tina-tokenize -t "$M" text.jsonl
+check "tina-tokenize: blank lines after the last record end the input" status_is 0
+
+# ---- nesting and repetition: bounded stack, linear time ------------------------------------------------------------
+
+{ { repeat 25000 '{'; printf 1; repeat 25000 '}'; } > deep
+  { printf '\\boxed{'; cat deep; printf '}'; } | completion 3
+  jq -cRs '{id: "p", answer: ., completion: "\\boxed{3}"}' deep
+  repeat 20000 '\boxed{' | completion 3
+  repeat 100000 '\boxed{1}' | completion 3
+  { repeat 20000 '\left('; printf 3; repeat 20000 '\right)'; } | completion 3; } > deep.jsonl
+run tina-reward -q -o deep-out.jsonl deep.jsonl
+check "tina-reward: 25,000 nested braces (completion and gold), 20,000 open boxes, 100,000 boxes: scored" \
+    jq_true 'length == 5 and all(.rewards.accuracy | . == 0 or . == 1)' deep-out.jsonl
+
+# ---- a crash while writing leaves no temporary file ----------------------------------------------------------------
+
+mkfifo slow
+(exec "$BIN/tina-reward" -q -o crashed.jsonl < slow) 2>/dev/null &
+pid=$!
+exec 3>slow
+rollout 3 '\boxed{3}' >&3
+for _ in $(seq 1 100); do compgen -G '.crashed.jsonl.tmp-*' > /dev/null && break; sleep 0.05; done
+kill -SEGV "$pid"
+exec 3>&-
+wait "$pid" 2>/dev/null
+status=$?
+check "a tool killed by SIGSEGV while writing: the signal's status (139)" status_is 139
+check "... and neither its output nor a temporary file is left" sh -c '! ls -A | grep -q crashed'
+
+finish
