@@ -12,10 +12,41 @@
  * accepted, the splicer can walk. */
 static bool is_space(char c) { return c >= 1 && c <= 32; }
 
+/* The first number of a tree beyond double's range (strtod reads 1e400 as infinity), or NULL; *key is the name of
+ * the field it is in (NULL when it is an array's item or the root). cJSON nests at most CJSON_NESTING_LIMIT deep. */
+static const cJSON *out_of_range(const cJSON *item, const char **key) {
+    if (cJSON_IsNumber(item) && !isfinite(item->valuedouble)) return item;
+    if (cJSON_IsArray(item) || cJSON_IsObject(item))
+        for (const cJSON *kid = item->child; kid; kid = kid->next) {
+            const cJSON *bad = out_of_range(kid, key);
+            if (bad) {
+                if (!*key && cJSON_IsObject(item)) *key = kid->string;
+                return bad;
+            }
+        }
+    return NULL;
+}
+
+/* Every number of root finite, so that no reader of a field meets infinity: the one check for all of them. */
+static TinaStatus check_numbers(const cJSON *root, TinaError *err) {
+    const char *key = NULL;
+    if (!out_of_range(root, &key)) return TINA_OK;
+    if (key) return tina_error(err, TINA_ERR_INPUT, "field \"%s\" holds a number beyond double's range", key);
+    return tina_error(err, TINA_ERR_INPUT, "a number beyond double's range");
+}
+
 TinaStatus tina_record_parse(const char *line, size_t len, cJSON **record, TinaError *err) {
     *record = NULL;
     const char *nul = memchr(line, '\0', len); /* cJSON would skip it as whitespace; JSON has no place for it */
     if (nul) return tina_error(err, TINA_ERR_INPUT, "not valid JSON (a NUL byte at byte %zu)", (size_t)(nul - line) + 1);
+    /* cJSON reads "\u0000" into a C string, which ends there: two ids that differ after it would be one */
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (line[i] != '\\') continue;
+        if (line[i + 1] == 'u' && len - i >= 6 && memcmp(line + i + 2, "0000", 4) == 0)
+            return tina_error(err, TINA_ERR_INPUT, "a NUL character (\\u0000) in a string at byte %zu: not supported",
+                              i + 1);
+        i++; /* an escaped character, "\\\\" included, is not the start of another escape */
+    }
     const char *end = NULL;
     *record = cJSON_ParseWithLengthOpts(line, len, &end, false);
     if (!*record) {
@@ -31,12 +62,14 @@ TinaStatus tina_record_parse(const char *line, size_t len, cJSON **record, TinaE
         return tina_error(err, TINA_ERR_INPUT, "text after the JSON object (at byte %zu; expected one per line)",
                           (size_t)(rest - line) + 1);
     }
-    if (!cJSON_IsObject(*record)) {
+    TinaStatus status = cJSON_IsObject(*record)
+                            ? check_numbers(*record, err)
+                            : tina_error(err, TINA_ERR_INPUT, "not a JSON object (expected one JSON object per line)");
+    if (status) {
         cJSON_Delete(*record);
         *record = NULL;
-        return tina_error(err, TINA_ERR_INPUT, "not a JSON object (expected one JSON object per line)");
     }
-    return TINA_OK;
+    return status;
 }
 
 TinaStatus tina_record_read_json(const char *path, cJSON **root, TinaError *err) {
@@ -46,10 +79,11 @@ TinaStatus tina_record_read_json(const char *path, cJSON **root, TinaError *err)
     if (!status) *root = cJSON_ParseWithLength(text.data, text.len);
     tina_buf_free(&text);
     if (status) return status;
-    if (cJSON_IsObject(*root)) return TINA_OK;
+    status = cJSON_IsObject(*root) ? check_numbers(*root, err) : tina_error(err, TINA_ERR_INPUT, "not a JSON object");
+    if (!status) return TINA_OK;
     cJSON_Delete(*root);
     *root = NULL;
-    return tina_error(err, TINA_ERR_INPUT, "%s: not a JSON object", path);
+    return tina_error_in(err, path);
 }
 
 TinaStatus tina_record_ids(const cJSON *record, const char *field, int32_t limit, TinaIds *ids, TinaError *err) {

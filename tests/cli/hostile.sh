@@ -40,6 +40,23 @@ run tina-reward -q -o deep-out.jsonl deep.jsonl
 check "tina-reward: 25,000 nested braces (completion and gold), 20,000 open boxes, 100,000 boxes: scored" \
     jq_true 'length == 5 and all(.rewards.accuracy | . == 0 or . == 1)' deep-out.jsonl
 
+# ---- what a C string or a double cannot hold ------------------------------------------------------------------------
+
+printf '%s\n' '{"id":"a\u0000b","sample":0,"reward":1}' '{"id":"a\u0000c","sample":0,"reward":0}' > nul.jsonl
+run tina-advantage nul.jsonl
+check "tina-advantage: ids that differ after a \\u0000 are refused, not merged (exit 2, the line named)" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "nul.jsonl:1: .*u0000" err' "$status"
+printf '{"text":"1+1\\u0000=2"}\n' > nul-text.jsonl
+run tina-tokenize -t "$M" nul-text.jsonl
+check "tina-tokenize: a text with \\u0000 is refused, not cut short" status_is 2
+printf '{"id":"p","sample":0,"rewards":{"accuracy":1e400},"pred":"1"}\n' > huge.jsonl
+run tina-score huge.jsonl
+check "tina-score: accuracy 1e400 is refused, not counted as right" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "accuracy.*beyond" err' "$status"
+printf '{"step":1,"stage":"sample","seconds":1,"devices":1e400,"device":"cpu"}\n' > huge-times.jsonl
+run tina-cost huge-times.jsonl
+check "tina-cost: devices 1e400 is refused" status_is 2
+
 # ---- a crash while writing leaves no temporary file ----------------------------------------------------------------
 
 mkfifo slow

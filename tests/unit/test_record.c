@@ -31,6 +31,22 @@ static void only_one_json_object_per_line_is_accepted(void) {
     cJSON_Delete(parse("  {\"a\":1}  "));
 }
 
+/* What a C string or a double cannot hold is refused, with where it is: "\u0000" (cJSON's string would end there, so
+ * "a\u0000b" and "a\u0000c" would be one id) and numbers beyond double's range (1e400 reads as infinity). */
+static void nul_characters_and_numbers_beyond_double_are_refused(void) {
+    TinaError err;
+    CHECK(parse_error("{\"id\":\"a\\u0000b\"}", &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "\\u0000") != NULL && strstr(err.message, "byte 9") != NULL);
+    CHECK(parse_error("{\"a\\u0000\":1}", &err) == TINA_ERR_INPUT); /* in a key too */
+    cJSON_Delete(parse("{\"id\":\"a\\\\u0000b\"}"));            /* an escaped backslash, then plain "u0000" */
+    cJSON_Delete(parse("{\"id\":\"\\u0001\\u1000\"}")); /* other control characters are characters */
+    CHECK(parse_error("{\"rewards\":{\"accuracy\":1e400}}", &err) == TINA_ERR_INPUT);
+    CHECK_STR(err.message, "field \"accuracy\" holds a number beyond double's range");
+    CHECK(parse_error("{\"x\":[1,-2e999]}", &err) == TINA_ERR_INPUT);
+    CHECK_STR(err.message, "field \"x\" holds a number beyond double's range");
+    cJSON_Delete(parse("{\"x\":1.7e308,\"y\":4e-330}")); /* the largest double, and an underflow to 0: numbers */
+}
+
 static void getters_name_the_field_that_is_missing_or_of_the_wrong_type(void) {
     cJSON *r = parse("{\"reward\":\"high\",\"sample\":2.5,\"n\":null,\"x\":0.25,\"id\":7,\"s\":\"v\"}");
     TinaError err;
@@ -131,6 +147,7 @@ static void numbers_are_written_in_the_shortest_form_that_reads_back_exactly(voi
 }
 
 RUN_TESTS("test_record", TEST(only_one_json_object_per_line_is_accepted),
+          TEST(nul_characters_and_numbers_beyond_double_are_refused),
           TEST(getters_name_the_field_that_is_missing_or_of_the_wrong_type), TEST(ids_may_be_strings_or_numbers),
           TEST(a_new_field_is_appended_and_every_other_byte_kept),
           TEST(an_existing_field_is_replaced_where_it_stands),
