@@ -1,6 +1,7 @@
 #include "stream.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -523,4 +524,84 @@ TinaStatus tina_writer_commit(TinaWriter *w, TinaError *err) {
 
 void tina_writer_abort(TinaWriter *w) {
     if (w) free_writer(w);
+}
+
+/* ---- folders -------------------------------------------------------------------------------------------------- */
+
+static bool holds_files(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    bool any = false;
+    for (struct dirent *e; !any && (e = readdir(d)) != NULL;) any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return any;
+}
+
+TinaStatus tina_folder_open(TinaFolder *f, const char *dir, TinaError *err) {
+    *f = (TinaFolder){strdup(dir), NULL};
+    if (!f->dir) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            tina_folder_abort(f);
+            return tina_error(err, TINA_ERR_INPUT, "%s: exists and is not a folder", dir);
+        }
+        if (holds_files(dir)) return TINA_OK;
+    }
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/') len--;
+    size_t name = len;
+    while (name && dir[name - 1] != '/') name--;
+    size_t size = len + 16;
+    f->temp = malloc(size);
+    if (!f->temp) {
+        tina_folder_abort(f);
+        return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    }
+    snprintf(f->temp, size, "%.*s.%.*s.tmp-XXXXXX", (int)name, dir, (int)(len - name), dir + name);
+    if (!mkdtemp(f->temp)) {
+        free(f->temp);
+        f->temp = NULL;
+        TinaStatus status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot create a folder beside it", dir);
+        tina_folder_abort(f);
+        return status;
+    }
+    return TINA_OK;
+}
+
+const char *tina_folder_path(const TinaFolder *f) { return f->temp ? f->temp : f->dir; }
+
+TinaStatus tina_folder_commit(TinaFolder *f, TinaError *err) {
+    TinaStatus status = TINA_OK;
+    if (f->temp) {
+        struct stat st;
+        if (stat(f->dir, &st) == 0 && S_ISDIR(st.st_mode) && !holds_files(f->dir)) rmdir(f->dir); /* empty: ours */
+        if (rename(f->temp, f->dir) != 0) {
+            status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot rename %s into place", f->dir, f->temp);
+            tina_folder_abort(f);
+            return status;
+        }
+        sync_folder(f->dir);
+    }
+    free(f->temp);
+    free(f->dir);
+    *f = (TinaFolder){0};
+    return status;
+}
+
+void tina_folder_abort(TinaFolder *f) {
+    if (f->temp) { /* only tina's own files are in it: no folders */
+        DIR *d = opendir(f->temp);
+        char path[4096];
+        for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            snprintf(path, sizeof path, "%s/%s", f->temp, e->d_name);
+            unlink(path);
+        }
+        if (d) closedir(d);
+        rmdir(f->temp);
+    }
+    free(f->temp);
+    free(f->dir);
+    *f = (TinaFolder){0};
 }

@@ -48,4 +48,20 @@ TinaStatus tina_writer_commit(TinaWriter *writer, TinaError *err);
 /* Drops everything written: removes the temporary file and frees the writer. NULL is allowed. */
 void tina_writer_abort(TinaWriter *writer);
 
+/* A folder of outputs that appears whole or not at all: its files are written into a temporary sibling,
+ * ".NAME.tmp-XXXXXX", renamed to the folder's name by tina_folder_commit. A folder that exists already and holds
+ * files is written in place instead, file by file (each file atomic, as tina_writer_open). */
+typedef struct {
+    char *dir;  /* the folder's name */
+    char *temp; /* the temporary folder, or NULL when writing in place */
+} TinaFolder;
+
+TinaStatus tina_folder_open(TinaFolder *folder, const char *dir, TinaError *err);
+/* Where to write the files: the temporary folder, or dir itself. */
+const char *tina_folder_path(const TinaFolder *folder);
+/* Gives the folder its name (syncing its files' folder); frees the TinaFolder, also on failure (as abort). */
+TinaStatus tina_folder_commit(TinaFolder *folder, TinaError *err);
+/* Removes the temporary folder and what was written in it; frees the TinaFolder. */
+void tina_folder_abort(TinaFolder *folder);
+
 #endif

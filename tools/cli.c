@@ -4,16 +4,34 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stream.h"
 #include "version.h"
 
 static const char *program = "tina";
 
-void cli_init(const char *name) { program = name; }
+/* At exit: what stdio still holds for stdout reaches it, or the tool fails (1) saying so; a full disk or a closed
+ * descriptor is never an exit 0. */
+static void close_stdout(void) {
+    errno = 0;
+    bool failed = fflush(stdout) != 0 || ferror(stdout);
+    int error = errno;
+    if (fclose(stdout) != 0 && !failed) failed = true, error = errno;
+    if (!failed) return;
+    if (error) fprintf(stderr, "%s: cannot write to stdout: %s\n", program, strerror(error));
+    else fprintf(stderr, "%s: cannot write to stdout\n", program);
+    _exit(TINA_ERR_RUNTIME);
+}
+
+void cli_init(const char *name) {
+    program = name;
+    atexit(close_stdout);
+}
 
 const char *cli_program(void) { return program; }
 
@@ -55,16 +73,31 @@ TinaStatus cli_read_records(const char *const *paths, int n, CliAddRecord add, v
     return status;
 }
 
+/* The text goes to memory first (a table or one JSON object: small), then out through a TinaWriter: a file is
+ * written whole under a temporary name and renamed, so a failure leaves the older file as it was. */
+static char *pending_text;
+static size_t pending_len;
+
 FILE *cli_open_output(const char *path, TinaError *err) {
-    if (!path) return stdout;
-    FILE *out = fopen(path, "w");
-    if (!out) tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot write", path);
+    (void)path;
+    FILE *out = open_memstream(&pending_text, &pending_len);
+    if (!out) tina_error_errno(err, TINA_ERR_RUNTIME, "cannot hold the output");
     return out;
 }
 
 TinaStatus cli_close_output(FILE *out, const char *path, TinaStatus status, TinaError *err) {
-    if (out && out != stdout && fclose(out) != 0 && !status)
-        status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot write", path);
+    if (!out) return status;
+    if (fclose(out) != 0 && !status) status = tina_error_errno(err, TINA_ERR_RUNTIME, "cannot hold the output");
+    TinaWriter *writer = NULL;
+    if (!status) status = tina_writer_open(&writer, path, err);
+    if (!status) status = tina_writer_write(writer, pending_text, pending_len, err);
+    if (!status) {
+        status = tina_writer_commit(writer, err);
+        writer = NULL;
+    }
+    tina_writer_abort(writer);
+    free(pending_text);
+    pending_text = NULL;
     return status;
 }
 

@@ -29,8 +29,9 @@ void cli_report_at(const char *file, long line, const TinaError *err);
 typedef TinaStatus (*CliAddRecord)(const cJSON *record, void *context, TinaError *err);
 TinaStatus cli_read_records(const char *const *paths, int n, CliAddRecord add, void *context, TinaError *err);
 
-/* The tool's result file: stdout when path is NULL. Close it with cli_close_output, which keeps the first failure:
- * status if it is one, else the close's. */
+/* The tool's result: written to path (stdout when NULL; zstd for a name ending in ".zst") by cli_close_output only
+ * when status is TINA_OK, and atomically (tina_writer_open); it returns the first failure, status or the write's.
+ * Nothing is written on a failure, and an older file of that name stays as it was. */
 FILE *cli_open_output(const char *path, TinaError *err);
 TinaStatus cli_close_output(FILE *out, const char *path, TinaStatus status, TinaError *err);
 

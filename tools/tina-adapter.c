@@ -115,6 +115,12 @@ static TinaStatus copy_model_files(const char *from, const char *to, TinaError *
     return status;
 }
 
+/* Whether two paths name one existing folder (links and "a/../a" included). */
+static bool same_folder(const char *a, const char *b) {
+    struct stat x, y;
+    return a && b && stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 int main(int argc, char **argv) {
     cli_init("tina-adapter");
     Options o = parse_options(argc, argv);
@@ -122,15 +128,22 @@ int main(int argc, char **argv) {
     TinaConfig config;
     TinaLora *lora = NULL;
     TinaStatus status = tina_config_load(o.model, &config, &err);
+    bool writes = strcmp(o.command, "diff") != 0;
+    if (!status && strcmp(o.command, "merge") == 0 && (same_folder(o.out, o.model) || same_folder(o.out, o.adapter)))
+        status = tina_error(&err, TINA_ERR_INPUT, "--out %s is the %s's own folder: the merge would replace it", o.out,
+                            same_folder(o.out, o.model) ? "base model" : "adapter");
+    TinaFolder folder = {0}; /* a new folder appears whole or not at all */
+    if (!status && writes) status = tina_folder_open(&folder, o.out, &err);
+    const char *out = writes && !status ? tina_folder_path(&folder) : o.out;
     if (!status && strcmp(o.command, "init") == 0) {
         bool targets[TINA_LORA_TARGETS];
         status = tina_lora_parse_targets(o.targets, targets, &err);
         if (!status)
             status = tina_lora_init(&config, o.rank, o.alpha, o.dropout, o.rslora, targets, o.seed, o.model, &lora, &err);
-        if (!status) status = tina_lora_save(lora, o.out, &err);
+        if (!status) status = tina_lora_save(lora, out, &err);
     } else if (!status && strcmp(o.command, "copy") == 0) {
         status = tina_lora_load(o.adapter, &config, &lora, &err);
-        if (!status) status = tina_lora_save(lora, o.out, &err);
+        if (!status) status = tina_lora_save(lora, out, &err);
     } else if (!status && strcmp(o.command, "diff") == 0) {
         TinaLora *other = NULL;
         status = tina_lora_load(o.adapter, &config, &lora, &err);
@@ -159,10 +172,14 @@ int main(int argc, char **argv) {
         if (!status) status = tina_cpu_backend_new(0, &backend, &err);
         if (!status) status = tina_model_load(o.model, backend, 1, &model, &err);
         if (!status) status = tina_model_merge_lora(model, lora, &err);
-        if (!status) status = tina_model_save(model, o.out, o.dtype, &err);
-        if (!status) status = copy_model_files(o.model, o.out, &err);
+        if (!status) status = tina_model_save(model, out, o.dtype, &err);
+        if (!status) status = copy_model_files(o.model, out, &err);
         tina_model_free(model);
         if (backend) backend->destroy(backend);
+    }
+    if (writes && folder.dir) {
+        if (status) tina_folder_abort(&folder);
+        else status = tina_folder_commit(&folder, &err);
     }
     if (status) cli_report(&err);
     else if (lora)

@@ -217,7 +217,9 @@ static void print_summary(FILE *out, const Summary *s) {
     else fprintf(out, "no usable rewards\n");
 }
 
-static TinaStatus write_stats(const char *path, const Options *options, const Summary *s, TinaError *err) {
+/* the summary as one JSON line into stats (opened with the output, so that a path that cannot be written fails the
+ * run before anything is committed) */
+static TinaStatus write_stats(TinaWriter *stats, const Options *options, const Summary *s, TinaError *err) {
     static const char *const scales[] = {"group", "batch", "none"};
     char mean[32], std[32], eps[32], frac[32];
     tina_record_format_number(s->rewards.count ? s->rewards.mean : NAN, mean);
@@ -231,15 +233,7 @@ static TinaStatus write_stats(const char *path, const Options *options, const Su
                      "\"dropped_records\":%lld,\"reward_mean\":%s,\"reward_std\":%s,\"scale\":\"%s\",\"eps\":%s}",
                      s->groups, s->records, s->null_rewards, s->zero_std_groups, frac, s->small_groups,
                      s->dropped_groups, s->dropped_records, mean, std, scales[options->scale], eps);
-    TinaWriter *writer;
-    TinaStatus status = tina_writer_open(&writer, path, err);
-    if (status) return status;
-    status = tina_writer_line(writer, json, (size_t)n, err);
-    if (status) {
-        tina_writer_abort(writer);
-        return status;
-    }
-    return tina_writer_commit(writer, err);
+    return tina_writer_line(stats, json, (size_t)n, err);
 }
 
 static Options parse_options(int argc, char **argv) {
@@ -281,7 +275,7 @@ int main(int argc, char **argv) {
     const char *bad_file = NULL; /* where a bad-input error is, when it is in a line */
     long bad_line = 0;
     TinaReader *reader = NULL;
-    TinaWriter *writer = NULL;
+    TinaWriter *writer = NULL, *stats = NULL;
     TinaStrMap *seen_ids = NULL;
     Held held = {0};
     Summary summary = {0};
@@ -291,6 +285,7 @@ int main(int argc, char **argv) {
 
     TinaStatus status = tina_reader_open(&reader, inputs, n_inputs, &err);
     if (!status) status = tina_writer_open(&writer, options.output, &err);
+    if (!status && options.stats_path) status = tina_writer_open(&stats, options.stats_path, &err);
     if (!status) status = tina_strmap_new(&seen_ids, &err);
     size_t group_first = 0;
     while (!status) {
@@ -350,11 +345,15 @@ int main(int argc, char **argv) {
         status = emit_held(&held, &options, tina_stats_std(&summary.rewards), &summary, writer, &line_out, &err);
     }
     tina_progress_finish(&progress, summary.records);
+    if (!status && stats) status = write_stats(stats, &options, &summary, &err);
     if (!status) {
         status = tina_writer_commit(writer, &err);
         writer = NULL;
     }
-    if (!status && options.stats_path) status = write_stats(options.stats_path, &options, &summary, &err);
+    if (!status && stats) {
+        status = tina_writer_commit(stats, &err);
+        stats = NULL;
+    }
     if (!status && !options.quiet) print_summary(stderr, &summary);
 
     if (status) {
@@ -362,6 +361,7 @@ int main(int argc, char **argv) {
         else cli_report(&err);
     }
     tina_writer_abort(writer);
+    tina_writer_abort(stats);
     tina_reader_close(reader);
     tina_strmap_free(seen_ids);
     free(held.records);

@@ -514,9 +514,12 @@ static TinaStatus read_grads(const char *const *paths, int n, const Identity *id
 
 static TinaStatus write_output(const char *dir, const TinaLora *lora, const OptimizerState *state,
                                const char *state_json, TinaError *err) {
-    char tmp[4096], path[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dir, (long)getpid());
-    TinaStatus status = tina_lora_save(lora, tmp, err);
+    TinaFolder folder; /* the folder appears whole or not at all */
+    TinaStatus status = tina_folder_open(&folder, dir, err);
+    if (status) return status;
+    const char *tmp = tina_folder_path(&folder);
+    char path[4200];
+    status = tina_lora_save(lora, tmp, err);
     if (!status) {
         TinaTensorOut tensors[2] = {{"exp_avg", TINA_DTYPE_F32, 1, {(int64_t)lora->n_params}, state->m},
                                     {"exp_avg_sq", TINA_DTYPE_F32, 1, {(int64_t)lora->n_params}, state->v}};
@@ -532,19 +535,11 @@ static TinaStatus write_output(const char *dir, const TinaLora *lora, const Opti
         if (!status) status = tina_writer_commit(w, err);
         else tina_writer_abort(w);
     }
-    /* the folder appears whole or not at all */
-    if (!status && rename(tmp, dir) != 0)
-        status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot rename %s into place", dir, tmp);
     if (status) {
-        static const char *const files[] = {"adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors",
-                                            "trainer_state.json"};
-        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-            snprintf(path, sizeof path, "%s/%s", tmp, files[i]);
-            unlink(path);
-        }
-        rmdir(tmp);
+        tina_folder_abort(&folder);
+        return status;
     }
-    return status;
+    return tina_folder_commit(&folder, err);
 }
 
 static Options parse_options(int argc, char **argv) {

@@ -57,6 +57,37 @@ printf '{"step":1,"stage":"sample","seconds":1,"devices":1e400,"device":"cpu"}\n
 run tina-cost huge-times.jsonl
 check "tina-cost: devices 1e400 is refused" status_is 2
 
+# ---- outputs: written whole or not at all, and a write that fails is a failure -----------------------------------
+
+printf '{"id":"p","sample":0,"rewards":{"accuracy":1},"pred":"1"}\n' > scored1.jsonl
+for args in "tina-score scored1.jsonl" "tina-score --json scored1.jsonl" "tina-score --help" "tina-reward --version" "tina-cost --help"; do
+    read -ra words <<< "$args"
+    "$BIN/${words[0]}" "${words[@]:1}" > /dev/full 2> err
+    status=$?
+    check "${words[0]} ${words[1]} > /dev/full: exit 1, not 0" status_is 1
+done
+"$BIN/tina-adapter" init -m "$M" -o adapter 2> err
+"$BIN/tina-adapter" diff -m "$M" -a adapter --against adapter > /dev/full 2> err
+status=$?
+check "tina-adapter diff > /dev/full: exit 1" status_is 1
+echo "an older table" > table.txt
+run tina-score -o table.txt missing.jsonl
+check "tina-score -o: a failed run leaves the older file as it was" sh -c '[ "$0" -eq 2 ] && [ "$(cat table.txt)" = "an older table" ]' "$status"
+printf '{"step":1,"stage":"sample","seconds":1,"devices":1,"device":"cpu"}\n' > times.jsonl
+cp table.txt cost.txt
+run tina-cost -o cost.txt times.jsonl missing.jsonl
+check "tina-cost -o: a failed run leaves the older file as it was" sh -c '[ "$0" -ne 0 ] && [ "$(cat cost.txt)" = "an older table" ]' "$status"
+run tina-advantage --stats no-such-folder/stats.json -o adv.jsonl rewarded.jsonl
+check "tina-advantage: a --stats path that cannot be written fails the run before its output appears" \
+    sh -c '[ "$0" -eq 1 ] && [ ! -e adv.jsonl ]' "$status"
+(trap '' XFSZ; ulimit -f 20; exec "$BIN/tina-adapter" init -m "$M" -o too-big) 2> err
+status=$?
+check "tina-adapter init: a write that fails leaves no folder, not an empty one" \
+    sh -c '[ "$0" -eq 1 ] && ! ls -A | grep -q too-big' "$status"
+cp -r "$M" base
+run tina-adapter merge -m base -a adapter -o ./base/
+check "tina-adapter merge onto its own base model is refused" sh -c '[ "$0" -eq 2 ] && cmp -s base/model.safetensors "$1/model.safetensors"' "$status" "$M"
+
 # ---- a crash while writing leaves no temporary file ----------------------------------------------------------------
 
 mkfifo slow
