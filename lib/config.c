@@ -102,6 +102,8 @@ static TinaStatus parse(const cJSON *root, TinaConfig *c, TinaError *err) {
     if (c->head_dim % 2) return tina_error(err, TINA_ERR_INPUT, "head_dim %d is odd (rope rotates pairs)", c->head_dim);
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "rms_norm_eps");
     c->rms_eps = cJSON_IsNumber(eps) ? eps->valuedouble : 1e-6;
+    if (!(c->rms_eps > 0 && c->rms_eps < 1))
+        return tina_error(err, TINA_ERR_INPUT, "rms_norm_eps is %g (expected above 0 and below 1)", c->rms_eps);
     c->tie_embeddings = truthy(root, "tie_word_embeddings");
     bool attention_bias = truthy(root, "attention_bias");
     c->qkv_bias = c->arch == TINA_ARCH_QWEN2 || attention_bias; /* Qwen2Attention always has q/k/v bias */
@@ -140,6 +142,12 @@ TinaStatus tina_generation_config_load(const char *folder, TinaGenerationConfig 
     if (cJSON_IsNumber(p)) g->top_p = p->valuedouble;
     if (cJSON_IsNumber(k)) g->top_k = k->valueint;
     if (cJSON_IsNumber(eos)) g->eos[g->n_eos++] = eos->valueint;
+    if (!(g->temperature >= 0 && g->temperature <= 100) || !(g->top_p > 0 && g->top_p <= 1) || g->top_k < 0) {
+        cJSON_Delete(root);
+        return tina_error(err, TINA_ERR_INPUT,
+                          "%s: temperature %g, top_p %g, top_k %d (expected temperature 0 to 100, top_p above 0 up "
+                          "to 1, top_k 0 or more)", file, g->temperature, g->top_p, g->top_k);
+    }
     const cJSON *id;
     if (cJSON_IsArray(eos))
         cJSON_ArrayForEach(id, eos) if (cJSON_IsNumber(id) && g->n_eos < TINA_MAX_EOS) g->eos[g->n_eos++] = id->valueint;

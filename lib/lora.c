@@ -41,7 +41,8 @@ TinaStatus tina_lora_parse_targets(const char *list, bool targets[TINA_LORA_TARG
         return TINA_OK;
     }
     char name[64];
-    for (const char *p = list; *p;) {
+    if (!*list) return tina_error(err, TINA_ERR_INPUT, "no LoRA target named (an empty list)");
+    for (const char *p = list;; p++) { /* every item, the empty ones of "a,,b" and "a," too */
         size_t n = strcspn(p, ",");
         snprintf(name, sizeof name, "%.*s", (int)(n < 63 ? n : 63), p);
         int t = target_index(name);
@@ -49,9 +50,9 @@ TinaStatus tina_lora_parse_targets(const char *list, bool targets[TINA_LORA_TARG
             return tina_error(err, TINA_ERR_INPUT, "unknown LoRA target \"%s\" (known: q_proj, k_proj, v_proj, o_proj, "
                               "gate_proj, up_proj, down_proj, all-linear)", name);
         targets[t] = true;
-        p += n + (p[n] == ',');
+        p += n;
+        if (!*p) return TINA_OK;
     }
-    return TINA_OK;
 }
 
 void tina_lora_changed(TinaLora *l) {
@@ -146,6 +147,12 @@ static TinaStatus read_config(const char *dir, TinaLora *l, TinaError *err) {
     else if (!cJSON_IsNumber(r) || r->valuedouble < 1 || r->valuedouble != (int)r->valuedouble)
         status = tina_error(err, TINA_ERR_INPUT, "\"r\" is missing or not a positive integer");
     else if (!cJSON_IsNumber(alpha)) status = tina_error(err, TINA_ERR_INPUT, "\"lora_alpha\" is missing");
+    else if (!(alpha->valuedouble > 0 && alpha->valuedouble <= 1e6))
+        status = tina_error(err, TINA_ERR_INPUT, "\"lora_alpha\" is %g (expected from above 0 to 1e6)",
+                            alpha->valuedouble);
+    else if (dropout && !cJSON_IsNull(dropout) &&
+             !(cJSON_IsNumber(dropout) && dropout->valuedouble >= 0 && dropout->valuedouble < 1))
+        status = tina_error(err, TINA_ERR_INPUT, "\"lora_dropout\" is not a number from 0 to below 1");
     else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "use_dora")))
         status = tina_error(err, TINA_ERR_INPUT, "unsupported: use_dora (DoRA)");
     else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "fan_in_fan_out")))

@@ -325,7 +325,20 @@ static float f16_to_f32(uint16_t h) {
     return f;
 }
 
-TinaStatus tina_tensor_to_f32(const TinaTensorInfo *t, float *out, TinaError *err) {
+/* The count of out's values that are infinite or NaN (exponent all ones), and the first one's index. */
+static int64_t count_non_finite(const float *out, int64_t n, int64_t *first) {
+    int64_t bad = 0, at = n;
+#pragma omp parallel for schedule(static) reduction(+ : bad) reduction(min : at)
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &out[i], 4);
+        if ((bits & 0x7F800000) == 0x7F800000) bad++, at = i < at ? i : at;
+    }
+    *first = at;
+    return bad;
+}
+
+static TinaStatus convert(const TinaTensorInfo *t, float *out, TinaError *err) {
     const unsigned char *p = t->data;
     switch (t->dtype) {
     case TINA_DTYPE_F32: memcpy(out, p, t->nbytes); return TINA_OK; /* little-endian hosts only, as x86 and Arm */
@@ -344,6 +357,16 @@ TinaStatus tina_tensor_to_f32(const TinaTensorInfo *t, float *out, TinaError *er
         return tina_error(err, TINA_ERR_INPUT, "tensor \"%s\" is %s (expected F32, F16 or BF16)", t->name,
                           t->dtype_name);
     }
+}
+
+TinaStatus tina_tensor_to_f32(const TinaTensorInfo *t, float *out, TinaError *err) {
+    TinaStatus status = convert(t, out, err);
+    if (status) return status;
+    int64_t first, bad = count_non_finite(out, t->numel, &first);
+    if (bad)
+        return tina_error(err, TINA_ERR_INPUT, "tensor \"%s\" holds %lld infinite or NaN values (the first at %lld)",
+                          t->name, (long long)bad, (long long)first);
+    return TINA_OK;
 }
 
 /* ---- writing ---------------------------------------------------------------------------------------------- */

@@ -42,7 +42,8 @@ const TinaTensorInfo *tina_safetensors_find(const TinaSafetensors *st, const cha
 /* A __metadata__ value of the (first) file, or NULL. */
 const char *tina_safetensors_metadata(const TinaSafetensors *st, const char *key);
 
-/* Copies a F32, F16 or BF16 tensor into out as f32 (numel floats). */
+/* Copies a F32, F16 or BF16 tensor into out as f32 (numel floats); a tensor holding an infinity or a NaN is
+ * refused with its name (weights that would make every output NaN). */
 TinaStatus tina_tensor_to_f32(const TinaTensorInfo *tensor, float *out, TinaError *err);
 
 /* A tensor to write: f32 data, stored as dtype (F32, or BF16 rounded to nearest even). */

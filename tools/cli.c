@@ -138,6 +138,25 @@ long long cli_integer(const char *option, const char *arg, long long min, long l
     return value;
 }
 
+char **cli_list(const char *option, const char *arg) {
+    size_t n = 1, len = strlen(arg);
+    for (const char *c = arg; *c; c++) n += *c == ',';
+    char **items = malloc((n + 1) * sizeof *items + len + 1);
+    if (!items) cli_usage_error("out of memory");
+    char *text = memcpy((char *)(items + n + 1), arg, len + 1);
+    for (size_t i = 0; i < n; i++) {
+        items[i] = text;
+        text += strcspn(text, ",");
+        if (*text) *text++ = '\0';
+        if (!*items[i]) {
+            free(items);
+            cli_usage_error("%s: '%s' has an empty item (expected a comma-separated list)", option, arg);
+        }
+    }
+    items[n] = NULL;
+    return items;
+}
+
 int cli_choice(const char *option, const char *arg, const char *const *choices) {
     char expected[256] = "";
     for (int i = 0; choices[i]; i++) {

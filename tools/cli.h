@@ -46,6 +46,9 @@ noreturn void cli_standard_option(int c, char **argv, const char *usage);
 /* Option values, parsed strictly (the whole argument, within range) or a usage error naming the option. */
 double cli_double(const char *option, const char *arg, double min, double max);
 long long cli_integer(const char *option, const char *arg, long long min, long long max);
+/* A comma-separated list: its items, each non-empty, in a NULL-terminated array (free it with free; the items live
+ * in it); an empty list or item ("", "1,,2", "a,") is a usage error naming the option. */
+char **cli_list(const char *option, const char *arg);
 /* Index of arg in the NULL-terminated choices. */
 int cli_choice(const char *option, const char *arg, const char *const *choices);
 

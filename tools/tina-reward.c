@@ -83,9 +83,8 @@ typedef struct {
 } Options;
 
 static void add_terms(Options *o, const char *list) {
-    char *copy = strdup(list);
-    if (!copy) cli_usage_error("out of memory");
-    for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    char **items = cli_list("--reward", list);
+    for (char **next = items, *item; (item = *next) != NULL; next++) {
         char *colon = strchr(item, ':');
         if (colon) *colon = 0;
         int kind = cli_choice("--reward", item, kind_names);
@@ -94,7 +93,7 @@ static void add_terms(Options *o, const char *list) {
             if (o->terms[i].kind == (Kind)kind) cli_usage_error("reward \"%s\" given twice", item);
         o->terms[o->n_terms++] = (Term){(Kind)kind, weight};
     }
-    free(copy);
+    free(items);
 }
 
 /* ---- one group ---- */

@@ -150,6 +150,13 @@ static Options parse_options(int argc, char **argv) {
         }
     }
     if (!o.model) cli_usage_error("--model is required");
+    /* --as writes a field: never one a rollout carries for something else */
+    static const char *const taken[] = {"", "id", "sample", "problem", "system", "answer", "prompt_tokens",
+                                        "completion", "completion_tokens", "finish_reason", "pred", "reward",
+                                        "rewards", "advantage", NULL};
+    for (int i = 0; taken[i]; i++)
+        if (strcmp(o.as_field, taken[i]) == 0)
+            cli_usage_error("--as '%s': a rollout's own field (expected a new name, such as ref_logprobs)", o.as_field);
     if (!o.forced && (o.no_adapter || strcmp(o.as_field, "logprobs") != 0))
         cli_usage_error("--no-adapter and --as go with --forced");
     if (o.batch < 0) o.batch = strcmp(o.device, "cuda") == 0 ? AUTO_BATCH : 32;

@@ -332,13 +332,12 @@ static Options parse_options(int argc, char **argv) {
         case OPT_BY: o.by = optarg; break;
         case 'k': {
             o.n_ks = 0;
-            char *copy = strdup(optarg);
-            for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+            char **items = cli_list("--k", optarg);
+            for (char **item = items; *item; item++) {
                 if (o.n_ks == 16) cli_usage_error("--k takes at most 16 values");
-                o.ks[o.n_ks++] = (int)cli_integer("--k", item, 1, 1 << 20);
+                o.ks[o.n_ks++] = (int)cli_integer("--k", *item, 1, 1 << 20);
             }
-            free(copy);
-            if (!o.n_ks) cli_usage_error("--k needs at least one value");
+            free(items);
             break;
         }
         case OPT_RAGGED: o.allow_ragged = true; break;

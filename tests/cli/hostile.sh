@@ -88,6 +88,63 @@ cp -r "$M" base
 run tina-adapter merge -m base -a adapter -o ./base/
 check "tina-adapter merge onto its own base model is refused" sh -c '[ "$0" -eq 2 ] && cmp -s base/model.safetensors "$1/model.safetensors"' "$status" "$M"
 
+# ---- options: empty lists and items, a field that is not free ----------------------------------------------------
+
+printf '%s\n' '{"id":"p","completion":"\\boxed{2}","answer":"2"}' > c.jsonl
+run tina-reward -r '' c.jsonl
+check "tina-reward -r '': refused (exit 2)" sh -c '[ "$0" -eq 2 ] && grep -q "empty item" err' "$status"
+run tina-reward -r 'accuracy,' c.jsonl
+check "tina-reward -r 'accuracy,': refused" status_is 2
+run tina-score -k 1,,2 scored1.jsonl
+check "tina-score -k 1,,2: refused" status_is 2
+run tina-adapter init -m "$M" --targets '' -o no-targets
+check "tina-adapter init --targets '': refused, nothing written" sh -c '[ "$0" -eq 2 ] && [ ! -e no-targets ]' "$status"
+run tina-adapter init -m "$M" --targets 'q_proj,,v_proj' -o no-targets
+check "tina-adapter init --targets 'q_proj,,v_proj': refused" status_is 2
+for field in '' prompt_tokens completion_tokens id; do
+    run tina-sample -m "$M" --forced --as "$field" one.jsonl
+    check "tina-sample --forced --as '$field': refused, a rollout's own field" status_is 2
+done
+
+# ---- model data: finite weights, settings within their ranges --------------------------------------------------------
+
+# poke FILE OFFSET BYTES: overwrites the bytes at OFFSET of a safetensors file's data (after its header)
+poke() { local n; n=$(od -An -t u8 -N8 "$1" | tr -d ' '); printf "$3" | dd of="$1" bs=1 seek=$((8 + n + $2)) conv=notrunc 2> /dev/null; }
+cp -r adapter nan-adapter
+poke nan-adapter/adapter_model.safetensors 40 '\xff\xff\xff\x7f'
+run tina-adapter copy -m "$M" -a nan-adapter -o nan-copy
+check "a NaN in an adapter: refused at load, the tensor named, nothing written" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "lora_A.weight\" holds 1 infinite or NaN" err && [ ! -e nan-copy ]' "$status"
+cp -r "$M" inf-model
+poke inf-model/model.safetensors 400 '\x00\x00\x80\x7f'
+printf '{"problem":"1+1"}\n' > prompt.jsonl
+run tina-sample -m inf-model prompt.jsonl
+check "an infinity in a model: refused at load, the tensor named" sh -c '[ "$0" -eq 2 ] && grep -q "holds 1 infinite" err' "$status"
+set_json() { jq -c "$2" "$1" > "$1.new" && mv "$1.new" "$1"; }
+for change in '.lora_alpha = 0' '.lora_dropout = 2' '.lora_dropout = -0.5'; do
+    rm -rf bad-adapter; cp -r adapter bad-adapter
+    set_json bad-adapter/adapter_config.json "$change"
+    run tina-sample -m "$M" -a bad-adapter prompt.jsonl
+    check "adapter_config.json with $change: refused" status_is 2
+done
+sed 's/"lora_alpha": *[0-9.e+]*/"lora_alpha": 1e400/' adapter/adapter_config.json > big-alpha.json
+rm -rf bad-adapter; cp -r adapter bad-adapter; cp big-alpha.json bad-adapter/adapter_config.json
+run tina-sample -m "$M" -a bad-adapter prompt.jsonl
+check "adapter_config.json with lora_alpha 1e400: refused" sh -c '[ "$0" -eq 2 ] && grep -q "lora_alpha.*beyond" err' "$status"
+for change in '.rms_norm_eps = -1' '.rms_norm_eps = 0'; do
+    rm -rf bad-model; cp -r "$M" bad-model
+    set_json bad-model/config.json "$change"
+    run tina-sample -m bad-model prompt.jsonl
+    check "config.json with $change: refused" status_is 2
+done
+for change in '.temperature = -1' '.top_p = 7' '.top_p = 0'; do
+    rm -rf bad-model; cp -r "$M" bad-model
+    [ -e bad-model/generation_config.json ] || echo '{}' > bad-model/generation_config.json
+    set_json bad-model/generation_config.json "$change"
+    run tina-sample -m bad-model prompt.jsonl
+    check "generation_config.json with $change: refused" status_is 2
+done
+
 # ---- a crash while writing leaves no temporary file ----------------------------------------------------------------
 
 mkfifo slow
