@@ -39,6 +39,8 @@ TinaStatus tina_record_parse(const char *line, size_t len, cJSON **record, TinaE
     *record = NULL;
     const char *nul = memchr(line, '\0', len); /* cJSON would skip it as whitespace; JSON has no place for it */
     if (nul) return tina_error(err, TINA_ERR_INPUT, "not valid JSON (a NUL byte at byte %zu)", (size_t)(nul - line) + 1);
+    if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) /* cJSON would skip it, and the splicer would not */
+        return tina_error(err, TINA_ERR_INPUT, "not valid JSON (a byte order mark, U+FEFF, starts the line)");
     /* cJSON reads "\u0000" into a C string, which ends there: two ids that differ after it would be one */
     for (size_t i = 0; i + 1 < len; i++) {
         if (line[i] != '\\') continue;

@@ -187,6 +187,12 @@ static TinaStatus take_line(TinaReader *r, size_t end, const char **line, size_t
     return TINA_OK;
 }
 
+/* The first line of an input may start with a UTF-8 byte order mark (editors on Windows write one): it is not part
+ * of the line. */
+static void skip_byte_order_mark(const TinaReader *r, const char **line, size_t *len) {
+    if (r->line_number == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0) *line += 3, *len -= 3;
+}
+
 static bool blank(const char *line, size_t len) {
     for (size_t i = 0; i < len; i++)
         if (line[i] != ' ' && line[i] != '\t') return false;
@@ -217,6 +223,7 @@ TinaStatus tina_reader_next(TinaReader *r, const char **line, size_t *len, TinaE
                     *len = r->partial.len;
                     if (*len && (*line)[*len - 1] == '\r') r->partial.data[--*len] = '\0';
                     r->partial.len = 0; /* the data stays valid until the next call */
+                    skip_byte_order_mark(r, line, len);
                     if (!blank(*line, *len)) return TINA_OK;
                 }
                 continue;
@@ -235,6 +242,7 @@ TinaStatus tina_reader_next(TinaReader *r, const char **line, size_t *len, TinaE
         r->text_pos = end + 1;
         r->line_number++;
         r->partial.len = 0;
+        skip_byte_order_mark(r, line, len);
         if (!blank(*line, *len)) return TINA_OK;
     }
 }

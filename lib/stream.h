@@ -20,7 +20,8 @@ typedef struct TinaWriter TinaWriter;
 TinaStatus tina_reader_open(TinaReader **reader, const char *const *paths, int n, TinaError *err);
 
 /* The next line that is not blank, without its "\n" (or "\r\n"), NUL-terminated; *line is NULL after the last
- * line of the last input. The line stays valid until the next call. A last line without "\n" counts. */
+ * line of the last input. The line stays valid until the next call. A last line without "\n" counts; a UTF-8 byte
+ * order mark that starts an input is not part of its first line. */
 TinaStatus tina_reader_next(TinaReader *reader, const char **line, size_t *len, TinaError *err);
 
 /* Name of the input the last line came from ("<stdin>" for "-"), and that line's 1-based number in it. */

@@ -44,6 +44,8 @@ static void nul_characters_and_numbers_beyond_double_are_refused(void) {
     CHECK_STR(err.message, "field \"accuracy\" holds a number beyond double's range");
     CHECK(parse_error("{\"x\":[1,-2e999]}", &err) == TINA_ERR_INPUT);
     CHECK_STR(err.message, "field \"x\" holds a number beyond double's range");
+    CHECK(parse_error("\xEF\xBB\xBF{\"a\":1}", &err) == TINA_ERR_INPUT); /* the reader drops one at an input's start */
+    CHECK(strstr(err.message, "byte order mark") != NULL);
     cJSON_Delete(parse("{\"x\":1.7e308,\"y\":4e-330}")); /* the largest double, and an underflow to 0: numbers */
 }
 

@@ -111,6 +111,19 @@ static void blank_lines_after_the_last_record_end_the_stream(void) {
     CHECK(expect_lines(&plain, 1, want, 1, &err) == TINA_OK);
 }
 
+/* A byte order mark starting an input is not part of its first line; one starting a later line is (and the record
+ * parser refuses it, naming that line). */
+static void a_byte_order_mark_starting_an_input_is_skipped(void) {
+    const char *first = path_in_folder("bom1.jsonl"), *second = path_in_folder("bom2.jsonl");
+    const char a[] = "\xEF\xBB\xBF{\"a\":1}\n\xEF\xBB\xBF{\"b\":2}\n", b[] = "\xEF\xBB\xBF\n{\"c\":3}";
+    write_file(first, a, sizeof a - 1);
+    write_file(second, b, sizeof b - 1);
+    TinaError err;
+    const char *want[] = {"{\"a\":1}", "\xEF\xBB\xBF{\"b\":2}", "{\"c\":3}"};
+    const char *both[] = {first, second};
+    CHECK(expect_lines(both, 2, want, 3, &err) == TINA_OK);
+}
+
 static void zstd_output_round_trips_and_starts_with_the_zstd_magic(void) {
     enum { N = 20000 };
     static char storage[N][48];
@@ -328,6 +341,7 @@ int main(void) {
     static const TestCase tests[] = {
         TEST(plain_lines_come_without_line_ends_and_blank_lines_are_skipped),
         TEST(blank_lines_after_the_last_record_end_the_stream),
+        TEST(a_byte_order_mark_starting_an_input_is_skipped),
         TEST(zstd_output_round_trips_and_starts_with_the_zstd_magic),
         TEST(zstd_input_is_recognised_by_content_whatever_its_name),
         TEST(concatenated_zstd_frames_read_as_one_stream),
