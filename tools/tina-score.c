@@ -44,7 +44,6 @@ typedef struct {
 
 typedef struct {
     int n, correct;
-    size_t first_sample; /* its samples' votes in Samples */
 } Problem;
 
 typedef struct {
@@ -68,7 +67,7 @@ typedef struct {
     size_t n_problems, cap_problems;
     Vote *votes;
     size_t n_votes, cap_votes;
-    TinaStrMap *benchmark_index, *problem_index, *pred_index;
+    TinaStrMap *benchmark_index, *problem_index, *pred_index, *sample_index;
 } Tally;
 
 static TinaStatus grow(void **array, size_t *cap, size_t need, size_t item, TinaError *err) {
@@ -117,6 +116,20 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
         if (!status) status = tina_buf_append(key, "\x1f", 1, err);
         if (!status) status = tina_buf_append(key, id.data, id.len, err);
     }
+    if (!status && cJSON_GetObjectItemCaseSensitive(record, "sample")) { /* a rollout counted twice skews pass@k */
+        TinaBuf sample = {0};
+        status = tina_record_key(record, "sample", &sample, err);
+        size_t before = key->len, ignored;
+        if (!status) status = tina_buf_append(key, "\x1f", 1, err);
+        if (!status) status = tina_buf_append(key, sample.data, sample.len, err);
+        if (!status) status = intern(t->sample_index, key->data, key->len, 0, &ignored, &added, err);
+        if (!status && !added)
+            status = tina_error(err, TINA_ERR_INPUT, "id %s, sample %s: a second record of the same sample", id.data,
+                                sample.data);
+        key->len = before;
+        if (key->data) key->data[before] = '\0';
+        tina_buf_free(&sample);
+    }
     if (!status) status = intern(t->problem_index, key->data, key->len, t->n_problems, &p, &added, err);
     if (!status && added) {
         Benchmark *bm = &t->benchmarks[b];
@@ -155,19 +168,33 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
     return status;
 }
 
-/* maj@n of one problem: the most frequent prediction (the earliest on a tie) decides; no prediction is wrong */
-static bool majority_correct(const Tally *t, size_t problem) {
-    int best = -1, best_count = 0;
-    bool best_correct = false;
-    for (size_t i = 0; i < t->n_votes; i++) {
-        const Vote *v = &t->votes[i];
-        if (v->problem != problem || v->pred < 0) continue;
-        int count = 0;
-        for (size_t j = 0; j < t->n_votes; j++)
-            count += t->votes[j].problem == problem && t->votes[j].pred == v->pred;
-        if (count > best_count) best = v->pred, best_count = count, best_correct = v->correct;
+/* maj@n of every problem into right[]: the most frequent prediction (the earliest on a tie) decides; no prediction
+ * is wrong. Linear in the votes: a counting sort by problem keeps each problem's votes in input order, and a count
+ * per prediction is kept for one problem at a time. */
+static TinaStatus majorities(const Tally *t, bool *right, TinaError *err) {
+    size_t n_preds = tina_strmap_size(t->pred_index);
+    size_t *start = calloc(t->n_problems + 1, sizeof *start), *next = malloc((t->n_problems + 1) * sizeof *next);
+    size_t *order = malloc((t->n_votes ? t->n_votes : 1) * sizeof *order);
+    int *count = calloc(n_preds ? n_preds : 1, sizeof *count);
+    TinaStatus status = start && next && order && count ? TINA_OK : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    for (size_t v = 0; !status && v < t->n_votes; v++) start[t->votes[v].problem + 1]++;
+    for (size_t p = 0; !status && p < t->n_problems; p++) start[p + 1] += start[p];
+    if (!status) memcpy(next, start, (t->n_problems + 1) * sizeof *next);
+    for (size_t v = 0; !status && v < t->n_votes; v++) order[next[t->votes[v].problem]++] = v;
+    for (size_t p = 0; !status && p < t->n_problems; p++) {
+        for (size_t i = start[p]; i < start[p + 1]; i++)
+            if (t->votes[order[i]].pred >= 0) count[t->votes[order[i]].pred]++;
+        int best_count = 0;
+        right[p] = false;
+        for (size_t i = start[p]; i < start[p + 1]; i++) {
+            const Vote *v = &t->votes[order[i]];
+            if (v->pred >= 0 && count[v->pred] > best_count) best_count = count[v->pred], right[p] = v->correct;
+        }
+        for (size_t i = start[p]; i < start[p + 1]; i++)
+            if (t->votes[order[i]].pred >= 0) count[t->votes[order[i]].pred] = 0;
     }
-    return best >= 0 && best_correct;
+    free(start), free(next), free(order), free(count);
+    return status;
 }
 
 typedef struct {
@@ -191,21 +218,26 @@ static int by_rank(const void *a, const void *b) {
 }
 
 static TinaStatus summarise(const Tally *t, const Options *o, Row *rows, TinaError *err) {
-    for (size_t b = 0; b < t->n_benchmarks; b++) {
+    bool *right = malloc(t->n_problems * sizeof *right);
+    TinaStatus status = right ? majorities(t, right, err) : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    for (size_t b = 0; !status && b < t->n_benchmarks; b++) {
         const Benchmark *bm = &t->benchmarks[b];
         Row *r = &rows[b];
         *r = (Row){.name = bm->name, .problems = bm->n_problems, .n = t->problems[bm->problems[0]].n};
         double *rates = malloc(bm->n_problems * sizeof *rates);
-        if (!rates) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+        if (!rates) {
+            status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+            break;
+        }
         int majority = 0;
         for (int k = 0; k < o->n_ks; k++) r->pass[k] = 0;
         int counted[16] = {0};
         for (size_t i = 0; i < bm->n_problems; i++) {
             const Problem *p = &t->problems[bm->problems[i]];
             if (p->n != r->n && !o->allow_ragged) {
-                free(rates);
-                return tina_error(err, TINA_ERR_INPUT, "%s: problems have %d and %d samples (--allow-ragged to score "
-                                  "them anyway)", bm->name, r->n, p->n);
+                status = tina_error(err, TINA_ERR_INPUT, "%s: problems have %d and %d samples (--allow-ragged to "
+                                    "score them anyway)", bm->name, r->n, p->n);
+                break;
             }
             rates[i] = (double)p->correct / p->n;
             r->pass1 += rates[i];
@@ -213,7 +245,7 @@ static TinaStatus summarise(const Tally *t, const Options *o, Row *rows, TinaErr
                 double v = tina_pass_at_k(p->n, p->correct, o->ks[k]);
                 if (!isnan(v)) r->pass[k] += v, counted[k]++;
             }
-            majority += majority_correct(t, bm->problems[i]);
+            majority += right[bm->problems[i]];
         }
         r->pass1 /= (double)bm->n_problems;
         for (int k = 0; k < o->n_ks; k++) r->pass[k] = counted[k] ? r->pass[k] / counted[k] : NAN;
@@ -224,8 +256,9 @@ static TinaStatus summarise(const Tally *t, const Options *o, Row *rows, TinaErr
         else r->low = r->high = NAN;
         free(rates);
     }
-    qsort(rows, t->n_benchmarks, sizeof *rows, by_rank);
-    return TINA_OK;
+    free(right);
+    if (!status) qsort(rows, t->n_benchmarks, sizeof *rows, by_rank);
+    return status;
 }
 
 static void print_percent(FILE *f, double v, int width) {
@@ -365,6 +398,7 @@ int main(int argc, char **argv) {
     TinaStatus status = tina_strmap_new(&t.benchmark_index, &err);
     if (!status) status = tina_strmap_new(&t.problem_index, &err);
     if (!status) status = tina_strmap_new(&t.pred_index, &err);
+    if (!status) status = tina_strmap_new(&t.sample_index, &err);
     if (!status)
         status = cli_read_records((const char *const *)argv + optind, argc - optind, add_to_tally,
                                   (void *[]){&t, &o, &key}, &err);
@@ -383,6 +417,7 @@ int main(int argc, char **argv) {
     for (size_t b = 0; b < t.n_benchmarks; b++) free(t.benchmarks[b].name), free(t.benchmarks[b].problems);
     free(t.benchmarks), free(t.problems), free(t.votes), free(rows);
     tina_strmap_free(t.benchmark_index), tina_strmap_free(t.problem_index), tina_strmap_free(t.pred_index);
+    tina_strmap_free(t.sample_index);
     tina_buf_free(&key);
     return (int)status;
 }

@@ -145,6 +145,21 @@ for change in '.temperature = -1' '.top_p = 7' '.top_p = 0'; do
     check "generation_config.json with $change: refused" status_is 2
 done
 
+# ---- tina-score: every sample once, and linear in the samples -----------------------------------------------------
+
+printf '%s\n' '{"id":"p","sample":0,"rewards":{"accuracy":1},"pred":"1"}' \
+    '{"id":"p","sample":1,"rewards":{"accuracy":0},"pred":"2"}' '{"id":"p","sample":0,"rewards":{"accuracy":1},"pred":"1"}' \
+    > twice.jsonl
+run tina-score twice.jsonl
+check "tina-score: a second record of one (id, sample) is refused at its line" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "twice.jsonl:3: id p, sample 0" err' "$status"
+# 200,000 samples of one problem, each its own prediction but the last 3: maj@n once took a pass over all votes per
+# vote (quadratic: hours here); the majority "x" of 3 votes is right
+awk 'BEGIN { for (i = 0; i < 200000; i++) printf "{\"id\":\"p\",\"sample\":%d,\"rewards\":{\"accuracy\":%d},\"pred\":\"%s\"}\n", i, (i >= 199997), (i >= 199997 ? "x" : i) }' > wide.jsonl
+run tina-score --json --bootstrap 0 wide.jsonl
+check "tina-score: 200,000 samples of one problem, maj@n by the one repeated prediction" \
+    jq_true '.[0].benchmarks.all | ."maj@n" == 1 and .samples_per_problem == 200000'
+
 # ---- a crash while writing leaves no temporary file ----------------------------------------------------------------
 
 mkfifo slow
