@@ -160,6 +160,23 @@ run tina-score --json --bootstrap 0 wide.jsonl
 check "tina-score: 200,000 samples of one problem, maj@n by the one repeated prediction" \
     jq_true '.[0].benchmarks.all | ."maj@n" == 1 and .samples_per_problem == 200000'
 
+# ---- an address-space limit: a clear error, never a spin ----------------------------------------------------------
+
+"$BIN/tina-sample" -q -m "$M" -n 2 prompt.jsonl | jq -c '. + {advantage: (if .sample == 0 then 1 else -1 end)}' \
+    > advantaged.jsonl
+for limit in 400000 150000 60000; do
+    (ulimit -v "$limit"; exec timeout 120 "$BIN/tina-sample" -q -m "$M" --threads 16 -n 4 prompt.jsonl) > /dev/null 2> err
+    status=$?
+    check "tina-sample under ulimit -v $limit with 16 threads: done, or exit 1 with a message; in time" \
+        sh -c '[ "$0" -eq 0 ] || { [ "$0" -eq 1 ] && [ -s err ]; }' "$status"
+    (ulimit -v "$limit"; exec timeout 120 "$BIN/tina-update" -q -m "$M" -a adapter -o "limited-$limit" --threads 16 \
+        advantaged.jsonl) > /dev/null 2> err
+    status=$?
+    check "tina-update under ulimit -v $limit with 16 threads: done, or exit 1 with a message and no output" \
+        sh -c '[ "$0" -eq 0 ] && [ -e "$1" ] || { [ "$0" -eq 1 ] && [ -s err ] && [ ! -e "$1" ]; }' "$status" \
+        "limited-$limit"
+done
+
 # ---- a crash while writing leaves no temporary file ----------------------------------------------------------------
 
 mkfifo slow
