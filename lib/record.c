@@ -193,6 +193,7 @@ TinaStatus tina_record_format_string(TinaBuf *out, const char *text, size_t len,
         else if (c == '\n') replacement = "\\n";
         else if (c == '\t') replacement = "\\t";
         else if (c == '\r') replacement = "\\r";
+        else if (c == 0) replacement = TINA_UTF8_REPLACEMENT; /* a reader's C string would end at a "\u0000" */
         else if (c < 0x20) {
             snprintf(escaped, sizeof escaped, "\\u%04x", c);
             replacement = escaped;

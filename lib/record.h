@@ -54,7 +54,8 @@ TinaStatus tina_record_splice(TinaBuf *out, const char *line, size_t len, const 
 /* Writes value as the shortest JSON number that reads back as the same double ("null" if not finite). */
 void tina_record_format_number(double value, char text[32]);
 
-/* Appends text[0..len) as a JSON string (quoted, escaped; ill-formed UTF-8 as U+FFFD so the line stays valid). */
+/* Appends text[0..len) as a JSON string (quoted, escaped; ill-formed UTF-8 as U+FFFD so the line stays valid, and a
+ * NUL byte as U+FFFD too: tina's readers refuse "\u0000", which a C string cannot hold). */
 TinaStatus tina_record_format_string(TinaBuf *out, const char *text, size_t len, TinaError *err);
 
 /* Appends values[0..n) as a JSON array of the shortest decimals that read back as the same floats. */

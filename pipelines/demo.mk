@@ -8,6 +8,8 @@ MODEL ?= data/models/tiny-arith
 HELDOUT ?= data/demo/heldout.jsonl
 EVAL_N ?= 4
 THREADS ?= $(shell nproc)
+include pipelines/safe.mk
+$(call safe_require,TINA_BIN DEMO MODEL HELDOUT EVAL_N THREADS)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c

@@ -6,7 +6,8 @@
 # Writes OUT/<set>.rewarded.jsonl.zst per benchmark, then OUT/scores.txt (tina-score's table) and OUT/scores.json.
 # The defaults are REFERENCE.md's evaluation protocol: temperature 0.6, top-p 0.95, 32,768 new tokens, the chat
 # template without a system prompt, and a user suffix asking for the answer in \boxed{}, after a space (make drops a
-# value's leading blanks; $(empty) keeps them: SUFFIX='$(empty) Think.'). DEVICE=cuda samples on the GPU (a build
+# value's leading blanks; $(empty) keeps them: SUFFIX='$(empty) Think.'; the suffix reaches tina-sample as written,
+# quotes, $ and backticks included, pipelines/safe.mk). DEVICE=cuda samples on the GPU (a build
 # with CUDA=1), where tina-sample's --batch auto fills 90% of its memory with the KV cache: at 32,768 new tokens
 # that is the protocol's only practical place.
 
@@ -30,6 +31,12 @@ ADAPTER ?=
 ifeq ($(OUT),)
 $(error OUT is required: the evaluation's folder, e.g. OUT=evals/base)
 endif
+include pipelines/safe.mk
+$(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE \
+    SEED K THREADS DEVICE)
+$(call safe_require,SETS,words)
+# the prompt suffix is text: tina-sample gets it from the environment, as written
+export TINA_SUFFIX := $(call safe_text,SUFFIX)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -52,7 +59,7 @@ $(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1)
 	@mkdir -p $$(@D)
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) $(if $(ADAPTER),-a $(ADAPTER)) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
 	    -n $(N) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
-	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) --suffix '$(SUFFIX)' --seed $(SEED) \
+	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) --suffix "$$$$TINA_SUFFIX" --seed $(SEED) \
 	    --device $(DEVICE) --threads $(THREADS) $$< | $(TINA_BIN)/tina-reward -q -r accuracy,format -o $$@.tmp && mv $$@.tmp $$@
 endef
 $(foreach s,$(SETS),$(eval $(call set,$(s))))

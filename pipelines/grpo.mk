@@ -63,6 +63,23 @@ SBATCH_FLAGS ?=
 ifeq ($(RUN),)
 $(error RUN is required: the run's folder, e.g. RUN=runs/first)
 endif
+include pipelines/safe.mk
+$(call safe_require,RUN MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED \
+    LOSS BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE \
+    TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE SHARDS DEVICE UPDATE_DEVICE LAUNCHER EVAL_EVERY EVAL_N \
+    THREADS KEEP TINA_BIN RECIPE GPUS PARTITION ACCOUNT TIME_LIMIT GPUS_PER_TASK CPUS_PER_TASK)
+$(call safe_require,REWARDS EXTRA_UPDATE EVAL_SETS EVAL_VARS SBATCH_FLAGS,words)
+# the prompt suffix is text: the tools get it from the environment, as written
+export TINA_SUFFIX := $(call safe_text,SUFFIX)
+
+# One make at a time in a run's folder: the first one started takes RUN/.lock (pipelines/lock.sh) and removes what
+# a killed run left half-written; another one stops here, naming the holder (exit 2). Its own sub-makes and Slurm
+# tasks know the run is theirs from TINA_LOCKED_RUN. Not for print-* goals, nor for make -n.
+ifeq ($(filter $(RUN),$(TINA_LOCKED_RUN))$(filter n,$(firstword -$(MAKEFLAGS)))$(filter print-%,$(MAKECMDGOALS)),)
+lock_refusal := $(shell pipelines/lock.sh $(RUN) $$PPID)
+$(if $(lock_refusal),$(error $(lock_refusal)))
+export TINA_LOCKED_RUN := $(RUN)
+endif
 ifeq ($(filter local slurm,$(LAUNCHER)),)
 $(error LAUNCHER is local or slurm, not '$(LAUNCHER)')
 endif
@@ -75,7 +92,7 @@ SHELL := bash
 
 numbers := $(shell seq -f %04g 1 $(STEPS))
 # (inside the step rules, which make expands twice: $$$$ reaches the shell as one $)
-system = $(if $(SYSTEM_FILE),--system "$$$$(cat $(SYSTEM_FILE))") $(if $(SUFFIX),--suffix '$(SUFFIX)') \
+system = $(if $(SYSTEM_FILE),--system "$$$$(cat $(SYSTEM_FILE))") $(if $(TINA_SUFFIX),--suffix "$$$$TINA_SUFFIX") \
     $(if $(TOKENIZER),--tokenizer $(TOKENIZER))
 adapter_of = $(RUN)/step-$(1)/adapter/adapter_config.json
 shards := $(shell seq 0 $$(( $(SHARDS) - 1 )))
@@ -109,11 +126,12 @@ train: $(RUN)/settings.json $(RUN)/metrics.jsonl
 # starts: a report never has to guess what a run was
 settings := RECIPE MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED LOSS \
     BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE TOP_P \
-    MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE SUFFIX REWARDS SHARDS DEVICE UPDATE_DEVICE LAUNCHER \
+    MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE REWARDS SHARDS DEVICE UPDATE_DEVICE LAUNCHER \
     EVAL_EVERY EVAL_SETS EVAL_N EVAL_VARS
 $(RUN)/settings.json:
 	@mkdir -p $(@D)
-	jq -n '$$ARGS.named' $(foreach v,$(settings),--arg $(v) '$(subst ','\'',$($(v)))') > $@.tmp && mv $@.tmp $@
+	jq -n '$$ARGS.named' $(foreach v,$(settings),--arg $(v) '$($(v))') --arg SUFFIX "$$TINA_SUFFIX" > $@.tmp \
+	    && mv $@.tmp $@
 
 print-%:
 	@echo '$($*)'

@@ -4,6 +4,8 @@
 ifeq ($(RUN),)
 $(error RUN is required)
 endif
+include pipelines/safe.mk
+$(call safe_require,RUN)
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 # a recipe that fails leaves no target behind to pass for a made one

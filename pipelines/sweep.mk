@@ -19,6 +19,9 @@ include $(SWEEP)
 RECIPE ?= tina-open-rs2
 OUT ?= sweeps/$(basename $(notdir $(SWEEP)))
 CKPT_EVERY ?= 50
+include pipelines/safe.mk
+$(call safe_require,SWEEP OUT RECIPE CKPT_EVERY)
+$(call safe_require,GRID,words)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c

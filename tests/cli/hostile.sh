@@ -177,6 +177,49 @@ for limit in 400000 150000 60000; do
         "limited-$limit"
 done
 
+# ---- pipelines: values reach the tools as data; one make per run folder; what a kill left is cleaned ---------------
+
+for i in 1 2; do jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus 1?", answer: "\($i + 1)"}'; done \
+    > train.jsonl
+grpo() { # grpo RUN [VAR=value]...: a one-step run of the tiny fixture
+    (cd "$ROOT" && make -s -f pipelines/grpo.mk TINA_BIN="$BIN" RUN="$1" MODEL=tests/fixtures/models/qwen2-f32 \
+        TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" STEPS=1 BATCH=2 G=2 MAX_NEW_TOKENS=4 RANK=4 \
+        ALPHA=16 SYSTEM_FILE= THREADS=2 "${@:2}")
+}
+suffix="Let's \`touch ran-backticks\` \$(touch ran-dollar) \$HOME; \$\$x \"quoted\""
+grpo "$SCRATCH/literal" SUFFIX="$suffix" > /dev/null 2> err
+status=$?
+zstdcat literal/step-0001/rollouts.jsonl.zst | head -n 1 |
+    "$BIN/tina-tokenize" -q -t "$ROOT/data/models/tiny-math-bpe" --decode --field prompt_tokens > decoded.jsonl
+check "grpo.mk: a SUFFIX with quotes, \$, backticks and ; reaches the prompt as written, and runs nothing" \
+    sh -c '[ "$0" -eq 0 ] && jq -e --arg s "$1" ".text | contains(\$s)" decoded.jsonl > /dev/null &&
+           [ "$(jq -r .SUFFIX literal/settings.json)" = "$1" ] && ! ls -A . "$2" | grep -q ran-' "$status" "$suffix" "$ROOT"
+for bad in 'MODEL=tests/fixtures/models/qwen2-f32`touch ran-model`' 'LR=1e-3;touch ran-lr' "RUN=$SCRATCH/a b" \
+    'REWARDS=--preset tina|touch ran-rewards' $'SEED=1\n2'; do
+    grpo "$SCRATCH/refused" "$bad" > /dev/null 2> err
+    status=$?
+    check "grpo.mk: ${bad%%=*} holding shell text is refused before anything runs (exit 2, named)" \
+        sh -c '[ "$0" -eq 2 ] && grep -q "${1%%=*} holds" err && [ ! -e refused ] && ! ls -A . "$2" | grep -q ran-' \
+        "$status" "$bad" "$ROOT"
+done
+mkdir -p locked/step-0001
+(exec -a make sleep 60) &
+holder=$!
+echo "$holder" > locked/.lock
+grpo "$SCRATCH/locked" > /dev/null 2> err
+status=$?
+check "grpo.mk: a second make in a run folder stops (exit 2), naming the process that holds it" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "in use by process $1" err && [ ! -e locked/step-0001/prompts.jsonl ]' \
+    "$status" "$holder"
+kill "$holder"; wait "$holder" 2> /dev/null
+touch locked/step-0001/.rollouts.jsonl.zst.tmp-AbC123 locked/step-0001/prompts.jsonl.tmp
+mkdir -p locked/step-0000/adapter.tmp locked/step-0001/.adapter.tmp-XyZ789
+grpo "$SCRATCH/locked" > /dev/null 2> err
+status=$?
+check "grpo.mk: the holder gone, the run takes the lock over, removes the killed run's temporary files and ends" \
+    sh -c '[ "$0" -eq 0 ] && [ -z "$(find locked -name "*.tmp" -o -name "*.tmp-*")" ] && [ -e locked/metrics.jsonl ]' \
+    "$status"
+
 # ---- a crash while writing leaves no temporary file ----------------------------------------------------------------
 
 mkfifo slow

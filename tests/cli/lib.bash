@@ -53,6 +53,8 @@ jq_true() {
     while [ "${1:-}" = --arg ]; do args+=(--arg "$2" "$3"); shift 3; done
     jq -e -s "${args[@]}" "$1" "${2:-out}" >/dev/null 2>&1
 }
+# rewritten_since_marker DIR: the files under DIR newer than ./marker, but for a pipeline's lock (each make takes it)
+rewritten_since_marker() { find "$1" -newer marker -type f ! -name .lock; }
 # near A B [TOL]: numbers within TOL (default 1e-12)
 near() { awk -v a="$1" -v b="$2" -v t="${3:-1e-12}" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 

@@ -20,7 +20,7 @@ check "metrics: each reward's mean over the step's rollouts" \
     jq -e --slurpfile want step2-rewards.json '.rewards == $want[0]' <(sed -n 2p whole/metrics.jsonl) > /dev/null
 touch marker
 grpo whole > /dev/null 2>&1
-check "the same command again does nothing" [ -z "$(find whole -newer marker)" ]
+check "the same command again does nothing (but take the run's lock)" [ -z "$(rewritten_since_marker whole)" ]
 
 # killed during step 2's sampling or update, then resumed
 grpo killed > /dev/null 2>&1 &
@@ -78,7 +78,7 @@ check "SHARDS=3: step 1's adapter within 1e-4 relative L2 of the one-process run
 echo "note: SHARDS=3 vs 1, step 1: adapter relative L2 difference $(jq .rel_l2 diff.json), of a move of $(jq .rel_l2 moved1.json)"
 touch marker
 grpo sharded REWARDS="-r repetition,cosine" SHARDS=3 -j3 > /dev/null 2>&1
-check "SHARDS=3: the same command again does nothing" [ -z "$(find sharded -newer marker)" ]
+check "SHARDS=3: the same command again does nothing" [ -z "$(rewritten_since_marker sharded)" ]
 
 evaluate() { # evaluate BIN
     (cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$1" OUT="$SCRATCH/eval" MODEL="$F/qwen2-f32" \
@@ -122,8 +122,8 @@ touch dry/step-0000/adapter/adapter_config.json train-dry.jsonl
 echo '{}' > dry/step-0001/prompts.jsonl
 (cd "$ROOT" && make -n -f pipelines/grpo.mk RUN="$SCRATCH/dry" MODEL=m STEPS=1 TRAIN="$SCRATCH/train-dry.jsonl" \
     SYSTEM_FILE=pipelines/recipes/open-rs-system.txt SUFFIX='$(empty) Think.' "$SCRATCH/dry/step-0001/rollouts.jsonl.zst") > dry-run.txt 2>&1
-check "open-rs2: tina-sample gets the system prompt file's text, and the suffix" \
-    grep -qF -- "--system \"\$(cat pipelines/recipes/open-rs-system.txt)\" --suffix ' Think.'" dry-run.txt
+check "open-rs2: tina-sample gets the system prompt file's text, and the suffix (from the environment)" \
+    grep -qF -- "--system \"\$(cat pipelines/recipes/open-rs-system.txt)\" --suffix \"\$TINA_SUFFIX\"" dry-run.txt
 check "open-rs3: format 1 + cosine 2 over 3584" [ "$(var tina-open-rs3 REWARDS)" = "--reward format:1,cosine:2 --cosine-max-len 3584" ]
 check "limr, deepscaler, still: G 4" [ "$(var tina-limr G)$(var tina-deepscaler G)$(var tina-still G)" = 444 ]
 check "still: length 1 + accuracy 2" [ "$(var tina-still REWARDS)" = "--reward length:1,accuracy:2" ]

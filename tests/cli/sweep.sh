@@ -51,7 +51,7 @@ check "killed and resumed: every checkpoint's scores the same" \
                "killed/$r/step-$s/eval/scores.json" || exit 1; done; done' - "$runs"
 touch marker
 sweep whole -j2 > /dev/null 2>&1
-check "the same command again does nothing" [ -z "$(find whole -newer marker)" ]
+check "the same command again does nothing (but take the run's lock)" [ -z "$(rewritten_since_marker whole)" ]
 
 # the reports
 (cd "$ROOT" && make -s -f pipelines/report.mk TINA_BIN="$BIN" SWEEP="$SCRATCH/grid.mk" OUT="$SCRATCH/whole" \

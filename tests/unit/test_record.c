@@ -39,6 +39,10 @@ static void nul_characters_and_numbers_beyond_double_are_refused(void) {
     CHECK(strstr(err.message, "\\u0000") != NULL && strstr(err.message, "byte 9") != NULL);
     CHECK(parse_error("{\"a\\u0000\":1}", &err) == TINA_ERR_INPUT); /* in a key too */
     cJSON_Delete(parse("{\"id\":\"a\\\\u0000b\"}"));            /* an escaped backslash, then plain "u0000" */
+    TinaBuf written = {0}; /* and tina never writes one: a NUL byte (a model may sample it) is written as U+FFFD */
+    CHECK(tina_record_format_string(&written, "a\0b", 3, &err) == TINA_OK);
+    CHECK_STR(written.data, "\"a\xEF\xBF\xBD" "b\"");
+    tina_buf_free(&written);
     cJSON_Delete(parse("{\"id\":\"\\u0001\\u1000\"}")); /* other control characters are characters */
     CHECK(parse_error("{\"rewards\":{\"accuracy\":1e400}}", &err) == TINA_ERR_INPUT);
     CHECK_STR(err.message, "field \"accuracy\" holds a number beyond double's range");

@@ -1,0 +1,30 @@
+# pipelines/safe.mk: what a pipeline pastes into its shell commands can hold nothing the shell would read as code.
+#
+# A makefile's recipes are shell text with the variables' values pasted in. So every value that is pasted (paths,
+# numbers, names, option lists) is checked when make reads the makefile: it may hold letters, digits and
+# . _ / + = : , @ % ~ - (and spaces, for the lists of words), nothing else; a quote, $, a backtick, ;, |, &, <, >,
+# (, ), *, ?, a tab or a newline stops make with the variable named, before anything runs. Free text (the prompt
+# suffix) is never pasted: it reaches the tools through the environment, as written.
+
+safe_characters := a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V W \
+    X Y Z 0 1 2 3 4 5 6 7 8 9 . _ / + = : , @ % ~ -
+define safe_newline
+
+
+endef
+safe_tab := $(subst ,,	)
+# what is left of $(1) once the characters of $(2) are taken out
+safe_strip = $(if $(2),$(call safe_strip,$(subst $(firstword $(2)),,$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+# $(call safe_unsafe,VALUE[,WORDS]): what of VALUE a shell command cannot hold as it is (a space counts unless WORDS),
+# or nothing
+safe_leftover = $(call safe_strip,$(1),$(safe_characters))
+safe_unsafe = $(or $(if $(findstring $(safe_newline),$(1)),a newline),$(if $(findstring $(safe_tab),$(1)),a tab), \
+    $(strip $(if $(2),$(call safe_leftover,$(1)),$(subst $(strip) ,' ',$(call safe_leftover,$(strip $(1)))))))
+# $(call safe_require,NAMES[,WORDS]): make stops on the first of the variables NAMES whose value is not safe
+safe_require = $(foreach v,$(1),$(if $(call safe_unsafe,$($(v)),$(2)),$(error $(v) holds $(call safe_unsafe,$($(v)),\
+    $(2)), which the pipelines do not pass to a shell (only letters, digits and . _ / + = : , @ % ~ -$(if $(2), and \
+    spaces)))))
+
+# $(call safe_text,NAME): the variable's text as written, "$" included, not expanded by make, but for "$(empty)",
+# which is dropped: make drops a value's leading blanks, and SUFFIX='$(empty) Think.' keeps its space
+safe_text = $(subst $$(empty),,$(value $(1)))
