@@ -14,6 +14,7 @@
 #include <omp.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,21 +47,34 @@ bool tina_gemm_use(TinaKernel kernel) {
     return true;
 }
 
-TinaKernel tina_gemm_kernel(void) {
-    if (kernel_in_use >= 0) return (TinaKernel)kernel_in_use;
-    TinaKernel best = best_kernel();
+static const char *const kernel_names[] = {"generic", "avx2", "avx512"};
+
+/* The kernel TINA_CPU names, or the best one; a name that is not a kernel, or one the processor lacks, is said once on
+ * stderr (a check of REPRODUCIBILITY's statements must know which kernel ran). */
+static void choose_kernel(void) {
+    TinaKernel best = best_kernel(), want = best;
     const char *asked = getenv("TINA_CPU");
-    TinaKernel want = best;
-    if (asked && strcmp(asked, "generic") == 0) want = TINA_KERNEL_GENERIC;
-    else if (asked && strcmp(asked, "avx2") == 0) want = TINA_KERNEL_AVX2;
-    kernel_in_use = (int)(want < best ? want : best); /* a racing first call sets the same value */
+    if (asked && *asked) {
+        int named = -1;
+        for (int k = 0; k < 3; k++)
+            if (strcmp(asked, kernel_names[k]) == 0) named = k;
+        if (named < 0)
+            fprintf(stderr, "tina: TINA_CPU=%s is not a kernel (generic, avx2, avx512): running %s\n", asked,
+                    kernel_names[best]);
+        else if (named > (int)best)
+            fprintf(stderr, "tina: TINA_CPU=%s: this processor lacks it: running %s\n", asked, kernel_names[best]);
+        else want = (TinaKernel)named;
+    }
+    kernel_in_use = (int)want;
+}
+
+TinaKernel tina_gemm_kernel(void) {
+    static pthread_once_t chosen = PTHREAD_ONCE_INIT;
+    if (kernel_in_use < 0) pthread_once(&chosen, choose_kernel);
     return (TinaKernel)kernel_in_use;
 }
 
-const char *tina_gemm_kernel_name(void) {
-    static const char *const names[] = {"generic", "avx2", "avx512"};
-    return names[tina_gemm_kernel()];
-}
+const char *tina_gemm_kernel_name(void) { return kernel_names[tina_gemm_kernel()]; }
 
 static Shape shape(void) { return shapes[tina_gemm_kernel()]; }
 

@@ -902,11 +902,11 @@ static bool pm_inside_arithmetic(const MathNode *n, bool in_arithmetic) {
 static bool one_number_with_separators(const char *s, size_t len) {
     while (len && isspace((unsigned char)*s)) s++, len--;
     while (len && isspace((unsigned char)s[len - 1])) len--;
-    size_t i = s[0] == '-', lead = 0;
+    size_t i = len && s[0] == '-', lead = 0;
     while (i < len && isdigit((unsigned char)s[i])) i++, lead++;
     if (lead < 1 || lead > 3) return false;
     bool groups = false;
-    while (i + 3 < len + 0 && s[i] == ',' && isdigit((unsigned char)s[i + 1]) && isdigit((unsigned char)s[i + 2]) &&
+    while (i + 3 < len && s[i] == ',' && isdigit((unsigned char)s[i + 1]) && isdigit((unsigned char)s[i + 2]) &&
            isdigit((unsigned char)s[i + 3]))
         i += 4, groups = true;
     if (i < len && s[i] == '.') {

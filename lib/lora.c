@@ -144,8 +144,9 @@ static TinaStatus read_config(const char *dir, TinaLora *l, TinaError *err) {
     const cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "base_model_name_or_path");
     if (type && (!cJSON_IsString(type) || strcmp(type->valuestring, "LORA") != 0))
         status = tina_error(err, TINA_ERR_INPUT, "peft_type is not LORA");
-    else if (!cJSON_IsNumber(r) || r->valuedouble < 1 || r->valuedouble != (int)r->valuedouble)
-        status = tina_error(err, TINA_ERR_INPUT, "\"r\" is missing or not a positive integer");
+    else if (!cJSON_IsNumber(r) || r->valuedouble < 1 || r->valuedouble > 65536 ||
+             r->valuedouble != (int)r->valuedouble)
+        status = tina_error(err, TINA_ERR_INPUT, "\"r\" is missing or not an integer from 1 to 65536");
     else if (!cJSON_IsNumber(alpha)) status = tina_error(err, TINA_ERR_INPUT, "\"lora_alpha\" is missing");
     else if (!(alpha->valuedouble > 0 && alpha->valuedouble <= 1e6))
         status = tina_error(err, TINA_ERR_INPUT, "\"lora_alpha\" is %g (expected from above 0 to 1e6)",

@@ -290,7 +290,8 @@ static void remove_pending(void) {
 
 /* The signals that end a process, the handlers they had before ours (a sanitizer's report of a crash still comes),
  * and a stack of its own for the handler: a crash can be the stack's own overflow. */
-static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ,
+                                    SIGSEGV, SIGBUS,  SIGFPE, SIGILL,  SIGABRT};
 enum { N_FATAL = sizeof fatal_signals / sizeof *fatal_signals };
 static struct sigaction previous_actions[N_FATAL];
 static char signal_stack[1 << 16];

@@ -3,6 +3,9 @@
 # shell text run. The inputs are built here, not taken from a list: each case stands for its class.
 . "$(dirname "$0")/lib.bash"
 M=$ROOT/data/models/tiny-arith
+# under AddressSanitizer (make asan's build) a crash is the sanitizer's to report, and an address-space limit
+# leaves it no room for its shadow memory
+sanitized=$(ldd "$BIN/tina-sample" 2> /dev/null | grep -c libasan)
 
 rollout() { jq -cn --arg answer "$1" --arg completion "$2" '{id: "p", answer: $answer, completion: $completion}'; }
 # repeat N TEXT: TEXT N times
@@ -121,7 +124,7 @@ printf '{"problem":"1+1"}\n' > prompt.jsonl
 run tina-sample -m inf-model prompt.jsonl
 check "an infinity in a model: refused at load, the tensor named" sh -c '[ "$0" -eq 2 ] && grep -q "holds 1 infinite" err' "$status"
 set_json() { jq -c "$2" "$1" > "$1.new" && mv "$1.new" "$1"; }
-for change in '.lora_alpha = 0' '.lora_dropout = 2' '.lora_dropout = -0.5'; do
+for change in '.lora_alpha = 0' '.lora_dropout = 2' '.lora_dropout = -0.5' '.r = 1e300'; do
     rm -rf bad-adapter; cp -r adapter bad-adapter
     set_json bad-adapter/adapter_config.json "$change"
     run tina-sample -m "$M" -a bad-adapter prompt.jsonl
@@ -164,7 +167,7 @@ check "tina-score: 200,000 samples of one problem, maj@n by the one repeated pre
 
 "$BIN/tina-sample" -q -m "$M" -n 2 prompt.jsonl | jq -c '. + {advantage: (if .sample == 0 then 1 else -1 end)}' \
     > advantaged.jsonl
-for limit in 400000 150000 60000; do
+for limit in $([ "$sanitized" -gt 0 ] || echo 400000 150000 60000); do
     (ulimit -v "$limit"; exec timeout 120 "$BIN/tina-sample" -q -m "$M" --threads 16 -n 4 prompt.jsonl) > /dev/null 2> err
     status=$?
     check "tina-sample under ulimit -v $limit with 16 threads: done, or exit 1 with a message; in time" \
@@ -232,7 +235,8 @@ kill -SEGV "$pid"
 exec 3>&-
 wait "$pid" 2>/dev/null
 status=$?
-check "a tool killed by SIGSEGV while writing: the signal's status (139)" status_is 139
+check "a tool killed by SIGSEGV while writing: the signal's status (139; the sanitizer's report and 1 under it)" \
+    sh -c '[ "$0" -eq 139 ] || { [ "$1" -gt 0 ] && [ "$0" -eq 1 ]; }' "$status" "$sanitized"
 check "... and neither its output nor a temporary file is left" sh -c '! ls -A | grep -q crashed'
 
 finish

@@ -96,6 +96,9 @@ check "--threads 1: the same bytes as all threads" cmp -s out sampled.jsonl
 # without AVX-512 both runs are AVX2)
 TINA_CPU=avx2 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 prompts.jsonl
 check "TINA_CPU=avx2: the same bytes as the widest kernel" cmp -s out sampled.jsonl
+TINA_CPU=avx1024 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 prompts.jsonl
+check "TINA_CPU=avx1024 (no such kernel): said once on stderr, the widest kernel runs" \
+    sh -c '[ "$(grep -c "TINA_CPU=avx1024 is not a kernel" err)" = 1 ] && cmp -s out sampled.jsonl'
 # prompts longer than a tile of rows, alone and prefilled together, with 1 thread and all: the same bytes
 jq -c -n '[range(2)] | .[] as $p | {id: "long\($p)", prompt_tokens: [range(300 + 41 * $p) | (. * 7 + $p) % 512]}' \
     > long.jsonl

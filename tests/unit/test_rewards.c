@@ -74,6 +74,11 @@ static void deep_nesting_does_not_parse(void) {
     }
     arena.n_nodes = arena.n_slots = 0;
     CHECK(tina_math_parse(TEXT("{{1}}"), false, &arena) != NULL); /* a little nesting still reads */
+    char *blank = malloc(1); /* a text of spaces, not NUL-terminated: the reader once looked one byte beyond it */
+    *blank = ' ';
+    arena.n_nodes = arena.n_slots = 0;
+    CHECK(tina_math_parse(blank, 1, false, &arena) == NULL);
+    free(blank);
 }
 
 static void format_r1_wants_think_then_answer_blocks(void) {
