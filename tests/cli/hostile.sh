@@ -208,13 +208,19 @@ done
 mkdir -p locked/step-0001
 (exec -a make sleep 60) &
 holder=$!
-echo "$holder" > locked/.lock
+echo "$(hostname) $holder" > locked/.lock
 grpo "$SCRATCH/locked" > /dev/null 2> err
 status=$?
 check "grpo.mk: a second make in a run folder stops (exit 2), naming the process that holds it" \
     sh -c '[ "$0" -eq 2 ] && grep -q "in use by process $1" err && [ ! -e locked/step-0001/prompts.jsonl ]' \
     "$status" "$holder"
 kill "$holder"; wait "$holder" 2> /dev/null
+echo "another-host 1" > locked/.lock
+grpo "$SCRATCH/locked" > /dev/null 2> err
+status=$?
+check "grpo.mk: a lock taken on another host (a shared folder) is not taken over: exit 2, what to do said" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "process 1 on another-host; if that run is gone, remove" err' "$status"
+echo "$(hostname) $holder" > locked/.lock
 touch locked/step-0001/.rollouts.jsonl.zst.tmp-AbC123 locked/step-0001/prompts.jsonl.tmp
 mkdir -p locked/step-0000/adapter.tmp locked/step-0001/.adapter.tmp-XyZ789
 grpo "$SCRATCH/locked" > /dev/null 2> err

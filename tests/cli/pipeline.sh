@@ -93,7 +93,10 @@ status=0
 evaluate "$SCRATCH/dying-bin" > /dev/null 2>&1 || status=$?
 check "eval.mk: a sampler killed mid-stream fails the evaluation and leaves no rewarded file" \
     sh -c '[ "$1" != 0 ] && ! [ -e eval/train.rewarded.jsonl.zst ]' - "$status"
+left=$(find eval -name '*.tmp' | wc -l)
 evaluate "$BIN" > /dev/null 2>&1
+check "eval.mk: the evaluation again removes the $left temporary file(s) the killed one left" \
+    sh -c '[ "$0" -gt 0 ] && [ -z "$(find eval -name "*.tmp" -o -name "*.tmp-*")" ]' "$left"
 check "eval.mk: a score table and its JSON" sh -c '[ -s eval/scores.txt ] && jq -e ".benchmarks.toy.problems == 12" eval/scores.json > /dev/null'
 
 # The recipes against REFERENCE.md section 1
