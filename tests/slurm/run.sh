@@ -130,8 +130,8 @@ echo "note: LAUNCHER=slurm SHARDS=2 vs one process after 2 steps: adapter relati
 
 touch marker
 grpo slurm SHARDS=2 LAUNCHER=slurm > /dev/null 2>&1
-check "LAUNCHER=slurm: the same command again submits nothing" \
-    sh -c '[ -z "$(find slurm -newer marker)" ]'
+check "LAUNCHER=slurm: the same command again submits nothing (but takes the run's lock)" \
+    [ -z "$(rewritten_since_marker slurm)" ]
 # a lost shard: resumed, only that shard's task is submitted again, and the step ends with the same bytes
 rm -rf slurm/step-0002/adapter slurm/step-0002/metrics.json slurm/metrics.jsonl slurm/step-0002/shard-1/grads.safetensors
 status=0
