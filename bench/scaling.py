@@ -26,7 +26,7 @@ READ_BYTES_PER_S = 4079e9 / 2  # the same run's device copy, reads + writes: hal
 HBM_BYTES = 140 * 2**30  # "this GPU holds 140 GiB"
 WEIGHT_BYTES = 3.554e9  # 1,777,088,000 bf16 parameters (tied: no)
 # The update on the GPU is issue 11 (not built yet): PEFT's measured LoRA r32 forward + backward + AdamW on one H200,
-# 23,970 tokens/s (REFERENCE.md section 5), at 4N FLOP a token; GRPO with beta 0.04 adds the base model's forward for
+# 23,970 tokens/s (docs/facts.md section 5), at 4N FLOP a token; GRPO with beta 0.04 adds the base model's forward for
 # the KL term (2N): 6N a token.
 UPDATE_TOKENS_PER_S = 23970 * 4 / 6
 GRAD_FILE_BYTES = 147770480  # rank 32, all seven projections: 36.9 M f32 (tina-adapter init on the real config)
@@ -35,7 +35,7 @@ GRAD_FILE_BYTES = 147770480  # rank 32, all seven projections: 36.9 M f32 (tina-
 JOB_WAIT_S = 5.0
 SHARED_FS_BYTES_PER_S = 1e9
 
-# ---- the Tina recipe (REFERENCE.md section 1) and what its completions are like ----------------------------------
+# ---- the Tina recipe (docs/facts.md section 1) and what its completions are like ----------------------------------
 PROMPTS, G = 8, 6
 PROMPT_TOKENS = 200  # open-rs problems with the system prompt: 150-300 tokens (the cap is 512)
 MAX_NEW = 3584

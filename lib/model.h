@@ -3,7 +3,7 @@
  * position, log-probs of given next tokens (the vocabulary in chunks), a LoRA adapter applied unmerged or not at all,
  * and merging an adapter into the weights for export.
  *
- * Numerics follow transformers (REFERENCE.md section 2): pre-norm blocks, RMSNorm reduced in f32 then scaled,
+ * Numerics follow transformers (docs/facts.md section 2): pre-norm blocks, RMSNorm reduced in f32 then scaled,
  * rotate-half RoPE, GQA, f32 softmax, SwiGLU MLP. Weights live in one allocation, activations in another, sized at
  * load for calls of up to max_tokens tokens. */
 #ifndef TINA_MODEL_H

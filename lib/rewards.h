@@ -1,4 +1,4 @@
-/* rewards: the reward functions of Tina and open-r1, as REFERENCE.md section 1 defines them.
+/* rewards: the reward functions of Tina and open-r1, as docs/facts.md section 1 defines them.
  *
  * Each scores one completion (text as UTF-8; lengths in characters, like Python's len). The accuracy reward lives
  * in answer.h; `length` needs the whole group and `cosine` the accuracy, so they take those as arguments. */

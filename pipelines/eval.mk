@@ -4,7 +4,7 @@
 #       [DEVICE=cuda]
 #
 # Writes OUT/<set>.rewarded.jsonl.zst per benchmark, then OUT/scores.txt (tina-score's table) and OUT/scores.json.
-# The defaults are REFERENCE.md's evaluation protocol: temperature 0.6, top-p 0.95, 32,768 new tokens, the chat
+# The defaults are the evaluation protocol of docs/facts.md section 1: temperature 0.6, top-p 0.95, 32,768 new tokens, the chat
 # template without a system prompt, and a user suffix asking for the answer in \boxed{}, after a space (make drops a
 # value's leading blanks; $(empty) keeps them: SUFFIX='$(empty) Think.'; the suffix reaches tina-sample as written,
 # quotes, $ and backticks included, pipelines/safe.mk). DEVICE=cuda samples on the GPU (a build

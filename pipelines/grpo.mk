@@ -26,7 +26,7 @@ TINA_BIN ?= bin
 RECIPE ?= tina-open-rs2
 include pipelines/recipes/$(RECIPE).mk
 
-# Tina's settings (REFERENCE.md section 1) where the recipe says nothing
+# Tina's settings (docs/facts.md section 1) where the recipe says nothing
 include pipelines/recipes/tina-common.mk
 STEPS ?= 100
 BATCH ?= 8

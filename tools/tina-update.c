@@ -571,7 +571,7 @@ static Options parse_options(int argc, char **argv) {
     };
     static const char *const presets[] = {"tina", NULL}, *const schedules[] = {"cosine-min-lr", "constant", NULL};
     static const char *const devices[] = {"cpu", "cuda", NULL};
-    /* the defaults are Tina's recipe (REFERENCE.md section 1), so --preset tina only names them */
+    /* the defaults are Tina's recipe (docs/facts.md section 1), so --preset tina only names them */
     Options o = {.rank = 32, .alpha = 128, .dropout = 0.05, .targets = "all", .loss = TINA_LOSS_GRPO, .beta = 0.04, .epsilon = 0.2,
                  .lr = 1e-6, .warmup_ratio = 0.1, .min_lr_rate = 0.1, .total_steps = 1500, .max_grad_norm = 1.0,
                  .micro_batch_tokens = 4096, .activation_memory = 2048, .device = "cpu"};

@@ -1,4 +1,4 @@
-# What every Tina recipe shares (REFERENCE.md section 1, "Training recipe").
+# What every Tina recipe shares (docs/facts.md section 1, "Training recipe").
 RANK ?= 32
 ALPHA ?= 128
 DROPOUT ?= 0.05

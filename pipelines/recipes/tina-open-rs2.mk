@@ -1,5 +1,5 @@
 # Tina-Open-RS2 (the paper's best: AIME24 43.33 at step 450): open-rs data, G 6, format 1 + accuracy 2.
-# Every value from REFERENCE.md section 1; tests/cli/recipes.sh checks them.
+# Every value from docs/facts.md section 1; tests/cli/pipeline.sh checks them.
 TRAIN ?= data/sets/open-rs.jsonl.zst
 G ?= 6
 BATCH ?= 8

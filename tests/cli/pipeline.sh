@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pipelines/grpo.mk and eval.mk on the tiny Qwen2 fixture: a run killed in the middle and started again ends with
 # the same adapter bytes as one left alone; the same command again does nothing; the recipes say what
-# REFERENCE.md says Tina ran.
+# docs/facts.md says Tina ran.
 . "$(dirname "$0")/lib.bash"
 F=$ROOT/tests/fixtures/models
 for i in $(seq 1 12); do
@@ -99,7 +99,7 @@ check "eval.mk: the evaluation again removes the $left temporary file(s) the kil
     sh -c '[ "$0" -gt 0 ] && [ -z "$(find eval -name "*.tmp" -o -name "*.tmp-*")" ]' "$left"
 check "eval.mk: a score table and its JSON" sh -c '[ -s eval/scores.txt ] && jq -e ".benchmarks.toy.problems == 12" eval/scores.json > /dev/null'
 
-# The recipes against REFERENCE.md section 1
+# The recipes against docs/facts.md section 1
 var() { (cd "$ROOT" && make -s -f pipelines/grpo.mk RUN=x RECIPE="$1" "print-$2"); }
 for recipe in tina-open-rs2 tina-open-rs3 tina-limr tina-deepscaler tina-still tina-openr1; do
     ok=1
@@ -110,7 +110,7 @@ for recipe in tina-open-rs2 tina-open-rs3 tina-limr tina-deepscaler tina-still t
     done
     check "$recipe: Tina's shared settings" [ $ok = 1 ]
 done
-check "openr1: G 8 (REFERENCE.md), format 1 + accuracy 2" sh -c \
+check "openr1: G 8 (docs/facts.md), format 1 + accuracy 2" sh -c \
     "[ '$(var tina-openr1 G)' = 8 ] && [ '$(var tina-openr1 REWARDS)' = '--reward format:1,accuracy:2' ]"
 check "the recipes' training sets are where data/SOURCES.md's import commands put them" sh -c \
     'for r in tina-open-rs2 tina-open-rs3 tina-deepscaler tina-still tina-limr tina-openr1; do
@@ -131,5 +131,5 @@ check "open-rs3: format 1 + cosine 2 over 3584" [ "$(var tina-open-rs3 REWARDS)"
 check "limr, deepscaler, still: G 4" [ "$(var tina-limr G)$(var tina-deepscaler G)$(var tina-still G)" = 444 ]
 check "still: length 1 + accuracy 2" [ "$(var tina-still REWARDS)" = "--reward length:1,accuracy:2" ]
 check "open-rs2: a 1500-step schedule, stopped at 850" [ "$(var tina-open-rs2 TOTAL_STEPS) $(var tina-open-rs2 STEPS)" = "1500 850" ]
-check "the open-rs system prompt as REFERENCE.md gives it" grep -q 'put your final answer within \\boxed{{}} \.$' "$ROOT/pipelines/recipes/open-rs-system.txt"
+check "the open-rs system prompt as docs/facts.md gives it" grep -q 'put your final answer within \\boxed{{}} \.$' "$ROOT/pipelines/recipes/open-rs-system.txt"
 finish

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tina-tokenize, driven as a user would. Expected ids are the tokenizers library's (REFERENCE.md section 3 and
+# tina-tokenize, driven as a user would. Expected ids are the tokenizers library's (docs/facts.md section 3 and
 # tests/fixtures/tokenizer/chat.jsonl); exact parity on the large corpus is tests/unit/test_tokenizer.c's job.
 . "$(dirname "$0")/lib.bash"
 DISTILL=$ROOT/data/models/deepseek-r1-distill-qwen-1.5b

@@ -1,4 +1,4 @@
-/* rewards: each reward function on cases worked out by hand from the definitions in REFERENCE.md section 1. */
+/* rewards: each reward function on cases worked out by hand from the definitions in docs/facts.md section 1. */
 #include <stdlib.h>
 #include <string.h>
 
