@@ -87,6 +87,12 @@ $(BUILD)/%.o: %.cu tests/emu/launch.sed $(BUILD)/config | deps-check
 $(BUILD)/tests/emu/emu.o: tests/emu/emu.cc $(BUILD)/config
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(EMU_CXXFLAGS) -c -o $@ $<
+
+# the emulator's own test: kernels with the mistakes it is there to show
+$(BUILD)/tests/emu/test_emu: tests/emu/test_emu.cu tests/unit/test.h tests/emu/launch.sed $(LIBTINA)
+	@mkdir -p $(@D)
+	sed -E -f tests/emu/launch.sed $< > $@.emu.cc
+	$(CXX) $(CPPFLAGS) $(EMU_CXXFLAGS) -Itests/emu -fopenmp $(LDFLAGS) -o $@ $@.emu.cc $(LIBTINA) $(LDLIBS)
 else
 $(BUILD)/%.o: %.cu $(BUILD)/config | deps-check
 	@mkdir -p $(@D)
@@ -120,7 +126,7 @@ EMU_TESTS := $(patsubst tests/unit/%.c,build/emu/tests/%,$(shell grep -l TINA_TE
 EMU_MAKE = $(MAKE) BUILD=build/emu BIN=build/emu/bin LIBTINA=build/emu/libtina.a CUDA=emu \
     CFLAGS='-O1 -g $(SANITIZE)' LDFLAGS='$(SANITIZE)'
 emu: deps-check
-	$(EMU_MAKE) all $(EMU_TESTS)
+	$(EMU_MAKE) all $(EMU_TESTS) build/emu/tests/emu/test_emu
 
 # tests/gpu/check.py's parity stages on the emulated CUDA backend, transformers and PEFT on the CPU (PYTHON needs
 # torch, transformers, peft, safetensors): by hand, not part of make test

@@ -57,6 +57,7 @@ if [ -n "$emu" ]; then
         t=$emu/tests/$(basename "$source" .c)
         run_suite "$t (cuda, emulated)" env TINA_TEST_BACKEND=cuda "$t"
     done
+    run_suite "$emu/tests/emu/test_emu" "$emu/tests/emu/test_emu"
     run_suite "tests/emu/cli.sh ($emu/bin)" env TINA_BIN="$emu/bin" bash tests/emu/cli.sh
 fi
 failed=$((failed + broken))

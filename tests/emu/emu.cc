@@ -7,7 +7,10 @@
  *  - A kernel's threads: each thread of a block is a fiber with its own stack. They take turns, thread 0 first, each
  *    running until a barrier (__syncthreads, __syncwarp, a shuffle) or its end, so a thread that reads shared memory
  *    without the barrier before it reads what a writer has not written yet (threads take turns from the first in
- *    even blocks, from the last in odd ones: writers after it, or before it). Blocks run one after the other.
+ *    even blocks, from the last in odd ones: writers after it, or before it). Blocks run one after the other, in a
+ *    shuffled order (seeded: TINA_EMU_SEED, default 1), so that a kernel counting on blocks in grid order (one
+ *    block's writes seen by a later block) fails; shared memory is 0xff bytes (NaN) at each block's start, so that a
+ *    block reading what it did not write does not get the previous block's values.
  *    Threads of a block left waiting at different barriers (a __syncthreads that some skip, the lanes of a warp at
  *    different shuffles), a shuffle whose mask names a lane that has exited: reported, then abort().
  *  - Streams: work is queued, and runs only when the host waits for it (a synchronize, a copy into pageable memory,
@@ -85,6 +88,22 @@ Order order_from_env() {
     fatal("TINA_EMU_ORDER=%s: forward, reverse, or unset (alternate)", order);
 }
 const Order order = order_from_env();
+
+/* The section of every __shared__ variable (include/cuda_runtime.h), given bounds by the linker; weak: a program
+ * without shared memory has none. Filled byte by byte, uninstrumented: under AddressSanitizer the section holds the
+ * variables' redzones too, which a memset would be reported for. */
+extern "C" char __start_emu_shared[] __attribute__((weak)), __stop_emu_shared[] __attribute__((weak));
+__attribute__((no_sanitize("address"))) void poison_shared_memory() {
+    for (volatile char *p = __start_emu_shared; p < __stop_emu_shared; p++) *p = (char)0xff;
+}
+
+/* The blocks' order: a seeded shuffle of the grid (xorshift64*), a new order each grid */
+uint64_t block_order_state = env_size("TINA_EMU_SEED", 1) * 0x9E3779B97F4A7C15ull | 1;
+uint64_t next_random() {
+    block_order_state ^= block_order_state >> 12, block_order_state ^= block_order_state << 25,
+        block_order_state ^= block_order_state >> 27;
+    return block_order_state * 0x2545F4914F6CDD1Dull;
+}
 
 struct Stats {
     long grids, products, captures, invalidated, graph_launches;
@@ -330,12 +349,16 @@ void run_grid(const emu::Config &config, const char *name, const std::function<v
     if ((int)kernel.threads.size() < kernel.n_threads) kernel.threads.resize(kernel.n_threads);
     kernel.warps.resize((kernel.n_threads + 31) / 32);
     gridDim = config.grid, blockDim = config.block;
-    for (unsigned z = 0; z < config.grid.z; z++)
-        for (unsigned y = 0; y < config.grid.y; y++)
-            for (unsigned x = 0; x < config.grid.x; x++) {
-                blockIdx = {x, y, z};
-                run_block();
-            }
+    size_t blocks = (size_t)config.grid.x * config.grid.y * config.grid.z;
+    std::vector<size_t> shuffled(blocks);
+    for (size_t b = 0; b < blocks; b++) shuffled[b] = b;
+    for (size_t b = blocks; b > 1; b--) std::swap(shuffled[b - 1], shuffled[next_random() % b]);
+    for (size_t b : shuffled) {
+        blockIdx = {(unsigned)(b % config.grid.x), (unsigned)(b / config.grid.x % config.grid.y),
+                    (unsigned)(b / ((size_t)config.grid.x * config.grid.y))};
+        poison_shared_memory();
+        run_block();
+    }
     kernel.name = NULL;
 }
 

@@ -18,8 +18,10 @@
 #define __global__
 #define __device__
 #define __align__(n) __attribute__((aligned(n)))
-/* One block runs at a time, its threads taking turns (emu.cc): a function's static is the running block's. */
-#define __shared__ static
+/* One block runs at a time, its threads taking turns (emu.cc): a function's static is the running block's. They lie
+ * in one section, which the emulator fills with 0xff bytes before each block: what a block reads of shared memory
+ * before writing it is NaN, not what the block before it left (as on a GPU, where it is undefined). */
+#define __shared__ static __attribute__((section("emu_shared")))
 
 struct uint3 {
     unsigned x, y, z;
