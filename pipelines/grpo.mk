@@ -226,7 +226,7 @@ $(call adapter_of,$(1)): $(call adapter_of,$(2))
 	    $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors))
 	$(if $(slurm),$(if $(sharded),$(call shard_jobs,$(1),grads.safetensors,gradients)
 	)$(call job,update-$(1),$$@),
-	rm -rf $(RUN)/step-$(1)/adapter.tmp-* $(RUN)/step-$(1)/adapter
+	rm -rf $(RUN)/step-$(1)/.adapter.tmp-* $(RUN)/step-$(1)/adapter
 	start=$$$$(date +%s.%N); \
 	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter $(update_flags) \
 	    $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
