@@ -63,6 +63,9 @@ SBATCH_FLAGS ?=
 ifeq ($(RUN),)
 $(error RUN is required: the run's folder, e.g. RUN=runs/first)
 endif
+ifeq ($(MODEL)$(if $(filter-out print-%,$(or $(MAKECMDGOALS),train)),,printing),)
+$(error MODEL is required: the base model's folder (config.json and its safetensors), e.g. MODEL=models/1.5b)
+endif
 include pipelines/safe.mk
 $(call safe_require,RUN MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED \
     LOSS BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE \
@@ -135,6 +138,11 @@ $(RUN)/settings.json:
 
 print-%:
 	@echo '$($*)'
+
+# a training set that is not there: where it comes from (make would only say it has no rule for it)
+$(TRAIN):
+	@echo "grpo.mk: TRAIN=$@ is not there; data/SOURCES.md says where each training set comes from and how" \
+	    "data/import/import.sh makes it" >&2; exit 2
 
 $(RUN)/step-0000/adapter/adapter_config.json:
 	@mkdir -p $(RUN)/step-0000

@@ -99,6 +99,16 @@ check "eval.mk: the evaluation again removes the $left temporary file(s) the kil
     sh -c '[ "$0" -gt 0 ] && [ -z "$(find eval -name "*.tmp" -o -name "*.tmp-*")" ]' "$left"
 check "eval.mk: a score table and its JSON" sh -c '[ -s eval/scores.txt ] && jq -e ".benchmarks.toy.problems == 12" eval/scores.json > /dev/null'
 
+# what a new user forgets: the model, the training set
+(cd "$ROOT" && make -s -f pipelines/grpo.mk RUN="$SCRATCH/no-model" RECIPE=tina-open-rs2) > /dev/null 2> err
+status=$?
+check "grpo.mk without MODEL: exit 2, saying what MODEL is, nothing made" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "MODEL is required: the base model" err && [ ! -e no-model ]' "$status"
+grpo no-train TRAIN="$SCRATCH/missing.jsonl" > /dev/null 2> err
+status=$?
+check "grpo.mk with a training set that is not there: exit 2, naming data/SOURCES.md and the importer" \
+    sh -c '[ "$0" -ne 0 ] && grep -q "missing.jsonl is not there; data/SOURCES.md" err && ! ls no-train/step-0001/prompts.jsonl 2> /dev/null' "$status"
+
 # The recipes against docs/facts.md section 1
 var() { (cd "$ROOT" && make -s -f pipelines/grpo.mk RUN=x RECIPE="$1" "print-$2"); }
 for recipe in tina-open-rs2 tina-open-rs3 tina-limr tina-deepscaler tina-still tina-openr1; do
