@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "model_impl.h"
+#include "record.h"
 #include "rng.h"
 #include "safetensors.h"
 #include "stream.h"
@@ -466,17 +467,26 @@ TinaStatus tina_model_save(const TinaModel *model, const char *dir, TinaDtype dt
         static const char *const metadata[] = {"format", "pt", NULL};
         status = tina_safetensors_write(path, tensors, n, metadata, err);
     }
-    TinaBuf config = {0};
+    /* config.json as the base model's, but for the weights' dtype ("torch_dtype" too where an older file has it) */
+    TinaBuf config = {0}, saved = {0};
     char source[4096], target[4096];
     snprintf(source, sizeof source, "%s/config.json", m->dir);
     snprintf(target, sizeof target, "%s/config.json", dir);
     TinaWriter *w = NULL;
+    cJSON *parsed = NULL;
     if (!status) status = tina_read_file(source, &config, err);
+    if (!status) status = tina_record_read_json(source, &parsed, err);
+    const char *name = dtype == TINA_DTYPE_BF16 ? "\"bfloat16\"" : "\"float32\"";
+    TinaField fields[] = {{"dtype", name}, {"torch_dtype", name}};
+    int n_fields = cJSON_GetObjectItemCaseSensitive(parsed, "torch_dtype") ? 2 : 1;
+    cJSON_Delete(parsed);
+    if (!status) status = tina_record_splice(&saved, config.data, config.len, fields, n_fields, err);
     if (!status) status = tina_writer_open(&w, target, err);
-    if (!status) status = tina_writer_write(w, config.data, config.len, err);
+    if (!status) status = tina_writer_write(w, saved.data, saved.len, err);
     if (!status) status = tina_writer_commit(w, err);
     else tina_writer_abort(w);
     tina_buf_free(&config);
+    tina_buf_free(&saved);
     free(params);
     free(tensors);
     free(host);

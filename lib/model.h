@@ -57,7 +57,8 @@ TinaStatus tina_model_logprobs(TinaModel *model, TinaKVCache *cache, const TinaS
 /* Adds the adapter's deltas into the model's weights (W + scale B A), for export. */
 TinaStatus tina_model_merge_lora(TinaModel *model, const TinaLora *lora, TinaError *err);
 
-/* Writes the weights as dir/model.safetensors (dtype F32 or BF16) and config.json copied from the source folder. */
+/* Writes the weights as dir/model.safetensors (dtype F32 or BF16) and the source folder's config.json, its "dtype"
+ * (and an older file's "torch_dtype") set to the weights' ("bfloat16" or "float32"), every other byte as it was. */
 TinaStatus tina_model_save(const TinaModel *model, const char *dir, TinaDtype dtype, TinaError *err);
 
 #endif

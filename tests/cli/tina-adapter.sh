@@ -26,9 +26,16 @@ check "copy: DoRA is refused by name" [ "$status" -eq 2 ] && stderr_has "unsuppo
 
 run tina-adapter merge -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o merged --dtype f32
 check "merge: a whole model folder" [ "$status" -eq 0 ] && [ -s merged/model.safetensors ] && [ -s merged/config.json ] && [ -s merged/generation_config.json ]
-check "merge: config.json copied as it was" cmp -s merged/config.json "$F/qwen2-f32/config.json"
+check "merge --dtype f32: config.json copied as it was (its dtype is float32)" cmp -s merged/config.json "$F/qwen2-f32/config.json"
 run tina-adapter merge -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o merged16
 check "merge: bf16 by default, half the size" [ "$(stat -c %s merged16/model.safetensors)" -lt "$(stat -c %s merged/model.safetensors)" ]
+check "merge: bf16 weights, and config.json says bfloat16 (it said float32: transformers would load them as f32)" \
+    sh -c '[ "$(jq -r .dtype merged16/config.json)" = bfloat16 ] && diff "$0/config.json" merged16/config.json | grep -c "^[<>]" | grep -qx 2' \
+    "$F/qwen2-f32"
+jq '. + {torch_dtype: "float32"} | del(.dtype)' "$F/qwen2-f32/config.json" > old-config.json
+mkdir -p old-model && cp "$F/qwen2-f32/model.safetensors" old-model/ && cp old-config.json old-model/config.json
+run tina-adapter merge -m old-model -a "$F/qwen2-lora" -o merged-old
+check "merge: an older config's torch_dtype set too" jq_true '.[0].torch_dtype == "bfloat16" and .[0].dtype == "bfloat16"' merged-old/config.json
 
 run tina-adapter init -m "$F/qwen2-f32"
 check "usage: --out is required" [ "$status" -eq 2 ] && stderr_has "init needs --model and --out"
