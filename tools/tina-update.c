@@ -116,6 +116,7 @@ typedef struct {
     size_t n_values, cap_values;
     bool have_ref;      /* every rollout has ref_logprobs */
     long long skipped, truncated;
+    long long unadvantaged; /* records without an "advantage" field at all: tina-advantage never saw them */
     size_t groups;
 } Batch;
 
@@ -159,6 +160,7 @@ static TinaStatus add_rollout(const cJSON *record, void *context, TinaError *err
     if (!status) status = tina_record_ids(record, "completion_tokens", r->vocab, &r->completion, err);
     if (!status && cJSON_GetObjectItemCaseSensitive(record, "advantage"))
         status = tina_record_number_or_null(record, "advantage", &advantage, &null_advantage, err);
+    else if (!status) b->unadvantaged++;
     tina_buf_clear(&r->id);
     if (!status)
         status = cJSON_GetObjectItemCaseSensitive(record, "id") ? tina_record_key(record, "id", &r->id, err)
@@ -672,7 +674,10 @@ int main(int argc, char **argv) {
         else status = read_grads((const char *const *)argv + optind, argc - optind, &id, config, grads, &totals, &err);
     } else if (!status) {
         status = read_batch((const char *const *)argv + optind, argc - optind, &o, config->vocab, &batch, &err);
-        if (!status && batch.n == 0 && !o.shards) /* a shard may be empty; the whole batch may not */
+        if (!status && batch.n == 0 && !o.shards && batch.unadvantaged && batch.unadvantaged == batch.skipped)
+            status = tina_error(&err, TINA_ERR_INPUT, "no rollout has an \"advantage\" (%lld read): run tina-advantage "
+                                "on the rewarded rollouts first", batch.skipped);
+        else if (!status && batch.n == 0 && !o.shards) /* a shard may be empty; the whole batch may not */
             status = tina_error(&err, TINA_ERR_INPUT, "no usable rollouts (%lld skipped: no completion tokens or no "
                                 "advantage%s)", batch.skipped, o.mask_truncated ? ", or truncated" : "");
         if (!status) batch_totals(&batch, &totals);

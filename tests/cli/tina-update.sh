@@ -165,6 +165,12 @@ check "kill -9 during a step: the output is absent or complete" \
 jq -c '. + {advantage: null}' advantaged.jsonl > none.jsonl
 run tina-update -m "$F/qwen2-f32" -a step1 -o none none.jsonl
 check "no usable rollout: exit 2, nothing written" sh -c '[ $0 -eq 2 ] && [ ! -e none ]' "$status"
+check "... and the message is about usable rollouts" stderr_has "no usable rollouts (12 skipped"
+jq -c 'del(.advantage)' advantaged.jsonl > rewarded-only.jsonl
+run tina-update -m "$F/qwen2-f32" -a step1 -o none rewarded-only.jsonl
+check "rewarded rollouts without advantages: exit 2, 'run tina-advantage first'" \
+    sh -c '[ $0 -eq 2 ] && [ ! -e none ] && grep -q "no rollout has an \"advantage\" (12 read): run tina-advantage" err' \
+    "$status"
 head -c 100 advantaged.jsonl > broken.jsonl
 run tina-update -m "$F/qwen2-f32" -a step1 -o broken broken.jsonl
 check "broken JSON: exit 2 with file and line" stderr_has "broken.jsonl:1:"
