@@ -475,7 +475,8 @@ TinaStatus tina_model_save(const TinaModel *model, const char *dir, TinaDtype dt
     TinaWriter *w = NULL;
     cJSON *parsed = NULL;
     if (!status) status = tina_read_file(source, &config, err);
-    if (!status) status = tina_record_read_json(source, &parsed, err);
+    if (!status && !(parsed = cJSON_ParseWithLength(config.data, config.len)))
+        status = tina_error(err, TINA_ERR_INPUT, "%s: not valid JSON", source);
     const char *name = dtype == TINA_DTYPE_BF16 ? "\"bfloat16\"" : "\"float32\"";
     TinaField fields[] = {{"dtype", name}, {"torch_dtype", name}};
     int n_fields = cJSON_GetObjectItemCaseSensitive(parsed, "torch_dtype") ? 2 : 1;

@@ -78,8 +78,7 @@ TinaStatus cli_read_records(const char *const *paths, int n, CliAddRecord add, v
 static char *pending_text;
 static size_t pending_len;
 
-FILE *cli_open_output(const char *path, TinaError *err) {
-    (void)path;
+FILE *cli_open_output(TinaError *err) {
     FILE *out = open_memstream(&pending_text, &pending_len);
     if (!out) tina_error_errno(err, TINA_ERR_RUNTIME, "cannot hold the output");
     return out;

@@ -32,7 +32,7 @@ TinaStatus cli_read_records(const char *const *paths, int n, CliAddRecord add, v
 /* The tool's result: written to path (stdout when NULL; zstd for a name ending in ".zst") by cli_close_output only
  * when status is TINA_OK, and atomically (tina_writer_open); it returns the first failure, status or the write's.
  * Nothing is written on a failure, and an older file of that name stays as it was. */
-FILE *cli_open_output(const char *path, TinaError *err);
+FILE *cli_open_output(TinaError *err);
 TinaStatus cli_close_output(FILE *out, const char *path, TinaStatus status, TinaError *err);
 
 /* "tina-x VERSION (libraries, backends)" on stdout. */

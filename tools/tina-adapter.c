@@ -129,9 +129,12 @@ int main(int argc, char **argv) {
     TinaLora *lora = NULL;
     TinaStatus status = tina_config_load(o.model, &config, &err);
     bool writes = strcmp(o.command, "diff") != 0;
-    if (!status && strcmp(o.command, "merge") == 0 && (same_folder(o.out, o.model) || same_folder(o.out, o.adapter)))
+    const char *replaced = same_folder(o.out, o.model)     ? "base model"
+                           : same_folder(o.out, o.adapter) ? "adapter"
+                                                           : NULL;
+    if (!status && strcmp(o.command, "merge") == 0 && replaced)
         status = tina_error(&err, TINA_ERR_INPUT, "--out %s is the %s's own folder: the merge would replace it", o.out,
-                            same_folder(o.out, o.model) ? "base model" : "adapter");
+                            replaced);
     TinaFolder folder = {0}; /* a new folder appears whole or not at all */
     if (!status && writes) status = tina_folder_open(&folder, o.out, &err);
     const char *out = writes && !status ? tina_folder_path(&folder) : o.out;

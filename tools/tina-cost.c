@@ -209,7 +209,7 @@ int main(int argc, char **argv) {
     if (!status && o.best_step >= 0 && !t.best_evaluated)
         status = tina_error(&err, TINA_ERR_INPUT, "--best-step %lld: no evaluation of that step among the timings",
                             o.best_step);
-    FILE *out = status ? NULL : cli_open_output(o.output, &err);
+    FILE *out = status ? NULL : cli_open_output(&err);
     if (!status && !out) status = err.status;
     if (!status) {
         if (o.json) status = print_json(out, &t, &o, &err);

@@ -406,7 +406,7 @@ int main(int argc, char **argv) {
     Row *rows = t.n_benchmarks ? calloc(t.n_benchmarks, sizeof *rows) : NULL;
     if (!status && !rows) status = tina_error(&err, TINA_ERR_RUNTIME, "out of memory");
     if (!status) status = summarise(&t, &o, rows, &err);
-    FILE *out = status ? NULL : cli_open_output(o.output, &err);
+    FILE *out = status ? NULL : cli_open_output(&err);
     if (!status && !out) status = err.status;
     if (!status) {
         if (o.json) status = print_json(out, rows, t.n_benchmarks, &o, &err);
