@@ -162,8 +162,9 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
 
 /* ---- tiles: R rows (a panel's first R) x NV vectors of a strip, over kc values of k ----------------------------
  * Each output is one register lane's chain of fused multiply-adds, from C (load) or 0; bias (or NULL) added after.
- * cols: the strip's columns that exist (the rest are not stored). next (or NULL): the next strip's block, fetched
- * into the caches meanwhile (for products of few rows, whose weights come from memory once). One body for both
+ * cols: the strip's columns that exist (the rest are not stored). next (or NULL): rows of the next strip's block to
+ * fetch into the caches meanwhile, one every `every` values of k (for products of few rows, whose weights come from
+ * memory once: each panel fetches its share, so that the reads spread over the whole strip). One body for both
  * vector widths: the macros below name the width's intrinsics. */
 #define TILE_BODY(R, NV)                                                                                               \
     {                                                                                                                  \
@@ -173,11 +174,13 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
         VEC acc[R][NV];                                                                                                \
         _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)   \
             acc[r][v] = load ? MASKLOAD(c + (size_t)r * ldc + v * VW, mask[v]) : ZERO();                               \
+        int due = next ? 0 : kc; /* the next k at which a row of next is fetched */                                   \
         for (int k = 0; k < kc; k++) {                                                                                 \
-            if (next) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) {                                         \
-                    if ((v * VW * 4) % 64 == 0) /* a cache line a prefetch */                                    \
-                        _mm_prefetch((const char *)(next + (size_t)k * W + v * VW), _MM_HINT_T1);                  \
-                }                                                                                                      \
+            if (k == due) {                                                                                            \
+                _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) if ((v * VW * 4) % 64 == 0)                     \
+                    _mm_prefetch((const char *)(next + v * VW), _MM_HINT_T1); /* a cache line a prefetch */            \
+                next += W, due += every;                                                                               \
+            }                                                                                                          \
             VEC bv[NV];                                                                                                \
             _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) bv[v] = LOADU(b + (size_t)k * W + v * VW);          \
             _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                                                    \
@@ -193,7 +196,7 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
     }
 
 #define TILE_ARGS int kc, const float *a, size_t ars, size_t aks, const float *b, float *c, size_t ldc, int cols,     \
-                  bool load, const float *bias, const float *next
+                  bool load, const float *bias, const float *next, int every
 
 /* AVX-512: 16 floats a vector, tiles of up to 8 rows x 48 columns (24 sums in registers) */
 #define VEC __m512
@@ -241,7 +244,7 @@ static const TileFn tiles256[4][3] = {ROW(256, 1), ROW(256, 2), ROW(256, 3), ROW
 
 /* The reference the vector tiles must equal: fmaf is one rounding, as a vector lane's fused multiply-add. */
 static void tile_generic(int rows, int width, TILE_ARGS) {
-    (void)next;
+    (void)next, (void)every;
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < cols; j++) {
             float acc = load ? c[(size_t)r * ldc + j] : 0.0f;
@@ -254,12 +257,12 @@ static void tile_generic(int rows, int width, TILE_ARGS) {
 static void tile(int rows, int width, TILE_ARGS) {
     switch (tina_gemm_kernel()) {
     case TINA_KERNEL_AVX512:
-        tiles512[rows - 1][width / 16 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next);
+        tiles512[rows - 1][width / 16 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next, every);
         break;
     case TINA_KERNEL_AVX2:
-        tiles256[rows - 1][width / 8 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next);
+        tiles256[rows - 1][width / 8 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next, every);
         break;
-    default: tile_generic(rows, width, kc, a, ars, aks, b, c, ldc, cols, load, bias, next);
+    default: tile_generic(rows, width, kc, a, ars, aks, b, c, ldc, cols, load, bias, next, every);
     }
 }
 
@@ -292,9 +295,14 @@ static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, i
                                          : g->packed ? g->packed + (size_t)n0 * g->K + (size_t)k0 * width
                                                      : w->b + (size_t)(s - jc) * sh->nr * kc;
                     const float *next = NULL;
-                    if (few_rows && g->packed && s + 1 < s1) {
-                        int n1 = n0 + sh->nr;
-                        next = g->packed + (size_t)n1 * g->K + (size_t)k0 * strip_width(sh, g->N, s + 1);
+                    int panels = (mc + sh->mr - 1) / sh->mr, share = (kc + panels - 1) / panels;
+                    if (few_rows && g->packed && width == sh->nr) {
+                        /* the block this loop reads next: this k's next strip, else the next k's first strip, else
+                         * the next group's first; fetched when its rows are as wide as this strip's */
+                        int ns = s + 1, nk = k0;
+                        if (ns == je) ns = k0 + kc < g->K ? jc : je, nk = k0 + kc < g->K ? k0 + kc : 0;
+                        if (ns < s1 && strip_width(sh, g->N, ns) == sh->nr)
+                            next = g->packed + (size_t)ns * sh->nr * g->K + (size_t)nk * sh->nr;
                     }
                     for (int p = 0; p * sh->mr < mc; p++) {
                         int rows = mc - p * sh->mr < sh->mr ? mc - p * sh->mr : sh->mr, i = i0 + p * sh->mr;
@@ -303,7 +311,8 @@ static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, i
                                                 : w->a + (size_t)p * sh->mr * kc;
                         tile(rows, width, kc, a, ars, aks, strip,
                              g->c + (size_t)(i0 + p * sh->mr) * g->ldc + n0, g->ldc, cols, load,
-                             last && g->bias ? g->bias + n0 : NULL, p == 0 && width == sh->nr ? next : NULL);
+                             last && g->bias ? g->bias + n0 : NULL,
+                             next ? next + (size_t)p * share * sh->nr : NULL, panels);
                     }
                 }
             }
