@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
     const TinaConfig *c = tina_model_config(m);
     int slots = P > B ? P : B;
     TinaKVCache *kv;
-    if (tina_kv_cache_new(m, slots, N > prompt + S ? N : prompt + S, 0, &kv, &err)) {
+    if (tina_model_kv_cache(m, slots, N > prompt + S ? N : prompt + S, 0, &kv, &err)) {
         fprintf(stderr, "model_bench: %s\n", err.message);
         return 1;
     }

@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
     TinaLora *lora = NULL;
     double t0 = tina_progress_now();
     if (tina_backend_new(device, 0, &backend, &err) || tina_model_load(dir, backend, T, &m, &err) ||
-        tina_kv_cache_new(m, 1, T, 0, &kv, &err) || (adapter && tina_lora_load(adapter, tina_model_config(m), &lora, &err))) {
+        tina_model_kv_cache(m, 1, T, 0, &kv, &err) || (adapter && tina_lora_load(adapter, tina_model_config(m), &lora, &err))) {
         fprintf(stderr, "model_logits: %s\n", err.message);
         return err.status;
     }

@@ -240,7 +240,7 @@ TinaStatus tina_generate(TinaModel *model, const TinaLora *lora, const TinaGenPa
         return tina_error(err, TINA_ERR_INPUT, "generation needs at least one new token and as many slots (%d) as "
                           "samples per prompt (%d)", p->slots, p->n_samples);
     Engine e = {.model = model, .lora = lora, .params = p, .cb = cb};
-    TinaStatus status = tina_kv_cache_new(model, p->slots, p->max_prompt_tokens + p->max_new_tokens, p->kv_pages,
+    TinaStatus status = tina_model_kv_cache(model, p->slots, p->max_prompt_tokens + p->max_new_tokens, p->kv_pages,
                                           &e.cache, err);
     if (!status) {
         e.uniforms = malloc((size_t)p->slots * sizeof *e.uniforms);

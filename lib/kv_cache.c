@@ -5,16 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_impl.h"
-
 int tina_kv_cache_pages_of(int n) { return (n + TINA_KV_PAGE - 1) / TINA_KV_PAGE; }
 
-size_t tina_kv_cache_page_bytes(const TinaModel *m) {
-    const TinaConfig *c = &m->config;
-    return 2 * (size_t)c->n_layers * TINA_KV_PAGE * c->n_kv_heads * c->head_dim * m->backend->act_bytes;
+size_t tina_kv_cache_page_bytes(const TinaBackend *b, TinaKVShape shape) {
+    return 2 * (size_t)shape.layers * TINA_KV_PAGE * shape.kv_heads * shape.head_dim * b->act_bytes;
 }
 
-TinaStatus tina_kv_cache_new(TinaModel *m, int n_slots, int max_len, int n_pages, TinaKVCache **out, TinaError *err) {
+TinaStatus tina_kv_cache_new(TinaBackend *b, TinaKVShape shape, int n_slots, int max_len, int n_pages,
+                             TinaKVCache **out, TinaError *err) {
     *out = NULL;
     if (n_slots < 1 || max_len < 1 || n_pages < 0)
         return tina_error(err, TINA_ERR_INPUT, "a KV cache needs slots and positions");
@@ -23,17 +21,15 @@ TinaStatus tina_kv_cache_new(TinaModel *m, int n_slots, int max_len, int n_pages
     if (n_pages < per_slot)
         return tina_error(err, TINA_ERR_INPUT, "a KV cache of %d pages (%d positions) cannot hold one sequence of %d",
                           n_pages, n_pages * TINA_KV_PAGE, max_len);
-    const TinaConfig *c = &m->config;
-    TinaBackend *b = m->backend;
-    TinaStatus status = b->reserve(b, m->max_tokens, max_len, c->head_dim, c->rope_theta, err);
-    if (status) return status;
+    if (shape.layers < 1 || shape.kv_heads < 1 || shape.head_dim < 1)
+        return tina_error(err, TINA_ERR_INPUT, "a KV cache needs layers, heads and a head size");
     TinaKVCache *kv = calloc(1, sizeof *kv);
     if (!kv) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-    kv->model = m;
+    kv->backend = b, kv->shape = shape;
     kv->n_slots = n_slots, kv->max_len = max_len;
     kv->n_pages = n_pages, kv->per_slot = per_slot;
-    kv->layer_stride = (size_t)n_pages * TINA_KV_PAGE * c->n_kv_heads * c->head_dim;
-    size_t table = (size_t)n_slots * per_slot * sizeof *kv->table, bytes = kv->layer_stride * c->n_layers * b->act_bytes;
+    kv->layer_stride = (size_t)n_pages * TINA_KV_PAGE * shape.kv_heads * shape.head_dim;
+    size_t table = (size_t)n_slots * per_slot * sizeof *kv->table, bytes = kv->layer_stride * shape.layers * b->act_bytes;
     kv->table = malloc(table);
     kv->mapped = calloc((size_t)n_slots, sizeof *kv->mapped);
     kv->refs = calloc((size_t)n_pages, sizeof *kv->refs);
@@ -58,7 +54,7 @@ TinaStatus tina_kv_cache_new(TinaModel *m, int n_slots, int max_len, int n_pages
 
 void tina_kv_cache_free(TinaKVCache *kv) {
     if (!kv) return;
-    TinaBackend *b = kv->model->backend;
+    TinaBackend *b = kv->backend;
     if (kv->k) b->release(b, kv->k);
     if (kv->v) b->release(b, kv->v);
     if (kv->backend_table && kv->backend_table != kv->table) b->release(b, kv->backend_table);
@@ -109,10 +105,9 @@ static void drop_page(TinaKVCache *kv, int32_t page) {
 
 /* the whole page `from` (keys and values of every layer) into page `to` */
 static void copy_page(TinaKVCache *kv, int32_t from, int32_t to) {
-    const TinaConfig *c = &kv->model->config;
-    TinaBackend *b = kv->model->backend;
-    size_t page = (size_t)TINA_KV_PAGE * c->n_kv_heads * c->head_dim;
-    for (int l = 0; l < c->n_layers; l++) {
+    TinaBackend *b = kv->backend;
+    size_t page = (size_t)TINA_KV_PAGE * kv->shape.kv_heads * kv->shape.head_dim;
+    for (int l = 0; l < kv->shape.layers; l++) {
         size_t at = (size_t)l * kv->layer_stride;
         char *k = (char *)kv->k, *v = (char *)kv->v;
         b->copy(b, k + (at + to * page) * b->act_bytes, k + (at + from * page) * b->act_bytes, page);
@@ -170,7 +165,7 @@ TinaStatus tina_kv_cache_share(TinaKVCache *kv, int from, int to, int n, TinaErr
 enum { COPY_AT_ONCE = 64 << 10 };
 
 void tina_kv_cache_sync(TinaKVCache *kv) {
-    TinaBackend *b = kv->model->backend;
+    TinaBackend *b = kv->backend;
     size_t low = SIZE_MAX, high = 0;
     for (int i = 0; i < kv->n_dirty; i++) {
         int s = kv->dirty[i];

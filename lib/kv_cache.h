@@ -11,19 +11,29 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
+#include "backend.h"
 #include "error.h"
-#include "model.h"
 
 enum { TINA_KV_PAGE = 16 }; /* positions a page holds */
 
+typedef struct TinaKVCache TinaKVCache;
+
+/* What a cache keeps of each position: the keys and values of `layers` layers, kv_heads x head_dim each. */
+typedef struct {
+    int layers, kv_heads, head_dim;
+} TinaKVShape;
+
 /* A cache of n_slots sequences of up to max_len positions each, in n_pages pages (0: as many as every slot at
- * max_len needs, so that it never runs out). At least the pages of one sequence of max_len positions. */
-TinaStatus tina_kv_cache_new(TinaModel *model, int n_slots, int max_len, int n_pages, TinaKVCache **cache,
-                             TinaError *err);
+ * max_len needs, so that it never runs out), in the backend's memory. At least the pages of one sequence of max_len
+ * positions. (A model's cache: tina_model_kv_cache, model.h, which also readies the backend for its calls.) */
+TinaStatus tina_kv_cache_new(TinaBackend *backend, TinaKVShape shape, int n_slots, int max_len, int n_pages,
+                             TinaKVCache **cache, TinaError *err);
 void tina_kv_cache_free(TinaKVCache *cache);
 
-/* The bytes of one page (keys and values of TINA_KV_PAGE positions in every layer) of a cache of the model. */
-size_t tina_kv_cache_page_bytes(const TinaModel *model);
+/* The bytes of one page (keys and values of TINA_KV_PAGE positions in every layer) of a cache of that shape. */
+size_t tina_kv_cache_page_bytes(const TinaBackend *backend, TinaKVShape shape);
 /* The pages of a sequence of n positions. */
 int tina_kv_cache_pages_of(int n);
 int tina_kv_cache_pages(const TinaKVCache *cache);
@@ -39,5 +49,29 @@ TinaStatus tina_kv_cache_share(TinaKVCache *cache, int from, int to, int n, Tina
 
 /* The slot gives back its pages (freed when no other slot maps them). */
 void tina_kv_cache_release(TinaKVCache *cache, int slot);
+
+/* ---- for the model's forward calls and the backends' attention ---- */
+
+struct TinaKVCache {
+    TinaBackend *backend;
+    TinaKVShape shape;
+    int n_slots, max_len;
+    int n_pages, per_slot;  /* pages in all; pages a slot maps at most */
+    int32_t *table;         /* host (n_slots, per_slot): the page of slot s's positions j * TINA_KV_PAGE .., -1 none */
+    int *mapped;            /* (n_slots,) pages slot s maps: its row's first mapped entries */
+    int *refs;              /* (n_pages,) slots that map each page */
+    int32_t *free_pages;    /* (n_pages,) a stack of n_free unmapped pages */
+    int n_free;
+    int32_t *backend_table; /* the backend's copy of table (table itself on a host backend) */
+    int *dirty_from, *dirty_to; /* (n_slots,) the entries of each slot's row changed since the backend's copy */
+    int *dirty, n_dirty;    /* (n_slots,) the slots with changed entries */
+    void *k, *v;            /* (L, n_pages, TINA_KV_PAGE, Hkv*D) */
+    size_t layer_stride;    /* elements per layer */
+};
+
+/* Maps and unshares positions from .. to - 1 of the slot for a forward call to write */
+TinaStatus tina_kv_cache_take(TinaKVCache *kv, int slot, int from, int to, TinaError *err);
+/* Brings the backend's copy of the page table up to date (an upload: not inside a recorded step) */
+void tina_kv_cache_sync(TinaKVCache *kv);
 
 #endif

@@ -181,12 +181,29 @@ void tina_model_free(TinaModel *m) {
 
 const TinaConfig *tina_model_config(const TinaModel *m) { return &m->config; }
 
+static TinaKVShape kv_shape(const TinaModel *m) {
+    return (TinaKVShape){m->config.n_layers, m->config.n_kv_heads, m->config.head_dim};
+}
+
+size_t tina_model_kv_page_bytes(const TinaModel *m) { return tina_kv_cache_page_bytes(m->backend, kv_shape(m)); }
+
+TinaStatus tina_model_kv_cache(TinaModel *m, int n_slots, int max_len, int n_pages, TinaKVCache **cache,
+                               TinaError *err) {
+    TinaStatus status = tina_kv_cache_new(m->backend, kv_shape(m), n_slots, max_len, n_pages, cache, err);
+    if (!status) status = m->backend->reserve(m->backend, m->max_tokens, max_len, m->config.head_dim,
+                                              m->config.rope_theta, err);
+    if (status) tina_kv_cache_free(*cache), *cache = NULL;
+    return status;
+}
+
 /* ---- forward -------------------------------------------------------------------------------------------------- */
 
 /* Checks the call and lays it out as a TinaBatch over the model's host workspaces. */
 static TinaStatus prepare(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs,
                           const TinaLora *lora, TinaBatch *batch, TinaError *err) {
-    if (kv->model != m) return tina_error(err, TINA_ERR_RUNTIME, "the KV cache belongs to another model");
+    TinaKVShape shape = kv_shape(m);
+    if (kv->backend != m->backend || memcmp(&kv->shape, &shape, sizeof shape) != 0)
+        return tina_error(err, TINA_ERR_RUNTIME, "the KV cache was made for another backend or model shape");
     if (lora && lora->n_layers != m->config.n_layers)
         return tina_error(err, TINA_ERR_INPUT, "the adapter has %d layers, the model %d", lora->n_layers,
                           m->config.n_layers);

@@ -14,11 +14,11 @@
 #include "backend.h"
 #include "config.h"
 #include "error.h"
+#include "kv_cache.h"
 #include "lora.h"
 #include "sampler.h"
 
 typedef struct TinaModel TinaModel;
-typedef struct TinaKVCache TinaKVCache;
 
 /* One sequence of a forward call: n_new tokens appended to KV slot `slot`, which holds n_past tokens already (a KV
  * cache: kv_cache.h). */
@@ -35,6 +35,13 @@ typedef enum { TINA_LOGITS_NONE, TINA_LOGITS_LAST, TINA_LOGITS_ALL } TinaLogitsW
 TinaStatus tina_model_load(const char *dir, TinaBackend *backend, int max_tokens, TinaModel **model, TinaError *err);
 void tina_model_free(TinaModel *model);
 const TinaConfig *tina_model_config(const TinaModel *model);
+
+/* A KV cache for the model's calls (kv_cache.h): n_slots sequences of up to max_len positions each, in n_pages pages
+ * (0: as many as every slot at max_len needs); the backend readied for calls that reach max_len positions. */
+TinaStatus tina_model_kv_cache(TinaModel *model, int n_slots, int max_len, int n_pages, TinaKVCache **cache,
+                               TinaError *err);
+/* The bytes of one page of the model's cache. */
+size_t tina_model_kv_page_bytes(const TinaModel *model);
 
 /* Runs the sequences through the model, appending them to their cache slots. lora NULL: the base model. logits:
  * (n_seqs, V) for TINA_LOGITS_LAST, (T, V) rows in sequence order for TINA_LOGITS_ALL, f32 on the host. */

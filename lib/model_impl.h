@@ -60,27 +60,6 @@ struct TinaModel {
     DeviceLora lora_copy;
 };
 
-struct TinaKVCache {
-    TinaModel *model;
-    int n_slots, max_len;
-    int n_pages, per_slot;  /* pages in all; pages a slot maps at most */
-    int32_t *table;         /* host (n_slots, per_slot): the page of slot s's positions j * TINA_KV_PAGE .., -1 none */
-    int *mapped;            /* (n_slots,) pages slot s maps: its row's first mapped entries */
-    int *refs;              /* (n_pages,) slots that map each page */
-    int32_t *free_pages;    /* (n_pages,) a stack of n_free unmapped pages */
-    int n_free;
-    int32_t *backend_table; /* the backend's copy of table (table itself on a host backend) */
-    int *dirty_from, *dirty_to; /* (n_slots,) the entries of each slot's row changed since the backend's copy */
-    int *dirty, n_dirty;    /* (n_slots,) the slots with changed entries */
-    void *k, *v;            /* (L, n_pages, TINA_KV_PAGE, Hkv*D) */
-    size_t layer_stride;    /* elements per layer */
-};
-
-/* Maps and unshares positions from .. to - 1 of the slot for a forward call to write (kv_cache.c) */
-TinaStatus tina_kv_cache_take(TinaKVCache *kv, int slot, int from, int to, TinaError *err);
-/* Brings the backend's copy of the page table up to date (an upload: not inside a recorded step) */
-void tina_kv_cache_sync(TinaKVCache *kv);
-
 /* Points m->lora_a and lora_b at the adapter's matrices in backend memory (NULL: no adapter): on a GPU, uploads the
  * adapter once per id (a copy per call would move the whole adapter for every decoded token). */
 TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *err);

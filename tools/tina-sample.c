@@ -386,7 +386,7 @@ static TinaStatus on_done(void *ctx, void *user, int sample, bool by_length, Tin
 static TinaStatus force(Run *r, TinaModel *model, const TinaLora *lora, TinaError *err) {
     TinaKVCache *kv = NULL;
     int limit = r->o->max_prompt + r->o->max_new;
-    TinaStatus status = tina_kv_cache_new(model, 1, limit, 0, &kv, err);
+    TinaStatus status = tina_model_kv_cache(model, 1, limit, 0, &kv, err);
     TinaIds tokens = {0}, completion = {0}, targets = {0};
     float *logprobs = malloc((size_t)limit * sizeof *logprobs);
     if (!status && !logprobs) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
@@ -438,7 +438,7 @@ static TinaStatus force(Run *r, TinaModel *model, const TinaLora *lora, TinaErro
  * is loaded (less a row of logits to draw from for each slot) and twice the sequences it holds at full length,
  * between G and AUTO_BATCH_MOST; else --batch x the full length, within that memory; or --kv-tokens. */
 static int kv_pages(TinaModel *model, TinaBackend *backend, Options *o) {
-    size_t page = tina_kv_cache_page_bytes(model), logits_row = (size_t)tina_model_config(model)->vocab * sizeof(float);
+    size_t page = tina_model_kv_page_bytes(model), logits_row = (size_t)tina_model_config(model)->vocab * sizeof(float);
     size_t memory = backend->free_memory(backend) / 10 * 9;
     size_t full = (size_t)tina_kv_cache_pages_of(o->max_prompt + o->max_new); /* a sequence at its longest */
     if (o->batch == AUTO_BATCH) {
@@ -514,7 +514,7 @@ int main(int argc, char **argv) {
                     "sequences (tokens drawn included); a KV cache of %lld tokens (%.3g GiB on %s)",
                     r.stats.prefill_seconds, r.stats.prefill_calls, r.stats.decode_seconds, r.stats.steps, o.batch,
                     (long long)pages * TINA_KV_PAGE,
-                    (double)pages * (double)tina_kv_cache_page_bytes(model) / (1 << 30), o.device);
+                    (double)pages * (double)tina_model_kv_page_bytes(model) / (1 << 30), o.device);
             if (r.stats.preemptions)
                 fprintf(stderr, "; %lld sequences preempted for want of it, %lld positions recomputed",
                         r.stats.preemptions, r.stats.recomputed_tokens);

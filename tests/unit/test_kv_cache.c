@@ -46,7 +46,7 @@ static void pages_are_taken_as_sequences_grow_and_given_back(void) {
     TinaKVCache *kv = NULL;
     TinaError err;
     if (!m) return;
-    CHECK(tina_kv_cache_new(m, 4, MAX_LEN, 0, &kv, &err) == TINA_OK);
+    CHECK(tina_model_kv_cache(m, 4, MAX_LEN, 0, &kv, &err) == TINA_OK);
     CHECK(tina_kv_cache_pages(kv) == 4 * MAX_LEN / TINA_KV_PAGE);
     CHECK(tina_kv_cache_pages_free(kv) == 16);
     CHECK(tina_kv_cache_pages_to_write(kv, 0, 0, PROMPT) == 2);
@@ -81,7 +81,7 @@ static void samples_sharing_a_prompt_decode_as_if_each_had_prefilled_it(void) {
     TinaError err;
     if (!m) return;
     int V = tina_model_config(m)->vocab;
-    CHECK(tina_kv_cache_new(m, 4, MAX_LEN, 0, &kv, &err) == TINA_OK);
+    CHECK(tina_model_kv_cache(m, 4, MAX_LEN, 0, &kv, &err) == TINA_OK);
     /* slots 0 and 1 share one prefill; slots 2 and 3 prefill the prompt each */
     CHECK(prefill(m, kv, 0) == TINA_OK);
     CHECK(tina_kv_cache_share(kv, 0, 1, PROMPT, &err) == TINA_OK);
@@ -111,8 +111,8 @@ static void slots_far_apart_read_their_own_pages(void) {
     if (!m) return;
     enum { FAR = 5000 }; /* 5000 slots x 4 entries x 4 bytes: 80 KB of page table */
     int V = tina_model_config(m)->vocab;
-    CHECK(tina_kv_cache_new(m, FAR, MAX_LEN, 2 * MAX_LEN / TINA_KV_PAGE, &kv, &err) == TINA_OK);
-    CHECK(tina_kv_cache_new(m, 1, MAX_LEN, 0, &alone, &err) == TINA_OK);
+    CHECK(tina_model_kv_cache(m, FAR, MAX_LEN, 2 * MAX_LEN / TINA_KV_PAGE, &kv, &err) == TINA_OK);
+    CHECK(tina_model_kv_cache(m, 1, MAX_LEN, 0, &alone, &err) == TINA_OK);
     float *logits = malloc((size_t)2 * V * sizeof *logits), *want = malloc((size_t)V * sizeof *want);
     TinaSequence both[2] = {{0, 0, PROMPT, prompt}, {FAR - 1, 0, PROMPT - 5, prompt + 5}};
     CHECK(tina_model_forward(m, kv, both, 2, NULL, TINA_LOGITS_NONE, NULL, &err) == TINA_OK);
@@ -138,9 +138,9 @@ static void running_out_and_bad_requests_are_errors(void) {
     TinaKVCache *kv = NULL;
     TinaError err;
     if (!m) return;
-    CHECK(tina_kv_cache_new(m, 2, MAX_LEN, MAX_LEN / TINA_KV_PAGE - 1, &kv, &err) == TINA_ERR_INPUT);
+    CHECK(tina_model_kv_cache(m, 2, MAX_LEN, MAX_LEN / TINA_KV_PAGE - 1, &kv, &err) == TINA_ERR_INPUT);
     CHECK(strstr(err.message, "cannot hold one sequence of 64") != NULL);
-    CHECK(tina_kv_cache_new(m, 2, MAX_LEN, MAX_LEN / TINA_KV_PAGE, &kv, &err) == TINA_OK);
+    CHECK(tina_model_kv_cache(m, 2, MAX_LEN, MAX_LEN / TINA_KV_PAGE, &kv, &err) == TINA_OK);
     int32_t tokens[MAX_LEN];
     for (int i = 0; i < MAX_LEN; i++) tokens[i] = prompt[i % PROMPT];
     TinaSequence whole = {0, 0, MAX_LEN, tokens}, one = {1, 0, 1, tokens};

@@ -76,7 +76,7 @@ static double relative_error(const float *got, const float *want, int n) {
 static float *forward_all(TinaModel *m, const TinaLora *lora) {
     TinaError err;
     TinaKVCache *kv = NULL;
-    CHECK(tina_kv_cache_new(m, N_PROMPTS, MAX_LEN, 0, &kv, &err) == TINA_OK);
+    CHECK(tina_model_kv_cache(m, N_PROMPTS, MAX_LEN, 0, &kv, &err) == TINA_OK);
     TinaSequence seqs[N_PROMPTS];
     int T = 0;
     for (int i = 0; i < N_PROMPTS; i++) {
@@ -154,7 +154,7 @@ static void prefill_then_decode_equals_all_at_once(void) {
         float *all = forward_all(m, lora);
         TinaKVCache *kv;
         TinaError err;
-        CHECK(tina_kv_cache_new(m, N_PROMPTS, MAX_LEN, 0, &kv, &err) == TINA_OK);
+        CHECK(tina_model_kv_cache(m, N_PROMPTS, MAX_LEN, 0, &kv, &err) == TINA_OK);
         int half[N_PROMPTS], max_len = 0;
         TinaSequence seqs[N_PROMPTS];
         for (int i = 0; i < N_PROMPTS; i++) {
@@ -205,7 +205,7 @@ static void greedy_continuations_match_transformers(void) {
         for (int with = 0; with < 2; with++) {
             TinaKVCache *kv;
             TinaError err;
-            CHECK(tina_kv_cache_new(m, N_PROMPTS, MAX_LEN, 0, &kv, &err) == TINA_OK);
+            CHECK(tina_model_kv_cache(m, N_PROMPTS, MAX_LEN, 0, &kv, &err) == TINA_OK);
             TinaSequence seqs[N_PROMPTS];
             int32_t next[N_PROMPTS], got[N_PROMPTS][32];
             for (int i = 0; i < N_PROMPTS; i++) seqs[i] = (TinaSequence){i, 0, prompt_len[i], prompts[i]};
@@ -247,7 +247,7 @@ static void logprobs_equal_log_softmax_of_the_logits(void) {
     TinaKVCache *kv;
     TinaError err;
     float logprobs[64];
-    CHECK(tina_kv_cache_new(m, N_PROMPTS, MAX_LEN, 0, &kv, &err) == TINA_OK);
+    CHECK(tina_model_kv_cache(m, N_PROMPTS, MAX_LEN, 0, &kv, &err) == TINA_OK);
     CHECK(tina_model_logprobs(m, kv, seqs, N_PROMPTS, lora, targets, logprobs, &err) == TINA_OK);
     double worst = 0;
     for (int t = 0; t < T; t++) {
@@ -287,7 +287,7 @@ static void sampled_tokens_are_the_samplers_draws_from_the_last_logits(void) {
     double logprobs[N_PROMPTS * REPEATS];
     TinaSampler *sampler = NULL;
     CHECK(logits && tina_sampler_new(V, &sampler, &err) == TINA_OK);
-    CHECK(tina_kv_cache_new(m, N_PROMPTS, MAX_LEN, 0, &kv, &err) == TINA_OK);
+    CHECK(tina_model_kv_cache(m, N_PROMPTS, MAX_LEN, 0, &kv, &err) == TINA_OK);
     CHECK(tina_model_forward(m, kv, seqs, N_PROMPTS, lora, TINA_LOGITS_LAST, logits, &err) == TINA_OK);
     CHECK(tina_model_sample(m, kv, seqs, N_PROMPTS, lora, &params, REPEATS, u, tokens, logprobs, &err) == TINA_OK);
     int distinct = 0;
@@ -328,7 +328,7 @@ static void logprobs_equal_transformers_log_softmax(void) {
             for (int p = 0; p < n; p++) targets[p] = p + 1 < n ? prompts[i][p + 1] : 0;
             TinaKVCache *kv;
             float logprobs[32];
-            CHECK(tina_kv_cache_new(m, 1, MAX_LEN, 0, &kv, &err) == TINA_OK);
+            CHECK(tina_model_kv_cache(m, 1, MAX_LEN, 0, &kv, &err) == TINA_OK);
             TinaSequence seq = {0, 0, n, prompts[i]};
             CHECK(tina_model_logprobs(m, kv, &seq, 1, lora, targets, logprobs, &err) == TINA_OK);
             char name[32];
@@ -531,7 +531,7 @@ static void decode(TinaModel *m, const TinaLora *lora, int n_seqs, int32_t drawn
     TinaKVCache *kv;
     TinaError err;
     TinaSamplerParams params = {.temperature = 0.8, .top_p = 0.95};
-    CHECK(tina_kv_cache_new(m, 2, MAX_LEN, 0, &kv, &err) == TINA_OK);
+    CHECK(tina_model_kv_cache(m, 2, MAX_LEN, 0, &kv, &err) == TINA_OK);
     TinaSequence seqs[2];
     double u[2];
     for (int s = 0; s < n_seqs; s++) seqs[s] = (TinaSequence){s, 0, prompt_len[s], prompts[s]}, u[s] = 0.3 + 0.4 * s;
@@ -590,7 +590,7 @@ static void mismatched_adapters_and_calls_are_refused(void) {
     CHECK(strstr(err.message, "an adapter for another model?") != NULL);
     CHECK(tina_lora_load(FIXTURES "no-such-adapter", tina_model_config(qwen), &l, &err) == TINA_ERR_INPUT);
     TinaKVCache *kv;
-    CHECK(tina_kv_cache_new(qwen, 1, 8, 0, &kv, &err) == TINA_OK);
+    CHECK(tina_model_kv_cache(qwen, 1, 8, 0, &kv, &err) == TINA_OK);
     int32_t too_big = 2048;
     TinaSequence bad = {0, 0, 1, &too_big};
     float logits[2048];

@@ -131,7 +131,7 @@ static void training_forward_equals_inference_logprobs(void) {
     TinaTrainer *tr = NULL;
     TinaKVCache *kv = NULL;
     if (m) CHECK(tina_trainer_new(m, MAX_TOKENS, MAX_LEN, 8, &tr, &err) == TINA_OK);
-    if (m) CHECK(tina_kv_cache_new(m, MAX_SEQS, MAX_LEN, 0, &kv, &err) == TINA_OK);
+    if (m) CHECK(tina_model_kv_cache(m, MAX_SEQS, MAX_LEN, 0, &kv, &err) == TINA_OK);
     if (tr && kv) {
         float train[MAX_TOKENS], infer[MAX_TOKENS];
         CHECK(tina_trainer_forward(tr, c.seqs, c.n_seqs, NULL, NULL, c.targets, train, &err) == TINA_OK);
