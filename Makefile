@@ -27,11 +27,11 @@ TINA_CFLAGS := -std=c11 -Wall -Wextra -Werror -fopenmp $(CFLAGS)
 LIBS     := -lcjson -lzstd -lpcre2-8 -lutf8proc -lm
 LDLIBS   += $(LIBS)
 
-LIB_SRC  := $(wildcard lib/*.c)
+LIB_SRC  := $(wildcard lib/*/*.c lib/*/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 ifeq ($(CUDA),1)
 CPPFLAGS += -DTINA_WITH_CUDA
-CUDA_SRC := $(wildcard lib/cuda/*.cu)
+CUDA_SRC := $(wildcard lib/backends/cuda/*.cu)
 LIB_OBJ  += $(CUDA_SRC:%.cu=$(BUILD)/%.o)
 # Hopper machine code, and PTX that newer GPUs compile at start
 NVCCFLAGS ?= -O2 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
@@ -39,13 +39,13 @@ NVCCFLAGS ?= -O2 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=co
 LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart_static -ldl -lpthread -lrt -lstdc++
 endif
 ifeq ($(CUDA),emu)
-# lib/cuda built by the host's C++ compiler against the CUDA emulator of tests/emu (emu.cc says what it checks):
+# lib/backends/cuda built by the host's C++ compiler against the CUDA emulator of tests/emu (emu.cc says what it checks):
 # the CUDA backend's code runs on the CPU, slowly, with no GPU and no nvcc. Kernels read 16-byte vectors as bf16
 # pairs through pointer casts, as nvcc allows: the host compiler must not assume those types never alias.
 CPPFLAGS += -DTINA_WITH_CUDA
-CUDA_SRC := $(wildcard lib/cuda/*.cu)
+CUDA_SRC := $(wildcard lib/backends/cuda/*.cu)
 LIB_OBJ  += $(CUDA_SRC:%.cu=$(BUILD)/%.o) $(BUILD)/tests/emu/emu.o
-EMU_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -Wno-unknown-pragmas -fno-strict-aliasing -Itests/emu/include -Ilib/cuda $(CFLAGS)
+EMU_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -Wno-unknown-pragmas -fno-strict-aliasing -Itests/emu/include $(CFLAGS)
 LDLIBS   += -lstdc++
 endif
 TOOL_BIN := $(TOOLS:%=$(BIN)/%)
@@ -199,7 +199,7 @@ FUZZ_SECONDS ?= 60
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 # (without the backends and the OpenMP code, which no parser needs: Debian's clang has no OpenMP runtime of its own, so GCC's libgomp,
 # which gemm.c's OpenMP calls need, is named)
-build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(filter-out lib/cpu_backend.c lib/backends.c lib/generate.c,$(LIB_SRC))
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(filter-out lib/backends/cpu/cpu_backend.c lib/backends/backends.c lib/model/generate.c,$(LIB_SRC))
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -Ilib -D_DEFAULT_SOURCE $(filter -I%,$(CPPFLAGS)) -fsanitize=fuzzer,address,undefined \
 	    -o $@ $(filter %.c,$^) $(LIBS) -lgomp

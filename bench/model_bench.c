@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "gemm.h"
-#include "kv_cache.h"
-#include "model.h"
-#include "progress.h"
+#include "backends/cpu/gemm.h"
+#include "backends/kv_cache.h"
+#include "model/model.h"
+#include "base/progress.h"
 
 enum { REPEATS = 3 };
 

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lora.h"
-#include "kv_cache.h"
-#include "model.h"
-#include "progress.h"
+#include "model/lora.h"
+#include "backends/kv_cache.h"
+#include "model/model.h"
+#include "base/progress.h"
 
 int main(int argc, char **argv) {
     const char *device = "cpu", *adapter = NULL;

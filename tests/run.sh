@@ -3,7 +3,8 @@
 # Usage: tests/run.sh BUILD BIN [BUILD BIN]... [--emu EMU_BUILD]   (unit tests from BUILD/tests, CLI tests against
 # BIN; with --emu, the CUDA backend built against the CUDA emulator in EMU_BUILD: the backend-generic unit tests on
 # it, and tests/emu/cli.sh). The first BUILD's training, update and pipeline tests run again under TINA_CPU=avx2
-# and TINA_CPU=generic (a CPU without AVX-512, one without AVX2): what they promise holds on every kernel.
+# and TINA_CPU=generic (a CPU without AVX-512, one without AVX2): what they promise holds on every kernel. Then
+# tests/layering.sh: lib/'s includes against the layering lib/README.md declares.
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 broken=0
@@ -52,6 +53,7 @@ while [ $# -ge 2 ]; do
     done
     kernels=""
 done
+run_suite tests/layering.sh bash tests/layering.sh
 if [ -n "$emu" ]; then
     for source in $(grep -l TINA_TEST_BACKEND tests/unit/test_*.c); do
         t=$emu/tests/$(basename "$source" .c)

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "stream.h"
-#include "version.h"
+#include "io/stream.h"
+#include "backends/version.h"
 
 static const char *program = "tina";
 

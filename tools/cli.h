@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdnoreturn.h>
 
-#include "error.h"
-#include "record.h"
+#include "base/error.h"
+#include "io/record.h"
 
 /* Names the running tool for every message; call first in main. */
 void cli_init(const char *program);

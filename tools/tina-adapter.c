@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "lora.h"
-#include "model.h"
-#include "stream.h"
+#include "model/lora.h"
+#include "model/model.h"
+#include "io/stream.h"
 
 static const char usage[] =
     "Usage: tina-adapter init  --model DIR --out DIR [-r N] [--alpha A] [--dropout P] [--targets LIST] [--rslora]\n"

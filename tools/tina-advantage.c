@@ -1,7 +1,7 @@
 /* tina-advantage: rewarded rollouts in, the same records with a group-relative "advantage" out.
  *
  * The G rollouts of a prompt arrive together (same "id"); each group is held until its last record, its
- * advantages computed (lib/grpo.h), and written out in input order. With --scale batch the standard deviation is
+ * advantages computed (lib/train/grpo.h), and written out in input order. With --scale batch the standard deviation is
  * over the whole input, so everything is held to the end. */
 #include <getopt.h>
 #include <math.h>
@@ -9,14 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "grpo.h"
-#include "progress.h"
-#include "record.h"
-#include "stats.h"
-#include "stream.h"
-#include "strmap.h"
+#include "train/grpo.h"
+#include "base/progress.h"
+#include "io/record.h"
+#include "base/stats.h"
+#include "io/stream.h"
+#include "base/strmap.h"
 
 static const char usage[] =
     "Usage: tina-advantage [OPTION]... [INPUT]...\n"

@@ -1,6 +1,6 @@
 /* tina-reward: rollouts in, the same records with "rewards", "reward" and "pred" out.
  *
- * The answer check is Math-Verify's (lib/answer.h); the other rewards are Tina's and open-r1's (lib/rewards.h).
+ * The answer check is Math-Verify's (lib/verify/answer.h); the other rewards are Tina's and open-r1's (lib/verify/rewards.h).
  * Records are held per group (consecutive records with the same "id") because the length reward compares the
  * samples of a prompt; everything else is per record. */
 #include <ctype.h>
@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
-#include "buf.h"
+#include "verify/answer.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "progress.h"
-#include "record.h"
-#include "rewards.h"
-#include "stream.h"
+#include "base/progress.h"
+#include "io/record.h"
+#include "verify/rewards.h"
+#include "io/stream.h"
 
 static const char usage[] =
     "Usage: tina-reward [OPTION]... [INPUT]...\n"

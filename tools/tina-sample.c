@@ -1,5 +1,5 @@
 /* tina-sample: G completions per prompt record, with the log-probs the trainer needs; or, with --forced, the
- * log-probs of completions that are already there. The engine is lib/generate.h; this file reads prompts, keeps
+ * log-probs of completions that are already there. The engine is lib/model/generate.h; this file reads prompts, keeps
  * each prompt's samples until all G are done, and writes them in input order. */
 #define _GNU_SOURCE /* memmem */
 #include <getopt.h>
@@ -7,17 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat.h"
+#include "text/chat.h"
 #include "cli.h"
-#include "config.h"
-#include "generate.h"
-#include "kv_cache.h"
-#include "progress.h"
-#include "record.h"
-#include "rng.h"
-#include "stream.h"
-#include "tokenizer.h"
-#include "utf8.h"
+#include "io/config.h"
+#include "model/generate.h"
+#include "backends/kv_cache.h"
+#include "base/progress.h"
+#include "io/record.h"
+#include "base/rng.h"
+#include "io/stream.h"
+#include "text/tokenizer.h"
+#include "base/utf8.h"
 
 static const char usage[] =
     "Usage: tina-sample --model DIR [OPTION]... [INPUT]...\n"

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "record.h"
-#include "score.h"
-#include "strmap.h"
+#include "io/record.h"
+#include "verify/score.h"
+#include "base/strmap.h"
 
 static const char usage[] =
     "Usage: tina-score [OPTION]... [INPUT]...\n"

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat.h"
+#include "text/chat.h"
 #include "cli.h"
-#include "progress.h"
-#include "record.h"
-#include "stream.h"
-#include "tokenizer.h"
+#include "base/progress.h"
+#include "io/record.h"
+#include "io/stream.h"
+#include "text/tokenizer.h"
 
 static const char usage[] =
     "Usage: tina-tokenize --tokenizer PATH [OPTION]... [INPUT]...\n"

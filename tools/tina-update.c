@@ -2,7 +2,7 @@
  * adapter with its optimizer state, written atomically), one line of metrics on stdout.
  *
  * All input records make one optimizer batch, run in micro-batches of at most --micro-batch-tokens tokens whose
- * gradients add up (the loss is normalised over the whole batch first: lib/policy_loss.h). */
+ * gradients add up (the loss is normalised over the whole batch first: lib/train/policy_loss.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -14,16 +14,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "adamw.h"
-#include "buf.h"
+#include "train/adamw.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "ids.h"
-#include "policy_loss.h"
-#include "record.h"
-#include "rng.h"
-#include "stats.h"
-#include "stream.h"
-#include "train.h"
+#include "base/ids.h"
+#include "train/policy_loss.h"
+#include "io/record.h"
+#include "base/rng.h"
+#include "base/stats.h"
+#include "io/stream.h"
+#include "train/train.h"
 
 static const char usage[] =
     "Usage: tina-update -m MODEL (-a ADAPTER | --init-adapter) -o OUT [OPTION]... [INPUT]...\n"

@@ -1,8 +1,8 @@
-/* emu: a CUDA emulator, so that lib/cuda runs (slowly) on a machine without a GPU: `make CUDA=emu`.
+/* emu: a CUDA emulator, so that lib/backends/cuda runs (slowly) on a machine without a GPU: `make CUDA=emu`.
  *
  * Why: the CUDA backend can be checked against its references only on a GPU, which this project is lent now and
- * then, for minutes. Built by the host compiler against tests/emu/include, lib/cuda's kernels, its recorded steps
- * and its host logic run here with the semantics lib/cuda could get wrong, and a mistake shows as a wrong result or
+ * then, for minutes. Built by the host compiler against tests/emu/include, lib/backends/cuda's kernels, its recorded steps
+ * and its host logic run here with the semantics lib/backends/cuda could get wrong, and a mistake shows as a wrong result or
  * as an abort that says what happened:
  *  - A kernel's threads: each thread of a block is a fiber with its own stack. They take turns, thread 0 first, each
  *    running until a barrier (__syncthreads, __syncwarp, a shuffle) or its end, so a thread that reads shared memory
@@ -44,7 +44,7 @@
 #include "cublas_v2.h"
 #include "cuda_runtime.h"
 extern "C" {
-#include "gemm.h"
+#include "backends/cpu/gemm.h"
 }
 
 uint3 threadIdx, blockIdx;

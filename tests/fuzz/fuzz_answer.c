@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
-#include "rewards.h"
+#include "verify/answer.h"
+#include "verify/rewards.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static TinaAnswer reused_gold, reused_pred;

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
-#include "lora.h"
+#include "io/config.h"
+#include "model/lora.h"
 
 /* a model's config.json that loads, for the adapter's checks against its shapes */
 static const char base_config[] =

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "normalizer.h"
-#include "tokenizer.h"
-#include "utf8.h"
+#include "text/normalizer.h"
+#include "text/tokenizer.h"
+#include "base/utf8.h"
 
 static TinaTokenizer *load(const char *path) {
     TinaTokenizer *t;

@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-#include "record.h"
-#include "stream.h"
+#include "io/record.h"
+#include "io/stream.h"
 
 static void require(int condition, const char *what) {
     if (!condition) {

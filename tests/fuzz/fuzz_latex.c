@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "latex_math.h"
+#include "verify/latex_math.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static MathArena arena;

@@ -4,8 +4,8 @@
 
 #include <string.h>
 
-#include "tokenizer.h"
-#include "utf8.h"
+#include "text/tokenizer.h"
+#include "base/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_input_file(data, size);

@@ -14,7 +14,7 @@ Parity (bf16 everywhere, transformers with sdpa attention):
   - a random-weight model of the real DeepSeek-R1-Distill-Qwen-1.5B shape: logits of a 64-token prompt, with and
     without a random rank-32 adapter on all seven projections.
 Kernels (kernels): with TINA_TEST_BACKEND=cuda, build/cuda/tests/test_backend_sample (every draw of the sampling
-kernel, greedy, temperature, top-k, top-p, ties, padding, the rows it leaves to the host, against lib/sampler.c's
+kernel, greedy, temperature, top-k, top-p, ties, padding, the rows it leaves to the host, against lib/backends/sampler.c's
 from the same logits), test_backend_lora (the adapter ops against f64, a decode step's rows and a prefill's, alone
 and in groups of one input), test_backend_ops (rmsnorm, matmul, swiglu and their gradients against f64),
 test_backend_attention (the cached attention against f64, groups of 1 to 7 query heads, head sizes 16 to 128,
@@ -208,7 +208,7 @@ def tiny():
 
 
 def kernels():
-    for test, what in zip(KERNEL_TESTS, ["device sampling draws what lib/sampler.c draws from the same logits",
+    for test, what in zip(KERNEL_TESTS, ["device sampling draws what lib/backends/sampler.c draws from the same logits",
                                          "cached attention (groups 1 to 7, head sizes 16 to 128, prefill tiles, "
                                          "split ranges, shuffled and shared pages) within 1e-2 of f64",
                                          "the adapter ops, a decode step's rows (two kernels, alone and grouped) and "

@@ -1,4 +1,4 @@
-"""The cuBLAS calls of lib/cuda/backend.cu's training half, replayed here on the CPU: each call's (op, m, n, k, ld)
+"""The cuBLAS calls of lib/backends/cuda/backend.cu's training half, replayed here on the CPU: each call's (op, m, n, k, ld)
 exactly as backend.cu passes them, on flat row-major buffers read column-major as cuBLAS reads them, in float64,
 against torch autograd. A wrong transpose or leading dimension shows as an O(1) error; the replay prints errors of
 1e-15 when the layouts are right. Run it (torch on the CPU is enough) after changing a call in backend.cu, and change

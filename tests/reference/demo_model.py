@@ -16,7 +16,7 @@ seed HELDOUT_SEED), the GRPO training set (data/demo/train.jsonl, seed TRAIN_SEE
 supervised fine-tuning data (seed SFT_SEED, the problems of both sets removed), so no held-out problem is ever trained
 on, and the GRPO set is unseen by the SFT too.
 
-Prompts are rendered exactly as `tina-sample --template tina` renders a "problem" (lib/chat.c): the BOS text, no
+Prompts are rendered exactly as `tina-sample --template tina` renders a "problem" (lib/text/chat.c): the BOS text, no
 system prompt, "<｜User｜>", the problem, "<｜Assistant｜>", encoded without the post-processor's BOS. The loss is
 plain next-token cross-entropy on the completion tokens (and the EOS) only.
 """
@@ -160,7 +160,7 @@ def completion(record, style):
 
 
 def prompt_text(problem):
-    """What `tina-sample --template tina` renders for a record with "problem" and no system prompt (lib/chat.c)."""
+    """What `tina-sample --template tina` renders for a record with "problem" and no system prompt (lib/text/chat.c)."""
     return f"{BOS}{USER}{problem}{ASSISTANT}"
 
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "rng.h"
+#include "backends/backend.h"
+#include "base/rng.h"
 #include "test.h"
 
 /* x rounded to bf16 (nearest, ties to even), as f32 */

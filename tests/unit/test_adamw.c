@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adamw.h"
+#include "train/adamw.h"
 #include "cjson/cJSON.h"
-#include "config.h"
-#include "lora.h"
-#include "stream.h"
+#include "io/config.h"
+#include "model/lora.h"
+#include "io/stream.h"
 #include "test.h"
 
 #define FIXTURES "tests/fixtures/"

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "backend_values.h"
-#include "rng.h"
+#include "base/rng.h"
 #include "test.h"
 
 enum { SLOTS = 3, MAX_LEN = 700, LONG = 600, SHORT = 9, SHARED = 160, PAGE = 16, PER_SLOT = (MAX_LEN + PAGE - 1) / PAGE };

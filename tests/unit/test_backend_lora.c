@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "backend_values.h"
-#include "rng.h"
+#include "base/rng.h"
 #include "test.h"
 
 static TinaBackend *backend;

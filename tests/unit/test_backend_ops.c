@@ -4,12 +4,14 @@
  * tests/gpu/run.sh and the emulator run it with cuda), whose activations and weights may be f32 or bf16: the inputs
  * are bf16 values either way, and the bound is 1e-5 of a row's scale for f32 activations, 1e-2 for bf16. */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "backend_values.h"
-#include "rng.h"
+#include "base/rng.h"
 #include "test.h"
 
 enum { T = 5, C = 96, N = 80 };
@@ -131,7 +133,23 @@ static void backward_operations_match_f64(void) {
     free(x), free(w), free(dout), free(mat), free(dn), free(prior), free(up);
 }
 
+/* Every operation of the seam, from alloc up to the optional recorded steps, is implemented: an operation added to
+ * backend.h and not to a backend fails here rather than as a NULL call inside a model. */
+static void every_operation_is_implemented(void) {
+    typedef void (*Operation)(void);
+    size_t first = offsetof(TinaBackend, alloc), optional = offsetof(TinaBackend, graph_begin), missing = 0;
+    for (size_t at = first; at < optional; at += sizeof(Operation)) {
+        Operation op;
+        memcpy(&op, (const char *)backend + at, sizeof op);
+        if (!op) printf("note: %s: operation %zu of the seam is NULL\n", backend->name, (at - first) / sizeof op);
+        missing += !op;
+    }
+    CHECK(missing == 0);
+    CHECK(backend->destroy != NULL);
+}
+
 int main(void) {
-    static const TestCase tests[] = {TEST(forward_operations_match_f64), TEST(backward_operations_match_f64)};
+    static const TestCase tests[] = {TEST(every_operation_is_implemented), TEST(forward_operations_match_f64),
+                                     TEST(backward_operations_match_f64)};
     return test_main_on_backend("test_backend_ops", tests, sizeof tests / sizeof tests[0], &backend);
 }

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "backend_values.h"
-#include "rng.h"
-#include "sampler.h"
+#include "base/rng.h"
+#include "backends/sampler.h"
 #include "test.h"
 
 enum { V = 151936, PROFILES = 8, UNIFORMS = 6, ROWS = PROFILES * UNIFORMS };

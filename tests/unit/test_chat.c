@@ -2,10 +2,10 @@
  * published templates (tests/fixtures/tokenizer/chat.jsonl, made by tests/reference/tokenizer.py, and
  * chat-smollm2.jsonl, by tests/reference/smollm2_tokenizer.py), and the distill
  * tokenises the rendering to the same ids without a second BOS. */
-#include "chat.h"
-#include "record.h"
-#include "stream.h"
-#include "tokenizer.h"
+#include "text/chat.h"
+#include "io/record.h"
+#include "io/stream.h"
+#include "text/tokenizer.h"
 #include "test.h"
 
 /* Renders every prompt of a fixture file with each template it names and compares; returns the renderings. */

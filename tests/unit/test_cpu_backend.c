@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "test.h"
 
 enum { T = 7, I = 613 }; /* 4,291 values: 536 full vectors and a tail of 3 */

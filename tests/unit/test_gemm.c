@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "gemm.h"
+#include "backends/cpu/gemm.h"
 #include "test.h"
 
 /* floats from a fixed stream in [-1, 1), a few exact zeros and large values among them */

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "generate.h"
-#include "kv_cache.h"
-#include "model.h"
-#include "rng.h"
+#include "model/generate.h"
+#include "backends/kv_cache.h"
+#include "model/model.h"
+#include "base/rng.h"
 #include "test.h"
 
 enum { PROMPTS = 7, MOST_G = 4, MOST_NEW = 24, MOST_PROMPT = 40, ROUNDS = 40 };

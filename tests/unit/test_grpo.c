@@ -1,6 +1,6 @@
 /* grpo: group-relative advantages, checked against values worked out by hand. */
-#include "grpo.h"
-#include "stats.h"
+#include "train/grpo.h"
+#include "base/stats.h"
 #include "test.h"
 
 enum { G_MAX = 8 };

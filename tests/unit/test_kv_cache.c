@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "backend_values.h"
-#include "kv_cache.h"
-#include "model.h"
+#include "backends/kv_cache.h"
+#include "model/model.h"
 #include "test.h"
 
 enum { MAX_LEN = 64, PROMPT = 20 };

@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include "cjson/cJSON.h"
-#include "kv_cache.h"
-#include "model.h"
-#include "safetensors.h"
-#include "stream.h"
+#include "backends/kv_cache.h"
+#include "model/model.h"
+#include "io/safetensors.h"
+#include "io/stream.h"
 #include "test.h"
 
 #define FIXTURES "tests/fixtures/models/"

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "cjson/cJSON.h"
-#include "policy_loss.h"
-#include "stream.h"
+#include "train/policy_loss.h"
+#include "io/stream.h"
 #include "test.h"
 
 enum { MAX_T = 16 };

@@ -2,7 +2,7 @@
 #include <float.h>
 #include <stdlib.h>
 
-#include "record.h"
+#include "io/record.h"
 #include "test.h"
 
 static cJSON *parse(const char *line) {

@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer_extract.h"
-#include "latex_math.h"
+#include "verify/answer_extract.h"
+#include "verify/latex_math.h"
 
-#include "rewards.h"
+#include "verify/rewards.h"
 #include "test.h"
 
 #define TEXT(s) (s), strlen(s)

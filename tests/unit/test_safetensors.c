@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "model.h"
-#include "safetensors.h"
-#include "stream.h"
+#include "io/config.h"
+#include "model/model.h"
+#include "io/safetensors.h"
+#include "io/stream.h"
 #include "test.h"
 
 static char folder[] = "/tmp/tina-test-safetensors-XXXXXX";

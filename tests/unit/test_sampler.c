@@ -2,8 +2,8 @@
  * tokens they should, greedy and the padding mask hold, and log-probs are those of the trainer's softmax. */
 #include <stdlib.h>
 
-#include "rng.h"
-#include "sampler.h"
+#include "base/rng.h"
+#include "backends/sampler.h"
 #include "test.h"
 
 enum { V = 8, DRAWS = 200000 };

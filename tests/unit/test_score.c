@@ -1,5 +1,5 @@
 /* score: pass@k against values worked out by hand from C(n - c, k) / C(n, k), and the bootstrap's behaviour. */
-#include "score.h"
+#include "verify/score.h"
 #include "test.h"
 
 static void pass_at_k_is_one_minus_the_chance_of_all_wrong(void) {

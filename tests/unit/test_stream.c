@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "stream.h"
+#include "base/buf.h"
+#include "io/stream.h"
 #include "test.h"
 
 static char folder[] = "/tmp/tina-test-stream-XXXXXX";

@@ -1,7 +1,7 @@
 /* strmap: byte-string keys to values, through growth and clearing. */
 #include <stdio.h>
 
-#include "strmap.h"
+#include "base/strmap.h"
 #include "test.h"
 
 static void keys_are_inserted_once_and_keep_their_first_value(void) {

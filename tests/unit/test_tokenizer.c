@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "pretokenizer.h"
-#include "record.h"
-#include "stream.h"
-#include "tokenizer.h"
+#include "text/pretokenizer.h"
+#include "io/record.h"
+#include "io/stream.h"
+#include "text/tokenizer.h"
 #include "test.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 static const char *const DISTILL = "data/models/deepseek-r1-distill-qwen-1.5b";
 static const char *const TINY = "data/models/tiny-math-bpe";

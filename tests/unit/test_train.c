@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "cjson/cJSON.h"
-#include "kv_cache.h"
-#include "stream.h"
+#include "backends/kv_cache.h"
+#include "io/stream.h"
 #include "test.h"
-#include "train.h"
+#include "train/train.h"
 
 #define FIXTURES "tests/fixtures/"
 enum { MAX_SEQS = 8, MAX_TOKENS = 256, MAX_LEN = 160 };

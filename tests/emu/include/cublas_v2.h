@@ -1,4 +1,4 @@
-/* cublas_v2.h of the CUDA emulator (tests/emu): the cuBLAS calls lib/cuda makes, computed on the host in the order of
+/* cublas_v2.h of the CUDA emulator (tests/emu): the cuBLAS calls lib/backends/cuda makes, computed on the host in the order of
  * their stream (column-major, as cuBLAS; f32 sums; bf16 results rounded to nearest even). */
 #ifndef TINA_EMU_CUBLAS_V2_H
 #define TINA_EMU_CUBLAS_V2_H

@@ -1,5 +1,5 @@
 /* cuda_bf16.h of the CUDA emulator (tests/emu): bfloat16 on the host, rounded as the GPU rounds (to nearest even,
- * NaN kept a quiet NaN), with the conversions lib/cuda uses. */
+ * NaN kept a quiet NaN), with the conversions lib/backends/cuda uses. */
 #ifndef TINA_EMU_CUDA_BF16_H
 #define TINA_EMU_CUDA_BF16_H
 

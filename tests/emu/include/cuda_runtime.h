@@ -1,5 +1,5 @@
 /* cuda_runtime.h of the CUDA emulator (tests/emu/emu.cc says what it is for and how it runs a kernel): the part of
- * the CUDA runtime and of CUDA C's device built-ins that lib/cuda uses, declared for a host C++ compiler. A kernel
+ * the CUDA runtime and of CUDA C's device built-ins that lib/backends/cuda uses, declared for a host C++ compiler. A kernel
  * is an ordinary function; tests/emu/launch.sed turns each `kernel<<<grid, block, shared, stream>>>(args)` into
  * `emu_launch(emu::config(grid, block, shared, stream), "kernel", [](auto... a) { kernel(a...); }, args)`. */
 #ifndef TINA_EMU_CUDA_RUNTIME_H

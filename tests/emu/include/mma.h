@@ -1,4 +1,4 @@
-/* mma.h of the CUDA emulator (tests/emu): the warp matrix functions (nvcuda::wmma) lib/cuda uses, 16 x 16 x 16
+/* mma.h of the CUDA emulator (tests/emu): the warp matrix functions (nvcuda::wmma) lib/backends/cuda uses, 16 x 16 x 16
  * bf16 products summed in f32, for a host C++ compiler.
  *
  * A fragment is spread over the 32 lanes of a warp, 8 elements a lane, as on a GPU, but in the emulator's own

@@ -1,0 +1,405 @@
+/* gemm: products in a fixed order (gemm.h says which), blocked as BLIS and GotoBLAS block them for the caches.
+ *
+ * B is laid out in strips of NR columns, k-major (a strip's row k is NR consecutive floats), the last strip
+ * narrower (the columns left, rounded up to a vector); A is read in place, or, when alpha is not 1, copied into
+ * panels of MR rows, k-major, each element times alpha.
+ * A tile of R <= MR rows x one strip keeps its R x NR outputs in registers over a block of KC values of k and stores
+ * them; the next block of k starts from what was stored. Blocking, threads and vector width decide which outputs go
+ * together, never the order of one output's sum. Threads split an output's columns (strips) or rows (panels), never
+ * its k. */
+#include "backends/cpu/gemm.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { KC = 384 };      /* k per block: a strip's block (KC x NR) stays in L2 */
+enum { MC_PANELS = 8 }; /* panels of A per block: MC = 8 MR rows (at most 64 x KC floats, for L2) */
+enum { NC_STRIPS = 16 }; /* strips of B packed per block when B comes unpacked (16 NR x KC floats) */
+
+typedef struct {
+    int vw, nr, mr; /* floats per vector; strip width (NR); panel height (MR) */
+} Shape;
+
+static const Shape shapes[] = {
+    [TINA_KERNEL_GENERIC] = {8, 24, 4},
+    [TINA_KERNEL_AVX2] = {8, 24, 4},
+    [TINA_KERNEL_AVX512] = {16, 48, 8},
+};
+
+static int kernel_in_use = -1;
+
+static TinaKernel best_kernel(void) {
+    TinaKernel best = TINA_KERNEL_GENERIC;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = TINA_KERNEL_AVX2;
+    if (best == TINA_KERNEL_AVX2 && __builtin_cpu_supports("avx512f")) best = TINA_KERNEL_AVX512;
+    return best;
+}
+
+bool tina_gemm_use(TinaKernel kernel) {
+    if (kernel > best_kernel()) return false;
+    kernel_in_use = (int)kernel;
+    return true;
+}
+
+static const char *const kernel_names[] = {"generic", "avx2", "avx512"};
+
+/* The kernel TINA_CPU names, or the best one; a name that is not a kernel, or one the processor lacks, is said once on
+ * stderr (a check of REPRODUCIBILITY's statements must know which kernel ran). */
+static void choose_kernel(void) {
+    TinaKernel best = best_kernel(), want = best;
+    const char *asked = getenv("TINA_CPU");
+    if (asked && *asked) {
+        int named = -1;
+        for (int k = 0; k < 3; k++)
+            if (strcmp(asked, kernel_names[k]) == 0) named = k;
+        if (named < 0)
+            fprintf(stderr, "tina: TINA_CPU=%s is not a kernel (generic, avx2, avx512): running %s\n", asked,
+                    kernel_names[best]);
+        else if (named > (int)best)
+            fprintf(stderr, "tina: TINA_CPU=%s: this processor lacks it: running %s\n", asked, kernel_names[best]);
+        else want = (TinaKernel)named;
+    }
+    kernel_in_use = (int)want;
+}
+
+TinaKernel tina_gemm_kernel(void) {
+    static pthread_once_t chosen = PTHREAD_ONCE_INIT;
+    if (kernel_in_use < 0) pthread_once(&chosen, choose_kernel);
+    return (TinaKernel)kernel_in_use;
+}
+
+const char *tina_gemm_kernel_name(void) { return kernel_names[tina_gemm_kernel()]; }
+
+static Shape shape(void) { return shapes[tina_gemm_kernel()]; }
+
+static int round_up(int n, int to) { return (n + to - 1) / to * to; }
+
+/* Strip s of N columns starts at column s * NR; its width in floats (a multiple of the vector) */
+static int strip_width(const Shape *sh, int N, int s) {
+    int left = N - s * sh->nr;
+    return left >= sh->nr ? sh->nr : round_up(left, sh->vw);
+}
+
+static int strip_count(const Shape *sh, int N) { return (N + sh->nr - 1) / sh->nr; }
+
+/* A product's strips of B: how many, the first column of strip s, its width, and where its row k0 lies */
+static int strips_of(const TinaProduct *g, const Shape *sh) {
+    return g->strips ? (g->N + TINA_GEMM_STRIP - 1) / TINA_GEMM_STRIP : strip_count(sh, g->N);
+}
+static int first_column(const TinaProduct *g, const Shape *sh, int s) {
+    return s * (g->strips ? TINA_GEMM_STRIP : sh->nr);
+}
+static int width_of(const TinaProduct *g, const Shape *sh, int s) {
+    return g->strips ? TINA_GEMM_STRIP : strip_width(sh, g->N, s);
+}
+
+size_t tina_gemm_packed_floats(int N, int K) { return (size_t)round_up(N, shape().vw) * (size_t)K; }
+
+void tina_gemm_pack(float *p, const float *w, int N, int K, bool add) {
+    Shape sh = shape();
+    for (int s = 0; s < strip_count(&sh, N); s++) {
+        int n0 = s * sh.nr, width = strip_width(&sh, N, s);
+        float *strip = p + (size_t)n0 * K;
+        for (int j = 0; j < width; j++) {
+            const float *row = n0 + j < N ? w + (size_t)(n0 + j) * K : NULL;
+            for (int k = 0; k < K; k++) {
+                float value = row ? row[k] : 0.0f;
+                float *at = strip + (size_t)k * width + j;
+                *at = add ? *at + value : value;
+            }
+        }
+    }
+}
+
+
+/* panels of rows [i0, i0 + mc) x k [k0, k0 + kc) of alpha A: panel p's (k, r) at out[p * MR * kc + k * MR + r] */
+static void pack_a(float *out, const Shape *sh, const TinaProduct *g, int i0, int mc, int k0, int kc) {
+    for (int p = 0; p * sh->mr < mc; p++) {
+        float *panel = out + (size_t)p * sh->mr * kc;
+        for (int r = 0; r < sh->mr; r++) {
+            int i = i0 + p * sh->mr + r;
+            if (i >= i0 + mc) {
+                for (int k = 0; k < kc; k++) panel[(size_t)k * sh->mr + r] = 0.0f;
+            } else if (g->a.trans) { /* (K, M) stored: a row of A is a column */
+                const float *col = g->a.p + (size_t)k0 * g->a.ld + (size_t)i;
+                for (int k = 0; k < kc; k++) panel[(size_t)k * sh->mr + r] = g->alpha * col[(size_t)k * g->a.ld];
+            } else {
+                const float *row = g->a.p + (size_t)i * g->a.ld + (size_t)k0;
+                for (int k = 0; k < kc; k++) panel[(size_t)k * sh->mr + r] = g->alpha * row[k];
+            }
+        }
+    }
+}
+
+/* B's row k (its column k when trans: B (K, N) stored (N, K)) */
+static const float *b_line(const TinaMatrix *m, int k) { return m->rows ? m->rows[k] : m->p + (size_t)k * m->ld; }
+
+/* strips [s0, s1) x k [k0, k0 + kc) of B: strip s at out + (s - s0) * NR * kc, row k of it width floats */
+static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, int s1, int k0, int kc) {
+    for (int s = s0; s < s1; s++) {
+        int n0 = s * sh->nr, width = strip_width(sh, g->N, s), n = g->N - n0 < width ? g->N - n0 : width;
+        float *strip = out + (size_t)(s - s0) * sh->nr * kc;
+        if (!g->b.trans) {
+            for (int k = 0; k < kc; k++) {
+                float *dst = strip + (size_t)k * width;
+                memcpy(dst, b_line(&g->b, k0 + k) + n0, (size_t)n * sizeof *dst);
+                for (int j = n; j < width; j++) dst[j] = 0.0f;
+            }
+            continue;
+        }
+        for (int j = 0; j < width; j++) { /* column n0 + j of B lies along k: read it in order */
+            const float *column = j < n ? b_line(&g->b, n0 + j) + k0 : NULL;
+            for (int k = 0; k < kc; k++) strip[(size_t)k * width + j] = column ? column[k] : 0.0f;
+        }
+    }
+}
+
+/* ---- tiles: R rows (a panel's first R) x NV vectors of a strip, over kc values of k ----------------------------
+ * Each output is one register lane's chain of fused multiply-adds, from C (load) or 0; bias (or NULL) added after.
+ * cols: the strip's columns that exist (the rest are not stored). next (or NULL): rows of the next strip's block to
+ * fetch into the caches meanwhile, one every `every` values of k (for products of few rows, whose weights come from
+ * memory once: each panel fetches its share, so that the reads spread over the whole strip). One body for both
+ * vector widths: the macros below name the width's intrinsics. */
+#define TILE_BODY(R, NV)                                                                                               \
+    {                                                                                                                  \
+        const int W = (NV) * VW;                                                                                       \
+        MASK_T mask[3];                                                                                                \
+        for (int v = 0; v < (NV); v++) mask[v] = MASK(cols - v * VW);                                                  \
+        VEC acc[R][NV];                                                                                                \
+        _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)   \
+            acc[r][v] = load ? MASKLOAD(c + (size_t)r * ldc + v * VW, mask[v]) : ZERO();                               \
+        int due = next ? 0 : kc; /* the next k at which a row of next is fetched */                                   \
+        for (int k = 0; k < kc; k++) {                                                                                 \
+            if (k == due) {                                                                                            \
+                _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) if ((v * VW * 4) % 64 == 0)                     \
+                    _mm_prefetch((const char *)(next + v * VW), _MM_HINT_T1); /* a cache line a prefetch */            \
+                next += W, due += every;                                                                               \
+            }                                                                                                          \
+            VEC bv[NV];                                                                                                \
+            _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) bv[v] = LOADU(b + (size_t)k * W + v * VW);          \
+            _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                                                    \
+                VEC x = SET1(a[(size_t)r * ars + (size_t)k * aks]);                                                    \
+                _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);           \
+            }                                                                                                          \
+        }                                                                                                              \
+        _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) { \
+            VEC out = acc[r][v];                                                                                       \
+            if (bias) out = ADD(out, MASKLOAD(bias + v * VW, mask[v]));                                                \
+            MASKSTORE(c + (size_t)r * ldc + v * VW, mask[v], out);                                                     \
+        }                                                                                                              \
+    }
+
+#define TILE_ARGS int kc, const float *a, size_t ars, size_t aks, const float *b, float *c, size_t ldc, int cols,     \
+                  bool load, const float *bias, const float *next, int every
+
+/* AVX-512: 16 floats a vector, tiles of up to 8 rows x 48 columns (24 sums in registers) */
+#define VEC __m512
+#define VW 16
+#define MASK_T __mmask16
+#define MASK(n) ((__mmask16)((n) >= 16 ? 0xffff : (n) > 0 ? (1u << (n)) - 1 : 0))
+#define ZERO() _mm512_setzero_ps()
+#define LOADU(p) _mm512_loadu_ps(p)
+#define MASKLOAD(p, m) _mm512_maskz_loadu_ps(m, p)
+#define MASKSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
+#define SET1(x) _mm512_set1_ps(x)
+#define FMA(x, y, z) _mm512_fmadd_ps(x, y, z)
+#define ADD(x, y) _mm512_add_ps(x, y)
+#define TILE(R, NV)                                                                                                    \
+    __attribute__((target("avx512f"))) static void tile512_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV)
+#define ROWS 8
+#include "backends/cpu/gemm_tiles.h"
+
+/* AVX2: 8 floats a vector, tiles of up to 4 rows x 24 columns (12 sums in registers) */
+__attribute__((target("avx2"))) static inline __m256i mask8(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define VEC __m256
+#define VW 8
+#define MASK_T __m256i
+#define MASK(n) mask8(n)
+#define ZERO() _mm256_setzero_ps()
+#define LOADU(p) _mm256_loadu_ps(p)
+#define MASKLOAD(p, m) _mm256_maskload_ps(p, m)
+#define MASKSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
+#define SET1(x) _mm256_set1_ps(x)
+#define FMA(x, y, z) _mm256_fmadd_ps(x, y, z)
+#define ADD(x, y) _mm256_add_ps(x, y)
+#define TILE(R, NV)                                                                                                    \
+    __attribute__((target("avx2,fma"))) static void tile256_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV)
+#define ROWS 4
+#include "backends/cpu/gemm_tiles.h"
+
+typedef void (*TileFn)(TILE_ARGS);
+#define ROW(w, R) {tile##w##_##R##_1, tile##w##_##R##_2, tile##w##_##R##_3}
+static const TileFn tiles512[8][3] = {ROW(512, 1), ROW(512, 2), ROW(512, 3), ROW(512, 4),
+                                      ROW(512, 5), ROW(512, 6), ROW(512, 7), ROW(512, 8)};
+static const TileFn tiles256[4][3] = {ROW(256, 1), ROW(256, 2), ROW(256, 3), ROW(256, 4)};
+#undef ROW
+
+/* The reference the vector tiles must equal: fmaf is one rounding, as a vector lane's fused multiply-add. */
+static void tile_generic(int rows, int width, TILE_ARGS) {
+    (void)next, (void)every;
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++) {
+            float acc = load ? c[(size_t)r * ldc + j] : 0.0f;
+            for (int k = 0; k < kc; k++)
+                acc = fmaf(a[(size_t)r * ars + (size_t)k * aks], b[(size_t)k * width + j], acc);
+            c[(size_t)r * ldc + j] = bias ? acc + bias[j] : acc;
+        }
+}
+
+static void tile(int rows, int width, TILE_ARGS) {
+    switch (tina_gemm_kernel()) {
+    case TINA_KERNEL_AVX512:
+        tiles512[rows - 1][width / 16 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next, every);
+        break;
+    case TINA_KERNEL_AVX2:
+        tiles256[rows - 1][width / 8 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next, every);
+        break;
+    default: tile_generic(rows, width, kc, a, ars, aks, b, c, ldc, cols, load, bias, next, every);
+    }
+}
+
+/* ---- one thread's part of a product: rows [m0, m1) x strips [s0, s1) --------------------------------------------- */
+
+typedef struct {
+    float *a, *b; /* a block of A's panels (MC x KC), of B's strips (KC x NC_STRIPS NR) */
+} Work;
+
+
+static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, int m1, int s0, int s1) {
+    bool few_rows = m1 - m0 <= 4 * sh->mr; /* a decoding step's: the weights stream from memory */
+    /* A read in place unless it must be scaled: element (r, k) of a tile's rows at a[r * ars + k * aks] */
+    bool direct = g->alpha == 1.0f;
+    size_t ars = direct ? (g->a.trans ? 1 : g->a.ld) : 1, aks = direct ? (g->a.trans ? g->a.ld : 1) : (size_t)sh->mr;
+    int mc_max = MC_PANELS * sh->mr;
+    for (int jc = s0; jc < s1; jc += NC_STRIPS) {
+        int je = jc + NC_STRIPS < s1 ? jc + NC_STRIPS : s1;
+        for (int k0 = 0; k0 < g->K; k0 += KC) {
+            int kc = g->K - k0 < KC ? g->K - k0 : KC;
+            bool load = k0 > 0 || g->accumulate, last = k0 + kc == g->K;
+            if (!g->packed && !g->strips) pack_b(w->b, sh, g, jc, je, k0, kc);
+            for (int i0 = m0; i0 < m1; i0 += mc_max) {
+                int mc = m1 - i0 < mc_max ? m1 - i0 : mc_max;
+                if (!direct) pack_a(w->a, sh, g, i0, mc, k0, kc);
+                for (int s = jc; s < je; s++) {
+                    int n0 = first_column(g, sh, s), width = width_of(g, sh, s);
+                    int cols = g->N - n0 < width ? g->N - n0 : width;
+                    const float *strip = g->strips   ? g->strips[s] + (size_t)k0 * width
+                                         : g->packed ? g->packed + (size_t)n0 * g->K + (size_t)k0 * width
+                                                     : w->b + (size_t)(s - jc) * sh->nr * kc;
+                    const float *next = NULL;
+                    int panels = (mc + sh->mr - 1) / sh->mr, share = (kc + panels - 1) / panels;
+                    if (few_rows && g->packed && width == sh->nr) {
+                        /* the block this loop reads next: this k's next strip, else the next k's first strip, else
+                         * the next group's first; fetched when its rows are as wide as this strip's */
+                        int ns = s + 1, nk = k0;
+                        if (ns == je) ns = k0 + kc < g->K ? jc : je, nk = k0 + kc < g->K ? k0 + kc : 0;
+                        if (ns < s1 && strip_width(sh, g->N, ns) == sh->nr)
+                            next = g->packed + (size_t)ns * sh->nr * g->K + (size_t)nk * sh->nr;
+                    }
+                    for (int p = 0; p * sh->mr < mc; p++) {
+                        int rows = mc - p * sh->mr < sh->mr ? mc - p * sh->mr : sh->mr, i = i0 + p * sh->mr;
+                        const float *a = direct ? g->a.p + (g->a.trans ? (size_t)k0 * g->a.ld + (size_t)i
+                                                                       : (size_t)i * g->a.ld + (size_t)k0)
+                                                : w->a + (size_t)p * sh->mr * kc;
+                        tile(rows, width, kc, a, ars, aks, strip,
+                             g->c + (size_t)(i0 + p * sh->mr) * g->ldc + n0, g->ldc, cols, load,
+                             last && g->bias ? g->bias + n0 : NULL,
+                             next ? next + (size_t)p * share * sh->nr : NULL, panels);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* No k at all: C's rows [m0, m1) x columns [n0, n1) are 0 (or stay), plus the bias. */
+static void empty_sum(const TinaProduct *g, int m0, int m1, int n0, int n1) {
+    for (int i = m0; i < m1; i++)
+        for (int j = n0; j < n1; j++) {
+            float *c = g->c + (size_t)i * g->ldc + j;
+            float value = g->accumulate ? *c : 0.0f;
+            *c = g->bias ? value + g->bias[j] : value;
+        }
+}
+
+/* Each thread's Work, allocated at its first product, kept for its later ones, freed when the thread ends (OpenMP
+ * makes and ends threads as team sizes change) */
+static pthread_key_t work_key;
+static pthread_once_t work_key_once = PTHREAD_ONCE_INIT;
+static void make_work_key(void) { (void)pthread_key_create(&work_key, free); }
+
+static bool work_of(Work *w) {
+    const Shape *widest = &shapes[TINA_KERNEL_AVX512];
+    size_t a = (size_t)MC_PANELS * widest->mr * KC, b = (size_t)NC_STRIPS * widest->nr * KC;
+    pthread_once(&work_key_once, make_work_key);
+    float *mine = pthread_getspecific(work_key);
+    if (!mine) {
+        mine = aligned_alloc(64, (a + b) * sizeof(float));
+        if (!mine || pthread_setspecific(work_key, mine)) {
+            free(mine);
+            return false;
+        }
+    }
+    w->a = mine, w->b = mine + a;
+    return true;
+}
+
+/* A product is split by panels of rows when it has enough of them and every thread packing all of B (none when it
+ * comes packed) costs less than every thread packing all of A; else by strips. */
+static bool by_strips(const TinaProduct *g, const Shape *sh, int threads) {
+    if (threads == 1 || (g->M + sh->mr - 1) / sh->mr < 4 * threads) return true;
+    if (strips_of(g, sh) < 2 * threads) return false;
+    return g->packed || g->strips ? false : (double)g->N >= (double)g->M;
+}
+
+static int units_of(const TinaProduct *g, const Shape *sh, int threads) {
+    if (g->M <= 0 || g->N <= 0) return 0;
+    return by_strips(g, sh, threads) ? strips_of(g, sh) : (g->M + sh->mr - 1) / sh->mr;
+}
+
+/* Units [begin, end) of the products laid end to end: each product's share of them. */
+static bool run_units(const TinaProduct *p, int n, const Shape *sh, int threads, long begin, long end) {
+    Work w;
+    if (!work_of(&w)) return false;
+    long first = 0;
+    for (int i = 0; i < n; first += units_of(&p[i], sh, threads), i++) {
+        long units = units_of(&p[i], sh, threads);
+        long from = begin > first ? begin - first : 0, to = end - first < units ? end - first : units;
+        if (from >= to) continue;
+        const TinaProduct *g = &p[i];
+        bool strips = by_strips(g, sh, threads);
+        int m0 = strips ? 0 : (int)from * sh->mr, m1 = strips ? g->M : (int)(to * sh->mr < g->M ? to * sh->mr : g->M);
+        int n0 = strips ? first_column(g, sh, (int)from) : 0, n1 = strips ? first_column(g, sh, (int)to) : g->N;
+        n1 = n1 < g->N ? n1 : g->N;
+        if (g->K <= 0) empty_sum(g, m0, m1, n0, n1);
+        else if (strips) part(g, sh, &w, 0, g->M, (int)from, (int)to);
+        else part(g, sh, &w, m0, m1, 0, strips_of(g, sh));
+    }
+    return true;
+}
+
+bool tina_gemm(const TinaProduct *p, int n, int threads) {
+    Shape sh = shape();
+    if (threads == 1) {
+        long total = 0;
+        for (int i = 0; i < n; i++) total += units_of(&p[i], &sh, 1);
+        return run_units(p, n, &sh, 1, 0, total);
+    }
+    bool ok = true;
+#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads()) reduction(&& : ok)
+    {
+        int count = omp_get_num_threads(), id = omp_get_thread_num();
+        long total = 0;
+        for (int i = 0; i < n; i++) total += units_of(&p[i], &sh, count);
+        ok = run_units(p, n, &sh, count, total * id / count, total * (id + 1) / count);
+    }
+    return ok;
+}

@@ -1,0 +1,27 @@
+/* cuda: the CUDA backend, built only with `make CUDA=1` (nvcc, cuBLAS). It implements the backend seam (backend.h)
+ * on one GPU: weights and activations in bf16, every sum in f32, the LoRA matrices and their gradients in f32;
+ * cuBLAS for the projections, the head and training's attention, own kernels for the rest (kernels.cu and
+ * attention.cu for inference, backward.cu and attention_train.cu for training). */
+#ifndef TINA_CUDA_H
+#define TINA_CUDA_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "backends/backend.h"
+
+/* "runtime 13.0, 1 device: NVIDIA H200" or "runtime 13.0, no device (...why...)". */
+void tina_cuda_describe(char *out, size_t size);
+
+/* The backend on GPU `device` (0: the first). No GPU, or no driver: TINA_ERR_INPUT with what CUDA said, so that a
+ * tool asked for --device cuda on a machine without one exits 2 with a message. */
+TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, TinaError *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

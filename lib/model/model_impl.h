@@ -1,0 +1,67 @@
+/* model_impl: the model's insides, shared by model.c (loading, inference) and model_train.c (training forward and
+ * backward); not part of libtina's interface. */
+#ifndef TINA_MODEL_IMPL_H
+#define TINA_MODEL_IMPL_H
+
+#include "backends/kv_cache.h"
+#include "model/lora.h"
+#include "model/model.h"
+
+/* An adapter-shaped set of f32 matrices (an adapter, or its gradients) copied into backend memory, offset for
+ * offset: memory holds the values, a and b point at each module's A and B in it (NULL where the adapter has none). */
+typedef struct {
+    float *memory;
+    size_t capacity;        /* floats */
+    float **a, **b;         /* (L * TINA_LORA_TARGETS,) each, in one allocation */
+} DeviceLora;
+
+/* Copies values into d, growing it when they do not fit, and points d->a and d->b at the copy's matrices. */
+TinaStatus tina_device_lora_copy(TinaBackend *backend, DeviceLora *d, const TinaLora *values, TinaError *err);
+void tina_device_lora_free(TinaBackend *backend, DeviceLora *d);
+
+typedef struct {
+    void *attn_norm;        /* (C) */
+    void *wq, *bq;          /* (Hq*D, C), (Hq*D) */
+    void *wk, *bk;          /* (Hkv*D, C), (Hkv*D) */
+    void *wv, *bv;          /* (Hkv*D, C), (Hkv*D) */
+    void *wo, *bo;          /* (C, Hq*D), (C) */
+    void *mlp_norm;         /* (C) */
+    void *w_gate, *w_up;    /* (I, C) */
+    void *w_down;           /* (C, I) */
+} LayerWeights;
+
+struct TinaModel {
+    TinaConfig config;
+    TinaBackend *backend;
+    char *dir;
+    void *weights;          /* the one allocation of every weight */
+    size_t n_weights;       /* elements in it */
+    void *embed;            /* (V, C) */
+    void *final_norm;       /* (C) */
+    void *lm_head;          /* (V, C), the embedding when tied */
+    LayerWeights *layers;   /* (L,) */
+    int max_tokens;         /* T at most, per call */
+    int lora_rank;          /* the largest LoRA rank the activations hold */
+    void *activations;      /* the one allocation of every activation */
+    void *x, *h;            /* (T, C) residual stream, normed */
+    void *q, *att;          /* (T, Hq*D) */
+    void *k, *v;            /* (T, Hkv*D) */
+    void *gate, *up;        /* (T, I) */
+    void *lora_tmp;         /* (3, T, r): the adapters of q, k and v at once */
+    void *last;             /* (T, C) rows gathered for logits */
+    int *first;             /* host (T,) workspaces: sequence starts, */
+    int32_t *positions;     /* token positions, */
+    int32_t *tokens;        /* the tokens of the call */
+    int *slots, *n_past, *n_new, *rows;
+    /* the adapter of the call where the backend reads it: its own matrices on a host backend, else lora_copy, a
+     * copy of adapter lora_id made when that adapter is first used */
+    float *const *lora_a, *const *lora_b;  /* (L * TINA_LORA_TARGETS,) */
+    uint64_t lora_id;
+    DeviceLora lora_copy;
+};
+
+/* Points m->lora_a and lora_b at the adapter's matrices in backend memory (NULL: no adapter): on a GPU, uploads the
+ * adapter once per id (a copy per call would move the whole adapter for every decoded token). */
+TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *err);
+
+#endif

@@ -1,0 +1,37 @@
+/* chat: the chat templates the Tina pipeline renders prompts with, built in and named (no Jinja interpreter).
+ *
+ *   deepseek-r1  {bos}{system}<｜User｜>{user}<｜Assistant｜><think>\n   the distill's current template
+ *   tina         {bos}{system}<｜User｜>{user}<｜Assistant｜>             as Tina trained (no <think> prefill)
+ *   qwen         ChatML as Qwen2.5-Instruct's template: a missing system prompt becomes Qwen's default one
+ *   smollm2      ChatML as SmolLM2-Instruct's template: a missing system prompt becomes SmolLM's default one
+ *   plain        {user}
+ * Each renders one user turn ready for generation, byte for byte as transformers' apply_chat_template renders the
+ * published templates with add_generation_prompt=True. {user} is the problem followed by the suffix. */
+#ifndef TINA_CHAT_H
+#define TINA_CHAT_H
+
+#include <stdbool.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+
+typedef enum {
+    TINA_TEMPLATE_DEEPSEEK_R1,
+    TINA_TEMPLATE_TINA,
+    TINA_TEMPLATE_QWEN,
+    TINA_TEMPLATE_SMOLLM2,
+    TINA_TEMPLATE_PLAIN
+} TinaTemplate;
+
+/* The template of that name; false if there is none. */
+bool tina_chat_template(const char *name, TinaTemplate *template);
+/* "deepseek-r1, tina, qwen, smollm2, plain", for messages. */
+const char *tina_chat_template_names(void);
+
+/* Appends the rendered prompt to out. bos: the tokenizer's BOS text (NULL: the distill's); system: NULL when there is
+ * no system prompt ("" is an empty one, which the ChatML templates keep); suffix: NULL or text appended to the
+ * problem. */
+TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *system, const char *problem,
+                            const char *suffix, TinaBuf *out, TinaError *err);
+
+#endif
