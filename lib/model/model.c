@@ -310,50 +310,47 @@ static void apply_loras(TinaModel *m, const TinaLora *lora, int layer, int n, co
              residual ? residuals : NULL);
 }
 
-/* x (T, C) += in (T, K) @ w^T plus the adapter's term for this module. With an adapter the module's output is made
- * whole in tmp (T, C) first and then added, in PEFT's order, which a bf16 backend's rounding can tell apart. */
-static void residual_product(TinaModel *m, const TinaLora *lora, int layer, int target, void *tmp, const void *in,
-                             const void *w, const void *bias, int T, int K) {
-    TinaBackend *b = m->backend;
-    int C = m->config.hidden;
-    if (!lora || !m->lora_a[layer * TINA_LORA_TARGETS + target]) {
-        b->matmul(b, m->x, in, w, bias, T, K, C, true);
-        return;
-    }
-    b->matmul(b, tmp, in, w, bias, T, K, C, false);
-    apply_loras(m, lora, layer, 1, &target, &tmp, in, T, &m->x);
+/* Inference's layer: over the KV cache, in place over the residual stream x, the adapters of one input at once */
+typedef struct {
+    LayerRun run;
+    TinaModel *m;
+    const TinaLora *lora;
+    TinaKVCache *kv;
+    TinaKVPages pages;
+} Inference;
+
+static void attend_cached(const LayerRun *run, int l, void *att, void *q, void *k, void *v) {
+    const Inference *in = (const Inference *)run;
+    const TinaConfig *c = &in->m->config;
+    TinaBackend *b = in->m->backend;
+    char *k_layer = (char *)in->kv->k + (size_t)l * in->kv->layer_stride * b->act_bytes;
+    char *v_layer = (char *)in->kv->v + (size_t)l * in->kv->layer_stride * b->act_bytes;
+    b->attention(b, att, q, k, v, k_layer, v_layer, &in->pages, run->batch, c->n_heads, c->n_kv_heads, c->head_dim);
+}
+
+static bool adapted(const LayerRun *run, int l, int target) {
+    const Inference *in = (const Inference *)run;
+    return in->lora && in->m->lora_a[l * TINA_LORA_TARGETS + target];
+}
+
+static void adapt_together(const LayerRun *run, int l, int n, const int *targets, void *const *out, const void *x,
+                           void *const *residual) {
+    const Inference *in = (const Inference *)run;
+    apply_loras(in->m, in->lora, l, n, targets, out, x, run->batch->n_tokens, residual);
 }
 
 /* Every layer, then the final norm: m->h (T, C) holds the last hidden states. */
 static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, const TinaLora *lora) {
     const TinaConfig *c = &m->config;
     TinaBackend *b = m->backend;
-    int T = batch->n_tokens, C = c->hidden, I = c->intermediate, D = c->head_dim;
-    int q = c->n_heads * D, kvd = c->n_kv_heads * D;
-    float eps = (float)c->rms_eps;
-    TinaKVPages pages = {kv->backend_table, kv->per_slot, TINA_KV_PAGE};
-    b->embed(b, m->x, m->embed, batch->tokens, T, C);
-    for (int l = 0; l < c->n_layers; l++) {
-        const LayerWeights *w = &m->layers[l];
-        b->rmsnorm(b, m->h, m->x, w->attn_norm, T, C, eps);
-        b->matmuls(b, 3, (void *[]){m->q, m->k, m->v}, m->h, (const void *[]){w->wq, w->wk, w->wv},
-                   (const void *[]){w->bq, w->bk, w->bv}, T, C, (const int[]){q, kvd, kvd});
-        apply_loras(m, lora, l, 3, (const int[]){TINA_LORA_Q, TINA_LORA_K, TINA_LORA_V}, (void *[]){m->q, m->k, m->v},
-                    m->h, T, NULL);
-        b->rope(b, m->q, m->k, batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
-        char *k_layer = (char *)kv->k + (size_t)l * kv->layer_stride * b->act_bytes;
-        char *v_layer = (char *)kv->v + (size_t)l * kv->layer_stride * b->act_bytes;
-        b->attention(b, m->att, m->q, m->k, m->v, k_layer, v_layer, &pages, batch, c->n_heads, c->n_kv_heads, D);
-        residual_product(m, lora, l, TINA_LORA_O, m->h, m->att, w->wo, w->bo, T, q); /* h is free until the norm */
-        b->rmsnorm(b, m->h, m->x, w->mlp_norm, T, C, eps);
-        b->matmuls(b, 2, (void *[]){m->gate, m->up}, m->h, (const void *[]){w->w_gate, w->w_up},
-                   (const void *[]){NULL, NULL}, T, C, (const int[]){I, I});
-        apply_loras(m, lora, l, 2, (const int[]){TINA_LORA_GATE, TINA_LORA_UP}, (void *[]){m->gate, m->up}, m->h,
-                    T, NULL);
-        b->swiglu(b, m->gate, m->gate, m->up, T, I);
-        residual_product(m, lora, l, TINA_LORA_DOWN, m->h, m->gate, w->w_down, NULL, T, I);
-    }
-    b->rmsnorm(b, m->h, m->x, m->final_norm, T, C, eps);
+    Inference in = {{batch, attend_cached, adapted, adapt_together}, m, lora, kv,
+                    {kv->backend_table, kv->per_slot, TINA_KV_PAGE}};
+    /* in place: h is free once q, k, v (and gate, up) are made, so it holds a module's output until it is added */
+    LayerActivations a = {.x = m->x, .out = m->x, .h = m->h, .mid = m->x, .h2 = m->h, .q = m->q, .k = m->k, .v = m->v,
+                          .att = m->att, .gate = m->gate, .up = m->up, .act = m->gate, .tmp = m->h};
+    b->embed(b, m->x, m->embed, batch->tokens, batch->n_tokens, c->hidden);
+    for (int l = 0; l < c->n_layers; l++) tina_layer_forward(m, l, &in.run, &a);
+    b->rmsnorm(b, m->h, m->x, m->final_norm, batch->n_tokens, c->hidden, (float)c->rms_eps);
 }
 
 /* Checks and lays out the call (and targets (T,), if not NULL), and places the adapter. */

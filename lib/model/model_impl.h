@@ -1,5 +1,5 @@
-/* model_impl: the model's insides, shared by model.c (loading, inference) and model_train.c (training forward and
- * backward); not part of libtina's interface. */
+/* model_impl: the model's insides, shared by model.c (loading, inference), layer.c (the decoder layer both run) and
+ * model_train.c (training forward and backward); private to the model part and train/, not libtina's interface. */
 #ifndef TINA_MODEL_IMPL_H
 #define TINA_MODEL_IMPL_H
 
@@ -59,6 +59,37 @@ struct TinaModel {
     uint64_t lora_id;
     DeviceLora lora_copy;
 };
+
+/* One layer's activations, each (T, width). Inference runs a layer in place over the residual stream (mid and out
+ * are x, h2 is h, act is gate); training keeps them apart, for its backward. tmp (T, C): a module's output made whole
+ * before it is added into the residual stream when the module has an adapter (PEFT's order), free otherwise. */
+typedef struct {
+    const void *x;          /* (T, C) the layer's input */
+    void *out;              /* (T, C) its output: mid + the MLP's */
+    void *h, *mid, *h2;     /* (T, C) normed input; x + the attention's output; mid normed */
+    void *q, *k, *v;        /* (T, Hq*D), (T, Hkv*D), (T, Hkv*D): q and k after rope */
+    void *att;              /* (T, Hq*D) the attention's output */
+    void *gate, *up, *act;  /* (T, I) the MLP's projections, and silu(gate) * up */
+    void *tmp;              /* (T, C) */
+} LayerActivations;
+
+/* What inference and training do differently in a layer: how a layer attends (over the KV cache, or within each
+ * sequence), and how the adapters' terms are added (all modules of one input at once, or each with its dropout). */
+typedef struct LayerRun LayerRun;
+struct LayerRun {
+    const TinaBatch *batch;
+    /* att (T, Hq*D) from this layer's q (after rope), k (after rope), v */
+    void (*attend)(const LayerRun *run, int layer, void *att, void *q, void *k, void *v);
+    /* whether module target of the layer has an adapter */
+    bool (*adapted)(const LayerRun *run, int layer, int target);
+    /* for i < n (modules of one input, at most 3) that have an adapter: out[i] (T, N_i) += its term from in (T, K);
+     * then, unless residual is NULL, residual[i] += out[i] */
+    void (*adapt)(const LayerRun *run, int layer, int n, const int *targets, void *const *out, const void *in,
+                  void *const *residual);
+};
+
+/* One decoder layer of the model, the same for inference and training (layer.c) */
+void tina_layer_forward(TinaModel *m, int layer, const LayerRun *run, const LayerActivations *a);
 
 /* Points m->lora_a and lora_b at the adapter's matrices in backend memory (NULL: no adapter): on a GPU, uploads the
  * adapter once per id (a copy per call would move the whole adapter for every decoded token). */

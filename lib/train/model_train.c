@@ -28,6 +28,7 @@ struct TinaTrainer {
     double *lse;                /* (T,) f64: the forward's log-sum-exp of each row's logits, for the backward */
     void *final_h;              /* (T, C) the last hidden state after the final norm */
     void *out;                  /* (T, C) a recomputed layer's output (discarded) */
+    void *tmp;                  /* (T, C) a module's output before it joins the residual stream */
     void *dx, *dh;              /* (T, C) gradients: the residual stream's, a normed input's */
     void *dq, *datt;            /* (T, Hq*D) */
     void *dk, *dv;              /* (T, Hkv*D) */
@@ -94,7 +95,7 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
     } plan[] = {
         {&lse, T * sizeof(double) / b->act_bytes}, /* first: aligned for doubles */
         {&tr->inputs, ((size_t)c->n_layers + 1) * T * C}, {&shared, insides_size(c, T, r)},
-        {&tr->out, T * C}, {&tr->final_h, T * C},
+        {&tr->out, T * C}, {&tr->tmp, T * C}, {&tr->final_h, T * C},
         {&tr->dx, T * C}, {&tr->dh, T * C}, {&tr->dq, T * q}, {&tr->datt, T * q}, {&tr->dk, T * kv}, {&tr->dv, T * kv},
         {&tr->dgate, T * I}, {&tr->dup, T * I}, {&tr->dact, T * I}, {&tr->dz, T * r},
         {&tr->dropped, T * (C > I ? C : I)}, {&tr->ddropped, T * (C > I ? C : I)},
@@ -230,36 +231,42 @@ static void lora_backward(TinaTrainer *tr, const TinaLora *lora, int layer, int 
     }
 }
 
+/* Training's layer: attention within each sequence, each adapter on its own (with its dropout) */
+typedef struct {
+    LayerRun run;
+    TinaTrainer *tr;
+    const TinaLora *lora;
+} Training;
+
+static void attend_within(const LayerRun *run, int layer, void *att, void *q, void *k, void *v) {
+    (void)layer;
+    const TinaModel *m = ((const Training *)run)->tr->model;
+    const TinaConfig *c = &m->config;
+    m->backend->self_attention(m->backend, att, q, k, v, run->batch, c->n_heads, c->n_kv_heads, c->head_dim);
+}
+
+static bool adapted(const LayerRun *run, int layer, int target) {
+    return lora_a(((const Training *)run)->lora, layer, target) != NULL;
+}
+
+static void adapt_each(const LayerRun *run, int layer, int n, const int *targets, void *const *out, const void *in,
+                       void *const *residual) {
+    const Training *t = (const Training *)run;
+    TinaBackend *b = t->tr->model->backend;
+    for (int i = 0; i < n; i++) {
+        if (!adapted(run, layer, targets[i])) continue;
+        lora_forward(t->tr, t->lora, layer, targets[i], out[i], in);
+        if (residual) b->add(b, residual[i], out[i], (size_t)run->batch->n_tokens * t->lora->out[targets[i]]);
+    }
+}
+
 /* One layer from its input x (T, C) to out (T, C), keeping every intermediate the backward reads. */
 static void layer_forward(TinaTrainer *tr, const TinaLora *lora, int l, const void *x, void *out) {
-    TinaModel *m = tr->model;
-    TinaBackend *b = m->backend;
-    const TinaConfig *c = &m->config;
-    const LayerWeights *w = &m->layers[l];
-    int T = tr->batch.n_tokens, C = c->hidden, I = c->intermediate, D = c->head_dim;
-    int q = c->n_heads * D, kv = c->n_kv_heads * D;
-    float eps = (float)c->rms_eps;
-    b->rmsnorm(b, tr->in.h, x, w->attn_norm, T, C, eps);
-    b->matmul(b, tr->in.q, tr->in.h, w->wq, w->bq, T, C, q, false);
-    lora_forward(tr, lora, l, TINA_LORA_Q, tr->in.q, tr->in.h);
-    b->matmul(b, tr->in.k, tr->in.h, w->wk, w->bk, T, C, kv, false);
-    lora_forward(tr, lora, l, TINA_LORA_K, tr->in.k, tr->in.h);
-    b->matmul(b, tr->in.v, tr->in.h, w->wv, w->bv, T, C, kv, false);
-    lora_forward(tr, lora, l, TINA_LORA_V, tr->in.v, tr->in.h);
-    b->rope(b, tr->in.q, tr->in.k, &tr->batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
-    b->self_attention(b, tr->in.att, tr->in.q, tr->in.k, tr->in.v, &tr->batch, c->n_heads, c->n_kv_heads, D);
-    b->copy(b, tr->in.mid, x, (size_t)T * C);
-    b->matmul(b, tr->in.mid, tr->in.att, w->wo, w->bo, T, q, C, true);
-    lora_forward(tr, lora, l, TINA_LORA_O, tr->in.mid, tr->in.att);
-    b->rmsnorm(b, tr->in.h2, tr->in.mid, w->mlp_norm, T, C, eps);
-    b->matmul(b, tr->in.gate, tr->in.h2, w->w_gate, NULL, T, C, I, false);
-    lora_forward(tr, lora, l, TINA_LORA_GATE, tr->in.gate, tr->in.h2);
-    b->matmul(b, tr->in.up, tr->in.h2, w->w_up, NULL, T, C, I, false);
-    lora_forward(tr, lora, l, TINA_LORA_UP, tr->in.up, tr->in.h2);
-    b->swiglu(b, tr->in.act, tr->in.gate, tr->in.up, T, I);
-    b->copy(b, out, tr->in.mid, (size_t)T * C);
-    b->matmul(b, out, tr->in.act, w->w_down, NULL, T, I, C, true);
-    lora_forward(tr, lora, l, TINA_LORA_DOWN, out, tr->in.act);
+    Training t = {{&tr->batch, attend_within, adapted, adapt_each}, tr, lora};
+    const Insides *in = &tr->in;
+    LayerActivations a = {.x = x, .out = out, .h = in->h, .mid = in->mid, .h2 = in->h2, .q = in->q, .k = in->k,
+                          .v = in->v, .att = in->att, .gate = in->gate, .up = in->up, .act = in->act, .tmp = tr->tmp};
+    tina_layer_forward(tr->model, l, &t.run, &a);
 }
 
 TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n_seqs, const uint64_t *keys,
