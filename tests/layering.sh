@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The layering of lib/: every #include of a file in lib/PART names a part that lib/README.md's table lets PART include
 # (or PART itself), by its folder ("io/record.h"); every folder of lib/ is a row of the table and every row a folder.
-# Then the check is shown to catch what it is for: an upward include, and an include without its part, put into a copy
-# of lib/ must each fail it.
+# No two sources of lib/ share a file name. Then the check is shown to catch what it is for: an upward include, a
+# sibling's, a part's header named alone, a folder outside the table, each put into a copy of lib/, must fail it.
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0
@@ -54,6 +54,11 @@ check() {
 }
 
 if out=$(check lib); then ok; else bad "lib/ breaks its layering:"; printf '%s\n' "$out"; fi
+
+# the library is an archive of objects by their file names: two sources of one name would be one member, the later
+# replacing the earlier without a word (ar r)
+same=$(find lib \( -name '*.c' -o -name '*.cu' \) -printf '%f\n' | sed 's/\.[a-z]*$//' | sort | uniq -d)
+if [ -z "$same" ]; then ok; else bad "sources of the same name in lib/ (one archive member): $same"; fi
 
 # the check itself, on copies of lib/ with one mistake each
 work=$(mktemp -d)
