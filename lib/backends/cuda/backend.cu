@@ -1,5 +1,5 @@
-/* backend: the CUDA backend's seam (backend.h): memory, loading, cuBLAS products, and the launches of kernels.cu and
- * attention.cu, all in call order on one stream. A call that hands data to the host waits for the stream.
+/* backend: the CUDA backend's seam (backend.h): memory, loading, cuBLAS products, and the launches of the kernels
+ * (kernels.h), all in call order on one stream. A call that hands data to the host waits for the stream.
  *
  * Operations return nothing: the first CUDA or cuBLAS failure is kept, every later operation is skipped, and the
  * model asks `check` after each call, so a device error becomes the tool's error message, never a crash. */

@@ -24,7 +24,7 @@ struct DeviceBatch {
     const int *slot;      /* (T,) */
 };
 
-/* out (n) bf16 = in (n) f32 */
+/* elementwise.cu: out (n) bf16 = in (n) f32 */
 void launch_f32_to_bf16(cudaStream_t s, bf16 *out, const float *in, size_t n);
 /* out (n) f32 = in (n) bf16 */
 void launch_bf16_to_f32(cudaStream_t s, float *out, const bf16 *in, size_t n);
@@ -32,8 +32,6 @@ void launch_bf16_to_f32(cudaStream_t s, float *out, const bf16 *in, size_t n);
 void launch_add_f32(cudaStream_t s, bf16 *w, const float *delta, size_t n);
 /* out (T, C) = table[tokens] with table (V, C) */
 void launch_embed(cudaStream_t s, bf16 *out, const bf16 *table, const int32_t *tokens, int T, int C);
-/* out (T, C) = in / rms(in) * weight (C) */
-void launch_rmsnorm(cudaStream_t s, bf16 *out, const bf16 *in, const bf16 *weight, int T, int C, float eps);
 /* Up to ONE_INPUT_MOST products (or adapters) of one input: q, k, v; gate, up */
 static constexpr int ONE_INPUT_MOST = 3;
 /* products of one input side by side in an f32 (T, N[0] + N[1] + ...): product i goes to out[i] (T, N[i]) with
@@ -49,7 +47,21 @@ struct ProductGroup {
 void launch_finish_products(cudaStream_t s, const ProductGroup &group, const float *p, int T, bool accumulate);
 /* the same for one product p (T, N) */
 void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16 *bias, int T, int N, bool accumulate);
-/* adapters of one input: adapter i adds to out[i] (T, N[i]), then out[i] to residual[i] (T, N[i]) unless NULL */
+/* x (n) += y (n) */
+void launch_add(cudaStream_t s, bf16 *x, const bf16 *y, size_t n);
+/* out (n, C) = in[rows] */
+void launch_gather_rows(cudaStream_t s, bf16 *out, const bf16 *in, const int *rows, int n, int C);
+/* out (n) f32 = in (n) f32 rounded to bf16 (logits as transformers' bf16 head gives them) */
+void launch_round_bf16(cudaStream_t s, float *out, const float *in, size_t n);
+
+/* rmsnorm.cu: out (T, C) = in / rms(in) * weight (C) */
+void launch_rmsnorm(cudaStream_t s, bf16 *out, const bf16 *in, const bf16 *weight, int T, int C, float eps);
+/* dx (T, C) (+)= the gradient through out = rmsnorm(x) * weight, given dout (T, C) */
+void launch_rmsnorm_backward(cudaStream_t s, bf16 *dx, const bf16 *x, const bf16 *weight, const bf16 *dout, int T,
+                             int C, float eps, bool accumulate);
+
+/* adapter.cu: adapters of one input: adapter i adds to out[i] (T, N[i]), then out[i] to residual[i] (T, N[i]) unless
+ * NULL */
 struct LoraGroup {
     int n;
     bf16 *out[ONE_INPUT_MOST], *residual[ONE_INPUT_MOST];
@@ -65,26 +77,34 @@ void launch_lora_small(cudaStream_t s, const LoraGroup &group, const bf16 *in, b
  * residual[i] += out[i] as above; z (n, T, r) bf16 = z32 */
 void launch_lora_outs(cudaStream_t s, const LoraGroup &group, const float *y, int T, bf16 *z, const float *z32,
                       int r);
-/* q (T, Hq, D) and k (T, Hkv, D) rotated in place by the f32 tables cos, sin (positions, D / 2); inverse: rotated
- * back (the gradient of the rotation) */
+
+/* rotary.cu: q (T, Hq, D) and k (T, Hkv, D) rotated in place by the f32 tables cos, sin (positions, D / 2); inverse:
+ * rotated back (the gradient of the rotation) */
 void launch_rope(cudaStream_t s, bf16 *q, bf16 *k, const float *cos, const float *sin, DeviceBatch batch, int T,
                  int Hq, int Hkv, int D, bool inverse);
-/* out (T, I) = silu(gate) * up */
+
+/* swiglu.cu: out (T, I) = silu(gate) * up */
 void launch_swiglu(cudaStream_t s, bf16 *out, const bf16 *gate, const bf16 *up, size_t n);
-/* x (n) += y (n) */
-void launch_add(cudaStream_t s, bf16 *x, const bf16 *y, size_t n);
-/* out (n, C) = in[rows] */
-void launch_gather_rows(cudaStream_t s, bf16 *out, const bf16 *in, const int *rows, int n, int C);
-/* A running log-sum-exp over vocabulary chunks, f32 logits rounded to bf16 first as transformers' bf16 head does:
- * for each row t of chunk (T, n) (columns v0 .. v0 + n - 1), max[t] and sum[t] (f64) absorb the chunk and
+/* dgate, dup (n) through act = silu(gate) * up, given dact (n) */
+void launch_swiglu_backward(cudaStream_t s, bf16 *dgate, bf16 *dup, const bf16 *gate, const bf16 *up,
+                            const bf16 *dact, size_t n);
+
+/* logprobs.cu: A running log-sum-exp over vocabulary chunks, f32 logits rounded to bf16 first as transformers' bf16
+ * head does: for each row t of chunk (T, n) (columns v0 .. v0 + n - 1), max[t] and sum[t] (f64) absorb the chunk and
  * picked[t] takes the logit of targets[t] if it falls in the chunk. first: max and sum start afresh. */
 void launch_log_sum_exp(cudaStream_t s, const float *chunk, int T, int n, int v0, const int32_t *targets,
                         double *max, double *sum, float *picked, bool first);
 /* out (T) = picked - max - log(sum); lse (T), if not NULL, = max + log(sum) */
 void launch_logprob(cudaStream_t s, float *out, const float *picked, const double *max, const double *sum, int T,
                     double *lse);
-/* out (n) f32 = in (n) f32 rounded to bf16 (logits as transformers' bf16 head gives them) */
-void launch_round_bf16(cudaStream_t s, float *out, const float *in, size_t n);
+/* grad (T, n) = d/dlogits of sum_t dlogp[t] * log softmax[t, targets[t]] for the chunk (T, n) of f32 logits of
+ * columns v0 .. v0 + n - 1, given the whole vocabulary's log-sum-exp lse (T) */
+void launch_logprob_grad(cudaStream_t s, bf16 *grad, const float *chunk, int T, int n, int v0,
+                         const int32_t *targets, const double *lse, const float *dlogp);
+
+/* dropout.cu: out (n) = in * keep / (1 - p), or out += that when add; keep: tina_rng_uniform(seed, stream, i) >= p */
+void launch_dropout(cudaStream_t s, bf16 *out, const bf16 *in, size_t n, float p, uint64_t seed, uint64_t stream,
+                    bool add);
 
 /* sample.cu: tokens (rows,) and logprobs (rows,) = the draws from logits (rows, V) f32 with uniform (rows,), as
  * tina_sampler_draw draws; a token is -1 where the host must draw it (sample.cu says when) */
@@ -108,20 +128,6 @@ void launch_self_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 
  * multiprocessors: enough warps to fill it (32 a multiprocessor; a warp serves a kv head's group of query heads),
  * no range shorter than a chunk of 32 keys; 1 when the tokens fill it */
 int attention_splits(int T, int Hq, int Hkv, int max_keys, int sms);
-
-/* backward.cu: dx (T, C) (+)= the gradient through out = rmsnorm(x) * weight, given dout (T, C) */
-void launch_rmsnorm_backward(cudaStream_t s, bf16 *dx, const bf16 *x, const bf16 *weight, const bf16 *dout, int T,
-                             int C, float eps, bool accumulate);
-/* dgate, dup (n) through act = silu(gate) * up, given dact (n) */
-void launch_swiglu_backward(cudaStream_t s, bf16 *dgate, bf16 *dup, const bf16 *gate, const bf16 *up,
-                            const bf16 *dact, size_t n);
-/* grad (T, n) = d/dlogits of sum_t dlogp[t] * log softmax[t, targets[t]] for the chunk (T, n) of f32 logits of
- * columns v0 .. v0 + n - 1, given the whole vocabulary's log-sum-exp lse (T) */
-void launch_logprob_grad(cudaStream_t s, bf16 *grad, const float *chunk, int T, int n, int v0,
-                         const int32_t *targets, const double *lse, const float *dlogp);
-/* out (n) = in * keep / (1 - p), or out += that when add; keep: tina_rng_uniform(seed, stream, i) >= p */
-void launch_dropout(cudaStream_t s, bf16 *out, const bf16 *in, size_t n, float p, uint64_t seed, uint64_t stream,
-                    bool add);
 
 /* attention_train.cu: a sequence's rows (n, H, D) to heads (H, n, D) and back */
 void launch_to_heads(cudaStream_t s, bf16 *heads, const bf16 *rows, int n, int H, int D);
