@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "train/adamw.h"
+#include "train/checkpoint.h"
 #include "base/buf.h"
 #include "cli.h"
 #include "base/ids.h"
@@ -36,7 +37,7 @@ static const char usage[] =
     "\n"
     "  -m, --model DIR           the base model (config.json, model.safetensors)\n"
     "  -a, --adapter DIR         the adapter to update (its optimizer.safetensors and trainer_state.json, when\n"
-    "                            present, continue the run)\n"
+    "                            present, continue the run: its settings below are the defaults of this step)\n"
     "      --init-adapter        start from a fresh adapter (PEFT's initialisation) instead\n"
     "      --rank R, --alpha A, --dropout P, --targets LIST, --init-seed S\n"
     "                            the fresh adapter's shape (default 32, 128, 0.05, all, 0)\n"
@@ -83,7 +84,6 @@ typedef struct {
     long long init_seed;
     TinaLossType loss;
     double beta, epsilon, epsilon_high;
-    bool epsilon_high_set;
     int max_completion_length;
     double lr, warmup_ratio, min_lr_rate, weight_decay, max_grad_norm;
     bool constant_lr;
@@ -94,7 +94,15 @@ typedef struct {
     bool mask_truncated, quiet;
     int shard, shards;  /* --shard K/N; shards 0: not sharded */
     bool apply_grads;
+    unsigned given;     /* the run's settings given on the command line (GIVEN_*) */
 } Options;
+
+/* The settings of a run, which trainer_state.json records and the next step continues unless told otherwise */
+enum {
+    GIVEN_LOSS = 1 << 0, GIVEN_BETA = 1 << 1, GIVEN_EPSILON = 1 << 2, GIVEN_EPSILON_HIGH = 1 << 3, GIVEN_LR = 1 << 4,
+    GIVEN_SCHEDULE = 1 << 5, GIVEN_WARMUP = 1 << 6, GIVEN_MIN_LR = 1 << 7, GIVEN_TOTAL = 1 << 8, GIVEN_DECAY = 1 << 9,
+    GIVEN_GRAD_NORM = 1 << 10, GIVEN_ALL = (1 << 11) - 1
+};
 
 /* ---- the batch ---- */
 
@@ -230,84 +238,10 @@ static TinaStatus read_batch(const char *const *inputs, int n_inputs, const Opti
     return status;
 }
 
-/* ---- optimizer state ---- */
-
-typedef struct {
-    long long step;     /* optimizer steps taken before this one */
-    float *m, *v;       /* (n_params,) AdamW moments */
-} OptimizerState;
-
-static TinaStatus load_state(const char *dir, size_t n, OptimizerState *s, TinaError *err) {
-    s->step = 0;
-    s->m = calloc(n ? n : 1, sizeof *s->m);
-    s->v = calloc(n ? n : 1, sizeof *s->v);
-    if (!s->m || !s->v) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-    if (!dir) return TINA_OK;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/trainer_state.json", dir);
-    if (access(path, F_OK) != 0) return TINA_OK; /* an adapter without a run behind it */
-    cJSON *state;
-    TinaStatus status = tina_record_read_json(path, &state, err);
-    if (status) return status;
-    status = tina_record_integer(state, "step", 0, 1LL << 40, &s->step, err);
-    cJSON_Delete(state);
-    if (status) return tina_error_in(err, path);
-    snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
-    TinaSafetensors *st;
-    status = tina_safetensors_open(path, &st, err);
-    if (status) return status;
-    const char *names[2] = {"exp_avg", "exp_avg_sq"};
-    float *dst[2] = {s->m, s->v};
-    for (int i = 0; i < 2 && !status; i++) {
-        const TinaTensorInfo *t = tina_safetensors_find(st, names[i]);
-        if (!t || t->numel != (int64_t)n)
-            status = tina_error(err, TINA_ERR_INPUT, "%s: %s must hold %zu values (the adapter's)", path, names[i], n);
-        else status = tina_tensor_to_f32(t, dst[i], err);
-    }
-    tina_safetensors_close(st);
-    return status;
-}
-
 /* ---- the step ---- */
 
-/* What a step adds up over its rollouts: all that the loss's divisor and the metrics need, so that the shards of a
- * batch (--shard) add up to the one-process step (--apply-grads). The loss and gradients are sums with divisor 1
- * (tina_policy_loss_divisor); one division by the whole batch's divisor ends the step. */
-typedef struct {
-    double rollouts, skipped, truncated, groups, zero_std_groups; /* groups whose advantages are all equal */
-    double tokens, clipped;     /* completion tokens the loss saw, and those whose clipped term was taken */
-    double completion_len;      /* sum of completion lengths */
-    double loss, kl, entropy, gap_sum;
-    double gap_max, longest;    /* maxima: |logp - old_logp|, the longest completion */
-    TinaRunningStats rewards;
-} Totals;
-
-/* The Totals fields a gradient file carries, and how two shards' values combine. */
-static const struct {
-    const char *name;
-    size_t offset;
-    bool max;
-} TOTALS[] = {
-    {"rollouts", offsetof(Totals, rollouts), false}, {"skipped", offsetof(Totals, skipped), false},
-    {"truncated", offsetof(Totals, truncated), false}, {"groups", offsetof(Totals, groups), false},
-    {"zero_std_groups", offsetof(Totals, zero_std_groups), false}, {"tokens", offsetof(Totals, tokens), false},
-    {"clipped", offsetof(Totals, clipped), false}, {"completion_len", offsetof(Totals, completion_len), false},
-    {"loss_sum", offsetof(Totals, loss), false}, {"kl", offsetof(Totals, kl), false},
-    {"entropy", offsetof(Totals, entropy), false}, {"gap_sum", offsetof(Totals, gap_sum), false},
-    {"gap_max", offsetof(Totals, gap_max), true}, {"longest", offsetof(Totals, longest), true},
-};
-enum { N_TOTALS = sizeof TOTALS / sizeof *TOTALS };
-
-static double *total(Totals *t, int i) { return (double *)((char *)t + TOTALS[i].offset); }
-
-static void merge_totals(Totals *into, Totals *from) {
-    for (int i = 0; i < N_TOTALS; i++)
-        *total(into, i) = TOTALS[i].max ? fmax(*total(into, i), *total(from, i)) : *total(into, i) + *total(from, i);
-    tina_stats_merge(&into->rewards, &from->rewards);
-}
-
 /* The counts of the batch itself: rollouts, groups, rewards, lengths. */
-static void batch_totals(const Batch *b, Totals *t) {
+static void batch_totals(const Batch *b, TinaStepTotals *t) {
     t->rollouts = (double)b->n, t->skipped = (double)b->skipped, t->truncated = (double)b->truncated;
     t->groups = (double)b->groups;
     for (size_t i = 0; i < b->n; i++) {
@@ -324,7 +258,7 @@ static void batch_totals(const Batch *b, Totals *t) {
 }
 
 /* The loss config of the whole batch the totals describe (for its divisor). */
-static TinaLossConfig batch_loss(const Options *o, const Totals *t) {
+static TinaLossConfig batch_loss(const Options *o, const TinaStepTotals *t) {
     int longest = o->max_completion_length ? o->max_completion_length : (int)t->longest;
     return (TinaLossConfig){o->loss, o->beta, o->epsilon, o->epsilon_high, longest, (long long)t->rollouts,
                             (long long)t->tokens};
@@ -333,7 +267,7 @@ static TinaLossConfig batch_loss(const Options *o, const Totals *t) {
 /* Forward and backward over the batch in micro-batches: grads += the gradient of the loss sum (divisor 1), and the
  * loss's totals into t. */
 static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, const Options *o, long long step,
-                           TinaLora *grads, Totals *t, TinaError *err) {
+                           TinaLora *grads, TinaStepTotals *t, TinaError *err) {
     int longest = 0, budget = o->micro_batch_tokens;
     for (size_t i = 0; i < b->n; i++) {
         int n = b->rollouts[i].n_prompt + b->rollouts[i].n_completion - 1;
@@ -395,153 +329,12 @@ static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, con
     return status;
 }
 
-/* ---- gradient files (--shard, --apply-grads) ---- */
-
-/* What a gradient file must agree on with the step that applies it: the adapter, the step and the loss settings. */
-typedef struct {
-    char step[32], adapter[32], loss[160], seed[32];
-} Identity;
-
-static Identity identity_of(const Options *o, const TinaLora *lora, long long step) {
-    Identity id;
-    snprintf(id.step, sizeof id.step, "%lld", step);
-    snprintf(id.adapter, sizeof id.adapter, "%016llx", (unsigned long long)tina_lora_hash(lora));
-    snprintf(id.loss, sizeof id.loss, "%s beta %.17g epsilon %.17g %.17g max-length %d",
-             tina_loss_type_names[o->loss], o->beta, o->epsilon, o->epsilon_high,
-             o->max_completion_length);
-    snprintf(id.seed, sizeof id.seed, "%lld", o->seed);
-    return id;
-}
-
-static TinaStatus write_grads(const char *path, const TinaLora *grads, const Identity *id, const Options *o, Totals *t,
-                              TinaError *err) {
-    enum { FIXED = 14 };
-    char values[N_TOTALS + 3][32], shard[16], shards[16];
-    const char *metadata[FIXED + 2 * (1 + N_TOTALS + 3) + 1]; /* fixed pairs, shards, totals, rewards, NULL */
-    snprintf(shard, sizeof shard, "%d", o->shard);
-    snprintf(shards, sizeof shards, "%d", o->shards);
-    const char *fixed[FIXED] = {"format", "pt", "tina", "gradients", "step", id->step, "adapter", id->adapter,
-                                "loss_settings", id->loss, "seed", id->seed, "shard", shard};
-    int n = 0;
-    for (int i = 0; i < FIXED; i++) metadata[n++] = fixed[i];
-    metadata[n++] = "shards", metadata[n++] = shards;
-    for (int i = 0; i < N_TOTALS; i++) {
-        snprintf(values[i], sizeof values[i], "%.17g", *total(t, i));
-        metadata[n++] = TOTALS[i].name, metadata[n++] = values[i];
-    }
-    snprintf(values[N_TOTALS], sizeof values[0], "%lld", t->rewards.count);
-    snprintf(values[N_TOTALS + 1], sizeof values[0], "%.17g", t->rewards.mean);
-    snprintf(values[N_TOTALS + 2], sizeof values[0], "%.17g", t->rewards.m2);
-    metadata[n++] = "rewards_count", metadata[n++] = values[N_TOTALS];
-    metadata[n++] = "rewards_mean", metadata[n++] = values[N_TOTALS + 1];
-    metadata[n++] = "rewards_m2", metadata[n++] = values[N_TOTALS + 2];
-    metadata[n] = NULL;
-    return tina_lora_write(grads, path, metadata, err);
-}
-
-/* The metadata value key of path's file, which must be there. */
-static TinaStatus metadata(const TinaSafetensors *st, const char *path, const char *key, const char **value,
-                           TinaError *err) {
-    *value = tina_safetensors_metadata(st, key);
-    return *value ? TINA_OK : tina_error(err, TINA_ERR_INPUT, "%s: not a gradient file of tina-update --shard (no "
-                                         "\"%s\" in its metadata)", path, key);
-}
-
-/* The totals a gradient file's metadata carries. */
-static TinaStatus read_totals(const TinaSafetensors *st, const char *path, Totals *t, TinaError *err) {
-    const char *value;
-    TinaStatus status = TINA_OK;
-    for (int i = 0; !status && i < N_TOTALS; i++) {
-        status = metadata(st, path, TOTALS[i].name, &value, err);
-        if (!status) *total(t, i) = strtod(value, NULL);
-    }
-    if (!status) status = metadata(st, path, "rewards_count", &value, err);
-    if (!status) t->rewards.count = atoll(value);
-    if (!status) status = metadata(st, path, "rewards_mean", &value, err);
-    if (!status) t->rewards.mean = strtod(value, NULL);
-    if (!status) status = metadata(st, path, "rewards_m2", &value, err);
-    if (!status) t->rewards.m2 = strtod(value, NULL);
-    return status;
-}
-
-/* Adds the shards' gradients into grads and their totals into t, in shard order, after checking that they are the
- * N shards of one step of this adapter with these settings. */
-static TinaStatus read_grads(const char *const *paths, int n, const Identity *id, const TinaConfig *config,
-                             TinaLora *grads, Totals *t, TinaError *err) {
-    TinaLora *shard = NULL;
-    int *order = calloc((size_t)(n ? n : 1), sizeof *order);
-    Totals *parts = calloc((size_t)(n ? n : 1), sizeof *parts); /* by shard index */
-    TinaStatus status = order && parts ? tina_lora_zeros_like(grads, &shard, err)
-                                       : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-    for (int i = 0; i < n && order; i++) order[i] = -1;
-    for (int i = 0; !status && i < n; i++) { /* each file's metadata: the identity checks, its shard, its totals */
-        TinaSafetensors *st = NULL;
-        const char *value;
-        status = tina_safetensors_open(paths[i], &st, err);
-        static const char *const keys[] = {"step", "adapter", "loss_settings", "seed"};
-        const char *want[] = {id->step, id->adapter, id->loss, id->seed};
-        static const char *const what[] = {"optimizer step", "adapter", "loss settings", "dropout seed"};
-        for (int k = 0; !status && k < 4; k++) {
-            status = metadata(st, paths[i], keys[k], &value, err);
-            if (!status && strcmp(value, want[k]) != 0)
-                status = tina_error(err, TINA_ERR_INPUT, "%s: computed for another %s (%s; this step: %s)", paths[i],
-                                    what[k], value, want[k]);
-        }
-        int k = -1, of = -1;
-        if (!status) status = metadata(st, paths[i], "shard", &value, err);
-        if (!status) k = atoi(value);
-        if (!status) status = metadata(st, paths[i], "shards", &value, err);
-        if (!status) of = atoi(value);
-        if (!status && of != n)
-            status = tina_error(err, TINA_ERR_INPUT, "%s: shard %d of %d, but %d gradient files are given", paths[i], k,
-                                of, n);
-        if (!status && (k < 0 || k >= n || order[k] >= 0))
-            status = tina_error(err, TINA_ERR_INPUT, "%s: shard %d is given twice (or is out of range)", paths[i], k);
-        if (!status) status = read_totals(st, paths[i], &parts[k], err);
-        if (!status) order[k] = i;
-        tina_safetensors_close(st);
-    }
-    for (int k = 0; !status && k < n; k++) { /* in shard order, so that the sums are the same bytes every time */
-        status = tina_lora_read(paths[order[k]], shard, config, err);
-        for (size_t j = 0; !status && j < grads->n_params; j++) grads->memory[j] += shard->memory[j];
-        if (!status) merge_totals(t, &parts[k]);
-    }
-    tina_lora_free(shard);
-    free(order);
-    free(parts);
-    return status;
-}
-
-/* ---- writing the next adapter ---- */
-
-static TinaStatus write_output(const char *dir, const TinaLora *lora, const OptimizerState *state,
-                               const char *state_json, TinaError *err) {
-    TinaFolder folder; /* the folder appears whole or not at all */
-    TinaStatus status = tina_folder_open(&folder, dir, err);
-    if (status) return status;
-    const char *tmp = tina_folder_path(&folder);
-    char path[4200];
-    status = tina_lora_save(lora, tmp, err);
-    if (!status) {
-        TinaTensorOut tensors[2] = {{"exp_avg", TINA_DTYPE_F32, 1, {(int64_t)lora->n_params}, state->m},
-                                    {"exp_avg_sq", TINA_DTYPE_F32, 1, {(int64_t)lora->n_params}, state->v}};
-        static const char *const metadata[] = {"format", "pt", NULL};
-        snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
-        status = tina_safetensors_write(path, tensors, 2, metadata, err);
-    }
-    if (!status) {
-        snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
-        TinaWriter *w = NULL;
-        status = tina_writer_open(&w, path, err);
-        if (!status) status = tina_writer_line(w, state_json, strlen(state_json), err);
-        if (!status) status = tina_writer_commit(w, err);
-        else tina_writer_abort(w);
-    }
-    if (status) {
-        tina_folder_abort(&folder);
-        return status;
-    }
-    return tina_folder_commit(&folder, err);
+/* the defaults are Tina's recipe (docs/facts.md section 1), so --preset tina only names them */
+static Options parse_defaults(void) {
+    return (Options){.rank = 32, .alpha = 128, .dropout = 0.05, .targets = "all", .loss = TINA_LOSS_GRPO, .beta = 0.04,
+                     .epsilon = 0.2, .epsilon_high = 0.2, .lr = 1e-6, .warmup_ratio = 0.1, .min_lr_rate = 0.1,
+                     .total_steps = 1500, .max_grad_norm = 1.0, .micro_batch_tokens = 4096, .activation_memory = 2048,
+                     .device = "cpu"};
 }
 
 static Options parse_options(int argc, char **argv) {
@@ -573,34 +366,31 @@ static Options parse_options(int argc, char **argv) {
     };
     static const char *const presets[] = {"tina", NULL}, *const schedules[] = {"cosine-min-lr", "constant", NULL};
     static const char *const devices[] = {"cpu", "cuda", NULL};
-    /* the defaults are Tina's recipe (docs/facts.md section 1), so --preset tina only names them */
-    Options o = {.rank = 32, .alpha = 128, .dropout = 0.05, .targets = "all", .loss = TINA_LOSS_GRPO, .beta = 0.04, .epsilon = 0.2,
-                 .lr = 1e-6, .warmup_ratio = 0.1, .min_lr_rate = 0.1, .total_steps = 1500, .max_grad_norm = 1.0,
-                 .micro_batch_tokens = 4096, .activation_memory = 2048, .device = "cpu"};
+    Options o = parse_defaults();
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":m:a:o:p:qhV", long_options, NULL)) != -1;) {
         switch (c) {
         case 'm': o.model = optarg; break;
         case 'a': o.adapter = optarg; break;
         case 'o': o.output = optarg; break;
-        case 'p': cli_choice("--preset", optarg, presets); break;
+        case 'p': cli_choice("--preset", optarg, presets), o.given = GIVEN_ALL; break;
         case OPT_INIT: o.init_adapter = true; break;
         case OPT_RANK: o.rank = (int)cli_integer("--rank", optarg, 1, 4096); break;
         case OPT_ALPHA: o.alpha = cli_double("--alpha", optarg, 1e-9, 1e9); break;
         case OPT_TARGETS: o.targets = optarg; break;
         case OPT_INIT_SEED: o.init_seed = cli_integer("--init-seed", optarg, 0, (1LL << 62)); break;
-        case OPT_LOSS: o.loss = (TinaLossType)cli_choice("--loss", optarg, tina_loss_type_names); break;
-        case OPT_BETA: o.beta = cli_double("--beta", optarg, 0, 1e6); break;
-        case OPT_EPSILON: o.epsilon = cli_double("--epsilon", optarg, 0, 1); break;
-        case OPT_EPSILON_HIGH: o.epsilon_high = cli_double("--epsilon-high", optarg, 0, 1e6), o.epsilon_high_set = true; break;
+        case OPT_LOSS: o.loss = (TinaLossType)cli_choice("--loss", optarg, tina_loss_type_names), o.given |= GIVEN_LOSS; break;
+        case OPT_BETA: o.beta = cli_double("--beta", optarg, 0, 1e6), o.given |= GIVEN_BETA; break;
+        case OPT_EPSILON: o.epsilon = cli_double("--epsilon", optarg, 0, 1), o.given |= GIVEN_EPSILON; break;
+        case OPT_EPSILON_HIGH: o.epsilon_high = cli_double("--epsilon-high", optarg, 0, 1e6), o.given |= GIVEN_EPSILON_HIGH; break;
         case OPT_MAX_COMPLETION: o.max_completion_length = (int)cli_integer("--max-completion-length", optarg, 1, 1 << 24); break;
-        case OPT_LR: o.lr = cli_double("--lr", optarg, 0, 1); break;
-        case OPT_SCHEDULE: o.constant_lr = cli_choice("--schedule", optarg, schedules) == 1; break;
-        case OPT_WARMUP: o.warmup_ratio = cli_double("--warmup-ratio", optarg, 0, 1); break;
-        case OPT_MIN_LR: o.min_lr_rate = cli_double("--min-lr-rate", optarg, 0, 1); break;
-        case OPT_TOTAL: o.total_steps = cli_integer("--total-steps", optarg, 1, 1LL << 40); break;
-        case OPT_DECAY: o.weight_decay = cli_double("--weight-decay", optarg, 0, 1); break;
-        case OPT_GRAD_NORM: o.max_grad_norm = cli_double("--max-grad-norm", optarg, 0, 1e12); break;
+        case OPT_LR: o.lr = cli_double("--lr", optarg, 0, 1), o.given |= GIVEN_LR; break;
+        case OPT_SCHEDULE: o.constant_lr = cli_choice("--schedule", optarg, schedules) == 1, o.given |= GIVEN_SCHEDULE; break;
+        case OPT_WARMUP: o.warmup_ratio = cli_double("--warmup-ratio", optarg, 0, 1), o.given |= GIVEN_WARMUP; break;
+        case OPT_MIN_LR: o.min_lr_rate = cli_double("--min-lr-rate", optarg, 0, 1), o.given |= GIVEN_MIN_LR; break;
+        case OPT_TOTAL: o.total_steps = cli_integer("--total-steps", optarg, 1, 1LL << 40), o.given |= GIVEN_TOTAL; break;
+        case OPT_DECAY: o.weight_decay = cli_double("--weight-decay", optarg, 0, 1), o.given |= GIVEN_DECAY; break;
+        case OPT_GRAD_NORM: o.max_grad_norm = cli_double("--max-grad-norm", optarg, 0, 1e12), o.given |= GIVEN_GRAD_NORM; break;
         case OPT_MICRO: o.micro_batch_tokens = (int)cli_integer("--micro-batch-tokens", optarg, 16, 1 << 24); break;
         case OPT_MASK_TRUNCATED: o.mask_truncated = true; break;
         case OPT_THREADS: o.threads = (int)cli_integer("--threads", optarg, 0, 4096); break;
@@ -623,9 +413,82 @@ static Options parse_options(int argc, char **argv) {
     if (!o.model) cli_usage_error("--model is required");
     if (!o.output) cli_usage_error("--output is required");
     if (!o.adapter == !o.init_adapter) cli_usage_error("give exactly one of --adapter and --init-adapter");
-    if (!o.epsilon_high_set) o.epsilon_high = o.epsilon;
+    if (!(o.given & GIVEN_EPSILON_HIGH)) o.epsilon_high = o.epsilon; /* unless the run's own continues (below) */
     if (o.shards && o.apply_grads) cli_usage_error("--shard computes a shard's gradients, --apply-grads adds them up: one");
     return o;
+}
+
+/* An adapter a run wrote (its trainer_state.json) continues that run: each of the run's settings not given here takes
+ * the value its last step used, so that steps taken one by one go on as the run began (an option given here
+ * overrides it, and is what the next step continues). Those that differ from tina-update's defaults are said on
+ * stderr. A value outside the option's range is an error, as it would be on the command line. */
+static TinaStatus continue_run(Options *o, TinaError *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trainer_state.json", o->adapter ? o->adapter : "");
+    if (!o->adapter || (o->given & GIVEN_ALL) == GIVEN_ALL || access(path, F_OK) != 0) return TINA_OK;
+    cJSON *state;
+    TinaStatus status = tina_record_read_json(path, &state, err);
+    if (status) return status;
+    struct {
+        unsigned bit;
+        const char *key;
+        double *value, min, max;
+    } numbers[] = {
+        {GIVEN_BETA, "beta", &o->beta, 0, 1e6},
+        {GIVEN_EPSILON, "epsilon", &o->epsilon, 0, 1},
+        {(o->given & GIVEN_EPSILON) ? GIVEN_EPSILON : GIVEN_EPSILON_HIGH, "epsilon_high", &o->epsilon_high, 0, 1e6},
+        {GIVEN_LR, "base_lr", &o->lr, 0, 1},
+        {GIVEN_WARMUP, "warmup_ratio", &o->warmup_ratio, 0, 1},
+        {GIVEN_MIN_LR, "min_lr_rate", &o->min_lr_rate, 0, 1},
+        {GIVEN_DECAY, "weight_decay", &o->weight_decay, 0, 1},
+        {GIVEN_GRAD_NORM, "max_grad_norm", &o->max_grad_norm, 0, 1e12},
+    };
+    Options defaults = parse_defaults();
+    const double *default_of[] = {&defaults.beta, &defaults.epsilon, &defaults.epsilon_high, &defaults.lr,
+                                  &defaults.warmup_ratio, &defaults.min_lr_rate, &defaults.weight_decay,
+                                  &defaults.max_grad_norm};
+    char said[1024] = "";
+    size_t at = 0;
+#define SAY(...) at += (size_t)snprintf(said + at, at < sizeof said ? sizeof said - at : 0, __VA_ARGS__)
+    for (size_t i = 0; !status && i < sizeof numbers / sizeof *numbers; i++) {
+        if ((o->given & numbers[i].bit) || !cJSON_GetObjectItem(state, numbers[i].key)) continue;
+        double value;
+        status = tina_record_number(state, numbers[i].key, &value, err);
+        if (!status && (value < numbers[i].min || value > numbers[i].max))
+            status = tina_error(err, TINA_ERR_INPUT, "\"%s\": %g is outside [%g, %g]", numbers[i].key, value,
+                                numbers[i].min, numbers[i].max);
+        if (status) break;
+        *numbers[i].value = value;
+        if (value != *default_of[i]) SAY(", %s %.6g", numbers[i].key, value);
+    }
+    if (!status && !(o->given & GIVEN_TOTAL) && cJSON_GetObjectItem(state, "total_steps")) {
+        status = tina_record_integer(state, "total_steps", 1, 1LL << 40, &o->total_steps, err);
+        if (!status && o->total_steps != defaults.total_steps) SAY(", total_steps %lld", o->total_steps);
+    }
+    const char *name;
+    if (!status && !(o->given & GIVEN_LOSS) && cJSON_GetObjectItem(state, "loss_type") &&
+        !(status = tina_record_string(state, "loss_type", &name, err))) {
+        int type = -1;
+        for (int i = 0; tina_loss_type_names[i]; i++)
+            if (strcmp(name, tina_loss_type_names[i]) == 0) type = i;
+        if (type < 0) status = tina_error(err, TINA_ERR_INPUT, "\"loss_type\": '%s' is not a loss type", name);
+        else o->loss = (TinaLossType)type;
+        if (!status && o->loss != defaults.loss) SAY(", loss_type %s", name);
+    }
+    if (!status && !(o->given & GIVEN_SCHEDULE) && cJSON_GetObjectItem(state, "schedule") &&
+        !(status = tina_record_string(state, "schedule", &name, err))) {
+        if (strcmp(name, "constant") != 0 && strcmp(name, "cosine-min-lr") != 0)
+            status = tina_error(err, TINA_ERR_INPUT, "\"schedule\": '%s' is not a schedule", name);
+        else o->constant_lr = strcmp(name, "constant") == 0;
+        if (!status && o->constant_lr) SAY(", schedule constant");
+    }
+#undef SAY
+    cJSON_Delete(state);
+    if (status) return tina_error_in(err, path);
+    if (*said && !o->quiet)
+        fprintf(stderr, "%s: continuing the run of %s: %s (an option given here overrides one)\n", cli_program(),
+                o->adapter, said + 2);
+    return TINA_OK;
 }
 
 static double now(void) {
@@ -643,8 +506,8 @@ int main(int argc, char **argv) {
     TinaModel *model = NULL;
     TinaLora *lora = NULL, *grads = NULL;
     Batch batch = {0};
-    OptimizerState state = {0};
-    Totals totals = {0};
+    TinaOptimizerState state = {0};
+    TinaStepTotals totals = {0};
     TinaStatus status = TINA_OK;
     struct stat exists;
     if (stat(o.output, &exists) == 0)
@@ -666,12 +529,15 @@ int main(int argc, char **argv) {
     }
     if (!status) status = tina_lora_zeros_like(lora, &grads, &err);
     double loaded = now(); /* the model and the adapter: what a run pays before its step */
-    if (!status) status = load_state(o.adapter, lora->n_params, &state, &err);
-    Identity id = {0};
-    if (!status) id = identity_of(&o, lora, state.step);
+    if (!status) status = continue_run(&o, &err);
+    if (!status) status = tina_optimizer_state_load(o.adapter, lora->n_params, &state, &err);
+    TinaStepIdentity id = {0};
+    TinaLossConfig settings = {o.loss, o.beta, o.epsilon, o.epsilon_high, o.max_completion_length, 0, 0};
+    if (!status) id = tina_step_identity(lora, state.step, &settings, o.seed);
     if (!status && o.apply_grads) {
         if (optind == argc) status = tina_error(&err, TINA_ERR_INPUT, "--apply-grads: no gradient files given");
-        else status = read_grads((const char *const *)argv + optind, argc - optind, &id, config, grads, &totals, &err);
+        else status = tina_grads_read((const char *const *)argv + optind, argc - optind, &id, config, grads, &totals,
+                                     &err);
     } else if (!status) {
         status = read_batch((const char *const *)argv + optind, argc - optind, &o, config->vocab, &batch, &err);
         if (!status && batch.n == 0 && !o.shards && batch.unadvantaged && batch.unadvantaged == batch.skipped)
@@ -684,7 +550,7 @@ int main(int argc, char **argv) {
         if (!status && batch.n) status = run_step(model, lora, &batch, &o, state.step, grads, &totals, &err);
     }
     if (!status && o.shards) { /* a shard ends here: its sums and counts, for --apply-grads */
-        status = write_grads(o.output, grads, &id, &o, &totals, &err);
+        status = tina_grads_write(o.output, grads, &id, o.shard, o.shards, &totals, &err);
         if (!status) {
             printf("{\"shard\":%d,\"shards\":%d,\"step\":%lld,\"rollouts\":%.0f,\"tokens\":%.0f,\"seconds\":%.3f}\n",
                    o.shard, o.shards, state.step + 1, totals.rollouts, totals.tokens, now() - start);
@@ -743,7 +609,7 @@ int main(int argc, char **argv) {
                      state.step, lr_s, tina_loss_type_names[o.loss], o.beta, o.epsilon,
                      o.epsilon_high, o.lr, o.constant_lr ? "constant" : "cosine-min-lr", o.warmup_ratio, o.min_lr_rate,
                      o.total_steps, o.weight_decay, o.max_grad_norm, json);
-            status = write_output(o.output, lora, &state, state_json, &err);
+            status = tina_checkpoint_write(o.output, lora, &state, state_json, &err);
         }
         if (!status) {
             printf("%s\n", json);
@@ -759,7 +625,7 @@ int main(int argc, char **argv) {
         }
     }
     if (status) cli_report(&err);
-    free(state.m), free(state.v);
+    tina_optimizer_state_free(&state);
     free(batch.rollouts), free(batch.old), free(batch.ref);
     tina_ids_free(&batch.tokens);
     tina_lora_free(grads);

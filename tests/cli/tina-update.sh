@@ -32,6 +32,23 @@ check "trainer_state.json names the step" jq_true '.[0].step == 1' step1/trainer
 for s in 2 3 4; do step $s step$((s - 1)); done
 check "steps chain: step 4" jq_true '.[0].step == 4'
 
+# A run's settings continue from step to step (trainer_state.json keeps them) unless given again.
+run tina-update -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o sticky1 --lr 5e-3 --schedule constant --beta 0 \
+    --max-grad-norm 0.5 --loss dr_grpo advantaged.jsonl
+run tina-update -m "$F/qwen2-f32" -a sticky1 -o sticky2 advantaged.jsonl
+check "settings continue: a step without options runs at the last step's lr" jq_true '.[0].lr == 0.005 and .[0].kl == 0'
+check "settings continue: recorded for the next step" jq_true '.[0] | .schedule == "constant" and .beta == 0 and
+    .max_grad_norm == 0.5 and .loss_type == "dr_grpo" and .base_lr == 0.005 and .step == 2' sticky2/trainer_state.json
+check "settings continue: said on stderr" stderr_has "continuing the run of sticky1: beta 0, base_lr 0.005, max_grad_norm 0.5, loss_type dr_grpo, schedule constant"
+run tina-update -m "$F/qwen2-f32" -a sticky2 -o sticky3 --lr 1e-3 --schedule cosine-min-lr advantaged.jsonl
+check "settings continue: an option given overrides" jq_true '.[0] | .base_lr == 0.001 and .schedule ==
+    "cosine-min-lr" and .beta == 0 and .loss_type == "dr_grpo"' sticky3/trainer_state.json
+run tina-update -q -m "$F/qwen2-f32" -a sticky3 -o sticky4 advantaged.jsonl
+check "settings continue: -q says nothing" [ ! -s err ]
+jq -c '.total_steps = 0' sticky3/trainer_state.json > bad-state.json && cp -r sticky3 bad-state && mv bad-state.json bad-state/trainer_state.json
+run tina-update -m "$F/qwen2-f32" -a bad-state -o never advantaged.jsonl
+check "settings continue: a value out of range is refused, naming the file" eval '[ $status = 2 ] && stderr_has "bad-state/trainer_state.json" && [ ! -e never ]'
+
 sums() { # per sample, the summed log-probs of the fixed completions under adapter $1
     run tina-sample -m "$F/qwen2-f32" -a "$1" --tokenizer "$TOK" --forced rollouts.jsonl
     jq -s -c 'group_by(.sample) | map(map(.logprobs | add) | add)' out
