@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "cli.h"
+#include "io/fields.h"
 #include "train/grpo.h"
 #include "base/progress.h"
 #include "io/record.h"
@@ -302,9 +303,9 @@ int main(int argc, char **argv) {
         double reward;
         bool is_null;
         long long sample;
-        status = tina_record_key(record, "id", &id, &err);
-        if (!status) status = tina_record_integer(record, "sample", 0, 1LL << 40, &sample, &err);
-        if (!status) status = tina_record_number_or_null(record, "reward", &reward, &is_null, &err);
+        status = tina_record_key(record, TINA_FIELD(ID), &id, &err);
+        if (!status) status = tina_record_integer(record, TINA_FIELD(SAMPLE), 0, 1LL << 40, &sample, &err);
+        if (!status) status = tina_record_number_or_null(record, TINA_FIELD(REWARD), &reward, &is_null, &err);
         cJSON_Delete(record);
         if (status) break;
 

@@ -13,6 +13,7 @@
 #include "verify/answer.h"
 #include "base/buf.h"
 #include "cli.h"
+#include "io/fields.h"
 #include "base/progress.h"
 #include "io/record.h"
 #include "verify/rewards.h"
@@ -143,7 +144,7 @@ static TinaStatus gold_text(const cJSON *record, const Options *o, TinaBuf *gold
     }
     if (cJSON_IsArray(field) && cJSON_GetArraySize(field) > 0 && cJSON_IsString(cJSON_GetArrayItem(field, 0)))
         return tina_buf_append_str(gold, cJSON_GetArrayItem(field, 0)->valuestring, err);
-    const cJSON *solution = cJSON_GetObjectItemCaseSensitive(record, "solution");
+    const cJSON *solution = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SOLUTION));
     if (!field && cJSON_IsString(solution)) {
         const char *s = solution->valuestring;
         return tina_boxed_content(s, strlen(s), false, gold, err);
@@ -183,18 +184,18 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
     Item *it = &g->items[g->n];
     *it = (Item){.offset = g->text.len, .len = len, .line = line_number, .file = file};
     const char *completion;
-    status = tina_record_string(record, "completion", &completion, err);
+    status = tina_record_string(record, TINA_FIELD(COMPLETION), &completion, err);
     size_t completion_len = status ? 0 : strlen(completion);
     if (!status) {
         it->chars = (double)tina_utf8_length(completion, completion_len);
-        const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(record, "completion_tokens");
-        const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, "finish_reason");
+        const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(COMPLETION_TOKENS));
+        const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(FINISH_REASON));
         it->truncated = cJSON_IsString(finish) && strcmp(finish->valuestring, "length") == 0;
         if (cJSON_IsArray(tokens)) it->tokens = cJSON_GetArraySize(tokens);
         else if (o->cosine_tokens && uses(o, COSINE))
             status = tina_error(err, TINA_ERR_INPUT, "--cosine-unit tokens needs \"completion_tokens\"");
     }
-    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(record, "choices");
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(CHOICES));
     int n_choices = cJSON_IsArray(choices) ? cJSON_GetArraySize(choices) : 0;
     if (!status && n_choices > 26)
         status = tina_error(err, TINA_ERR_INPUT, "\"choices\" has %d options (at most 26, A to Z)", n_choices);
@@ -399,9 +400,9 @@ int main(int argc, char **argv) {
         status = tina_record_parse(line, len, &record, &err);
         if (status) break;
         /* a record without "id" is a group of its own */
-        bool has_id = cJSON_GetObjectItemCaseSensitive(record, "id") != NULL;
+        bool has_id = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(ID)) != NULL;
         tina_buf_clear(&id);
-        if (has_id) status = tina_record_key(record, "id", &id, &err);
+        if (has_id) status = tina_record_key(record, TINA_FIELD(ID), &id, &err);
         cJSON_Delete(record);
         if (status) break;
         bool same_group = has_id && group.n && group_id.data && strcmp(id.data, group_id.data) == 0;

@@ -9,6 +9,7 @@
 
 #include "text/chat.h"
 #include "cli.h"
+#include "io/fields.h"
 #include "io/config.h"
 #include "model/generate.h"
 #include "backends/kv_cache.h"
@@ -150,13 +151,11 @@ static Options parse_options(int argc, char **argv) {
         }
     }
     if (!o.model) cli_usage_error("--model is required");
-    /* --as writes a field: never one a rollout carries for something else */
-    static const char *const taken[] = {"", "id", "sample", "problem", "system", "answer", "prompt_tokens",
-                                        "completion", "completion_tokens", "finish_reason", "pred", "reward",
-                                        "rewards", "advantage", NULL};
-    for (int i = 0; taken[i]; i++)
-        if (strcmp(o.as_field, taken[i]) == 0)
-            cli_usage_error("--as '%s': a rollout's own field (expected a new name, such as ref_logprobs)", o.as_field);
+    /* --as writes log-probs: under a new name, or one of the two fields that hold them, never another record field */
+    bool taken = !*o.as_field;
+    for (int i = 0; i < TINA_FIELD_COUNT; i++)
+        taken |= strcmp(o.as_field, tina_fields[i].name) == 0 && i != TINA_FIELD_LOGPROBS && i != TINA_FIELD_REF_LOGPROBS;
+    if (taken) cli_usage_error("--as '%s': a rollout's own field (expected a new name, such as ref_logprobs)", o.as_field);
     if (!o.forced && (o.no_adapter || strcmp(o.as_field, "logprobs") != 0))
         cli_usage_error("--no-adapter and --as go with --forced");
     if (o.batch < 0) o.batch = strcmp(o.device, "cuda") == 0 ? AUTO_BATCH : 32;
@@ -213,12 +212,12 @@ static void free_prompt(Prompt *p, int G) {
 
 /* The prompt's tokens: "prompt_tokens" as given, or "problem" (and "system") rendered and encoded. */
 static TinaStatus prompt_tokens(Run *r, const cJSON *record, TinaIds *ids, int vocab, TinaError *err) {
-    if (cJSON_GetObjectItemCaseSensitive(record, "prompt_tokens"))
-        return tina_record_ids(record, "prompt_tokens", vocab, ids, err);
+    if (cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(PROMPT_TOKENS)))
+        return tina_record_ids(record, TINA_FIELD(PROMPT_TOKENS), vocab, ids, err);
     const char *problem, *system = r->o->system;
-    TinaStatus status = tina_record_string(record, "problem", &problem, err);
-    if (!status && cJSON_GetObjectItemCaseSensitive(record, "system"))
-        status = tina_record_string(record, "system", &system, err);
+    TinaStatus status = tina_record_string(record, TINA_FIELD(PROBLEM), &problem, err);
+    if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SYSTEM)))
+        status = tina_record_string(record, TINA_FIELD(SYSTEM), &system, err);
     /* a prompt that is not UTF-8 is a damaged file, not text to sample from (tina-tokenize reads it as U+FFFD) */
     if (!status && !tina_utf8_valid(problem, strlen(problem)))
         status = tina_error(err, TINA_ERR_INPUT, "field \"problem\" is not valid UTF-8");
@@ -263,7 +262,8 @@ static TinaStatus next_prompt(void *ctx, TinaGenPrompt *out, bool *more, TinaErr
         p->remaining = G;
         status = prompt_tokens(r, record, &p->tokens, tina_tokenizer_vocab_size(r->tokenizer), err);
         tina_buf_clear(&r->id); /* the prompt's RNG stream: its id, or its place in the input */
-        if (!status && cJSON_GetObjectItemCaseSensitive(record, "id")) status = tina_record_key(record, "id", &r->id, err);
+        if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(ID)))
+            status = tina_record_key(record, TINA_FIELD(ID), &r->id, err);
         else if (!status) {
             char number[32];
             snprintf(number, sizeof number, "#%lld", r->prompts);
@@ -350,9 +350,10 @@ static TinaStatus write_prompt(Run *r, Prompt *p, TinaError *err) {
         if (!status) status = tina_record_format_string(&fields[6], r->policy, strlen(r->policy), err);
         snprintf(number, sizeof number, "%llu", r->o->seed);
         if (!status) status = tina_buf_append_str(&fields[7], number, err);
-        TinaField set[8] = {{"sample", fields[0].data}, {"prompt_tokens", fields[1].data}, {"completion", fields[2].data},
-                            {"completion_tokens", fields[3].data}, {"logprobs", fields[4].data},
-                            {"finish_reason", fields[5].data}, {"policy", fields[6].data}, {"seed", fields[7].data}};
+        TinaField set[8] = {{TINA_FIELD(SAMPLE), fields[0].data}, {TINA_FIELD(PROMPT_TOKENS), fields[1].data},
+                            {TINA_FIELD(COMPLETION), fields[2].data}, {TINA_FIELD(COMPLETION_TOKENS), fields[3].data},
+                            {TINA_FIELD(LOGPROBS), fields[4].data}, {TINA_FIELD(FINISH_REASON), fields[5].data},
+                            {TINA_FIELD(POLICY), fields[6].data}, {TINA_FIELD(SEED), fields[7].data}};
         tina_buf_clear(&r->line);
         if (!status) status = tina_record_splice(&r->line, p->line, p->len, set, 8, err);
         if (!status) status = tina_writer_line(r->writer, r->line.data, r->line.len, err);
@@ -400,8 +401,8 @@ static TinaStatus force(Run *r, TinaModel *model, const TinaLora *lora, TinaErro
         if (status) break;
         tokens.len = completion.len = targets.len = 0;
         int vocab = tina_model_config(model)->vocab;
-        status = tina_record_ids(record, "prompt_tokens", vocab, &tokens, err);
-        if (!status) status = tina_record_ids(record, "completion_tokens", vocab, &completion, err);
+        status = tina_record_ids(record, TINA_FIELD(PROMPT_TOKENS), vocab, &tokens, err);
+        if (!status) status = tina_record_ids(record, TINA_FIELD(COMPLETION_TOKENS), vocab, &completion, err);
         cJSON_Delete(record);
         if (!status && (tokens.len == 0 || completion.len == 0))
             status = tina_error(err, TINA_ERR_INPUT, "prompt_tokens and completion_tokens must not be empty");

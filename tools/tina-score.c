@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "cli.h"
+#include "io/fields.h"
 #include "io/record.h"
 #include "verify/score.h"
 #include "base/strmap.h"
@@ -93,7 +94,7 @@ static TinaStatus intern(TinaStrMap *map, const char *key, size_t len, size_t ne
 }
 
 static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, TinaBuf *key, TinaError *err) {
-    const cJSON *rewards = cJSON_GetObjectItemCaseSensitive(record, "rewards");
+    const cJSON *rewards = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(REWARDS));
     const cJSON *accuracy = cJSON_GetObjectItemCaseSensitive(rewards, "accuracy");
     if (!cJSON_IsNumber(accuracy))
         return tina_error(err, TINA_ERR_INPUT, "no rewards.accuracy (%s; run tina-reward with the accuracy reward, "
@@ -102,7 +103,7 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
     TinaStatus status = TINA_OK;
     if (cJSON_GetObjectItemCaseSensitive(record, o->by)) status = tina_record_key(record, o->by, &bench, err);
     else status = tina_buf_append_str(&bench, "all", err);
-    if (!status) status = tina_record_key(record, "id", &id, err);
+    if (!status) status = tina_record_key(record, TINA_FIELD(ID), &id, err);
     size_t b = 0, p = 0;
     bool added;
     if (!status) status = intern(t->benchmark_index, bench.data, bench.len, t->n_benchmarks, &b, &added, err);
@@ -116,9 +117,10 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
         if (!status) status = tina_buf_append(key, "\x1f", 1, err);
         if (!status) status = tina_buf_append(key, id.data, id.len, err);
     }
-    if (!status && cJSON_GetObjectItemCaseSensitive(record, "sample")) { /* a rollout counted twice skews pass@k */
+    /* a rollout counted twice skews pass@k */
+    if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SAMPLE))) {
         TinaBuf sample = {0};
-        status = tina_record_key(record, "sample", &sample, err);
+        status = tina_record_key(record, TINA_FIELD(SAMPLE), &sample, err);
         size_t before = key->len, ignored;
         if (!status) status = tina_buf_append(key, "\x1f", 1, err);
         if (!status) status = tina_buf_append(key, sample.data, sample.len, err);
@@ -141,7 +143,7 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
         }
     }
     int pred = -1;
-    const cJSON *pv = cJSON_GetObjectItemCaseSensitive(record, "pred");
+    const cJSON *pv = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(PRED));
     if (!status && cJSON_IsString(pv)) {
         size_t index;
         status = intern(t->pred_index, pv->valuestring, strlen(pv->valuestring), tina_strmap_size(t->pred_index),
@@ -155,9 +157,9 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
         t->problems[p].n++;
         t->problems[p].correct += correct;
         Benchmark *bm = &t->benchmarks[b];
-        const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(record, "completion_tokens");
-        const cJSON *completion = cJSON_GetObjectItemCaseSensitive(record, "completion");
-        const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, "finish_reason");
+        const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(COMPLETION_TOKENS));
+        const cJSON *completion = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(COMPLETION));
+        const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(FINISH_REASON));
         bm->length_sum += cJSON_IsArray(tokens) ? cJSON_GetArraySize(tokens)
                           : cJSON_IsString(completion) ? (double)strlen(completion->valuestring) : 0;
         bm->samples++;

@@ -7,6 +7,7 @@
 
 #include "text/chat.h"
 #include "cli.h"
+#include "io/fields.h"
 #include "base/progress.h"
 #include "io/record.h"
 #include "io/stream.h"
@@ -121,9 +122,9 @@ static TinaStatus encode(const Options *o, Work *w, const cJSON *record, TinaErr
     TinaStatus status;
     if (o->has_template) {
         const char *problem, *system = o->system;
-        status = tina_record_string(record, "problem", &problem, err);
-        if (!status && cJSON_GetObjectItemCaseSensitive(record, "system"))
-            status = tina_record_string(record, "system", &system, err);
+        status = tina_record_string(record, TINA_FIELD(PROBLEM), &problem, err);
+        if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SYSTEM)))
+            status = tina_record_string(record, TINA_FIELD(SYSTEM), &system, err);
         if (!status)
             status = tina_chat_render(o->template, tina_tokenizer_special_tokens(w->tokenizer)->bos.text, system,
                                       problem, o->suffix, &w->text, err);

@@ -18,6 +18,7 @@
 #include "train/checkpoint.h"
 #include "base/buf.h"
 #include "cli.h"
+#include "io/fields.h"
 #include "base/ids.h"
 #include "train/policy_loss.h"
 #include "io/record.h"
@@ -161,18 +162,18 @@ static TinaStatus add_rollout(const cJSON *record, void *context, TinaError *err
     bool null_advantage = true;
     size_t first = b->tokens.len;
     tina_ids_free(&r->completion);
-    const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, "finish_reason");
+    const cJSON *finish = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(FINISH_REASON));
     bool truncated = cJSON_IsString(finish) && strcmp(finish->valuestring, "length") == 0;
-    TinaStatus status = tina_record_ids(record, "prompt_tokens", r->vocab, &b->tokens, err);
+    TinaStatus status = tina_record_ids(record, TINA_FIELD(PROMPT_TOKENS), r->vocab, &b->tokens, err);
     int n_prompt = (int)(b->tokens.len - first);
-    if (!status) status = tina_record_ids(record, "completion_tokens", r->vocab, &r->completion, err);
-    if (!status && cJSON_GetObjectItemCaseSensitive(record, "advantage"))
-        status = tina_record_number_or_null(record, "advantage", &advantage, &null_advantage, err);
+    if (!status) status = tina_record_ids(record, TINA_FIELD(COMPLETION_TOKENS), r->vocab, &r->completion, err);
+    if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(ADVANTAGE)))
+        status = tina_record_number_or_null(record, TINA_FIELD(ADVANTAGE), &advantage, &null_advantage, err);
     else if (!status) b->unadvantaged++;
     tina_buf_clear(&r->id);
-    if (!status)
-        status = cJSON_GetObjectItemCaseSensitive(record, "id") ? tina_record_key(record, "id", &r->id, err)
-                                                                : tina_buf_append_str(&r->id, "", err);
+    if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(ID)))
+        status = tina_record_key(record, TINA_FIELD(ID), &r->id, err);
+    else if (!status) status = tina_buf_append_str(&r->id, "", err);
     int n = (int)r->completion.len;
     bool skip = !status && (n == 0 || null_advantage || n_prompt == 0 || (r->o->mask_truncated && truncated));
     if (!status && skip) {
@@ -198,16 +199,16 @@ static TinaStatus add_rollout(const cJSON *record, void *context, TinaError *err
     }
     if (!status) status = tina_ids_append(&b->tokens, r->completion.data, r->completion.len, err);
     if (!status)
-        status = push_values(cJSON_GetObjectItemCaseSensitive(record, "logprobs"), b->old, b->n_values, n,
+        status = push_values(cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(LOGPROBS)), b->old, b->n_values, n,
                              "logprobs", err);
-    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(record, "ref_logprobs");
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(REF_LOGPROBS));
     if (!status && ref) status = push_values(ref, b->ref, b->n_values, n, "ref_logprobs", err);
     if (!status) {
         b->have_ref &= ref != NULL;
         double reward = 0;
         bool null_reward = true;
-        if (cJSON_GetObjectItemCaseSensitive(record, "reward"))
-            tina_record_number_or_null(record, "reward", &reward, &null_reward, err);
+        if (cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(REWARD)))
+            tina_record_number_or_null(record, TINA_FIELD(REWARD), &reward, &null_reward, err);
         bool new_group = !r->previous.data || strcmp(r->previous.data, r->id.data) != 0;
         if (new_group) {
             b->groups++;
@@ -215,7 +216,7 @@ static TinaStatus add_rollout(const cJSON *record, void *context, TinaError *err
             status = tina_buf_append(&r->previous, r->id.data, r->id.len, err);
         }
         /* the same rollout drops the same values in any shard or micro-batch (train.h) */
-        const cJSON *sample = cJSON_GetObjectItemCaseSensitive(record, "sample");
+        const cJSON *sample = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SAMPLE));
         uint64_t key = r->id.len ? tina_rng_bits(tina_rng_name(r->id.data, r->id.len),
                                                  cJSON_IsNumber(sample) ? (uint64_t)sample->valuedouble : 0, 1)
                                  : (uint64_t)(b->n + (size_t)b->skipped);
