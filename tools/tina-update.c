@@ -38,7 +38,9 @@ static const char usage[] =
     "\n"
     "  -m, --model DIR           the base model (config.json, model.safetensors)\n"
     "  -a, --adapter DIR         the adapter to update (its optimizer.safetensors and trainer_state.json, when\n"
-    "                            present, continue the run: its settings below are the defaults of this step)\n"
+    "                            present, continue the run: its settings below are this step's; another value\n"
+    "                            given here is an error unless --override-settings)\n"
+    "      --override-settings   change the run's settings deliberately (the next step continues the new ones)\n"
     "      --init-adapter        start from a fresh adapter (PEFT's initialisation) instead\n"
     "      --rank R, --alpha A, --dropout P, --targets LIST, --init-seed S\n"
     "                            the fresh adapter's shape (default 32, 128, 0.05, all, 0)\n"
@@ -96,6 +98,7 @@ typedef struct {
     int shard, shards;  /* --shard K/N; shards 0: not sharded */
     bool apply_grads;
     unsigned given;     /* the run's settings given on the command line (GIVEN_*) */
+    bool override_settings; /* they may differ from those of the run the adapter continues */
 } Options;
 
 /* The settings of a run, which trainer_state.json records and the next step continues unless told otherwise */
@@ -342,7 +345,7 @@ static Options parse_options(int argc, char **argv) {
     enum { OPT_INIT = 256, OPT_RANK, OPT_ALPHA, OPT_TARGETS, OPT_INIT_SEED, OPT_LOSS, OPT_BETA, OPT_EPSILON,
            OPT_EPSILON_HIGH, OPT_MAX_COMPLETION, OPT_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_TOTAL, OPT_DECAY,
            OPT_GRAD_NORM, OPT_MICRO, OPT_MASK_TRUNCATED, OPT_THREADS, OPT_DROPOUT, OPT_SEED, OPT_ACTIVATIONS,
-           OPT_SHARD, OPT_APPLY, OPT_DEVICE };
+           OPT_SHARD, OPT_APPLY, OPT_DEVICE, OPT_OVERRIDE };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'},           {"adapter", required_argument, NULL, 'a'},
         {"init-adapter", no_argument, NULL, OPT_INIT},     {"rank", required_argument, NULL, OPT_RANK},
@@ -361,7 +364,7 @@ static Options parse_options(int argc, char **argv) {
         {"dropout", required_argument, NULL, OPT_DROPOUT},  {"seed", required_argument, NULL, OPT_SEED},
         {"activation-memory", required_argument, NULL, OPT_ACTIVATIONS},
         {"shard", required_argument, NULL, OPT_SHARD},     {"apply-grads", no_argument, NULL, OPT_APPLY},
-        {"device", required_argument, NULL, OPT_DEVICE},
+        {"device", required_argument, NULL, OPT_DEVICE}, {"override-settings", no_argument, NULL, OPT_OVERRIDE},
         {"quiet", no_argument, NULL, 'q'},                 {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},               {NULL, 0, NULL, 0},
     };
@@ -407,6 +410,7 @@ static Options parse_options(int argc, char **argv) {
         }
         case OPT_APPLY: o.apply_grads = true; break;
         case OPT_DEVICE: o.device = devices[cli_choice("--device", optarg, devices)]; break;
+        case OPT_OVERRIDE: o.override_settings = true; break;
         case 'q': o.quiet = true; break;
         default: cli_standard_option(c, argv, usage);
         }
@@ -420,75 +424,88 @@ static Options parse_options(int argc, char **argv) {
 }
 
 /* An adapter a run wrote (its trainer_state.json) continues that run: each of the run's settings not given here takes
- * the value its last step used, so that steps taken one by one go on as the run began (an option given here
- * overrides it, and is what the next step continues). Those that differ from tina-update's defaults are said on
- * stderr. A value outside the option's range is an error, as it would be on the command line. */
+ * the value its last step used, so that steps taken one by one go on as the run began; those that differ from
+ * tina-update's defaults are said on stderr. A setting given here with another value is an error naming both,
+ * unless --override-settings says the change is deliberate (the next step then continues the new value). A value
+ * in the file outside the option's range is an error, as it would be on the command line. */
 static TinaStatus continue_run(Options *o, TinaError *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/trainer_state.json", o->adapter ? o->adapter : "");
-    if (!o->adapter || (o->given & GIVEN_ALL) == GIVEN_ALL || access(path, F_OK) != 0) return TINA_OK;
+    if (!o->adapter || access(path, F_OK) != 0) return TINA_OK;
     cJSON *state;
     TinaStatus status = tina_record_read_json(path, &state, err);
     if (status) return status;
-    struct {
-        unsigned bit;
-        const char *key;
-        double *value, min, max;
-    } numbers[] = {
-        {GIVEN_BETA, "beta", &o->beta, 0, 1e6},
-        {GIVEN_EPSILON, "epsilon", &o->epsilon, 0, 1},
-        {(o->given & GIVEN_EPSILON) ? GIVEN_EPSILON : GIVEN_EPSILON_HIGH, "epsilon_high", &o->epsilon_high, 0, 1e6},
-        {GIVEN_LR, "base_lr", &o->lr, 0, 1},
-        {GIVEN_WARMUP, "warmup_ratio", &o->warmup_ratio, 0, 1},
-        {GIVEN_MIN_LR, "min_lr_rate", &o->min_lr_rate, 0, 1},
-        {GIVEN_DECAY, "weight_decay", &o->weight_decay, 0, 1},
-        {GIVEN_GRAD_NORM, "max_grad_norm", &o->max_grad_norm, 0, 1e12},
-    };
+    static const char *const schedules[] = {"cosine-min-lr", "constant", NULL};
+    double loss = o->loss, schedule = o->constant_lr, total = (double)o->total_steps;
     Options defaults = parse_defaults();
-    const double *default_of[] = {&defaults.beta, &defaults.epsilon, &defaults.epsilon_high, &defaults.lr,
-                                  &defaults.warmup_ratio, &defaults.min_lr_rate, &defaults.weight_decay,
-                                  &defaults.max_grad_norm};
-    char said[1024] = "";
-    size_t at = 0;
-#define SAY(...) at += (size_t)snprintf(said + at, at < sizeof said ? sizeof said - at : 0, __VA_ARGS__)
-    for (size_t i = 0; !status && i < sizeof numbers / sizeof *numbers; i++) {
-        if ((o->given & numbers[i].bit) || !cJSON_GetObjectItem(state, numbers[i].key)) continue;
-        double value;
-        status = tina_record_number(state, numbers[i].key, &value, err);
-        if (!status && (value < numbers[i].min || value > numbers[i].max))
-            status = tina_error(err, TINA_ERR_INPUT, "\"%s\": %g is outside [%g, %g]", numbers[i].key, value,
-                                numbers[i].min, numbers[i].max);
+    /* epsilon_high follows --epsilon when only that is given: it is given then too */
+    unsigned epsilon_high = (o->given & GIVEN_EPSILON) ? GIVEN_EPSILON : GIVEN_EPSILON_HIGH;
+    const struct {
+        unsigned bit;
+        const char *key, *option;
+        double *value, fallback, min, max;
+        const char *const *names; /* a named setting: the value is the name's index */
+    } settings[] = {
+        {GIVEN_LOSS, "loss_type", "--loss", &loss, defaults.loss, 0, 3, tina_loss_type_names},
+        {GIVEN_BETA, "beta", "--beta", &o->beta, defaults.beta, 0, 1e6, NULL},
+        {GIVEN_EPSILON, "epsilon", "--epsilon", &o->epsilon, defaults.epsilon, 0, 1, NULL},
+        {epsilon_high, "epsilon_high", "--epsilon-high", &o->epsilon_high, defaults.epsilon_high, 0, 1e6, NULL},
+        {GIVEN_LR, "base_lr", "--lr", &o->lr, defaults.lr, 0, 1, NULL},
+        {GIVEN_SCHEDULE, "schedule", "--schedule", &schedule, defaults.constant_lr, 0, 1, schedules},
+        {GIVEN_WARMUP, "warmup_ratio", "--warmup-ratio", &o->warmup_ratio, defaults.warmup_ratio, 0, 1, NULL},
+        {GIVEN_MIN_LR, "min_lr_rate", "--min-lr-rate", &o->min_lr_rate, defaults.min_lr_rate, 0, 1, NULL},
+        {GIVEN_TOTAL, "total_steps", "--total-steps", &total, (double)defaults.total_steps, 1, 0x1p40, NULL},
+        {GIVEN_DECAY, "weight_decay", "--weight-decay", &o->weight_decay, defaults.weight_decay, 0, 1, NULL},
+        {GIVEN_GRAD_NORM, "max_grad_norm", "--max-grad-norm", &o->max_grad_norm, defaults.max_grad_norm, 0, 1e12,
+         NULL},
+    };
+    char continued[1024] = "", conflicts[1024] = "";
+    size_t said = 0, clashes = 0;
+    for (size_t i = 0; !status && i < sizeof settings / sizeof *settings; i++) {
+        if (!cJSON_GetObjectItem(state, settings[i].key)) continue; /* an older file */
+        double value = -1;
+        const char *name = NULL;
+        if (settings[i].names) {
+            status = tina_record_string(state, settings[i].key, &name, err);
+            for (int k = 0; !status && settings[i].names[k]; k++)
+                if (strcmp(name, settings[i].names[k]) == 0) value = k;
+            if (!status && value < 0)
+                status = tina_error(err, TINA_ERR_INPUT, "\"%s\": '%s' is not one of tina-update's", settings[i].key,
+                                    name);
+        } else {
+            status = tina_record_number(state, settings[i].key, &value, err);
+            if (!status && (value < settings[i].min || value > settings[i].max))
+                status = tina_error(err, TINA_ERR_INPUT, "\"%s\": %g is outside [%g, %g]", settings[i].key, value,
+                                    settings[i].min, settings[i].max);
+        }
         if (status) break;
-        *numbers[i].value = value;
-        if (value != *default_of[i]) SAY(", %s %.6g", numbers[i].key, value);
+        char was[64], now[64];
+        if (name) {
+            snprintf(was, sizeof was, "%s", name);
+            snprintf(now, sizeof now, "%s", settings[i].names[(int)*settings[i].value]);
+        } else {
+            snprintf(was, sizeof was, "%.6g", value);
+            snprintf(now, sizeof now, "%.6g", *settings[i].value);
+        }
+        if (!(o->given & settings[i].bit)) {
+            *settings[i].value = value;
+            if (value != settings[i].fallback && said < sizeof continued)
+                said += (size_t)snprintf(continued + said, sizeof continued - said, ", %s %s", settings[i].key, was);
+        } else if (value != *settings[i].value && clashes < sizeof conflicts) {
+            clashes += (size_t)snprintf(conflicts + clashes, sizeof conflicts - clashes, ", %s %s (the run's %s)",
+                                        settings[i].option, now, was);
+        }
     }
-    if (!status && !(o->given & GIVEN_TOTAL) && cJSON_GetObjectItem(state, "total_steps")) {
-        status = tina_record_integer(state, "total_steps", 1, 1LL << 40, &o->total_steps, err);
-        if (!status && o->total_steps != defaults.total_steps) SAY(", total_steps %lld", o->total_steps);
-    }
-    const char *name;
-    if (!status && !(o->given & GIVEN_LOSS) && cJSON_GetObjectItem(state, "loss_type") &&
-        !(status = tina_record_string(state, "loss_type", &name, err))) {
-        int type = -1;
-        for (int i = 0; tina_loss_type_names[i]; i++)
-            if (strcmp(name, tina_loss_type_names[i]) == 0) type = i;
-        if (type < 0) status = tina_error(err, TINA_ERR_INPUT, "\"loss_type\": '%s' is not a loss type", name);
-        else o->loss = (TinaLossType)type;
-        if (!status && o->loss != defaults.loss) SAY(", loss_type %s", name);
-    }
-    if (!status && !(o->given & GIVEN_SCHEDULE) && cJSON_GetObjectItem(state, "schedule") &&
-        !(status = tina_record_string(state, "schedule", &name, err))) {
-        if (strcmp(name, "constant") != 0 && strcmp(name, "cosine-min-lr") != 0)
-            status = tina_error(err, TINA_ERR_INPUT, "\"schedule\": '%s' is not a schedule", name);
-        else o->constant_lr = strcmp(name, "constant") == 0;
-        if (!status && o->constant_lr) SAY(", schedule constant");
-    }
-#undef SAY
     cJSON_Delete(state);
     if (status) return tina_error_in(err, path);
-    if (*said && !o->quiet)
-        fprintf(stderr, "%s: continuing the run of %s: %s (an option given here overrides one)\n", cli_program(),
-                o->adapter, said + 2);
+    o->loss = (TinaLossType)loss, o->constant_lr = schedule != 0, o->total_steps = (long long)total;
+    if (*conflicts && !o->override_settings)
+        return tina_error(err, TINA_ERR_INPUT, "%s continues a run with other settings: %s; give --override-settings "
+                          "to change them deliberately", o->adapter, conflicts + 2);
+    if (*continued && !o->quiet)
+        fprintf(stderr, "%s: continuing the run of %s: %s\n", cli_program(), o->adapter, continued + 2);
+    if (*conflicts && !o->quiet)
+        fprintf(stderr, "%s: overriding the run's settings: %s\n", cli_program(), conflicts + 2);
     return TINA_OK;
 }
 

@@ -39,10 +39,15 @@ run tina-update -m "$F/qwen2-f32" -a sticky1 -o sticky2 advantaged.jsonl
 check "settings continue: a step without options runs at the last step's lr" jq_true '.[0].lr == 0.005 and .[0].kl == 0'
 check "settings continue: recorded for the next step" jq_true '.[0] | .schedule == "constant" and .beta == 0 and
     .max_grad_norm == 0.5 and .loss_type == "dr_grpo" and .base_lr == 0.005 and .step == 2' sticky2/trainer_state.json
-check "settings continue: said on stderr" stderr_has "continuing the run of sticky1: beta 0, base_lr 0.005, max_grad_norm 0.5, loss_type dr_grpo, schedule constant"
-run tina-update -m "$F/qwen2-f32" -a sticky2 -o sticky3 --lr 1e-3 --schedule cosine-min-lr advantaged.jsonl
-check "settings continue: an option given overrides" jq_true '.[0] | .base_lr == 0.001 and .schedule ==
+check "settings continue: said on stderr" stderr_has "continuing the run of sticky1: loss_type dr_grpo, beta 0, base_lr 0.005, schedule constant, max_grad_norm 0.5"
+run tina-update -m "$F/qwen2-f32" -a sticky2 -o sticky3 --lr 1e-3 --schedule cosine-min-lr --beta 0 advantaged.jsonl
+check "settings continue: another value is refused, naming both" eval '[ $status = 2 ] && [ ! -e sticky3 ] &&
+    stderr_has "--lr 0.001 (the run'"'"'s 0.005), --schedule cosine-min-lr (the run'"'"'s constant); give --override-settings"'
+run tina-update -m "$F/qwen2-f32" -a sticky2 -o sticky3 --lr 1e-3 --schedule cosine-min-lr --beta 0 \
+    --override-settings advantaged.jsonl
+check "settings continue: --override-settings changes them" jq_true '.[0] | .base_lr == 0.001 and .schedule ==
     "cosine-min-lr" and .beta == 0 and .loss_type == "dr_grpo"' sticky3/trainer_state.json
+check "settings continue: the override said on stderr" stderr_has "overriding the run's settings: --lr 0.001"
 run tina-update -q -m "$F/qwen2-f32" -a sticky3 -o sticky4 advantaged.jsonl
 check "settings continue: -q says nothing" [ ! -s err ]
 jq -c '.total_steps = 0' sticky3/trainer_state.json > bad-state.json && cp -r sticky3 bad-state && mv bad-state.json bad-state/trainer_state.json
@@ -118,7 +123,8 @@ run tina-update -m "$F/qwen2-f32" --init-adapter --rank 8 --alpha 32 --dropout 0
     -o dropping advantaged.jsonl
 check "an adapter with LoRA dropout 0.3 (and B no longer 0)" jq_true '.[0].lora_dropout == 0.3' dropping/adapter_config.json
 for loss in grpo bnpo dr_grpo dapo; do
-    common=(-m "$F/qwen2-f32" -a dropping --lr 1e-3 --schedule constant --loss "$loss" --beta 0.04)
+    # (each loss from the same trained adapter: a deliberate change of the run's settings)
+    common=(-m "$F/qwen2-f32" -a dropping --lr 1e-3 --schedule constant --loss "$loss" --beta 0.04 --override-settings)
     run tina-update "${common[@]}" -o "one-$loss" advantaged.jsonl
     cp out "one-$loss.json"
     for k in 0 1 2; do run tina-update "${common[@]}" --shard "$k/3" -o "g$k-$loss.safetensors" "shard$k.jsonl"; done
@@ -158,7 +164,7 @@ applied "a shard missing" "but 2 gradient files are given" g0-dapo.safetensors g
 applied "a shard twice" "shard 1 is given twice" g0-dapo.safetensors g1-dapo.safetensors g1-dapo.safetensors
 applied "another loss's shard" "computed for another loss settings" g0-dapo.safetensors g1-grpo.safetensors \
     g2-dapo.safetensors
-run tina-update -m "$F/qwen2-f32" -a step1 --lr 1e-3 --schedule constant --loss dapo --beta 0.04 --shard 0/3 \
+run tina-update -m "$F/qwen2-f32" -a step1 --lr 1e-3 --schedule constant --loss dapo --beta 0.04 --override-settings --shard 0/3 \
     -o other-adapter.safetensors shard0.jsonl
 applied "another adapter's shard" "computed for another adapter" other-adapter.safetensors g1-dapo.safetensors \
     g2-dapo.safetensors
