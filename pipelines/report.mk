@@ -21,7 +21,7 @@ SHELL := bash
 BENCHMARKS := aime24 aime25 amc23 math500 gpqa minerva
 
 # $(call scores_tsv,RUN): step, each benchmark's pass@1 (% or "-"), the average, one line per evaluated checkpoint
-scores_tsv = for f in $(1)/step-*/eval/scores.json; do \
+scores_tsv = for f in $(1)/step-*/eval/scores.json; do [ -e "$$f" ] || continue; \
     step=$$(basename "$$(dirname "$$(dirname "$$f")")"); jq -r --arg step "$${step\#step-}" --arg fixed '$(BENCHMARKS)' \
     '($$fixed | split(" ")) as $$six | (.benchmarks | keys) as $$have | ($$six + ($$have - $$six)) as $$cols \
     | [($$step | tonumber)] + [$$cols[] as $$b | .benchmarks[$$b]["pass@1"] // null | if . == null then "-" \
@@ -88,19 +88,23 @@ $(R)/scores.png: $(R)/scores.tsv $(R)/columns.txt
 	    plot for [i=1:words('$$cols')] '$<' using 1:(column(i + 1)) with linespoints title word('$$cols', i), \
 	         '$<' using 1:(column(words('$$cols') + 2)) with linespoints lw 3 title 'average'"
 
+# (a run without evaluations has curves and cost, and no scores to plot)
+evaluated := $(wildcard $(RUN)/step-*/eval/scores.json)
 $(R)/README.md: $(RUN)/settings.json $(R)/scores.tsv $(R)/best.tsv $(R)/columns.txt $(R)/cost.txt $(R)/cost.json \
-        $(R)/curves.png $(R)/scores.png
+        $(R)/curves.png $(if $(evaluated),$(R)/scores.png)
 	{ echo "# Run $(notdir $(RUN))"; echo; \
 	  echo "## Settings"; echo; echo "| setting | value |"; echo "|---|---|"; \
 	  jq -r 'to_entries[] | select(.value != "") | "| \(.key) | `\(.value)` |"' $(RUN)/settings.json; echo; \
 	  echo "## Checkpoints (pass@1, %)"; echo; \
+	  if [ ! -s $(R)/scores.tsv ]; then echo "No checkpoint of this run was evaluated (EVAL_EVERY, or make -f \
+	      pipelines/eval.mk on a step's adapter, writes step-N/eval/scores.json)."; echo; else \
 	  cols=($$(cat $(R)/columns.txt)); echo "| step | $$(sed 's/ / | /g' $(R)/columns.txt) | average |"; \
 	  printf '|---%.0s' $$(seq 1 $$(( $${#cols[@]} + 2 ))); echo '|'; \
 	  awk -F'\t' -v best="$$(cut -f1 $(R)/best.tsv)" '{ line = "| " $$1 (($$1 == best) ? " (best)" : ""); \
 	      for (i = 2; i <= NF; i++) line = line " | " ($$i == "-" ? "-" : sprintf("%.1f", $$i)); print line " |" }' \
 	      $(R)/scores.tsv; echo; \
 	  echo "Step 0 is the base model (the adapter's B is 0). pass@1: the mean over each problem's samples (tina-score)."; \
-	  echo; echo "![pass@1 of each checkpoint](scores.png)"; echo; \
+	  echo; echo "![pass@1 of each checkpoint](scores.png)"; echo; fi; \
 	  echo "## Training curves"; echo; echo "![training curves](curves.png)"; echo; \
 	  echo "## Cost (device-hours at $(PRICE) each)"; echo; echo '```'; cat $(R)/cost.txt; echo '```'; \
 	} > $@.tmp && mv $@.tmp $@

@@ -18,6 +18,11 @@ check "metrics: steps 1, 2, 3" jq_true 'map(.step) == [1, 2, 3]' whole/metrics.j
 zstdcat whole/step-0002/rewarded.jsonl.zst | jq -s '{accuracy: (map(.rewards.accuracy) | add / length), format: (map(.rewards.format) | add / length)}' > step2-rewards.json
 check "metrics: each reward's mean over the step's rollouts" \
     jq -e --slurpfile want step2-rewards.json '.rewards == $want[0]' <(sed -n 2p whole/metrics.jsonl) > /dev/null
+(cd "$ROOT" && make -s -f pipelines/report.mk TINA_BIN="$BIN" RUN="$SCRATCH/whole") > /dev/null 2> err
+check "a run without evaluations has a report: its curves and cost, and says there are no scores" \
+    sh -c '[ -s whole/report/curves.png ] && grep -q "^## Cost" whole/report/README.md &&
+           grep -q "No checkpoint of this run was evaluated" whole/report/README.md && [ ! -e whole/report/scores.png ]'
+rm -rf whole/report
 touch marker
 grpo whole > /dev/null 2>&1
 check "the same command again does nothing (but take the run's lock)" [ -z "$(rewritten_since_marker whole)" ]
