@@ -260,6 +260,7 @@ $(RUN)/step-$(1)/metrics.json: $(call adapter_of,$(1))
 	        rollout_tokens: {prompt: (map(.prompt_tokens | length) | add), \
 	        completion: (map(.completion_tokens | length) | add)}} end) + $$$$times[0]' > $$@.tmp && mv $$@.tmp $$@
 	rm -f $$@.times
+	pipelines/step-line.sh $(RUN) $(1) $(STEPS)
 endef
 
 # "0001:0000 0002:0001 ...": each step with the one before it, from one shell (each make reads this file again)

@@ -12,7 +12,10 @@ grpo() { # grpo RUN: three steps of a small run
         TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" STEPS=3 BATCH=4 G=4 MAX_NEW_TOKENS=12 \
         RANK=4 ALPHA=16 LR=1e-3 SCHEDULE=constant SYSTEM_FILE= THREADS=2 "${@:2}")
 }
-grpo whole > /dev/null 2>&1
+grpo whole > /dev/null 2> whole.log
+check "a run says each step as it ends: rewards, kl, length, seconds, what is left" sh -c '
+    [ "$(grep -c "^whole: step [123]/3: reward [-0-9.]*, accuracy [0-9.]*, format [0-9.]*, kl [0-9.e-]*, length [0-9]*, [0-9.]* s" whole.log)" = 3 ] &&
+    grep -q "^whole: step 1/3: .* s, about 0h0[01]m to go$" whole.log && grep -q "^whole: step 3/3: .* s$" whole.log'
 check "a run: three adapters and three metrics lines" sh -c '[ -f whole/step-0003/adapter/adapter_model.safetensors ] && [ "$(wc -l < whole/metrics.jsonl)" = 3 ]'
 check "metrics: steps 1, 2, 3" jq_true 'map(.step) == [1, 2, 3]' whole/metrics.jsonl
 zstdcat whole/step-0002/rewarded.jsonl.zst | jq -s '{accuracy: (map(.rewards.accuracy) | add / length), format: (map(.rewards.format) | add / length)}' > step2-rewards.json
