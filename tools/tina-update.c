@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "io/fields.h"
 #include "base/ids.h"
+#include "base/progress.h"
 #include "train/policy_loss.h"
 #include "io/record.h"
 #include "base/rng.h"
@@ -71,6 +72,8 @@ static const char usage[] =
     "      --apply-grads         the inputs are the N shards' gradient files: add them up, normalise with the whole\n"
     "                            batch's counts, clip by the global norm and take the step, as one process would\n"
     "  -q, --quiet               no summary on stderr\n"
+    "      --progress            the step's progress on stderr (rollouts through the backward) even when it is\n"
+    "                            not a terminal; on a terminal it shows unless -q\n"
     "  -h, --help                show this help and exit\n"
     "  -V, --version             show the version and exit\n"
     "\n"
@@ -94,7 +97,7 @@ typedef struct {
     int micro_batch_tokens, threads;
     const char *device;
     double activation_memory;
-    bool mask_truncated, quiet;
+    bool mask_truncated, quiet, progress;
     int shard, shards;  /* --shard K/N; shards 0: not sharded */
     bool apply_grads;
     unsigned given;     /* the run's settings given on the command line (GIVEN_*) */
@@ -293,6 +296,10 @@ static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, con
     if (!status && (!seqs || !keys || !targets || !logp || !ref || !dlogp))
         status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
     TinaLossStats stats = {0};
+    TinaProgress progress; /* rollouts through the backward, on a terminal (or --progress) */
+    tina_progress_start(&progress, cli_program(), "rollouts", (long long)b->n, o->progress);
+    progress.enabled &= o->progress || !o->quiet;
+    progress.also = "tokens";
     for (size_t next = 0; !status && next < b->n;) {
         /* a micro-batch: rollouts while their tokens fit the budget */
         size_t first = next;
@@ -326,7 +333,10 @@ static TinaStatus run_step(TinaModel *model, TinaLora *lora, const Batch *b, con
             at += r->n_prompt + r->n_completion - 1;
         }
         status = tina_trainer_backward(trainer, lora, dlogp, grads, err);
+        progress.also_done += T;
+        tina_progress_update(&progress, (long long)next);
     }
+    tina_progress_finish(&progress, (long long)b->n);
     free(seqs), free(keys), free(targets), free(logp), free(ref), free(dlogp);
     tina_trainer_free(trainer);
     t->loss += stats.loss, t->kl += stats.kl_sum, t->tokens += (double)stats.tokens, t->clipped += (double)stats.clipped;
@@ -345,7 +355,7 @@ static Options parse_options(int argc, char **argv) {
     enum { OPT_INIT = 256, OPT_RANK, OPT_ALPHA, OPT_TARGETS, OPT_INIT_SEED, OPT_LOSS, OPT_BETA, OPT_EPSILON,
            OPT_EPSILON_HIGH, OPT_MAX_COMPLETION, OPT_LR, OPT_SCHEDULE, OPT_WARMUP, OPT_MIN_LR, OPT_TOTAL, OPT_DECAY,
            OPT_GRAD_NORM, OPT_MICRO, OPT_MASK_TRUNCATED, OPT_THREADS, OPT_DROPOUT, OPT_SEED, OPT_ACTIVATIONS,
-           OPT_SHARD, OPT_APPLY, OPT_DEVICE, OPT_OVERRIDE };
+           OPT_SHARD, OPT_APPLY, OPT_DEVICE, OPT_OVERRIDE, OPT_PROGRESS };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'},           {"adapter", required_argument, NULL, 'a'},
         {"init-adapter", no_argument, NULL, OPT_INIT},     {"rank", required_argument, NULL, OPT_RANK},
@@ -365,7 +375,8 @@ static Options parse_options(int argc, char **argv) {
         {"activation-memory", required_argument, NULL, OPT_ACTIVATIONS},
         {"shard", required_argument, NULL, OPT_SHARD},     {"apply-grads", no_argument, NULL, OPT_APPLY},
         {"device", required_argument, NULL, OPT_DEVICE}, {"override-settings", no_argument, NULL, OPT_OVERRIDE},
-        {"quiet", no_argument, NULL, 'q'},                 {"help", no_argument, NULL, 'h'},
+        {"quiet", no_argument, NULL, 'q'},                 {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},               {NULL, 0, NULL, 0},
     };
     static const char *const presets[] = {"tina", NULL}, *const schedules[] = {"cosine-min-lr", "constant", NULL};
@@ -412,6 +423,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_DEVICE: o.device = devices[cli_choice("--device", optarg, devices)]; break;
         case OPT_OVERRIDE: o.override_settings = true; break;
         case 'q': o.quiet = true; break;
+        case OPT_PROGRESS: o.progress = true; break;
         default: cli_standard_option(c, argv, usage);
         }
     }

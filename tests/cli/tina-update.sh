@@ -54,6 +54,12 @@ jq -c '.total_steps = 0' sticky3/trainer_state.json > bad-state.json && cp -r st
 run tina-update -m "$F/qwen2-f32" -a bad-state -o never advantaged.jsonl
 check "settings continue: a value out of range is refused, naming the file" eval '[ $status = 2 ] && stderr_has "bad-state/trainer_state.json" && [ ! -e never ]'
 
+run tina-update -q --progress -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o progressed --micro-batch-tokens 64 advantaged.jsonl
+check "--progress: rollouts through the step of the batch's, the token rate and an ETA" \
+    grep -q '^tina-update: \[#*\] 12/12 rollouts, .* tokens/s, ETA' err
+run tina-update -q -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o unprogressed advantaged.jsonl
+check "no --progress, stderr not a terminal: nothing" [ ! -s err ]
+
 sums() { # per sample, the summed log-probs of the fixed completions under adapter $1
     run tina-sample -m "$F/qwen2-f32" -a "$1" --tokenizer "$TOK" --forced rollouts.jsonl
     jq -s -c 'group_by(.sample) | map(map(.logprobs | add) | add)' out
