@@ -106,7 +106,7 @@ void cli_print_version(void) {
     printf("%s %s (%s)\n", program, TINA_VERSION, build);
 }
 
-noreturn void cli_standard_option(int c, char **argv, const char *usage) {
+noreturn void cli_standard_option(int c, char **argv, const char *usage, const struct option *long_options) {
     if (c == 'h') {
         fputs(usage, stdout);
         exit(0);
@@ -115,8 +115,18 @@ noreturn void cli_standard_option(int c, char **argv, const char *usage) {
         cli_print_version();
         exit(0);
     }
-    if (c == ':') cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-    cli_usage_error("unknown option '%s'", argv[optind - 1]);
+    const char *given = argv[optind - 1];
+    if (c == ':') cli_usage_error("option '%s' needs a value", given);
+    if (strncmp(given, "--", 2) == 0) { /* getopt says '?' for an abbreviation of several options too */
+        size_t len = strcspn(given + 2, "=");
+        char matches[512] = "";
+        int n = 0;
+        for (const struct option *o = long_options; o && o->name; o++)
+            if (strncmp(o->name, given + 2, len) == 0 && strlen(matches) + strlen(o->name) + 5 < sizeof matches)
+                n++, strcat(strcat(matches, n > 1 ? ", --" : "--"), o->name);
+        if (n > 1) cli_usage_error("option '%.*s' is ambiguous: %s", (int)len + 2, given, matches);
+    }
+    cli_usage_error("unknown option '%s'", given);
 }
 
 double cli_double(const char *option, const char *arg, double min, double max) {

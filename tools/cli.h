@@ -4,6 +4,7 @@
 #ifndef TINA_CLI_H
 #define TINA_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdnoreturn.h>
@@ -39,9 +40,9 @@ TinaStatus cli_close_output(FILE *out, const char *path, TinaStatus status, Tina
 void cli_print_version(void);
 
 /* The getopt cases every tool shares, for its default branch: 'h' prints usage and exits 0, 'V' the version; a
- * missing value (':', with opterr 0 and a leading ':' in the short options) and an unknown option are usage
- * errors. */
-noreturn void cli_standard_option(int c, char **argv, const char *usage);
+ * missing value (':', with opterr 0 and a leading ':' in the short options), an unknown option and an abbreviation
+ * of several of the tool's long options (naming them) are usage errors. */
+noreturn void cli_standard_option(int c, char **argv, const char *usage, const struct option *long_options);
 
 /* Option values, parsed strictly (the whole argument, within range) or a usage error naming the option. */
 double cli_double(const char *option, const char *arg, double min, double max);

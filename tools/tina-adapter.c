@@ -76,7 +76,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_SEED: o.seed = (unsigned long long)cli_integer("--seed", optarg, 0, INT64_MAX); break;
         case OPT_DTYPE: o.dtype = cli_choice("--dtype", optarg, dtypes) ? TINA_DTYPE_F32 : TINA_DTYPE_BF16; break;
         case OPT_AGAINST: o.against = optarg; break;
-        default: cli_standard_option(c, argv, usage);
+        default: cli_standard_option(c, argv, usage, long_options);
         }
     }
     if (optind + 1 != argc) cli_usage_error("expected one command: init, copy, merge or diff");

@@ -260,7 +260,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_STATS: options.stats_path = optarg; break;
         case 'q': options.quiet = true; break;
         case OPT_PROGRESS: options.progress = true; break;
-        default: cli_standard_option(c, argv, usage);
+        default: cli_standard_option(c, argv, usage, long_options);
         }
     }
     return options;

@@ -184,7 +184,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_BEST: o.best_step = cli_integer("--best-step", optarg, 0, 1LL << 40); break;
         case OPT_JSON: o.json = true; break;
         case 'o': o.output = optarg; break;
-        default: cli_standard_option(c, argv, usage);
+        default: cli_standard_option(c, argv, usage, long_options);
         }
     }
     return o;

@@ -380,7 +380,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_SEED: o.seed = cli_integer("--seed", optarg, 0, 1LL << 62); break;
         case OPT_JSON: o.json = true; break;
         case 'o': o.output = optarg; break;
-        default: cli_standard_option(c, argv, usage);
+        default: cli_standard_option(c, argv, usage, long_options);
         }
     }
     return o;

@@ -93,7 +93,7 @@ static Options parse_options(int argc, char **argv) {
         case 'o': o.output = optarg; break;
         case 'q': o.quiet = true; break;
         case OPT_PROGRESS: o.progress = true; break;
-        default: cli_standard_option(c, argv, usage);
+        default: cli_standard_option(c, argv, usage, long_options);
         }
     }
     if (!o.tokenizer) cli_usage_error("--tokenizer is required");

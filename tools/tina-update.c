@@ -44,7 +44,8 @@ static const char usage[] =
     "      --override-settings   change the run's settings deliberately (the next step continues the new ones)\n"
     "      --init-adapter        start from a fresh adapter (PEFT's initialisation) instead\n"
     "      --rank R, --alpha A, --dropout P, --targets LIST, --init-seed S\n"
-    "                            the fresh adapter's shape (default 32, 128, 0.05, all, 0)\n"
+    "                            the fresh adapter's shape and seed (default 32, 128, 0.05, all, 42: as\n"
+    "                            tina-adapter init makes it)\n"
     "  -o, --output DIR          where the next adapter goes (must not exist)\n"
     "  -p, --preset NAME         tina: grpo, beta 0.04, lr 1e-6, cosine-min-lr, warmup 0.1, min-lr-rate 0.1,\n"
     "                            max-grad-norm 1 (the defaults), r 32 alpha 128 dropout 0.05 for --init-adapter\n"
@@ -348,7 +349,7 @@ static Options parse_defaults(void) {
     return (Options){.rank = 32, .alpha = 128, .dropout = 0.05, .targets = "all", .loss = TINA_LOSS_GRPO, .beta = 0.04,
                      .epsilon = 0.2, .epsilon_high = 0.2, .lr = 1e-6, .warmup_ratio = 0.1, .min_lr_rate = 0.1,
                      .total_steps = 1500, .max_grad_norm = 1.0, .micro_batch_tokens = 4096, .activation_memory = 2048,
-                     .device = "cpu"};
+                     .init_seed = 42, .device = "cpu"};
 }
 
 static Options parse_options(int argc, char **argv) {
@@ -424,7 +425,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_OVERRIDE: o.override_settings = true; break;
         case 'q': o.quiet = true; break;
         case OPT_PROGRESS: o.progress = true; break;
-        default: cli_standard_option(c, argv, usage);
+        default: cli_standard_option(c, argv, usage, long_options);
         }
     }
     if (!o.model) cli_usage_error("--model is required");

@@ -193,6 +193,7 @@ bad_usage() { # NAME EXPECTED-MESSAGE ARG...
     check "$name: points to --help" stderr_has "Try 'tina-advantage --help'"
 }
 bad_usage "unknown option" "unknown option '--bogus'" --bogus
+bad_usage "an abbreviation of two options" "option '--s' is ambiguous: --scale, --stats" --s batch
 bad_usage "unknown scale" "--scale: 'z' is not one of: group, batch, none" --scale z
 bad_usage "negative eps" "--eps: '-1' is not a number" --eps -1
 bad_usage "eps not a number" "--eps: '1e-4x' is not a number" --eps 1e-4x

@@ -60,6 +60,11 @@ check "--progress: rollouts through the step of the batch's, the token rate and 
 run tina-update -q -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o unprogressed advantaged.jsonl
 check "no --progress, stderr not a terminal: nothing" [ ! -s err ]
 
+run tina-update -q -m "$F/qwen2-f32" --init-adapter --rank 4 --alpha 16 --lr 0 -o fresh-here advantaged.jsonl
+run tina-adapter init -m "$F/qwen2-f32" -r 4 --alpha 16 -o fresh-there
+run tina-adapter diff -m "$F/qwen2-f32" -a fresh-here --against fresh-there
+check "--init-adapter's defaults make tina-adapter init's adapter (seed 42)" jq_true '.[0].max_abs_diff == 0'
+
 sums() { # per sample, the summed log-probs of the fixed completions under adapter $1
     run tina-sample -m "$F/qwen2-f32" -a "$1" --tokenizer "$TOK" --forced rollouts.jsonl
     jq -s -c 'group_by(.sample) | map(map(.logprobs | add) | add)' out
