@@ -210,17 +210,15 @@ static void free_prompt(Prompt *p, int G) {
     free(p);
 }
 
-/* The prompt's tokens: "prompt_tokens" as given, or "problem" (and "system") rendered and encoded. */
+/* The prompt's tokens: "prompt_tokens" as given, or the record's turn (tina_chat_turn) rendered and encoded. */
 static TinaStatus prompt_tokens(Run *r, const cJSON *record, TinaIds *ids, int vocab, TinaError *err) {
     if (cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(PROMPT_TOKENS)))
         return tina_record_ids(record, TINA_FIELD(PROMPT_TOKENS), vocab, ids, err);
-    const char *problem, *system = r->o->system;
-    TinaStatus status = tina_record_string(record, TINA_FIELD(PROBLEM), &problem, err);
-    if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SYSTEM)))
-        status = tina_record_string(record, TINA_FIELD(SYSTEM), &system, err);
+    const char *problem = NULL, *system = r->o->system;
+    TinaStatus status = tina_chat_turn(record, &problem, &system, err);
     /* a prompt that is not UTF-8 is a damaged file, not text to sample from (tina-tokenize reads it as U+FFFD) */
     if (!status && !tina_utf8_valid(problem, strlen(problem)))
-        status = tina_error(err, TINA_ERR_INPUT, "field \"problem\" is not valid UTF-8");
+        status = tina_error(err, TINA_ERR_INPUT, "the problem's text is not valid UTF-8");
     if (!status && system && !tina_utf8_valid(system, strlen(system)))
         status = tina_error(err, TINA_ERR_INPUT, "the system prompt is not valid UTF-8");
     TinaBuf text = {0};

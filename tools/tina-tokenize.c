@@ -121,10 +121,8 @@ static TinaStatus encode(const Options *o, Work *w, const cJSON *record, TinaErr
     const char *source;
     TinaStatus status;
     if (o->has_template) {
-        const char *problem, *system = o->system;
-        status = tina_record_string(record, TINA_FIELD(PROBLEM), &problem, err);
-        if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SYSTEM)))
-            status = tina_record_string(record, TINA_FIELD(SYSTEM), &system, err);
+        const char *problem = NULL, *system = o->system;
+        status = tina_chat_turn(record, &problem, &system, err);
         if (!status)
             status = tina_chat_render(o->template, tina_tokenizer_special_tokens(w->tokenizer)->bos.text, system,
                                       problem, o->suffix, &w->text, err);

@@ -19,6 +19,8 @@ typedef enum { TINA_STAGE_DATA, TINA_STAGE_SAMPLE, TINA_STAGE_REWARD, TINA_STAGE
     X(SUBJECT, "subject", DATA, "the set's subject label")                                                             \
     X(CHOICES, "choices", DATA, "a multiple-choice question's options, in the order their letters name them")        \
     X(SYSTEM, "system", DATA, "this problem's system prompt")                                                          \
+    X(PROMPT, "prompt", DATA, "a TRL prompt in place of problem: its text, or chat messages (system, user)")            \
+    X(QUESTION, "question", DATA, "the problem's text under the name other data sets give it")                         \
     X(SAMPLE, "sample", SAMPLE, "the completion's index among the G of its prompt")                                   \
     X(PROMPT_TOKENS, "prompt_tokens", SAMPLE, "the prompt's token ids (a data set may give them instead of problem)")  \
     X(COMPLETION, "completion", SAMPLE, "the completion's text")                                                       \

@@ -1,6 +1,10 @@
 #include "text/chat.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "io/fields.h"
+#include "io/record.h"
 
 static const char *const names[] = {
     [TINA_TEMPLATE_DEEPSEEK_R1] = "deepseek-r1", [TINA_TEMPLATE_TINA] = "tina", [TINA_TEMPLATE_QWEN] = "qwen",
@@ -49,5 +53,52 @@ TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *
     }
     TinaStatus status = TINA_OK;
     for (int i = 0; i < n && !status; i++) status = tina_buf_append_str(out, parts[i], err);
+    return status;
+}
+
+/* a chat message's role and content, both strings */
+static TinaStatus message(const cJSON *m, int i, const char **role, const char **content, TinaError *err) {
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role"), *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+    if (!cJSON_IsString(r) || !cJSON_IsString(c))
+        return tina_error(err, TINA_ERR_INPUT, "field \"prompt\": message %d is not {\"role\": ..., \"content\": ...} "
+                          "with strings", i);
+    *role = r->valuestring, *content = c->valuestring;
+    return TINA_OK;
+}
+
+TinaStatus tina_chat_turn(const cJSON *record, const char **problem, const char **system, TinaError *err) {
+    TinaStatus status = TINA_OK;
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(PROMPT));
+    if (cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(PROBLEM)) || (!prompt &&
+        !cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(QUESTION)))) {
+        status = tina_record_string(record, TINA_FIELD(PROBLEM), problem, err);
+        if (status) {
+            char why[sizeof err->message];
+            snprintf(why, sizeof why, "%s", err->message);
+            return tina_error(err, TINA_ERR_INPUT, "%s (or a TRL \"prompt\", or a \"question\")", why);
+        }
+    } else if (!prompt) {
+        if ((status = tina_record_string(record, TINA_FIELD(QUESTION), problem, err))) return status;
+    } else if (cJSON_IsString(prompt)) {
+        *problem = prompt->valuestring;
+    } else if (cJSON_IsArray(prompt)) {
+        int users = 0, systems = 0, i = 0;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, prompt) {
+            const char *role = NULL, *content = NULL;
+            if ((status = message(m, i++, &role, &content, err))) return status;
+            if (strcmp(role, "user") == 0) *problem = content, users++;
+            else if (strcmp(role, "system") == 0) *system = content, systems++;
+            else return tina_error(err, TINA_ERR_INPUT, "field \"prompt\": a '%s' turn (tina renders one user turn, "
+                                   "after a system turn at most)", role);
+        }
+        if (users != 1 || systems > 1)
+            return tina_error(err, TINA_ERR_INPUT, "field \"prompt\": %d user and %d system turns (one user turn, "
+                              "and a system turn at most)", users, systems);
+    } else {
+        return tina_error(err, TINA_ERR_INPUT, "field \"prompt\" is neither text nor a list of chat messages");
+    }
+    if (cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SYSTEM)))
+        status = tina_record_string(record, TINA_FIELD(SYSTEM), system, err);
     return status;
 }

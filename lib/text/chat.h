@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/buf.h"
 #include "base/error.h"
 
@@ -33,5 +35,11 @@ const char *tina_chat_template_names(void);
  * problem. */
 TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *system, const char *problem,
                             const char *suffix, TinaBuf *out, TinaError *err);
+
+/* The user turn and system prompt a record asks for: its "problem" (and "system"), or as other tools' data sets
+ * give them, a TRL "prompt" (the problem's text, or chat messages: at most one system turn and exactly one user
+ * turn) or a "question". system keeps its value (the caller's default) when the record names none. The strings
+ * belong to the record. An error names the field that is missing or malformed. */
+TinaStatus tina_chat_turn(const cJSON *record, const char **problem, const char **system, TinaError *err);
 
 #endif

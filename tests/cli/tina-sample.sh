@@ -153,8 +153,24 @@ bad() { # NAME MESSAGE ARG...
     check "$name: message" stderr_has "$message"
     check "$name: no output file" [ ! -e result.jsonl ]
 }
-echo '{"id":"x","question":"no problem field"}' > noproblem.jsonl
-bad "missing problem" 'noproblem.jsonl:1: field "problem" is missing' -m "$F/qwen2-f32" noproblem.jsonl
+echo '{"id":"x","text":"no problem field"}' > noproblem.jsonl
+bad "missing problem" 'noproblem.jsonl:1: field "problem" is missing (or a TRL "prompt", or a "question")' \
+    -m "$F/qwen2-f32" noproblem.jsonl
+# other tools' data sets as they come: TRL's "prompt" (text, or chat messages) and "question" are the problem
+jq -cn '{id: "a", problem: "What is 2 plus 3?", system: "Be brief."}' > as-problem.jsonl
+jq -cn '{id: "a", prompt: [{role: "system", content: "Be brief."}, {role: "user", content: "What is 2 plus 3?"}]}' \
+    > as-messages.jsonl
+jq -cn '{id: "a", prompt: "What is 2 plus 3?", system: "Be brief."}' > as-prompt.jsonl
+jq -cn '{id: "a", question: "What is 2 plus 3?", system: "Be brief."}' > as-question.jsonl
+for form in problem messages prompt question; do
+    run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" --max-new-tokens 2 --seed 1 "as-$form.jsonl"
+    jq -c '.prompt_tokens' out > "tokens-$form"
+done
+check "a TRL prompt (chat messages or text) and a question render as the problem does" \
+    sh -c 'cmp -s tokens-problem tokens-messages && cmp -s tokens-problem tokens-prompt && cmp -s tokens-problem tokens-question'
+jq -cn '{id: "a", prompt: [{role: "user", content: "Hi"}, {role: "assistant", content: "Hello"}]}' > two-turns.jsonl
+bad "a TRL prompt with an assistant turn" "two-turns.jsonl:1: field \"prompt\": a 'assistant' turn" \
+    -m "$F/qwen2-f32" two-turns.jsonl
 echo '{"id":"x","prompt_tokens":[]}' > empty.jsonl
 bad "empty prompt" "empty.jsonl:1: the prompt is empty" -m "$F/qwen2-f32" empty.jsonl
 bad "adapter for another base" "an adapter for another model?" -m "$F/qwen2-f32" -a "$F/llama-lora" prompts.jsonl
@@ -165,5 +181,5 @@ bad "a token outside the vocabulary" 'outside.jsonl:1: field "prompt_tokens" hol
 # a CPU-only build, or a CUDA build on a machine without a GPU (as CI's)
 bad "--device cuda without a GPU or a CUDA build" "tina-sample: --device cuda: " -m "$F/qwen2-f32" --device cuda prompts.jsonl
 printf '{"id":"x","problem":"caf\xe9 \xff"}\n' > notutf8.jsonl
-bad "a problem that is not UTF-8" 'notutf8.jsonl:1: field "problem" is not valid UTF-8' -m "$F/qwen2-f32" notutf8.jsonl
+bad "a problem that is not UTF-8" "notutf8.jsonl:1: the problem's text is not valid UTF-8" -m "$F/qwen2-f32" notutf8.jsonl
 finish
