@@ -193,6 +193,7 @@ typedef struct {
     TinaBuf line, value, id;
     const char *policy;
     long long prompts, truncated, skipped, tokens;
+    long long without_id; /* prompts without an "id" */
     long long written; /* prompts done with: written out or skipped */
     TinaProgress progress;
     TinaGenStats stats;
@@ -266,6 +267,10 @@ static TinaStatus next_prompt(void *ctx, TinaGenPrompt *out, bool *more, TinaErr
             char number[32];
             snprintf(number, sizeof number, "#%lld", r->prompts);
             status = tina_buf_append_str(&r->id, number, err);
+            if (!r->without_id++ && !r->o->quiet) /* said once: the next tools cannot group or score its samples */
+                fprintf(stderr, "%s: prompt %lld has no \"id\" (numbered %s here): tina-advantage groups and "
+                        "tina-score counts samples by id, so give every prompt one\n", cli_program(),
+                        r->prompts + 1, number);
         }
         cJSON_Delete(record);
         if (!status && p->tokens.len == 0) status = tina_error(err, TINA_ERR_INPUT, "the prompt is empty");

@@ -168,6 +168,10 @@ for form in problem messages prompt question; do
 done
 check "a TRL prompt (chat messages or text) and a question render as the problem does" \
     sh -c 'cmp -s tokens-problem tokens-messages && cmp -s tokens-problem tokens-prompt && cmp -s tokens-problem tokens-question'
+jq -cn '{problem: "What is 2 plus 3?"}' > no-id.jsonl
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" --max-new-tokens 2 -n 2 no-id.jsonl
+check "a prompt without an id: sampled, and said once (the next tools group by id)" \
+    sh -c '[ "$0" = 0 ] && grep -q "prompt 1 has no \"id\" (numbered #0 here)" err' "$status"
 jq -cn '{id: "a", prompt: [{role: "user", content: "Hi"}, {role: "assistant", content: "Hello"}]}' > two-turns.jsonl
 bad "a TRL prompt with an assistant turn" "two-turns.jsonl:1: field \"prompt\": a 'assistant' turn" \
     -m "$F/qwen2-f32" two-turns.jsonl
