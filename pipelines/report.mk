@@ -53,8 +53,11 @@ $(R)/rewards.txt: $(RUN)/metrics.jsonl
 	@mkdir -p $(@D)
 	jq -r '.rewards // {} | keys[]' $< | sort -u | tr '\n' ' ' > $@.tmp && mv $@.tmp $@
 
+# (the header is a gnuplot comment: a reader of the table sees its columns, gnuplot skips it)
 $(R)/metrics.tsv: $(RUN)/metrics.jsonl $(R)/rewards.txt
-	jq -r --arg kinds "$$(cat $(R)/rewards.txt)" '$(metrics_jq)' $< > $@.tmp && mv $@.tmp $@
+	{ printf '# %s\n' "$$(printf '%s\t' step reward_mean accuracy format completion_len_mean frac_truncated kl \
+	      entropy lr $$(cat $(R)/rewards.txt) | sed 's/\t$$//')"; \
+	  jq -r --arg kinds "$$(cat $(R)/rewards.txt)" '$(metrics_jq)' $<; } > $@.tmp && mv $@.tmp $@
 
 # the best checkpoint's row of scores.tsv (in step order): the highest average, the earliest of equals
 $(R)/best.tsv: $(R)/scores.tsv
