@@ -18,7 +18,8 @@ BUILD    ?= build
 BIN      ?= bin
 LIBTINA  ?= lib/libtina.a
 
-TOOLS    := tina-adapter tina-advantage tina-cost tina-reward tina-sample tina-score tina-tokenize tina-update
+TOOLS    := tina-adapter tina-advantage tina-cost tina-reward tina-sample tina-score tina-tensorboard tina-tokenize \
+            tina-update
 DEB_PACKAGES := gcc g++ make libc6-dev libcjson-dev libzstd-dev libpcre2-dev libutf8proc-dev jq zstd groff-base \
                 gnuplot-nox
 
@@ -52,7 +53,7 @@ TOOL_BIN := $(TOOLS:%=$(BIN)/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all tests test test-slurm asan emu check-emu bench demo plot report install deps fuzz fuzz-seeds clean help FORCE deps-check smollm2 \
+.PHONY: all tests test test-slurm asan emu check-emu bench demo plot tensorboard report install deps fuzz fuzz-seeds clean help FORCE deps-check smollm2 \
     check-real eval-real
 # Objects reached only through pattern rules are kept, so a second make does nothing.
 .SECONDARY: $(TOOLS:%=$(BUILD)/tools/%.o) $(BUILD)/tools/cli.o $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
@@ -172,6 +173,11 @@ demo: all
 plot:
 	$(MAKE) --no-print-directory -f pipelines/plot.mk RUN=$(RUN)
 
+# a run's metrics as TensorBoard's event file, in RUN/tensorboard (tensorboard --logdir RUN/tensorboard)
+tensorboard: all
+	@[ -n "$(RUN)" ] || { echo "make tensorboard: RUN=runs/NAME is required" >&2; exit 2; }
+	$(BIN)/tina-tensorboard -o $(RUN)/tensorboard $(RUN)/metrics.jsonl
+
 # a run's report (RUN=runs/NAME) or a sweep's (SWEEP=pipelines/sweeps/NAME.mk [OUT=...]): pipelines/report.mk
 report: all
 	$(MAKE) --no-print-directory -f pipelines/report.mk $(if $(RUN),RUN=$(RUN)) $(if $(SWEEP),SWEEP=$(SWEEP)) \
@@ -233,6 +239,7 @@ help:
 	@echo "make check-emu  tests/gpu/check.py's tiny-model parity on the emulated CUDA backend (PYTHON: torch, peft)"
 	@echo "make eval-real  SmolLM2 on 200 GSM8K problems: accuracy, verdicts vs Math-Verify, speed vs transformers"
 	@echo "make plot RUN=d draw a run's metrics per step into d/metrics.png (needs gnuplot)"
+	@echo "make tensorboard RUN=d  a run's metrics as TensorBoard's event file in d/tensorboard"
 	@echo "make report RUN=d (or SWEEP=f) a run's (a sweep's) report: d/report/README.md with plots and cost"
 	@echo "make install    install tools and man pages under PREFIX=$(PREFIX) (DESTDIR honoured)"
 	@echo "make deps       apt-get install the missing Debian packages: $(DEB_PACKAGES)"
