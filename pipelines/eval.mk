@@ -3,7 +3,8 @@
 #   make -f pipelines/eval.mk OUT=evals/NAME MODEL=DIR [ADAPTER=DIR] [SETS="data/sets/aime24.jsonl ..."] [N=4]
 #       [DEVICE=cuda]
 #
-# Writes OUT/<set>.rewarded.jsonl.zst per benchmark, then OUT/scores.txt (tina-score's table) and OUT/scores.json.
+# Writes OUT/<set>.rewarded.jsonl.zst per benchmark, then OUT/scores.txt (tina-score's table), OUT/scores.json and
+# OUT/protocol.json (the template, suffix and sampling that made them).
 # The defaults are the evaluation protocol of docs/facts.md section 1: temperature 0.6, top-p 0.95, 32,768 new tokens, the chat
 # template without a system prompt, and a user suffix asking for the answer in \boxed{}, after a space (make drops a
 # value's leading blanks; $(empty) keeps them: SUFFIX='$(empty) Think.'; the suffix reaches tina-sample as written,
@@ -69,8 +70,15 @@ $(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1)
 endef
 $(foreach s,$(SETS),$(eval $(call set,$(s))))
 
-$(OUT)/scores.json: $(rewarded)
-	$(TINA_BIN)/tina-score --json -k $(K) $^ > $@.tmp && mv $@.tmp $@
+# what made the scores, beside them (a report says it with each score)
+$(OUT)/protocol.json: $(rewarded)
+	jq -n -c --arg template '$(TEMPLATE)' --arg suffix "$$TINA_SUFFIX" --argjson temperature $(TEMPERATURE) \
+	    --argjson top_p $(TOP_P) --argjson max_new_tokens $(MAX_NEW_TOKENS) \
+	    --argjson max_prompt_tokens $(MAX_PROMPT_TOKENS) --argjson n $(N) --argjson seed $(SEED) '$$ARGS.named' \
+	    > $@.tmp && mv $@.tmp $@
+
+$(OUT)/scores.json: $(rewarded) $(OUT)/protocol.json
+	$(TINA_BIN)/tina-score --json -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@
 
 $(OUT)/scores.txt: $(rewarded) $(OUT)/scores.json
 	$(TINA_BIN)/tina-score -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@

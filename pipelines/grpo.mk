@@ -44,6 +44,9 @@ EVAL_EVERY ?=
 EVAL_SETS ?=
 EVAL_N ?= 4
 EVAL_VARS ?=
+# how checkpoints are evaluated: tina (Tina's protocol, eval.mk's defaults) or recipe (the prompt, template and
+# sampling the run trains with: for a model that never saw Tina's prompt, such as the demo's)
+EVAL_PROTOCOL ?= tina
 EXTRA_UPDATE ?=
 SHARDS ?= 1
 GPUS ?=
@@ -70,7 +73,8 @@ include pipelines/safe.mk
 $(call safe_require,RUN MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED \
     LOSS BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE \
     TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE SHARDS DEVICE UPDATE_DEVICE LAUNCHER EVAL_EVERY EVAL_N \
-    THREADS KEEP TINA_BIN RECIPE GPUS PARTITION ACCOUNT TIME_LIMIT GPUS_PER_TASK CPUS_PER_TASK)
+    THREADS KEEP TINA_BIN RECIPE GPUS PARTITION ACCOUNT TIME_LIMIT GPUS_PER_TASK CPUS_PER_TASK EVAL_PROTOCOL)
+$(if $(filter-out tina recipe,$(EVAL_PROTOCOL)),$(error EVAL_PROTOCOL=$(EVAL_PROTOCOL): tina or recipe))
 $(call safe_require,REWARDS EXTRA_UPDATE EVAL_SETS EVAL_VARS SBATCH_FLAGS,words)
 # the prompt suffix is text: the tools get it from the environment, as written
 export TINA_SUFFIX := $(call safe_text,SUFFIX)
@@ -130,7 +134,7 @@ train: $(RUN)/settings.json $(RUN)/metrics.jsonl
 settings := RECIPE MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED LOSS \
     BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE TOP_P \
     MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE REWARDS SHARDS DEVICE UPDATE_DEVICE LAUNCHER \
-    EVAL_EVERY EVAL_SETS EVAL_N EVAL_VARS
+    EVAL_EVERY EVAL_SETS EVAL_N EVAL_VARS EVAL_PROTOCOL
 $(RUN)/settings.json:
 	@mkdir -p $(@D)
 	jq -n '$$ARGS.named' $(foreach v,$(settings),--arg $(v) '$($(v))') --arg SUFFIX "$$TINA_SUFFIX" > $@.tmp \
@@ -279,9 +283,12 @@ $(if $(printing),,$(foreach p,$(pairs),$(eval $(call step,$(word 1,$(subst :, ,$
 define eval_rule
 $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	$(if $(slurm),$(call job,eval-$(1),$$@),start=$$$$(date +%s.%N); \
-	MAKEFLAGS= $$(MAKE) -s -f pipelines/eval.mk TINA_BIN=$(TINA_BIN) OUT=$(RUN)/step-$(1)/eval MODEL=$(MODEL) \
+	$(if $(filter recipe,$(EVAL_PROTOCOL)),SUFFIX="$$$$TINA_SUFFIX") MAKEFLAGS= $$(MAKE) -s -f pipelines/eval.mk \
+	    TINA_BIN=$(TINA_BIN) OUT=$(RUN)/step-$(1)/eval MODEL=$(MODEL) \
 	    ADAPTER=$(RUN)/step-$(1)/adapter $(if $(EVAL_SETS),SETS='$(EVAL_SETS)') N=$(EVAL_N) THREADS=$(THREADS) \
-	    DEVICE=$(DEVICE) $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(EVAL_VARS) $$@; \
+	    DEVICE=$(DEVICE) $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(if $(filter recipe,$(EVAL_PROTOCOL)),\
+	        TEMPLATE=$(TEMPLATE) TEMPERATURE=$(TEMPERATURE) TOP_P=$(TOP_P) MAX_NEW_TOKENS=$(MAX_NEW_TOKENS) \
+	        MAX_PROMPT_TOKENS=$(MAX_PROMPT_TOKENS)) $(EVAL_VARS) $$@; \
 	$(call record_time,$(1),eval))
 endef
 checkpoints := $(if $(printing),,$(if $(EVAL_EVERY),0000 $(shell seq -f %04g $(EVAL_EVERY) $(EVAL_EVERY) $(STEPS))))

@@ -27,7 +27,17 @@ scores_tsv = for f in $(1)/step-*/eval/scores.json; do [ -e "$$f" ] || continue;
     | [($$step | tonumber)] + [$$cols[] as $$b | .benchmarks[$$b]["pass@1"] // null | if . == null then "-" \
     else 100 * . end] + [100 * .["average_pass@1"]] | @tsv' "$$f"; done
 
+# $(call protocols_md,RUN): a Markdown line per evaluation protocol (eval.mk's protocol.json) with the steps it scored
+protocols_md = for f in $(1)/step-*/eval/scores.json; do [ -e "$$f" ] || continue; \
+    step=$$(basename "$$(dirname "$$(dirname "$$f")")"); p=$$(dirname "$$f")/protocol.json; \
+    jq -n -c --argjson step "$$((10\#$${step\#step-}))" --slurpfile p <(cat "$$p" 2> /dev/null || echo null) \
+        '{step: $$step, p: $$p[0]}'; done | jq -s -r '$(protocols_jq)'
+
 # (jq programs as variables: a recipe keeps the backslash of a line continued inside quotes)
+protocols_jq := group_by(.p) | .[] | "- step\(if length > 1 then "s" else "" end) \(map(.step | tostring) | join(", ")): \
+    \(.[0].p | if . == null then "unknown (scored before eval.mk wrote protocol.json)" else "template `\(.template)`, \
+    suffix `\(.suffix)`, temperature \(.temperature), top-p \(.top_p), \(.n) sample(s) a problem, up to \
+    \(.max_new_tokens) new tokens" end)"
 columns_jq := ($$fixed | split(" ")) as $$six | (map(.benchmarks | keys[]) | unique) as $$have \
     | $$six + ($$have - $$six) | join(" ")
 metrics_jq := [.step, .reward_mean, (.rewards.accuracy // "NaN"), (.rewards.format // "NaN"), .completion_len_mean, \
@@ -107,6 +117,7 @@ $(R)/README.md: $(RUN)/settings.json $(R)/scores.tsv $(R)/best.tsv $(R)/columns.
 	      for (i = 2; i <= NF; i++) line = line " | " ($$i == "-" ? "-" : sprintf("%.1f", $$i)); print line " |" }' \
 	      $(R)/scores.tsv; echo; \
 	  echo "Step 0 is the base model (the adapter's B is 0). pass@1: the mean over each problem's samples (tina-score)."; \
+	  echo; echo "Scored with:"; $(call protocols_md,$(RUN)); \
 	  echo; echo "![pass@1 of each checkpoint](scores.png)"; echo; fi; \
 	  echo "## Training curves"; echo; echo "![training curves](curves.png)"; echo; \
 	  echo "## Cost (device-hours at $(PRICE) each)"; echo; echo '```'; cat $(R)/cost.txt; echo '```'; \

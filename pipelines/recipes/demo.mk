@@ -15,4 +15,6 @@ LR ?= 5e-4
 SCHEDULE ?= constant
 WARMUP_RATIO ?= 0
 MICRO_BATCH_TOKENS ?= 8192
+# its checkpoints are scored with its own prompt: the model never sees Tina's
+EVAL_PROTOCOL ?= recipe
 include pipelines/recipes/tina-common.mk

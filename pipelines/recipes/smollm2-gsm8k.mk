@@ -32,4 +32,6 @@ LR ?= 1e-4
 SCHEDULE ?= constant
 WARMUP_RATIO ?= 0
 MICRO_BATCH_TOKENS ?= 2048
+# its checkpoints are scored with its own prompt: the model never sees Tina's
+EVAL_PROTOCOL ?= recipe
 include pipelines/recipes/tina-common.mk

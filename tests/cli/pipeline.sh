@@ -53,6 +53,17 @@ check "resumed: the same metrics (but for wall times)" sh -c 'jq -c "del(.second
 grpo pruned KEEP=1 EVAL_EVERY=3 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_VARS="MAX_NEW_TOKENS=12" > /dev/null 2>&1
 check "EVAL_EVERY=3: step 3's adapter scored as the run goes (eval.mk)" jq_true '.[0].benchmarks.toy.problems == 12' pruned/step-0003/eval/scores.json
 check "EVAL_EVERY=3: and step 0, the base model" [ -s pruned/step-0000/eval/scores.json ]
+check "a checkpoint's protocol beside its scores: Tina's by default (EVAL_VARS applied)" jq_true '.[0] | .template ==
+    "tina" and .temperature == 0.6 and .max_new_tokens == 12 and (.suffix | endswith("within \\boxed{}."))' \
+    pruned/step-0003/eval/protocol.json
+grpo recipe-eval STEPS=1 EVAL_EVERY=1 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_PROTOCOL=recipe TEMPERATURE=0.9 \
+    SUFFIX='$(empty) Answer: $x' > /dev/null 2>&1
+check "EVAL_PROTOCOL=recipe: checkpoints scored with the run's own prompt and sampling" jq_true '.[0] | .template ==
+    "tina" and .temperature == 0.9 and .max_new_tokens == 12 and .suffix == " Answer: $x"' \
+    recipe-eval/step-0001/eval/protocol.json
+(cd "$ROOT" && make -s -f pipelines/report.mk TINA_BIN="$BIN" RUN="$SCRATCH/recipe-eval") > /dev/null 2>&1
+check "the report says which protocol made each score" \
+    grep -qF -- '- steps 0, 1: template `tina`, suffix ` Answer: $x`, temperature 0.9' recipe-eval/report/README.md
 check "every stage timed: sample, reward, advantage, update, eval" \
     sh -c 'for s in sample reward advantage update eval; do [ -s pruned/step-0003/times/$s.json ] || exit 1; done'
 check "metrics: each stage's seconds, the device and the rollouts' tokens" \
