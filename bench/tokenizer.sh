@@ -22,7 +22,7 @@ peer=$(RAYON_NUM_THREADS=1 "$PYTHON" - "$model" "$work/corpus.jsonl" <<'PY'
 import json, subprocess, sys, time
 from tokenizers import Tokenizer
 model, corpus = sys.argv[1], sys.argv[2]
-tok = Tokenizer.from_str(subprocess.run(["zstd", "-dc", model + "/tokenizer.json.zst"], capture_output=True,
+tok = Tokenizer.from_str(subprocess.run(["zstd", "-dcf", model + "/tokenizer.json"], capture_output=True,
                                         check=True).stdout.decode())
 texts = [json.loads(line.decode("utf-8", "replace"))["text"] for line in open(corpus, "rb")]
 t0 = time.perf_counter()

@@ -27,6 +27,14 @@ check "copy: DoRA is refused by name" [ "$status" -eq 2 ] && stderr_has "unsuppo
 run tina-adapter merge -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o merged --dtype f32
 check "merge: a whole model folder" [ "$status" -eq 0 ] && [ -s merged/model.safetensors ] && [ -s merged/config.json ] && [ -s merged/generation_config.json ]
 check "merge --dtype f32: config.json copied as it was (its dtype is float32)" cmp -s merged/config.json "$F/qwen2-f32/config.json"
+# a base folder whose tokenizer.json is zstd-compressed (tina reads either): the merged model gets it plain, for
+# vLLM and transformers
+mkdir -p zbase && cp "$F/qwen2-f32"/* zbase/ && zstd -q "$ROOT/data/models/tiny-math-bpe/tokenizer.json" -o zbase/tokenizer.json.zst
+cp "$ROOT/data/models/tiny-math-bpe/tokenizer_config.json" zbase/
+run tina-adapter merge -m zbase -a "$F/qwen2-lora" -o zmerged --dtype f32
+check "merge: a compressed tokenizer.json of the base arrives plain" \
+    sh -c '[ "$0" = 0 ] && cmp -s zmerged/tokenizer.json "$1" && [ ! -e zmerged/tokenizer.json.zst ]' "$status" \
+    "$ROOT/data/models/tiny-math-bpe/tokenizer.json"
 run tina-adapter merge -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o merged16
 check "merge: bf16 by default, half the size" [ "$(stat -c %s merged16/model.safetensors)" -lt "$(stat -c %s merged/model.safetensors)" ]
 check "merge: bf16 weights, and config.json says bfloat16 (it said float32: transformers would load them as f32)" \

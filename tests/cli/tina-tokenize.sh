@@ -58,6 +58,13 @@ check "and the line written stays valid JSON" jq_true 'length == 2'
 
 run tina-tokenize -t "$TINY/tokenizer.json" --no-special-tokens hello.jsonl
 check "a tokenizer.json file works as well as a folder (the tiny tokenizer)" jq_true '.[0].tokens | length > 1'
+# a tokenizer folder whose tokenizer.json is zstd-compressed reads the same
+mkdir -p ztok && zstd -q "$ROOT/data/models/tiny-math-bpe/tokenizer.json" -o ztok/tokenizer.json.zst
+cp "$ROOT/data/models/tiny-math-bpe/tokenizer_config.json" ztok/
+run tina-tokenize -t "$ROOT/data/models/tiny-math-bpe" hello.jsonl
+cp out plain-ids.jsonl
+run tina-tokenize -t ztok hello.jsonl
+check "tokenizer.json.zst: the same ids as the plain file" sh -c '[ "$0" = 0 ] && cmp -s out plain-ids.jsonl' "$status"
 zstd -q -c hello.jsonl > hello.jsonl.zst
 run tina-tokenize -t "$DISTILL" hello.jsonl.zst round.jsonl -o out.jsonl.zst
 check "zstd in and out, several inputs" [ "$(zstd -dc out.jsonl.zst | head -n 1 | jq -c .tokens)" = "[151646,9707,1879]" ]
