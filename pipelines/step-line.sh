@@ -11,6 +11,6 @@ jq -r --arg run "${run##*/}" --argjson step "$((10#$step))" --argjson steps "$st
     ((.stage_seconds // {} | add) // 0) as $seconds | (($steps - $step) * $mean / 60 | ceil) as $minutes
     | "\($run): step \($step)/\($steps): reward \(.reward_mean | num(3))"
       + ([.rewards // {} | to_entries[] | ", \(.key) \(.value | num(3))"] | add // "")
-      + ", kl \(.kl | num(5)), length \(.completion_len_mean | num(0)), \($seconds | num(1)) s"
+      + ", kl \(.kl | num(5)), length \(.completion_len_mean | num(0)), \($seconds | num(if $seconds < 1 then 2 else 1 end)) s"
       + (if $step < $steps then ", about \($minutes / 60 | floor)h\($minutes % 60 | tostring | ("0" * (2 - length)) + .)m"
          + " to go" else "" end)' "$run/step-$step/metrics.json" >&2
