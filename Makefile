@@ -203,9 +203,9 @@ deps:
 # libFuzzer on the parsers (needs clang): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 60
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-# (without the backends and the OpenMP code, which no parser needs: Debian's clang has no OpenMP runtime of its own, so GCC's libgomp,
+# (without the CPU backend's operations and the OpenMP code, which no parser needs: Debian's clang has no OpenMP runtime of its own, so GCC's libgomp,
 # which gemm.c's OpenMP calls need, is named)
-build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(filter-out lib/backends/cpu/cpu_backend.c lib/backends/backends.c lib/model/generate.c,$(LIB_SRC))
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(filter-out lib/backends/cpu/cpu_%.c lib/backends/backends.c lib/model/generate.c,$(LIB_SRC))
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -Ilib -D_DEFAULT_SOURCE $(filter -I%,$(CPPFLAGS)) -fsanitize=fuzzer,address,undefined \
 	    -o $@ $(filter %.c,$^) $(LIBS) -lgomp
