@@ -31,6 +31,6 @@ $(RUN)/metrics.png: $(RUN)/metrics.tsv
 	    set title 'completion length (tokens)'; plot '$<' using 1:4 with lines; \
 	    set title 'truncated fraction'; set yrange [-0.02:1.02]; plot '$<' using 1:5 with lines; set autoscale y; \
 	    set title 'gradient norm'; plot '$<' using 1:6 with lines; \
-	    $(if $(strip $(kinds)),set title 'each reward (mean)'; set key below; \
+	    $(if $(strip $(kinds)),set title 'each reward (mean) by step'; unset xlabel; set key below; \
 	        plot for [i=1:words('$(strip $(kinds))')] '$<' using 1:(column(6 + i)) with lines title word('$(strip $(kinds))', i);) \
 	    unset multiplot"
