@@ -10,8 +10,15 @@ static void add_module(TinaModel *m, int layer, const LayerRun *run, int target,
                        const void *in, const void *w, const void *bias, int K, void *tmp) {
     TinaBackend *b = m->backend;
     int T = run->batch->n_tokens, C = m->config.hidden;
+    bool adapted = run->adapted(run, layer, target);
+    if (adapted && out != residual) { /* made whole in out itself, then the residual added (x + y is y + x) */
+        b->matmul(b, out, in, w, bias, T, K, C, false);
+        run->adapt(run, layer, 1, &target, &out, in, NULL);
+        b->add(b, out, residual, (size_t)T * C);
+        return;
+    }
     if (out != residual) b->copy(b, out, residual, (size_t)T * C);
-    if (!run->adapted(run, layer, target)) {
+    if (!adapted) {
         b->matmul(b, out, in, w, bias, T, K, C, true);
         return;
     }

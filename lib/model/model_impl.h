@@ -61,8 +61,9 @@ struct TinaModel {
 };
 
 /* One layer's activations, each (T, width). Inference runs a layer in place over the residual stream (mid and out
- * are x, h2 is h, act is gate); training keeps them apart, for its backward. tmp (T, C): a module's output made whole
- * before it is added into the residual stream when the module has an adapter (PEFT's order), free otherwise. */
+ * are x, h2 is h, act is gate); training keeps them apart, for its backward. tmp (T, C): where a module with an
+ * adapter is made whole before it is added into the residual stream (PEFT's order) when that is done in place (out is
+ * the residual); NULL otherwise. */
 typedef struct {
     const void *x;          /* (T, C) the layer's input */
     void *out;              /* (T, C) its output: mid + the MLP's */

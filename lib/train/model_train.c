@@ -28,7 +28,6 @@ struct TinaTrainer {
     double *lse;                /* (T,) f64: the forward's log-sum-exp of each row's logits, for the backward */
     void *final_h;              /* (T, C) the last hidden state after the final norm */
     void *out;                  /* (T, C) a recomputed layer's output (discarded) */
-    void *tmp;                  /* (T, C) a module's output before it joins the residual stream */
     void *dx, *dh;              /* (T, C) gradients: the residual stream's, a normed input's */
     void *dq, *datt;            /* (T, Hq*D) */
     void *dk, *dv;              /* (T, Hkv*D) */
@@ -95,7 +94,7 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
     } plan[] = {
         {&lse, T * sizeof(double) / b->act_bytes}, /* first: aligned for doubles */
         {&tr->inputs, ((size_t)c->n_layers + 1) * T * C}, {&shared, insides_size(c, T, r)},
-        {&tr->out, T * C}, {&tr->tmp, T * C}, {&tr->final_h, T * C},
+        {&tr->out, T * C}, {&tr->final_h, T * C},
         {&tr->dx, T * C}, {&tr->dh, T * C}, {&tr->dq, T * q}, {&tr->datt, T * q}, {&tr->dk, T * kv}, {&tr->dv, T * kv},
         {&tr->dgate, T * I}, {&tr->dup, T * I}, {&tr->dact, T * I}, {&tr->dz, T * r},
         {&tr->dropped, T * (C > I ? C : I)}, {&tr->ddropped, T * (C > I ? C : I)},
@@ -265,7 +264,7 @@ static void layer_forward(TinaTrainer *tr, const TinaLora *lora, int l, const vo
     Training t = {{&tr->batch, attend_within, adapted, adapt_each}, tr, lora};
     const Insides *in = &tr->in;
     LayerActivations a = {.x = x, .out = out, .h = in->h, .mid = in->mid, .h2 = in->h2, .q = in->q, .k = in->k,
-                          .v = in->v, .att = in->att, .gate = in->gate, .up = in->up, .act = in->act, .tmp = tr->tmp};
+                          .v = in->v, .att = in->att, .gate = in->gate, .up = in->up, .act = in->act, .tmp = NULL};
     tina_layer_forward(tr->model, l, &t.run, &a);
 }
 
