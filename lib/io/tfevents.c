@@ -55,10 +55,8 @@ static TinaStatus event_head(TinaBuf *event, double wall_time, int64_t step, Tin
 
 /* a TFRecord frame of data */
 static TinaStatus frame(TinaBuf *out, const TinaBuf *data, TinaError *err) {
-    unsigned char length[8];
-    for (int i = 0; i < 8; i++) length[i] = (unsigned char)((uint64_t)data->len >> (8 * i));
-    TinaStatus status = tina_buf_append(out, length, 8, err);
-    if (!status) status = little_endian(out, masked(tina_crc32c(length, 8)), 4, err);
+    TinaStatus status = little_endian(out, data->len, 8, err); /* then its checksum, of the 8 bytes just written */
+    if (!status) status = little_endian(out, masked(tina_crc32c(out->data + out->len - 8, 8)), 4, err);
     if (!status) status = tina_buf_append(out, data->data, data->len, err);
     return status ? status : little_endian(out, masked(tina_crc32c(data->data, data->len)), 4, err);
 }
