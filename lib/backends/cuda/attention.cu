@@ -18,14 +18,11 @@
  * a prompt of thousands of tokens (or a preempted sequence's cache rebuilt) would take seconds. A block takes 64
  * queries of one head and runs flash attention over the keys 64 at a time, both products on the tensor cores, each
  * key read once per 64 queries. */
-#include "backends/cuda/kernels.h"
-
 #include <mma.h>
 
 #include <cmath>
-#include <type_traits>
 
-#include "backends/cuda/common.cuh"
+#include "backends/cuda/cuda_impl.cuh"
 
 using namespace nvcuda;
 
@@ -293,7 +290,10 @@ static int attention_units(int T, int Hq, int Hkv) {
     return T * Hkv * ((Hq / Hkv + GROUP_MOST - 1) / GROUP_MOST);
 }
 
-int attention_splits(int T, int Hq, int Hkv, int max_keys, int sms) {
+/* the splits for T tokens of Hq query and Hkv kv heads whose longest walk is max_keys keys, on a GPU of `sms`
+ * multiprocessors: enough warps to fill it (32 a multiprocessor; a warp serves a kv head's group of query heads),
+ * no range shorter than a chunk of 32 keys; 1 when the tokens fill it */
+static int attention_splits(int T, int Hq, int Hkv, int max_keys, int sms) {
     int units = attention_units(T, Hq, Hkv);
     int by_length = (max_keys + 31) / 32, by_occupancy = (32 * sms + units - 1) / units;
     int splits = by_length < by_occupancy ? by_length : by_occupancy;
@@ -314,31 +314,52 @@ template <class Launch> static void with_head_size(int D, Launch launch) {
     }
 }
 
-void launch_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, bf16 *k_cache,
-                      bf16 *v_cache, TinaKVPages pages, DeviceBatch batch, int T, int Hq, int Hkv, int D, int splits,
-                      float *partial, bool tiles) {
+static constexpr int PREFILL_TILES_FROM = 16;
+
+/* stores the new k, v (T, Hkv, D) in the layer's cache (pages x page_len, Hkv, D) where `pages` puts each token's
+ * slot and position, then out (T, Hq, D) = causal GQA attention of q over positions 0 .. position of each token: a
+ * decode step's way (each token's keys in `splits` ranges, whose shares take partial (T x Hq x splits, D + 2) f32
+ * when splits > 1), or a prefill's (tiles: blocks of 64 queries of a sequence against its keys 64 at a time, on the
+ * tensor cores) */
+void cuda_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache, void *v_cache,
+                    const TinaKVPages *pages, const TinaBatch *batch, int Hq, int Hkv, int D) {
+    Cuda *c = cuda_of(b);
+    DeviceBatch d = batch_on_device(c, batch);
+    if (!launching(c)) return;
+    /* splits for the cache's length, not the keys of the moment: a decode step's are the same at every position
+     * (as a recorded step needs), and each token's keys are spread over them, empty ranges costing a write */
+    int T = batch->n_tokens, splits = attention_splits(T, Hq, Hkv, pages->per_slot * pages->page_len,
+                                                       c->multiprocessors);
+    /* a prefill (sequences of PREFILL_TILES_FROM tokens or more on average) in tiles on the tensor cores */
+    bool tiles = T >= PREFILL_TILES_FROM * batch->n_seqs;
+    if (tiles) splits = 1;
+    float *partial = splits > 1 ? (float *)scratch(c, (size_t)T * Hq * splits * (D + 2) * sizeof(float)) : NULL;
     int row = Hkv * D;
     size_t n = (size_t)T * row;
-    if (!n) return;
-    store_kernel<<<blocks_for(n), THREADS, 0, s>>>(k_cache, v_cache, k, v, batch, pages, row, n);
+    if (failed(c) || (splits > 1 && !partial) || !n) return;
+    cudaStream_t s = c->stream;
+    store_kernel<<<blocks_for(n), THREADS, 0, s>>>((bf16 *)k_cache, (bf16 *)v_cache, (const bf16 *)k, (const bf16 *)v,
+                                                  d, *pages, row, n);
     float scale = 1.0f / sqrtf((float)D);
     if (tiles) {
         dim3 grid((unsigned)((T + TILE - 1) / TILE), (unsigned)Hq);
         with_head_size(D, [&](auto size) {
-            prefill_kernel<decltype(size)::value, true><<<grid, 32 * TILE_WARPS, 0, s>>>(out, q, k_cache, v_cache,
-                                                                                         batch, pages, T, Hq, Hkv,
-                                                                                         scale);
+            prefill_kernel<decltype(size)::value, true><<<grid, 32 * TILE_WARPS, 0, s>>>(
+                (bf16 *)out, (const bf16 *)q, (const bf16 *)k_cache, (const bf16 *)v_cache, d, *pages, T, Hq, Hkv,
+                scale);
         });
-        return;
+    } else {
+        unsigned blocks = (unsigned)(((size_t)attention_units(T, Hq, Hkv) * splits + WARPS - 1) / WARPS);
+        with_head_size(D, [&](auto size) {
+            attention_kernel<decltype(size)::value><<<blocks, 32 * WARPS, 0, s>>>(
+                (bf16 *)out, partial, splits, (const bf16 *)q, (const bf16 *)k_cache, (const bf16 *)v_cache, d,
+                *pages, T, Hq, Hkv, scale);
+        });
+        size_t values = (size_t)T * Hq * D;
+        if (splits > 1)
+            combine_kernel<<<blocks_for(values), THREADS, 0, s>>>((bf16 *)out, partial, T * Hq, splits, D);
     }
-    unsigned blocks = (unsigned)(((size_t)attention_units(T, Hq, Hkv) * splits + WARPS - 1) / WARPS);
-    with_head_size(D, [&](auto size) {
-        attention_kernel<decltype(size)::value><<<blocks, 32 * WARPS, 0, s>>>(out, partial, splits, q, k_cache,
-                                                                               v_cache, batch, pages, T, Hq, Hkv,
-                                                                               scale);
-    });
-    size_t values = (size_t)T * Hq * D;
-    if (splits > 1) combine_kernel<<<blocks_for(values), THREADS, 0, s>>>(out, partial, T * Hq, splits, D);
+    launched(c, "attention");
 }
 
 void launch_self_attention(cudaStream_t s, bf16 *out, const bf16 *q, const bf16 *k, const bf16 *v, DeviceBatch batch,

@@ -1,7 +1,7 @@
 /* cuda: the CUDA backend, built only with `make CUDA=1` (nvcc, cuBLAS). It implements the backend seam (backend.h)
  * on one GPU: weights and activations in bf16, every sum in f32, the LoRA matrices and their gradients in f32;
  * cuBLAS for the projections, the head and training's attention, own kernels for the rest, a file per op with its
- * forward and backward (kernels.h lists them by file). */
+ * forward and backward (cuda_impl.cuh lists them). */
 #ifndef TINA_CUDA_H
 #define TINA_CUDA_H
 

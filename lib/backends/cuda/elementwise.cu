@@ -1,9 +1,6 @@
-/* elementwise: the CUDA backend's moves and conversions: f32 and bf16 both ways, a weight plus an f32 delta, rounding
- * to bf16, embedding and gathering rows, adding activations, and finishing cuBLAS's f32 products as a bf16 linear
- * layer does (kernels.h says what each computes). */
-#include "backends/cuda/kernels.h"
-
-#include "backends/cuda/common.cuh"
+/* elementwise: the CUDA backend's moves and conversions: f32 and bf16 both ways, weights to the host and an f32 delta
+ * into them, embedding and gathering rows, adding and copying activations. */
+#include "backends/cuda/cuda_impl.cuh"
 
 /* bf16 converts to and from float both ways */
 template <class To, class From> static __global__ void convert_kernel(To *out, const From *in, size_t n) {
@@ -19,64 +16,53 @@ void launch_bf16_to_f32(cudaStream_t s, float *out, const bf16 *in, size_t n) {
     if (n) convert_kernel<<<blocks_for(n), THREADS, 0, s>>>(out, in, n);
 }
 
+void cuda_weights_to_host(TinaBackend *b, float *dst, const void *src, size_t n) {
+    Cuda *c = cuda_of(b);
+    float *device = (float *)scratch(c, n * sizeof(float));
+    if (!device) return;
+    launch_bf16_to_f32(c->stream, device, (const bf16 *)src, n);
+    launched(c, "convert weights");
+    ok(c, cudaMemcpyAsync(dst, device, n * sizeof(float), cudaMemcpyDeviceToHost, c->stream), "download weights");
+    ok(c, cudaStreamSynchronize(c->stream), "synchronize");
+}
+
 static __global__ void add_f32_kernel(bf16 *w, const float *delta, size_t n) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) w[i] = __float2bfloat16(__bfloat162float(w[i]) + delta[i]);
 }
 
-void launch_add_f32(cudaStream_t s, bf16 *w, const float *delta, size_t n) {
-    if (n) add_f32_kernel<<<blocks_for(n), THREADS, 0, s>>>(w, delta, n);
+void cuda_weights_add(TinaBackend *b, void *dst, const float *delta, size_t n) {
+    Cuda *c = cuda_of(b);
+    float *device = (float *)scratch(c, n * sizeof(float));
+    if (!device) return;
+    ok(c, cudaMemcpyAsync(device, delta, n * sizeof(float), cudaMemcpyHostToDevice, c->stream), "upload a delta");
+    if (n) add_f32_kernel<<<blocks_for(n), THREADS, 0, c->stream>>>((bf16 *)dst, device, n);
+    launched(c, "add a delta");
+    ok(c, cudaStreamSynchronize(c->stream), "synchronize");
 }
 
-static __global__ void round_bf16_kernel(float *out, const float *in, size_t n) {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) out[i] = round_bf16(in[i]);
-}
-
-void launch_round_bf16(cudaStream_t s, float *out, const float *in, size_t n) {
-    if (n) round_bf16_kernel<<<blocks_for(n), THREADS, 0, s>>>(out, in, n);
-}
-
-static __global__ void embed_kernel(bf16 *out, const bf16 *table, const int32_t *tokens, int C) {
-    const bf16 *row = table + (size_t)tokens[blockIdx.x] * C;
-    for (int c = threadIdx.x; c < C; c += blockDim.x) out[(size_t)blockIdx.x * C + c] = row[c];
-}
-
-void launch_embed(cudaStream_t s, bf16 *out, const bf16 *table, const int32_t *tokens, int T, int C) {
-    embed_kernel<<<T, THREADS, 0, s>>>(out, table, tokens, C);
-}
-
+/* one block per row: out[block] = in[rows[block]], rows of C */
 static __global__ void gather_rows_kernel(bf16 *out, const bf16 *in, const int *rows, int C) {
     const bf16 *row = in + (size_t)rows[blockIdx.x] * C;
     for (int c = threadIdx.x; c < C; c += blockDim.x) out[(size_t)blockIdx.x * C + c] = row[c];
 }
 
-void launch_gather_rows(cudaStream_t s, bf16 *out, const bf16 *in, const int *rows, int n, int C) {
-    if (n) gather_rows_kernel<<<n, THREADS, 0, s>>>(out, in, rows, C);
+/* out (n, C) = in's rows named by the host's ids (n), uploaded into staging row `staged` */
+static void gather(TinaBackend *b, void *out, const void *in, const int *host_ids, int n, int C, int staged,
+                   const char *what) {
+    Cuda *c = cuda_of(b);
+    const int *ids = ints_on_device(c, host_ids, n, staged);
+    if (!ids || !launching(c)) return;
+    if (n) gather_rows_kernel<<<n, THREADS, 0, c->stream>>>((bf16 *)out, (const bf16 *)in, ids, C);
+    launched(c, what);
 }
 
-/* one thread per element of the products side by side (T, sum of N) */
-static __global__ void finish_products_kernel(ProductGroup group, const float *p, size_t n, int width,
-                                              bool accumulate) {
-    size_t at = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (at >= n) return;
-    int t = (int)(at / width), column = (int)(at % width), i = 0;
-    while (column >= group.N[i]) column -= group.N[i], i++;
-    const bf16 *bias = group.bias[i];
-    float v = round_bf16(p[at] + (bias ? __bfloat162float(bias[column]) : 0.0f));
-    bf16 *out = group.out[i] + (size_t)t * group.N[i] + column;
-    *out = __float2bfloat16(accumulate ? __bfloat162float(*out) + v : v);
+void cuda_embed(TinaBackend *b, void *out, const void *table, const int32_t *tokens, int T, int C) {
+    gather(b, out, table, tokens, T, C, STAGED_TOKENS, "embed");
 }
 
-void launch_finish_products(cudaStream_t s, const ProductGroup &group, const float *p, int T, bool accumulate) {
-    int width = 0;
-    for (int i = 0; i < group.n; i++) width += group.N[i];
-    size_t n = (size_t)T * width;
-    if (n) finish_products_kernel<<<blocks_for(n), THREADS, 0, s>>>(group, p, n, width, accumulate);
-}
-
-void launch_finish_product(cudaStream_t s, bf16 *out, const float *p, const bf16 *bias, int T, int N, bool accumulate) {
-    launch_finish_products(s, {1, {out}, {bias}, {N}}, p, T, accumulate);
+void cuda_gather_rows(TinaBackend *b, void *out, const void *in, const int *rows, int n, int C) {
+    gather(b, out, in, rows, n, C, STAGED_ROWS, "gather rows");
 }
 
 static __global__ void add_kernel(bf16 *x, const bf16 *y, size_t n) {
@@ -84,6 +70,14 @@ static __global__ void add_kernel(bf16 *x, const bf16 *y, size_t n) {
     if (i < n) x[i] = __float2bfloat16(__bfloat162float(x[i]) + __bfloat162float(y[i]));
 }
 
-void launch_add(cudaStream_t s, bf16 *x, const bf16 *y, size_t n) {
-    if (n) add_kernel<<<blocks_for(n), THREADS, 0, s>>>(x, y, n);
+void cuda_add(TinaBackend *b, void *x, const void *y, size_t n) {
+    Cuda *c = cuda_of(b);
+    if (!launching(c)) return;
+    if (n) add_kernel<<<blocks_for(n), THREADS, 0, c->stream>>>((bf16 *)x, (const bf16 *)y, n);
+    launched(c, "add");
+}
+
+void cuda_copy(TinaBackend *b, void *dst, const void *src, size_t n) {
+    Cuda *c = cuda_of(b);
+    if (launching(c)) ok(c, cudaMemcpyAsync(dst, src, n * sizeof(bf16), cudaMemcpyDeviceToDevice, c->stream), "copy");
 }

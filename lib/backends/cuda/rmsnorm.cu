@@ -1,10 +1,8 @@
 /* rmsnorm: RMSNorm on the GPU, forward and backward, one block a row, f32 sums, rounded to bf16 where
  * transformers' bf16 model rounds. */
-#include "backends/cuda/kernels.h"
-
 #include <cmath>
 
-#include "backends/cuda/common.cuh"
+#include "backends/cuda/cuda_impl.cuh"
 
 /* one block per row: the mean square in f32, the row times its rsqrt rounded to bf16, then times the weight */
 static __global__ void rmsnorm_kernel(bf16 *out, const bf16 *in, const bf16 *weight, int C, float eps) {
@@ -22,8 +20,11 @@ static __global__ void rmsnorm_kernel(bf16 *out, const bf16 *in, const bf16 *wei
     }
 }
 
-void launch_rmsnorm(cudaStream_t s, bf16 *out, const bf16 *in, const bf16 *weight, int T, int C, float eps) {
-    rmsnorm_kernel<<<T, THREADS, 0, s>>>(out, in, weight, C, eps);
+void cuda_rmsnorm(TinaBackend *b, void *out, const void *in, const void *weight, int T, int C, float eps) {
+    Cuda *c = cuda_of(b);
+    if (!launching(c) || !T) return;
+    rmsnorm_kernel<<<T, THREADS, 0, c->stream>>>((bf16 *)out, (const bf16 *)in, (const bf16 *)weight, C, eps);
+    launched(c, "rmsnorm");
 }
 
 /* one block per row: y = x * rstd * w; dx = rstd * g - x * rstd^3 * (g . x) / C with g = dy * w */
@@ -47,7 +48,11 @@ static __global__ void rmsnorm_backward_kernel(bf16 *dx, const bf16 *x, const bf
     }
 }
 
-void launch_rmsnorm_backward(cudaStream_t s, bf16 *dx, const bf16 *x, const bf16 *weight, const bf16 *dout, int T,
-                             int C, float eps, bool accumulate) {
-    if (T) rmsnorm_backward_kernel<<<T, THREADS, 0, s>>>(dx, x, weight, dout, C, eps, accumulate);
+void cuda_rmsnorm_backward(TinaBackend *b, void *dx, const void *x, const void *weight, const void *dout, int T, int C,
+                           float eps, bool accumulate) {
+    Cuda *c = cuda_of(b);
+    if (failed(c) || !T) return;
+    rmsnorm_backward_kernel<<<T, THREADS, 0, c->stream>>>((bf16 *)dx, (const bf16 *)x, (const bf16 *)weight,
+                                                          (const bf16 *)dout, C, eps, accumulate);
+    launched(c, "rmsnorm backward");
 }

@@ -1,7 +1,5 @@
 /* rotary: rotate-half RoPE on the GPU, and its inverse (the backward) by the same kernel. */
-#include "backends/cuda/kernels.h"
-
-#include "backends/cuda/common.cuh"
+#include "backends/cuda/cuda_impl.cuh"
 
 /* one thread per (token, head, pair j): element j pairs with j + D/2, as transformers' bf16 rotate-half computes
  * x * cos + rotate_half(x) * sin with cos and sin cast to bf16 and every product rounded */
@@ -19,8 +17,23 @@ static __global__ void rope_kernel(bf16 *q, bf16 *k, const float *cos_table, con
     x[j + half] = __float2bfloat16(round_bf16(x2 * c) + round_bf16(x1 * s));
 }
 
-void launch_rope(cudaStream_t s, bf16 *q, bf16 *k, const float *cos, const float *sin, DeviceBatch batch, int T,
-                 int Hq, int Hkv, int D, bool inverse) {
+/* q (T, Hq, D) and k (T, Hkv, D) rotated in place by the tables reserve made, forward (direction 1) or back (-1) */
+static void rotate(Cuda *c, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, float direction) {
+    DeviceBatch d = batch_on_device(c, batch);
+    int T = batch->n_tokens;
     size_t n = (size_t)T * (Hq + Hkv) * (D / 2);
-    if (n) rope_kernel<<<blocks_for(n), THREADS, 0, s>>>(q, k, cos, sin, batch, T, Hq, Hkv, D, inverse ? -1.0f : 1.0f);
+    if (!launching(c) || !n) return;
+    rope_kernel<<<blocks_for(n), THREADS, 0, c->stream>>>((bf16 *)q, (bf16 *)k, c->rope_cos, c->rope_sin, d, T, Hq, Hkv,
+                                                          D, direction);
+    launched(c, direction > 0 ? "rope" : "rope backward");
+}
+
+void cuda_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta) {
+    (void)theta; /* the tables were made for it by reserve */
+    rotate(cuda_of(b), q, k, batch, Hq, Hkv, D, 1.0f);
+}
+
+/* the gradient of a rotation is the rotation back */
+void cuda_rope_backward(TinaBackend *b, void *dq, void *dk, const TinaBatch *batch, int Hq, int Hkv, int D) {
+    rotate(cuda_of(b), dq, dk, batch, Hq, Hkv, D, -1.0f);
 }

@@ -12,13 +12,12 @@
  * within one unit) the row's token is -1 and the backend draws it on the host with sampler.c. Weights are f32 and
  * their sums f64, as on the CPU; a draw can differ from the CPU's only where u x total falls within that rounding of
  * a boundary between two tokens. */
-#include "backends/cuda/kernels.h"
-
 #include <cfloat>
 #include <climits>
 #include <cmath>
+#include <cstdlib>
 
-#include "backends/cuda/common.cuh"
+#include "backends/cuda/cuda_impl.cuh"
 
 static constexpr int CANDIDATES = 4096; /* 32 KB of shared memory: a logit and an id each */
 
@@ -184,8 +183,50 @@ static __global__ void sample_kernel(int32_t *tokens, double *logprobs, const fl
     logprobs[blockIdx.x] = token < 0 ? 0.0 : ((double)row[token] - (double)best) / t_exact - log(mass);
 }
 
-void launch_sample(cudaStream_t s, int32_t *tokens, double *logprobs, const float *logits, int rows, int V,
-                   const TinaSamplerParams &params, const double *uniform) {
-    int n = params.n_valid > 0 && params.n_valid < V ? params.n_valid : V;
-    if (rows) sample_kernel<<<rows, THREADS, 0, s>>>(tokens, logprobs, logits, V, n, params, uniform);
+/* a host sampler for rows of V logits; false (and the failure) when out of memory */
+static bool host_sampler(Cuda *c, int V) {
+    if (c->sampler && c->sampler_vocab == V) return true;
+    tina_sampler_free(c->sampler);
+    free(c->sampler_row);
+    c->sampler = NULL;
+    c->sampler_row = (float *)malloc((size_t)V * sizeof *c->sampler_row);
+    TinaError err;
+    if (!c->sampler_row || tina_sampler_new(V, &c->sampler, &err)) {
+        snprintf(c->failure, sizeof c->failure, "out of memory (a sampler for %d tokens)", V);
+        return false;
+    }
+    c->sampler_vocab = V;
+    return true;
+}
+
+/* The logits rounded to bf16 as for cuda_logits, drawn from on the device; only the tokens and log-probs come back,
+ * and the logits of a row the device leaves to the host. */
+void cuda_sample(TinaBackend *b, int32_t *tokens, double *logprobs, const void *h, const void *head, int rows, int C,
+                 int V, const TinaSamplerParams *params, const double *u) {
+    Cuda *c = cuda_of(b);
+    size_t n = (size_t)rows * V, small = ((size_t)rows * (2 * sizeof(double) + sizeof(int32_t)) + 255) / 256 * 256;
+    char *work = (char *)scratch(c, small + n * sizeof(float));
+    if (!work) return;
+    double *u_device = (double *)work, *logprobs_device = u_device + rows;
+    int32_t *tokens_device = (int32_t *)(logprobs_device + rows);
+    float *logits = (float *)(work + small);
+    ok(c, cudaMemcpyAsync(u_device, u, (size_t)rows * sizeof *u, cudaMemcpyHostToDevice, c->stream), "upload uniforms");
+    rounded_logits(c, logits, h, head, rows, C, V);
+    int valid = params->n_valid > 0 && params->n_valid < V ? params->n_valid : V;
+    if (rows)
+        sample_kernel<<<rows, THREADS, 0, c->stream>>>(tokens_device, logprobs_device, logits, V, valid, *params,
+                                                       u_device);
+    launched(c, "sample");
+    ok(c, cudaMemcpyAsync(tokens, tokens_device, (size_t)rows * sizeof *tokens, cudaMemcpyDeviceToHost, c->stream),
+       "download tokens");
+    ok(c, cudaMemcpyAsync(logprobs, logprobs_device, (size_t)rows * sizeof *logprobs, cudaMemcpyDeviceToHost,
+                          c->stream),
+       "download log-probs");
+    ok(c, cudaStreamSynchronize(c->stream), "synchronize");
+    for (int i = 0; i < rows && !failed(c); i++) {
+        if (tokens[i] >= 0 || !host_sampler(c, V)) continue;
+        if (ok(c, cudaMemcpy(c->sampler_row, logits + (size_t)i * V, (size_t)V * sizeof(float), cudaMemcpyDeviceToHost),
+               "download logits"))
+            tokens[i] = tina_sampler_draw(c->sampler, c->sampler_row, params, u[i], &logprobs[i]);
+    }
 }
