@@ -20,17 +20,20 @@ SHELL := bash
 # Tina's six benchmarks, in the paper's order; others a run was scored on follow
 BENCHMARKS := aime24 aime25 amc23 math500 gpqa minerva
 
+# $(call each_score,RUN): a shell loop over the run's evaluated checkpoints, f their scores.json and step the number;
+# its body follows, then "done"
+each_score = for f in $(1)/step-*/eval/scores.json; do [ -e "$$f" ] || continue; \
+    step=$$(basename "$$(dirname "$$(dirname "$$f")")"); step=$$((10\#$${step\#step-}));
+
 # $(call scores_tsv,RUN): step, each benchmark's pass@1 (% or "-"), the average, one line per evaluated checkpoint
-scores_tsv = for f in $(1)/step-*/eval/scores.json; do [ -e "$$f" ] || continue; \
-    step=$$(basename "$$(dirname "$$(dirname "$$f")")"); jq -r --arg step "$${step\#step-}" --arg fixed '$(BENCHMARKS)' \
+scores_tsv = $(call each_score,$(1)) jq -r --argjson step "$$step" --arg fixed '$(BENCHMARKS)' \
     '($$fixed | split(" ")) as $$six | (.benchmarks | keys) as $$have | ($$six + ($$have - $$six)) as $$cols \
-    | [($$step | tonumber)] + [$$cols[] as $$b | .benchmarks[$$b]["pass@1"] // null | if . == null then "-" \
+    | [$$step] + [$$cols[] as $$b | .benchmarks[$$b]["pass@1"] // null | if . == null then "-" \
     else 100 * . end] + [100 * .["average_pass@1"]] | @tsv' "$$f"; done
 
 # $(call protocols_md,RUN): a Markdown line per evaluation protocol (eval.mk's protocol.json) with the steps it scored
-protocols_md = for f in $(1)/step-*/eval/scores.json; do [ -e "$$f" ] || continue; \
-    step=$$(basename "$$(dirname "$$(dirname "$$f")")"); p=$$(dirname "$$f")/protocol.json; \
-    jq -n -c --argjson step "$$((10\#$${step\#step-}))" --slurpfile p <(cat "$$p" 2> /dev/null || echo null) \
+protocols_md = $(call each_score,$(1)) p=$$(dirname "$$f")/protocol.json; \
+    jq -n -c --argjson step "$$step" --slurpfile p <(cat "$$p" 2> /dev/null || echo null) \
         '{step: $$step, p: $$p[0]}'; done | jq -s -r '$(protocols_jq)'
 
 # (jq programs as variables: a recipe keeps the backslash of a line continued inside quotes)

@@ -441,13 +441,9 @@ static Options parse_options(int argc, char **argv) {
  * tina-update's defaults are said on stderr. A setting given here with another value is an error naming both,
  * unless --override-settings says the change is deliberate (the next step then continues the new value). A value
  * in the file outside the option's range is an error, as it would be on the command line. */
-static TinaStatus continue_run(Options *o, TinaError *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/trainer_state.json", o->adapter ? o->adapter : "");
-    if (!o->adapter || access(path, F_OK) != 0) return TINA_OK;
-    cJSON *state;
-    TinaStatus status = tina_record_read_json(path, &state, err);
-    if (status) return status;
+static TinaStatus continue_run(Options *o, const cJSON *state, TinaError *err) {
+    if (!state) return TINA_OK;
+    TinaStatus status = TINA_OK;
     static const char *const schedules[] = {"cosine-min-lr", "constant", NULL};
     double loss = o->loss, schedule = o->constant_lr, total = (double)o->total_steps;
     Options defaults = parse_defaults();
@@ -509,8 +505,11 @@ static TinaStatus continue_run(Options *o, TinaError *err) {
                                         settings[i].option, now, was);
         }
     }
-    cJSON_Delete(state);
-    if (status) return tina_error_in(err, path);
+    if (status) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/trainer_state.json", o->adapter);
+        return tina_error_in(err, path);
+    }
     o->loss = (TinaLossType)loss, o->constant_lr = schedule != 0, o->total_steps = (long long)total;
     if (*conflicts && !o->override_settings)
         return tina_error(err, TINA_ERR_INPUT, "%s continues a run with other settings: %s; give --override-settings "
@@ -560,8 +559,11 @@ int main(int argc, char **argv) {
     }
     if (!status) status = tina_lora_zeros_like(lora, &grads, &err);
     double loaded = now(); /* the model and the adapter: what a run pays before its step */
-    if (!status) status = continue_run(&o, &err);
-    if (!status) status = tina_optimizer_state_load(o.adapter, lora->n_params, &state, &err);
+    cJSON *run = NULL; /* the adapter's trainer_state.json */
+    if (!status) status = tina_trainer_state_read(o.adapter, &run, &err);
+    if (!status) status = continue_run(&o, run, &err);
+    if (!status) status = tina_optimizer_state_load(o.adapter, run, lora->n_params, &state, &err);
+    cJSON_Delete(run);
     TinaStepIdentity id = {0};
     TinaLossConfig settings = {o.loss, o.beta, o.epsilon, o.epsilon_high, o.max_completion_length, 0, 0};
     if (!status) id = tina_step_identity(lora, state.step, &settings, o.seed);

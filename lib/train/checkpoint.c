@@ -11,20 +11,24 @@
 #include "io/safetensors.h"
 #include "io/stream.h"
 
-TinaStatus tina_optimizer_state_load(const char *dir, size_t n, TinaOptimizerState *s, TinaError *err) {
+TinaStatus tina_trainer_state_read(const char *dir, cJSON **state, TinaError *err) {
+    *state = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trainer_state.json", dir ? dir : "");
+    if (!dir || access(path, F_OK) != 0) return TINA_OK; /* an adapter without a run behind it */
+    return tina_record_read_json(path, state, err);
+}
+
+TinaStatus tina_optimizer_state_load(const char *dir, const cJSON *run, size_t n, TinaOptimizerState *s,
+                                     TinaError *err) {
     s->step = 0;
     s->m = calloc(n ? n : 1, sizeof *s->m);
     s->v = calloc(n ? n : 1, sizeof *s->v);
     if (!s->m || !s->v) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-    if (!dir) return TINA_OK;
+    if (!run) return TINA_OK;
     char path[4096];
     snprintf(path, sizeof path, "%s/trainer_state.json", dir);
-    if (access(path, F_OK) != 0) return TINA_OK; /* an adapter without a run behind it */
-    cJSON *state;
-    TinaStatus status = tina_record_read_json(path, &state, err);
-    if (status) return status;
-    status = tina_record_integer(state, "step", 0, 1LL << 40, &s->step, err);
-    cJSON_Delete(state);
+    TinaStatus status = tina_record_integer(run, "step", 0, 1LL << 40, &s->step, err);
     if (status) return tina_error_in(err, path);
     snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
     TinaSafetensors *st;

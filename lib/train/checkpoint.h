@@ -9,6 +9,8 @@
 #ifndef TINA_CHECKPOINT_H
 #define TINA_CHECKPOINT_H
 
+#include <cjson/cJSON.h>
+
 #include "base/error.h"
 #include "base/stats.h"
 #include "io/config.h"
@@ -20,9 +22,14 @@ typedef struct {
     float *m, *v;   /* (n_params,) AdamW moments */
 } TinaOptimizerState;
 
-/* The state an adapter folder's run left (dir/trainer_state.json and dir/optimizer.safetensors), for an adapter of
- * n values; a fresh one (step 0, zero moments) when dir is NULL or has no trainer_state.json. */
-TinaStatus tina_optimizer_state_load(const char *dir, size_t n, TinaOptimizerState *state, TinaError *err);
+/* *state = dir/trainer_state.json parsed (the caller deletes it), or NULL when dir is NULL or has no such file (an
+ * adapter without a run behind it). */
+TinaStatus tina_trainer_state_read(const char *dir, cJSON **state, TinaError *err);
+
+/* The optimizer state the run of folder dir left (the step in its trainer_state.json, run, as read above, and
+ * dir/optimizer.safetensors), for an adapter of n values; a fresh one (step 0, zero moments) when run is NULL. */
+TinaStatus tina_optimizer_state_load(const char *dir, const cJSON *run, size_t n, TinaOptimizerState *state,
+                                     TinaError *err);
 void tina_optimizer_state_free(TinaOptimizerState *state);
 
 /* Writes the folder dir: the adapter, the optimizer state and trainer_state.json holding state_json (one line). */
