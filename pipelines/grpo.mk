@@ -33,6 +33,8 @@ BATCH ?= 8
 G ?= 6
 TOTAL_STEPS ?= 1500
 REWARDS ?= --preset tina
+# advantages: group (divided by the group's std, Tina's), batch or none (Dr. GRPO's): tina-advantage --scale
+ADV_SCALE ?= group
 SYSTEM_FILE ?=
 SUFFIX ?=
 TOKENIZER ?=
@@ -71,10 +73,20 @@ $(error MODEL is required: the base model's folder (config.json and its safetens
 endif
 include pipelines/safe.mk
 $(call safe_require,RUN MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED \
-    LOSS BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE \
+    LOSS ADV_SCALE BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE \
     TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE SHARDS DEVICE UPDATE_DEVICE LAUNCHER EVAL_EVERY EVAL_N \
     THREADS KEEP TINA_BIN RECIPE GPUS PARTITION ACCOUNT TIME_LIMIT GPUS_PER_TASK CPUS_PER_TASK EVAL_PROTOCOL)
 $(if $(filter-out tina recipe,$(EVAL_PROTOCOL)),$(error EVAL_PROTOCOL=$(EVAL_PROTOCOL): tina or recipe))
+$(if $(filter-out group batch none,$(ADV_SCALE)),$(error ADV_SCALE=$(ADV_SCALE): group, batch or none))
+# TOTAL_STEPS=epoch (and STEPS=epoch): one pass over TRAIN, BATCH prompts a step (a Tina configuration without
+# max_steps), counted when the training set is there
+ifneq ($(filter epoch,$(TOTAL_STEPS) $(STEPS)),)
+epoch_steps := $(if $(wildcard $(TRAIN)),$(shell echo $$(( $$(zstdcat -f $(TRAIN) | wc -l) / $(BATCH) ))))
+ifneq ($(epoch_steps),)
+TOTAL_STEPS := $(patsubst epoch,$(epoch_steps),$(TOTAL_STEPS))
+STEPS := $(patsubst epoch,$(epoch_steps),$(STEPS))
+endif
+endif
 $(call safe_require,REWARDS EXTRA_UPDATE EVAL_SETS EVAL_VARS SBATCH_FLAGS,words)
 # the prompt suffix is text: the tools get it from the environment, as written
 export TINA_SUFFIX := $(call safe_text,SUFFIX)
@@ -97,9 +109,10 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .PHONY: train print-%
 
-numbers := $(shell seq -f %04g 1 $(STEPS))
+# (STEPS still "epoch": TRAIN is not there, and step 1's prompts say so)
+numbers := $(shell seq -f %04g 1 $(patsubst epoch,1,$(STEPS)))
 # (inside the step rules, which make expands twice: $$$$ reaches the shell as one $)
-system = $(if $(SYSTEM_FILE),--system "$$$$(cat $(SYSTEM_FILE))") $(if $(TINA_SUFFIX),--suffix "$$$$TINA_SUFFIX") \
+system = $(if $(SYSTEM_FILE),--system-file $(SYSTEM_FILE)) $(if $(TINA_SUFFIX),--suffix "$$$$TINA_SUFFIX") \
     $(if $(TOKENIZER),--tokenizer $(TOKENIZER))
 adapter_of = $(RUN)/step-$(1)/adapter/adapter_config.json
 shards := $(shell seq 0 $$(( $(SHARDS) - 1 )))
@@ -132,7 +145,7 @@ train: $(RUN)/settings.json $(RUN)/metrics.jsonl
 # every setting the run's commands use, resolved (the recipe's, then the command line's), recorded when the run
 # starts: a report never has to guess what a run was
 settings := RECIPE MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED LOSS \
-    BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE TOP_P \
+    ADV_SCALE BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE TOP_P \
     MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE REWARDS SHARDS DEVICE UPDATE_DEVICE LAUNCHER \
     EVAL_EVERY EVAL_SETS EVAL_N EVAL_VARS EVAL_PROTOCOL
 $(RUN)/settings.json:
@@ -231,7 +244,7 @@ $(call sample_rule,$(RUN)/step-$(1),$(2),$(1))
 
 $(RUN)/step-$(1)/advantaged.jsonl.zst: $(RUN)/step-$(1)/rewarded.jsonl.zst
 	$(if $(slurm),$(call job,advantage-$(1),$$@),start=$$$$(date +%s.%N); \
-	$(TINA_BIN)/tina-advantage -q -G $(G) $$< -o $$@; $(call record_time,$(1),advantage))
+	$(TINA_BIN)/tina-advantage -q -G $(G) --scale $(ADV_SCALE) $$< -o $$@; $(call record_time,$(1),advantage))
 
 $(call adapter_of,$(1)): $(call adapter_of,$(2))
 	$$(MAKE) -s -f pipelines/grpo.mk $(if $(or $(slurm),$(filter 1,$(SHARDS))),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
@@ -268,7 +281,7 @@ $(RUN)/step-$(1)/metrics.json: $(call adapter_of,$(1))
 endef
 
 # "0001:0000 0002:0001 ...": each step with the one before it, from one shell (each make reads this file again)
-pairs := $(shell for ((i = 1; i <= $(STEPS); i++)); do printf '%04d:%04d ' $$i $$((i - 1)); done)
+pairs := $(shell for ((i = 1; i <= $(patsubst epoch,1,$(STEPS)); i++)); do printf '%04d:%04d ' $$i $$((i - 1)); done)
 # (not for print-*: reading a recipe's settings need not lay out 850 steps)
 printing := $(and $(MAKECMDGOALS),$(if $(filter-out print-%,$(MAKECMDGOALS)),,yes))
 $(if $(printing),,$(foreach p,$(pairs),$(eval $(call step,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p)))))))
@@ -291,7 +304,7 @@ $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	        MAX_PROMPT_TOKENS=$(MAX_PROMPT_TOKENS)) $(EVAL_VARS) $$@; \
 	$(call record_time,$(1),eval))
 endef
-checkpoints := $(if $(printing),,$(if $(EVAL_EVERY),0000 $(shell seq -f %04g $(EVAL_EVERY) $(EVAL_EVERY) $(STEPS))))
+checkpoints := $(if $(printing),,$(if $(EVAL_EVERY),0000 $(shell seq -f %04g $(EVAL_EVERY) $(EVAL_EVERY) $(patsubst epoch,1,$(STEPS)))))
 $(foreach s,$(checkpoints),$(eval $(call eval_rule,$(s))))
 evals := $(foreach s,$(checkpoints),$(RUN)/step-$(s)/eval/scores.json)
 

@@ -33,6 +33,7 @@ static const char usage[] =
     "      --template NAME        chat template for \"problem\": deepseek-r1, tina (default), qwen,\n"
     "                             smollm2, plain\n"
     "      --system TEXT          system prompt for records without \"system\"\n"
+    "      --system-file FILE     the same, FILE's bytes as they are (a last newline kept)\n"
     "      --suffix TEXT          appended to every problem\n"
     "  -t, --temperature T        0 is greedy (default: generation_config.json, else 1)\n"
     "      --top-p P              (default: generation_config.json, else 1)\n"
@@ -79,14 +80,24 @@ typedef struct {
     const char *stops[MAX_STOPS];
 } Options;
 
+/* a system prompt file's text, exactly (read once; the process keeps it) */
+static const char *system_file(const char *path) {
+    static TinaBuf text;
+    TinaError err = {0};
+    if (tina_read_file(path, &text, &err)) cli_usage_error("--system-file: %s", err.message);
+    if (!text.data || memchr(text.data, '\0', text.len)) cli_usage_error("--system-file %s: empty, or holds a NUL byte", path);
+    return text.data;
+}
+
 static Options parse_options(int argc, char **argv) {
-    enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SUFFIX, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT,
+    enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SYSTEM_FILE, OPT_SUFFIX, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT,
            OPT_LONG, OPT_SEED, OPT_STOP, OPT_AT_TEMPERATURE, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_FORCED,
            OPT_NO_ADAPTER, OPT_AS, OPT_PROGRESS, OPT_IGNORE_EOS, OPT_PREFILL, OPT_KV_TOKENS };
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'}, {"adapter", required_argument, NULL, 'a'},
         {"tokenizer", required_argument, NULL, OPT_TOKENIZER}, {"samples", required_argument, NULL, 'n'},
         {"template", required_argument, NULL, OPT_TEMPLATE}, {"system", required_argument, NULL, OPT_SYSTEM},
+        {"system-file", required_argument, NULL, OPT_SYSTEM_FILE},
         {"suffix", required_argument, NULL, OPT_SUFFIX}, {"temperature", required_argument, NULL, 't'},
         {"top-p", required_argument, NULL, OPT_TOP_P}, {"top-k", required_argument, NULL, OPT_TOP_K},
         {"max-new-tokens", required_argument, NULL, OPT_MAX_NEW},
@@ -119,6 +130,7 @@ static Options parse_options(int argc, char **argv) {
                 cli_usage_error("--template: '%s' is not one of: %s", optarg, tina_chat_template_names());
             break;
         case OPT_SYSTEM: o.system = optarg; break;
+        case OPT_SYSTEM_FILE: o.system = system_file(optarg); break;
         case OPT_SUFFIX: o.suffix = optarg; break;
         case 't': o.temperature = cli_double("--temperature", optarg, 0, 100), o.has_temperature = true; break;
         case OPT_TOP_P: o.top_p = cli_double("--top-p", optarg, 1e-9, 1), o.has_top_p = true; break;

@@ -1,4 +1,5 @@
-# What every Tina recipe shares (docs/facts.md section 1, "Training recipe").
+# What every Tina recipe shares, where its configuration says nothing else (pipelines/recipes/TINA.md gives each
+# value's source in Tina's code).
 RANK ?= 32
 ALPHA ?= 128
 DROPOUT ?= 0.05
@@ -9,12 +10,14 @@ WARMUP_RATIO ?= 0.1
 MIN_LR_RATE ?= 0.1
 MAX_GRAD_NORM ?= 1.0
 LOSS ?= grpo
+ADV_SCALE ?= group
 BETA ?= 0.04
 EPSILON ?= 0.2
 EPSILON_HIGH ?= 0.2
 TEMPERATURE ?= 0.7
 TOP_P ?= 1.0
 SEED ?= 42
+BATCH ?= 8
 MAX_PROMPT_TOKENS ?= 512
 MAX_NEW_TOKENS ?= 3584
 TEMPLATE ?= tina

@@ -1,9 +1,11 @@
-# Tina-DeepScaleR: DeepScaleR-Preview (40,315 problems; data/sets/ ships its AIME and MATH parts), G 4,
-# format 1 + accuracy 2.
-TRAIN ?= data/sets/deepscaler_math.jsonl.zst
+# Tina-DeepScaleR (train_model_deepscaler.yaml): the whole DeepScaleR-Preview set (40,315; import it:
+# data/SOURCES.md), G 4, format 1 + accuracy 2, schedule 11000 stopped at 5500.
+# Every value below is Tina's (pipelines/recipes/TINA.md: each setting with its source in Tina's code at c6274cd;
+# tests/cli/recipes.sh checks them).
+TRAIN ?= data/sets/deepscaler.jsonl.zst
 G ?= 4
-BATCH ?= 8
-STEPS ?= 750
-TOTAL_STEPS ?= 1500
+TOTAL_STEPS ?= 11000
+STEPS ?= 5500
 REWARDS ?= --reward format:1,accuracy:2
+SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 include pipelines/recipes/tina-common.mk

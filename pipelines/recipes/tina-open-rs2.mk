@@ -1,10 +1,11 @@
-# Tina-Open-RS2 (the paper's best: AIME24 43.33 at step 450): open-rs data, G 6, format 1 + accuracy 2.
-# Every value from docs/facts.md section 1; tests/cli/pipeline.sh checks them.
+# Tina-Open-RS2 (train_model_open_rs2.yaml; the paper's best: AIME24 43.33 at step 450): knoveleng/open-rs
+# (7,000; import it: data/SOURCES.md), G 6, format 1 + accuracy 2, schedule 1500 stopped at 850.
+# Every value below is Tina's (pipelines/recipes/TINA.md: each setting with its source in Tina's code at c6274cd;
+# tests/cli/recipes.sh checks them).
 TRAIN ?= data/sets/open-rs.jsonl.zst
 G ?= 6
-BATCH ?= 8
-STEPS ?= 850
 TOTAL_STEPS ?= 1500
-REWARDS ?= --reward format:1,accuracy:2
+STEPS ?= 850
+REWARDS ?= --reward format:1,accuracy:2 --gold-field solution
 SYSTEM_FILE ?= pipelines/recipes/open-rs-system.txt
 include pipelines/recipes/tina-common.mk

@@ -1,9 +1,12 @@
-# Tina-OpenR1: OpenR1-Math-220k's problems (import it: data/SOURCES.md), G 8, format 1 + accuracy 2. The run length
-# is not stated; the schedule is about twice the steps run, as in every Tina run.
+# Tina-OpenR1 (train_model_open_r1.yaml): OpenR1-Math-220k's default split (93,733; import it:
+# data/SOURCES.md), G 8, one epoch (no max_steps), open-r1's seven rewards at weight 1, cosine at 3584.
+# Every value below is Tina's (pipelines/recipes/TINA.md: each setting with its source in Tina's code at c6274cd;
+# tests/cli/recipes.sh checks them).
 TRAIN ?= data/sets/openr1.jsonl.zst
 G ?= 8
-BATCH ?= 8
-STEPS ?= 750
-TOTAL_STEPS ?= 1500
-REWARDS ?= --reward format:1,accuracy:2
+TOTAL_STEPS ?= epoch
+STEPS ?= epoch
+REWARDS ?= --reward accuracy:1,format:1,tag_count_tina:1,length:1,reasoning_steps:1,cosine:1,repetition:1 \
+    --cosine-max-len 3584 --gold-field solution
+SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 include pipelines/recipes/tina-common.mk

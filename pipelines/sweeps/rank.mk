@@ -1,3 +1,4 @@
-# Tina's LoRA rank ablation: rank 4 to 64, the scale alpha/rank held at the recipe's 4 (to hold alpha at 128
-# instead: GRID=RANK=4,8,16,32,64 on the command line).
-GRID := RANK+ALPHA=4+16,8+32,16+64,32+128,64+256
+# Tina's LoRA rank ablation as Tina ran it: Tina-LIMR at rank 4, 8, 16, 32 and 128, alpha 4 x rank
+# (train_model_limr_{tiny,small,medium}_rank_ablation, limr, limr_large_rank_ablation; pipelines/recipes/TINA.md).
+RECIPE ?= tina-limr
+GRID := RANK+ALPHA=4+16,8+32,16+64,32+128,128+512

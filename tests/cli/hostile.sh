@@ -182,7 +182,7 @@ done
 
 # ---- pipelines: values reach the tools as data; one make per run folder; what a kill left is cleaned ---------------
 
-for i in 1 2; do jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus 1?", answer: "\($i + 1)"}'; done \
+for i in 1 2; do jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus 1?", answer: "\($i + 1)", solution: "$\($i + 1)$"}'; done \
     > train.jsonl
 grpo() { # grpo RUN [VAR=value]...: a one-step run of the tiny fixture
     (cd "$ROOT" && make -s -f pipelines/grpo.mk TINA_BIN="$BIN" RUN="$1" MODEL=tests/fixtures/models/qwen2-f32 \

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # pipelines/grpo.mk and eval.mk on the tiny Qwen2 fixture: a run killed in the middle and started again ends with
-# the same adapter bytes as one left alone; the same command again does nothing; the recipes say what
-# docs/facts.md says Tina ran.
+# the same adapter bytes as one left alone; the same command again does nothing. (The recipes against Tina's own
+# configurations: tests/cli/recipes.sh.)
 . "$(dirname "$0")/lib.bash"
 F=$ROOT/tests/fixtures/models
 for i in $(seq 1 12); do
-    jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", source: "toy"}'
+    jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", solution: "$\(3 * $i)$", source: "toy"}'
 done > train.jsonl
 grpo() { # grpo RUN: three steps of a small run
     (cd "$ROOT" && make -s -f pipelines/grpo.mk TINA_BIN="$BIN" RUN="$SCRATCH/$1" MODEL="$F/qwen2-f32" \
@@ -128,37 +128,4 @@ status=$?
 check "grpo.mk with a training set that is not there: exit 2, naming data/SOURCES.md and the importer" \
     sh -c '[ "$0" -ne 0 ] && grep -q "missing.jsonl is not there; data/SOURCES.md" err && ! ls no-train/step-0001/prompts.jsonl 2> /dev/null' "$status"
 
-# The recipes against docs/facts.md section 1
-var() { (cd "$ROOT" && make -s -f pipelines/grpo.mk RUN=x RECIPE="$1" "print-$2"); }
-for recipe in tina-open-rs2 tina-open-rs3 tina-limr tina-deepscaler tina-still tina-openr1; do
-    ok=1
-    for pair in RANK=32 ALPHA=128 DROPOUT=0.05 LR=1e-6 SCHEDULE=cosine-min-lr WARMUP_RATIO=0.1 MIN_LR_RATE=0.1 \
-                MAX_GRAD_NORM=1.0 LOSS=grpo BETA=0.04 TEMPERATURE=0.7 TOP_P=1.0 SEED=42 BATCH=8 \
-                MAX_PROMPT_TOKENS=512 MAX_NEW_TOKENS=3584 TARGETS=all; do
-        [ "$(var $recipe "${pair%%=*}")" = "${pair#*=}" ] || { ok=0; echo "  $recipe: ${pair%%=*} is $(var $recipe "${pair%%=*}")"; }
-    done
-    check "$recipe: Tina's shared settings" [ $ok = 1 ]
-done
-check "openr1: G 8 (docs/facts.md), format 1 + accuracy 2" sh -c \
-    "[ '$(var tina-openr1 G)' = 8 ] && [ '$(var tina-openr1 REWARDS)' = '--reward format:1,accuracy:2' ]"
-check "the recipes' training sets are where data/SOURCES.md's import commands put them" sh -c \
-    'for r in tina-open-rs2 tina-open-rs3 tina-deepscaler tina-still tina-limr tina-openr1; do
-         t=$(cd "$0" && make -s -f pipelines/grpo.mk RUN=x RECIPE=$r print-TRAIN)
-         [ -e "$0/$t" ] || grep -qF "> $t\`" "$0/data/SOURCES.md" || { echo "$r: $t"; exit 1; }
-     done' "$ROOT"
-check "open-rs2: G 6, format 1 + accuracy 2, the open-rs system prompt" sh -c \
-    "[ '$(var tina-open-rs2 G)' = 6 ] && [ '$(var tina-open-rs2 REWARDS)' = '--reward format:1,accuracy:2' ] && [ '$(var tina-open-rs2 SYSTEM_FILE)' = pipelines/recipes/open-rs-system.txt ]"
-# the system prompt reaches tina-sample as the file's text (make expands the step rules twice; once it arrived empty)
-mkdir -p dry/step-0000/adapter dry/step-0001
-touch dry/step-0000/adapter/adapter_config.json train-dry.jsonl
-echo '{}' > dry/step-0001/prompts.jsonl
-(cd "$ROOT" && make -n -f pipelines/grpo.mk RUN="$SCRATCH/dry" MODEL=m STEPS=1 TRAIN="$SCRATCH/train-dry.jsonl" \
-    SYSTEM_FILE=pipelines/recipes/open-rs-system.txt SUFFIX='$(empty) Think.' "$SCRATCH/dry/step-0001/rollouts.jsonl.zst") > dry-run.txt 2>&1
-check "open-rs2: tina-sample gets the system prompt file's text, and the suffix (from the environment)" \
-    grep -qF -- "--system \"\$(cat pipelines/recipes/open-rs-system.txt)\" --suffix \"\$TINA_SUFFIX\"" dry-run.txt
-check "open-rs3: format 1 + cosine 2 over 3584" [ "$(var tina-open-rs3 REWARDS)" = "--reward format:1,cosine:2 --cosine-max-len 3584" ]
-check "limr, deepscaler, still: G 4" [ "$(var tina-limr G)$(var tina-deepscaler G)$(var tina-still G)" = 444 ]
-check "still: length 1 + accuracy 2" [ "$(var tina-still REWARDS)" = "--reward length:1,accuracy:2" ]
-check "open-rs2: a 1500-step schedule, stopped at 850" [ "$(var tina-open-rs2 TOTAL_STEPS) $(var tina-open-rs2 STEPS)" = "1500 850" ]
-check "the open-rs system prompt as docs/facts.md gives it" grep -q 'put your final answer within \\boxed{{}} \.$' "$ROOT/pipelines/recipes/open-rs-system.txt"
 finish

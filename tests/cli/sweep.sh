@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.bash"
 F=$ROOT/tests/fixtures/models
 for i in $(seq 1 12); do
-    jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", source: "toy"}'
+    jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", solution: "$\(3 * $i)$", source: "toy"}'
 done > train.jsonl
 printf 'GRID := LR=1e-3,3e-3 LOSS=grpo,dr_grpo\n' > grid.mk
 sweep() { # sweep OUT [ARG]...

@@ -186,4 +186,13 @@ bad "a token outside the vocabulary" 'outside.jsonl:1: field "prompt_tokens" hol
 bad "--device cuda without a GPU or a CUDA build" "tina-sample: --device cuda: " -m "$F/qwen2-f32" --device cuda prompts.jsonl
 printf '{"id":"x","problem":"caf\xe9 \xff"}\n' > notutf8.jsonl
 bad "a problem that is not UTF-8" "notutf8.jsonl:1: the problem's text is not valid UTF-8" -m "$F/qwen2-f32" notutf8.jsonl
+# --system-file: the file's bytes, a last newline included (a shell's $(cat) would drop it)
+printf '\nBe brief.\n' > system.txt
+jq -cn '{id: "a", problem: "What is 2 plus 3?"}' > plain.jsonl
+tokens_with() { "$BIN/tina-sample" -m "$F/qwen2-f32" --tokenizer "$TOK" --max-new-tokens 1 -q "$@" plain.jsonl | jq -c .prompt_tokens; }
+check "--system-file: the same prompt as --system with the file's exact text" \
+    [ "$(tokens_with --system-file system.txt)" = "$(tokens_with --system $'\nBe brief.\n')" ]
+check "--system-file: its last newline is part of the prompt" \
+    [ "$(tokens_with --system-file system.txt)" != "$(tokens_with --system "$(cat system.txt)")" ]
+bad "--system-file that is not there" "tina-sample: --system-file: " -m "$F/qwen2-f32" --system-file missing.txt plain.jsonl
 finish

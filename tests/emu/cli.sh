@@ -93,7 +93,7 @@ done
 # The pipeline with DEVICE=cuda UPDATE_DEVICE=cuda (as on a GPU machine: CUDA_VISIBLE_DEVICES unset): one GRPO
 # step on the tiny Qwen2, its stage times recorded against the GPU
 for i in 1 2; do
-    jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", source: "toy"}'
+    jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", solution: "$\(3 * $i)$", source: "toy"}'
 done > train.jsonl
 (cd "$ROOT" && unset CUDA_VISIBLE_DEVICES && TINA_EMU_STATS=1 make -s -f pipelines/grpo.mk TINA_BIN="$BIN" \
     RUN="$SCRATCH/run" MODEL="$F/qwen2-bf16" TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" \

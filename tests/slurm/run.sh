@@ -92,7 +92,7 @@ fi
 # ---- two GRPO steps, three ways --------------------------------------------------------------------------------
 F=$ROOT/tests/fixtures/models
 for i in $(seq 1 12); do
-    jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", source: "toy"}'
+    jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", solution: "$\(3 * $i)$", source: "toy"}'
 done > train.jsonl
 grpo() { # grpo RUN [VAR=value]...: two steps of a small run, rewards that vary between samples so the adapter moves
     (cd "$ROOT" && make -s -f pipelines/grpo.mk TINA_BIN="$BIN" RUN="$SCRATCH/$1" MODEL="$F/qwen2-f32" \

@@ -1,0 +1,12 @@
+# Tina's LIMR ablation: rank 4, alpha 16 (train_model_limr_tiny_rank_ablation.yaml), else Tina-LIMR.
+# Every value below is Tina's (pipelines/recipes/TINA.md: each setting with its source in Tina's code at c6274cd;
+# tests/cli/recipes.sh checks them).
+RANK ?= 4
+ALPHA ?= 16
+TRAIN ?= data/sets/limr.jsonl
+G ?= 4
+TOTAL_STEPS ?= 360
+STEPS ?= 180
+REWARDS ?= --reward format:1,accuracy:2
+SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
+include pipelines/recipes/tina-common.mk

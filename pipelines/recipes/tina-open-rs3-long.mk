@@ -1,0 +1,13 @@
+# Tina's long-completion ablation (train_model_open_rs3_long_completion_ablation.yaml): Open-RS3 with up to
+# 8,960 new tokens. Its scale_reward: false is dropped as in tina-open-rs3-drgrpo; its vLLM kept the configuration's
+# 4,608-token cap on prompt and completion together, so Tina's completions stopped there (TINA.md).
+# Every value below is Tina's (pipelines/recipes/TINA.md: each setting with its source in Tina's code at c6274cd;
+# tests/cli/recipes.sh checks them).
+TRAIN ?= data/sets/open-rs.jsonl.zst
+G ?= 6
+TOTAL_STEPS ?= 1500
+STEPS ?= 850
+MAX_NEW_TOKENS ?= 8960
+REWARDS ?= --reward format:1,cosine:2 --cosine-max-len 3584 --gold-field solution
+SYSTEM_FILE ?= pipelines/recipes/open-rs-system.txt
+include pipelines/recipes/tina-common.mk
