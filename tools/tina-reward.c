@@ -39,13 +39,17 @@ static const char usage[] =
     "      --max-penalty P    the repetition reward's most negative value (default -1)\n"
     "      --gold-field NAME  the gold answer's field (default \"answer\"; without it, the last \\boxed{} of\n"
     "                         \"solution\")\n"
+    "      --nulls MODE       strict (default): a null reward makes the total null; trl: it adds nothing to\n"
+    "                         the total (TRL's nansum, as Tina trained), and cosine is 1 for a gold that does not\n"
+    "                         parse (Tina's)\n"
     "  -o, --output FILE      write to FILE (zstd if it ends in .zst; written atomically) instead of stdout\n"
     "  -q, --quiet            no summary on stderr\n"
     "      --progress         show progress on stderr even when it is not a terminal\n"
     "  -h, --help             show this help and exit\n"
     "  -V, --version          show the version and exit\n"
     "\n"
-    "accuracy is null when the gold answer does not parse; so are cosine and the total reward then. Exit status:\n"
+    "accuracy is null when the gold answer does not parse; so are cosine and the total reward then (--nulls\n"
+    "strict). Exit status:\n"
     "0 success, 1 runtime failure, 2 bad usage or input. See tina-reward(1) and tina(7).\n";
 
 typedef enum {
@@ -79,6 +83,7 @@ typedef struct {
     int ngram;
     double max_penalty;
     const char *gold_field;
+    bool nulls_trl; /* --nulls trl: a null reward adds nothing to the total; cosine of a null gold is 1 */
     const char *output;
     bool quiet, progress;
 } Options;
@@ -230,7 +235,8 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
         if (uses(o, REASONING_STEPS)) v[REASONING_STEPS] = tina_reward_reasoning_steps(completion, completion_len);
         double length = o->cosine_tokens ? it->tokens : it->chars;
         v[COSINE] = tina_reward_cosine(length, o->cosine_max_len, it->correct, o->cosine_clamp);
-        null[COSINE] = it->gold_null;
+        null[COSINE] = it->gold_null && !o->nulls_trl;
+        if (it->gold_null && o->nulls_trl) v[COSINE] = 1; /* Tina's rewards.py: "Skip unparseable examples" */
         if (uses(o, REPETITION)) v[REPETITION] = tina_reward_repetition(completion, completion_len, o->ngram, o->max_penalty);
         v[BOXED] = tina_reward_boxed(completion, completion_len);
     }
@@ -271,7 +277,7 @@ static TinaStatus emit_group(Group *g, const Options *o, Summary *s, TinaWriter 
             if (!status) status = tina_buf_append_str(&rewards, kind_names[k], err);
             if (!status) status = tina_buf_append_str(&rewards, "\":", err);
             if (!status) status = tina_buf_append_str(&rewards, number, err);
-            if (it->null[k]) total_null = true, s->nulls[k]++;
+            if (it->null[k]) total_null = total_null || !o->nulls_trl, s->nulls[k]++;
             else total += o->terms[t].weight * it->values[k], s->sum[k] += it->values[k], s->counted[k]++;
         }
         if (!status) status = tina_buf_append_str(&rewards, "}", err);
@@ -318,7 +324,7 @@ static void print_summary(const Options *o, const Summary *s) {
 
 static Options parse_options(int argc, char **argv) {
     enum { OPT_COSINE_MAX_LEN = 256, OPT_COSINE_UNIT, OPT_COSINE_CLAMP, OPT_NGRAM, OPT_MAX_PENALTY, OPT_GOLD_FIELD,
-           OPT_PROGRESS };
+           OPT_NULLS, OPT_PROGRESS };
     static const struct option long_options[] = {
         {"reward", required_argument, NULL, 'r'},
         {"preset", required_argument, NULL, 'p'},
@@ -328,6 +334,7 @@ static Options parse_options(int argc, char **argv) {
         {"ngram", required_argument, NULL, OPT_NGRAM},
         {"max-penalty", required_argument, NULL, OPT_MAX_PENALTY},
         {"gold-field", required_argument, NULL, OPT_GOLD_FIELD},
+        {"nulls", required_argument, NULL, OPT_NULLS},
         {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -339,6 +346,7 @@ static Options parse_options(int argc, char **argv) {
     static const char *const preset_terms[] = {"format:1,accuracy:2", "format:1,cosine:2", "length:1,accuracy:2",
                                                "accuracy:1,format_r1:1,tag_count:1"};
     static const char *const units[] = {"chars", "tokens", NULL};
+    static const char *const null_modes[] = {"strict", "trl", NULL};
     Options o = {.cosine_max_len = 3584, .ngram = 3, .max_penalty = -1, .gold_field = "answer"};
     const char *preset = NULL;
     opterr = 0;
@@ -355,6 +363,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_NGRAM: o.ngram = (int)cli_integer("--ngram", optarg, 1, 64); break;
         case OPT_MAX_PENALTY: o.max_penalty = cli_double("--max-penalty", optarg, -1e6, 0); break;
         case OPT_GOLD_FIELD: o.gold_field = optarg; break;
+        case OPT_NULLS: o.nulls_trl = cli_choice("--nulls", optarg, null_modes) == 1; break;
         case 'o': o.output = optarg; break;
         case 'q': o.quiet = true; break;
         case OPT_PROGRESS: o.progress = true; break;

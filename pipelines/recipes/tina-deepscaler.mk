@@ -6,6 +6,6 @@ TRAIN ?= data/sets/deepscaler.jsonl.zst
 G ?= 4
 TOTAL_STEPS ?= 11000
 STEPS ?= 5500
-REWARDS ?= --reward format:1,accuracy:2
+REWARDS ?= --reward format:1,accuracy:2 --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 include pipelines/recipes/tina-common.mk

@@ -6,6 +6,6 @@ TRAIN ?= data/sets/ii-thought.jsonl.zst
 G ?= 4
 TOTAL_STEPS ?= 13320
 STEPS ?= 6660
-REWARDS ?= --reward format:1,accuracy:2
+REWARDS ?= --reward format:1,accuracy:2 --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 include pipelines/recipes/tina-common.mk

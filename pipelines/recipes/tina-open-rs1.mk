@@ -6,6 +6,6 @@ TRAIN ?= data/sets/open-s1.jsonl.zst
 G ?= 4
 TOTAL_STEPS ?= 5000
 STEPS ?= 2400
-REWARDS ?= --reward format:1,accuracy:2 --gold-field solution
+REWARDS ?= --reward format:1,accuracy:2 --gold-field solution --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 include pipelines/recipes/tina-common.mk

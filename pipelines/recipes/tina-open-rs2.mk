@@ -6,6 +6,6 @@ TRAIN ?= data/sets/open-rs.jsonl.zst
 G ?= 6
 TOTAL_STEPS ?= 1500
 STEPS ?= 850
-REWARDS ?= --reward format:1,accuracy:2 --gold-field solution
+REWARDS ?= --reward format:1,accuracy:2 --gold-field solution --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-rs-system.txt
 include pipelines/recipes/tina-common.mk

@@ -8,6 +8,6 @@ G ?= 6
 TOTAL_STEPS ?= 1500
 STEPS ?= 850
 MAX_NEW_TOKENS ?= 8960
-REWARDS ?= --reward format:1,cosine:2 --cosine-max-len 3584 --gold-field solution
+REWARDS ?= --reward format:1,cosine:2 --cosine-max-len 3584 --gold-field solution --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-rs-system.txt
 include pipelines/recipes/tina-common.mk

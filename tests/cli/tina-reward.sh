@@ -139,4 +139,16 @@ run tina-reward --help
 check "--help: usage on stdout, exit 0" jq_true 'true' /dev/null
 check "--help lists every reward" grep -q "reasoning_steps" out
 
+# --nulls: a gold that does not parse (an empty answer) under strict (the default) and trl (TRL's nansum, Tina's)
+printf '%s\n' '{"id":"p","answer":"","completion":"x\n</think>\n\\boxed{3}"}' > null-gold.jsonl
+run tina-reward -q --reward format:1,accuracy:2,cosine:1 null-gold.jsonl
+check "--nulls strict (default): accuracy, cosine and the total null" \
+    jq -e '.rewards == {format: 1, accuracy: null, cosine: null} and .reward == null' out
+run tina-reward -q --reward format:1,accuracy:2,cosine:1 --nulls trl null-gold.jsonl
+check "--nulls trl: accuracy null adds nothing, cosine 1 (Tina's): total 1 + 1" \
+    jq -e '.rewards == {format: 1, accuracy: null, cosine: 1} and .reward == 2' out
+run tina-reward -q --reward accuracy:2 --nulls trl null-gold.jsonl
+check "--nulls trl: every reward null: the total 0 (nansum of nothing)" jq -e '.reward == 0' out
+run tina-reward -q --nulls lenient null-gold.jsonl
+check "--nulls: another mode is a usage error" [ "$status" = 2 ]
 finish

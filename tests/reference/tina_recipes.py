@@ -189,6 +189,8 @@ def rows_of(name):
     gold_rewards = {"accuracy", "cosine", "length"} & set(funcs)
     if gold_rewards and dataset in SOLUTION_GOLD:
         reward += " --gold-field solution"
+    if {"accuracy", "cosine"} & set(funcs):
+        reward += " --nulls trl"
     rows.append(("rl_post_train_reward_funcs / _weights" + (", --cosine_max_len" if cosine else ""),
                  ", ".join(f"{f} {number(w)}" for f, w in zip(funcs, weights)) + (", cosine_max_len 3584" if cosine
                                                                                    else ""),
@@ -202,9 +204,10 @@ def rows_of(name):
                      "the `solution` column (the worked solution: its last \\boxed{})" if dataset in SOLUTION_GOLD
                      else "the `answer` column, as $answer$", where, "", "REWARDS' --gold-field solution"
                      if dataset in SOLUTION_GOLD else "tina-reward's default, the `answer` field"))
+    if {"accuracy", "cosine"} & set(funcs):
         rows.append(("a reward that is None (an unparseable gold)", "counted as nothing: the total is the other "
                      "rewards' nansum", line_matching("tina/post_train_hf/grpo_trainer.py", r"nansum"), "",
-                     "not yet: tina-reward makes the total null, and tina-advantage gives the group 0"))
+                     "REWARDS' --nulls trl"))
     if cosine and "long_completion" in name:
         rows.append(("the launch of this configuration", "unsettled: the long-completion script names configurations "
                      "that do not exist, and the main script passes --cosine_max_len 3584 only to four others "
@@ -212,7 +215,7 @@ def rows_of(name):
                      line_matching("tina/config.py", r"cosine_max_len"), "", "3584, the long-completion script's"))
     if cosine:
         rows.append(("cosine with an unparseable gold", "1.0", line_matching("tina/post_train_hf/rewards.py",
-                     r"return 1\.0|rewards\.append\(1\.0\)"), "", "not yet: null"))
+                     r"return 1\.0|rewards\.append\(1\.0\)"), "", "REWARDS' --nulls trl"))
     total = config.get("max_steps")
     if total is None:
         rows.append(("max_steps", "unset: one epoch (num_train_epochs 1) of BATCH-prompt steps",
