@@ -10,4 +10,5 @@ STEPS ?= epoch
 REWARDS ?= --reward accuracy:1,format:1,tag_count_tina:1,length:1,reasoning_steps:1,cosine:1,repetition:1 \
     --cosine-max-len 3584 --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
+SAVE_EVERY ?= 100
 include pipelines/recipes/tina-common.mk

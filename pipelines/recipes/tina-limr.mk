@@ -8,4 +8,5 @@ TOTAL_STEPS ?= 360
 STEPS ?= 180
 REWARDS ?= --reward format:1,accuracy:2 --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
+SAVE_EVERY ?= 10
 include pipelines/recipes/tina-common.mk

@@ -8,4 +8,5 @@ TOTAL_STEPS ?= 1500
 STEPS ?= 850
 REWARDS ?= --reward format:1,accuracy:2 --gold-field solution --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-rs-system.txt
+SAVE_EVERY ?= 50
 include pipelines/recipes/tina-common.mk

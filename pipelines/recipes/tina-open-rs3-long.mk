@@ -10,4 +10,5 @@ STEPS ?= 850
 MAX_NEW_TOKENS ?= 8960
 REWARDS ?= --reward format:1,cosine:2 --cosine-max-len 3584 --gold-field solution --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-rs-system.txt
+SAVE_EVERY ?= 50
 include pipelines/recipes/tina-common.mk

@@ -9,7 +9,7 @@ for i in $(seq 1 12); do
 done > train.jsonl
 printf 'GRID := LR=1e-3,3e-3 LOSS=grpo,dr_grpo\n' > grid.mk
 sweep() { # sweep OUT [ARG]...
-    (cd "$ROOT" && make -s -f pipelines/sweep.mk SWEEP="$SCRATCH/grid.mk" OUT="$SCRATCH/$1" CKPT_EVERY=1 \
+    (cd "$ROOT" && make -s -f pipelines/sweep.mk SWEEP="$SCRATCH/grid.mk" OUT="$SCRATCH/$1" CKPT_EVERY=1 SAVE_EVERY= \
         TINA_BIN="$BIN" MODEL="$F/qwen2-f32" TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" STEPS=2 \
         BATCH=4 G=4 MAX_NEW_TOKENS=12 RANK=4 ALPHA=16 SCHEDULE=constant SYSTEM_FILE= THREADS=1 \
         REWARDS="-r repetition,cosine" EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=2 \

@@ -95,7 +95,7 @@ done
 for i in 1 2; do
     jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", solution: "$\(3 * $i)$", source: "toy"}'
 done > train.jsonl
-(cd "$ROOT" && unset CUDA_VISIBLE_DEVICES && TINA_EMU_STATS=1 make -s -f pipelines/grpo.mk TINA_BIN="$BIN" \
+(cd "$ROOT" && unset CUDA_VISIBLE_DEVICES && TINA_EMU_STATS=1 make -s -f pipelines/grpo.mk TINA_BIN="$BIN" SAVE_EVERY= \
     RUN="$SCRATCH/run" MODEL="$F/qwen2-bf16" TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" \
     STEPS=1 BATCH=2 G=2 MAX_NEW_TOKENS=6 RANK=4 ALPHA=16 LR=1e-3 SCHEDULE=constant SYSTEM_FILE= THREADS=2 \
     DEVICE=cuda UPDATE_DEVICE=cuda EVAL_EVERY=1 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 \

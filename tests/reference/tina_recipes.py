@@ -60,7 +60,7 @@ MACHINERY = {
     "logging_strategy": "every step writes metrics.json", "push_to_hub": "nothing is uploaded",
     "hub_strategy": "nothing is uploaded", "hub_private_repo": "nothing is uploaded",
     "hub_model_id": "nothing is uploaded", "report_to": "RUN/metrics.jsonl; make tensorboard RUN=...",
-    "save_strategy": "every step's adapter is kept", "save_total_limit": "every step's adapter is kept",
+    "save_strategy": "SAVE_EVERY (below)", "save_total_limit": "SAVE_EVERY's steps are all kept",
     "overwrite_output_dir": "a step never overwrites: each writes a new folder",
     "model_post_train_type": "GRPO is the only trainer", "num_train_epochs": "max_steps decides (below)",
 }
@@ -136,7 +136,7 @@ def rows_of(name):
         elif key in ("per_device_train_batch_size", "gradient_accumulation_steps"):
             row(key, value, "", "part of BATCH (below)")
         elif key == "save_steps":
-            row(key, value, "", "not yet: every step's adapter and optimizer state are kept (SAVE_EVERY to come)")
+            row(key, value, "SAVE_EVERY", number(value))
         elif key == "vllm_max_model_len":
             cap = "no cap (the model's 131,072)" if value is None else \
                 f"prompt + completion capped at {value} tokens by vLLM"

@@ -95,7 +95,7 @@ for i in $(seq 1 12); do
     jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)", solution: "$\(3 * $i)$", source: "toy"}'
 done > train.jsonl
 grpo() { # grpo RUN [VAR=value]...: two steps of a small run, rewards that vary between samples so the adapter moves
-    (cd "$ROOT" && make -s -f pipelines/grpo.mk TINA_BIN="$BIN" RUN="$SCRATCH/$1" MODEL="$F/qwen2-f32" \
+    (cd "$ROOT" && make -s -f pipelines/grpo.mk TINA_BIN="$BIN" SAVE_EVERY= RUN="$SCRATCH/$1" MODEL="$F/qwen2-f32" \
         TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" STEPS=2 BATCH=4 G=4 MAX_NEW_TOKENS=12 \
         RANK=4 ALPHA=16 LR=1e-3 SCHEDULE=constant SYSTEM_FILE= THREADS=1 REWARDS="-r repetition,cosine" "${@:2}")
 }
@@ -146,7 +146,7 @@ check "resumed: the same adapter bytes" \
 # a sweep through Slurm: two one-step runs, every checkpoint evaluated as a job, the bytes of the same sweep run here
 printf 'GRID := LOSS=grpo,dr_grpo\n' > grid.mk
 sweep() { # sweep OUT [VAR=value]...
-    (cd "$ROOT" && make -s -f pipelines/sweep.mk SWEEP="$SCRATCH/grid.mk" OUT="$SCRATCH/$1" CKPT_EVERY=1 \
+    (cd "$ROOT" && make -s -f pipelines/sweep.mk SWEEP="$SCRATCH/grid.mk" OUT="$SCRATCH/$1" CKPT_EVERY=1 SAVE_EVERY= \
         TINA_BIN="$BIN" MODEL="$F/qwen2-f32" TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" \
         STEPS=1 BATCH=4 G=4 MAX_NEW_TOKENS=12 RANK=4 ALPHA=16 LR=1e-3 SCHEDULE=constant SYSTEM_FILE= THREADS=1 \
         REWARDS="-r repetition,cosine" EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_VARS="MAX_NEW_TOKENS=12" "${@:2}")
