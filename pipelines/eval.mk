@@ -5,25 +5,30 @@
 #
 # Writes OUT/<set>.rewarded.jsonl.zst per benchmark, then OUT/scores.txt (tina-score's table), OUT/scores.json and
 # OUT/protocol.json (the template, suffix and sampling that made them).
-# The defaults are the evaluation protocol of docs/facts.md section 1: temperature 0.6, top-p 0.95, 32,768 new tokens, the chat
-# template without a system prompt, and a user suffix asking for the answer in \boxed{}, after a space (make drops a
-# value's leading blanks; $(empty) keeps them: SUFFIX='$(empty) Think.'; the suffix reaches tina-sample as written,
-# quotes, $ and backticks included, pipelines/safe.mk). DEVICE=cuda samples on the GPU (a build
+# The defaults are Tina's evaluation (scripts/eval/ at c6274cd, lighteval ed084813): temperature 0.6, top-p 0.95,
+# 32,768 new tokens, one sample a problem (N=10 stands for the multi-seed script's ten seeds), lighteval's query
+# before each problem (PREFIX_FILE: MATH_QUERY_TEMPLATE; GPQA_PREFIX_FILE for a set named gpqa*: its letter-choice
+# query) and the distill's chat template as lighteval fed it (deepseek-r1-lighteval: two BOS, <think> prefilled);
+# tests/cli/lighteval.sh checks the prompts' tokens against lighteval's. SUFFIX, empty by default, is appended to
+# each problem after a space (make drops a value's leading blanks; $(empty) keeps them: SUFFIX='$(empty) Think.'; it
+# reaches tina-sample as written, quotes, $ and backticks included, pipelines/safe.mk). DEVICE=cuda samples on the GPU (a build
 # with CUDA=1), where tina-sample's --batch auto fills 90% of its memory with the KV cache: at 32,768 new tokens
 # that is the protocol's only practical place.
 
 TINA_BIN ?= bin
 SETS ?= data/sets/aime24.jsonl data/sets/aime25.jsonl data/sets/amc23.jsonl data/sets/math500.jsonl \
         data/sets/minerva.jsonl
-N ?= 4
+N ?= 1
 TEMPERATURE ?= 0.6
 TOP_P ?= 0.95
 MAX_NEW_TOKENS ?= 32768
 MAX_PROMPT_TOKENS ?= 2048
-TEMPLATE ?= tina
-SUFFIX ?= $(empty) Please reason step by step, and put your final answer within \boxed{}.
+TEMPLATE ?= deepseek-r1-lighteval
+PREFIX_FILE ?= pipelines/recipes/lighteval-math-prefix.txt
+GPQA_PREFIX_FILE ?= pipelines/recipes/lighteval-gpqa-prefix.txt
+SUFFIX ?=
 SEED ?= 0
-K ?= 1,4,16
+K ?= 1
 THREADS ?= $(shell nproc)
 DEVICE ?= cpu
 TOKENIZER ?=
@@ -34,7 +39,7 @@ $(error OUT is required: the evaluation's folder, e.g. OUT=evals/base)
 endif
 include pipelines/safe.mk
 $(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE \
-    SEED K THREADS DEVICE)
+    PREFIX_FILE GPQA_PREFIX_FILE SEED K THREADS DEVICE)
 $(call safe_require,SETS,words)
 # the prompt suffix is text: tina-sample gets it from the environment, as written
 export TINA_SUFFIX := $(call safe_text,SUFFIX)
@@ -51,6 +56,8 @@ SHELL := bash
 .PHONY: scores print-%
 
 name = $(basename $(basename $(notdir $(1))))
+# the prefix file of set $(1): GPQA's for a set named gpqa*
+prefix_of = $(if $(filter gpqa%,$(call name,$(1))),$(GPQA_PREFIX_FILE),$(PREFIX_FILE))
 rewarded := $(foreach s,$(SETS),$(OUT)/$(call name,$(s)).rewarded.jsonl.zst)
 
 scores: $(OUT)/scores.txt
@@ -65,14 +72,16 @@ $(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1)
 	@mkdir -p $$(@D)
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) $(if $(ADAPTER),-a $(ADAPTER)) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
 	    -n $(N) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
-	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) --suffix "$$$$TINA_SUFFIX" --seed $(SEED) \
+	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) \
+	    $(if $(call prefix_of,$(1)),--prefix-file $(call prefix_of,$(1))) --suffix "$$$$TINA_SUFFIX" --seed $(SEED) \
 	    --device $(DEVICE) --threads $(THREADS) $$< | $(TINA_BIN)/tina-reward -q -r accuracy,format -o $$@.tmp && mv $$@.tmp $$@
 endef
 $(foreach s,$(SETS),$(eval $(call set,$(s))))
 
 # what made the scores, beside them (a report says it with each score)
 $(OUT)/protocol.json: $(rewarded)
-	jq -n -c --arg template '$(TEMPLATE)' --arg suffix "$$TINA_SUFFIX" --argjson temperature $(TEMPERATURE) \
+	jq -n -c --arg template '$(TEMPLATE)' --arg prefix_file '$(PREFIX_FILE)' --arg gpqa_prefix_file '$(GPQA_PREFIX_FILE)' \
+	    --arg suffix "$$TINA_SUFFIX" --argjson temperature $(TEMPERATURE) \
 	    --argjson top_p $(TOP_P) --argjson max_new_tokens $(MAX_NEW_TOKENS) \
 	    --argjson max_prompt_tokens $(MAX_PROMPT_TOKENS) --argjson n $(N) --argjson seed $(SEED) '$$ARGS.named' \
 	    > $@.tmp && mv $@.tmp $@

@@ -48,7 +48,7 @@ KEEP ?=
 SAVE_EVERY ?=
 EVAL_EVERY ?=
 EVAL_SETS ?=
-EVAL_N ?= 4
+EVAL_N ?= 1
 EVAL_VARS ?=
 # how checkpoints are evaluated: tina (Tina's protocol, eval.mk's defaults) or recipe (the prompt, template and
 # sampling the run trains with: for a model that never saw Tina's prompt, such as the demo's)
@@ -308,7 +308,8 @@ $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	    TINA_BIN=$(TINA_BIN) OUT=$(RUN)/step-$(1)/eval MODEL=$(MODEL) \
 	    ADAPTER=$(RUN)/step-$(1)/adapter $(if $(EVAL_SETS),SETS='$(EVAL_SETS)') N=$(EVAL_N) THREADS=$(THREADS) \
 	    DEVICE=$(DEVICE) $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(if $(filter recipe,$(EVAL_PROTOCOL)),\
-	        TEMPLATE=$(TEMPLATE) TEMPERATURE=$(TEMPERATURE) TOP_P=$(TOP_P) MAX_NEW_TOKENS=$(MAX_NEW_TOKENS) \
+	        TEMPLATE=$(TEMPLATE) PREFIX_FILE= GPQA_PREFIX_FILE= TEMPERATURE=$(TEMPERATURE) TOP_P=$(TOP_P) \
+	        MAX_NEW_TOKENS=$(MAX_NEW_TOKENS) \
 	        MAX_PROMPT_TOKENS=$(MAX_PROMPT_TOKENS)) $(EVAL_VARS) $$@; \
 	$(call record_time,$(1),eval))
 endef

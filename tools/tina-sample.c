@@ -30,10 +30,12 @@ static const char usage[] =
     "  -a, --adapter DIR          a LoRA adapter in PEFT's layout (default: the base model alone)\n"
     "      --tokenizer PATH       the tokenizer (default: the model folder)\n"
     "  -n, --samples G            completions per prompt (default 1)\n"
-    "      --template NAME        chat template for \"problem\": deepseek-r1, tina (default), qwen,\n"
-    "                             smollm2, plain\n"
+    "      --template NAME        chat template for \"problem\": deepseek-r1, deepseek-r1-lighteval,\n"
+    "                             tina (default), qwen, smollm2, plain\n"
     "      --system TEXT          system prompt for records without \"system\"\n"
     "      --system-file FILE     the same, FILE's bytes as they are (a last newline kept)\n"
+    "      --prefix TEXT          put before every problem\n"
+    "      --prefix-file FILE     the same, FILE's bytes as they are\n"
     "      --suffix TEXT          appended to every problem\n"
     "  -t, --temperature T        0 is greedy (default: generation_config.json, else 1)\n"
     "      --top-p P              (default: generation_config.json, else 1)\n"
@@ -69,7 +71,7 @@ static const char usage[] =
 enum { MAX_STOPS = 16, AUTO_BATCH = 0, AUTO_BATCH_MOST = 1024 };
 
 typedef struct {
-    const char *model, *adapter, *tokenizer, *output, *system, *suffix, *as_field, *device;
+    const char *model, *adapter, *tokenizer, *output, *system, *prefix, *suffix, *as_field, *device;
     int samples, top_k, max_new, max_prompt, batch, prefill, threads, n_stops;
     long long kv_tokens;
     double temperature, top_p;
@@ -80,17 +82,17 @@ typedef struct {
     const char *stops[MAX_STOPS];
 } Options;
 
-/* a system prompt file's text, exactly (read once; the process keeps it) */
-static const char *system_file(const char *path) {
-    static TinaBuf text;
+/* a text file's bytes, exactly, for option (the process keeps them) */
+static const char *text_file(const char *option, const char *path) {
+    TinaBuf text = {0};
     TinaError err = {0};
-    if (tina_read_file(path, &text, &err)) cli_usage_error("--system-file: %s", err.message);
-    if (!text.data || memchr(text.data, '\0', text.len)) cli_usage_error("--system-file %s: empty, or holds a NUL byte", path);
+    if (tina_read_file(path, &text, &err)) cli_usage_error("%s: %s", option, err.message);
+    if (!text.data || memchr(text.data, '\0', text.len)) cli_usage_error("%s %s: empty, or holds a NUL byte", option, path);
     return text.data;
 }
 
 static Options parse_options(int argc, char **argv) {
-    enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SYSTEM_FILE, OPT_SUFFIX, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT,
+    enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SYSTEM_FILE, OPT_PREFIX, OPT_PREFIX_FILE, OPT_SUFFIX, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT,
            OPT_LONG, OPT_SEED, OPT_STOP, OPT_AT_TEMPERATURE, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_FORCED,
            OPT_NO_ADAPTER, OPT_AS, OPT_PROGRESS, OPT_IGNORE_EOS, OPT_PREFILL, OPT_KV_TOKENS };
     static const struct option long_options[] = {
@@ -98,6 +100,7 @@ static Options parse_options(int argc, char **argv) {
         {"tokenizer", required_argument, NULL, OPT_TOKENIZER}, {"samples", required_argument, NULL, 'n'},
         {"template", required_argument, NULL, OPT_TEMPLATE}, {"system", required_argument, NULL, OPT_SYSTEM},
         {"system-file", required_argument, NULL, OPT_SYSTEM_FILE},
+        {"prefix", required_argument, NULL, OPT_PREFIX}, {"prefix-file", required_argument, NULL, OPT_PREFIX_FILE},
         {"suffix", required_argument, NULL, OPT_SUFFIX}, {"temperature", required_argument, NULL, 't'},
         {"top-p", required_argument, NULL, OPT_TOP_P}, {"top-k", required_argument, NULL, OPT_TOP_K},
         {"max-new-tokens", required_argument, NULL, OPT_MAX_NEW},
@@ -130,7 +133,9 @@ static Options parse_options(int argc, char **argv) {
                 cli_usage_error("--template: '%s' is not one of: %s", optarg, tina_chat_template_names());
             break;
         case OPT_SYSTEM: o.system = optarg; break;
-        case OPT_SYSTEM_FILE: o.system = system_file(optarg); break;
+        case OPT_SYSTEM_FILE: o.system = text_file("--system-file", optarg); break;
+        case OPT_PREFIX: o.prefix = optarg; break;
+        case OPT_PREFIX_FILE: o.prefix = text_file("--prefix-file", optarg); break;
         case OPT_SUFFIX: o.suffix = optarg; break;
         case 't': o.temperature = cli_double("--temperature", optarg, 0, 100), o.has_temperature = true; break;
         case OPT_TOP_P: o.top_p = cli_double("--top-p", optarg, 1e-9, 1), o.has_top_p = true; break;
@@ -236,8 +241,8 @@ static TinaStatus prompt_tokens(Run *r, const cJSON *record, TinaIds *ids, int v
         status = tina_error(err, TINA_ERR_INPUT, "the system prompt is not valid UTF-8");
     TinaBuf text = {0};
     if (!status)
-        status = tina_chat_render(r->o->template, tina_tokenizer_special_tokens(r->tokenizer)->bos.text, system, problem,
-                                  r->o->suffix, &text, err);
+        status = tina_chat_render(r->o->template, tina_tokenizer_special_tokens(r->tokenizer)->bos.text, system,
+                                  r->o->prefix, problem, r->o->suffix, &text, err);
     if (!status) status = tina_tokenizer_encode(r->tokenizer, text.data, text.len, false, ids, err);
     tina_buf_free(&text);
     return status;

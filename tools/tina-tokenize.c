@@ -24,8 +24,10 @@ static const char usage[] =
     "  -c, --count               add only \"n_tokens\" instead of \"tokens\"\n"
     "      --field NAME          the field to read (default \"text\", or \"tokens\" with --decode)\n"
     "      --template NAME       render the record's \"problem\" (and \"system\") with a chat template first;\n"
-    "                            adds the rendered \"text\". NAME: deepseek-r1, tina, qwen, smollm2, plain\n"
+    "                            adds the rendered \"text\". NAME: deepseek-r1, deepseek-r1-lighteval, tina,\n"
+    "                            qwen, smollm2, plain\n"
     "      --system TEXT         system prompt for records without a \"system\" field (with --template)\n"
+    "      --prefix TEXT         put before each problem (with --template)\n"
     "      --suffix TEXT         appended to each problem, e.g. \" Please reason step by step, ...\" (with --template)\n"
     "      --add-special-tokens  apply the tokenizer's post-processor (BOS) even to rendered prompts\n"
     "      --no-special-tokens   do not apply it to plain text (by default it is applied, as tokenizers does)\n"
@@ -44,7 +46,7 @@ typedef struct {
     const char *field;
     bool has_template;
     TinaTemplate template;
-    const char *system, *suffix;
+    const char *system, *prefix, *suffix;
     int add_special; /* -1: the default for the mode */
     bool skip_special;
     const char *output;
@@ -52,7 +54,7 @@ typedef struct {
 } Options;
 
 static Options parse_options(int argc, char **argv) {
-    enum { OPT_FIELD = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SUFFIX, OPT_ADD_SPECIAL, OPT_NO_SPECIAL, OPT_SKIP_SPECIAL,
+    enum { OPT_FIELD = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_PREFIX, OPT_SUFFIX, OPT_ADD_SPECIAL, OPT_NO_SPECIAL, OPT_SKIP_SPECIAL,
            OPT_PROGRESS };
     static const struct option long_options[] = {
         {"tokenizer", required_argument, NULL, 't'},
@@ -61,6 +63,7 @@ static Options parse_options(int argc, char **argv) {
         {"field", required_argument, NULL, OPT_FIELD},
         {"template", required_argument, NULL, OPT_TEMPLATE},
         {"system", required_argument, NULL, OPT_SYSTEM},
+        {"prefix", required_argument, NULL, OPT_PREFIX},
         {"suffix", required_argument, NULL, OPT_SUFFIX},
         {"add-special-tokens", no_argument, NULL, OPT_ADD_SPECIAL},
         {"no-special-tokens", no_argument, NULL, OPT_NO_SPECIAL},
@@ -86,6 +89,7 @@ static Options parse_options(int argc, char **argv) {
             o.has_template = true;
             break;
         case OPT_SYSTEM: o.system = optarg; break;
+        case OPT_PREFIX: o.prefix = optarg; break;
         case OPT_SUFFIX: o.suffix = optarg; break;
         case OPT_ADD_SPECIAL: o.add_special = 1; break;
         case OPT_NO_SPECIAL: o.add_special = 0; break;
@@ -99,7 +103,8 @@ static Options parse_options(int argc, char **argv) {
     if (!o.tokenizer) cli_usage_error("--tokenizer is required");
     if (o.decode && (o.count || o.has_template || o.add_special >= 0))
         cli_usage_error("--decode does not go with --count, --template or the special-token options of encoding");
-    if (!o.has_template && (o.system || o.suffix)) cli_usage_error("--system and --suffix need --template");
+    if (!o.has_template && (o.system || o.prefix || o.suffix))
+        cli_usage_error("--system, --prefix and --suffix need --template");
     if (o.has_template && o.field) cli_usage_error("--template reads \"problem\" and \"system\"; --field does not apply");
     if (!o.field) o.field = o.decode ? "tokens" : "text";
     if (o.add_special < 0) o.add_special = !o.has_template; /* a rendered prompt carries its own BOS */
@@ -125,7 +130,7 @@ static TinaStatus encode(const Options *o, Work *w, const cJSON *record, TinaErr
         status = tina_chat_turn(record, &problem, &system, err);
         if (!status)
             status = tina_chat_render(o->template, tina_tokenizer_special_tokens(w->tokenizer)->bos.text, system,
-                                      problem, o->suffix, &w->text, err);
+                                      o->prefix, problem, o->suffix, &w->text, err);
         source = w->text.data;
     } else {
         status = tina_record_string(record, o->field, &source, err);

@@ -7,7 +7,8 @@
 #include "io/record.h"
 
 static const char *const names[] = {
-    [TINA_TEMPLATE_DEEPSEEK_R1] = "deepseek-r1", [TINA_TEMPLATE_TINA] = "tina", [TINA_TEMPLATE_QWEN] = "qwen",
+    [TINA_TEMPLATE_DEEPSEEK_R1] = "deepseek-r1", [TINA_TEMPLATE_DEEPSEEK_R1_LIGHTEVAL] = "deepseek-r1-lighteval",
+    [TINA_TEMPLATE_TINA] = "tina", [TINA_TEMPLATE_QWEN] = "qwen",
     [TINA_TEMPLATE_SMOLLM2] = "smollm2", [TINA_TEMPLATE_PLAIN] = "plain",
 };
 
@@ -17,20 +18,22 @@ bool tina_chat_template(const char *name, TinaTemplate *template) {
     return false;
 }
 
-const char *tina_chat_template_names(void) { return "deepseek-r1, tina, qwen, smollm2, plain"; }
+const char *tina_chat_template_names(void) { return "deepseek-r1, deepseek-r1-lighteval, tina, qwen, smollm2, plain"; }
 
-TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *system, const char *problem,
-                            const char *suffix, TinaBuf *out, TinaError *err) {
+TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *system, const char *prefix,
+                            const char *problem, const char *suffix, TinaBuf *out, TinaError *err) {
     const char *parts[12];
     int n = 0;
+    const char *user[3] = {prefix ? prefix : "", problem, suffix ? suffix : ""};
     switch (template) {
     case TINA_TEMPLATE_DEEPSEEK_R1:
+    case TINA_TEMPLATE_DEEPSEEK_R1_LIGHTEVAL:
     case TINA_TEMPLATE_TINA:
+        if (template == TINA_TEMPLATE_DEEPSEEK_R1_LIGHTEVAL) parts[n++] = bos ? bos : "<｜begin▁of▁sentence｜>";
         parts[n++] = bos ? bos : "<｜begin▁of▁sentence｜>";
         parts[n++] = system ? system : "";
         parts[n++] = "<｜User｜>";
-        parts[n++] = problem;
-        parts[n++] = suffix ? suffix : "";
+        parts[n++] = user[0], parts[n++] = user[1], parts[n++] = user[2];
         parts[n++] = template == TINA_TEMPLATE_TINA ? "<｜Assistant｜>" : "<｜Assistant｜><think>\n";
         break;
     case TINA_TEMPLATE_QWEN:
@@ -41,14 +44,12 @@ TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *
         parts[n++] = "<|im_start|>system\n";
         parts[n++] = system ? system : fallback;
         parts[n++] = "<|im_end|>\n<|im_start|>user\n";
-        parts[n++] = problem;
-        parts[n++] = suffix ? suffix : "";
+        parts[n++] = user[0], parts[n++] = user[1], parts[n++] = user[2];
         parts[n++] = "<|im_end|>\n<|im_start|>assistant\n";
         break;
     }
     case TINA_TEMPLATE_PLAIN:
-        parts[n++] = problem;
-        parts[n++] = suffix ? suffix : "";
+        parts[n++] = user[0], parts[n++] = user[1], parts[n++] = user[2];
         break;
     }
     TinaStatus status = TINA_OK;

@@ -54,7 +54,8 @@ grpo pruned KEEP=1 EVAL_EVERY=3 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_V
 check "EVAL_EVERY=3: step 3's adapter scored as the run goes (eval.mk)" jq_true '.[0].benchmarks.toy.problems == 12' pruned/step-0003/eval/scores.json
 check "EVAL_EVERY=3: and step 0, the base model" [ -s pruned/step-0000/eval/scores.json ]
 check "a checkpoint's protocol beside its scores: Tina's by default (EVAL_VARS applied)" jq_true '.[0] | .template ==
-    "tina" and .temperature == 0.6 and .max_new_tokens == 12 and (.suffix | endswith("within \\boxed{}."))' \
+    "deepseek-r1-lighteval" and .temperature == 0.6 and .max_new_tokens == 12 and .n == 1 and .suffix == ""
+    and .prefix_file == "pipelines/recipes/lighteval-math-prefix.txt"' \
     pruned/step-0003/eval/protocol.json
 grpo recipe-eval STEPS=1 EVAL_EVERY=1 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_PROTOCOL=recipe TEMPERATURE=0.9 \
     SUFFIX='$(empty) Answer: $x' > /dev/null 2>&1

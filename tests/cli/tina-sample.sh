@@ -195,4 +195,10 @@ check "--system-file: the same prompt as --system with the file's exact text" \
 check "--system-file: its last newline is part of the prompt" \
     [ "$(tokens_with --system-file system.txt)" != "$(tokens_with --system "$(cat system.txt)")" ]
 bad "--system-file that is not there" "tina-sample: --system-file: " -m "$F/qwen2-f32" --system-file missing.txt plain.jsonl
+# --prefix and --prefix-file: the text before the problem, as if the problem began with it
+printf 'Solve it.\n\n' > prefix.txt
+jq -cn '{id: "a", problem: "Solve it.\n\nWhat is 2 plus 3?"}' > prefixed.jsonl
+check "--prefix-file: the same prompt as the prefix written into the problem" \
+    [ "$(tokens_with --prefix-file prefix.txt)" = "$("$BIN/tina-sample" -m "$F/qwen2-f32" --tokenizer "$TOK" --max-new-tokens 1 -q prefixed.jsonl | jq -c .prompt_tokens)" ]
+check "--prefix: the same as --prefix-file" [ "$(tokens_with --prefix-file prefix.txt)" = "$(tokens_with --prefix $'Solve it.\n\n')" ]
 finish

@@ -32,7 +32,7 @@ static int check_file(const char *path) {
             CHECK(tina_chat_template(want->string, &template));
             TinaBuf out = {0};
             CHECK(tina_chat_render(template, tina_tokenizer_special_tokens(distill)->bos.text,
-                                   system ? system->valuestring : NULL, problem, suffix, &out, &err) == TINA_OK);
+                                   system ? system->valuestring : NULL, NULL, problem, suffix, &out, &err) == TINA_OK);
             CHECK_STR(out.data, want->valuestring);
             if (template == TINA_TEMPLATE_DEEPSEEK_R1) {
                 TinaIds ids = {0};
@@ -65,7 +65,7 @@ static void plain_is_the_problem_and_suffix_and_names_are_known(void) {
     TinaError err;
     TinaTemplate template;
     CHECK(tina_chat_template("plain", &template) && template == TINA_TEMPLATE_PLAIN);
-    CHECK(tina_chat_render(template, NULL, "ignored system", "1+1?", " Think.", &out, &err) == TINA_OK);
+    CHECK(tina_chat_render(template, NULL, "ignored system", NULL, "1+1?", " Think.", &out, &err) == TINA_OK);
     CHECK_STR(out.data, "1+1? Think.");
     CHECK(!tina_chat_template("llama", &template));
     tina_buf_free(&out);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# eval.mk's default protocol against Tina's evaluation: the token ids lighteval (ed084813, with Tina's query templates
+# and the distill's tokenizer) fed the model for four problems (tests/fixtures/eval/lighteval_prompts.jsonl, made by
+# tests/reference/lighteval_prompts.py), rendered with eval.mk's template and prefix files. tina-tokenize renders and
+# encodes as tina-sample does (the same chat and tokenizer code).
+. "$(dirname "$0")/lib.bash"
+FIXTURE=$ROOT/tests/fixtures/eval/lighteval_prompts.jsonl
+TOK=$ROOT/data/models/deepseek-r1-distill-qwen-1.5b
+setting() { (cd "$ROOT" && make -s -f pipelines/eval.mk OUT="$SCRATCH/x" MODEL=m "print-$1"); }
+template=$(setting TEMPLATE)
+check "eval.mk: Tina's protocol by default (deepseek-r1-lighteval, one sample, temperature 0.6, top-p 0.95, 32768)" \
+    [ "$template $(setting N) $(setting TEMPERATURE) $(setting TOP_P) $(setting MAX_NEW_TOKENS)" = \
+      "deepseek-r1-lighteval 1 0.6 0.95 32768" ]
+while read -r record; do
+    id=$(jq -r .id <<<"$record") set=$(jq -r .set <<<"$record")
+    prefix=$(setting PREFIX_FILE)
+    [ "${set#gpqa}" = "$set" ] || prefix=$(setting GPQA_PREFIX_FILE)
+    text=$(cat "$ROOT/$prefix"; printf x) text=${text%x} # the file's text, its last newlines kept
+    jq -c '{problem}' <<<"$record" > problem.jsonl
+    "$BIN/tina-tokenize" -q -t "$TOK" --template "$template" --prefix "$text" problem.jsonl > out
+    check "$id ($set): eval.mk's prompt has lighteval's token ids" \
+        jq -e --argjson want "$(jq -c .ids <<<"$record")" '.tokens == $want' out
+    "$BIN/tina-tokenize" -q -t "$TOK" --template deepseek-r1 --add-special-tokens \
+        --prefix "$text" problem.jsonl > out
+    check "$id: deepseek-r1-lighteval is deepseek-r1 with the tokenizer's BOS added, as lighteval's vLLM model does" \
+        jq -e --argjson want "$(jq -c .ids <<<"$record")" '.tokens == $want' out
+    check "$id: deepseek-r1's text is apply_chat_template's" jq -e --argjson want "$(jq -c .text <<<"$record")" '.text == $want' out
+done < "$FIXTURE"
+check "the fixture: four prompts, each starting with two BOS (151646)" \
+    [ "$(jq -c '.ids[:2]' "$FIXTURE" | sort | uniq -c | sed 's/^ *//')" = "4 [151646,151646]" ]
+finish
