@@ -27,7 +27,8 @@ static const char usage[] =
     "\n"
     "  -r, --reward LIST      rewards and weights, NAME[:WEIGHT],... (repeatable; weight 1 by default):\n"
     "                         accuracy, format, format_r1, tag_count, tag_count_tina, reasoning_steps,\n"
-    "                         length, cosine, repetition, boxed\n"
+    "                         length, cosine, repetition, boxed, length_l1_exact, length_l1_max\n"
+    "                         (the L1 rewards read each record's \"target_length\")\n"
     "  -p, --preset NAME      tina      format:1,accuracy:2   [default when no --reward]\n"
     "                         tina-rs3  format:1,cosine:2\n"
     "                         still     length:1,accuracy:2\n"
@@ -63,12 +64,14 @@ typedef enum {
     COSINE,
     REPETITION,
     BOXED,
+    LENGTH_L1_EXACT,
+    LENGTH_L1_MAX,
     N_KINDS
 } Kind;
 
 static const char *const kind_names[N_KINDS + 1] = {
     "accuracy", "format", "format_r1", "tag_count", "tag_count_tina", "reasoning_steps", "length", "cosine",
-    "repetition", "boxed", NULL};
+    "repetition", "boxed", "length_l1_exact", "length_l1_max", NULL};
 
 typedef struct {
     Kind kind;
@@ -111,6 +114,7 @@ typedef struct {
     bool gold_null, correct, has_pred, truncated;
     size_t pred_offset, pred_len; /* the extracted answer in Group.preds */
     double chars, tokens;
+    double target; /* target_length, for the L1 rewards */
     double values[N_KINDS];
     bool null[N_KINDS];
 } Item;
@@ -213,7 +217,11 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
         status = n_choices ? tina_buf_append(&g->preds, &chosen, 1, err)
                            : tina_buf_append(&g->preds, pred->text.data ? pred->text.data : "", pred->text.len, err);
     }
-    bool needs_gold = uses(o, ACCURACY) || uses(o, LENGTH) || uses(o, COSINE);
+    bool l1 = uses(o, LENGTH_L1_EXACT) || uses(o, LENGTH_L1_MAX);
+    long long target = 0;
+    if (!status && l1) status = tina_record_integer(record, TINA_FIELD(TARGET_LENGTH), 1, 1LL << 30, &target, err);
+    it->target = (double)target;
+    bool needs_gold = uses(o, ACCURACY) || uses(o, LENGTH) || uses(o, COSINE) || l1;
     if (!status && needs_gold) status = gold_text(record, o, scratch, err);
     if (!status && needs_gold && n_choices) {
         int gold_letter = choice_of(scratch->data ? scratch->data : "", choices);
@@ -248,18 +256,26 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
 
 static TinaStatus emit_group(Group *g, const Options *o, Summary *s, TinaWriter *writer, TinaBuf *out,
                              TinaError *err) {
-    if (uses(o, LENGTH) && g->n) {
-        /* a null gold counts as correct here, as in open-r1's len_reward */
+    if ((uses(o, LENGTH) || uses(o, LENGTH_L1_EXACT) || uses(o, LENGTH_L1_MAX)) && g->n) {
+        /* a null gold counts as correct here, as in open-r1's len_reward and Tina's L1 rewards */
         double *lengths = malloc(g->n * sizeof *lengths), *rewards = malloc(g->n * sizeof *rewards);
+        double *targets = malloc(g->n * sizeof *targets);
         bool *correct = malloc(g->n * sizeof *correct);
-        if (!lengths || !rewards || !correct) {
-            free(lengths), free(rewards), free(correct);
+        if (!lengths || !rewards || !targets || !correct) {
+            free(lengths), free(rewards), free(targets), free(correct);
             return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
         }
-        for (size_t i = 0; i < g->n; i++) lengths[i] = g->items[i].chars, correct[i] = g->items[i].correct || g->items[i].gold_null;
+        for (size_t i = 0; i < g->n; i++) {
+            lengths[i] = g->items[i].chars, targets[i] = g->items[i].target;
+            correct[i] = g->items[i].correct || g->items[i].gold_null;
+        }
         tina_reward_length(lengths, correct, (int)g->n, rewards);
         for (size_t i = 0; i < g->n; i++) g->items[i].values[LENGTH] = rewards[i];
-        free(lengths), free(rewards), free(correct);
+        tina_reward_l1(lengths, targets, correct, (int)g->n, false, rewards);
+        for (size_t i = 0; i < g->n; i++) g->items[i].values[LENGTH_L1_EXACT] = rewards[i];
+        tina_reward_l1(lengths, targets, correct, (int)g->n, true, rewards);
+        for (size_t i = 0; i < g->n; i++) g->items[i].values[LENGTH_L1_MAX] = rewards[i];
+        free(lengths), free(rewards), free(targets), free(correct);
     }
     TinaBuf rewards = {0}, pred = {0};
     TinaStatus status = TINA_OK;

@@ -19,6 +19,7 @@ typedef enum { TINA_STAGE_DATA, TINA_STAGE_SAMPLE, TINA_STAGE_REWARD, TINA_STAGE
     X(SUBJECT, "subject", DATA, "the set's subject label")                                                             \
     X(CHOICES, "choices", DATA, "a multiple-choice question's options, in the order their letters name them")        \
     X(SYSTEM, "system", DATA, "this problem's system prompt")                                                          \
+    X(TARGET_LENGTH, "target_length", DATA, "the length an L1 reward asks of its completion (data/import/l1.sh)")     \
     X(PROMPT, "prompt", DATA, "a TRL prompt in place of problem: its text, or chat messages (system, user)")            \
     X(QUESTION, "question", DATA, "the problem's text under the name other data sets give it")                         \
     X(SAMPLE, "sample", SAMPLE, "the completion's index among the G of its prompt")                                   \

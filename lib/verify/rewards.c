@@ -192,3 +192,16 @@ void tina_reward_length(const double *lengths, const bool *correct, int n, doubl
         rewards[i] = correct[i] ? lambda : fmin(0, lambda);
     }
 }
+
+void tina_reward_l1(const double *lengths, const double *targets, const bool *correct, int n, bool max,
+                    double *rewards) {
+    const double alpha = 0.0003, delta = 0.5;
+    bool all_equal = true;
+    for (int i = 1; i < n; i++) all_equal = all_equal && lengths[i] == lengths[0];
+    for (int i = 0; i < n; i++) {
+        double off = alpha * (targets[i] - lengths[i]);
+        if (all_equal) rewards[i] = 0;
+        else if (max) rewards[i] = correct[i] ? fmin(1, fmax(0, off + delta)) : 0;
+        else rewards[i] = (correct[i] ? 1 : 0) - fabs(off);
+    }
+}

@@ -31,6 +31,12 @@ double tina_reward_cosine(double length, double max_length, bool correct, bool c
 /* Kimi 1.5's length reward within a group of n: lambda = 0.5 - (len - min) / (max - min); a correct completion
  * gets lambda, a wrong one min(0, lambda); all 0 when every length is equal. */
 void tina_reward_length(const double *lengths, const bool *correct, int n, double *rewards);
+/* The L1 rewards of Tina's rewards.py (len_reward_l1_exact, _max; alpha 0.0003, delta 0.5) within a group of n, each
+ * completion against its own target length: exact, correct 1 - alpha |len - target|, wrong -alpha |len - target|
+ * (no clamp); max, v = clamp(alpha (target - len) + delta, 0, 1), correct v, wrong 0. All 0 when every length of the
+ * group is equal, as Tina's code has it. */
+void tina_reward_l1(const double *lengths, const double *targets, const bool *correct, int n, bool max,
+                    double *rewards);
 /* Characters (code points) of UTF-8 text. */
 size_t tina_utf8_length(const char *text, size_t len);
 

@@ -19,7 +19,7 @@ awk -F' [|] ' '/^## `/ { split($0, a, "`"); recipe = a[2] }
     /^[|] / && $4 ~ /^`[A-Z_]+`$/ { gsub(/`/, "", $4); v = $5; sub(/ [|]$/, "", v); gsub(/^`|`$/, "", v);
                                      print recipe "\t" $4 "\t" v }' "$TABLE" > rows.tsv
 recipes=$(cut -f 1 rows.tsv | sort -u)
-check "TINA.md: a section for each of Tina's runnable configurations (18)" [ "$(wc -l <<<"$recipes")" = 18 ]
+check "TINA.md: a section for each of Tina's configurations but FastCuRL's (20)" [ "$(wc -l <<<"$recipes")" = 20 ]
 check "TINA.md: every section's recipe is a file" sh -c 'for r in $1; do [ -f "$0/pipelines/recipes/$r.mk" ] || exit 1; done' \
     "$ROOT" "$recipes"
 # mismatches RECIPE JSON: each value of RECIPE's section that JSON does not hold (numbers compared as numbers)
@@ -76,9 +76,20 @@ for i in $(seq 1 12); do
     jq -cn --argjson i "$i" '{id: "t\($i)", problem: "What is \($i) plus \(2 * $i)?", answer: "\(3 * $i)",
         solution: "$\(3 * $i)$", source: "toy"}'
 done > train.jsonl
+# the L1 recipes' set: each record with its target length and system prompt (data/import/l1.sh)
+"$ROOT/data/import/l1.sh" 42 "$ROOT/pipelines/recipes/open-r1-system.txt" < train.jsonl > train-l1.jsonl
+check "l1.sh: a target length from 100 to 4000 on every record, and its 'Think for N tokens.' system prompt" \
+    jq -e -s --rawfile system "$ROOT/pipelines/recipes/open-r1-system.txt" 'length == 12 and all(.[];
+        .target_length >= 100 and .target_length <= 4000 and .system == $system + "\nThink for \(.target_length) tokens.")' \
+    train-l1.jsonl
+check "l1.sh: the same file again for the same seed, another for another seed" sh -c '
+    "$0/data/import/l1.sh" 42 "$0/pipelines/recipes/open-r1-system.txt" < train.jsonl | cmp -s - train-l1.jsonl &&
+    ! "$0/data/import/l1.sh" 7 "$0/pipelines/recipes/open-r1-system.txt" < train.jsonl | cmp -s - train-l1.jsonl' "$ROOT"
 for recipe in $recipes tina-open-rs3-drgrpo-intended; do
+    train=train.jsonl
+    [ "${recipe#tina-l1-}" = "$recipe" ] || train=train-l1.jsonl
     (cd "$ROOT" && make -s -f pipelines/grpo.mk TINA_BIN="$BIN" RUN="$SCRATCH/run-$recipe" RECIPE="$recipe" \
-        MODEL="$F/qwen2-f32" TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/train.jsonl" STEPS=2 BATCH=2 \
+        MODEL="$F/qwen2-f32" TOKENIZER=data/models/tiny-math-bpe TRAIN="$SCRATCH/$train" STEPS=2 BATCH=2 \
         MAX_NEW_TOKENS=8 MAX_PROMPT_TOKENS=256 THREADS=2) > /dev/null 2> "$recipe.log"
     check "$recipe: two steps on the tiny model" sh -c '[ "$(jq -s "map(.step)" "$0/metrics.jsonl" | tr -d " \n")" = "[1,2]" ]' \
         "run-$recipe"

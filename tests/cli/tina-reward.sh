@@ -151,4 +151,14 @@ run tina-reward -q --reward accuracy:2 --nulls trl null-gold.jsonl
 check "--nulls trl: every reward null: the total 0 (nansum of nothing)" jq -e '.reward == 0' out
 run tina-reward -q --nulls lenient null-gold.jsonl
 check "--nulls: another mode is a usage error" [ "$status" = 2 ]
+# the L1 rewards: Tina's rewards.py (len_reward_l1_exact, _max) run on these two completions (9 and 13 characters,
+# target 1000, the first right) gave exact 0.7027, -0.2961 and max 0.7973, 0
+printf '%s\n' '{"id":"p","answer":"5","target_length":1000,"completion":"\\boxed{5}"}' \
+    '{"id":"p","answer":"5","target_length":1000,"completion":"x x \\boxed{7}"}' > l1.jsonl
+run tina-reward -q -r length_l1_exact,length_l1_max l1.jsonl
+check "length_l1_exact, length_l1_max: Tina's values" jq -e -s 'map(.rewards) | (.[0].length_l1_exact - 0.7027 | fabs) < 1e-9
+    and (.[1].length_l1_exact + 0.2961 | fabs) < 1e-9 and (.[0].length_l1_max - 0.7973 | fabs) < 1e-9 and .[1].length_l1_max == 0' out
+jq -c 'del(.target_length)' l1.jsonl > l1-bad.jsonl
+run tina-reward -q -r length_l1_exact l1-bad.jsonl
+check "an L1 reward without target_length: exit 2, naming the field" sh -c '[ "$0" = 2 ] && grep -q target_length err' "$status"
 finish

@@ -33,7 +33,11 @@ RECIPES = {
     "limr_large_rank_ablation": "tina-limr-large-rank", "limr_medium_rank_ablation": "tina-limr-medium-rank",
     "limr_small_rank_ablation": "tina-limr-small-rank", "limr_tiny_rank_ablation": "tina-limr-tiny-rank",
     "open_r1": "tina-openr1", "thoughts": "tina-curated-thoughts", "2thought": "tina-ii-thought",
+    "l1_exact": "tina-l1-exact", "l1_max": "tina-l1-max",
 }
+# configurations whose data set is commented out of constant.py's map: they fail at that lookup as committed; the
+# recipe runs what they evidently meant (the comment's set)
+COMMENTED_OUT_RUNNABLE = {"l1_exact", "l1_max"}
 # Tina's data set (constant.py) -> tina's file (data/SOURCES.md says how to import it)
 SETS = {
     "knoveleng/open-rs": "data/sets/open-rs.jsonl.zst", "knoveleng/open-s1": "data/sets/open-s1.jsonl.zst",
@@ -47,7 +51,8 @@ SETS = {
 SOLUTION_GOLD = {"knoveleng/open-rs", "knoveleng/open-s1", "open-r1/OpenR1-Math-220k"}
 # Tina's reward name -> tina-reward's
 REWARDS = {"accuracy": "accuracy", "format": "format", "tag_count": "tag_count_tina", "length": "length",
-           "reasoning_steps": "reasoning_steps", "cosine": "cosine", "repetition_penalty": "repetition"}
+           "reasoning_steps": "reasoning_steps", "cosine": "cosine", "repetition_penalty": "repetition",
+           "length_l1_exact": "length_l1_exact", "length_l1_max": "length_l1_max"}
 # YAML keys that set how Tina's Python stack runs rather than what it computes
 MACHINERY = {
     "model_name_or_path": "the base model: MODEL", "attn_implementation": "tina's own attention kernels",
@@ -166,10 +171,22 @@ def rows_of(name):
     # the data, the prompt and the run length
     constant = "tina/utils/constant.py"
     set_name = config["model_post_train_dataset_name"]
-    entry = rf'^\s*"{re.escape(set_name)}"\s*:\s*("[^"]*")'
+    l1 = name in COMMENTED_OUT_RUNNABLE
+    entry = rf'^\s*{"# " if l1 else ""}"{re.escape(set_name)}"\s*:\s*("[^"]*")'
     dataset = yaml.safe_load(re.search(entry, open(os.path.join(REPO, constant)).read(), re.M).group(1))
-    row("model_post_train_dataset_name", f"{set_name} = {dataset}", "TRAIN", SETS[dataset],
-        f"{line_of(path, 'model_post_train_dataset_name')}, {line_matching(constant, entry)}")
+    if l1:
+        row("model_post_train_dataset_name", f"{set_name}: commented out of RL_POST_TRAIN_CONFIG_MAP, so grpo.py:101 "
+            f"fails as committed; the comment names {dataset}", "TRAIN", "data/sets/deepscaler-l1.jsonl.zst",
+            f"{line_of(path, 'model_post_train_dataset_name')}, {line_matching(constant, entry)}")
+        rows.append(("target_length and the prompt", "random.randint(100, 4000) a record; the system prompt + "
+                     "\"\\nThink for N tokens.\"", line_matching("tina/post_train_hf/preprocess.py", r"randint"), "",
+                     "data/import/l1.sh (seeded) writes target_length and each record's system prompt"))
+        rows.append(("the L1 rewards as committed", "fail: target_length reaches them as a list "
+                     "(grpo_trainer.py passes columns as lists); tina scores each completion against its own",
+                     line_matching("tina/post_train_hf/rewards.py", r"def len_reward_l1_exact"), "", "-"))
+    else:
+        row("model_post_train_dataset_name", f"{set_name} = {dataset}", "TRAIN", SETS[dataset],
+            f"{line_of(path, 'model_post_train_dataset_name')}, {line_matching(constant, entry)}")
     if "model_post_train_dataset_config" in config:
         row("model_post_train_dataset_config", config["model_post_train_dataset_config"], "",
             "the importer's input is that config's files (data/SOURCES.md)")
@@ -186,7 +203,7 @@ def rows_of(name):
     reward = "--reward " + ",".join(f"{REWARDS[f]}:{number(w)}" for f, w in zip(funcs, weights))
     if cosine:
         reward += " --cosine-max-len 3584"
-    gold_rewards = {"accuracy", "cosine", "length"} & set(funcs)
+    gold_rewards = {"accuracy", "cosine", "length", "length_l1_exact", "length_l1_max"} & set(funcs)
     if gold_rewards and dataset in SOLUTION_GOLD:
         reward += " --gold-field solution"
     if {"accuracy", "cosine"} & set(funcs):
@@ -200,9 +217,12 @@ def rows_of(name):
         where = line_matching("tina/post_train_hf/grpo.py", r"if 'solution' not in train_dataset\.column_names and")
         if "deepscaler" in set_name:
             where += ", " + line_matching("tina/post_train_hf/grpo.py", r"rename_column\('answer', 'solution'\)")
-        rows.append(("the gold of " + ", ".join(sorted(gold_rewards)),
-                     "the `solution` column (the worked solution: its last \\boxed{})" if dataset in SOLUTION_GOLD
-                     else "the `answer` column, as $answer$", where, "", "REWARDS' --gold-field solution"
+        gold = ("the `solution` column (the worked solution: its last \\boxed{})" if dataset in SOLUTION_GOLD
+                else "the `answer` column, as $answer$")
+        if l1:
+            gold = ("as restored, DeepScaleR's `solution` column (grpo.py's renaming keys on the configuration's name, "
+                    "l1_*, not on the set); tina takes the `answer` the DeepScaleR configuration uses")
+        rows.append(("the gold of " + ", ".join(sorted(gold_rewards)), gold, where, "", "REWARDS' --gold-field solution"
                      if dataset in SOLUTION_GOLD else "tina-reward's default, the `answer` field"))
     if {"accuracy", "cosine"} & set(funcs):
         rows.append(("a reward that is None (an unparseable gold)", "counted as nothing: the total is the other "
@@ -278,7 +298,8 @@ def main():
     for name in skipped:
         data = re.search(rf'#\s*"{re.escape(name)}"', open(os.path.join(REPO, "tina/utils/constant.py")).read())
         why = ("its data set is commented out of RL_POST_TRAIN_CONFIG_MAP (tina/utils/constant.py), so the "
-               "configuration fails at that lookup as committed") if data else "not mapped"
+               "configuration fails at that lookup as committed; FastCuRL is neither shipped nor importable") if data \
+            else "not mapped"
         print(f"- `train_model_{name}.yaml`: {why}.")
 
 
