@@ -82,13 +82,12 @@ typedef struct {
     const char *stops[MAX_STOPS];
 } Options;
 
-/* a text file's bytes, exactly, for option (the process keeps them) */
-static const char *text_file(const char *option, const char *path) {
-    TinaBuf text = {0};
+/* a text file's bytes, exactly, for option, read into text (static: the process keeps them to its end) */
+static const char *text_file(const char *option, const char *path, TinaBuf *text) {
     TinaError err = {0};
-    if (tina_read_file(path, &text, &err)) cli_usage_error("%s: %s", option, err.message);
-    if (!text.data || memchr(text.data, '\0', text.len)) cli_usage_error("%s %s: empty, or holds a NUL byte", option, path);
-    return text.data;
+    if (tina_read_file(path, text, &err)) cli_usage_error("%s: %s", option, err.message);
+    if (!text->data || memchr(text->data, '\0', text->len)) cli_usage_error("%s %s: empty, or holds a NUL byte", option, path);
+    return text->data;
 }
 
 static Options parse_options(int argc, char **argv) {
@@ -118,6 +117,7 @@ static Options parse_options(int argc, char **argv) {
         {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
     };
     static const char *const long_prompts[] = {"truncate", "skip", NULL};
+    static TinaBuf system_text, prefix_text; /* --system-file's and --prefix-file's */
     static const char *const devices[] = {"cpu", "cuda", NULL};
     Options o = {.samples = 1, .max_new = 1024, .max_prompt = 1024, .batch = -1, .prefill = -1, .seed = 42,
                  .template = TINA_TEMPLATE_TINA, .as_field = "logprobs", .device = "cpu"};
@@ -133,9 +133,9 @@ static Options parse_options(int argc, char **argv) {
                 cli_usage_error("--template: '%s' is not one of: %s", optarg, tina_chat_template_names());
             break;
         case OPT_SYSTEM: o.system = optarg; break;
-        case OPT_SYSTEM_FILE: o.system = text_file("--system-file", optarg); break;
+        case OPT_SYSTEM_FILE: o.system = text_file("--system-file", optarg, &system_text); break;
         case OPT_PREFIX: o.prefix = optarg; break;
-        case OPT_PREFIX_FILE: o.prefix = text_file("--prefix-file", optarg); break;
+        case OPT_PREFIX_FILE: o.prefix = text_file("--prefix-file", optarg, &prefix_text); break;
         case OPT_SUFFIX: o.suffix = optarg; break;
         case 't': o.temperature = cli_double("--temperature", optarg, 0, 100), o.has_temperature = true; break;
         case OPT_TOP_P: o.top_p = cli_double("--top-p", optarg, 1e-9, 1), o.has_top_p = true; break;
