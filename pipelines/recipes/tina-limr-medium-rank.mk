@@ -3,11 +3,5 @@
 # tests/cli/recipes.sh checks them).
 RANK ?= 16
 ALPHA ?= 64
-TRAIN ?= data/sets/limr.jsonl
-G ?= 4
-TOTAL_STEPS ?= 360
-STEPS ?= 180
-REWARDS ?= --reward format:1,accuracy:2 --nulls trl
-SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 SAVE_EVERY ?= 50
-include pipelines/recipes/tina-common.mk
+include pipelines/recipes/tina-limr.mk
