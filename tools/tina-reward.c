@@ -27,7 +27,8 @@ static const char usage[] =
     "\n"
     "  -r, --reward LIST      rewards and weights, NAME[:WEIGHT],... (repeatable; weight 1 by default):\n"
     "                         accuracy, format, format_r1, tag_count, tag_count_tina, reasoning_steps,\n"
-    "                         length, cosine, repetition, boxed, length_l1_exact, length_l1_max\n"
+    "                         length, cosine, repetition, boxed, boxed_number,\n"
+    "                         length_l1_exact, length_l1_max\n"
     "                         (the L1 rewards read each record's \"target_length\")\n"
     "  -p, --preset NAME      tina      format:1,accuracy:2   [default when no --reward]\n"
     "                         tina-rs3  format:1,cosine:2\n"
@@ -64,6 +65,7 @@ typedef enum {
     COSINE,
     REPETITION,
     BOXED,
+    BOXED_NUMBER,
     LENGTH_L1_EXACT,
     LENGTH_L1_MAX,
     N_KINDS
@@ -71,7 +73,7 @@ typedef enum {
 
 static const char *const kind_names[N_KINDS + 1] = {
     "accuracy", "format", "format_r1", "tag_count", "tag_count_tina", "reasoning_steps", "length", "cosine",
-    "repetition", "boxed", "length_l1_exact", "length_l1_max", NULL};
+    "repetition", "boxed", "boxed_number", "length_l1_exact", "length_l1_max", NULL};
 
 typedef struct {
     Kind kind;
@@ -247,6 +249,7 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
         if (it->gold_null && o->nulls_trl) v[COSINE] = 1; /* Tina's rewards.py: "Skip unparseable examples" */
         if (uses(o, REPETITION)) v[REPETITION] = tina_reward_repetition(completion, completion_len, o->ngram, o->max_penalty);
         v[BOXED] = tina_reward_boxed(completion, completion_len);
+        v[BOXED_NUMBER] = tina_reward_boxed_number(completion, completion_len);
     }
     cJSON_Delete(record);
     if (status) return status;

@@ -82,6 +82,44 @@ double tina_reward_boxed(const char *text, size_t len) {
     return found;
 }
 
+/* The last "\boxed{" of the text, closed by its matching "}" (a box cut off by the length limit holds nothing), must
+ * hold a plain decimal number: a sign, digits (thousands may be grouped by commas), a fraction part, spaces around. */
+double tina_reward_boxed_number(const char *text, size_t len) {
+    static const char open[] = "\\boxed{";
+    const size_t k = sizeof open - 1;
+    const char *last = NULL;
+    for (const char *p = text, *hit; (size_t)(text + len - p) >= k && (hit = memmem(p, (size_t)(text + len - p), open, k));
+         p = hit + 1)
+        last = hit;
+    if (!last) return 0;
+    const char *content = last + k, *end = text + len, *close = NULL;
+    size_t depth = 1;
+    for (const char *p = content; p < end && !close; p++)
+        if (*p == '{') depth++;
+        else if (*p == '}' && --depth == 0) close = p;
+    if (!close) return 0;
+    const char *p = content;
+    while (p < close && isspace((unsigned char)*p)) p++;
+    if (p < close && (*p == '-' || *p == '+')) p++;
+    size_t digits = 0, group = 0;
+    bool grouped = false;
+    for (; p < close && (isdigit((unsigned char)*p) || *p == ','); p++) {
+        if (*p == ',') {
+            if (!digits || (grouped && group != 3) || (!grouped && group > 3)) return 0;
+            grouped = true, group = 0;
+        } else
+            digits++, group++;
+    }
+    if (!digits || (grouped && group != 3)) return 0;
+    if (p < close && *p == '.') {
+        const char *fraction = ++p;
+        while (p < close && isdigit((unsigned char)*p)) p++;
+        if (p == fraction) return 0;
+    }
+    while (p < close && isspace((unsigned char)*p)) p++;
+    return p == close;
+}
+
 double tina_reward_format_r1(const char *text, size_t len) {
     pthread_once(&compiled, compile_patterns);
     if (!format_r1_re) return 0;

@@ -13,6 +13,10 @@ double tina_reward_format(const char *text, size_t len);
 /* For instruct models asked to box their answer (an answer-format reward where there are no think tags): 1 if the
  * text holds a complete, non-empty \boxed{...} (its braces balanced), else 0. */
 double tina_reward_boxed(const char *text, size_t len);
+/* The same, where the box must hold an answer of its own: 1 if the last \boxed{...} is complete and holds a plain
+ * decimal number (sign, digits, thousands commas, fraction part), else 0. A box with a placeholder or words copied
+ * from the prompt ("\boxed{N}", "\boxed{number}") earns nothing. */
+double tina_reward_boxed_number(const char *text, size_t len);
 /* open-r1's format reward: 1 if the text matches ^<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>$ (dot-all,
  * multi-line, anchored at the start), else 0. */
 double tina_reward_format_r1(const char *text, size_t len);

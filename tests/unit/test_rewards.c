@@ -27,6 +27,27 @@ static void boxed_wants_a_complete_box(void) {
     CHECK(tina_reward_boxed(TEXT("put it in \\boxed{} like \\boxed{}")) == 0); /* empty boxes answer nothing */
 }
 
+/* Only a number in the last box counts: a placeholder copied from the prompt, words or LaTeX earn nothing. */
+static void boxed_number_wants_a_number_in_the_last_box(void) {
+    CHECK(tina_reward_boxed_number(TEXT("So the answer is \\boxed{42}.")) == 1);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{ -3.5 }")) == 1);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{1,234,567}")) == 1);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{+7}")) == 1);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{N}")) == 0);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{number}")) == 0);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{}")) == 0);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{12 apples}")) == 0);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{\\frac{1}{2}}")) == 0);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{12,34}")) == 0);   /* commas group thousands only */
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{1234,567}")) == 0);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{3.}")) == 0);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{-}")) == 0);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{12} then \\boxed{N}")) == 0); /* the last box answers */
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{N} then \\boxed{12}")) == 1);
+    CHECK(tina_reward_boxed_number(TEXT("\\boxed{12")) == 0);        /* cut off by the length limit */
+    CHECK(tina_reward_boxed_number(TEXT("the answer is 12")) == 0);
+}
+
 /* A box is closed by the "}" that ends its own group, whatever came before it or is nested in it. */
 static void boxed_matches_braces_as_groups(void) {
     CHECK(tina_reward_boxed(TEXT("\\boxed{\\boxed{}}")) == 1);   /* the outer box holds an empty one */
@@ -156,6 +177,7 @@ int main(void) {
     static const TestCase tests[] = {
         {"format_wants_the_closing_think_tag_exactly_once", format_wants_the_closing_think_tag_exactly_once},
         {"boxed_wants_a_complete_box", boxed_wants_a_complete_box},
+        {"boxed_number_wants_a_number_in_the_last_box", boxed_number_wants_a_number_in_the_last_box},
         {"boxed_matches_braces_as_groups", boxed_matches_braces_as_groups},
         {"many_boxes_take_one_pass", many_boxes_take_one_pass},
         {"deep_nesting_does_not_parse", deep_nesting_does_not_parse},

@@ -1,0 +1,31 @@
+# SmolLM2-135M-Instruct (make smollm2) trained with GRPO-LoRA on the demo's arithmetic word problems
+# (data/demo/train.jsonl: one- and two-step sums, differences and products of small numbers; data/demo/heldout.jsonl
+# is a disjoint set never trained on). `make smollm2-demo` runs it: the base evaluated, trained, evaluated again.
+# The prompt asks for the answer "as \boxed{number}": of 25 held-out problems x 4 samples at temperature 0.7, the
+# base boxes 34% of its answers with it but only 12% hold a number (the rest copy the placeholder), where " Put the
+# final answer in \boxed{}." gives 4% and a system prompt 1-2%.
+# Rewards that copying the prompt cannot earn: accuracy (the last box equals the gold) at 2, boxed_number (the last
+# box holds a number) at 1; tina-reward's plain `boxed` paid the GSM8K run for a copied \boxed{N}
+# (bench/runs/smollm2-gsm8k).
+TINA_CACHE ?= $(HOME)/.cache/tina
+MODEL ?= $(TINA_CACHE)/smollm2-135m-instruct
+TRAIN ?= data/demo/train.jsonl
+TEMPLATE ?= smollm2
+SUFFIX ?= $(empty) Give the final answer as \boxed{number}.
+G ?= 8
+BATCH ?= 8
+STEPS ?= 50
+TOTAL_STEPS ?= 50
+REWARDS ?= --reward accuracy:2,boxed_number:1
+MAX_NEW_TOKENS ?= 128
+MAX_PROMPT_TOKENS ?= 128
+RANK ?= 16
+ALPHA ?= 32
+DROPOUT ?= 0
+LR ?= 1e-4
+SCHEDULE ?= constant
+WARMUP_RATIO ?= 0
+MICRO_BATCH_TOKENS ?= 2048
+# its checkpoints are scored with its own prompt: the model never sees Tina's
+EVAL_PROTOCOL ?= recipe
+include pipelines/recipes/tina-common.mk
