@@ -32,6 +32,8 @@ static const char usage[] =
     "  -n, --samples G            completions per prompt (default 1)\n"
     "      --template NAME        chat template for \"problem\": deepseek-r1, deepseek-r1-lighteval,\n"
     "                             tina (default), qwen, smollm2, plain\n"
+    "      --problem-field NAME   the problem's field, text or chat messages (default: \"problem\", else a\n"
+    "                             TRL \"prompt\", else \"question\")\n"
     "      --system TEXT          system prompt for records without \"system\"\n"
     "      --system-file FILE     the same, FILE's bytes as they are (a last newline kept)\n"
     "      --prefix TEXT          put before every problem\n"
@@ -71,7 +73,7 @@ static const char usage[] =
 enum { MAX_STOPS = 16, AUTO_BATCH = 0, AUTO_BATCH_MOST = 1024 };
 
 typedef struct {
-    const char *model, *adapter, *tokenizer, *output, *system, *prefix, *suffix, *as_field, *device;
+    const char *model, *adapter, *tokenizer, *output, *system, *prefix, *suffix, *problem_field, *as_field, *device;
     int samples, top_k, max_new, max_prompt, batch, prefill, threads, n_stops;
     long long kv_tokens;
     double temperature, top_p;
@@ -91,7 +93,7 @@ static const char *text_file(const char *option, const char *path, TinaBuf *text
 }
 
 static Options parse_options(int argc, char **argv) {
-    enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SYSTEM_FILE, OPT_PREFIX, OPT_PREFIX_FILE, OPT_SUFFIX, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT,
+    enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SYSTEM_FILE, OPT_PREFIX, OPT_PREFIX_FILE, OPT_SUFFIX, OPT_PROBLEM_FIELD, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT,
            OPT_LONG, OPT_SEED, OPT_STOP, OPT_AT_TEMPERATURE, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_FORCED,
            OPT_NO_ADAPTER, OPT_AS, OPT_PROGRESS, OPT_IGNORE_EOS, OPT_PREFILL, OPT_KV_TOKENS };
     static const struct option long_options[] = {
@@ -100,7 +102,8 @@ static Options parse_options(int argc, char **argv) {
         {"template", required_argument, NULL, OPT_TEMPLATE}, {"system", required_argument, NULL, OPT_SYSTEM},
         {"system-file", required_argument, NULL, OPT_SYSTEM_FILE},
         {"prefix", required_argument, NULL, OPT_PREFIX}, {"prefix-file", required_argument, NULL, OPT_PREFIX_FILE},
-        {"suffix", required_argument, NULL, OPT_SUFFIX}, {"temperature", required_argument, NULL, 't'},
+        {"suffix", required_argument, NULL, OPT_SUFFIX}, {"problem-field", required_argument, NULL, OPT_PROBLEM_FIELD},
+        {"temperature", required_argument, NULL, 't'},
         {"top-p", required_argument, NULL, OPT_TOP_P}, {"top-k", required_argument, NULL, OPT_TOP_K},
         {"max-new-tokens", required_argument, NULL, OPT_MAX_NEW},
         {"max-prompt-tokens", required_argument, NULL, OPT_MAX_PROMPT},
@@ -137,6 +140,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_PREFIX: o.prefix = optarg; break;
         case OPT_PREFIX_FILE: o.prefix = text_file("--prefix-file", optarg, &prefix_text); break;
         case OPT_SUFFIX: o.suffix = optarg; break;
+        case OPT_PROBLEM_FIELD: o.problem_field = optarg; break;
         case 't': o.temperature = cli_double("--temperature", optarg, 0, 100), o.has_temperature = true; break;
         case OPT_TOP_P: o.top_p = cli_double("--top-p", optarg, 1e-9, 1), o.has_top_p = true; break;
         case OPT_TOP_K: o.top_k = (int)cli_integer("--top-k", optarg, 0, 1 << 30), o.has_top_k = true; break;
@@ -233,7 +237,7 @@ static TinaStatus prompt_tokens(Run *r, const cJSON *record, TinaIds *ids, int v
     if (cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(PROMPT_TOKENS)))
         return tina_record_ids(record, TINA_FIELD(PROMPT_TOKENS), vocab, ids, err);
     const char *problem = NULL, *system = r->o->system;
-    TinaStatus status = tina_chat_turn(record, &problem, &system, err);
+    TinaStatus status = tina_chat_turn(record, r->o->problem_field, &problem, &system, err);
     /* a prompt that is not UTF-8 is a damaged file, not text to sample from (tina-tokenize reads it as U+FFFD) */
     if (!status && !tina_utf8_valid(problem, strlen(problem)))
         status = tina_error(err, TINA_ERR_INPUT, "the problem's text is not valid UTF-8");

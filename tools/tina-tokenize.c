@@ -22,7 +22,8 @@ static const char usage[] =
     "  -t, --tokenizer PATH      model folder (tokenizer.json[.zst], tokenizer_config.json) or tokenizer.json\n"
     "  -d, --decode              read \"tokens\" (ids) and add \"text\"\n"
     "  -c, --count               add only \"n_tokens\" instead of \"tokens\"\n"
-    "      --field NAME          the field to read (default \"text\", or \"tokens\" with --decode)\n"
+    "      --field NAME          the field to read (default \"text\", or \"tokens\" with --decode; with\n"
+    "                            --template, the problem's: text or chat messages)\n"
     "      --template NAME       render the record's \"problem\" (and \"system\") with a chat template first;\n"
     "                            adds the rendered \"text\". NAME: deepseek-r1, deepseek-r1-lighteval, tina,\n"
     "                            qwen, smollm2, plain\n"
@@ -105,8 +106,7 @@ static Options parse_options(int argc, char **argv) {
         cli_usage_error("--decode does not go with --count, --template or the special-token options of encoding");
     if (!o.has_template && (o.system || o.prefix || o.suffix))
         cli_usage_error("--system, --prefix and --suffix need --template");
-    if (o.has_template && o.field) cli_usage_error("--template reads \"problem\" and \"system\"; --field does not apply");
-    if (!o.field) o.field = o.decode ? "tokens" : "text";
+    if (!o.field && !o.has_template) o.field = o.decode ? "tokens" : "text";
     if (o.add_special < 0) o.add_special = !o.has_template; /* a rendered prompt carries its own BOS */
     return o;
 }
@@ -127,7 +127,7 @@ static TinaStatus encode(const Options *o, Work *w, const cJSON *record, TinaErr
     TinaStatus status;
     if (o->has_template) {
         const char *problem = NULL, *system = o->system;
-        status = tina_chat_turn(record, &problem, &system, err);
+        status = tina_chat_turn(record, o->field, &problem, &system, err);
         if (!status)
             status = tina_chat_render(o->template, tina_tokenizer_special_tokens(w->tokenizer)->bos.text, system,
                                       o->prefix, problem, o->suffix, &w->text, err);

@@ -58,48 +58,65 @@ TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *
 }
 
 /* a chat message's role and content, both strings */
-static TinaStatus message(const cJSON *m, int i, const char **role, const char **content, TinaError *err) {
+static TinaStatus message(const cJSON *m, const char *field, int i, const char **role, const char **content,
+                          TinaError *err) {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role"), *c = cJSON_GetObjectItemCaseSensitive(m, "content");
     if (!cJSON_IsString(r) || !cJSON_IsString(c))
-        return tina_error(err, TINA_ERR_INPUT, "field \"prompt\": message %d is not {\"role\": ..., \"content\": ...} "
-                          "with strings", i);
+        return tina_error(err, TINA_ERR_INPUT, "field \"%s\": message %d is not {\"role\": ..., \"content\": ...} "
+                          "with strings", field, i);
     *role = r->valuestring, *content = c->valuestring;
     return TINA_OK;
 }
 
-TinaStatus tina_chat_turn(const cJSON *record, const char **problem, const char **system, TinaError *err) {
+/* A prompt as TRL takes one: the problem's text, or chat messages (one user turn, a system turn at most). */
+static TinaStatus trl_prompt(const cJSON *prompt, const char *field, const char **problem, const char **system,
+                             TinaError *err) {
+    if (cJSON_IsString(prompt)) {
+        *problem = prompt->valuestring;
+        return TINA_OK;
+    }
+    if (!cJSON_IsArray(prompt))
+        return tina_error(err, TINA_ERR_INPUT, "field \"%s\" is neither text nor a list of chat messages", field);
+    int users = 0, systems = 0, i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, prompt) {
+        const char *role = NULL, *content = NULL;
+        TinaStatus status = message(m, field, i++, &role, &content, err);
+        if (status) return status;
+        if (strcmp(role, "user") == 0) *problem = content, users++;
+        else if (strcmp(role, "system") == 0) *system = content, systems++;
+        else return tina_error(err, TINA_ERR_INPUT, "field \"%s\": a '%s' turn (tina renders one user turn, after a "
+                               "system turn at most)", field, role);
+    }
+    if (users != 1 || systems > 1)
+        return tina_error(err, TINA_ERR_INPUT, "field \"%s\": %d user and %d system turns (one user turn, and a "
+                          "system turn at most)", field, users, systems);
+    return TINA_OK;
+}
+
+TinaStatus tina_chat_turn(const cJSON *record, const char *field, const char **problem, const char **system,
+                          TinaError *err) {
     TinaStatus status = TINA_OK;
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(PROMPT));
-    if (cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(PROBLEM)) || (!prompt &&
-        !cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(QUESTION)))) {
+    if (field) {
+        const cJSON *named = cJSON_GetObjectItemCaseSensitive(record, field);
+        if (!named) return tina_error(err, TINA_ERR_INPUT, "field \"%s\" (named as the problem's) is missing", field);
+        status = trl_prompt(named, field, problem, system, err);
+    } else if (cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(PROBLEM)) || (!prompt &&
+               !cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(QUESTION)))) {
         status = tina_record_string(record, TINA_FIELD(PROBLEM), problem, err);
         if (status) {
             char why[sizeof err->message];
             snprintf(why, sizeof why, "%s", err->message);
-            return tina_error(err, TINA_ERR_INPUT, "%s (or a TRL \"prompt\", or a \"question\")", why);
+            return tina_error(err, TINA_ERR_INPUT, "%s (or a TRL \"prompt\", or a \"question\"; or name the "
+                              "problem's field)", why);
         }
     } else if (!prompt) {
-        if ((status = tina_record_string(record, TINA_FIELD(QUESTION), problem, err))) return status;
-    } else if (cJSON_IsString(prompt)) {
-        *problem = prompt->valuestring;
-    } else if (cJSON_IsArray(prompt)) {
-        int users = 0, systems = 0, i = 0;
-        const cJSON *m;
-        cJSON_ArrayForEach(m, prompt) {
-            const char *role = NULL, *content = NULL;
-            if ((status = message(m, i++, &role, &content, err))) return status;
-            if (strcmp(role, "user") == 0) *problem = content, users++;
-            else if (strcmp(role, "system") == 0) *system = content, systems++;
-            else return tina_error(err, TINA_ERR_INPUT, "field \"prompt\": a '%s' turn (tina renders one user turn, "
-                                   "after a system turn at most)", role);
-        }
-        if (users != 1 || systems > 1)
-            return tina_error(err, TINA_ERR_INPUT, "field \"prompt\": %d user and %d system turns (one user turn, "
-                              "and a system turn at most)", users, systems);
+        status = tina_record_string(record, TINA_FIELD(QUESTION), problem, err);
     } else {
-        return tina_error(err, TINA_ERR_INPUT, "field \"prompt\" is neither text nor a list of chat messages");
+        status = trl_prompt(prompt, TINA_FIELD(PROMPT), problem, system, err);
     }
-    if (cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SYSTEM)))
+    if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SYSTEM)))
         status = tina_record_string(record, TINA_FIELD(SYSTEM), system, err);
     return status;
 }

@@ -42,8 +42,10 @@ TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *
 
 /* The user turn and system prompt a record asks for: its "problem" (and "system"), or as other tools' data sets
  * give them, a TRL "prompt" (the problem's text, or chat messages: at most one system turn and exactly one user
- * turn) or a "question". system keeps its value (the caller's default) when the record names none. The strings
- * belong to the record. An error names the field that is missing or malformed. */
-TinaStatus tina_chat_turn(const cJSON *record, const char **problem, const char **system, TinaError *err);
+ * turn) or a "question"; field, when not NULL, names the problem's field instead (text or chat messages, as a TRL
+ * prompt). system keeps its value (the caller's default) when the record names none. The strings belong to the
+ * record. An error names the field that is missing or malformed. */
+TinaStatus tina_chat_turn(const cJSON *record, const char *field, const char **problem, const char **system,
+                          TinaError *err);
 
 #endif

@@ -154,7 +154,7 @@ bad() { # NAME MESSAGE ARG...
     check "$name: no output file" [ ! -e result.jsonl ]
 }
 echo '{"id":"x","text":"no problem field"}' > noproblem.jsonl
-bad "missing problem" 'noproblem.jsonl:1: field "problem" is missing (or a TRL "prompt", or a "question")' \
+bad "missing problem" 'noproblem.jsonl:1: field "problem" is missing (or a TRL "prompt", or a "question"; or name the problem'"'"'s field)' \
     -m "$F/qwen2-f32" noproblem.jsonl
 # other tools' data sets as they come: TRL's "prompt" (text, or chat messages) and "question" are the problem
 jq -cn '{id: "a", problem: "What is 2 plus 3?", system: "Be brief."}' > as-problem.jsonl
@@ -168,6 +168,21 @@ for form in problem messages prompt question; do
 done
 check "a TRL prompt (chat messages or text) and a question render as the problem does" \
     sh -c 'cmp -s tokens-problem tokens-messages && cmp -s tokens-problem tokens-prompt && cmp -s tokens-problem tokens-question'
+# a data set's own names: --problem-field (text or chat messages), over the problem a record may also have
+jq -cn '{id: "a", problem: "ignored", instruction: "What is 2 plus 3?", system: "Be brief."}' > as-instruction.jsonl
+jq -cn '{id: "a", query: [{role: "system", content: "Be brief."}, {role: "user", content: "What is 2 plus 3?"}]}' \
+    > as-query.jsonl
+for form in instruction query; do
+    run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" --max-new-tokens 2 --seed 1 --problem-field "$form" "as-$form.jsonl"
+    jq -c '.prompt_tokens' out > "tokens-$form"
+done
+check "--problem-field: a field of text, or of chat messages, renders as the problem does" \
+    sh -c 'cmp -s tokens-problem tokens-instruction && cmp -s tokens-problem tokens-query'
+bad "--problem-field names a field the record lacks" \
+    'as-problem.jsonl:1: field "instruction" (named as the problem'"'"'s) is missing' \
+    -m "$F/qwen2-f32" --problem-field instruction as-problem.jsonl
+bad "--problem-field names a number" 'field "id" is neither text nor a list of chat messages' \
+    -m "$F/qwen2-f32" --problem-field id <(jq -cn '{id: 7}')
 jq -cn '{problem: "What is 2 plus 3?"}' > no-id.jsonl
 run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" --max-new-tokens 2 -n 2 no-id.jsonl
 check "a prompt without an id: sampled, and said once (the next tools group by id)" \

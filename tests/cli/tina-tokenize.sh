@@ -32,6 +32,14 @@ check "--template qwen: --system for records without one, the record's own other
 run tina-tokenize -t "$DISTILL" --template qwen prompts.jsonl
 check "--template qwen: Qwen's default system prompt" \
     jq_true '.[0].text | startswith("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>")'
+cp out qwen-default.jsonl
+jq -c '{instruction: .problem} + (if .system then {system} else {} end)' prompts.jsonl > instructions.jsonl
+run tina-tokenize -t "$DISTILL" --template qwen --field instruction instructions.jsonl
+check "--template --field NAME: the problem under another name renders as \"problem\" does" \
+    jq -e -s --slurpfile want qwen-default.jsonl 'map(.tokens) == ($want | map(.tokens))' out
+run tina-tokenize -t "$DISTILL" --template qwen --field instruction prompts.jsonl
+check "--template --field NAME: a record without it is refused, naming the field" \
+    sh -c '[ "$0" = 2 ] && grep -qF "prompts.jsonl:1: field \"instruction\" (named as the problem'"'"'s) is missing" err' "$status"
 run tina-tokenize -t "$DISTILL" --template deepseek-r1 --add-special-tokens prompts.jsonl
 check "--add-special-tokens on a rendered prompt gives the double BOS it asks for" jq_true '.[0].tokens[:2] == [151646, 151646]'
 
