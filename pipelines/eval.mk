@@ -48,11 +48,8 @@ $(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX
 $(call safe_require,SETS SOLUTION_GOLD_SETS,words)
 # the prompt suffix is text: tina-sample gets it from the environment, as written
 export TINA_SUFFIX := $(call safe_text,SUFFIX)
-# one make at a time in OUT, as grpo.mk in a run's folder (pipelines/lock.sh)
-ifeq ($(filter n,$(firstword -$(MAKEFLAGS)))$(filter print-%,$(MAKECMDGOALS)),)
-lock_refusal := $(shell pipelines/lock.sh $(OUT) $$PPID)
-$(if $(lock_refusal),$(error $(lock_refusal)))
-endif
+# one make at a time in OUT, as grpo.mk in a run's folder
+$(call safe_lock,$(OUT))
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c

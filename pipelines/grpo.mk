@@ -95,14 +95,9 @@ $(call safe_require,REWARDS EXTRA_UPDATE EVAL_SETS EVAL_VARS SBATCH_FLAGS,words)
 # the prompt suffix is text: the tools get it from the environment, as written
 export TINA_SUFFIX := $(call safe_text,SUFFIX)
 
-# One make at a time in a run's folder: the first one started takes RUN/.lock (pipelines/lock.sh) and removes what
-# a killed run left half-written; another one stops here, naming the holder (exit 2). Its own sub-makes and Slurm
-# tasks know the run is theirs from TINA_LOCKED_RUN. Not for print-* goals, nor for make -n.
-ifeq ($(filter $(RUN),$(TINA_LOCKED_RUN))$(filter n,$(firstword -$(MAKEFLAGS)))$(filter print-%,$(MAKECMDGOALS)),)
-lock_refusal := $(shell pipelines/lock.sh $(RUN) $$PPID)
-$(if $(lock_refusal),$(error $(lock_refusal)))
+# One make at a time in a run's folder (safe_lock); its own sub-makes and Slurm tasks know the run is theirs
+$(call safe_lock,$(RUN))
 export TINA_LOCKED_RUN := $(RUN)
-endif
 ifeq ($(filter local slurm,$(LAUNCHER)),)
 $(error LAUNCHER is local or slurm, not '$(LAUNCHER)')
 endif

@@ -28,3 +28,11 @@ safe_require = $(foreach v,$(1),$(if $(call safe_unsafe,$($(v)),$(2)),$(error $(
 # $(call safe_text,NAME): the variable's text as written, "$" included, not expanded by make, but for "$(empty)",
 # which is dropped: make drops a value's leading blanks, and SUFFIX='$(empty) Think.' keeps its space
 safe_text = $(subst $$(empty),,$(value $(1)))
+
+# $(call safe_lock,FOLDER): one make at a time in FOLDER (pipelines/lock.sh). The first one started takes
+# FOLDER/.lock and removes what a killed make left half-written there; another one stops here, naming the holder
+# (exit 2). Not for print-* goals, nor for make -n, nor for the sub-makes and Slurm tasks of the make that holds it
+# (TINA_LOCKED_RUN names its folder).
+safe_lock = $(if $(filter $(1),$(TINA_LOCKED_RUN))$(findstring n,$(firstword -$(MAKEFLAGS)))$(filter print-%,$(MAKECMDGOALS)),,\
+    $(call safe_refuse,$(shell pipelines/lock.sh $(1) $$PPID)))
+safe_refuse = $(if $(1),$(error $(1)))

@@ -214,6 +214,15 @@ status=$?
 check "grpo.mk: a second make in a run folder stops (exit 2), naming the process that holds it" \
     sh -c '[ "$0" -eq 2 ] && grep -q "in use by process $1" err && [ ! -e locked/step-0001/prompts.jsonl ]' \
     "$status" "$holder"
+grpo "$SCRATCH/locked" -n -s > /dev/null 2> err
+status=$?
+check "grpo.mk: make -n -s (a dry run, whatever other flags) neither waits for the lock nor takes it" \
+    sh -c '[ "$0" -eq 0 ] && [ "$(cat locked/.lock)" = "$(hostname) $1" ]' "$status" "$holder"
+(cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/locked" MODEL=m SETS=data/demo/heldout.jsonl) \
+    > /dev/null 2> err
+status=$?
+check "eval.mk: the same lock (exit 2, the holder named)" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "in use by process $1" err' "$status" "$holder"
 kill "$holder"; wait "$holder" 2> /dev/null
 echo "another-host 1" > locked/.lock
 grpo "$SCRATCH/locked" > /dev/null 2> err
