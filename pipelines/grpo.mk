@@ -78,7 +78,7 @@ endif
 include pipelines/safe.mk
 $(call safe_require,RUN MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED \
     LOSS ADV_SCALE BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE \
-    TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE SHARDS DEVICE UPDATE_DEVICE LAUNCHER EVAL_EVERY EVAL_N \
+    TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE SYSTEM_FILE SHARDS DEVICE UPDATE_DEVICE LAUNCHER EVAL_EVERY EVAL_N \
     THREADS KEEP SAVE_EVERY TINA_BIN RECIPE GPUS PARTITION ACCOUNT TIME_LIMIT GPUS_PER_TASK CPUS_PER_TASK EVAL_PROTOCOL)
 $(if $(filter-out tina recipe,$(EVAL_PROTOCOL)),$(error EVAL_PROTOCOL=$(EVAL_PROTOCOL): tina or recipe))
 $(if $(filter-out group batch none,$(ADV_SCALE)),$(error ADV_SCALE=$(ADV_SCALE): group, batch or none))
@@ -145,7 +145,7 @@ train: $(RUN)/settings.json $(RUN)/metrics.jsonl
 # starts: a report never has to guess what a run was
 settings := RECIPE MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED LOSS \
     ADV_SCALE SAVE_EVERY BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE TOP_P \
-    MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE SYSTEM_FILE REWARDS SHARDS DEVICE UPDATE_DEVICE LAUNCHER \
+    MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE SYSTEM_FILE REWARDS SHARDS DEVICE UPDATE_DEVICE LAUNCHER \
     EVAL_EVERY EVAL_SETS EVAL_N EVAL_VARS EVAL_PROTOCOL
 $(RUN)/settings.json:
 	@mkdir -p $(@D)
@@ -196,7 +196,8 @@ $(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
 	$(if $(filter shard-%,$(notdir $(1))),$(call on_shard,$(patsubst shard-%,%,$(notdir $(1))))) \
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) \
 	    -a $(RUN)/step-$(2)/adapter -n $(G) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
-	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) $(system) \
+	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) $(if $(MAX_MODEL_LEN),--max-model-len $(MAX_MODEL_LEN)) \
+	    --template $(TEMPLATE) $(system) \
 	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) --threads $(THREADS) $$< -o $$@; \
 	$(call record_time,$(3),sample,$(1)))
 

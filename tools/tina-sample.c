@@ -45,6 +45,8 @@ static const char usage[] =
     "      --max-new-tokens N     completion length limit, finish_reason \"length\" (default 1024)\n"
     "      --max-prompt-tokens N  longer prompts are cut from the left or skipped (default 1024)\n"
     "      --long-prompts WHAT    truncate (default, as TRL) or skip\n"
+    "      --max-model-len N      also end a completion (by length) once prompt and completion hold more than\n"
+    "                             N tokens, as vLLM 0.7's engine does (Tina's vllm_max_model_len; default: none)\n"
     "      --seed S               (default 42)\n"
     "      --stop STR             also stop where the text contains STR (repeatable; the text ends before it)\n"
     "      --ignore-eos           do not stop at EOS (for benchmarks: every completion gets --max-new-tokens)\n"
@@ -74,7 +76,7 @@ enum { MAX_STOPS = 16, AUTO_BATCH = 0, AUTO_BATCH_MOST = 1024 };
 
 typedef struct {
     const char *model, *adapter, *tokenizer, *output, *system, *prefix, *suffix, *problem_field, *as_field, *device;
-    int samples, top_k, max_new, max_prompt, batch, prefill, threads, n_stops;
+    int samples, top_k, max_new, max_prompt, max_model_len, batch, prefill, threads, n_stops;
     long long kv_tokens;
     double temperature, top_p;
     bool has_temperature, has_top_p, has_top_k, skip_long, at_temperature, forced, no_adapter, quiet, progress;
@@ -93,7 +95,7 @@ static const char *text_file(const char *option, const char *path, TinaBuf *text
 }
 
 static Options parse_options(int argc, char **argv) {
-    enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SYSTEM_FILE, OPT_PREFIX, OPT_PREFIX_FILE, OPT_SUFFIX, OPT_PROBLEM_FIELD, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT,
+    enum { OPT_TOKENIZER = 256, OPT_TEMPLATE, OPT_SYSTEM, OPT_SYSTEM_FILE, OPT_PREFIX, OPT_PREFIX_FILE, OPT_SUFFIX, OPT_PROBLEM_FIELD, OPT_TOP_P, OPT_TOP_K, OPT_MAX_NEW, OPT_MAX_PROMPT, OPT_MAX_MODEL_LEN,
            OPT_LONG, OPT_SEED, OPT_STOP, OPT_AT_TEMPERATURE, OPT_BATCH, OPT_THREADS, OPT_DEVICE, OPT_FORCED,
            OPT_NO_ADAPTER, OPT_AS, OPT_PROGRESS, OPT_IGNORE_EOS, OPT_PREFILL, OPT_KV_TOKENS };
     static const struct option long_options[] = {
@@ -107,6 +109,7 @@ static Options parse_options(int argc, char **argv) {
         {"top-p", required_argument, NULL, OPT_TOP_P}, {"top-k", required_argument, NULL, OPT_TOP_K},
         {"max-new-tokens", required_argument, NULL, OPT_MAX_NEW},
         {"max-prompt-tokens", required_argument, NULL, OPT_MAX_PROMPT},
+        {"max-model-len", required_argument, NULL, OPT_MAX_MODEL_LEN},
         {"long-prompts", required_argument, NULL, OPT_LONG}, {"seed", required_argument, NULL, OPT_SEED},
         {"stop", required_argument, NULL, OPT_STOP}, {"ignore-eos", no_argument, NULL, OPT_IGNORE_EOS},
         {"logprobs-at-temperature", no_argument, NULL, OPT_AT_TEMPERATURE},
@@ -146,6 +149,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_TOP_K: o.top_k = (int)cli_integer("--top-k", optarg, 0, 1 << 30), o.has_top_k = true; break;
         case OPT_MAX_NEW: o.max_new = (int)cli_integer("--max-new-tokens", optarg, 1, 1 << 20); break;
         case OPT_MAX_PROMPT: o.max_prompt = (int)cli_integer("--max-prompt-tokens", optarg, 1, 1 << 20); break;
+        case OPT_MAX_MODEL_LEN: o.max_model_len = (int)cli_integer("--max-model-len", optarg, 1, 1 << 21); break;
         case OPT_LONG: o.skip_long = cli_choice("--long-prompts", optarg, long_prompts) == 1; break;
         case OPT_SEED: o.seed = (unsigned long long)cli_integer("--seed", optarg, 0, INT64_MAX); break;
         case OPT_STOP:
@@ -172,6 +176,9 @@ static Options parse_options(int argc, char **argv) {
         }
     }
     if (!o.model) cli_usage_error("--model is required");
+    if (o.max_model_len && o.max_model_len < o.max_prompt)
+        cli_usage_error("--max-model-len %d is below --max-prompt-tokens %d (vLLM refuses a prompt longer than its "
+                        "max_model_len)", o.max_model_len, o.max_prompt);
     /* --as writes log-probs: under a new name, or one of the two fields that hold them, never another record field */
     bool taken = !*o.as_field;
     for (int i = 0; i < TINA_FIELD_COUNT; i++)
@@ -516,7 +523,8 @@ int main(int argc, char **argv) {
                          o.has_top_p ? o.top_p : r.generation.top_p, o.has_top_k ? o.top_k : r.generation.top_k,
                          tina_tokenizer_vocab_size(r.tokenizer), o.at_temperature},
             .n_samples = o.samples, .max_new_tokens = o.max_new, .max_prompt_tokens = o.max_prompt,
-            .slots = o.batch, .kv_pages = pages, .prefill_tokens = o.prefill, .seed = o.seed, .stats = &r.stats};
+            .max_model_len = o.max_model_len, .slots = o.batch, .kv_pages = pages, .prefill_tokens = o.prefill,
+            .seed = o.seed, .stats = &r.stats};
         TinaGenCallbacks callbacks = {next_prompt, on_token, on_done, &r};
         status = tina_generate(model, lora, &params, &callbacks, &err);
     }

@@ -59,7 +59,8 @@ static TinaStatus advance(Engine *e, int s, int i, TinaError *err) {
     Sequence *q = &e->seqs[s];
     int32_t token = q->drawn[q->generated++] = e->drawn[i];
     bool stop = e->cb->token(e->cb->ctx, q->user, q->sample, token, e->logprobs[i]);
-    bool by_length = !stop && q->generated >= e->params->max_new_tokens;
+    int cap = e->params->max_model_len;
+    bool by_length = !stop && (q->generated >= e->params->max_new_tokens || (cap && q->n_prompt + q->generated > cap));
     if (!stop && !by_length) return TINA_OK;
     q->state = IDLE;
     tina_kv_cache_release(e->cache, s);

@@ -37,7 +37,8 @@ typedef struct {
     TinaStatus (*next)(void *ctx, TinaGenPrompt *prompt, bool *more, TinaError *err);
     /* Sample `sample` of the prompt drew `token`: return true to end the sample here (EOS, a stop string). */
     bool (*token)(void *ctx, void *user, int sample, int32_t token, double logprob);
-    /* The sample ended: by its own stop (token returned true) or, when by_length, at max_new_tokens. */
+    /* The sample ended: by its own stop (token returned true) or, when by_length, at max_new_tokens (or
+     * max_model_len). */
     TinaStatus (*done)(void *ctx, void *user, int sample, bool by_length, TinaError *err);
     void *ctx;
 } TinaGenCallbacks;
@@ -57,6 +58,9 @@ typedef struct {
     int n_samples;         /* G */
     int max_new_tokens;
     int max_prompt_tokens; /* no prompt is longer (the caller checks) */
+    int max_model_len;     /* 0, or a sample also ends by length once its prompt and tokens hold more than this many
+                            * (vLLM's V0 engine, 0.7.2 as Tina ran it, checks get_len() > max_model_len after each
+                            * token, so its longest sequence is max_model_len + 1 tokens) */
     int slots;             /* sequences decoded together, at least G */
     int kv_pages;          /* pages of TINA_KV_PAGE positions in the cache, at least those of one sequence of
                             * max_prompt_tokens + max_new_tokens (0: every slot that many, never preempting) */

@@ -20,4 +20,7 @@ SEED ?= 42
 BATCH ?= 8
 MAX_PROMPT_TOKENS ?= 512
 MAX_NEW_TOKENS ?= 3584
+# vLLM's cap on prompt + completion (vllm_max_model_len): a completion ends there, before MAX_NEW_TOKENS when the
+# prompt is long (tina-sample --max-model-len); empty: no cap
+MAX_MODEL_LEN ?= 4608
 TEMPLATE ?= tina

@@ -11,4 +11,6 @@ REWARDS ?= --reward accuracy:1,format:1,tag_count_tina:1,length:1,reasoning_step
     --cosine-max-len 3584 --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 SAVE_EVERY ?= 100
+# no vllm_max_model_len in its configuration: vLLM's default, the model's own 131,072 positions, never reached
+MAX_MODEL_LEN ?=
 include pipelines/recipes/tina-common.mk

@@ -46,11 +46,11 @@ stderr_has() { grep -qF -- "$1" err; }
 stderr_lacks() { ! grep -qF -- "$1" err; }
 stdout_is() { [ "$(cat out)" = "$1" ]; }
 differ() { ! cmp -s "$1" "$2"; }
-# jq_true [--arg NAME VALUE]... FILTER [FILE]: the filter, run over all records of FILE (default out) as one array,
-# yields true.
+# jq_true [--arg|--argjson NAME VALUE]... FILTER [FILE]: the filter, run over all records of FILE (default out) as
+# one array, yields true.
 jq_true() {
     local args=()
-    while [ "${1:-}" = --arg ]; do args+=(--arg "$2" "$3"); shift 3; done
+    while [ "${1:-}" = --arg ] || [ "${1:-}" = --argjson ]; do args+=("$1" "$2" "$3"); shift 3; done
     jq -e -s "${args[@]}" "$1" "${2:-out}" >/dev/null 2>&1
 }
 # rewritten_since_marker DIR: the files under DIR newer than ./marker, but for a pipeline's lock (each make takes it)

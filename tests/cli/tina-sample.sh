@@ -20,6 +20,18 @@ check "rollout fields" jq_true 'all(has("sample") and has("prompt_tokens") and h
 check "policy names the adapter" jq_true "all(.policy == \"$F/llama-lora\")"
 check "one log-prob per completion token" jq_true 'all((.logprobs | length) == (.completion_tokens | length))'
 check "finish_reason length at --max-new-tokens" jq_true 'all(.finish_reason == "length")'
+# vLLM 0.7's cap on a whole sequence (its V0 engine stops once prompt + completion > max_model_len): each prompt's
+# completion ends at its own length, the greedy tokens up to there
+cap=$(( $(jq '[.prompts[] | length] | max' "$F/expected.json") + 3 ))
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 32 --max-prompt-tokens 20 --max-model-len "$cap" \
+    prompts.jsonl
+check "--max-model-len N: a completion ends, by length, once prompt and completion hold N + 1 tokens" \
+    jq_true --argjson cap "$cap" --argjson greedy "$(jq -c .qwen2.greedy_base "$F/expected.json")" \
+    'to_entries | all(.value as $r | ($r.prompt_tokens | length) + ($r.completion_tokens | length) == $cap + 1
+        and $r.finish_reason == "length" and $r.completion_tokens == $greedy[.key][:($r.completion_tokens | length)])'
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" --max-prompt-tokens 64 --max-model-len 63 prompts.jsonl
+check "--max-model-len below --max-prompt-tokens: exit 2, said" \
+    sh -c '[ "$0" = 2 ] && grep -q "max-model-len 63 is below --max-prompt-tokens 64" err' "$status"
 
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" -n 4 --seed 7 --max-new-tokens 20 --batch 5 prompts.jsonl
 cp out sampled.jsonl

@@ -145,10 +145,9 @@ def rows_of(name):
         elif key == "vllm_max_model_len":
             cap = "no cap (the model's 131,072)" if value is None else \
                 f"prompt + completion capped at {value} tokens by vLLM"
-            note = "tina-sample has no total cap: MAX_PROMPT_TOKENS + MAX_NEW_TOKENS bound it"
             if value is not None and config.get("max_completion_length", 0) + config["max_prompt_length"] > value:
-                note += " (Tina's runs stopped at the cap, shorter than max_completion_length)"
-            row(key, f"{value} ({cap})", "", note)
+                cap += ", which ends long completions before max_completion_length"
+            row(key, f"{value} ({cap})", "MAX_MODEL_LEN", "" if value is None else number(value))
         elif key == "max_steps":
             pass  # below, with the run length
         elif key in ("model_post_train_dataset_name", "model_post_train_dataset_config", "rl_post_train_reward_funcs",
@@ -157,6 +156,9 @@ def rows_of(name):
         else:
             raise KeyError(f"{path}: {key} has no row rule")
 
+    if "vllm_max_model_len" not in config:
+        row("vllm_max_model_len", "not set (no cap: the model's 131,072 positions)", "MAX_MODEL_LEN", "",
+            where="vLLM 0.7.2's default")
     # the batch: completions per device x processes x accumulation / G = prompts an optimizer step (the long-completion
     # script trains on all GPUs but vLLM's, 2 of 3 with its 3-GPU DeepSpeed file)
     processes = r"GRPO_GPU_COUNT=\$\(\(" if "long_completion" in name else r"CUDA_VISIBLE_DEVICES=0,1"
