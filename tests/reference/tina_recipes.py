@@ -69,6 +69,12 @@ MACHINERY = {
     "overwrite_output_dir": "a step never overwrites: each writes a new folder",
     "model_post_train_type": "GRPO is the only trainer", "num_train_epochs": "max_steps decides (below)",
 }
+# YAML keys whose number is a recipe variable's value as it stands
+NUMBERS = {
+    "lora_r": "RANK", "lora_alpha": "ALPHA", "lora_dropout": "DROPOUT", "learning_rate": "LR",
+    "warmup_ratio": "WARMUP_RATIO", "max_prompt_length": "MAX_PROMPT_TOKENS", "max_completion_length": "MAX_NEW_TOKENS",
+    "num_generations": "G", "temperature": "TEMPERATURE", "seed": "SEED", "save_steps": "SAVE_EVERY",
+}
 
 
 def line_of(path, key):
@@ -110,38 +116,18 @@ def rows_of(name):
     for key, value in config.items():
         if key in MACHINERY:
             row(key, str(value), "", MACHINERY[key])
-        elif key == "lora_r":
-            row(key, value, "RANK", number(value))
-        elif key == "lora_alpha":
-            row(key, value, "ALPHA", number(value))
-        elif key == "lora_dropout":
-            row(key, value, "DROPOUT", number(value))
+        elif key in NUMBERS:
+            row(key, value, NUMBERS[key], number(value))
         elif key == "lora_target_modules":
             assert sorted(value) == sorted(TARGETS), value
             row(key, ", ".join(value), "TARGETS", "all")
-        elif key == "learning_rate":
-            row(key, value, "LR", number(value))
         elif key == "lr_scheduler_type":
             assert value == "cosine_with_min_lr"
             row(key, value, "SCHEDULE", "cosine-min-lr")
         elif key == "lr_scheduler_kwargs":
             row(key, f"min_lr_rate: {value['min_lr_rate']}", "MIN_LR_RATE", number(value["min_lr_rate"]))
-        elif key == "warmup_ratio":
-            row(key, value, "WARMUP_RATIO", number(value))
-        elif key == "max_prompt_length":
-            row(key, value, "MAX_PROMPT_TOKENS", number(value))
-        elif key == "max_completion_length":
-            row(key, value, "MAX_NEW_TOKENS", number(value))
-        elif key == "num_generations":
-            row(key, value, "G", number(value))
-        elif key == "temperature":
-            row(key, value, "TEMPERATURE", number(value))
-        elif key == "seed":
-            row(key, value, "SEED", number(value))
         elif key in ("per_device_train_batch_size", "gradient_accumulation_steps"):
             row(key, value, "", "part of BATCH (below)")
-        elif key == "save_steps":
-            row(key, value, "SAVE_EVERY", number(value))
         elif key == "vllm_max_model_len":
             cap = "no cap (the model's 131,072)" if value is None else \
                 f"prompt + completion capped at {value} tokens by vLLM"
