@@ -6,26 +6,13 @@
 # final answer in \boxed{}." gives 4% and a system prompt 1-2%.
 # Rewards that copying the prompt cannot earn: accuracy (the last box equals the gold) at 2, boxed_number (the last
 # box holds a number) at 1; tina-reward's plain `boxed` paid the GSM8K run for a copied \boxed{N}
-# (bench/runs/smollm2-gsm8k).
-TINA_CACHE ?= $(HOME)/.cache/tina
-MODEL ?= $(TINA_CACHE)/smollm2-135m-instruct
+# (bench/runs/smollm2-gsm8k). 8 prompts x G 8 a step, 128 new tokens: about 90 s a step on 2 cores.
 TRAIN ?= data/demo/train.jsonl
-TEMPLATE ?= smollm2
 SUFFIX ?= $(empty) Give the final answer as \boxed{number}.
-G ?= 8
 BATCH ?= 8
 STEPS ?= 50
 TOTAL_STEPS ?= 50
 REWARDS ?= --reward accuracy:2,boxed_number:1
 MAX_NEW_TOKENS ?= 128
 MAX_PROMPT_TOKENS ?= 128
-RANK ?= 16
-ALPHA ?= 32
-DROPOUT ?= 0
-LR ?= 1e-4
-SCHEDULE ?= constant
-WARMUP_RATIO ?= 0
-MICRO_BATCH_TOKENS ?= 2048
-# its checkpoints are scored with its own prompt: the model never sees Tina's
-EVAL_PROTOCOL ?= recipe
-include pipelines/recipes/tina-common.mk
+include pipelines/recipes/smollm2-common.mk

@@ -13,25 +13,12 @@
 #       ADAPTER=runs/smollm2/step-0030/adapter SETS=gsm8k200.jsonl TEMPLATE=smollm2 N=1 TEMPERATURE=0 \
 #       MAX_NEW_TOKENS=256 K=1 \
 #       SUFFIX='$(empty) Solve it step by step. Your last line must be: The answer is \boxed{N} (N is the number).'
-TINA_CACHE ?= $(HOME)/.cache/tina
-MODEL ?= $(TINA_CACHE)/smollm2-135m-instruct
 TRAIN ?= data/sets/gsm8k_train.jsonl.zst
-TEMPLATE ?= smollm2
 SUFFIX ?= $(empty) Solve it step by step. Your last line must be: The answer is \boxed{N} (N is the number).
-G ?= 8
 BATCH ?= 16
 STEPS ?= 30
 TOTAL_STEPS ?= 30
 REWARDS ?= --reward accuracy:1,boxed:1
 MAX_NEW_TOKENS ?= 256
 MAX_PROMPT_TOKENS ?= 256
-RANK ?= 16
-ALPHA ?= 32
-DROPOUT ?= 0
-LR ?= 1e-4
-SCHEDULE ?= constant
-WARMUP_RATIO ?= 0
-MICRO_BATCH_TOKENS ?= 2048
-# its checkpoints are scored with its own prompt: the model never sees Tina's
-EVAL_PROTOCOL ?= recipe
-include pipelines/recipes/tina-common.mk
+include pipelines/recipes/smollm2-common.mk

@@ -65,7 +65,7 @@ check "tina-limr: advantages scaled by the group's std (Tina's scale_rewards)" g
 
 # every recipe, Tina's and the others, dry-runs its first two steps (make -n runs the sub-make of each step's update,
 # a make a step: all 850 of a Tina run would only take long)
-all=$(cd "$ROOT/pipelines/recipes" && ls *.mk | sed 's/\.mk$//' | grep -v '^tina-common$')
+all=$(cd "$ROOT/pipelines/recipes" && ls *.mk | sed 's/\.mk$//' | grep -v -- '-common$')
 check "make -n: every recipe ($(wc -w <<<"$all"))" sh -c 'for r in $1; do
         (cd "$0" && make -n -f pipelines/grpo.mk RUN="$2/n-$r" MODEL=m RECIPE=$r STEPS=2 > /dev/null 2>&1) || { echo $r; exit 1; }
     done' "$ROOT" "$all" "$SCRATCH"
