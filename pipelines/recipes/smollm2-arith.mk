@@ -6,7 +6,8 @@
 # final answer in \boxed{}." gives 4% and a system prompt 1-2%.
 # Rewards that copying the prompt cannot earn: accuracy (the last box equals the gold) at 2, boxed_number (the last
 # box holds a number) at 1; tina-reward's plain `boxed` paid the GSM8K run for a copied \boxed{N}
-# (bench/runs/smollm2-gsm8k). 8 prompts x G 8 a step, 128 new tokens: about 90 s a step on 2 cores.
+# (bench/runs/smollm2-gsm8k). 8 prompts x G 8 a step, 128 new tokens: about 80 s a step on 2 cores. Held-out
+# accuracy 2.0% -> 40.9% in 50 steps (bench/runs/smollm2-arith).
 TRAIN ?= data/demo/train.jsonl
 SUFFIX ?= $(empty) Give the final answer as \boxed{number}.
 BATCH ?= 8
