@@ -15,6 +15,11 @@
 # with CUDA=1), where tina-sample's --batch auto fills 90% of its memory with the KV cache: at 32,768 new tokens
 # that is the protocol's only practical place.
 
+# its settings come from its command line or these defaults, never from the environment (SUFFIX aside: it is text,
+# and grpo.mk hands it over there); the safe_* functions: pipelines/safe.mk
+include pipelines/safe.mk
+$(call safe_not_from_environment,SETS N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE PREFIX_FILE \
+    GPQA_PREFIX_FILE SOLUTION_GOLD_SETS SEED K REWARDS TOKENIZER ADAPTER)
 TINA_BIN ?= bin
 SETS ?= data/sets/aime24.jsonl data/sets/aime25.jsonl data/sets/amc23.jsonl data/sets/math500.jsonl \
         data/sets/minerva.jsonl
@@ -42,7 +47,6 @@ ADAPTER ?=
 ifeq ($(OUT),)
 $(error OUT is required: the evaluation's folder, e.g. OUT=evals/base)
 endif
-include pipelines/safe.mk
 $(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE \
     PREFIX_FILE GPQA_PREFIX_FILE SEED K THREADS DEVICE REWARDS)
 $(call safe_require,SETS SOLUTION_GOLD_SETS,words)

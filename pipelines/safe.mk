@@ -36,3 +36,8 @@ safe_text = $(subst $$(empty),,$(value $(1)))
 safe_lock = $(if $(filter $(1),$(TINA_LOCKED_RUN))$(findstring n,$(firstword -$(MAKEFLAGS)))$(filter print-%,$(MAKECMDGOALS)),,\
     $(call safe_refuse,$(shell pipelines/lock.sh $(1) $$PPID)))
 safe_refuse = $(if $(1),$(error $(1)))
+
+# $(call safe_not_from_environment,NAMES): forget what the environment says of NAMES, so that the makefile's defaults
+# hold unless its command line says otherwise. A calling make exports its own command line's variables to every
+# command (MAKEFLAGS= does not stop that): a training run's TEMPERATURE, SEED or REWARDS would become an evaluation's.
+safe_not_from_environment = $(foreach v,$(1),$(if $(filter environment,$(origin $(v))),$(eval undefine $(v))))

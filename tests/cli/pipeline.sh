@@ -57,6 +57,12 @@ check "a checkpoint's protocol beside its scores: Tina's by default (EVAL_VARS a
     "deepseek-r1-lighteval" and .temperature == 0.6 and .max_new_tokens == 12 and .n == 1 and .suffix == ""
     and .prefix_file == "pipelines/recipes/lighteval-math-prefix.txt"' \
     pruned/step-0003/eval/protocol.json
+# a training run's command line reaches every command's environment; none of it may become the evaluation's
+grpo leak STEPS=1 EVAL_EVERY=1 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_VARS="MAX_NEW_TOKENS=12" TEMPERATURE=0.9 \
+    SEED=7 REWARDS="-r repetition,cosine" > /dev/null 2>&1
+check "Tina's protocol whatever the run's TEMPERATURE, SEED and REWARDS (eval.mk takes no setting from the environment)" \
+    jq_true '.[0] | .temperature == 0.6 and .seed == 0 and .rewards == "accuracy,format" and .max_new_tokens == 12' \
+    leak/step-0001/eval/protocol.json
 grpo recipe-eval STEPS=1 EVAL_EVERY=1 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_PROTOCOL=recipe TEMPERATURE=0.9 \
     SUFFIX='$(empty) Answer: $x' > /dev/null 2>&1
 check "EVAL_PROTOCOL=recipe: checkpoints scored with the run's own prompt and sampling" jq_true '.[0] | .template ==
