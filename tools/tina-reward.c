@@ -44,6 +44,9 @@ static const char usage[] =
     "      --nulls MODE       strict (default): a null reward makes the total null; trl: it adds nothing to\n"
     "                         the total (TRL's nansum, as Tina trained), and cosine is 1 for a gold that does not\n"
     "                         parse (Tina's)\n"
+    "      --gold-parse MODE  answer (default): the gold is an answer, read as \\boxed{gold}; tina: as Tina's\n"
+    "                         rewards read it: a \"solution\" field searched like a completion (a final\n"
+    "                         answer, a \\boxed{}, then the last formula or number), any other field as $gold$\n"
     "  -o, --output FILE      write to FILE (zstd if it ends in .zst; written atomically) instead of stdout\n"
     "  -q, --quiet            no summary on stderr\n"
     "      --progress         show progress on stderr even when it is not a terminal\n"
@@ -89,6 +92,7 @@ typedef struct {
     double max_penalty;
     const char *gold_field;
     bool nulls_trl; /* --nulls trl: a null reward adds nothing to the total; cosine of a null gold is 1 */
+    bool gold_tina; /* --gold-parse tina: the gold found in its text as Tina's rewards.py finds it */
     const char *output;
     bool quiet, progress;
 } Options;
@@ -114,6 +118,7 @@ typedef struct {
     long line;
     const char *file;
     bool gold_null, correct, has_pred, truncated;
+    bool length_gold_null, length_correct; /* what cosine, length and L1 go by (differ only under --gold-parse tina) */
     size_t pred_offset, pred_len; /* the extracted answer in Group.preds */
     double chars, tokens;
     double target; /* target_length, for the L1 rewards */
@@ -162,6 +167,32 @@ static TinaStatus gold_text(const cJSON *record, const Options *o, TinaBuf *gold
     }
     return tina_error(err, TINA_ERR_INPUT, "no gold answer: field \"%s\" is %s (and no \"solution\" to take a "
                       "\\boxed{} from)", o->gold_field, field ? "not a string, number or list of strings" : "missing");
+}
+
+/* The gold as Tina's rewards.py reads it (--gold-parse tina): its grpo.py wrote an answer column as "$answer$" and
+ * kept a solution column as written; accuracy parses it with LaTeX and plain numbers and asks
+ * verify(gold, answer), cosine, length and L1 with LaTeX only and ask verify(answer, gold). */
+static TinaStatus tina_gold(const cJSON *record, const Options *o, bool accuracy, bool length, const TinaBuf *text,
+                            TinaAnswer *gold, const TinaAnswer *pred, Item *it, TinaError *err) {
+    TinaBuf wrapped = {0};
+    const cJSON *field = cJSON_GetObjectItemCaseSensitive(record, o->gold_field);
+    bool as_written = strcmp(o->gold_field, "solution") == 0 && cJSON_IsString(field);
+    TinaStatus status = as_written ? tina_buf_append(&wrapped, text->data ? text->data : "", text->len, err)
+                                   : tina_buf_append_str(&wrapped, "$", err);
+    if (!status && !as_written) status = tina_buf_append(&wrapped, text->data ? text->data : "", text->len, err);
+    if (!status && !as_written) status = tina_buf_append_str(&wrapped, "$", err);
+    if (!status && accuracy) status = tina_answer_first_match(gold, wrapped.data, wrapped.len, true, err);
+    if (!status && accuracy) {
+        it->gold_null = !tina_answer_found(gold);
+        it->correct = !it->gold_null && tina_answer_equivalent(gold, pred);
+    }
+    if (!status && length) status = tina_answer_first_match(gold, wrapped.data, wrapped.len, false, err);
+    if (!status && length) {
+        it->length_gold_null = !tina_answer_found(gold);
+        it->length_correct = !it->length_gold_null && tina_answer_found(pred) && tina_answer_equivalent(pred, gold);
+    }
+    tina_buf_free(&wrapped);
+    return status;
 }
 
 /* The correct option of a multiple-choice record: its gold is the letter ("C", "(C)") or the text of a choice. */
@@ -229,11 +260,16 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
         int gold_letter = choice_of(scratch->data ? scratch->data : "", choices);
         it->gold_null = gold_letter < 0;
         it->correct = !it->gold_null && gold_letter == letter;
+    } else if (!status && needs_gold && o->gold_tina) {
+        status = tina_gold(record, o, uses(o, ACCURACY), uses(o, LENGTH) || uses(o, COSINE) || l1, scratch, gold, pred,
+                           it, err);
     } else if (!status && needs_gold) {
         status = tina_answer_gold(gold, scratch->data ? scratch->data : "", scratch->len, err);
         it->gold_null = !tina_answer_found(gold);
         it->correct = !status && !it->gold_null && tina_answer_equivalent(gold, pred);
     }
+    it->length_gold_null = o->gold_tina ? it->length_gold_null : it->gold_null;
+    it->length_correct = o->gold_tina ? it->length_correct : it->correct;
     if (!status) {
         double *v = it->values;
         bool *null = it->null;
@@ -244,9 +280,9 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
         v[TAG_COUNT_TINA] = tina_reward_tag_count(completion, completion_len, true);
         if (uses(o, REASONING_STEPS)) v[REASONING_STEPS] = tina_reward_reasoning_steps(completion, completion_len);
         double length = o->cosine_tokens ? it->tokens : it->chars;
-        v[COSINE] = tina_reward_cosine(length, o->cosine_max_len, it->correct, o->cosine_clamp);
-        null[COSINE] = it->gold_null && !o->nulls_trl;
-        if (it->gold_null && o->nulls_trl) v[COSINE] = 1; /* Tina's rewards.py: "Skip unparseable examples" */
+        v[COSINE] = tina_reward_cosine(length, o->cosine_max_len, it->length_correct, o->cosine_clamp);
+        null[COSINE] = it->length_gold_null && !o->nulls_trl;
+        if (it->length_gold_null && o->nulls_trl) v[COSINE] = 1; /* Tina's rewards.py: "Skip unparseable examples" */
         if (uses(o, REPETITION)) v[REPETITION] = tina_reward_repetition(completion, completion_len, o->ngram, o->max_penalty);
         v[BOXED] = tina_reward_boxed(completion, completion_len);
         v[BOXED_NUMBER] = tina_reward_boxed_number(completion, completion_len);
@@ -270,7 +306,7 @@ static TinaStatus emit_group(Group *g, const Options *o, Summary *s, TinaWriter 
         }
         for (size_t i = 0; i < g->n; i++) {
             lengths[i] = g->items[i].chars, targets[i] = g->items[i].target;
-            correct[i] = g->items[i].correct || g->items[i].gold_null;
+            correct[i] = g->items[i].length_correct || g->items[i].length_gold_null;
         }
         tina_reward_length(lengths, correct, (int)g->n, rewards);
         for (size_t i = 0; i < g->n; i++) g->items[i].values[LENGTH] = rewards[i];
@@ -343,7 +379,7 @@ static void print_summary(const Options *o, const Summary *s) {
 
 static Options parse_options(int argc, char **argv) {
     enum { OPT_COSINE_MAX_LEN = 256, OPT_COSINE_UNIT, OPT_COSINE_CLAMP, OPT_NGRAM, OPT_MAX_PENALTY, OPT_GOLD_FIELD,
-           OPT_NULLS, OPT_PROGRESS };
+           OPT_NULLS, OPT_GOLD_PARSE, OPT_PROGRESS };
     static const struct option long_options[] = {
         {"reward", required_argument, NULL, 'r'},
         {"preset", required_argument, NULL, 'p'},
@@ -354,6 +390,7 @@ static Options parse_options(int argc, char **argv) {
         {"max-penalty", required_argument, NULL, OPT_MAX_PENALTY},
         {"gold-field", required_argument, NULL, OPT_GOLD_FIELD},
         {"nulls", required_argument, NULL, OPT_NULLS},
+        {"gold-parse", required_argument, NULL, OPT_GOLD_PARSE},
         {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -366,6 +403,7 @@ static Options parse_options(int argc, char **argv) {
                                                "accuracy:1,format_r1:1,tag_count:1"};
     static const char *const units[] = {"chars", "tokens", NULL};
     static const char *const null_modes[] = {"strict", "trl", NULL};
+    static const char *const gold_modes[] = {"answer", "tina", NULL};
     Options o = {.cosine_max_len = 3584, .ngram = 3, .max_penalty = -1, .gold_field = "answer"};
     const char *preset = NULL;
     opterr = 0;
@@ -383,6 +421,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_MAX_PENALTY: o.max_penalty = cli_double("--max-penalty", optarg, -1e6, 0); break;
         case OPT_GOLD_FIELD: o.gold_field = optarg; break;
         case OPT_NULLS: o.nulls_trl = cli_choice("--nulls", optarg, null_modes) == 1; break;
+        case OPT_GOLD_PARSE: o.gold_tina = cli_choice("--gold-parse", optarg, gold_modes) == 1; break;
         case 'o': o.output = optarg; break;
         case 'q': o.quiet = true; break;
         case OPT_PROGRESS: o.progress = true; break;

@@ -71,6 +71,11 @@ TinaStatus tina_answer_prediction(TinaAnswer *a, const char *text, size_t len, T
     return finish(a, err);
 }
 
+TinaStatus tina_answer_first_match(TinaAnswer *a, const char *text, size_t len, bool numbers, TinaError *err) {
+    if (tina_extract_first_match(text, len, numbers, &a->extracted, err)) return err->status;
+    return finish(a, err);
+}
+
 static bool stripped_equal(const TinaBuf *a, const TinaBuf *b) {
     const char *s = a->data ? a->data : "", *t = b->data ? b->data : "";
     size_t n = a->len, m = b->len;

@@ -24,6 +24,8 @@ typedef struct {
 /* Both reuse `answer` (allocate it once: the arena is about 100 KB). */
 TinaStatus tina_answer_gold(TinaAnswer *answer, const char *text, size_t len, TinaError *err);
 TinaStatus tina_answer_prediction(TinaAnswer *answer, const char *text, size_t len, TinaError *err);
+/* A gold found in text by tina_extract_first_match (Tina's reading of its `solution` column). */
+TinaStatus tina_answer_first_match(TinaAnswer *answer, const char *text, size_t len, bool numbers, TinaError *err);
 /* Whether anything was extracted; a gold without it makes the accuracy reward null. */
 bool tina_answer_found(const TinaAnswer *answer);
 bool tina_answer_equivalent(const TinaAnswer *gold, const TinaAnswer *prediction);

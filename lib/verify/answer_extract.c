@@ -18,8 +18,11 @@
 
 typedef struct {
     pcre2_code *code;
-    int priority;
-    int groups_per_env; /* 0: the plain \boxed{.+} pattern, whose group 1 is the whole box */
+    int priority;       /* in Math-Verify's default configurations */
+    bool boxed;         /* a \boxed{} pattern: its priority is the configuration's boxed_match_priority */
+    bool unanchored;    /* tried only when the configuration allows extraction without an anchor */
+    int groups_per_env; /* 0: the plain \boxed{.+} pattern, whose group 1 is the whole box; -1: a plain number or
+                         * expression (named groups, as Math-Verify's ExprExtractionConfig) */
     int first_group;    /* number of the first environment's first content group */
 } Pattern;
 
@@ -70,10 +73,12 @@ static void envs_pattern(TinaBuf *re, bool boxed) {
     }
 }
 
-enum { N_PRED_PATTERNS = 6 };
+/* Math-Verify's LaTeX patterns, then its expression patterns, each list in Math-Verify's order (which breaks ties
+ * between equal matches). */
+enum { N_LATEX_PATTERNS = 7, N_EXPR_PATTERNS = 6 };
 
 typedef struct {
-    Pattern pred[N_PRED_PATTERNS];
+    Pattern latex[N_LATEX_PATTERNS], expr[N_EXPR_PATTERNS];
     pcre2_code *replace_in_latex, *left, *right, *permutation, *to_remove, *slash_fix, *equation_split,
         *unit_superscript, *units, *separator, *complex;
     pcre2_code *malformed[7];
@@ -100,11 +105,26 @@ static bool compile_pattern(Pattern *p, int priority, const char *prefix, bool b
     tina_buf_append_str(&re, prefix, &ignored);
     envs_pattern(&re, boxed);
     tina_buf_append_str(&re, suffix, &ignored);
-    p->code = compile(re.data, PCRE2_DOTALL);
-    p->priority = priority;
-    p->groups_per_env = boxed ? 6 : 7;
-    p->first_group = 1;
+    *p = (Pattern){compile(re.data, PCRE2_DOTALL), priority, boxed, priority == 300, boxed ? 6 : 7, 1};
     tina_buf_free(&re);
+    return p->code != NULL;
+}
+
+/* Math-Verify's ExprExtractionConfig: a number (thousands separators, decimal comma, percent) or an expression of
+ * digits and operators, each between anchors; `.` stops at line ends there (no DOTALL). */
+#define NUMBER_RE                                                                                                     \
+    "(?:(?<integer1>-?\\d{1,3}(?:[ ,]\\d{3})+)(?<decimal1>\\.\\d+)?|(?<integer2>-?\\d+)(?<decimal2>[.,]\\d+)|"            \
+    "(?<decimal3>\\.\\d+)|(?<integer3>-?\\d+))(?<percent>\\s*(?:%|[Pp]ercent|\\s*[Pp]ercentage|\\s*[Pp]ct))?"
+#define EXPR_CHARS "[\\d\\.\\s+\\-*×/^()÷]"
+#define EXPR_PREFIX "(?:^|\\s|=)(?:\\*\\*)?"
+#define EXPR_WITH_ANCHORS                                                                                             \
+    "(?:" EXPR_PREFIX "(?<expr>-?\\(?-?\\d" EXPR_CHARS "*[+\\-*×/^()÷]" EXPR_CHARS "+\\)?)"                             \
+    "(?:\\*\\*)?(?:\\.|,|:|\\s|\\)|\\$|$))"
+#define NUMBER_WITH_ANCHORS "(?:" EXPR_PREFIX "[$€£¥₹₽₪₩₫฿₡₢₣₤₥₦₧₨₩₪₫₭₮₯₰₱₲₳₴₵₶₷₸₹₺₻₼₽₾₿]?" NUMBER_RE ")"
+#define EXPR_OR_NUMBER "(?:" EXPR_WITH_ANCHORS "|" NUMBER_WITH_ANCHORS ")"
+
+static bool compile_expr(Pattern *p, int priority, const char *pattern) {
+    *p = (Pattern){compile(pattern, 0), priority, false, priority == 300, -1, 0};
     return p->code != NULL;
 }
 
@@ -146,13 +166,20 @@ static const char *const malformed_with[7] = {
 static void compile_all(void) {
     Regexes *r = &regexes;
     bool ok = true;
-    ok &= compile_pattern(&r->pred[0], 0, "(?i:final answer is):?\\s*", false, "\\.?\\s?I hope");
-    ok &= compile_pattern(&r->pred[1], 50, "(?i:final answer.{0,100}?)\\s+is:?\\s*", false, "");
-    ok &= compile_pattern(&r->pred[2], 100, "(?i:answer):.{0,50}?", false, "");
-    ok &= compile_pattern(&r->pred[3], 200, "(?i:answer).{0,50}?", false, "");
-    ok &= compile_pattern(&r->pred[4], 0, "", true, "");
-    r->pred[5] = (Pattern){compile("(\\\\boxed{.+})", PCRE2_DOTALL), 0, 0, 1};
-    ok &= r->pred[5].code != NULL;
+    ok &= compile_pattern(&r->latex[0], 0, "(?i:final answer is):?\\s*", false, "\\.?\\s?I hope");
+    ok &= compile_pattern(&r->latex[1], 50, "(?i:final answer.{0,100}?)\\s+is:?\\s*", false, "");
+    ok &= compile_pattern(&r->latex[2], 100, "(?i:answer):.{0,50}?", false, "");
+    ok &= compile_pattern(&r->latex[3], 200, "(?i:answer).{0,50}?", false, "");
+    ok &= compile_pattern(&r->latex[4], 300, "", false, "");
+    ok &= compile_pattern(&r->latex[5], 50, "", true, "");
+    r->latex[6] = (Pattern){compile("(\\\\boxed{.+})", PCRE2_DOTALL), 50, true, false, 0, 1};
+    ok &= r->latex[6].code != NULL;
+    ok &= compile_expr(&r->expr[0], 0, "(?i:final answer is):?\\s*" EXPR_OR_NUMBER "\\.?\\s?I hope");
+    ok &= compile_expr(&r->expr[1], 50, "(?i:final answer.{0,100}?)\\s+is:?" EXPR_OR_NUMBER);
+    ok &= compile_expr(&r->expr[2], 100, "(?i:answer):(?:.{0,100}=\\s*|.{0,50}?)" EXPR_OR_NUMBER "(?!\\s*=)");
+    ok &= compile_expr(&r->expr[3], 200, "(?i:answer)(?:.{0,100}=\\s*|.{0,50}?)" EXPR_OR_NUMBER "(?!\\s*=)");
+    ok &= compile_expr(&r->expr[4], 300, EXPR_WITH_ANCHORS);
+    ok &= compile_expr(&r->expr[5], 300, NUMBER_WITH_ANCHORS);
 
     TinaBuf re = {0};
     TinaError ignored;
@@ -639,9 +666,59 @@ static TinaStatus add_part(TinaExtracted *out, const char *text, size_t len, boo
     return TINA_OK;
 }
 
+/* A plain number as Math-Verify's extract_expr writes it (thousands separators dropped, leading zeros stripped, a
+ * decimal comma made a point), or else the expression as matched. */
+static TinaStatus take_expr(const Pattern *p, const char *text, const PCRE2_SIZE *ov, TinaExtracted *out,
+                            TinaError *err) {
+    const char *integer = NULL, *decimal = NULL;
+    size_t integer_len = 0, decimal_len = 0;
+    bool percent = false;
+    const char *expr = NULL;
+    size_t expr_len = 0;
+    PCRE2_SPTR table;
+    uint32_t count, size;
+    pcre2_pattern_info(p->code, PCRE2_INFO_NAMECOUNT, &count);
+    pcre2_pattern_info(p->code, PCRE2_INFO_NAMEENTRYSIZE, &size);
+    pcre2_pattern_info(p->code, PCRE2_INFO_NAMETABLE, &table);
+    for (uint32_t i = 0; i < count; i++) {
+        const unsigned char *entry = table + i * size;
+        int group = entry[0] << 8 | entry[1];
+        const char *name = (const char *)entry + 2;
+        if (ov[2 * group] == PCRE2_UNSET || ov[2 * group + 1] == ov[2 * group]) continue;
+        const char *at = text + ov[2 * group];
+        size_t n = ov[2 * group + 1] - ov[2 * group];
+        if (!strncmp(name, "integer", 7) && !integer) integer = at, integer_len = n;
+        else if (!strncmp(name, "decimal", 7) && !decimal) decimal = at, decimal_len = n;
+        else if (!strcmp(name, "percent")) percent = true;
+        else if (!strcmp(name, "expr")) expr = at, expr_len = n;
+    }
+    TinaBuf *part = &out->parts[0];
+    tina_buf_clear(part);
+    if (integer || decimal) {
+        bool leading = true;
+        for (size_t i = 0; i < integer_len; i++) {
+            if (integer[i] == ',' || integer[i] == ' ' || (leading && integer[i] == '0')) continue;
+            leading = false;
+            if (tina_buf_append(part, integer + i, 1, err)) return err->status;
+        }
+        if (!part->len && tina_buf_append(part, "0", 1, err)) return err->status;
+        if (decimal_len && (tina_buf_append(part, ".", 1, err) || tina_buf_append(part, decimal + 1, decimal_len - 1, err)))
+            return err->status;
+    } else {
+        for (size_t i = 0; i < expr_len; i++)
+            if (tina_buf_append(part, expr[i] == '\n' ? " " : expr + i, 1, err)) return err->status;
+        percent = false;
+    }
+    if (tina_buf_reserve(part, 0, err)) return err->status;
+    out->percent[0] = percent;
+    out->n_parts = 1;
+    return TINA_OK;
+}
+
 /* The groups of one match: each environment's content (whichever delimiter matched) and its percent flag. */
 static TinaStatus take_match(const Pattern *p, const char *text, const PCRE2_SIZE *ov, const Normalization *env_how,
                              const Normalization *boxed_how, TinaExtracted *out, TinaError *err) {
+    if (p->groups_per_env < 0) return take_expr(p, text, ov, out, err);
     if (!p->groups_per_env) return add_part(out, text + ov[2], ov[3] - ov[2], false, boxed_how, err);
     for (int env = 0; env < TINA_ANSWER_MAX_PARTS; env++) {
         int base = p->first_group + env * p->groups_per_env;
@@ -656,20 +733,28 @@ static TinaStatus take_match(const Pattern *p, const char *text, const PCRE2_SIZ
     return TINA_OK;
 }
 
-TinaStatus tina_extract_prediction(const char *text, size_t len, TinaExtracted *out, TinaError *err) {
+/* Which of Math-Verify's patterns a parse uses, and how the LaTeX it finds is normalised. */
+typedef struct {
+    int boxed_priority;   /* LatexExtractionConfig.boxed_match_priority */
+    bool unanchored;      /* try_extract_without_anchor (for both kinds) */
+    bool numbers;         /* an ExprExtractionConfig too */
+    Normalization env_how, boxed_how;
+} Search;
+
+/* Math-Verify's extract_target_from_pred in its "first_match" mode: the patterns grouped by priority, and in the
+ * first group that matches anywhere, the match ending last (then starting first) is the only one taken. */
+static TinaStatus search(const char *text, size_t len, const Search *how, TinaExtracted *out, TinaError *err) {
     if (ready(err)) return err->status;
     extracted_reset(out);
-    static const Normalization env_how = {.boxed = 2, .units = true, .equations = true};
-    static const Normalization boxed_how = {.boxed = 1, .units = true, .equations = true};
-    static const int priorities[] = {0, 50, 100, 200};
+    static const int priorities[] = {0, 50, 100, 200, 300};
     enum { MAX_PAIRS = 1 + TINA_ANSWER_MAX_PARTS * 7 };
     PCRE2_SIZE best_ov[2 * MAX_PAIRS];
     for (size_t level = 0; level < sizeof priorities / sizeof *priorities; level++) {
-        /* Among every match of this priority, the one ending last (then starting first) wins. */
         const Pattern *best = NULL;
-        for (int i = 0; i < N_PRED_PATTERNS; i++) {
-            const Pattern *p = &regexes.pred[i];
-            if (p->priority != priorities[level]) continue;
+        for (int i = 0; i < N_LATEX_PATTERNS + N_EXPR_PATTERNS; i++) {
+            const Pattern *p = i < N_LATEX_PATTERNS ? &regexes.latex[i] : &regexes.expr[i - N_LATEX_PATTERNS];
+            if ((p->groups_per_env < 0 && !how->numbers) || (p->unanchored && !how->unanchored)) continue;
+            if ((p->boxed ? how->boxed_priority : p->priority) != priorities[level]) continue;
             pcre2_match_data *match = pcre2_match_data_create_from_pattern(p->code, NULL);
             if (!match) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
             uint32_t pairs = pcre2_get_ovector_count(match);
@@ -683,9 +768,27 @@ TinaStatus tina_extract_prediction(const char *text, size_t len, TinaExtracted *
             }
             pcre2_match_data_free(match);
         }
-        if (best) return take_match(best, text, best_ov, &env_how, &boxed_how, out, err);
+        if (best) return take_match(best, text, best_ov, &how->env_how, &how->boxed_how, out, err);
     }
     return TINA_OK;
+}
+
+TinaStatus tina_extract_prediction(const char *text, size_t len, TinaExtracted *out, TinaError *err) {
+    static const Search open_r1 = {.boxed_priority = 0,
+                                   .env_how = {.boxed = 2, .units = true, .equations = true},
+                                   .boxed_how = {.boxed = 1, .units = true, .equations = true}};
+    return search(text, len, &open_r1, out, err);
+}
+
+TinaStatus tina_extract_first_match(const char *text, size_t len, bool numbers, TinaExtracted *out, TinaError *err) {
+    static const Search latex = {.boxed_priority = 50, .unanchored = true,
+                                 .env_how = {.boxed = 2, .units = true, .malformed_operators = true, .nits = true,
+                                             .equations = true},
+                                 .boxed_how = {.boxed = 1, .units = true, .malformed_operators = true, .nits = true,
+                                               .equations = true}};
+    Search how = latex;
+    how.numbers = numbers;
+    return search(text, len, &how, out, err);
 }
 
 TinaStatus tina_extract_gold(const char *text, size_t len, TinaExtracted *out, TinaError *err) {

@@ -29,6 +29,12 @@ typedef struct {
 TinaStatus tina_extract_prediction(const char *text, size_t len, TinaExtracted *out, TinaError *err);
 /* A gold answer string, read as \boxed{text} with Math-Verify's default configuration. */
 TinaStatus tina_extract_gold(const char *text, size_t len, TinaExtracted *out, TinaError *err);
+/* Math-Verify's parse(text, extraction_mode="first_match") with its default LaTeX configuration, and with numbers
+ * its default expression configuration too: a "final answer is", a \boxed{}, an "answer:", and failing those the
+ * last LaTeX environment or (numbers) the last plain number or expression. How Tina's rewards read a worked
+ * solution (accuracy: numbers; cosine, length and L1: LaTeX only). A span that does not parse still counts, as
+ * Math-Verify's string fallback does. */
+TinaStatus tina_extract_first_match(const char *text, size_t len, bool numbers, TinaExtracted *out, TinaError *err);
 void tina_extracted_free(TinaExtracted *out);
 
 /* Helpers shared with the parser; exposed for tests. */

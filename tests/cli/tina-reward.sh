@@ -29,6 +29,47 @@ for set in corpus cases heldout heldout2; do
 done
 check "every listed disagreement still happens" [ -z "$(comm -23 listed <(sort -u got-*))" ]
 
+# ---- Tina's own rewards (--gold-parse tina) ----------------------------------------------------------------------
+
+# tina_solution: golds in "solution" as Tina's trainer kept them (worked solutions of MATH-500, Minerva, GSM8K and
+# edge cases); tina_answer: golds in "answer", which Tina's grpo.py wrote as "$answer$". The verdicts are those of
+# Tina's rewards.py itself (accuracy, and cosine at 3584), run by tests/reference/tina_gold.py with Math-Verify 0.5.2.
+# Every disagreement is listed with its reason in tina_disagreements.tsv; a new one (or one that went away) fails.
+cut -f1 "$FIXTURES/tina_disagreements.tsv" | grep -v '^#' | sort > listed-tina
+for set in solution answer; do
+    field=(); [ $set = solution ] && field=(--gold-field solution)
+    run tina-reward -q -r accuracy,cosine --cosine-max-len 3584 "${field[@]}" --gold-parse tina --nulls trl \
+        "$FIXTURES/tina_$set.jsonl.zst"
+    check "tina_$set: runs" status_is 0
+    jq -r 'select(.rewards.accuracy != .accuracy or ((.rewards.cosine - .cosine) | fabs) > 1e-9) | .id' out \
+        | sort > got-tina-$set
+    comm -13 listed-tina got-tina-$set > new-tina-$set
+    check "tina_$set: no disagreement with Tina's rewards beyond tina_disagreements.tsv" [ ! -s new-tina-$set ]
+    [ -s new-tina-$set ] && head -n 5 new-tina-$set | sed 's/^/  new: /'
+    total=$(jq -s length out)
+    accuracy_agree=$(jq -s 'map(select(.rewards.accuracy == .accuracy)) | length' out)
+    check "tina_$set: accuracy equal to Tina's on at least 99.9% ($accuracy_agree of $total)" \
+        [ $((accuracy_agree * 1000)) -ge $((total * 999)) ]
+    echo "note: tina_$set: accuracy equal on $accuracy_agree of $total pairs, cosine within 1e-9 on $((total - $(wc -l < got-tina-$set)))"
+    # the same pairs read the other way (the gold as \boxed{gold}) disagree far more where the gold is a worked solution
+    run tina-reward -q -r accuracy "${field[@]}" --nulls trl "$FIXTURES/tina_$set.jsonl.zst"
+    boxed_agree=$(jq -s 'map(select(.rewards.accuracy == .accuracy)) | length' out)
+    echo "note: tina_$set without --gold-parse tina: accuracy equal on $boxed_agree of $total"
+    [ $set = solution ] && check "tina_solution: without --gold-parse tina, accuracy differs from Tina's on 10 times as many pairs ($((total - boxed_agree)) against $((total - accuracy_agree)))" \
+        [ $((total - boxed_agree)) -ge $((10 * (total - accuracy_agree))) ]
+done
+check "every listed disagreement with Tina's rewards still happens" \
+    [ -z "$(comm -23 listed-tina <(sort -u got-tina-*))" ]
+
+printf '%s\n' '{"solution":"We add: 2 + 3 = 5. The answer is 5.","completion":"x\n</think>\n\n$\\boxed{5}$"}' > worked.jsonl
+run tina-reward -q -r accuracy,cosine --gold-field solution --gold-parse tina --nulls trl worked.jsonl
+check "--gold-parse tina: a solution without a box gives its last number (accuracy 1); cosine's LaTeX-only parse finds none (1, Tina's skip)" \
+    jq_true '.[0].rewards == {"accuracy": 1, "cosine": 1}'
+run tina-reward -q -r accuracy --gold-field solution worked.jsonl
+check "--gold-parse answer (default): the same solution read as \\boxed{solution} is no match" jq_true '.[0].rewards.accuracy == 0'
+run tina-reward -q --gold-parse latex worked.jsonl
+check "--gold-parse: an unknown mode is a usage error" status_is 2
+
 # ---- the output record ---------------------------------------------------------------------------------------
 
 rollout '\frac{1}{2}' $'steps\n</think>\nSo the answer is $\\boxed{0.5}$.' > half.jsonl

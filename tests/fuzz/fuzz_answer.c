@@ -1,5 +1,5 @@
 /* libFuzzer target for answer checking: the input up to its first newline is the gold answer, the rest the
- * completion. Any bytes must extract, parse and compare without a crash, a sanitizer report or a hang (libFuzzer's
+ * completion (the gold also searched as a worked solution). Any bytes must extract, parse and compare without a crash, a sanitizer report or a hang (libFuzzer's
  * -timeout catches the last); the verdict must not depend on the answers having been used before (checked by
  * comparing twice with fresh and reused answers), and the reward functions must return finite values. */
 #include <math.h>
@@ -27,6 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         tina_answer_prediction(&reused_pred, completion, completion_len, &err))
         abort();
     if (tina_answer_equivalent(&reused_gold, &reused_pred) != verdict) abort();
+    /* the gold searched as Tina reads a worked solution, both ways of comparing */
+    for (int numbers = 0; numbers < 2; numbers++) {
+        if (tina_answer_first_match(gold, text, gold_len, numbers, &err)) abort();
+        (void)tina_answer_equivalent(gold, pred);
+        (void)tina_answer_equivalent(pred, gold);
+    }
     tina_answer_free(gold);
     tina_answer_free(pred);
     free(gold);
