@@ -9,7 +9,7 @@
 #        A Parquet file (the Hugging Face Hub's usual form) must be exported to JSON lines first (see data/SOURCES.md).
 # ANSWERS  minerva only: agentica-project/deepscaler's deepscaler/data/test/minerva.json, whose answers are matched
 #        to RAW's problems by idx.
-# -f FORMAT  qa, gsm8k, minerva, verl or gpqa (data/import/FORMAT.jq says what each maps).
+# -f FORMAT  qa, gsm8k, minerva, verl, ii_thought or gpqa (data/import/FORMAT.jq says what each maps).
 # -a KEY=VALUE  passed to the format's jq program as --arg KEY VALUE (qa: problem=FIELD, answer=FIELD, id=FIELD,
 #        int_answer=1).
 # -l     list the known names.
@@ -34,12 +34,14 @@ known() {
         open-rs|open-s1)       echo "qa" ;;
         openr1)                echo "qa id=uuid" ;;
         still3)                echo "qa problem=question" ;;
+        curated-thoughts)      echo "qa" ;;
+        ii-thought)            echo "ii_thought" ;;
         gpqa_diamond)          echo "gpqa" ;;
         *) return 1 ;;
     esac
 }
 names="aime24 aime25 amc23 math500 minerva gsm8k gsm8k_train limr math_lvl3to5_8k deepscaler_aime deepscaler_math
-deepscaler deepscaler_subset2000 open-rs open-s1 openr1 still3 gpqa_diamond"
+deepscaler deepscaler_subset2000 open-rs open-s1 openr1 still3 curated-thoughts ii-thought gpqa_diamond"
 
 format= args=()
 while getopts "f:a:lh" opt; do
@@ -56,7 +58,7 @@ shift $((OPTIND - 1))
 name=$1 raw=$2 answers=${3:-}
 [[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || die "NAME '$name': letters, digits, _ . - only"
 if [ -z "$format" ]; then
-    spec=$(known "$name") || die "unknown set '$name': give its format with -f (qa, gsm8k, minerva, verl, gpqa)"
+    spec=$(known "$name") || die "unknown set '$name': give its format with -f (qa, gsm8k, minerva, verl, ii_thought, gpqa)"
     read -r format preset <<<"$spec"
     for kv in $preset; do args=("$kv" "${args[@]}"); done
 fi

@@ -106,6 +106,18 @@ imports minerva minerva "$tmp/mv.jsonl" "$tmp/mva.json" && expect "minerva: answ
 printf '%s\n' '{"data_source":"deepscaler","problem_id":5,"prompt":[{"content":"Find $f(2)$. Let'"'"'s think step by step and output the final answer within \\boxed{}.","role":"user"}],"reward_model":{"ground_truth":"- \\frac{1}{4}","style":"rule"},"difficulty":3.5}' > "$tmp/v.jsonl"
 imports verl deepscaler_subset2000 "$tmp/v.jsonl" && expect "verl: instruction removed, ground truth" "$(jq -c . "$tmp/out.jsonl")" \
   '{"id":"deepscaler_subset2000-5","problem":"Find $f(2)$.","answer":"- \\frac{1}{4}","source":"deepscaler_subset2000","difficulty":3.5,"origin":"deepscaler"}'
+# CuratedThoughts (bethgelab, OpenThoughts-114k-math-default): OpenThoughts-114k-math's columns, a worked solution
+printf '%s\n' '{"source":"olympiads","problem":"Find $x$.","solution":"Since $2x=10$, $x = \\boxed{5}$.","messages":[{"role":"user","content":"Find $x$."}],"system":"S","conversations":[],"generated_token_count":812,"correct":true}' > "$tmp/ct.jsonl"
+imports curated-thoughts curated-thoughts "$tmp/ct.jsonl" && { expect "curated-thoughts: problem, the solution's box as answer, solution kept" "$(jq -c . "$tmp/out.jsonl")" \
+  '{"id":"curated-thoughts-0","problem":"Find $x$.","answer":"5","source":"curated-thoughts","solution":"Since $2x=10$, $x = \\boxed{5}$.","origin":"olympiads"}'; golds_parse curated-thoughts; }
+# II-Thought-RL (Math-50K): the problem in messages, the gold in verification_info (JSON text, or an object)
+printf '%s\n' '{"id":"m-17","messages":[{"role":"user","content":"What is 3 + 4?"}],"verification_info":"{\"type\": \"math_verifiable\", \"answer\": {\"value\": \"7\"}}","domain":"math"}' \
+  '{"messages":[{"role":"user","content":"Half of 1?"}],"verification_info":{"type":"math_verifiable","answer":{"value":"\\frac{1}{2}"}}}' > "$tmp/ii.jsonl"
+imports ii-thought ii-thought "$tmp/ii.jsonl" && { expect "ii-thought: problem from messages, answer.value from verification_info" "$(jq -c . "$tmp/out.jsonl" | paste -sd'|')" \
+  '{"id":"ii-thought-m-17","problem":"What is 3 + 4?","answer":"7","source":"ii-thought","verifier":"math_verifiable","origin":"math"}|{"id":"ii-thought-1","problem":"Half of 1?","answer":"\\frac{1}{2}","source":"ii-thought","verifier":"math_verifiable"}'; golds_parse ii-thought; }
+printf '%s\n' '{"id":"c-1","messages":[{"role":"user","content":"Write code."}],"verification_info":"{\"type\": \"code_verifiable\", \"test_cases\": []}"}' > "$tmp/ii.jsonl"
+if "$imp" ii-thought "$tmp/ii.jsonl" > /dev/null 2> "$tmp/err"; then bad "ii-thought: a record without answer.value refused" "exit 0"
+else expect "ii-thought: a record without answer.value refused, naming it" "$(grep -c 'c-1: verification_info has no answer.value' "$tmp/err")" 1; fi
 # any other set with -f and field names
 printf '%s\n' '{"uid":"q9","query":"Q?","final":"3"}' > "$tmp/o.jsonl"
 imports "-f qa -a" -f qa -a problem=query -a answer=final -a id=uid myset "$tmp/o.jsonl" && \

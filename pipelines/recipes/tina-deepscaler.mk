@@ -6,7 +6,7 @@ TRAIN ?= data/sets/deepscaler.jsonl.zst
 G ?= 4
 TOTAL_STEPS ?= 11000
 STEPS ?= 5500
-REWARDS ?= --reward format:1,accuracy:2 --nulls trl
+REWARDS ?= --reward format:1,accuracy:2 --gold-parse tina --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 SAVE_EVERY ?= 100
 include pipelines/recipes/tina-common.mk

@@ -8,7 +8,7 @@ TRAIN ?= data/sets/deepscaler-l1.jsonl.zst
 G ?= 4
 TOTAL_STEPS ?= 11000
 STEPS ?= 5500
-REWARDS ?= --reward length_l1_exact:1
+REWARDS ?= --reward length_l1_exact:1 --gold-parse tina
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 SAVE_EVERY ?= 100
 include pipelines/recipes/tina-common.mk

@@ -6,7 +6,7 @@ TRAIN ?= data/sets/limr.jsonl
 G ?= 4
 TOTAL_STEPS ?= 360
 STEPS ?= 180
-REWARDS ?= --reward format:1,accuracy:2 --nulls trl
+REWARDS ?= --reward format:1,accuracy:2 --gold-parse tina --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 SAVE_EVERY ?= 10
 include pipelines/recipes/tina-common.mk

@@ -6,7 +6,7 @@ TRAIN ?= data/sets/open-s1.jsonl.zst
 G ?= 4
 TOTAL_STEPS ?= 5000
 STEPS ?= 2400
-REWARDS ?= --reward format:1,accuracy:2 --gold-field solution --nulls trl
+REWARDS ?= --reward format:1,accuracy:2 --gold-field solution --gold-parse tina --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 SAVE_EVERY ?= 100
 include pipelines/recipes/tina-common.mk

@@ -6,7 +6,7 @@ TRAIN ?= data/sets/open-rs.jsonl.zst
 G ?= 6
 TOTAL_STEPS ?= 1500
 STEPS ?= 850
-REWARDS ?= --reward format:1,accuracy:2 --gold-field solution --nulls trl
+REWARDS ?= --reward format:1,accuracy:2 --gold-field solution --gold-parse tina --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-rs-system.txt
 SAVE_EVERY ?= 50
 include pipelines/recipes/tina-common.mk

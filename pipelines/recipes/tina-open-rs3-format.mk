@@ -6,7 +6,7 @@ TRAIN ?= data/sets/open-rs.jsonl.zst
 G ?= 6
 TOTAL_STEPS ?= 1500
 STEPS ?= 850
-REWARDS ?= --reward format:1,tag_count_tina:1,length:1,reasoning_steps:1,repetition:1 --gold-field solution
+REWARDS ?= --reward format:1,tag_count_tina:1,length:1,reasoning_steps:1,repetition:1 --gold-field solution --gold-parse tina
 SYSTEM_FILE ?= pipelines/recipes/open-rs-system.txt
 SAVE_EVERY ?= 50
 include pipelines/recipes/tina-common.mk

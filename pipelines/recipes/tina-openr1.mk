@@ -7,7 +7,7 @@ G ?= 8
 TOTAL_STEPS ?= epoch
 STEPS ?= epoch
 REWARDS ?= --reward accuracy:1,format:1,tag_count_tina:1,length:1,reasoning_steps:1,cosine:1,repetition:1 \
-    --cosine-max-len 3584 --gold-field solution --nulls trl
+    --cosine-max-len 3584 --gold-field solution --gold-parse tina --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 SAVE_EVERY ?= 100
 # no vllm_max_model_len in its configuration: vLLM's default, the model's own 131,072 positions, never reached

@@ -6,7 +6,7 @@ TRAIN ?= data/sets/still3.jsonl.zst
 G ?= 4
 TOTAL_STEPS ?= 7500
 STEPS ?= 3750
-REWARDS ?= --reward length:1,accuracy:2 --nulls trl
+REWARDS ?= --reward length:1,accuracy:2 --gold-parse tina --nulls trl
 SYSTEM_FILE ?= pipelines/recipes/open-r1-system.txt
 SAVE_EVERY ?= 10
 include pipelines/recipes/tina-common.mk

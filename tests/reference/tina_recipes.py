@@ -48,7 +48,8 @@ SETS = {
     "Intelligent-Internet/II-Thought-RL-v0-Math-50K": "data/sets/ii-thought.jsonl.zst",
 }
 # Tina's sets whose `solution` column is the gold (grpo.py keeps it; the others' `answer` becomes it, as $answer$)
-SOLUTION_GOLD = {"knoveleng/open-rs", "knoveleng/open-s1", "open-r1/OpenR1-Math-220k"}
+# (CuratedThoughts' OpenThoughts-114k-math-default keeps OpenThoughts-114k-math's columns: problem and solution, no answer)
+SOLUTION_GOLD = {"knoveleng/open-rs", "knoveleng/open-s1", "open-r1/OpenR1-Math-220k", "bethgelab/CuratedThoughts"}
 # Tina's reward name -> tina-reward's
 REWARDS = {"accuracy": "accuracy", "format": "format", "tag_count": "tag_count_tina", "length": "length",
            "reasoning_steps": "reasoning_steps", "cosine": "cosine", "repetition_penalty": "repetition",
@@ -194,6 +195,8 @@ def rows_of(name):
     gold_rewards = {"accuracy", "cosine", "length", "length_l1_exact", "length_l1_max"} & set(funcs)
     if gold_rewards and dataset in SOLUTION_GOLD:
         reward += " --gold-field solution"
+    if gold_rewards:
+        reward += " --gold-parse tina"
     if {"accuracy", "cosine"} & set(funcs):
         reward += " --nulls trl"
     rows.append(("rl_post_train_reward_funcs / _weights" + (", --cosine_max_len" if cosine else ""),
@@ -205,13 +208,23 @@ def rows_of(name):
         where = line_matching("tina/post_train_hf/grpo.py", r"if 'solution' not in train_dataset\.column_names and")
         if "deepscaler" in set_name:
             where += ", " + line_matching("tina/post_train_hf/grpo.py", r"rename_column\('answer', 'solution'\)")
-        gold = ("the `solution` column (the worked solution: its last \\boxed{})" if dataset in SOLUTION_GOLD
+        gold = ("the `solution` column as written" if dataset in SOLUTION_GOLD
                 else "the `answer` column, as $answer$")
+        if "2thought" in set_name:
+            gold = ("verification_info's answer.value, as $value$ (as committed the branch renames `messages` after "
+                    f"{line_matching('tina/post_train_hf/grpo.py', 'remove_columns..messages')} removed it, which "
+                    "datasets refuses; data/import/ii_thought.jq takes the problem from messages[0] as it meant)")
+            where += ", " + line_matching("tina/post_train_hf/grpo.py", r"solution\[.answer.\]\[.value.\]")
         if l1:
             gold = ("as restored, DeepScaleR's `solution` column (grpo.py's renaming keys on the configuration's name, "
                     "l1_*, not on the set); tina takes the `answer` the DeepScaleR configuration uses")
         rows.append(("the gold of " + ", ".join(sorted(gold_rewards)), gold, where, "", "REWARDS' --gold-field solution"
                      if dataset in SOLUTION_GOLD else "tina-reward's default, the `answer` field"))
+        rows.append(("how the gold is read", "Math-Verify 0.5.2's parse(gold, extraction_mode=\"first_match\"): "
+                     "accuracy with LaTeX and plain numbers and verify(gold, answer); cosine, length and L1 with "
+                     "LaTeX only and verify(answer, gold)", line_matching("tina/post_train_hf/rewards.py",
+                     r"gold_parsed = parse\(") + ", " + line_matching("scripts/set/set_env.sh", r"math_verify==0\.5\.2"),
+                     "", "REWARDS' --gold-parse tina"))
     if {"accuracy", "cosine"} & set(funcs):
         rows.append(("a reward that is None (an unparseable gold)", "counted as nothing: the total is the other "
                      "rewards' nansum", line_matching("tina/post_train_hf/grpo_trainer.py", r"nansum"), "",
