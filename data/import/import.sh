@@ -11,7 +11,7 @@
 #        to RAW's problems by idx.
 # -f FORMAT  qa, gsm8k, minerva, verl, ii_thought or gpqa (data/import/FORMAT.jq says what each maps).
 # -a KEY=VALUE  passed to the format's jq program as --arg KEY VALUE (qa: problem=FIELD, answer=FIELD, id=FIELD,
-#        int_answer=1).
+#        int_answer=1; gpqa: seed=S, the run whose draw of the correct answer's position to use).
 # -l     list the known names.
 #
 # Needs bash, jq 1.6 or later, and zstd or gzip for compressed input. Exit status 0, or 1 with a message on stderr.

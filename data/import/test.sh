@@ -88,6 +88,15 @@ imports "gpqa jsonl" gpqa_diamond "$tmp/gpqa.jsonl" && expect "gpqa jsonl: same 
 expect "gpqa: the order depends on the question only" \
     "$(printf '%s\n' '{"Question":"What is 2+2?","Correct Answer":"4","Incorrect Answer 1":"3","Incorrect Answer 2":"5","Incorrect Answer 3":"22"}' \
        | "$imp" gpqa_diamond - | jq -c .choices)" "$(sed -n 2p "$tmp/gpqa_csv.jsonl" | jq -c .choices)"
+expect "gpqa: the incorrect answers keep their order around the correct one (Tina's layout)" \
+    "$(jq -c '.choices - [.choices[(.answer | explode[0]) - 65]]' "$tmp/gpqa_csv.jsonl" | paste -sd'|')" '["electron","muon, tau","photon"]|["3","5","22"]'
+# the position drawn per seed: over 40 seeds of one question, every letter comes up, and a seed repeats its draw
+for s in $(seq 0 39); do "$imp" -a seed=$s gpqa_diamond "$tmp/gpqa.jsonl" | sed -n 2p | jq -r .answer; done > "$tmp/letters"
+expect "gpqa -a seed=S: all four positions over 40 seeds" "$(sort -u "$tmp/letters" | paste -sd,)" "A,B,C,D"
+expect "gpqa -a seed=S: the same seed, the same draw" \
+    "$("$imp" -a seed=7 gpqa_diamond "$tmp/gpqa.jsonl" | sed -n 2p | jq -r .answer)" "$(sed -n 8p "$tmp/letters")"
+if "$imp" -a seed=x gpqa_diamond "$tmp/gpqa.jsonl" > /dev/null 2> "$tmp/err"; then bad "gpqa: a bad seed refused" "exit 0"
+else expect "gpqa: a bad seed refused" "$(grep -c 'whole number' "$tmp/err")" 1; fi
 
 # Hugging Face forms of the shipped sets: MATH-500 (HuggingFaceH4/MATH-500), openai/gsm8k, AIME/AMC with numbers
 printf '%s\n' '{"problem":"Simplify $\\sqrt{8}$.","solution":"It is $\\boxed{2\\sqrt{2}}$.","answer":"2\\sqrt{2}","subject":"Algebra","level":2,"unique_id":"test/algebra/1.json"}' > "$tmp/m.jsonl"
