@@ -123,7 +123,9 @@ static int keep(TinaSampler *s, const float *logits, int n, double max, const Ti
 int32_t tina_sampler_draw(TinaSampler *s, const float *logits, const TinaSamplerParams *p, double u, double *logprob) {
     int n = p->n_valid > 0 && p->n_valid < s->V ? p->n_valid : s->V;
     int32_t best = 0;
-    for (int i = 1; i < n; i++) best = logits[i] > logits[best] ? i : best;
+    bool nan = false;
+    for (int i = 0; i < n; i++) best = logits[i] > logits[best] ? i : best, nan |= logits[i] != logits[i];
+    if (nan) return *logprob = 0, -1;
     double max = logits[best];
     int32_t token = best;
     if (p->temperature > 0) {

@@ -30,7 +30,8 @@ TinaStatus tina_sampler_new(int V, TinaSampler **sampler, TinaError *err);
 void tina_sampler_free(TinaSampler *sampler);
 
 /* Draws from logits (V,) with uniform u in [0, 1); *logprob is the drawn token's log-probability (see the params),
- * over the valid ids and before top-k and top-p, as the trainer computes it. */
+ * over the valid ids and before top-k and top-p, as the trainer computes it. -1 when a valid logit is NaN (a model or
+ * adapter that has diverged): there is no distribution to draw from. */
 int32_t tina_sampler_draw(TinaSampler *sampler, const float *logits, const TinaSamplerParams *params, double u,
                           double *logprob);
 

@@ -420,7 +420,12 @@ TinaStatus tina_model_sample(TinaModel *m, TinaKVCache *kv, const TinaSequence *
     }
     b->sample(b, tokens, logprobs, m->last, m->lm_head, n_seqs * repeats, m->config.hidden, m->config.vocab, params,
               u);
-    return b->check(b, err);
+    status = b->check(b, err);
+    for (int i = 0; !status && i < n_seqs * repeats; i++)
+        if (tokens[i] < 0)
+            status = tina_error(err, TINA_ERR_RUNTIME, "sequence %d's next-token logits hold NaN: the model or its "
+                                "adapter has diverged (an adapter from a run whose loss went to NaN?)", i / repeats);
+    return status;
 }
 
 TinaStatus tina_model_logprobs(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs,

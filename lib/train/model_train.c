@@ -46,26 +46,38 @@ struct TinaTrainer {
     bool ready;                 /* a forward has run */
 };
 
-/* The values of one layer's insides for T tokens and LoRA rank r. */
-static size_t insides_size(const TinaConfig *c, size_t T, size_t r) {
+/* Every buffer of the plan starts on a 128-value boundary (256 bytes in bf16): the CUDA kernels read 16-byte vectors,
+ * and buffers of T x 8 bytes (lse) or T x r values follow one another unaligned when T or r is odd. */
+static size_t aligned(size_t values) { return (values + 127) / 128 * 128; }
+
+enum { N_INSIDES = 10 + TINA_LORA_TARGETS };
+
+/* The values per token of each buffer of Insides, in its order: h, mid, h2, q, att, k, v, gate, up, act, z... */
+static void insides_widths(const TinaConfig *c, size_t r, size_t width[N_INSIDES]) {
     size_t C = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
-    return T * (3 * C + 2 * q + 2 * kv + 3 * I + TINA_LORA_TARGETS * r);
+    const size_t widths[10] = {C, C, C, q, q, kv, kv, I, I, I};
+    for (int i = 0; i < N_INSIDES; i++) width[i] = i < 10 ? widths[i] : r;
+}
+
+/* The values of one layer's insides for T tokens and LoRA rank r, each buffer aligned. */
+static size_t insides_size(const TinaConfig *c, size_t T, size_t r) {
+    size_t width[N_INSIDES], n = 0;
+    insides_widths(c, r, width);
+    for (int i = 0; i < N_INSIDES; i++) n += aligned(T * width[i]);
+    return n;
 }
 
 /* Points in's buffers into memory from `at` (insides_size values of `bytes` each); returns where they end. */
 static char *lay_out_insides(Insides *in, char *at, const TinaConfig *c, size_t T, size_t r, size_t bytes) {
-    size_t C = (size_t)c->hidden, I = (size_t)c->intermediate;
-    size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
-    void **slots[] = {&in->h, &in->mid, &in->h2, &in->q, &in->att, &in->k, &in->v, &in->gate, &in->up, &in->act};
-    size_t sizes[] = {C, C, C, q, q, kv, kv, I, I, I};
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    void **slots[N_INSIDES] = {&in->h, &in->mid, &in->h2, &in->q, &in->att, &in->k, &in->v, &in->gate, &in->up,
+                               &in->act};
+    for (int t = 0; t < TINA_LORA_TARGETS; t++) slots[10 + t] = &in->z[t];
+    size_t width[N_INSIDES];
+    insides_widths(c, r, width);
+    for (int i = 0; i < N_INSIDES; i++) {
         *slots[i] = at;
-        at += T * sizes[i] * bytes;
-    }
-    for (int t = 0; t < TINA_LORA_TARGETS; t++) {
-        in->z[t] = at;
-        at += T * r * bytes;
+        at += aligned(T * width[i]) * bytes;
     }
     return at;
 }
@@ -100,7 +112,7 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         {&tr->dropped, T * (C > I ? C : I)}, {&tr->ddropped, T * (C > I ? C : I)},
     };
     size_t total = 0;
-    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) total += plan[i].n;
+    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) total += plan[i].n = aligned(plan[i].n);
     tr->memory = b->alloc(b, total * b->act_bytes);
     tr->slots = calloc(T, sizeof *tr->slots);
     tr->n_past = calloc(T, sizeof *tr->n_past);

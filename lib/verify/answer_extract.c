@@ -113,14 +113,15 @@ static bool compile_pattern(Pattern *p, int priority, const char *prefix, bool b
 /* Math-Verify's ExprExtractionConfig: a number (thousands separators, decimal comma, percent) or an expression of
  * digits and operators, each between anchors; `.` stops at line ends there (no DOTALL). */
 #define NUMBER_RE                                                                                                     \
-    "(?:(?<integer1>-?\\d{1,3}(?:[ ,]\\d{3})+)(?<decimal1>\\.\\d+)?|(?<integer2>-?\\d+)(?<decimal2>[.,]\\d+)|"            \
+    "(?:(?<integer1>-?\\d{1,3}(?:[ ,]\\d{3})+)(?<decimal1>\\.\\d+)?|(?<integer2>-?\\d+)(?<decimal2>[.,]\\d+)|"    \
     "(?<decimal3>\\.\\d+)|(?<integer3>-?\\d+))(?<percent>\\s*(?:%|[Pp]ercent|\\s*[Pp]ercentage|\\s*[Pp]ct))?"
 #define EXPR_CHARS "[\\d\\.\\s+\\-*×/^()÷]"
 #define EXPR_PREFIX "(?:^|\\s|=)(?:\\*\\*)?"
 #define EXPR_WITH_ANCHORS                                                                                             \
-    "(?:" EXPR_PREFIX "(?<expr>-?\\(?-?\\d" EXPR_CHARS "*[+\\-*×/^()÷]" EXPR_CHARS "+\\)?)"                             \
+    "(?:" EXPR_PREFIX "(?<expr>-?\\(?-?\\d" EXPR_CHARS "*[+\\-*×/^()÷]" EXPR_CHARS "+\\)?)"                     \
     "(?:\\*\\*)?(?:\\.|,|:|\\s|\\)|\\$|$))"
-#define NUMBER_WITH_ANCHORS "(?:" EXPR_PREFIX "[$€£¥₹₽₪₩₫฿₡₢₣₤₥₦₧₨₩₪₫₭₮₯₰₱₲₳₴₵₶₷₸₹₺₻₼₽₾₿]?" NUMBER_RE ")"
+#define CURRENCY "[$€£¥₹₽₪₩₫฿₡₢₣₤₥₦₧₨₩₪₫₭₮₯₰₱₲₳₴₵₶₷₸₹₺₻₼₽₾₿]"
+#define NUMBER_WITH_ANCHORS "(?:" EXPR_PREFIX CURRENCY "?" NUMBER_RE ")"
 #define EXPR_OR_NUMBER "(?:" EXPR_WITH_ANCHORS "|" NUMBER_WITH_ANCHORS ")"
 
 static bool compile_expr(Pattern *p, int priority, const char *pattern) {
@@ -702,7 +703,8 @@ static TinaStatus take_expr(const Pattern *p, const char *text, const PCRE2_SIZE
             if (tina_buf_append(part, integer + i, 1, err)) return err->status;
         }
         if (!part->len && tina_buf_append(part, "0", 1, err)) return err->status;
-        if (decimal_len && (tina_buf_append(part, ".", 1, err) || tina_buf_append(part, decimal + 1, decimal_len - 1, err)))
+        if (decimal_len && (tina_buf_append(part, ".", 1, err) ||
+                            tina_buf_append(part, decimal + 1, decimal_len - 1, err)))
             return err->status;
     } else {
         for (size_t i = 0; i < expr_len; i++)

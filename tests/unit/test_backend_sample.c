@@ -128,6 +128,40 @@ static void the_padding_rows_are_never_drawn(void) {
     CHECK(compare(&greedy, 11) == ROWS);
 }
 
+/* A diverged model's logits hold NaN: a row all NaN (its h) or one id's in every row (a NaN in head) draws no token,
+ * -1 (tina_model_sample reports it), greedy or not, while the other rows draw as ever. A GPU read row[INT_MAX] (greedy)
+ * or gave the last id (sampled). */
+static void logits_holding_nan_draw_no_token(void) {
+    enum { N = 4 };
+    static float head[(size_t)V * PROFILES];
+    for (int v = 0; v < V; v++)
+        for (int j = 0; j < PROFILES; j++) head[(size_t)v * PROFILES + j] = logits[j][v];
+    float h[N * PROFILES] = {0};
+    for (int r = 0; r < N; r++) h[r * PROFILES + r] = 1.0f;
+    for (int j = 0; j < PROFILES; j++) h[2 * PROFILES + j] = NAN; /* row 2: every logit NaN */
+    const TinaSamplerParams params[] = {{.temperature = 0, .top_p = 1}, {.temperature = 0.6, .top_p = 1},
+                                        {.temperature = 0.6, .top_p = 0.95}};
+    double u[N] = {0.1, 0.5, 0.7, 0.9}, logprobs[N];
+    int32_t tokens[N];
+    TinaError err;
+    for (int poisoned = 0; poisoned < 2; poisoned++) {
+        if (poisoned) head[(size_t)1234 * PROFILES + 5] = NAN; /* id 1234's logit NaN in every row */
+        void *head_b = upload_values(backend, head, (size_t)V * PROFILES, backend->weight_bytes);
+        void *h_b = upload_values(backend, h, N * PROFILES, backend->act_bytes);
+        CHECK(head_b && h_b);
+        for (size_t k = 0; k < sizeof params / sizeof *params && head_b && h_b; k++) {
+            backend->sample(backend, tokens, logprobs, h_b, head_b, N, PROFILES, V, &params[k], u);
+            CHECK(backend->check(backend, &err) == TINA_OK);
+            for (int r = 0; r < N; r++) {
+                if (poisoned || r == 2) CHECK(tokens[r] == -1);
+                else CHECK(tokens[r] >= 0 && tokens[r] < V);
+            }
+        }
+        backend->release(backend, head_b);
+        backend->release(backend, h_b);
+    }
+}
+
 int main(void) {
     static const TestCase tests[] = {
         TEST(greedy_takes_the_smallest_id_of_the_best),
@@ -135,6 +169,7 @@ int main(void) {
         TEST(top_k_and_top_p_keep_the_reference_set),
         TEST(rows_beyond_the_gathered_candidates_are_drawn_all_the_same),
         TEST(the_padding_rows_are_never_drawn),
+        TEST(logits_holding_nan_draw_no_token),
     };
     make_profiles();
     return test_main_on_backend("test_backend_sample", tests, sizeof tests / sizeof tests[0], &backend);

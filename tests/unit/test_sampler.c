@@ -131,6 +131,28 @@ static void greedy_top_k_one_and_the_padding_mask(void) {
 /* log-probs: of the softmax over the valid ids at temperature 1 (or at the sampling temperature when asked), before
  * top-k and top-p, whatever was drawn; a draw depends only on u. The exponentials are f32 (within 6e-7 relative
  * each, summed in f64): the log-probs agree with an all-f64 computation to 1e-7. */
+/* A NaN among the valid logits (a diverged model) leaves nothing to draw from: -1, whatever the params; a NaN in the
+ * padding mask's rows does not count. */
+static void a_nan_logit_draws_no_token(void) {
+    TinaSampler *s;
+    TinaError err;
+    CHECK(tina_sampler_new(V, &s, &err) == TINA_OK);
+    const TinaSamplerParams params[] = {{0, 1, 0, 0, false}, {1.0, 1, 0, 0, false}, {0.6, 0.9, 3, 0, false}};
+    float first[V], middle[V], all[V], padding[V];
+    for (int i = 0; i < V; i++) first[i] = middle[i] = padding[i] = LOGITS[i], all[i] = NAN;
+    first[0] = middle[4] = padding[7] = NAN;
+    double logprob;
+    for (size_t k = 0; k < sizeof params / sizeof *params; k++) {
+        CHECK(tina_sampler_draw(s, first, &params[k], 0.5, &logprob) == -1);
+        CHECK(tina_sampler_draw(s, middle, &params[k], 0.5, &logprob) == -1);
+        CHECK(tina_sampler_draw(s, all, &params[k], 0.5, &logprob) == -1);
+        TinaSamplerParams masked = params[k];
+        masked.n_valid = 7;
+        CHECK(tina_sampler_draw(s, padding, &masked, 0.5, &logprob) >= 0);
+    }
+    tina_sampler_free(s);
+}
+
 static void logprobs_are_the_trainers_and_draws_depend_only_on_u(void) {
     TinaSampler *s;
     TinaError err;
@@ -150,4 +172,4 @@ static void logprobs_are_the_trainers_and_draws_depend_only_on_u(void) {
 
 RUN_TESTS("test_sampler", TEST(draws_follow_the_tempered_filtered_distribution),
           TEST(top_p_keeps_exactly_the_tokens_that_first_reach_p), TEST(greedy_top_k_one_and_the_padding_mask),
-          TEST(logprobs_are_the_trainers_and_draws_depend_only_on_u))
+          TEST(logprobs_are_the_trainers_and_draws_depend_only_on_u), TEST(a_nan_logit_draws_no_token))

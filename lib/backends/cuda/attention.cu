@@ -171,11 +171,18 @@ static __global__ void combine_kernel(bf16 *out, const float *partial, int pairs
 
 static constexpr int TILE = 64;              /* query rows of a block, and keys a step */
 static constexpr int TILE_WARPS = TILE / 16; /* a warp for each 16 rows */
+/* Row strides of the shared arrays, padded: unpadded rows of 256 bytes (64 floats, 128 bf16) start in the same bank,
+ * so the 16 lanes walking 16 rows of scores or probs hit one bank at a time (16-way conflicts), as do the fragment
+ * loads of the tile's rows. 4 extra words a row spread 8 rows over the banks (2-way at most); each stride stays a
+ * multiple of 16 bytes (wmma's ldm and the 16-byte vectors) and every fragment's start 32-byte aligned. */
+static constexpr int SCORE_STRIDE = TILE + 4; /* floats */
+static constexpr int PROB_STRIDE = TILE + 8;  /* bf16 */
+template <int D> static constexpr int TILE_STRIDE = D + 8; /* bf16 */
 
 /* rows (TILE, D) of shared memory = D values at each of TILE places, zero where `valid` says no: queries of
  * consecutive tokens, or keys and values of consecutive positions through the page table (16-byte vectors) */
 template <int D, class Where>
-static __device__ void fill_tile(bf16 (*rows)[D], int valid, Where where) {
+static __device__ void fill_tile(bf16 (*rows)[TILE_STRIDE<D>], int valid, Where where) {
     for (int i = threadIdx.x; i < TILE * (D / 8); i += blockDim.x) {
         int r = i / (D / 8), u = i % (D / 8);
         uint4 eight = {0, 0, 0, 0};
@@ -189,15 +196,16 @@ static __device__ void fill_tile(bf16 (*rows)[D], int valid, Where where) {
  * S = Q K^T on the tensor cores (bf16 in, f32 sums), each warp's 16 rows through an online softmax in f32 (the
  * probabilities rounded to bf16 for the product, as flash attention does), O = O * correction + P V on the tensor
  * cores. A fragment's elements are spread over the lanes in an order CUDA does not specify: each lane learns the row
- * of its elements from a fragment of row numbers. Shared memory: 41 KB at D = 128. */
+ * of its elements from a fragment of row numbers. Shared memory: 45 KB at D = 128 (of the 48 KB a static array may
+ * take). */
 template <int D, bool CACHED>
 static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_cache, const bf16 *v_cache,
                                       DeviceBatch batch, TinaKVPages pages, int T, int Hq, int Hkv, float scale) {
     constexpr int F = D / 16; /* fragments across a head */
     /* (fragments load from and store to 32-byte boundaries) */
-    __shared__ __align__(32) bf16 tile[TILE][D];                 /* the queries, then each step's keys, values */
-    __shared__ __align__(32) float scores[TILE_WARPS][16][TILE]; /* a warp's scores, later its outputs */
-    __shared__ __align__(32) bf16 probs[TILE_WARPS][16][TILE];   /* a warp's probabilities */
+    __shared__ __align__(32) bf16 tile[TILE][TILE_STRIDE<D>];            /* the queries, then keys, values */
+    __shared__ __align__(32) float scores[TILE_WARPS][16][SCORE_STRIDE]; /* a warp's scores, later its outputs */
+    __shared__ __align__(32) bf16 probs[TILE_WARPS][16][PROB_STRIDE];    /* a warp's probabilities */
     __shared__ __align__(32) float row_numbers[16][16];
     __shared__ float running_max[TILE], running_sum[TILE], correction[TILE];
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32, h = blockIdx.y, g = h / (Hq / Hkv);
@@ -217,7 +225,7 @@ static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_ca
         fill_tile<D>(tile, n, [&](int r) { return q + ((size_t)(start + r) * Hq + h) * D; });
         __syncthreads();
         wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> queries[F];
-        for (int f = 0; f < F; f++) wmma::load_matrix_sync(queries[f], &tile[warp * 16][f * 16], D);
+        for (int f = 0; f < F; f++) wmma::load_matrix_sync(queries[f], &tile[warp * 16][f * 16], TILE_STRIDE<D>);
         wmma::fragment<wmma::accumulator, 16, 16, 16, float> o[F];
         for (int f = 0; f < F; f++) wmma::fill_fragment(o[f], 0.0f);
         int mine = warp * 16 + lane; /* lanes 0 .. 15 keep the softmax of the warp's rows */
@@ -234,10 +242,10 @@ static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_ca
                 wmma::fill_fragment(s, 0.0f);
                 for (int f = 0; f < F; f++) {
                     wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> k;
-                    wmma::load_matrix_sync(k, &tile[c * 16][f * 16], D);
+                    wmma::load_matrix_sync(k, &tile[c * 16][f * 16], TILE_STRIDE<D>);
                     wmma::mma_sync(s, queries[f], k, s);
                 }
-                wmma::store_matrix_sync(&scores[warp][0][c * 16], s, TILE, wmma::mem_row_major);
+                wmma::store_matrix_sync(&scores[warp][0][c * 16], s, SCORE_STRIDE, wmma::mem_row_major);
             }
             __syncwarp();
             if (lane < 16) {
@@ -261,16 +269,16 @@ static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_ca
             __syncthreads();
             for (int c = 0; c < TILE / 16; c++) {
                 wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> p;
-                wmma::load_matrix_sync(p, &probs[warp][0][c * 16], TILE);
+                wmma::load_matrix_sync(p, &probs[warp][0][c * 16], PROB_STRIDE);
                 for (int f = 0; f < F; f++) {
                     wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> v;
-                    wmma::load_matrix_sync(v, &tile[c * 16][f * 16], D);
+                    wmma::load_matrix_sync(v, &tile[c * 16][f * 16], TILE_STRIDE<D>);
                     wmma::mma_sync(o[f], p, v, o[f]);
                 }
             }
         }
         for (int f = 0; f < F; f++) { /* a fragment at a time through the warp's scores, divided by the sums */
-            wmma::store_matrix_sync(&scores[warp][0][0], o[f], TILE, wmma::mem_row_major);
+            wmma::store_matrix_sync(&scores[warp][0][0], o[f], SCORE_STRIDE, wmma::mem_row_major);
             __syncwarp();
             for (int i = lane; i < 256; i += 32) {
                 int r = i / 16, c = i % 16;

@@ -147,8 +147,13 @@ static __global__ void sample_kernel(int32_t *tokens, double *logprobs, const fl
     __shared__ int shared_ids[THREADS / 32], candidate_id[CANDIDATES];
     const float *row = logits + (size_t)blockIdx.x * V;
     float best = -INFINITY;
-    for (int i = threadIdx.x; i < n; i += THREADS) best = fmaxf(best, row[i]);
+    int nans = 0;
+    for (int i = threadIdx.x; i < n; i += THREADS) best = fmaxf(best, row[i]), nans += row[i] != row[i];
     best = block_reduce(best, shared_floats, Max(), -INFINITY);
+    if (block_reduce(nans, shared_ids, Sum(), 0)) { /* a diverged model: the host's sampler refuses the row */
+        if (threadIdx.x == 0) tokens[blockIdx.x] = -1, logprobs[blockIdx.x] = 0;
+        return; /* every thread: the count is the block's */
+    }
     int first = INT_MAX;
     for (int i = threadIdx.x; i < n; i += THREADS)
         if (row[i] == best) {
