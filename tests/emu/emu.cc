@@ -24,7 +24,8 @@
  *  - Memory: device memory starts as 0xff bytes (NaN as bf16, f32 and f64), so that a read of what nothing wrote
  *    spreads NaN; copies and cuBLAS's operands must lie in one allocation of the right side, or the program aborts.
  *    Allocations are exactly as large as asked: under AddressSanitizer (make emu) a kernel's access past one is
- *    reported where it happens.
+ *    reported where it happens. The vector type uint4 is 16-byte aligned as on a GPU, so a
+ *    vector load from an address off that boundary, which faults on a GPU, stops the program with UBSan's report.
  * Not emulated: speed, blocks running at once, the memory model, CUDA's own arithmetic (expf is the host's, within
  * an ulp or two of the GPU's). Environment: TINA_EMU_DEVICES (default 1; 0: no GPU), TINA_EMU_MEMORY_MB (the
  * device's memory, default 4096), TINA_EMU_SMS (its multiprocessors, default 132 as an H100's or H200's),

@@ -1,8 +1,12 @@
 /* test_emu: the CUDA emulator itself (emu.cc) catches what it claims to, on kernels written with the mistakes it is
  * for: a block that reads shared memory no thread of it wrote, a read that lacks its barrier, a kernel that counts
- * on blocks in grid order. Built only against the emulator (make emu); each mistake must show in the results. */
+ * on blocks in grid order, a 16-byte vector load from an address that is not 16-byte aligned. Built only against the
+ * emulator (make emu, under UBSan); each mistake must show in the results, or stop the program as a GPU would. */
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cuda_runtime.h"
 #include "../unit/test.h"
@@ -33,6 +37,9 @@ __global__ void reads_without_barrier(float *out) {
 __global__ void takes_a_ticket(int *counter, int *order) {
     if (threadIdx.x == 0) order[atomicAdd(counter, 1)] = (int)blockIdx.x;
 }
+
+/* Sixteen bytes from `at` as one vector: a GPU faults ("misaligned address") unless at is 16-byte aligned. */
+__global__ void loads_a_vector(const char *at, uint4 *out) { *out = *(const uint4 *)at; }
 
 template <class T> static T *device(size_t n) {
     T *p;
@@ -80,11 +87,42 @@ static void blocks_run_in_a_shuffled_order(void) {
     cudaFree(counter), cudaFree(order);
 }
 
+/* The same load 16 and 8 bytes into an allocation, each in a child process: the first runs, the second stops the
+ * child with UBSan's report of a misaligned load (uint4 is alignas(16) in the emulator, as on a GPU). */
+static void a_misaligned_vector_load_stops_the_program(void) {
+    for (int offset = 16; offset >= 8; offset -= 8) {
+        int pipe_ends[2];
+        CHECK(pipe(pipe_ends) == 0);
+        fflush(NULL);
+        pid_t child = fork();
+        if (child == 0) {
+            dup2(pipe_ends[1], 2);
+            char *bytes = device<char>(64);
+            uint4 *out = device<uint4>(1);
+            loads_a_vector<<<1, 1>>>(bytes + offset, out);
+            uint4 host;
+            _exit(cudaMemcpy(&host, out, sizeof host, cudaMemcpyDeviceToHost) == cudaSuccess ? 0 : 3);
+        }
+        close(pipe_ends[1]);
+        char report[4096] = "";
+        size_t got = 0;
+        for (ssize_t n; got < sizeof report - 1 && (n = read(pipe_ends[0], report + got, sizeof report - 1 - got)) > 0;)
+            got += (size_t)n;
+        close(pipe_ends[0]);
+        int status = 0;
+        CHECK(waitpid(child, &status, 0) == child);
+        bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (offset == 16) CHECK(clean);
+        else CHECK(!clean && strstr(report, "misaligned address") != NULL);
+    }
+}
+
 int main(void) {
     static const TestCase tests[] = {
         {"shared_memory_starts_as_nan_in_every_block", shared_memory_starts_as_nan_in_every_block},
         {"a_read_without_its_barrier_reads_nan", a_read_without_its_barrier_reads_nan},
         {"blocks_run_in_a_shuffled_order", blocks_run_in_a_shuffled_order},
+        {"a_misaligned_vector_load_stops_the_program", a_misaligned_vector_load_stops_the_program},
     };
     return test_main("emu", tests, sizeof tests / sizeof *tests);
 }
