@@ -258,8 +258,8 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
     if (!status && needs_gold) status = gold_text(record, o, scratch, err);
     if (!status && needs_gold && n_choices) {
         int gold_letter = choice_of(scratch->data ? scratch->data : "", choices);
-        it->gold_null = gold_letter < 0;
-        it->correct = !it->gold_null && gold_letter == letter;
+        it->gold_null = it->length_gold_null = gold_letter < 0;
+        it->correct = it->length_correct = !it->gold_null && gold_letter == letter;
     } else if (!status && needs_gold && o->gold_tina) {
         status = tina_gold(record, o, uses(o, ACCURACY), uses(o, LENGTH) || uses(o, COSINE) || l1, scratch, gold, pred,
                            it, err);
@@ -268,8 +268,7 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
         it->gold_null = !tina_answer_found(gold);
         it->correct = !status && !it->gold_null && tina_answer_equivalent(gold, pred);
     }
-    it->length_gold_null = o->gold_tina ? it->length_gold_null : it->gold_null;
-    it->length_correct = o->gold_tina ? it->length_correct : it->correct;
+    if (!o->gold_tina && !n_choices) it->length_gold_null = it->gold_null, it->length_correct = it->correct;
     if (!status) {
         double *v = it->values;
         bool *null = it->null;

@@ -21,9 +21,10 @@ static int build_tree(TinaAnswer *a) {
     bool all = true;
     for (int i = 0; i < x->n_parts; i++) {
         const TinaBuf *text = &x->parts[i];
-        parts[i] = text->len ? tina_math_parse(text->data, text->len, tina_latex_looks_complex(text->data, text->len),
-                                               &a->arena)
-                             : NULL;
+        parts[i] = text->len && !x->verbatim[i]
+                       ? tina_math_parse(text->data, text->len, tina_latex_looks_complex(text->data, text->len),
+                                         &a->arena)
+                       : NULL;
         if (parts[i] && x->percent[i]) {
             MathNode *pct = tina_math_node(&a->arena, MATH_PERCENT, 1);
             if (pct) pct->kids[0] = parts[i];

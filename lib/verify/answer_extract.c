@@ -62,12 +62,15 @@ static void env_pattern(TinaBuf *re, bool boxed) {
     tina_buf_append_str(re, ")\\s*((?:\\\\?%|[Pp]ercent|[Pp]ercentage|[Pp]ct))?)", &ignored);
 }
 
-/* Up to six environments joined by ",", "and", "or". */
-static void envs_pattern(TinaBuf *re, bool boxed) {
+/* Up to six environments joined by ",", "and", "or" (Math-Verify 0.5.2, Tina's: "and", "or", "," alone, and boxed
+ * ones joined like the others). */
+static void envs_pattern(TinaBuf *re, bool boxed, bool v052) {
     TinaError ignored;
     env_pattern(re, boxed);
     for (int i = 0; i < TINA_ANSWER_MAX_PARTS - 1; i++) {
-        tina_buf_append_str(re, boxed ? "\\s*(?:\\s*(?:,?and|,?or|,)\\s*" : "(?:\\s*(?:,?and|,?or|,)\\s*", &ignored);
+        tina_buf_append_str(re, v052 ? "(?:\\s*(?:and|or|,)\\s*"
+                                : boxed ? "\\s*(?:\\s*(?:,?and|,?or|,)\\s*"
+                                        : "(?:\\s*(?:,?and|,?or|,)\\s*", &ignored);
         env_pattern(re, boxed);
         tina_buf_append_str(re, ")?", &ignored);
     }
@@ -78,7 +81,7 @@ static void envs_pattern(TinaBuf *re, bool boxed) {
 enum { N_LATEX_PATTERNS = 7, N_EXPR_PATTERNS = 6 };
 
 typedef struct {
-    Pattern latex[N_LATEX_PATTERNS], expr[N_EXPR_PATTERNS];
+    Pattern latex[2][N_LATEX_PATTERNS], expr[N_EXPR_PATTERNS]; /* latex[1]: Math-Verify 0.5.2's joining */
     pcre2_code *replace_in_latex, *left, *right, *permutation, *to_remove, *slash_fix, *equation_split,
         *unit_superscript, *units, *separator, *complex;
     pcre2_code *malformed[7];
@@ -99,11 +102,11 @@ static pcre2_code *compile(const char *pattern, uint32_t options) {
     return re;
 }
 
-static bool compile_pattern(Pattern *p, int priority, const char *prefix, bool boxed, const char *suffix) {
+static bool compile_pattern(Pattern *p, int priority, const char *prefix, bool boxed, const char *suffix, bool v052) {
     TinaBuf re = {0};
     TinaError ignored;
     tina_buf_append_str(&re, prefix, &ignored);
-    envs_pattern(&re, boxed);
+    envs_pattern(&re, boxed, v052);
     tina_buf_append_str(&re, suffix, &ignored);
     *p = (Pattern){compile(re.data, PCRE2_DOTALL), priority, boxed, priority == 300, boxed ? 6 : 7, 1};
     tina_buf_free(&re);
@@ -167,14 +170,17 @@ static const char *const malformed_with[7] = {
 static void compile_all(void) {
     Regexes *r = &regexes;
     bool ok = true;
-    ok &= compile_pattern(&r->latex[0], 0, "(?i:final answer is):?\\s*", false, "\\.?\\s?I hope");
-    ok &= compile_pattern(&r->latex[1], 50, "(?i:final answer.{0,100}?)\\s+is:?\\s*", false, "");
-    ok &= compile_pattern(&r->latex[2], 100, "(?i:answer):.{0,50}?", false, "");
-    ok &= compile_pattern(&r->latex[3], 200, "(?i:answer).{0,50}?", false, "");
-    ok &= compile_pattern(&r->latex[4], 300, "", false, "");
-    ok &= compile_pattern(&r->latex[5], 50, "", true, "");
-    r->latex[6] = (Pattern){compile("(\\\\boxed{.+})", PCRE2_DOTALL), 50, true, false, 0, 1};
-    ok &= r->latex[6].code != NULL;
+    for (int v = 0; v < 2; v++) {
+        Pattern *latex = r->latex[v];
+        ok &= compile_pattern(&latex[0], 0, "(?i:final answer is):?\\s*", false, "\\.?\\s?I hope", v);
+        ok &= compile_pattern(&latex[1], 50, "(?i:final answer.{0,100}?)\\s+is:?\\s*", false, "", v);
+        ok &= compile_pattern(&latex[2], 100, "(?i:answer):.{0,50}?", false, "", v);
+        ok &= compile_pattern(&latex[3], 200, "(?i:answer).{0,50}?", false, "", v);
+        ok &= compile_pattern(&latex[4], 300, "", false, "", v);
+        ok &= compile_pattern(&latex[5], 50, "", true, "", v);
+        latex[6] = (Pattern){compile("(\\\\boxed{.+})", PCRE2_DOTALL), 50, true, false, 0, 1};
+        ok &= latex[6].code != NULL;
+    }
     ok &= compile_expr(&r->expr[0], 0, "(?i:final answer is):?\\s*" EXPR_OR_NUMBER "\\.?\\s?I hope");
     ok &= compile_expr(&r->expr[1], 50, "(?i:final answer.{0,100}?)\\s+is:?" EXPR_OR_NUMBER);
     ok &= compile_expr(&r->expr[2], 100, "(?i:answer):(?:.{0,100}=\\s*|.{0,50}?)" EXPR_OR_NUMBER "(?!\\s*=)");
@@ -654,7 +660,7 @@ void tina_extracted_free(TinaExtracted *out) {
 static void extracted_reset(TinaExtracted *out) {
     for (int i = 0; i < TINA_ANSWER_MAX_PARTS; i++) {
         tina_buf_clear(&out->parts[i]);
-        out->percent[i] = false;
+        out->percent[i] = out->verbatim[i] = false;
     }
     out->n_parts = 0;
 }
@@ -667,8 +673,35 @@ static TinaStatus add_part(TinaExtracted *out, const char *text, size_t len, boo
     return TINA_OK;
 }
 
+/* Whether sympy's parse_expr (standard transformations, no implicit multiplication) reads an expression made of
+ * digits, points, spaces, + - * / ^ ( ) x and the division sign: not with x or the division sign (not Python), a
+ * product written by juxtaposition ("2(3)", "(1+2)(3+4)": a call; "1 2"), unbalanced parentheses or a trailing
+ * operator. */
+static bool python_reads(const char *expr, size_t len) {
+    int depth = 0;
+    char last = 0; /* the last character that is not a space */
+    bool spaced = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)expr[i];
+        if (ch >= 0x80) return false; /* the multiplication or division sign */
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            spaced = last != 0;
+            continue;
+        }
+        bool digit = ch >= '0' && ch <= '9';
+        if ((ch == '(' && (last == ')' || (last >= '0' && last <= '9'))) ||
+            (digit && spaced && ((last >= '0' && last <= '9') || last == ')')))
+            return false;
+        depth += ch == '(' ? 1 : ch == ')' ? -1 : 0;
+        if (depth < 0) return false;
+        last = (char)ch, spaced = false;
+    }
+    return depth == 0 && last && strchr("+-*/^(", last) == NULL;
+}
+
 /* A plain number as Math-Verify's extract_expr writes it (thousands separators dropped, leading zeros stripped, a
- * decimal comma made a point), or else the expression as matched. */
+ * decimal comma made a point), or the expression: for our reader as sympy reads it (** a power, "4." a number), or
+ * verbatim where sympy cannot (Math-Verify then keeps the string). */
 static TinaStatus take_expr(const Pattern *p, const char *text, const PCRE2_SIZE *ov, TinaExtracted *out,
                             TinaError *err) {
     const char *integer = NULL, *decimal = NULL;
@@ -695,7 +728,11 @@ static TinaStatus take_expr(const Pattern *p, const char *text, const PCRE2_SIZE
     }
     TinaBuf *part = &out->parts[0];
     tina_buf_clear(part);
+    bool verbatim = false;
     if (integer || decimal) {
+        /* sympy's Number refuses "-007" (Python's lstrip("0") leaves the sign's zeros), and the whole parse fails */
+        if (integer_len >= 3 && integer[0] == '-' && integer[1] == '0' && integer[2] >= '0' && integer[2] <= '9')
+            return TINA_OK;
         bool leading = true;
         for (size_t i = 0; i < integer_len; i++) {
             if (integer[i] == ',' || integer[i] == ' ' || (leading && integer[i] == '0')) continue;
@@ -706,13 +743,22 @@ static TinaStatus take_expr(const Pattern *p, const char *text, const PCRE2_SIZE
         if (decimal_len && (tina_buf_append(part, ".", 1, err) ||
                             tina_buf_append(part, decimal + 1, decimal_len - 1, err)))
             return err->status;
+    } else if ((verbatim = !python_reads(expr, expr_len))) {
+        if (tina_buf_append(part, expr, expr_len, err)) return err->status;
+        percent = false;
     } else {
-        for (size_t i = 0; i < expr_len; i++)
-            if (tina_buf_append(part, expr[i] == '\n' ? " " : expr + i, 1, err)) return err->status;
+        for (size_t i = 0; i < expr_len; i++) {
+            const char *at = expr + i;
+            if (*at == '*' && i + 1 < expr_len && expr[i + 1] == '*') at = "^", i++;
+            else if (*at == '.' && !(i + 1 < expr_len && expr[i + 1] >= '0' && expr[i + 1] <= '9')) continue;
+            else if (*at == '\n') at = " ";
+            if (tina_buf_append(part, at, 1, err)) return err->status;
+        }
         percent = false;
     }
     if (tina_buf_reserve(part, 0, err)) return err->status;
     out->percent[0] = percent;
+    out->verbatim[0] = verbatim;
     out->n_parts = 1;
     return TINA_OK;
 }
@@ -740,6 +786,7 @@ typedef struct {
     int boxed_priority;   /* LatexExtractionConfig.boxed_match_priority */
     bool unanchored;      /* try_extract_without_anchor (for both kinds) */
     bool numbers;         /* an ExprExtractionConfig too */
+    bool v052;            /* Math-Verify 0.5.2's LaTeX patterns (Tina's pin) */
     Normalization env_how, boxed_how;
 } Search;
 
@@ -754,7 +801,8 @@ static TinaStatus search(const char *text, size_t len, const Search *how, TinaEx
     for (size_t level = 0; level < sizeof priorities / sizeof *priorities; level++) {
         const Pattern *best = NULL;
         for (int i = 0; i < N_LATEX_PATTERNS + N_EXPR_PATTERNS; i++) {
-            const Pattern *p = i < N_LATEX_PATTERNS ? &regexes.latex[i] : &regexes.expr[i - N_LATEX_PATTERNS];
+            const Pattern *p =
+                i < N_LATEX_PATTERNS ? &regexes.latex[how->v052][i] : &regexes.expr[i - N_LATEX_PATTERNS];
             if ((p->groups_per_env < 0 && !how->numbers) || (p->unanchored && !how->unanchored)) continue;
             if ((p->boxed ? how->boxed_priority : p->priority) != priorities[level]) continue;
             pcre2_match_data *match = pcre2_match_data_create_from_pattern(p->code, NULL);
@@ -783,7 +831,7 @@ TinaStatus tina_extract_prediction(const char *text, size_t len, TinaExtracted *
 }
 
 TinaStatus tina_extract_first_match(const char *text, size_t len, bool numbers, TinaExtracted *out, TinaError *err) {
-    static const Search latex = {.boxed_priority = 50, .unanchored = true,
+    static const Search latex = {.boxed_priority = 50, .unanchored = true, .v052 = true,
                                  .env_how = {.boxed = 2, .units = true, .malformed_operators = true, .nits = true,
                                              .equations = true},
                                  .boxed_how = {.boxed = 1, .units = true, .malformed_operators = true, .nits = true,

@@ -23,6 +23,7 @@ typedef struct {
     int n_parts;                               /* 0: nothing found */
     TinaBuf parts[TINA_ANSWER_MAX_PARTS];      /* normalised LaTeX of each environment, in text order */
     bool percent[TINA_ANSWER_MAX_PARTS];       /* followed by %, "percent", ... */
+    bool verbatim[TINA_ANSWER_MAX_PARTS];      /* compared as text only: what Math-Verify could not parse */
 } TinaExtracted;
 
 /* The answer of a completion (open-r1's prediction configuration). */

@@ -139,6 +139,11 @@ check "multiple choice: right when the letter is the gold's" jq_true 'map(.rewar
 jq -cn '{id: "q", answer: "y", choices: ["w", "x", "y", "z"], completion: "Answer: C"}' > choice-text.jsonl
 run tina-reward -r accuracy choice-text.jsonl
 check "multiple choice: a gold given as the text of a choice" jq_true '.[0].rewards.accuracy == 1'
+for mode in answer tina; do
+    run tina-reward -r accuracy,cosine --gold-parse $mode choice-text.jsonl
+    check "multiple choice, --gold-parse $mode: cosine follows the letter's verdict (right: above 0.5)" \
+        jq_true '.[0].rewards.accuracy == 1 and .[0].rewards.cosine > 0.5'
+done
 
 # ---- bounded time on pathological answers ------------------------------------------------------------------------
 

@@ -67,6 +67,15 @@ EDGE_SOLUTIONS = [
     "so the result is \\(\\sqrt{2}\\)",
     "Thus $\\boxed{10}$ apples. Answer: 11",
 ]
+# Worked solutions whose answer is not the last integer in them, with the answer a right completion states: plain
+# expressions and numbers as sympy reads them (or cannot), and LaTeX joined by "and".
+EDGE_STATED = [
+    ("The ratio is 3/4.", "\\frac{3}{4}"), ("So the answer is 2+3.", "5"), ("So we get 1/2.", "0.5"),
+    ("answer: 2**3 ok", "8"), ("answer: 2^10", "1024"), ("answer: 6\u00f73", "2"), ("It is 3 \u00d7 4", "12"),
+    ("We get (1+2)(3+4)", "21"), ("Answer: -007", "-7"), ("Answer: 007", "7"), ("Answer: 4. + 1", "5"),
+    ("The total is 1 234 567.", "1234567"), ("So $a=3$, and $b=4$.", "4"), ("So $a=3$,and $b=4$.", "4"),
+    ("It fell 12.5%.", "12.5\\%"), ("Hence (2+3", "5"), ("final answer is 2 3", "23"),
+]
 EDGE_ANSWERS = ["5", "\\frac{1}{2}", "1,000", "25\\%", "x = 3", "(1, 2)", "\\sqrt{3}", "-4", "0.5", "12$", "",
                 "\\text{yes}", "2, 3", "\\infty", "3.14", "007"]
 
@@ -126,6 +135,8 @@ def main():
         golds["solution"].append((f"gsm8k-{i}", gsm8k[i]["answer"], gsm8k[i]["answer"].split("#### ")[-1].strip()))
     for i, text in enumerate(EDGE_SOLUTIONS):
         golds["solution"].append((f"edge-{i}", text, last_boxed(text) or (re.findall(r"-?\d+", text) or ["1"])[-1]))
+    for i, (text, stated) in enumerate(EDGE_STATED, len(EDGE_SOLUTIONS)):
+        golds["solution"].append((f"edge-{i}", text, stated))
     for name in ("aime24", "amc23"):
         for i, r in enumerate(read_jsonl(data / "eval" / f"{name}.jsonl")):
             answer = str(r["answer"])
