@@ -97,28 +97,36 @@ static TinaStatus load_weights(TinaModel *m, TinaSafetensors *st, Param *params,
 }
 
 /* The activations for max_tokens tokens and LoRA rank r, in one allocation (again only if r grows). */
+size_t tina_plan_aligned(size_t values) { return (values + 127) / 128 * 128; }
+
+size_t tina_plan_size(const PlanEntry *plan, size_t count) {
+    size_t total = 0;
+    for (size_t i = 0; i < count; i++) total += tina_plan_aligned(plan[i].n);
+    return total;
+}
+
+char *tina_plan_place(const PlanEntry *plan, size_t count, char *memory, size_t bytes) {
+    for (size_t i = 0; i < count; i++) {
+        *plan[i].slot = memory;
+        memory += tina_plan_aligned(plan[i].n) * bytes;
+    }
+    return memory;
+}
+
 static TinaStatus plan_activations(TinaModel *m, int r, TinaError *err) {
     const TinaConfig *c = &m->config;
     size_t T = (size_t)m->max_tokens, C = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
-    struct {
-        void **slot;
-        size_t n;
-    } plan[] = {{&m->x, T * C},    {&m->h, T * C},     {&m->q, T * q},       {&m->att, T * q},   {&m->k, T * kv},
-                {&m->v, T * kv},   {&m->gate, T * I},  {&m->up, T * I},      {&m->lora_tmp, T * 3 * (size_t)r},
-                {&m->last, T * C}};
-    size_t total = 0;
-    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) total += plan[i].n;
+    const PlanEntry plan[] = {{&m->x, T * C},  {&m->h, T * C},    {&m->q, T * q},  {&m->att, T * q},
+                              {&m->k, T * kv}, {&m->v, T * kv},   {&m->gate, T * I}, {&m->up, T * I},
+                              {&m->lora_tmp, T * 3 * (size_t)r},  {&m->last, T * C}};
+    size_t count = sizeof plan / sizeof *plan;
     TinaBackend *b = m->backend;
-    void *memory = b->alloc(b, total * b->act_bytes);
+    void *memory = b->alloc(b, tina_plan_size(plan, count) * b->act_bytes);
     if (!memory) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (activations for %d tokens)", m->max_tokens);
     if (m->activations) b->release(b, m->activations);
     m->activations = memory;
-    char *at = memory;
-    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) {
-        *plan[i].slot = at;
-        at += plan[i].n * b->act_bytes;
-    }
+    tina_plan_place(plan, count, memory, b->act_bytes);
     m->lora_rank = r;
     return TINA_OK;
 }

@@ -92,6 +92,19 @@ struct LayerRun {
 /* One decoder layer of the model, the same for inference and training (layer.c) */
 void tina_layer_forward(TinaModel *m, int layer, const LayerRun *run, const LayerActivations *a);
 
+/* A memory plan: buffers of n values each in one allocation, each starting on a 128-value boundary (256 bytes in
+ * bf16): the CUDA kernels read 16-byte vectors and cuBLAS's fastest kernels want aligned operands, and a buffer of
+ * T x 8 bytes or T x r values leaves the next one unaligned when T or r is odd. */
+typedef struct {
+    void **slot;
+    size_t n;
+} PlanEntry;
+size_t tina_plan_aligned(size_t values);
+/* The values the plan's buffers take, each rounded up to its boundary. */
+size_t tina_plan_size(const PlanEntry *plan, size_t count);
+/* Points each entry's slot into memory (values of `bytes` each); returns where the plan ends. */
+char *tina_plan_place(const PlanEntry *plan, size_t count, char *memory, size_t bytes);
+
 /* Points m->lora_a and lora_b at the adapter's matrices in backend memory (NULL: no adapter): on a GPU, uploads the
  * adapter once per id (a copy per call would move the whole adapter for every decoded token). */
 TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *err);

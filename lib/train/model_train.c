@@ -46,40 +46,30 @@ struct TinaTrainer {
     bool ready;                 /* a forward has run */
 };
 
-/* Every buffer of the plan starts on a 128-value boundary (256 bytes in bf16): the CUDA kernels read 16-byte vectors,
- * and buffers of T x 8 bytes (lse) or T x r values follow one another unaligned when T or r is odd. */
-static size_t aligned(size_t values) { return (values + 127) / 128 * 128; }
-
 enum { N_INSIDES = 10 + TINA_LORA_TARGETS };
 
-/* The values per token of each buffer of Insides, in its order: h, mid, h2, q, att, k, v, gate, up, act, z... */
-static void insides_widths(const TinaConfig *c, size_t r, size_t width[N_INSIDES]) {
+/* One layer's insides for T tokens at LoRA rank r as a memory plan (model_impl.h: each buffer aligned). */
+static void insides_plan(Insides *to, const TinaConfig *c, size_t T, size_t r, PlanEntry plan[N_INSIDES]) {
     size_t C = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
-    const size_t widths[10] = {C, C, C, q, q, kv, kv, I, I, I};
-    for (int i = 0; i < N_INSIDES; i++) width[i] = i < 10 ? widths[i] : r;
+    const PlanEntry layer[10] = {{&to->h, T * C},    {&to->mid, T * C}, {&to->h2, T * C},   {&to->q, T * q},
+                                 {&to->att, T * q},  {&to->k, T * kv},  {&to->v, T * kv},   {&to->gate, T * I},
+                                 {&to->up, T * I},   {&to->act, T * I}};
+    for (int i = 0; i < N_INSIDES; i++) plan[i] = i < 10 ? layer[i] : (PlanEntry){&to->z[i - 10], T * r};
 }
 
-/* The values of one layer's insides for T tokens and LoRA rank r, each buffer aligned. */
 static size_t insides_size(const TinaConfig *c, size_t T, size_t r) {
-    size_t width[N_INSIDES], n = 0;
-    insides_widths(c, r, width);
-    for (int i = 0; i < N_INSIDES; i++) n += aligned(T * width[i]);
-    return n;
+    Insides unplaced;
+    PlanEntry plan[N_INSIDES];
+    insides_plan(&unplaced, c, T, r, plan);
+    return tina_plan_size(plan, N_INSIDES);
 }
 
 /* Points in's buffers into memory from `at` (insides_size values of `bytes` each); returns where they end. */
 static char *lay_out_insides(Insides *in, char *at, const TinaConfig *c, size_t T, size_t r, size_t bytes) {
-    void **slots[N_INSIDES] = {&in->h, &in->mid, &in->h2, &in->q, &in->att, &in->k, &in->v, &in->gate, &in->up,
-                               &in->act};
-    for (int t = 0; t < TINA_LORA_TARGETS; t++) slots[10 + t] = &in->z[t];
-    size_t width[N_INSIDES];
-    insides_widths(c, r, width);
-    for (int i = 0; i < N_INSIDES; i++) {
-        *slots[i] = at;
-        at += aligned(T * width[i]) * bytes;
-    }
-    return at;
+    PlanEntry plan[N_INSIDES];
+    insides_plan(in, c, T, r, plan);
+    return tina_plan_place(plan, N_INSIDES, at, bytes);
 }
 
 TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_rank, TinaTrainer **out,
@@ -100,10 +90,7 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
     size_t T = (size_t)max_tokens, C = (size_t)c->hidden, I = (size_t)c->intermediate, r = (size_t)max_rank;
     size_t q = (size_t)c->n_heads * c->head_dim, kv = (size_t)c->n_kv_heads * c->head_dim;
     void *shared = NULL, *lse = NULL;
-    struct {
-        void **slot;
-        size_t n;
-    } plan[] = {
+    const PlanEntry plan[] = {
         {&lse, T * sizeof(double) / b->act_bytes}, /* first: aligned for doubles */
         {&tr->inputs, ((size_t)c->n_layers + 1) * T * C}, {&shared, insides_size(c, T, r)},
         {&tr->out, T * C}, {&tr->final_h, T * C},
@@ -111,8 +98,7 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         {&tr->dgate, T * I}, {&tr->dup, T * I}, {&tr->dact, T * I}, {&tr->dz, T * r},
         {&tr->dropped, T * (C > I ? C : I)}, {&tr->ddropped, T * (C > I ? C : I)},
     };
-    size_t total = 0;
-    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) total += plan[i].n = aligned(plan[i].n);
+    size_t total = tina_plan_size(plan, sizeof plan / sizeof *plan);
     tr->memory = b->alloc(b, total * b->act_bytes);
     tr->slots = calloc(T, sizeof *tr->slots);
     tr->n_past = calloc(T, sizeof *tr->n_past);
@@ -128,11 +114,7 @@ TinaStatus tina_trainer_new(TinaModel *m, int max_tokens, int max_len, int max_r
         return tina_error(err, TINA_ERR_RUNTIME, "out of memory (training activations for %d tokens, %.1f MB)",
                           max_tokens, (double)total * (double)b->act_bytes / 1e6);
     }
-    char *at = tr->memory;
-    for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) {
-        *plan[i].slot = at;
-        at += plan[i].n * b->act_bytes;
-    }
+    tina_plan_place(plan, sizeof plan / sizeof *plan, tr->memory, b->act_bytes);
     lay_out_insides(&tr->shared, shared, c, T, r, b->act_bytes);
     tr->lse = lse;
     tr->in = tr->shared;
