@@ -176,11 +176,10 @@ static TinaStatus tina_gold(const cJSON *record, const Options *o, bool accuracy
                             TinaAnswer *gold, const TinaAnswer *pred, Item *it, TinaError *err) {
     TinaBuf wrapped = {0};
     const cJSON *field = cJSON_GetObjectItemCaseSensitive(record, o->gold_field);
-    bool as_written = strcmp(o->gold_field, "solution") == 0 && cJSON_IsString(field);
-    TinaStatus status = as_written ? tina_buf_append(&wrapped, text->data ? text->data : "", text->len, err)
-                                   : tina_buf_append_str(&wrapped, "$", err);
-    if (!status && !as_written) status = tina_buf_append(&wrapped, text->data ? text->data : "", text->len, err);
-    if (!status && !as_written) status = tina_buf_append_str(&wrapped, "$", err);
+    const char *math = strcmp(o->gold_field, "solution") == 0 && cJSON_IsString(field) ? "" : "$";
+    TinaStatus status = tina_buf_append_str(&wrapped, math, err);
+    if (!status) status = tina_buf_append(&wrapped, text->data ? text->data : "", text->len, err);
+    if (!status) status = tina_buf_append_str(&wrapped, math, err);
     if (!status && accuracy) status = tina_answer_first_match(gold, wrapped.data, wrapped.len, true, err);
     if (!status && accuracy) {
         it->gold_null = !tina_answer_found(gold);
@@ -265,10 +264,9 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
                            it, err);
     } else if (!status && needs_gold) {
         status = tina_answer_gold(gold, scratch->data ? scratch->data : "", scratch->len, err);
-        it->gold_null = !tina_answer_found(gold);
-        it->correct = !status && !it->gold_null && tina_answer_equivalent(gold, pred);
+        it->gold_null = it->length_gold_null = !tina_answer_found(gold);
+        it->correct = it->length_correct = !status && !it->gold_null && tina_answer_equivalent(gold, pred);
     }
-    if (!o->gold_tina && !n_choices) it->length_gold_null = it->gold_null, it->length_correct = it->correct;
     if (!status) {
         double *v = it->values;
         bool *null = it->null;

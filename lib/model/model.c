@@ -96,23 +96,23 @@ static TinaStatus load_weights(TinaModel *m, TinaSafetensors *st, Param *params,
     return TINA_OK;
 }
 
-/* The activations for max_tokens tokens and LoRA rank r, in one allocation (again only if r grows). */
-size_t tina_plan_aligned(size_t values) { return (values + 127) / 128 * 128; }
+static size_t aligned(size_t values) { return (values + 127) / 128 * 128; }
 
 size_t tina_plan_size(const PlanEntry *plan, size_t count) {
     size_t total = 0;
-    for (size_t i = 0; i < count; i++) total += tina_plan_aligned(plan[i].n);
+    for (size_t i = 0; i < count; i++) total += aligned(plan[i].n);
     return total;
 }
 
 char *tina_plan_place(const PlanEntry *plan, size_t count, char *memory, size_t bytes) {
     for (size_t i = 0; i < count; i++) {
         *plan[i].slot = memory;
-        memory += tina_plan_aligned(plan[i].n) * bytes;
+        memory += aligned(plan[i].n) * bytes;
     }
     return memory;
 }
 
+/* The activations for max_tokens tokens and LoRA rank r, in one allocation (again only if r grows). */
 static TinaStatus plan_activations(TinaModel *m, int r, TinaError *err) {
     const TinaConfig *c = &m->config;
     size_t T = (size_t)m->max_tokens, C = (size_t)c->hidden, I = (size_t)c->intermediate;

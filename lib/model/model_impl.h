@@ -99,7 +99,6 @@ typedef struct {
     void **slot;
     size_t n;
 } PlanEntry;
-size_t tina_plan_aligned(size_t values);
 /* The values the plan's buffers take, each rounded up to its boundary. */
 size_t tina_plan_size(const PlanEntry *plan, size_t count);
 /* Points each entry's slot into memory (values of `bytes` each); returns where the plan ends. */

@@ -745,7 +745,6 @@ static TinaStatus take_expr(const Pattern *p, const char *text, const PCRE2_SIZE
             return err->status;
     } else if ((verbatim = !python_reads(expr, expr_len))) {
         if (tina_buf_append(part, expr, expr_len, err)) return err->status;
-        percent = false;
     } else {
         for (size_t i = 0; i < expr_len; i++) {
             const char *at = expr + i;
@@ -754,7 +753,6 @@ static TinaStatus take_expr(const Pattern *p, const char *text, const PCRE2_SIZE
             else if (*at == '\n') at = " ";
             if (tina_buf_append(part, at, 1, err)) return err->status;
         }
-        percent = false;
     }
     if (tina_buf_reserve(part, 0, err)) return err->status;
     out->percent[0] = percent;
