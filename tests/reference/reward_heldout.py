@@ -15,7 +15,6 @@ a final statement in the manner of a small distilled reasoning model. `kind` is 
 does not parse), computed exactly as open-r1's accuracy reward does (see label()).
 Record keys: id, kind, answer, completion, gold_parsed, pred_parsed, accuracy.
 """
-import importlib.metadata
 import json
 import logging
 import pathlib
@@ -26,10 +25,9 @@ import sys
 import time
 from collections import Counter
 
-PINNED = {"math-verify": "0.9.0", "latex2sympy2_extended": "1.11.0", "sympy": "1.14.0"}
-for _pkg, _ver in PINNED.items():
-    _have = importlib.metadata.version(_pkg)
-    assert _have == _ver, f"{_pkg} {_have} installed, {_ver} pinned"
+from pins import require
+
+require({"math-verify": "0.9.0", "latex2sympy2_extended": "1.11.0", "sympy": "1.14.0"})
 
 import sympy  # noqa: E402
 from latex2sympy2_extended import NormalizationConfig  # noqa: E402

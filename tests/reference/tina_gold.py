@@ -15,7 +15,6 @@ Writes tests/fixtures/reward/tina_solution.jsonl.zst (gold in "solution") and ti
 Tina's is None). Seeded: reruns are byte-identical.
 """
 import contextlib
-import importlib.metadata
 import importlib.util
 import io
 import json
@@ -25,10 +24,9 @@ import re
 import subprocess
 import sys
 
-PINNED = {"math-verify": "0.5.2", "latex2sympy2_extended": "1.0.6", "sympy": "1.14.0"}
-for package, version in PINNED.items():
-    installed = importlib.metadata.version(package)
-    assert installed == version, f"{package} {installed} installed, {version} pinned"
+from pins import require
+
+require({"math-verify": "0.5.2", "latex2sympy2_extended": "1.0.6", "sympy": "1.14.0"})
 
 SEED = 20261206
 REPO = pathlib.Path(__file__).resolve().parents[2]
