@@ -65,7 +65,30 @@ __attribute__((target("avx2,fma"))) static double sum_exp_avx2(float *weights, c
     return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
+/* sum_exp_avx2 sixteen at a time, the sum in the same order: each eight's halves, then the next eight's */
+__attribute__((target("avx512f,avx2,fma"))) static double sum_exp_avx512(float *weights, const float *logits, int n,
+                                                                         float max, float temperature) {
+    __m256d sum = _mm256_setzero_pd();
+    __m512 shift = _mm512_set1_ps(max), t = _mm512_set1_ps(temperature);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 valid = tail_mask16((size_t)i, (size_t)n); /* the tail's padding would add e^((0 - max) / t) */
+        __m512 x = _mm512_div_ps(_mm512_sub_ps(load16(logits, (size_t)i, (size_t)n), shift), t);
+        __m512 e = _mm512_maskz_mov_ps(valid, exp16(x));
+        if (weights) store16(weights, (size_t)i, (size_t)n, e);
+        for (int half = 0; half < 2 && i + 8 * half < n; half++) {
+            __m256 h = half ? upper8(e) : _mm512_castps512_ps256(e);
+            sum = _mm256_add_pd(sum, _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(h)),
+                                                   _mm256_cvtps_pd(_mm256_extractf128_ps(h, 1))));
+        }
+    }
+    double lanes[4];
+    _mm256_storeu_pd(lanes, sum);
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
 static double sum_exp(float *weights, const float *logits, int n, double max, double temperature) {
+    if (tina_gemm_kernel() == TINA_KERNEL_AVX512)
+        return sum_exp_avx512(weights, logits, n, (float)max, (float)temperature);
     if (tina_gemm_kernel() != TINA_KERNEL_GENERIC) /* the CPU's kernels: AVX2 and FMA at least */
         return sum_exp_avx2(weights, logits, n, (float)max, (float)temperature);
     double sum = 0;

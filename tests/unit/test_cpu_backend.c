@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "backends/cpu/gemm.h"
+#include "backends/sampler.h"
 #include "test.h"
 
 enum { T = 7, I = 613 }; /* 4,291 values: 536 full vectors and a tail of 3 */
@@ -139,6 +141,44 @@ static void small_products_match_double_sums_and_the_batch(void) {
     backend->release(backend, again);
 }
 
+/* SwiGLU, its backward and the sampler's sum of exponentials (through the drawn token's log-prob), AVX-512 against
+ * AVX2, bit for bit, at every length of tail: the byte-stability across CPUs that tina(7) promises rests on it. */
+static void every_vector_width_gives_the_same_bits(void) {
+    if (!tina_gemm_use(TINA_KERNEL_AVX512)) {
+        printf("note: cpu_backend: this processor has no AVX-512: widths not compared\n");
+        return;
+    }
+    enum { N = T * I };
+    static float gate[N], up[N], dact[N], out[2][N], dgate[2][N], dup[2][N];
+    inputs(gate, up, dact);
+    static const int lengths[] = {1, 5, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, N};
+    double logprob[2];
+    TinaSampler *sampler = NULL;
+    TinaError err;
+    CHECK(tina_sampler_new(N, &sampler, &err) == TINA_OK);
+    for (size_t l = 0; l < sizeof lengths / sizeof *lengths; l++) {
+        int n = lengths[l];
+        TinaSamplerParams params = {.temperature = 0.7, .top_p = 1.0, .n_valid = n};
+        for (int w = 0; w < 2; w++) {
+            TinaBackend *b = NULL;
+            CHECK(tina_gemm_use(w ? TINA_KERNEL_AVX2 : TINA_KERNEL_AVX512));
+            CHECK(tina_cpu_backend_new(2, &b, &err) == TINA_OK);
+            b->swiglu(b, out[w], gate + N - n, up, 1, n); /* the gates' far end: e^x clamped both ways */
+            b->swiglu_backward(b, dgate[w], dup[w], gate + N - n, up, dact, 1, n);
+            CHECK(tina_sampler_draw(sampler, up, &params, 0.5, &logprob[w]) >= 0);
+            b->destroy(b);
+        }
+        bool same = memcmp(out[0], out[1], (size_t)n * sizeof(float)) == 0 &&
+                    memcmp(dgate[0], dgate[1], (size_t)n * sizeof(float)) == 0 &&
+                    memcmp(dup[0], dup[1], (size_t)n * sizeof(float)) == 0 &&
+                    memcmp(&logprob[0], &logprob[1], sizeof(double)) == 0;
+        if (!same) printf("    length %d: AVX-512 and AVX2 differ\n", n);
+        CHECK(same);
+    }
+    tina_sampler_free(sampler);
+    CHECK(tina_gemm_use(TINA_KERNEL_AVX512));
+}
+
 int main(void) {
     TinaError err;
     if (tina_cpu_backend_new(2, &backend, &err)) {
@@ -150,6 +190,7 @@ int main(void) {
         TEST(swiglu_backward_matches_double_formula),
         TEST(a_value_does_not_depend_on_its_neighbours),
         TEST(small_products_match_double_sums_and_the_batch),
+        TEST(every_vector_width_gives_the_same_bits),
     };
     int status = test_main("cpu_backend", tests, sizeof tests / sizeof *tests);
     backend->destroy(backend);

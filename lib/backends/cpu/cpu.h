@@ -21,6 +21,7 @@ typedef struct {
     TinaBackend base;
     int threads;
     bool avx2;      /* the attention's and activations' vector code needs AVX2 and FMA */
+    bool avx512;    /* and runs sixteen floats at a time with AVX-512F (the same bits) */
     float *scratch; /* cpu_attention_floats(block_len, D) a thread for the attention, or log-prob chunks
                      * (T, VOCAB_CHUNK) and sums */
     size_t scratch_len;

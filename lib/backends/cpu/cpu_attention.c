@@ -45,8 +45,32 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(float *p, int n) {
         store8(p, (size_t)i, (size_t)n, _mm256_div_ps(load8(p, (size_t)i, (size_t)n), total));
 }
 
-static void softmax(float *p, int n, bool avx2) {
-    if (avx2) {
+/* softmax_avx2 sixteen values at a time, its sum still in eight lanes: each half of a sixteen is added in turn, as
+ * AVX2 adds two eights, so the same bits */
+__attribute__((target("avx512f,avx2,fma"))) static void softmax_avx512(float *p, int n) {
+    __m512 top = _mm512_set1_ps(-INFINITY);
+    for (int i = 0; i < n; i += 16) /* the tail's padding keeps top */
+        top = _mm512_max_ps(top, _mm512_mask_loadu_ps(top, tail_mask16((size_t)i, (size_t)n), p + i));
+    __m512 shift = _mm512_set1_ps(-_mm512_reduce_max_ps(top));
+    __m256 sum = _mm256_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        __m512 e = exp16(_mm512_add_ps(load16(p, (size_t)i, (size_t)n), shift));
+        store16(p, (size_t)i, (size_t)n, e);
+        sum = _mm256_add_ps(sum, _mm256_and_ps(_mm512_castps512_ps256(e),
+                                               _mm256_castsi256_ps(tail_mask8(n - i))));
+        if (n - i > 8) sum = _mm256_add_ps(sum, _mm256_and_ps(upper8(e), _mm256_castsi256_ps(tail_mask8(n - i - 8))));
+    }
+    __m512 total = _mm512_set1_ps(sum8(sum));
+    for (int i = 0; i < n; i += 16)
+        store16(p, (size_t)i, (size_t)n, _mm512_div_ps(load16(p, (size_t)i, (size_t)n), total));
+}
+
+static void softmax(float *p, int n, const Cpu *c) {
+    if (c->avx512) {
+        softmax_avx512(p, n);
+        return;
+    }
+    if (c->avx2) {
         softmax_avx2(p, n);
         return;
     }
@@ -114,7 +138,7 @@ static void attention_task_run(const Cpu *c, float *w, float *out, const float *
     for (int r = 0; r < rows; r++) {
         int visible = batch->positions[a.first + r / group] + 1; /* causal: itself and everything before it */
         float *p = S + (size_t)r * keys;
-        softmax(p, visible, c->avx2);
+        softmax(p, visible, c);
         memset(p + visible, 0, (size_t)(keys - visible) * sizeof *p);
     }
     ok = ok && tina_gemm(&mix, 1, 1);
@@ -160,7 +184,7 @@ static int block_probabilities(Cpu *c, float *p, const float *q, size_t q_row, c
     for (int r = 0; r < n; r++) {
         float *row = p + (size_t)r * keys;
         int visible = i0 + r + 1;
-        softmax(row, visible, c->avx2);
+        softmax(row, visible, c);
         memset(row + visible, 0, (size_t)(keys - visible) * sizeof *row);
     }
     return keys;

@@ -183,6 +183,7 @@ TinaStatus tina_cpu_backend_new(int threads, TinaBackend **backend, TinaError *e
     if (!c) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (CPU backend)");
     c->threads = threads > 0 ? threads : omp_get_max_threads();
     c->avx2 = tina_gemm_kernel() != TINA_KERNEL_GENERIC; /* TINA_CPU=generic: no vector code at all */
+    c->avx512 = tina_gemm_kernel() == TINA_KERNEL_AVX512;
     omp_set_num_threads(c->threads);
     c->base = (TinaBackend){
         .name = "cpu",

@@ -1,4 +1,4 @@
-/* cpu_swiglu: the MLP's activation silu(gate) * up, and its backward; AVX2 where the processor has it. */
+/* cpu_swiglu: the MLP's activation silu(gate) * up, and its backward; AVX-512 or AVX2 where the processor has it. */
 #include "backends/cpu/cpu.h"
 
 #include <immintrin.h>
@@ -6,38 +6,61 @@
 
 #include "backends/cpu/simd.h"
 
-__attribute__((target("avx2,fma"))) static void swiglu_avx2(float *out, const float *g, const float *u, size_t n) {
-    const __m256 one = _mm256_set1_ps(1.0f);
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i += 8) {
-        __m256 x = load8(g, i, n), e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
-        store8(out, i, n, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), load8(u, i, n)));
+/* The activation and its backward at one vector width: VEC its type, V(op) its intrinsics, STEP its floats, LOAD,
+ * STORE and EXP its helpers (simd.h). Lane for lane the same operations, so AVX2 and AVX-512 give the same bits. */
+#define SWIGLU_KERNELS(WIDTH, TARGET)                                                                                  \
+    __attribute__((target(TARGET))) static void swiglu_##WIDTH(float *out, const float *g, const float *u, size_t n) { \
+        const VEC one = V(set1_ps)(1.0f);                                                                              \
+        _Pragma("omp parallel for schedule(static)") for (size_t i = 0; i < n; i += STEP) {                            \
+            VEC x = LOAD(g, i, n), e = EXP(V(sub_ps)(V(setzero_ps)(), x));                                          \
+            STORE(out, i, n, V(mul_ps)(V(div_ps)(x, V(add_ps)(one, e)), LOAD(u, i, n)));                               \
+        }                                                                                                              \
+    }                                                                                                                  \
+    /* act = silu(g) u: du = dact silu(g); dg = dact u sigmoid(g) (1 + g (1 - sigmoid(g))) */                         \
+    __attribute__((target(TARGET))) static void swiglu_backward_##WIDTH(float *dg, float *du, const float *g,          \
+                                                                        const float *u, const float *da, size_t n) {   \
+        const VEC one = V(set1_ps)(1.0f);                                                                              \
+        _Pragma("omp parallel for schedule(static)") for (size_t i = 0; i < n; i += STEP) {                            \
+            VEC x = LOAD(g, i, n), d = LOAD(da, i, n);                                                                 \
+            VEC sig = V(div_ps)(one, V(add_ps)(one, EXP(V(sub_ps)(V(setzero_ps)(), x))));                              \
+            STORE(du, i, n, V(mul_ps)(V(mul_ps)(d, x), sig));                                                          \
+            VEC slope = V(add_ps)(one, V(mul_ps)(x, V(sub_ps)(one, sig)));                                             \
+            STORE(dg, i, n, V(mul_ps)(V(mul_ps)(V(mul_ps)(d, LOAD(u, i, n)), sig), slope));                            \
+        }                                                                                                              \
     }
-}
+
+#define VEC __m256
+#define V(op) _mm256_##op
+#define STEP 8
+#define LOAD load8
+#define STORE store8
+#define EXP exp8
+SWIGLU_KERNELS(avx2, "avx2,fma")
+#undef VEC
+#undef V
+#undef STEP
+#undef LOAD
+#undef STORE
+#undef EXP
+#define VEC __m512
+#define V(op) _mm512_##op
+#define STEP 16
+#define LOAD load16
+#define STORE store16
+#define EXP exp16
+SWIGLU_KERNELS(avx512, "avx512f")
 
 void cpu_swiglu(TinaBackend *b, void *out, const void *gate, const void *up, int T, int I) {
     float *o = out;
     const float *g = gate, *u = up;
     size_t n = (size_t)T * I;
-    if (((Cpu *)b)->avx2) {
+    if (((Cpu *)b)->avx512) {
+        swiglu_avx512(o, g, u, n);
+    } else if (((Cpu *)b)->avx2) {
         swiglu_avx2(o, g, u, n);
-        return;
-    }
+    } else {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-}
-
-/* act = silu(g) u: du = dact silu(g); dg = dact u sigmoid(g) (1 + g (1 - sigmoid(g))) */
-__attribute__((target("avx2,fma"))) static void swiglu_backward_avx2(float *dg, float *du, const float *g,
-              const float *u, const float *da, size_t n) {
-    const __m256 one = _mm256_set1_ps(1.0f);
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i += 8) {
-        __m256 x = load8(g, i, n), d = load8(da, i, n);
-        __m256 sig = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
-        store8(du, i, n, _mm256_mul_ps(_mm256_mul_ps(d, x), sig));
-        __m256 slope = _mm256_add_ps(one, _mm256_mul_ps(x, _mm256_sub_ps(one, sig)));
-        store8(dg, i, n, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, load8(u, i, n)), sig), slope));
+        for (size_t i = 0; i < n; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
     }
 }
 
@@ -46,14 +69,16 @@ void cpu_swiglu_backward(TinaBackend *b, void *dgate, void *dup, const void *gat
     const float *g = gate, *u = up, *da = dact;
     float *dg = dgate, *du = dup;
     size_t n = (size_t)T * I;
-    if (((Cpu *)b)->avx2) {
+    if (((Cpu *)b)->avx512) {
+        swiglu_backward_avx512(dg, du, g, u, da, n);
+    } else if (((Cpu *)b)->avx2) {
         swiglu_backward_avx2(dg, du, g, u, da, n);
-        return;
-    }
+    } else {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float sig = 1.0f / (1.0f + expf(-g[i]));
-        du[i] = da[i] * g[i] * sig;
-        dg[i] = da[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
+        for (size_t i = 0; i < n; i++) {
+            float sig = 1.0f / (1.0f + expf(-g[i]));
+            du[i] = da[i] * g[i] * sig;
+            dg[i] = da[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
+        }
     }
 }

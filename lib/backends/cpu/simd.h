@@ -1,5 +1,6 @@
-/* simd: AVX2 helpers shared by the CPU backend and the sampler: a horizontal sum, e^x eight at a time, and loads and
- * stores that take the tail of an array. Callers check __builtin_cpu_supports("avx2") and ("fma") first. */
+/* simd: AVX2 and AVX-512 helpers shared by the CPU backend and the sampler: a horizontal sum, e^x eight or sixteen at
+ * a time, and loads and stores that take the tail of an array. Callers check that the processor has AVX2 and FMA (or
+ * AVX-512F) first: gemm.h's kernel in use says. */
 #ifndef TINA_SIMD_H
 #define TINA_SIMD_H
 
@@ -36,6 +37,29 @@ __attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
     return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
 }
 
+/* exp8 sixteen at a time: the same operations lane by lane, so the same bits */
+__attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.3762626647949f)), _mm512_set1_ps(88.3762626647949f));
+    __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+                                    _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i pow2n = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(y, _mm512_castsi512_ps(pow2n));
+}
+
+/* lanes 0 .. n - 1 of sixteen: the part of a vector an array's tail fills (loads through it read nothing past) */
+__attribute__((target("avx512f"))) static inline __mmask16 tail_mask16(size_t i, size_t n) {
+    return n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+}
+
 /* lanes 0 .. n - 1 all ones, the rest 0: the part of a vector an array's tail fills */
 __attribute__((target("avx2,fma"))) static inline __m256i tail_mask8(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -57,6 +81,20 @@ __attribute__((target("avx2,fma"))) static inline void store8(float *p, size_t i
     float tail[8];
     _mm256_storeu_ps(tail, v);
     memcpy(p + i, tail, (n - i) * sizeof *tail);
+}
+
+/* load8 and store8 sixteen at a time, masked at the tail */
+__attribute__((target("avx512f"))) static inline __m512 load16(const float *p, size_t i, size_t n) {
+    return _mm512_maskz_loadu_ps(tail_mask16(i, n), p + i);
+}
+
+__attribute__((target("avx512f"))) static inline void store16(float *p, size_t i, size_t n, __m512 v) {
+    _mm512_mask_storeu_ps(p + i, tail_mask16(i, n), v);
+}
+
+/* the upper eight lanes of a sixteen (the lower: _mm512_castps512_ps256) */
+__attribute__((target("avx512f"))) static inline __m256 upper8(__m512 v) {
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
 }
 
 #endif
