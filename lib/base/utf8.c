@@ -95,28 +95,3 @@ TinaStatus tina_utf8_append_lossy(TinaBuf *out, const char *s, size_t n, TinaErr
     }
     return tina_buf_append(out, s + good, n - good, err);
 }
-
-TinaStatus tina_utf8_append_code_point(TinaBuf *out, uint32_t cp, TinaError *err) {
-    char bytes[4];
-    size_t n;
-    if (cp < 0x80) {
-        bytes[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        bytes[0] = (char)(0xC0 | cp >> 6);
-        bytes[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        bytes[0] = (char)(0xE0 | cp >> 12);
-        bytes[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        bytes[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        bytes[0] = (char)(0xF0 | cp >> 18);
-        bytes[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-        bytes[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-        bytes[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return tina_buf_append(out, bytes, n, err);
-}

@@ -27,7 +27,4 @@ bool tina_utf8_valid(const char *s, size_t n);
 /* Appends s[0..n) to out with each ill-formed subpart replaced by U+FFFD. */
 TinaStatus tina_utf8_append_lossy(TinaBuf *out, const char *s, size_t n, TinaError *err);
 
-/* Appends the UTF-8 encoding of code_point (< 0x110000). */
-TinaStatus tina_utf8_append_code_point(TinaBuf *out, uint32_t code_point, TinaError *err);
-
 #endif

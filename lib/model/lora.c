@@ -18,8 +18,6 @@
 static const char *const target_names[TINA_LORA_TARGETS] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                                              "gate_proj", "up_proj", "down_proj"};
 
-const char *tina_lora_target_name(int target) { return target_names[target]; }
-
 void tina_lora_target_shape(const TinaConfig *c, int target, int *in, int *out) {
     int q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
     const int ins[] = {c->hidden, c->hidden, c->hidden, q, c->hidden, c->hidden, c->intermediate};

@@ -33,8 +33,7 @@ typedef struct {
     uint64_t id;          /* names these values, never reused: a backend that keeps a copy recopies on a new id */
 } TinaLora;
 
-/* The module name of a target ("q_proj") and its input and output sizes for config. */
-const char *tina_lora_target_name(int target);
+/* The input and output sizes of a target's module ("q_proj") for config. */
 void tina_lora_target_shape(const TinaConfig *config, int target, int *in, int *out);
 
 /* Parses a target list: comma-separated module names, or "all" / "all-linear" for the seven. */
