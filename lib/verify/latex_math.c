@@ -235,10 +235,10 @@ static MathNode *integer(Parser *p, int64_t value) {
     return n;
 }
 
-static MathNode *named(Parser *p, MathKind kind, const char *name) {
-    MathNode *n = node(p, kind, 0);
+/* n (NULL passes through) with its name; long names are cut, both sides alike. */
+static MathNode *with_name(MathNode *n, const char *name) {
     if (n) {
-        size_t k = strnlen(name, sizeof n->name - 1); /* long names are cut; both sides alike */
+        size_t k = strnlen(name, sizeof n->name - 1);
         memcpy(n->name, name, k);
         n->name[k] = 0;
     }
@@ -247,7 +247,7 @@ static MathNode *named(Parser *p, MathKind kind, const char *name) {
 
 /* latex2sympy makes sympy symbols real unless the text looks complex; the two kinds never cancel each other. */
 static MathNode *symbol(Parser *p, const char *name) {
-    MathNode *n = named(p, MATH_SYMBOL, name);
+    MathNode *n = with_name(node(p, MATH_SYMBOL, 0), name);
     if (n && p->complex_mode) n->op = 'c';
     return n;
 }
@@ -297,8 +297,8 @@ static MathNode *applied(Parser *p, MathNode *name) {
     }
     p->s = q + 1 + braced;
     next(p);
-    MathNode *call = unary(p, MATH_FUNC, value);
-    if (call) snprintf(call->name, sizeof call->name, "%s", name->name), call->op = 'u';
+    MathNode *call = with_name(unary(p, MATH_FUNC, value), name->name);
+    if (call) call->op = 'u';
     return call;
 }
 
@@ -407,9 +407,8 @@ static MathNode *parse_function(Parser *p, const char *name) {
         arg = parse_unary(p);
     }
     if (!arg) return NULL;
-    MathNode *call = node(p, MATH_FUNC, base ? 2 : 1);
+    MathNode *call = with_name(node(p, MATH_FUNC, base ? 2 : 1), strcmp(name, "lg") == 0 ? "log" : name);
     if (!call) return NULL;
-    snprintf(call->name, sizeof call->name, "%s", strcmp(name, "lg") == 0 ? "log" : name);
     call->kids[0] = arg;
     if (base) call->kids[1] = base;
     return power ? binary(p, MATH_POW, call, power) : call;
@@ -510,25 +509,20 @@ static MathNode *parse_call(Parser *p, const char *name) {
     MathNode *items[16];
     int n = parse_items(p, items, 16);
     if (n < 1 || !accept_char(p, ')')) return NULL;
-    MathNode *call = list_node(p, MATH_FUNC, items, n);
-    if (call) snprintf(call->name, sizeof call->name, "%s", name);
-    return call;
+    return with_name(list_node(p, MATH_FUNC, items, n), name);
 }
 
 static MathNode *parse_command(Parser *p) {
     char name[TINA_MATH_MAX_NAME];
     snprintf(name, sizeof name, "%s", p->tok.name);
     next(p);
-    if (strcmp(name, "pi") == 0) return named(p, MATH_CONST, "pi");
-    if (strcmp(name, "infty") == 0) return named(p, MATH_CONST, "oo");
+    if (strcmp(name, "pi") == 0) return with_name(node(p, MATH_CONST, 0), "pi");
+    if (strcmp(name, "infty") == 0) return with_name(node(p, MATH_CONST, 0), "oo");
     if (strcmp(name, "emptyset") == 0) return node(p, MATH_EMPTYSET, 0);
     if (strcmp(name, "frac") == 0 || strcmp(name, "binom") == 0 || strcmp(name, "dbinom") == 0 ||
         strcmp(name, "tbinom") == 0) {
         MathNode *a = parse_argument(p, true), *b = a ? parse_argument(p, true) : NULL;
-        if (name[0] == 'f') return binary(p, MATH_DIV, a, b);
-        MathNode *call = binary(p, MATH_FUNC, a, b);
-        if (call) snprintf(call->name, sizeof call->name, "binom");
-        return call;
+        return name[0] == 'f' ? binary(p, MATH_DIV, a, b) : with_name(binary(p, MATH_FUNC, a, b), "binom");
     }
     if (strcmp(name, "sqrt") == 0) {
         MathNode *degree = NULL;
@@ -538,11 +532,7 @@ static MathNode *parse_command(Parser *p) {
         }
         MathNode *radicand = parse_argument(p, true);
         if (!radicand) return NULL;
-        if (!degree) {
-            MathNode *root = unary(p, MATH_FUNC, radicand);
-            if (root) snprintf(root->name, sizeof root->name, "sqrt");
-            return root;
-        }
+        if (!degree) return with_name(unary(p, MATH_FUNC, radicand), "sqrt");
         return binary(p, MATH_POW, radicand, binary(p, MATH_DIV, integer(p, 1), degree));
     }
     if (strcmp(name, "text") == 0 || strcmp(name, "mbox") == 0 || strcmp(name, "operatorname") == 0) {
@@ -578,9 +568,7 @@ static MathNode *parse_command(Parser *p) {
         MathNode *inner = parse_expression(p);
         if (!inner || !(is_command(p, "rfloor") || is_command(p, "rceil"))) return NULL;
         next(p);
-        MathNode *call = unary(p, MATH_FUNC, inner);
-        if (call) snprintf(call->name, sizeof call->name, "%s", name[1] == 'f' ? "floor" : "ceil");
-        return call;
+        return with_name(unary(p, MATH_FUNC, inner), name[1] == 'f' ? "floor" : "ceil");
     }
     if (strcmp(name, "begin") == 0) return parse_matrix(p);
     if (strcmp(name, "gcd") == 0 || strcmp(name, "max") == 0 || strcmp(name, "min") == 0) return parse_call(p, name);
@@ -620,7 +608,7 @@ static MathNode *parse_primary(Parser *p) {
     } else if (t.kind == T_LETTER) {
         next(p);
         char name[2] = {t.c, 0};
-        result = t.c == 'e' ? named(p, MATH_CONST, "e") : symbol(p, name);
+        result = t.c == 'e' ? with_name(node(p, MATH_CONST, 0), "e") : symbol(p, name);
         result = applied(p, result);
     } else if (t.kind == T_COMMAND) {
         result = parse_command(p);
@@ -638,10 +626,7 @@ static MathNode *parse_primary(Parser *p) {
         p->abs_depth++;
         MathNode *inner = parse_expression(p);
         p->abs_depth--;
-        if (inner && accept_char(p, '|')) {
-            result = unary(p, MATH_FUNC, inner);
-            if (result) snprintf(result->name, sizeof result->name, "abs");
-        }
+        if (inner && accept_char(p, '|')) result = with_name(unary(p, MATH_FUNC, inner), "abs");
     }
     p->depth--;
     if (!result) p->failed = true;
@@ -675,8 +660,7 @@ static MathNode *parse_postfix(Parser *p) {
             if (!exponent) return NULL;
             base = binary(p, MATH_POW, base, exponent);
         } else if (accept_char(p, '!')) {
-            base = unary(p, MATH_FUNC, base);
-            if (base) snprintf(base->name, sizeof base->name, "factorial");
+            base = with_name(unary(p, MATH_FUNC, base), "factorial");
         } else if (accept_char(p, '_')) {
             MathNode *sub = parse_argument(p, false);
             if (sub && base->kind == MATH_NUMBER) continue; /* 2516_8: the base is dropped */
@@ -854,8 +838,8 @@ static MathNode *parse_infix_fraction(Parser *p) {
     while (left && (is_command(p, "over") || is_command(p, "choose"))) {
         bool over = p->tok.name[0] == 'o';
         next(p);
-        left = binary(p, over ? MATH_DIV : MATH_FUNC, left, parse_union(p));
-        if (left && !over) snprintf(left->name, sizeof left->name, "binom");
+        MathNode *right = parse_union(p);
+        left = over ? binary(p, MATH_DIV, left, right) : with_name(binary(p, MATH_FUNC, left, right), "binom");
     }
     return left;
 }
