@@ -473,8 +473,7 @@ static bool sets_equal(const MathNode *gold, const MathNode *pred) {
     if (p == MATH_SET) pn = distinct(pk, pn, pred_distinct), pk = pred_distinct;
     if (g_collection && p_collection) {
         if (gn != pn) return false;
-        if (g == MATH_TUPLE && p == MATH_TUPLE) return ordered_equal(gk, pk, gn);
-        if (g == MATH_TUPLE) return ordered_equal(gk, pk, gn); /* a tuple against a set in its written order */
+        if (g == MATH_TUPLE) return ordered_equal(gk, pk, gn); /* against a tuple, or a set in its written order */
         return unordered_equal(gk, pk, gn);
     }
     /* an open interval reads as a pair against a tuple or set of two */

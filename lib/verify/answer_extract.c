@@ -9,6 +9,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "verify/rewards.h"
+
 /* Backtracking budget of one regex search: far above what any real completion needs (a 1 MB completion takes a
  * few thousand), low enough that a pathological one gives up in milliseconds instead of hanging. */
 #define MATCH_LIMIT 2000000u
@@ -23,7 +25,6 @@ typedef struct {
     bool unanchored;    /* tried only when the configuration allows extraction without an anchor */
     int groups_per_env; /* 0: the plain \boxed{.+} pattern, whose group 1 is the whole box; -1: a plain number or
                          * expression (named groups, as Math-Verify's ExprExtractionConfig) */
-    int first_group;    /* number of the first environment's first content group */
 } Pattern;
 
 /* Math-Verify's LaTeX environments. Each has a content group per delimiter kind (a sixth for a bare
@@ -108,7 +109,7 @@ static bool compile_pattern(Pattern *p, int priority, const char *prefix, bool b
     tina_buf_append_str(&re, prefix, &ignored);
     envs_pattern(&re, boxed, v052);
     tina_buf_append_str(&re, suffix, &ignored);
-    *p = (Pattern){compile(re.data, PCRE2_DOTALL), priority, boxed, priority == 300, boxed ? 6 : 7, 1};
+    *p = (Pattern){compile(re.data, PCRE2_DOTALL), priority, boxed, priority == 300, boxed ? 6 : 7};
     tina_buf_free(&re);
     return p->code != NULL;
 }
@@ -128,7 +129,7 @@ static bool compile_pattern(Pattern *p, int priority, const char *prefix, bool b
 #define EXPR_OR_NUMBER "(?:" EXPR_WITH_ANCHORS "|" NUMBER_WITH_ANCHORS ")"
 
 static bool compile_expr(Pattern *p, int priority, const char *pattern) {
-    *p = (Pattern){compile(pattern, 0), priority, false, priority == 300, -1, 0};
+    *p = (Pattern){compile(pattern, 0), priority, false, priority == 300, -1};
     return p->code != NULL;
 }
 
@@ -178,7 +179,7 @@ static void compile_all(void) {
         ok &= compile_pattern(&latex[3], 200, "(?i:answer).{0,50}?", false, "", v);
         ok &= compile_pattern(&latex[4], 300, "", false, "", v);
         ok &= compile_pattern(&latex[5], 50, "", true, "", v);
-        latex[6] = (Pattern){compile("(\\\\boxed{.+})", PCRE2_DOTALL), 50, true, false, 0, 1};
+        latex[6] = (Pattern){compile("(\\\\boxed{.+})", PCRE2_DOTALL), 50, true, false, 0};
         ok &= latex[6].code != NULL;
     }
     ok &= compile_expr(&r->expr[0], 0, "(?i:final answer is):?\\s*" EXPR_OR_NUMBER "\\.?\\s?I hope");
@@ -257,13 +258,6 @@ static bool is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\
 static void strip(const char **text, size_t *len) {
     while (*len && is_space((unsigned char)**text)) (*text)++, (*len)--;
     while (*len && is_space((unsigned char)(*text)[*len - 1])) (*len)--;
-}
-
-/* Characters, not bytes: Python counts code points where Math-Verify measures distances. */
-static size_t count_chars(const char *text, size_t len) {
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) n += ((unsigned char)text[i] & 0xC0) != 0x80;
-    return n;
 }
 
 static TinaStatus set_text(TinaBuf *buf, const char *text, size_t len, TinaError *err) {
@@ -437,7 +431,8 @@ TinaStatus tina_boxed_content(const char *text, size_t len, bool mode_all, TinaB
             /* Math-Verify keeps an earlier box only when it is close to the later one, or a little further with a
              * separator ("and", "or", ",", ";") between them and a different content. */
             const char *between = text + close + 1;
-            size_t between_len = (size_t)last_start - close - 1, chars = count_chars(between, between_len);
+            /* characters, not bytes: Python counts code points where Math-Verify measures distances */
+            size_t between_len = (size_t)last_start - close - 1, chars = tina_utf8_length(between, between_len);
             bool keep = chars < 10;
             if (!keep && chars < 70) {
                 const Piece *later = &pieces[n - 1];
@@ -767,7 +762,7 @@ static TinaStatus take_match(const Pattern *p, const char *text, const PCRE2_SIZ
     if (p->groups_per_env < 0) return take_expr(p, text, ov, out, err);
     if (!p->groups_per_env) return add_part(out, text + ov[2], ov[3] - ov[2], false, boxed_how, err);
     for (int env = 0; env < TINA_ANSWER_MAX_PARTS; env++) {
-        int base = p->first_group + env * p->groups_per_env;
+        int base = 1 + env * p->groups_per_env; /* group 1: the first environment's first content */
         for (int g = 0; g < p->groups_per_env - 1; g++) {
             const PCRE2_SIZE *pair = &ov[2 * (base + g)];
             if (pair[0] == PCRE2_UNSET) continue;

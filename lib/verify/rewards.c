@@ -153,7 +153,9 @@ double tina_reward_reasoning_steps(const char *text, size_t len) {
 double tina_reward_repetition(const char *text, size_t len, int ngram, double max_penalty) {
     /* words: runs of non-space bytes, lower-cased (ASCII) */
     size_t n_words = 0, cap = 0;
-    size_t *starts = NULL, *lens = NULL;
+    struct Word {
+        size_t start, len;
+    } *words = NULL;
     char *lower = malloc(len + 1);
     if (!lower) return 0;
     for (size_t i = 0; i < len; i++) lower[i] = (char)tolower((unsigned char)text[i]);
@@ -164,16 +166,14 @@ double tina_reward_repetition(const char *text, size_t len, int ngram, double ma
         while (i < len && !isspace((unsigned char)lower[i])) i++;
         if (n_words == cap) {
             cap = cap ? 2 * cap : 256;
-            size_t *s = realloc(starts, cap * sizeof *s), *l = s ? realloc(lens, cap * sizeof *l) : NULL;
-            if (s) starts = s;
-            if (!l) {
-                free(starts), free(lens), free(lower);
+            struct Word *grown = realloc(words, cap * sizeof *grown);
+            if (!grown) {
+                free(words), free(lower);
                 return 0;
             }
-            lens = l;
+            words = grown;
         }
-        starts[n_words] = start, lens[n_words] = i - start;
-        n_words++;
+        words[n_words++] = (struct Word){start, i - start};
     }
     double reward = 0;
     if (ngram > 0 && n_words >= (size_t)ngram) {
@@ -185,16 +185,16 @@ double tina_reward_repetition(const char *text, size_t len, int ngram, double ma
         if (!tina_strmap_new(&seen, &err)) {
             for (size_t w = 0; w + (size_t)ngram <= n_words; w++) {
                 size_t key_len = 0;
-                for (int k = 0; k < ngram; k++) key_len += lens[w + (size_t)k] + 1;
+                for (int k = 0; k < ngram; k++) key_len += words[w + (size_t)k].len + 1;
                 if (key_len > key_cap) {
                     char *bigger = realloc(key, key_len);
                     if (!bigger) break;
                     key = bigger, key_cap = key_len;
                 }
                 size_t at = 0;
-                for (int k = 0; k < ngram; k++) {
-                    memcpy(key + at, lower + starts[w + (size_t)k], lens[w + (size_t)k]);
-                    at += lens[w + (size_t)k];
+                for (const struct Word *word = &words[w]; word < &words[w + (size_t)ngram]; word++) {
+                    memcpy(key + at, lower + word->start, word->len);
+                    at += word->len;
                     key[at++] = ' ';
                 }
                 bool added;
@@ -207,7 +207,7 @@ double tina_reward_repetition(const char *text, size_t len, int ngram, double ma
         free(key);
         if (total) reward = (1.0 - (double)distinct / (double)total) * -fabs(max_penalty);
     }
-    free(starts), free(lens), free(lower);
+    free(words), free(lower);
     return reward;
 }
 
@@ -224,11 +224,7 @@ void tina_reward_length(const double *lengths, const bool *correct, int n, doubl
     double lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < n; i++) lo = fmin(lo, lengths[i]), hi = fmax(hi, lengths[i]);
     for (int i = 0; i < n; i++) {
-        if (hi == lo) {
-            rewards[i] = 0;
-            continue;
-        }
-        double lambda = 0.5 - (lengths[i] - lo) / (hi - lo);
+        double lambda = hi == lo ? 0 : 0.5 - (lengths[i] - lo) / (hi - lo); /* all lengths equal: no reward */
         rewards[i] = correct[i] ? lambda : fmin(0, lambda);
     }
 }
