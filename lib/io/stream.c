@@ -36,12 +36,13 @@ struct TinaReader {
     TinaBuf partial;     /* a line that crosses text chunks */
 };
 
-static TinaStatus read_raw(TinaReader *r, TinaError *err) {
+/* Reads the next bytes into raw[at..CHUNK), keeping raw[0..at). */
+static TinaStatus read_raw(TinaReader *r, size_t at, TinaError *err) {
     for (;;) {
-        ssize_t n = read(r->fd, r->raw, CHUNK);
+        ssize_t n = read(r->fd, r->raw + at, CHUNK - at);
         if (n >= 0) {
             r->raw_pos = 0;
-            r->raw_len = (size_t)n;
+            r->raw_len = at + (size_t)n;
             r->input_eof = n == 0;
             return TINA_OK;
         }
@@ -89,14 +90,8 @@ static TinaStatus open_next_input(TinaReader *r, TinaError *err) {
             return tina_error(err, TINA_ERR_INPUT, "%s: is a directory (expected a JSON-lines file)", path);
     }
     /* A first read of up to 4 bytes could be short on a pipe; read until we can decide or the input ends. */
-    TinaStatus status = read_raw(r, err);
-    while (!status && r->raw_len < 4 && !r->input_eof) {
-        ssize_t n = read(r->fd, r->raw + r->raw_len, CHUNK - r->raw_len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot read", r->name);
-        r->raw_len += (size_t)n;
-        r->input_eof = n == 0;
-    }
+    TinaStatus status = read_raw(r, 0, err);
+    while (!status && r->raw_len < 4 && !r->input_eof) status = read_raw(r, r->raw_len, err);
     if (status) return status;
     const unsigned char *head = (const unsigned char *)r->raw;
     const char *foreign = foreign_compression(head, r->raw_len);
@@ -113,24 +108,20 @@ static TinaStatus open_next_input(TinaReader *r, TinaError *err) {
 /* Makes [text_pos, text_len) non-empty, or leaves it empty at the end of the current input. */
 static TinaStatus fill_text(TinaReader *r, TinaError *err) {
     r->text_pos = r->text_len = 0;
-    if (!r->zstd) {
-        if (r->raw_pos == r->raw_len && !r->input_eof) {
-            TinaStatus status = read_raw(r, err);
-            if (status) return status;
-        }
-        /* plain input: the raw bytes are the text; swap the buffers instead of copying */
-        char *bytes = r->raw;
-        r->raw = r->text;
-        r->text = bytes;
-        r->text_pos = r->raw_pos;
-        r->text_len = r->raw_len;
-        r->raw_pos = r->raw_len = 0;
-        return TINA_OK;
-    }
     for (;;) {
         if (r->raw_pos == r->raw_len && !r->input_eof) {
-            TinaStatus status = read_raw(r, err);
+            TinaStatus status = read_raw(r, 0, err);
             if (status) return status;
+        }
+        if (!r->zstd) {
+            /* plain input: the raw bytes are the text; swap the buffers instead of copying */
+            char *bytes = r->raw;
+            r->raw = r->text;
+            r->text = bytes;
+            r->text_pos = r->raw_pos;
+            r->text_len = r->raw_len;
+            r->raw_pos = r->raw_len = 0;
+            return TINA_OK;
         }
         ZSTD_inBuffer in = {r->raw, r->raw_len, r->raw_pos};
         ZSTD_outBuffer out = {r->text, CHUNK, 0};
@@ -217,31 +208,23 @@ TinaStatus tina_reader_next(TinaReader *r, const char **line, size_t *len, TinaE
             if (status) return status;
             if (r->text_len == 0) { /* end of this input; a last line without "\n" still counts */
                 close_input(r);
-                if (r->partial.len) {
-                    r->line_number++;
-                    *line = r->partial.data;
-                    *len = r->partial.len;
-                    if (*len && (*line)[*len - 1] == '\r') r->partial.data[--*len] = '\0';
-                    r->partial.len = 0; /* the data stays valid until the next call */
-                    skip_byte_order_mark(r, line, len);
-                    if (!blank(*line, *len)) return TINA_OK;
-                }
-                continue;
+                if (!r->partial.len) continue;
             }
         }
+        /* a line ends at a "\n", or at the end of its input (closed by now) */
         char *newline = memchr(r->text + r->text_pos, '\n', r->text_len - r->text_pos);
-        if (!newline) {
+        if (!newline && r->fd >= 0) {
             TinaStatus status = tina_buf_append(&r->partial, r->text + r->text_pos, r->text_len - r->text_pos, err);
             if (status) return status;
             r->text_pos = r->text_len;
             continue;
         }
-        size_t end = (size_t)(newline - r->text);
+        size_t end = newline ? (size_t)(newline - r->text) : r->text_pos;
         TinaStatus status = take_line(r, end, line, len, err);
         if (status) return status;
-        r->text_pos = end + 1;
+        r->text_pos = newline ? end + 1 : end;
         r->line_number++;
-        r->partial.len = 0;
+        r->partial.len = 0; /* the line's data stays valid until the next call */
         skip_byte_order_mark(r, line, len);
         if (!blank(*line, *len)) return TINA_OK;
     }
