@@ -298,11 +298,6 @@ static bool key_matches(const char *start, const char *end, const char *key) {
     return same;
 }
 
-static TinaStatus append_key(TinaBuf *out, const char *key, TinaError *err) {
-    TinaStatus status = tina_record_format_string(out, key, strlen(key), err);
-    return status ? status : tina_buf_append(out, ":", 1, err);
-}
-
 TinaStatus tina_record_splice(TinaBuf *out, const char *line, size_t len, const TinaField *fields, int n,
                               TinaError *err) {
     enum { MAX_FIELDS = 32 };
@@ -343,7 +338,8 @@ TinaStatus tina_record_splice(TinaBuf *out, const char *line, size_t len, const 
     for (int i = 0; i < n && !status; i++) {
         if (found[i]) continue;
         if (has_members) status = tina_buf_append(out, ",", 1, err);
-        if (!status) status = append_key(out, fields[i].key, err);
+        if (!status) status = tina_record_format_string(out, fields[i].key, strlen(fields[i].key), err);
+        if (!status) status = tina_buf_append(out, ":", 1, err);
         if (!status) status = tina_buf_append_str(out, fields[i].json, err);
         has_members = true;
     }

@@ -176,9 +176,7 @@ static TinaStatus parse_file(TinaSafetensors *st, MappedFile *file, TinaError *e
         if (status) break;
     }
     if (!status) status = check_tiling(st, first, data, data_size, err);
-    if (!status) {
-        file->metadata = cJSON_DetachItemFromObjectCaseSensitive(root, "__metadata__");
-    }
+    if (!status) file->metadata = cJSON_DetachItemFromObjectCaseSensitive(root, "__metadata__");
     cJSON_Delete(root);
     return status;
 }
