@@ -57,17 +57,6 @@ TinaStatus tina_chat_render(TinaTemplate template, const char *bos, const char *
     return status;
 }
 
-/* a chat message's role and content, both strings */
-static TinaStatus message(const cJSON *m, const char *field, int i, const char **role, const char **content,
-                          TinaError *err) {
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role"), *c = cJSON_GetObjectItemCaseSensitive(m, "content");
-    if (!cJSON_IsString(r) || !cJSON_IsString(c))
-        return tina_error(err, TINA_ERR_INPUT, "field \"%s\": message %d is not {\"role\": ..., \"content\": ...} "
-                          "with strings", field, i);
-    *role = r->valuestring, *content = c->valuestring;
-    return TINA_OK;
-}
-
 /* A prompt as TRL takes one: the problem's text, or chat messages (one user turn, a system turn at most). */
 static TinaStatus trl_prompt(const cJSON *prompt, const char *field, const char **problem, const char **system,
                              TinaError *err) {
@@ -80,9 +69,13 @@ static TinaStatus trl_prompt(const cJSON *prompt, const char *field, const char 
     int users = 0, systems = 0, i = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, prompt) {
-        const char *role = NULL, *content = NULL;
-        TinaStatus status = message(m, field, i++, &role, &content, err);
-        if (status) return status;
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (!cJSON_IsString(r) || !cJSON_IsString(c))
+            return tina_error(err, TINA_ERR_INPUT, "field \"%s\": message %d is not {\"role\": ..., \"content\": "
+                              "...} with strings", field, i);
+        i++;
+        const char *role = r->valuestring, *content = c->valuestring;
         if (strcmp(role, "user") == 0) *problem = content, users++;
         else if (strcmp(role, "system") == 0) *system = content, systems++;
         else return tina_error(err, TINA_ERR_INPUT, "field \"%s\": a '%s' turn (tina renders one user turn, after a "

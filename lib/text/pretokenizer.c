@@ -25,7 +25,7 @@ struct TinaPretokenizer {
     TinaSpans pieces, next; /* workspaces for split() */
 };
 
-TinaStatus tina_spans_push(TinaSpans *spans, size_t start, size_t len, TinaError *err) {
+static TinaStatus spans_push(TinaSpans *spans, size_t start, size_t len, TinaError *err) {
     if (spans->len == spans->cap) {
         size_t cap = spans->cap ? 2 * spans->cap : 256;
         TinaSpan *data = realloc(spans->data, cap * sizeof *data);
@@ -172,20 +172,20 @@ static TinaStatus split_span(const Step *step, const char *text, TinaSpan span, 
             while (at < span.len && (subject[at] & 0xC0) == 0x80) at++;
             continue;
         }
-        if (start > done) status = tina_spans_push(out, span.start + done, start - done, err);
-        if (!status && step->behavior == ISOLATED) status = tina_spans_push(out, span.start + start, end - start, err);
+        if (start > done) status = spans_push(out, span.start + done, start - done, err);
+        if (!status && step->behavior == ISOLATED) status = spans_push(out, span.start + start, end - start, err);
         done = at = end;
     }
-    if (!status && done < span.len) status = tina_spans_push(out, span.start + done, span.len - done, err);
+    if (!status && done < span.len) status = spans_push(out, span.start + done, span.len - done, err);
     return status;
 }
 
 TinaStatus tina_pretokenizer_split(TinaPretokenizer *t, const char *text, size_t len, TinaSpans *spans,
                                    TinaError *err) {
     if (len == 0) return TINA_OK;
-    if (t->n_steps == 0) return tina_spans_push(spans, 0, len, err);
+    if (t->n_steps == 0) return spans_push(spans, 0, len, err);
     t->pieces.len = 0;
-    TinaStatus status = tina_spans_push(&t->pieces, 0, len, err);
+    TinaStatus status = spans_push(&t->pieces, 0, len, err);
     for (int s = 0; s < t->n_steps && !status; s++) {
         bool last = s + 1 == t->n_steps;
         TinaSpans *into = last ? spans : &t->next;

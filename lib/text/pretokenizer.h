@@ -32,7 +32,6 @@ TinaStatus tina_pretokenizer_split(TinaPretokenizer *pretokenizer, const char *t
                                    TinaError *err);
 void tina_pretokenizer_free(TinaPretokenizer *pretokenizer);
 
-TinaStatus tina_spans_push(TinaSpans *spans, size_t start, size_t len, TinaError *err);
 void tina_spans_free(TinaSpans *spans);
 
 #endif

@@ -52,24 +52,18 @@ struct TinaTokenizer {
 
 /* ---- the byte-level alphabet (GPT-2's bytes_to_unicode) ------------------------------------------------------ */
 
-/* Printable bytes stand for themselves; the other 68 map, in order, to U+0100 and up. */
-static void byte_level_alphabet(uint32_t char_of_byte[256]) {
-    uint32_t next = 256;
-    for (int b = 0; b < 256; b++) {
-        bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-        char_of_byte[b] = printable ? (uint32_t)b : next++;
-    }
-}
-
-/* Byte of a byte-level character, or -1 (the alphabet spans U+0021..U+0143). */
+/* Byte of a byte-level character, or -1 (the alphabet spans U+0021..U+0143). Printable bytes stand for
+ * themselves; the other 68 map, in order, to U+0100 and up. */
 static int byte_of_char(uint32_t cp) {
     static int table[0x144];
     static bool ready;
     if (!ready) {
-        uint32_t char_of_byte[256];
-        byte_level_alphabet(char_of_byte);
         for (int i = 0; i < 0x144; i++) table[i] = -1;
-        for (int b = 0; b < 256; b++) table[char_of_byte[b]] = b;
+        int next = 256;
+        for (int b = 0; b < 256; b++) {
+            bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            table[printable ? b : next++] = b;
+        }
         ready = true;
     }
     return cp < 0x144 ? table[cp] : -1;
