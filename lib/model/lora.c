@@ -18,14 +18,6 @@
 static const char *const target_names[TINA_LORA_TARGETS] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                                              "gate_proj", "up_proj", "down_proj"};
 
-void tina_lora_target_shape(const TinaConfig *c, int target, int *in, int *out) {
-    int q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
-    const int ins[] = {c->hidden, c->hidden, c->hidden, q, c->hidden, c->hidden, c->intermediate};
-    const int outs[] = {q, kv, kv, c->hidden, c->intermediate, c->intermediate, c->hidden};
-    *in = ins[target];
-    *out = outs[target];
-}
-
 static int target_index(const char *name) {
     for (int t = 0; t < TINA_LORA_TARGETS; t++)
         if (strcmp(name, target_names[t]) == 0) return t;
@@ -58,14 +50,16 @@ void tina_lora_changed(TinaLora *l) {
     l->id = ++last_id;
 }
 
+/* Sizes the targets' modules for config, and lays out their matrices in one allocation. */
 static TinaStatus allocate(TinaLora *l, const TinaConfig *c, TinaError *err) {
+    int q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
+    const int ins[] = {c->hidden, c->hidden, c->hidden, q, c->hidden, c->hidden, c->intermediate};
+    const int outs[] = {q, kv, kv, c->hidden, c->intermediate, c->intermediate, c->hidden};
     size_t total = 0;
     for (int t = 0; t < TINA_LORA_TARGETS; t++) {
-        int in, out;
-        tina_lora_target_shape(c, t, &in, &out);
-        l->in[t] = in;
-        l->out[t] = out;
-        if (l->targets[t]) total += (size_t)l->r * ((size_t)in + (size_t)out) * (size_t)c->n_layers;
+        l->in[t] = ins[t];
+        l->out[t] = outs[t];
+        if (l->targets[t]) total += (size_t)l->r * ((size_t)ins[t] + (size_t)outs[t]) * (size_t)c->n_layers;
     }
     l->n_layers = c->n_layers;
     l->n_params = total;
@@ -79,12 +73,10 @@ static TinaStatus allocate(TinaLora *l, const TinaConfig *c, TinaError *err) {
     for (int layer = 0; layer < c->n_layers; layer++)
         for (int t = 0; t < TINA_LORA_TARGETS; t++) {
             if (!l->targets[t]) continue;
-            int in, out;
-            tina_lora_target_shape(c, t, &in, &out);
             l->a[layer * TINA_LORA_TARGETS + t] = p;
-            p += (size_t)l->r * in;
+            p += (size_t)l->r * l->in[t];
             l->b[layer * TINA_LORA_TARGETS + t] = p;
-            p += (size_t)out * l->r;
+            p += (size_t)l->out[t] * l->r;
         }
     return TINA_OK;
 }
@@ -107,11 +99,9 @@ TinaStatus tina_lora_init(const TinaConfig *c, int r, double alpha, double dropo
         for (int t = 0; t < TINA_LORA_TARGETS; t++) {
             float *a = l->a[layer * TINA_LORA_TARGETS + t];
             if (!a) continue;
-            int in, outs;
-            tina_lora_target_shape(c, t, &in, &outs);
-            double bound = 1.0 / sqrt((double)in); /* kaiming_uniform_(a=sqrt(5)) on (r, K) */
+            double bound = 1.0 / sqrt((double)l->in[t]); /* kaiming_uniform_(a=sqrt(5)) on (r, K) */
             uint64_t stream = (uint64_t)layer * TINA_LORA_TARGETS + (uint64_t)t;
-            for (size_t i = 0; i < (size_t)r * in; i++)
+            for (size_t i = 0; i < (size_t)r * l->in[t]; i++)
                 a[i] = (float)((2.0 * tina_rng_uniform(seed, stream, i) - 1.0) * bound);
         }
     if (status) {
@@ -199,13 +189,11 @@ TinaStatus tina_lora_read(const char *path, TinaLora *l, const TinaConfig *c, Ti
     for (int layer = 0; layer < c->n_layers && !status; layer++)
         for (int t = 0; t < TINA_LORA_TARGETS && !status; t++) {
             if (!l->targets[t]) continue;
-            int in, out;
-            tina_lora_target_shape(c, t, &in, &out);
             for (int m = 0; m < 2 && !status; m++) {
                 char key[256];
                 key_of(key, sizeof key, layer, t, m ? 'B' : 'A');
                 const TinaTensorInfo *info = tina_safetensors_find(st, key);
-                int64_t rows = m ? out : l->r, cols = m ? l->r : in;
+                int64_t rows = m ? l->out[t] : l->r, cols = m ? l->r : l->in[t];
                 if (!info) status = tina_error(err, TINA_ERR_INPUT, "%s: missing tensor %s", path, key);
                 else if (info->ndim != 2 || info->shape[0] != rows || info->shape[1] != cols)
                     status = tina_error(err, TINA_ERR_INPUT, "%s: %s has shape [%lld, %lld], the base model needs "
@@ -236,19 +224,15 @@ TinaStatus tina_lora_read(const char *path, TinaLora *l, const TinaConfig *c, Ti
     return status;
 }
 
-static TinaStatus read_tensors(const char *dir, TinaLora *l, const TinaConfig *c, TinaError *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
-    return tina_lora_read(path, l, c, err);
-}
-
 TinaStatus tina_lora_load(const char *dir, const TinaConfig *c, TinaLora **out, TinaError *err) {
     *out = NULL;
     TinaLora *l = calloc(1, sizeof *l);
     if (!l) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
     TinaStatus status = read_config(dir, l, err);
     if (!status) status = allocate(l, c, err);
-    if (!status) status = read_tensors(dir, l, c, err);
+    if (!status) status = tina_lora_read(path, l, c, err);
     if (status) {
         tina_lora_free(l);
         return status;
@@ -286,11 +270,9 @@ static TinaStatus write_config(const TinaLora *l, const char *path, TinaError *e
         if (!status) status = tina_buf_append_str(&json, "\"", err);
         first = false;
     }
-    if (!status) status = tina_buf_append_str(&json, l->rslora ? "\n  ],\n  \"task_type\": \"CAUSAL_LM\",\n"
-                                                                 "  \"use_dora\": false,\n  \"use_rslora\": true\n}\n"
-                                                               : "\n  ],\n  \"task_type\": \"CAUSAL_LM\",\n"
-                                                                 "  \"use_dora\": false,\n  \"use_rslora\": false\n}\n",
-                                              err);
+    if (!status) status = tina_buf_append_str(&json, "\n  ],\n  \"task_type\": \"CAUSAL_LM\",\n  \"use_dora\": false,\n"
+                                                     "  \"use_rslora\": ", err);
+    if (!status) status = tina_buf_append_str(&json, l->rslora ? "true\n}\n" : "false\n}\n", err);
     TinaWriter *w = NULL;
     if (!status) status = tina_writer_open(&w, path, err);
     if (!status) status = tina_writer_write(w, json.data, json.len, err);

@@ -33,9 +33,6 @@ typedef struct {
     uint64_t id;          /* names these values, never reused: a backend that keeps a copy recopies on a new id */
 } TinaLora;
 
-/* The input and output sizes of a target's module ("q_proj") for config. */
-void tina_lora_target_shape(const TinaConfig *config, int target, int *in, int *out);
-
 /* Parses a target list: comma-separated module names, or "all" / "all-linear" for the seven. */
 TinaStatus tina_lora_parse_targets(const char *list, bool targets[TINA_LORA_TARGETS], TinaError *err);
 
