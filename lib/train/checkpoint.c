@@ -69,7 +69,8 @@ enum { N_TOTALS = sizeof TOTALS / sizeof *TOTALS };
 static double *total(TinaStepTotals *t, int i) { return (double *)((char *)t + TOTALS[i].offset); }
 static double total_of(const TinaStepTotals *t, int i) { return *(const double *)((const char *)t + TOTALS[i].offset); }
 
-void tina_step_totals_merge(TinaStepTotals *into, const TinaStepTotals *from) {
+/* into += from: sums added, maxima taken, the rewards' statistics merged */
+static void step_totals_merge(TinaStepTotals *into, const TinaStepTotals *from) {
     for (int i = 0; i < N_TOTALS; i++)
         *total(into, i) = TOTALS[i].max ? fmax(*total(into, i), total_of(from, i)) : *total(into, i) + total_of(from, i);
     tina_stats_merge(&into->rewards, &from->rewards);
@@ -175,7 +176,7 @@ TinaStatus tina_grads_read(const char *const *paths, int n, const TinaStepIdenti
     for (int k = 0; !status && k < n; k++) { /* in shard order, so that the sums are the same bytes every time */
         status = tina_lora_read(paths[order[k]], shard, config, err);
         for (size_t j = 0; !status && j < grads->n_params; j++) grads->memory[j] += shard->memory[j];
-        if (!status) tina_step_totals_merge(t, &parts[k]);
+        if (!status) step_totals_merge(t, &parts[k]);
     }
     tina_lora_free(shard);
     free(order);

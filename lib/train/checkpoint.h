@@ -48,9 +48,6 @@ typedef struct {
     TinaRunningStats rewards;
 } TinaStepTotals;
 
-/* into += from: sums added, maxima taken, the rewards' statistics merged */
-void tina_step_totals_merge(TinaStepTotals *into, const TinaStepTotals *from);
-
 /* What a gradient file must agree on with the step that applies it: the adapter, the step, the loss settings
  * (loss's type, beta, epsilons and max_completion_length) and the dropout seed. */
 typedef struct {
