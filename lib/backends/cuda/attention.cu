@@ -228,8 +228,9 @@ static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_ca
         for (int f = 0; f < F; f++) wmma::load_matrix_sync(queries[f], &tile[warp * 16][f * 16], TILE_STRIDE<D>);
         wmma::fragment<wmma::accumulator, 16, 16, 16, float> o[F];
         for (int f = 0; f < F; f++) wmma::fill_fragment(o[f], 0.0f);
-        int mine = warp * 16 + lane; /* lanes 0 .. 15 keep the softmax of the warp's rows */
-        if (lane < 16) running_max[mine] = -INFINITY, running_sum[mine] = 0;
+        /* lanes r and r + 16 share the softmax of the warp's row r (its even and odd columns); lane r keeps it */
+        int half = lane / 16, mine = warp * 16 + lane % 16;
+        if (half == 0) running_max[mine] = -INFINITY, running_sum[mine] = 0;
         /* rows past the run's end take the first row's keys: finite, and never written */
         int sees = position + (mine < n ? mine : 0);
         for (int j0 = 0; j0 <= last_key; j0 += TILE) {
@@ -248,18 +249,23 @@ static __global__ void prefill_kernel(bf16 *out, const bf16 *q, const bf16 *k_ca
                 wmma::store_matrix_sync(&scores[warp][0][c * 16], s, SCORE_STRIDE, wmma::mem_row_major);
             }
             __syncwarp();
-            if (lane < 16) {
-                float *x = scores[warp][lane], old = running_max[mine], top = old, sum = 0;
-                for (int c = 0; c < TILE; c++)
+            {
+                float *x = scores[warp][lane % 16], old = running_max[mine], top = old, sum = 0;
+                for (int c = half; c < TILE; c += 2)
                     if (j0 + c <= sees) top = fmaxf(top, x[c] * scale);
-                for (int c = 0; c < TILE; c++) {
+                top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, 16));
+                for (int c = half; c < TILE; c += 2) {
                     float p = j0 + c <= sees ? expf(x[c] * scale - top) : 0.0f;
-                    probs[warp][lane][c] = __float2bfloat16(p);
+                    probs[warp][lane % 16][c] = __float2bfloat16(p);
                     sum += p;
                 }
-                correction[mine] = expf(old - top); /* 0 on the first step */
-                running_sum[mine] = running_sum[mine] * correction[mine] + sum;
-                running_max[mine] = top;
+                sum += __shfl_xor_sync(0xffffffffu, sum, 16);
+                __syncwarp(); /* both lanes have read the row's running max */
+                if (half == 0) {
+                    correction[mine] = expf(old - top); /* 0 on the first step */
+                    running_sum[mine] = running_sum[mine] * correction[mine] + sum;
+                    running_max[mine] = top;
+                }
             }
             __syncwarp();
             for (int f = 0; f < F; f++)
