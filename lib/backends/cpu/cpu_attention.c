@@ -68,17 +68,15 @@ __attribute__((target("avx512f,avx2,fma"))) static void softmax_avx512(float *p,
 static void softmax(float *p, int n, const Cpu *c) {
     if (c->avx512) {
         softmax_avx512(p, n);
-        return;
-    }
-    if (c->avx2) {
+    } else if (c->avx2) {
         softmax_avx2(p, n);
-        return;
+    } else {
+        float max = -INFINITY, sum = 0;
+        for (int j = 0; j < n; j++) max = p[j] > max ? p[j] : max;
+        for (int j = 0; j < n; j++) p[j] = expf(p[j] - max);
+        for (int j = 0; j < n; j++) sum += p[j];
+        for (int j = 0; j < n; j++) p[j] /= sum;
     }
-    float max = -INFINITY, sum = 0;
-    for (int j = 0; j < n; j++) max = p[j] > max ? p[j] : max;
-    for (int j = 0; j < n; j++) p[j] = expf(p[j] - max);
-    for (int j = 0; j < n; j++) sum += p[j];
-    for (int j = 0; j < n; j++) p[j] /= sum;
 }
 
 /* A task's rows: its sequence, its first token (row of the batch) and how many, and its kv head */

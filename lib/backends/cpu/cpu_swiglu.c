@@ -6,49 +6,31 @@
 
 #include "backends/cpu/simd.h"
 
-/* The activation and its backward at one vector width: VEC its type, V(op) its intrinsics, STEP its floats, LOAD,
+/* The activation and its backward at one vector width: VEC its type, V its intrinsics' prefix, STEP its floats, LOAD,
  * STORE and EXP its helpers (simd.h). Lane for lane the same operations, so AVX2 and AVX-512 give the same bits. */
-#define SWIGLU_KERNELS(WIDTH, TARGET)                                                                                  \
+#define SWIGLU_KERNELS(WIDTH, TARGET, VEC, V, STEP, LOAD, STORE, EXP)                                                  \
     __attribute__((target(TARGET))) static void swiglu_##WIDTH(float *out, const float *g, const float *u, size_t n) { \
-        const VEC one = V(set1_ps)(1.0f);                                                                              \
+        const VEC one = V##set1_ps(1.0f);                                                                              \
         _Pragma("omp parallel for schedule(static)") for (size_t i = 0; i < n; i += STEP) {                            \
-            VEC x = LOAD(g, i, n), e = EXP(V(sub_ps)(V(setzero_ps)(), x));                                          \
-            STORE(out, i, n, V(mul_ps)(V(div_ps)(x, V(add_ps)(one, e)), LOAD(u, i, n)));                               \
+            VEC x = LOAD(g, i, n), e = EXP(V##sub_ps(V##setzero_ps(), x));                                             \
+            STORE(out, i, n, V##mul_ps(V##div_ps(x, V##add_ps(one, e)), LOAD(u, i, n)));                               \
         }                                                                                                              \
     }                                                                                                                  \
-    /* act = silu(g) u: du = dact silu(g); dg = dact u sigmoid(g) (1 + g (1 - sigmoid(g))) */                         \
+    /* act = silu(g) u: du = dact silu(g); dg = dact u sigmoid(g) (1 + g (1 - sigmoid(g))) */                          \
     __attribute__((target(TARGET))) static void swiglu_backward_##WIDTH(float *dg, float *du, const float *g,          \
                                                                         const float *u, const float *da, size_t n) {   \
-        const VEC one = V(set1_ps)(1.0f);                                                                              \
+        const VEC one = V##set1_ps(1.0f);                                                                              \
         _Pragma("omp parallel for schedule(static)") for (size_t i = 0; i < n; i += STEP) {                            \
             VEC x = LOAD(g, i, n), d = LOAD(da, i, n);                                                                 \
-            VEC sig = V(div_ps)(one, V(add_ps)(one, EXP(V(sub_ps)(V(setzero_ps)(), x))));                              \
-            STORE(du, i, n, V(mul_ps)(V(mul_ps)(d, x), sig));                                                          \
-            VEC slope = V(add_ps)(one, V(mul_ps)(x, V(sub_ps)(one, sig)));                                             \
-            STORE(dg, i, n, V(mul_ps)(V(mul_ps)(V(mul_ps)(d, LOAD(u, i, n)), sig), slope));                            \
+            VEC sig = V##div_ps(one, V##add_ps(one, EXP(V##sub_ps(V##setzero_ps(), x))));                              \
+            STORE(du, i, n, V##mul_ps(V##mul_ps(d, x), sig));                                                          \
+            VEC slope = V##add_ps(one, V##mul_ps(x, V##sub_ps(one, sig)));                                             \
+            STORE(dg, i, n, V##mul_ps(V##mul_ps(V##mul_ps(d, LOAD(u, i, n)), sig), slope));                            \
         }                                                                                                              \
     }
 
-#define VEC __m256
-#define V(op) _mm256_##op
-#define STEP 8
-#define LOAD load8
-#define STORE store8
-#define EXP exp8
-SWIGLU_KERNELS(avx2, "avx2,fma")
-#undef VEC
-#undef V
-#undef STEP
-#undef LOAD
-#undef STORE
-#undef EXP
-#define VEC __m512
-#define V(op) _mm512_##op
-#define STEP 16
-#define LOAD load16
-#define STORE store16
-#define EXP exp16
-SWIGLU_KERNELS(avx512, "avx512f")
+SWIGLU_KERNELS(avx2, "avx2,fma", __m256, _mm256_, 8, load8, store8, exp8)
+SWIGLU_KERNELS(avx512, "avx512f", __m512, _mm512_, 16, load16, store16, exp16)
 
 void cpu_swiglu(TinaBackend *b, void *out, const void *gate, const void *up, int T, int I) {
     float *o = out;
