@@ -100,11 +100,6 @@ static double sum_exp(float *weights, const float *logits, int n, double max, do
     return sum;
 }
 
-/* log of the sum of exp((logits - max) / temperature) over the valid ids */
-static double log_sum_exp(const float *logits, int n, double max, double temperature) {
-    return log(sum_exp(NULL, logits, n, max, temperature));
-}
-
 /* Sorts the candidates whose logit exceeds cut, by decreasing logit then id, into s->order; returns how many. */
 static int sort_above(TinaSampler *s, const float *logits, int n, double cut) {
     int m = 0;
@@ -164,6 +159,6 @@ int32_t tina_sampler_draw(TinaSampler *s, const float *logits, const TinaSampler
         token = ordered ? s->order[i].id : i;
     }
     double t = p->logprob_at_temperature && p->temperature > 0 ? p->temperature : 1.0;
-    *logprob = (logits[token] - max) / t - log_sum_exp(logits, n, max, t);
+    *logprob = (logits[token] - max) / t - log(sum_exp(NULL, logits, n, max, t));
     return token;
 }

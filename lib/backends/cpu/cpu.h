@@ -26,7 +26,7 @@ typedef struct {
                      * (T, VOCAB_CHUNK) and sums */
     size_t scratch_len;
     int block_len;  /* the longest sequence the attention scratch holds */
-    float *rope_cos, *rope_sin; /* (rope_positions, D / 2) tables for one (theta, D) */
+    float *rope_cos, *rope_sin; /* (rope_positions, D / 2) tables for one (theta, D), one allocation */
     int rope_positions, rope_dim;
     double rope_theta;
     struct Packed *packed;     /* the weight matrices' copies in gemm's strips */
@@ -62,7 +62,6 @@ void cpu_rmsnorm_backward(TinaBackend *b, void *dx, const void *x, const void *w
                           int C, float eps, bool accumulate);
 
 /* cpu_matmul.c */
-void cpu_products(Cpu *c, const TinaProduct *p, int n, int threads);
 void cpu_product(Cpu *c, float *out, const float *in, const float *w, const float *bias, int T, int K, int N,
                  float alpha, bool accumulate);
 void cpu_general(Cpu *c, int threads, float *out, size_t ldc, TinaMatrix a, TinaMatrix b, float alpha, int M, int N,

@@ -128,20 +128,12 @@ static TinaStatus cpu_reserve(TinaBackend *b, int max_tokens, int max_len, int D
     c->block_len = block_len;
     if (max_len <= c->rope_positions && D == c->rope_dim && theta == c->rope_theta) return TINA_OK;
     size_t n = (size_t)max_len * (size_t)(D / 2);
-    float *cs = malloc(n * sizeof *cs), *sn = malloc(n * sizeof *sn);
-    if (!cs || !sn) {
-        free(cs);
-        free(sn);
-        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (rope tables)");
-    }
-    tina_rope_tables(cs, sn, max_len, D, theta);
+    float *cs = malloc(2 * n * sizeof *cs);
+    if (!cs) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (rope tables)");
+    tina_rope_tables(cs, cs + n, max_len, D, theta);
     free(c->rope_cos);
-    free(c->rope_sin);
-    c->rope_cos = cs;
-    c->rope_sin = sn;
-    c->rope_positions = max_len;
-    c->rope_dim = D;
-    c->rope_theta = theta;
+    c->rope_cos = cs, c->rope_sin = cs + n;
+    c->rope_positions = max_len, c->rope_dim = D, c->rope_theta = theta;
     return TINA_OK;
 }
 
@@ -167,8 +159,7 @@ void cpu_add(TinaBackend *b, void *x, const void *y, size_t n) {
 static void cpu_destroy(TinaBackend *b) {
     Cpu *c = (Cpu *)b;
     free(c->scratch);
-    free(c->rope_cos);
-    free(c->rope_sin);
+    free(c->rope_cos); /* and rope_sin, in the same allocation */
     for (int i = 0; i < c->n_packed; i++) free(c->packed[i].p);
     free(c->packed);
     free(c->blocks);

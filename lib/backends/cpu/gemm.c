@@ -9,7 +9,6 @@
  * its k. */
 #include "backends/cpu/gemm.h"
 
-#include <immintrin.h>
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
@@ -17,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "backends/cpu/simd.h"
 
 enum { KC = 384 };      /* k per block: a strip's block (KC x NR) stays in L2 */
 enum { MC_PANELS = 8 }; /* panels of A per block: MC = 8 MR rows (at most 64 x KC floats, for L2) */
@@ -117,7 +118,6 @@ void tina_gemm_pack(float *p, const float *w, int N, int K, bool add) {
     }
 }
 
-
 /* panels of rows [i0, i0 + mc) x k [k0, k0 + kc) of alpha A: panel p's (k, r) at out[p * MR * kc + k * MR + r] */
 static void pack_a(float *out, const Shape *sh, const TinaProduct *g, int i0, int mc, int k0, int kc) {
     for (int p = 0; p * sh->mr < mc; p++) {
@@ -216,13 +216,10 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
 #include "backends/cpu/gemm_tiles.h"
 
 /* AVX2: 8 floats a vector, tiles of up to 4 rows x 24 columns (12 sums in registers) */
-__attribute__((target("avx2"))) static inline __m256i mask8(int n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 #define VEC __m256
 #define VW 8
 #define MASK_T __m256i
-#define MASK(n) mask8(n)
+#define MASK(n) tail_mask8(n)
 #define ZERO() _mm256_setzero_ps()
 #define LOADU(p) _mm256_loadu_ps(p)
 #define MASKLOAD(p, m) _mm256_maskload_ps(p, m)
@@ -271,7 +268,6 @@ static void tile(int rows, int width, TILE_ARGS) {
 typedef struct {
     float *a, *b; /* a block of A's panels (MC x KC), of B's strips (KC x NC_STRIPS NR) */
 } Work;
-
 
 static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, int m1, int s0, int s1) {
     bool few_rows = m1 - m0 <= 4 * sh->mr; /* a decoding step's: the weights stream from memory */
