@@ -4,15 +4,12 @@
 
 #include "base/rng.h"
 
-/* the drop decision of element i: kept with probability 1 - p */
-static bool kept(uint64_t seed, uint64_t stream, uint64_t i, float p) { return tina_rng_uniform(seed, stream, i) >= p; }
-
-/* dst = (or +=) src * keep / (1 - p) */
+/* dst = (or +=) src * keep / (1 - p), element i kept when its uniform is at least p: with probability 1 - p */
 static void drop(float *dst, const float *src, size_t n, float p, uint64_t seed, uint64_t stream, bool add) {
     float scale = 1.0f / (1.0f - p);
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
-        float value = kept(seed, stream, i, p) ? src[i] * scale : 0.0f;
+        float value = tina_rng_uniform(seed, stream, i) >= p ? src[i] * scale : 0.0f;
         dst[i] = add ? dst[i] + value : value;
     }
 }
