@@ -91,18 +91,6 @@ static bool rows_state(Cuda *c, int T) {
     return true;
 }
 
-/* c->lse (max, then sum) over the whole vocabulary of h @ head^T, and c->picked the target logits, a chunk (T,
- * columns) f32 at a time in chunk */
-static void log_sum_exp(Cuda *c, float *chunk, int columns, const void *h, const void *head, const int *ids, int T,
-                        int C, int V) {
-    for (int v0 = 0; v0 < V; v0 += columns) {
-        int n = V - v0 < columns ? V - v0 : columns;
-        product_xyt(c, chunk, CUDA_R_32F, h, (const bf16 *)head + (size_t)v0 * C, T, n, C, 1.0f, "head");
-        if (T) log_sum_exp_kernel<<<T, THREADS, 0, c->stream>>>(chunk, n, v0, ids, c->lse, c->lse + T, c->picked, v0 == 0);
-        launched(c, "log-sum-exp");
-    }
-}
-
 void cuda_logprobs(TinaBackend *b, float *out, const void *h, const void *head, const int32_t *targets, int T, int C,
                    int V, double *lse) {
     Cuda *c = cuda_of(b);
@@ -111,7 +99,13 @@ void cuda_logprobs(TinaBackend *b, float *out, const void *h, const void *head, 
     float *chunk = (float *)scratch(c, (size_t)T * columns * sizeof(float));
     const int *ids = ints_on_device(c, targets, T, STAGED_TOKENS);
     if (!chunk || !ids) return;
-    log_sum_exp(c, chunk, columns, h, head, ids, T, C, V);
+    /* c->lse (max, then sum) over the whole vocabulary, and c->picked the target logits, a chunk at a time */
+    for (int v0 = 0; v0 < V; v0 += columns) {
+        int n = V - v0 < columns ? V - v0 : columns;
+        product_xyt(c, chunk, CUDA_R_32F, h, (const bf16 *)head + (size_t)v0 * C, T, n, C, 1.0f, "head");
+        if (T) log_sum_exp_kernel<<<T, THREADS, 0, c->stream>>>(chunk, n, v0, ids, c->lse, c->lse + T, c->picked, v0 == 0);
+        launched(c, "log-sum-exp");
+    }
     if (T) logprob_kernel<<<blocks_for((size_t)T), THREADS, 0, c->stream>>>(c->picked, c->picked, c->lse, c->lse + T, T, lse);
     launched(c, "log-probs");
     ok(c, cudaMemcpyAsync(out, c->picked, (size_t)T * sizeof *out, cudaMemcpyDeviceToHost, c->stream),
