@@ -8,7 +8,8 @@
 #     4 micro-batches of 8 sequences, backward accumulated, clip_grad_norm_, torch.optim.AdamW; gradient
 #     checkpointing off; best of 2 steps, timed inside the process, in each of 2 runs; peak RSS of the whole process.
 #   - tina: bin/tina-update on those files, --micro-batch-tokens 2048 (the same 8 sequences a micro-batch), wall time
-#     of the process (loading the model included), best of 2 runs (alternating with the peer's); peak RSS from
+#     of the process (loading the model included), best of 2 runs (alternating with the peer's); and the step alone
+#     (its metrics' seconds less load_seconds, timed inside the process as the peer's is); peak RSS from
 #     /usr/bin/time -v when present.
 # Needs PYTHON with torch, transformers and peft. Writes bench/results/update.md.
 set -euo pipefail
@@ -49,7 +50,7 @@ measured() {
 }
 # Two rounds, each side in turn (the peer's own run is the best of 2 steps), the best of each side kept: a neighbour's
 # burst on this shared machine moved single runs by 15%. The peer writes the same seeded adapter and rollouts each time.
-peer="" tina_seconds="" tina_rss=0
+peer="" tina_seconds="" tina_step="" tina_rss=0
 for round in 1 2; do
     run=$("$PYTHON" bench/update_peer.py "$work/model-50m" "$work/update-adapter" "$work/update-rollouts.jsonl" \
         "$THREADS" 2>/dev/null)
@@ -62,6 +63,9 @@ for round in 1 2; do
         --lr 1e-6 --schedule constant --micro-batch-tokens 2048 --threads "$THREADS" "$work/update-rollouts.jsonl"
     s=$(echo "$(date +%s.%N) - $t0" | bc -l)
     [ -z "$tina_seconds" ] || [ "$(echo "$s < $tina_seconds" | bc -l)" = 1 ] && tina_seconds=$s
+    # the step alone, as the peer's is timed: the process's own time less its loading of the model and adapter
+    step=$(jq -r '.seconds - .load_seconds' "$work/update-metrics.json")
+    [ -z "$tina_step" ] || [ "$(echo "$step < $tina_step" | bc -l)" = 1 ] && tina_step=$step
     rss=$(cat "$work/update-rss")
     if [ "$rss" = n/a ] || [ "$tina_rss" = n/a ]; then tina_rss=n/a; elif [ "$rss" -gt "$tina_rss" ]; then tina_rss=$rss; fi
 done
@@ -72,6 +76,7 @@ gemm=$(echo "s = $(gemm_gflops); if (s > $gemm) s else $gemm" | bc -l)
 row() { jq -r "$1" <<<"$2"; }
 tokens=$(row .tokens "$peer")
 tina_tps=$(echo "$tokens / $tina_seconds" | bc -l)
+step_tps=$(echo "$tokens / $tina_step" | bc -l)
 peer_tps=$(row .tokens_per_s "$peer")
 # FLOP model per token (every one of the 256 positions goes forward and back; attention, norms and the softmax are
 # left out, a few % here): P = base parameters outside the embedding (the untied lm_head counted), L = LoRA
@@ -95,6 +100,7 @@ table=$(cat <<MD
 | run | seconds | tokens/s | vs PyTorch | peak RSS (MiB) | grad norm | GFLOP/s |
 |---|---|---|---|---|---|---|
 | tina-update (whole process) | $(printf %.1f "$tina_seconds") | $(printf %.0f "$tina_tps") | $(printf %.2f "$(echo "$tina_tps / $peer_tps" | bc -l)")x | $(mib "$tina_rss") | $(printf %.4f "$(row .grad_norm "$metrics")") | $(printf %.1f "$tina_gflops") |
+| tina-update (the step only: load excluded) | $(printf %.1f "$tina_step") | $(printf %.0f "$step_tps") | $(printf %.2f "$(echo "$step_tps / $peer_tps" | bc -l)")x | | | $(printf %.1f "$(echo "$step_tps * $flops_token / 1000000000" | bc -l)") |
 | PyTorch + PEFT (the step only, checkpointing off) | $(printf %.1f "$(row .seconds "$peer")") | $(printf %.0f "$peer_tps") | 1.00x | $(mib "$(row .peak_rss_mib "$peer")") | $(printf %.4f "$(row .grad_norm "$peer")") | $(printf %.1f "$peer_gflops") |
 
 Both execute $flops_token FLOP per token (4P + 6L: forward, backward of inputs, LoRA weight gradients; P = $P base
