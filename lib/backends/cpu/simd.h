@@ -21,39 +21,32 @@ __attribute__((target("avx2,fma"))) static inline float sum8(__m256 v) {
  * are clamped to +-88.376 so that 2^n stays a normal float: e^x below that is 0 where expf gives a subnormal, which
  * neither a softmax nor silu can tell apart. A value's result depends on that value alone, never on its neighbours
  * or its place in a vector: the cached attention's rows stay batch-invariant. */
-__attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.3762626647949f)), _mm256_set1_ps(88.3762626647949f));
-    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
-}
+#define EXP_LANES(VEC, VECI, V, FLOOR, AS_FLOAT)                                                                       \
+    {                                                                                                                  \
+        x = V##min_ps(V##max_ps(x, V##set1_ps(-88.3762626647949f)), V##set1_ps(88.3762626647949f));                   \
+        VEC n = FLOOR(V##fmadd_ps(x, V##set1_ps(1.44269504088896341f), V##set1_ps(0.5f)));                            \
+        VEC r = V##fnmadd_ps(n, V##set1_ps(0.693359375f), x);                                                          \
+        r = V##fnmadd_ps(n, V##set1_ps(-2.12194440e-4f), r);                                                           \
+        VEC y = V##set1_ps(1.9875691500e-4f);                                                                          \
+        y = V##fmadd_ps(y, r, V##set1_ps(1.3981999507e-3f));                                                           \
+        y = V##fmadd_ps(y, r, V##set1_ps(8.3334519073e-3f));                                                           \
+        y = V##fmadd_ps(y, r, V##set1_ps(4.1665795894e-2f));                                                           \
+        y = V##fmadd_ps(y, r, V##set1_ps(1.6666665459e-1f));                                                           \
+        y = V##fmadd_ps(y, r, V##set1_ps(5.0000001201e-1f));                                                           \
+        y = V##fmadd_ps(y, V##mul_ps(r, r), V##add_ps(r, V##set1_ps(1.0f)));                                          \
+        VECI pow2n = V##slli_epi32(V##add_epi32(V##cvtps_epi32(n), V##set1_epi32(127)), 23);                           \
+        return V##mul_ps(y, AS_FLOAT(pow2n));                                                                          \
+    }
 
-/* exp8 sixteen at a time: the same operations lane by lane, so the same bits */
-__attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.3762626647949f)), _mm512_set1_ps(88.3762626647949f));
-    __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
-                                    _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
-    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    __m512i pow2n = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(y, _mm512_castsi512_ps(pow2n));
+__attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x)
+    EXP_LANES(__m256, __m256i, _mm256_, _mm256_floor_ps, _mm256_castsi256_ps)
+
+/* exp8 sixteen at a time: one body, so the same operations lane by lane and the same bits */
+__attribute__((target("avx512f"))) static inline __m512 floor16(__m512 x) {
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
 }
+__attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x)
+    EXP_LANES(__m512, __m512i, _mm512_, floor16, _mm512_castsi512_ps)
 
 /* lanes 0 .. n - 1 of sixteen: the part of a vector an array's tail fills (loads through it read nothing past) */
 __attribute__((target("avx512f"))) static inline __mmask16 tail_mask16(size_t i, size_t n) {
