@@ -7,12 +7,16 @@ emulator of tests/emu) runs the parity stages tiny, kernels and train_tiny here,
 
 Parity (bf16 everywhere, transformers with sdpa attention):
   - the tiny fixture models (Qwen2 and Llama, tests/fixtures/models, bf16): logits at every position of three prompts,
-    with and without their adapter, against transformers (relative L2 error per position, bound 1e-2) and against
-    tina's own CPU backend (same bound); greedy continuations of 32 tokens against transformers' greedy generate;
+    with and without their adapter, against tina's own CPU backend (f32: the exact values; relative L2 error per
+    position within 1.25 times transformers' own bf16 error, the bound issue 29 set: two bf16 implementations cannot
+    agree closer than their own rounding, so the distance to transformers' bf16 is a note); greedy continuations of
+    32 tokens against transformers' greedy generate, equal up to the first near-tie (an exact logit gap within twice
+    transformers' bf16 error there);
     `tina-sample --forced` log-probs, whose distance from the exact (f32) log-probs must stay within twice
     transformers' own bf16 distance from them.
   - a random-weight model of the real DeepSeek-R1-Distill-Qwen-1.5B shape: logits of a 64-token prompt, with and
-    without a random rank-32 adapter on all seven projections.
+    without a random rank-32 adapter on all seven projections, against transformers f32 (within 1.25 times
+    transformers bf16's own error).
 Kernels (kernels): with TINA_TEST_BACKEND=cuda, build/cuda/tests/test_backend_sample (every draw of the sampling
 kernel, greedy, temperature, top-k, top-p, ties, padding, the rows it leaves to the host, against lib/backends/sampler.c's
 from the same logits), test_backend_lora (the adapter ops against f64, a decode step's rows and a prefill's, alone
@@ -75,12 +79,19 @@ BENCH = [(1, 256, 128), (64, 256, 256), (256, 256, 256)]
 
 results = {"gpu": torch.cuda.get_device_name(0) if TORCH == "cuda" else f"none (tina from {BUILD.name})",
            "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
-           "checks": [], "bench": [], "ceilings": {}, "train_bench": [], "tina_step": {}, "profile": {}, "stages": {}}
+           "checks": [], "notes": [], "bench": [], "ceilings": {}, "train_bench": [], "tina_step": {}, "profile": {}, "stages": {}}
 
 
 def record(name, value, bound, passed):
     results["checks"].append({"check": name, "value": value, "bound": bound, "passed": bool(passed)})
     print(f"{'ok  ' if passed else 'FAIL'} {name}: {value} (bound {bound})", flush=True)
+
+
+def note(name, value):
+    """A measurement reported without a bound: how far tina's bf16 lies from transformers' bf16 (two roundings of the
+    same exact values, neither the reference: the bounds are against the exact f32 values)."""
+    results["notes"].append({"note": name, "value": value})
+    print(f"note {name}: {value}", flush=True)
 
 
 def stage(function):
@@ -157,7 +168,7 @@ def tiny():
                 vs_hf = max(vs_hf, relative_l2(gpu, want))
                 vs_cpu = max(vs_cpu, relative_l2(gpu, tina_logits(folder, prompt, "cpu", adapter)))
                 hf_error = max(hf_error, relative_l2(want, hf_logits(exact_model, prompt)))
-            record(f"{label}: logits vs transformers bf16, worst relative L2", f"{vs_hf:.2e}", 1e-2, vs_hf < 1e-2)
+            note(f"{label}: logits vs transformers bf16, worst relative L2", f"{vs_hf:.2e}")
             bound = 1.25 * hf_error
             record(f"{label}: logits vs tina's CPU backend (f32, exact), worst relative L2 (transformers bf16 vs its "
                    f"f32: {hf_error:.2e})", f"{vs_cpu:.2e}", f"{bound:.2e}", vs_cpu <= bound)
@@ -174,16 +185,20 @@ def tiny():
                                  [{"id": str(i), "prompt_tokens": p} for i, p in enumerate(PROMPTS)])
             agree = [next((j for j, (a, b) in enumerate(zip(r["completion_tokens"], w)) if a != b), 32)
                      for r, w in zip(got, want)]
-            # where they part, how far apart the two choices are in the exact (f32) logits: a near-tie is bf16 noise
-            margins = []
+            # where they part, how far apart the two choices are in the exact (f32) logits: a gap within twice
+            # transformers' own bf16 error there (each side may err that much on each choice) is a near-tie, which
+            # bf16 rounding decides either way; the continuations part there and are not compared further
+            margins, near_ties = [], True
             for prompt, r, w, a in zip(PROMPTS, got, want, agree):
                 if a < 32:
                     exact = hf_logits(exact_model, prompt + w[:a])[-1]
-                    margins.append(f"{abs(exact[w[a]] - exact[r['completion_tokens'][a]]).item():.3f} of "
-                                   f"{exact.std().item():.2f}")
-            record(f"{label}: greedy tokens equal to transformers' before the first difference (of 32, each prompt)"
-                   + (f"; exact logit gap of the two choices there: {', '.join(margins)} (std of the logits)"
-                      if margins else ""), agree, "32 each", all(a == 32 for a in agree))
+                    noise = 2 * (hf_logits(model, prompt + w[:a])[-1] - exact).abs().max().item()
+                    gap = abs(exact[w[a]] - exact[r["completion_tokens"][a]]).item()
+                    near_ties = near_ties and gap <= noise
+                    margins.append(f"{gap:.3f} (bf16 noise {noise:.3f})")
+            record(f"{label}: greedy tokens equal to transformers' up to the first near-tie (of 32, each prompt)"
+                   + (f"; exact logit gap of the two choices where they part: {', '.join(margins)}" if margins else ""),
+                   agree, "32 each, or parting at a near-tie", near_ties)
             # forced log-probs of transformers' greedy completions, against the exact (f32) ones
             bf16_error = tina_error = 0.0
             rollouts = [{"id": str(i), "prompt_tokens": p, "completion_tokens": w}
@@ -269,7 +284,7 @@ def real_shape():
             free_torch_memory()
         got = tina_logits(folder, prompt, "cuda", adapter if with_adapter else None)
         err, hf_error = relative_l2(got, want[torch.bfloat16]), relative_l2(want[torch.bfloat16], want[torch.float32])
-        record(f"{label}: logits vs transformers bf16, worst relative L2", f"{err:.2e}", 1e-2, err < 1e-2)
+        note(f"{label}: logits vs transformers bf16, worst relative L2", f"{err:.2e}")
         exact_error = relative_l2(got, want[torch.float32])
         record(f"{label}: logits vs transformers f32 (exact), worst relative L2 (transformers bf16 vs f32: "
                f"{hf_error:.2e})", f"{exact_error:.2e}", f"{1.25 * hf_error:.2e}", exact_error <= 1.25 * hf_error)
@@ -658,6 +673,8 @@ def summary():
     print("\n| check | value | bound | |\n|---|---|---|---|")
     for c in results["checks"]:
         print(f"| {c['check']} | {c['value']} | {c['bound']} | {'ok' if c['passed'] else 'FAIL'} |")
+    for n in results["notes"]:
+        print(f"| {n['note']} | {n['value']} | none (a note) | |")
     ceil = results["ceilings"]
     if ceil:
         print(f"\nceilings measured here: copy {ceil['copy_GBps']:.0f} GB/s (read + write), "
