@@ -20,8 +20,17 @@ size_t cpu_attention_floats(size_t L, size_t D) {
     return floats + floats % 2; /* each thread's part 8-byte aligned, for the pointers */
 }
 
-/* p[0..n) = softmax(p[0..n)): the maximum (in any order: it is exact), e^(p - max) eight at a time and their sum in
- * eight lanes and a fixed horizontal sum, each value divided by it. */
+/* The largest of the eight lanes of a softmax's running maxima, in lane order (which, with the lanes' own order,
+ * decides what a NaN among the scores gives: both widths keep them) */
+__attribute__((target("avx2,fma"))) static float max8(__m256 top) {
+    float lanes[8], max = -INFINITY;
+    _mm256_storeu_ps(lanes, top);
+    for (int i = 0; i < 8; i++) max = lanes[i] > max ? lanes[i] : max;
+    return max;
+}
+
+/* p[0..n) = softmax(p[0..n)): the maximum in eight lanes, e^(p - max) eight at a time and their sum in eight lanes
+ * and a fixed horizontal sum, each value divided by it. */
 __attribute__((target("avx2,fma"))) static void softmax_avx2(float *p, int n) {
     __m256 top = _mm256_set1_ps(-INFINITY);
     for (int i = 0; i < n; i += 8) {
@@ -30,10 +39,7 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(float *p, int n) {
             x = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), x, _mm256_castsi256_ps(tail_mask8(n - i)));
         top = _mm256_max_ps(top, x);
     }
-    float lanes[8], max = -INFINITY;
-    _mm256_storeu_ps(lanes, top);
-    for (int i = 0; i < 8; i++) max = lanes[i] > max ? lanes[i] : max;
-    __m256 sum = _mm256_setzero_ps(), shift = _mm256_set1_ps(-max);
+    __m256 sum = _mm256_setzero_ps(), shift = _mm256_set1_ps(-max8(top));
     for (int i = 0; i < n; i += 8) {
         __m256 e = exp8(_mm256_add_ps(load8(p, (size_t)i, (size_t)n), shift));
         if (i + 8 > n) e = _mm256_and_ps(e, _mm256_castsi256_ps(tail_mask8(n - i)));
@@ -45,13 +51,16 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(float *p, int n) {
         store8(p, (size_t)i, (size_t)n, _mm256_div_ps(load8(p, (size_t)i, (size_t)n), total));
 }
 
-/* softmax_avx2 sixteen values at a time, its sum still in eight lanes: each half of a sixteen is added in turn, as
- * AVX2 adds two eights, so the same bits */
+/* softmax_avx2 sixteen values at a time, its maximum and sum still in eight lanes: each half of a sixteen is taken
+ * in turn, as AVX2 takes two eights, so the same bits */
 __attribute__((target("avx512f,avx2,fma"))) static void softmax_avx512(float *p, int n) {
-    __m512 top = _mm512_set1_ps(-INFINITY);
-    for (int i = 0; i < n; i += 16) /* the tail's padding keeps top */
-        top = _mm512_max_ps(top, _mm512_mask_loadu_ps(top, tail_mask16((size_t)i, (size_t)n), p + i));
-    __m512 shift = _mm512_set1_ps(-_mm512_reduce_max_ps(top));
+    __m256 top = _mm256_set1_ps(-INFINITY);
+    for (int i = 0; i < n; i += 16) { /* the tail's padding is not a value */
+        __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask16((size_t)i, (size_t)n), p + i);
+        top = _mm256_max_ps(top, _mm512_castps512_ps256(x));
+        if (n - i > 8) top = _mm256_max_ps(top, upper8(x));
+    }
+    __m512 shift = _mm512_set1_ps(-max8(top));
     __m256 sum = _mm256_setzero_ps();
     for (int i = 0; i < n; i += 16) {
         __m512 e = exp16(_mm512_add_ps(load16(p, (size_t)i, (size_t)n), shift));
