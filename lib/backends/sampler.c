@@ -45,6 +45,19 @@ static int by_logit(const void *a, const void *b) {
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* sum + eight floats in f64, the two halves of the eight added first */
+__attribute__((target("avx2,fma"))) static __m256d add_eight(__m256d sum, __m256 e) {
+    return _mm256_add_pd(sum, _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(e)),
+                                            _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1))));
+}
+
+/* the four lanes of a sum, in a fixed order */
+__attribute__((target("avx2,fma"))) static double total_of(__m256d sum) {
+    double lanes[4];
+    _mm256_storeu_pd(lanes, sum);
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
 /* weights[i] = exp((logits[i] - max) / temperature) for i < n (weights NULL: not kept); returns their sum. Eight at a
  * time in f32 where the CPU has AVX2 (each value within 6e-7 of exp's, the sum in f64): a draw over a 151,936-token
  * vocabulary costs two such passes, which in f64 took longer than a GPU's whole forward step of the batch. */
@@ -57,12 +70,9 @@ __attribute__((target("avx2,fma"))) static double sum_exp_avx2(float *weights, c
         if (i + 8 > n) /* the tail's padding would add e^((0 - max) / t) */
             e = _mm256_and_ps(e, _mm256_castsi256_ps(tail_mask8(n - i)));
         if (weights) store8(weights, (size_t)i, (size_t)n, e);
-        sum = _mm256_add_pd(sum, _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(e)),
-                                               _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1))));
+        sum = add_eight(sum, e);
     }
-    double lanes[4];
-    _mm256_storeu_pd(lanes, sum);
-    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    return total_of(sum);
 }
 
 /* sum_exp_avx2 sixteen at a time, the sum in the same order: each eight's halves, then the next eight's */
@@ -75,15 +85,10 @@ __attribute__((target("avx512f,avx2,fma"))) static double sum_exp_avx512(float *
         __m512 x = _mm512_div_ps(_mm512_sub_ps(load16(logits, (size_t)i, (size_t)n), shift), t);
         __m512 e = _mm512_maskz_mov_ps(valid, exp16(x));
         if (weights) store16(weights, (size_t)i, (size_t)n, e);
-        for (int half = 0; half < 2 && i + 8 * half < n; half++) {
-            __m256 h = half ? upper8(e) : _mm512_castps512_ps256(e);
-            sum = _mm256_add_pd(sum, _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(h)),
-                                                   _mm256_cvtps_pd(_mm256_extractf128_ps(h, 1))));
-        }
+        sum = add_eight(sum, _mm512_castps512_ps256(e));
+        if (n - i > 8) sum = add_eight(sum, upper8(e));
     }
-    double lanes[4];
-    _mm256_storeu_pd(lanes, sum);
-    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    return total_of(sum);
 }
 
 static double sum_exp(float *weights, const float *logits, int n, double max, double temperature) {

@@ -62,12 +62,12 @@ __attribute__((target("avx512f,avx2,fma"))) static void softmax_avx512(float *p,
     }
     __m512 shift = _mm512_set1_ps(-max8(top));
     __m256 sum = _mm256_setzero_ps();
-    for (int i = 0; i < n; i += 16) {
-        __m512 e = exp16(_mm512_add_ps(load16(p, (size_t)i, (size_t)n), shift));
+    for (int i = 0; i < n; i += 16) { /* the tail's padding adds 0, as AVX2's masked tail does */
+        __mmask16 valid = tail_mask16((size_t)i, (size_t)n);
+        __m512 e = _mm512_maskz_mov_ps(valid, exp16(_mm512_add_ps(load16(p, (size_t)i, (size_t)n), shift)));
         store16(p, (size_t)i, (size_t)n, e);
-        sum = _mm256_add_ps(sum, _mm256_and_ps(_mm512_castps512_ps256(e),
-                                               _mm256_castsi256_ps(tail_mask8(n - i))));
-        if (n - i > 8) sum = _mm256_add_ps(sum, _mm256_and_ps(upper8(e), _mm256_castsi256_ps(tail_mask8(n - i - 8))));
+        sum = _mm256_add_ps(sum, _mm512_castps512_ps256(e));
+        if (n - i > 8) sum = _mm256_add_ps(sum, upper8(e));
     }
     __m512 total = _mm512_set1_ps(sum8(sum));
     for (int i = 0; i < n; i += 16)
