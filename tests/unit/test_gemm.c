@@ -52,6 +52,7 @@ static const Shape shapes[] = {
     {5, 200, 0, false, true, false, true, true, 1.0f, false},
     {64, 33, 513, true, false, false, false, false, -0.5f, false},
     {257, 200, 31, false, true, true, true, true, 1.0f, false},
+    {14, 24, 70, false, true, true, false, false, 1.0f, false}, /* tiles of 6, 6 and 2 rows (AVX2); 8 and 6 */
     {4, 37, 64, false, true, false, false, false, 0.125f, true},
     {70, 160, 300, false, false, false, true, true, 1.0f, true},
 };
