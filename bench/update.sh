@@ -92,8 +92,11 @@ tina_gflops=$(echo "$tina_tps * $flops_token / 1000000000" | bc -l)
 peer_gflops=$(echo "$peer_tps * $peer_flops_token / 1000000000" | bc -l)
 mib() { [ "$1" = n/a ] && echo n/a || printf %.0f "$1"; }
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+# the code measured: its commit, marked when lib/, the tools or the benchmark differ from it
+code=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- lib tools bench ':!bench/results' 2>/dev/null || code+=" with changes"
 table=$(cat <<MD
-## tina-update vs PyTorch $(row .torch "$peer") + PEFT $(row .peft "$peer") (transformers $(row .transformers "$peer")), one GRPO step, ~50M parameters + LoRA r 32 on all projections, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu, tina's $kernel kernels, torch's ${blas#BLAS_INFO=}
+## tina-update vs PyTorch $(row .torch "$peer") + PEFT $(row .peft "$peer") (transformers $(row .transformers "$peer")), one GRPO step, ~50M parameters + LoRA r 32 on all projections, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu, tina's $kernel kernels at $code, torch's ${blas#BLAS_INFO=}
 
 32 sequences x (64 prompt + 192 completion) = $tokens tokens, micro-batches of 8 sequences, beta 0, the best of each side over two alternating rounds:
 
