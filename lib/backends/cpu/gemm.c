@@ -99,6 +99,11 @@ static int first_column(const TinaProduct *g, const Shape *sh, int s) {
 static int width_of(const TinaProduct *g, const Shape *sh, int s) {
     return g->strips ? TINA_GEMM_STRIP : strip_width(sh, g->N, s);
 }
+/* the columns of strip s that exist (the rest of its width is padding) */
+static int columns_of(const TinaProduct *g, const Shape *sh, int s) {
+    int left = g->N - first_column(g, sh, s), width = width_of(g, sh, s);
+    return left < width ? left : width;
+}
 
 size_t tina_gemm_packed_floats(int N, int K) { return (size_t)round_up(N, shape().vw) * (size_t)K; }
 
@@ -143,7 +148,7 @@ static const float *b_line(const TinaMatrix *m, int k) { return m->rows ? m->row
 /* strips [s0, s1) x k [k0, k0 + kc) of B: strip s at out + (s - s0) * NR * kc, row k of it width floats */
 static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, int s1, int k0, int kc) {
     for (int s = s0; s < s1; s++) {
-        int n0 = s * sh->nr, width = strip_width(sh, g->N, s), n = g->N - n0 < width ? g->N - n0 : width;
+        int n0 = s * sh->nr, width = strip_width(sh, g->N, s), n = columns_of(g, sh, s); /* B unlisted: sh's strips */
         float *strip = out + (size_t)(s - s0) * sh->nr * kc;
         if (!g->b.trans) {
             for (int k = 0; k < kc; k++) {
@@ -275,8 +280,8 @@ static void tile(int rows, int width, TILE_ARGS) {
 /* Brings a tile's outputs, rows [i, i + rows) x columns [n0, n0 + cols) of C, into L1: called for the next tile while
  * this one runs. A and B stream in order and the processor fetches them ahead by itself; a tile's rows of C lie far
  * apart and are read (or written) once, at its start (or end), so each would wait on memory. On an AMD EPYC at 2
- * threads the update step's base products (2,048 tokens) ran 5% (a quiet spell) to 40% (a busy one) faster with it,
- * in interleaved runs. Always inlined: GCC 12 takes a function that only prefetches for one without effect and
+ * threads the update step's base products (2,048 tokens) ran 4.5% (a quiet spell) to 42% (a busy one) faster with
+ * it, in interleaved runs. Always inlined: GCC 12 takes a function that only prefetches for one without effect and
  * deletes its calls. */
 static inline __attribute__((always_inline)) void prefetch_outputs(const TinaProduct *g, int i, int rows, int n0,
                                                                    int cols) {
@@ -286,6 +291,9 @@ static inline __attribute__((always_inline)) void prefetch_outputs(const TinaPro
         _mm_prefetch(row + (size_t)cols * sizeof(float) - 1, _MM_HINT_T0);
     }
 }
+
+/* the rows of panel p of a block of mc rows (the last may have fewer than MR) */
+static int panel_rows(const Shape *sh, int mc, int p) { return mc - p * sh->mr < sh->mr ? mc - p * sh->mr : sh->mr; }
 
 typedef struct {
     float *a, *b; /* a block of A's panels (MC x KC), of B's strips (KC x NC_STRIPS NR) */
@@ -307,8 +315,7 @@ static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, i
                 int mc = m1 - i0 < mc_max ? m1 - i0 : mc_max;
                 if (!direct) pack_a(w->a, sh, g, i0, mc, k0, kc);
                 for (int s = jc; s < je; s++) {
-                    int n0 = first_column(g, sh, s), width = width_of(g, sh, s);
-                    int cols = g->N - n0 < width ? g->N - n0 : width;
+                    int n0 = first_column(g, sh, s), width = width_of(g, sh, s), cols = columns_of(g, sh, s);
                     const float *strip = g->strips   ? g->strips[s] + (size_t)k0 * width
                                          : g->packed ? g->packed + (size_t)n0 * g->K + (size_t)k0 * width
                                                      : w->b + (size_t)(s - jc) * sh->nr * kc;
@@ -323,15 +330,13 @@ static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, i
                             next = g->packed + (size_t)ns * sh->nr * g->K + (size_t)nk * sh->nr;
                     }
                     for (int p = 0; p * sh->mr < mc; p++) {
-                        int rows = mc - p * sh->mr < sh->mr ? mc - p * sh->mr : sh->mr, i = i0 + p * sh->mr;
+                        int rows = panel_rows(sh, mc, p), i = i0 + p * sh->mr;
                         /* the next tile's outputs: this strip's next panel, else the next strip's first */
-                        if ((p + 1) * sh->mr < mc) {
-                            int next_rows = mc - (p + 1) * sh->mr < sh->mr ? mc - (p + 1) * sh->mr : sh->mr;
-                            prefetch_outputs(g, i + sh->mr, next_rows, n0, cols);
-                        } else if (s + 1 < je) {
-                            int n1 = first_column(g, sh, s + 1), w1 = width_of(g, sh, s + 1);
-                            prefetch_outputs(g, i0, mc < sh->mr ? mc : sh->mr, n1, g->N - n1 < w1 ? g->N - n1 : w1);
-                        }
+                        int next_p = p + 1, next_s = s;
+                        if (next_p * sh->mr >= mc) next_p = 0, next_s = s + 1;
+                        if (next_s < je)
+                            prefetch_outputs(g, i0 + next_p * sh->mr, panel_rows(sh, mc, next_p),
+                                             first_column(g, sh, next_s), columns_of(g, sh, next_s));
                         const float *a = direct ? g->a.p + (g->a.trans ? (size_t)k0 * g->a.ld + (size_t)i
                                                                        : (size_t)i * g->a.ld + (size_t)k0)
                                                 : w->a + (size_t)p * sh->mr * kc;
