@@ -19,7 +19,7 @@
 
 #include "backends/cpu/simd.h"
 
-enum { KC = 384 };      /* k per block: a strip's block (KC x NR) stays in L2 */
+enum { KC = 512 };      /* the most k a block (K is cut into equal blocks): a strip's block (KC x NR) stays in L2 */
 enum { MC_PANELS = 8 }; /* panels of A per block: MC = 8 MR rows (at most 64 x KC floats, for L2) */
 enum { NC_STRIPS = 16 }; /* strips of B packed per block when B comes unpacked (16 NR x KC floats) */
 
@@ -304,11 +304,14 @@ static void part(const TinaProduct *g, const Shape *sh, const Work *w, int m0, i
     /* A read in place unless it must be scaled: element (r, k) of a tile's rows at a[r * ars + k * aks] */
     bool direct = g->alpha == 1.0f;
     size_t ars = direct ? (g->a.trans ? 1 : g->a.ld) : 1, aks = direct ? (g->a.trans ? g->a.ld : 1) : (size_t)sh->mr;
-    int mc_max = MC_PANELS * sh->mr;
+    /* blocks of k as equal as can be: a short last block (K = 512 was 384 + 128) would take C's outputs from memory
+     * and back again for a few k. On an AMD EPYC at 2 threads, the update step's products ran 5-7% faster in
+     * interleaved runs than with blocks of 384, and whole update steps 3-13%. */
+    int mc_max = MC_PANELS * sh->mr, blocks = (g->K + KC - 1) / KC, kc_max = (g->K + blocks - 1) / blocks;
     for (int jc = s0; jc < s1; jc += NC_STRIPS) {
         int je = jc + NC_STRIPS < s1 ? jc + NC_STRIPS : s1;
-        for (int k0 = 0; k0 < g->K; k0 += KC) {
-            int kc = g->K - k0 < KC ? g->K - k0 : KC;
+        for (int k0 = 0; k0 < g->K; k0 += kc_max) {
+            int kc = g->K - k0 < kc_max ? g->K - k0 : kc_max;
             bool load = k0 > 0 || g->accumulate, last = k0 + kc == g->K;
             if (!g->packed && !g->strips) pack_b(w->b, sh, g, jc, je, k0, kc);
             for (int i0 = m0; i0 < m1; i0 += mc_max) {
