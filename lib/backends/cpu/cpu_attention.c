@@ -11,11 +11,38 @@
 #include "backends/cpu/simd.h"
 #include "backends/kv_cache.h"
 
+static size_t round16(size_t n) { return (n + TINA_GEMM_STRIP - 1) / TINA_GEMM_STRIP * TINA_GEMM_STRIP; }
+
+/* The training attention's workspace of a thread, for sequences of up to L positions and head size D: two query
+ * blocks of scores (QUERY_BLOCK, L); three of a sequence's key or value matrices of one kv head in gemm's strips
+ * (round16(L) x round16(D) each); their strips' pointers. */
+typedef struct {
+    float *p, *dp, *packed[3];
+    const float **strips[3];
+} TrainingWork;
+
+static TrainingWork training_work(float *at, size_t L, size_t D) {
+    TrainingWork w = {.p = at, .dp = at + (size_t)QUERY_BLOCK * L};
+    float *next = w.dp + (size_t)QUERY_BLOCK * L;
+    for (int i = 0; i < 3; i++) w.packed[i] = next, next += round16(L) * round16(D);
+    const float **list = (const float **)next; /* 8-byte aligned: every count above is even */
+    for (int i = 0; i < 3; i++) w.strips[i] = list, list += round16(L > D ? L : D) / TINA_GEMM_STRIP;
+    return w;
+}
+
+/* the calling thread's training workspace */
+static TrainingWork thread_work(const Cpu *c, int D) {
+    size_t L = (size_t)c->block_len, d = (size_t)D;
+    return training_work(c->scratch + (size_t)omp_get_thread_num() * cpu_attention_floats(L, d), L, d);
+}
+
 /* the floats of one thread's attention workspace for sequences of up to L positions and head size D: the
- * training attention's (2 query blocks of scores) or the cached attention's (attention_task_run), the larger */
+ * training attention's (training_work) or the cached attention's (attention_task_run), the larger */
 size_t cpu_attention_floats(size_t L, size_t D) {
+    size_t lists = 3 * round16(L > D ? L : D) / TINA_GEMM_STRIP * sizeof(float *) / sizeof(float);
+    size_t training = 2 * (size_t)QUERY_BLOCK * L + 3 * round16(L) * round16(D) + lists;
     size_t pointers = 2 * L * sizeof(float *) / sizeof(float); /* a sequence's value rows and key pages */
-    size_t training = 2 * (size_t)QUERY_BLOCK * L, cached = (size_t)ATTENTION_ROWS * (2 * D + L) + pointers;
+    size_t cached = (size_t)ATTENTION_ROWS * (2 * D + L) + pointers;
     size_t floats = training > cached ? training : cached;
     return floats + floats % 2; /* each thread's part 8-byte aligned, for the pointers */
 }
@@ -180,14 +207,54 @@ void cpu_attention(TinaBackend *b, void *out, const void *q, const void *k, cons
 /* ---- attention of whole sequences (training): blocks of queries as matrix products -----------------------------
  * A block of up to QUERY_BLOCK queries of one head takes its scores against every key up to its last query in one
  * product, so the work is matrix products instead of vector rows; the few scores above the diagonal are computed and
- * then masked. Each (sequence, head) is one thread's task, its products run by that thread alone. */
+ * then masked. A task's products run on its thread alone; the keys and values they read as gemm's B are laid out in
+ * strips once a task, not once a product (packing them for each product took as long as the product itself). */
+
+/* x (n rows ld apart, D each: a sequence's keys or values of one kv head) as B = x^T (D, n) in gemm's strips at
+ * `at`, their pointers in list: strip s holds rows 16 s .. 16 s + 15, its row d their elements d (0 past n). */
+static const float *const *strips_across(float *at, const float **list, const float *x, size_t ld, int n, int D) {
+    for (int s = 0; s * TINA_GEMM_STRIP < n; s++) {
+        float *strip = at + (size_t)s * TINA_GEMM_STRIP * D;
+        list[s] = strip;
+        for (int j = 0; j < TINA_GEMM_STRIP; j++) {
+            int i = s * TINA_GEMM_STRIP + j;
+            for (int d = 0; d < D; d++) strip[(size_t)d * TINA_GEMM_STRIP + j] = i < n ? x[(size_t)i * ld + d] : 0;
+        }
+    }
+    return list;
+}
+
+/* x as B = x (n, D) in gemm's strips: strip s holds elements 16 s .. 16 s + 15 of every row (0 past D) */
+static const float *const *strips_along(float *at, const float **list, const float *x, size_t ld, int n, int D) {
+    for (int s = 0; s * TINA_GEMM_STRIP < D; s++) {
+        float *strip = at + (size_t)s * TINA_GEMM_STRIP * n;
+        list[s] = strip;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < TINA_GEMM_STRIP; j++) {
+                int d = s * TINA_GEMM_STRIP + j;
+                strip[(size_t)i * TINA_GEMM_STRIP + j] = d < D ? x[(size_t)i * ld + d] : 0;
+            }
+    }
+    return list;
+}
+
+/* out (M, N), rows ldc apart, (+)= alpha A (M, K) B (K, N), B in strips; by the calling thread */
+static void strips_product(Cpu *c, float *out, size_t ldc, TinaMatrix a, const float *const *b, float alpha, int M,
+                           int N, int K, bool accumulate) {
+    TinaProduct p = {.c = out, .ldc = ldc, .a = a, .strips = b, .alpha = alpha, .M = M, .N = N, .K = K,
+                     .accumulate = accumulate};
+    if (!tina_gemm(&p, 1, 1)) {
+#pragma omp atomic write
+        c->out_of_memory = true;
+    }
+}
+
 /* p (n, keys) = causal softmax(scale q k^T) for queries i0 .. i0 + n - 1 of one head (q rows q_row apart) against keys
- * 0 .. keys - 1 = i0 + n - 1 of its kv head (rows kv_row apart); 0 above the diagonal. Returns keys. */
-static int block_probabilities(Cpu *c, float *p, const float *q, size_t q_row, const float *k, size_t kv_row, int i0,
-                               int n, int D) {
+ * 0 .. keys - 1 = i0 + n - 1 of its kv head (kt: its keys as strips_across); 0 above the diagonal. Returns keys. */
+static int block_probabilities(Cpu *c, float *p, const float *q, size_t q_row, const float *const *kt, int i0, int n,
+                               int D) {
     int keys = i0 + n;
-    cpu_general(c, 1, p, (size_t)keys, tina_matrix(q, q_row, false), tina_matrix(k, kv_row, true),
-                1.0f / sqrtf((float)D), n, keys, D, false);
+    strips_product(c, p, (size_t)keys, tina_matrix(q, q_row, false), kt, 1.0f / sqrtf((float)D), n, keys, D, false);
     for (int r = 0; r < n; r++) {
         float *row = p + (size_t)r * keys;
         int visible = i0 + r + 1;
@@ -206,15 +273,16 @@ void cpu_self_attention(TinaBackend *b, void *out, const void *q, const void *k,
 #pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
     for (int task = 0; task < batch->n_seqs * Hq; task++) {
         int s = task / Hq, h = task % Hq, first = batch->first[s], n = batch->n_new[s];
-        const float *ks = (const float *)k + (size_t)first * kv_row + (size_t)(h / group) * D;
-        const float *vs = (const float *)v + (size_t)first * kv_row + (size_t)(h / group) * D;
-        float *p = c->scratch + (size_t)omp_get_thread_num() * cpu_attention_floats((size_t)c->block_len, (size_t)D);
+        size_t kv_at = (size_t)first * kv_row + (size_t)(h / group) * D;
+        TrainingWork w = thread_work(c, D);
+        const float *const *kt = strips_across(w.packed[0], w.strips[0], (const float *)k + kv_at, kv_row, n, D);
+        const float *const *vs = strips_along(w.packed[1], w.strips[1], (const float *)v + kv_at, kv_row, n, D);
         for (int i0 = 0; i0 < n; i0 += QUERY_BLOCK) {
             int rows = n - i0 < QUERY_BLOCK ? n - i0 : QUERY_BLOCK;
             size_t at = (size_t)(first + i0) * q_row + (size_t)h * D;
-            int keys = block_probabilities(c, p, (const float *)q + at, q_row, ks, kv_row, i0, rows, D);
-            cpu_general(c, 1, (float *)out + at, q_row, tina_matrix(p, (size_t)keys, false),
-                        tina_matrix(vs, kv_row, false), 1.0f, rows, D, keys, false);
+            int keys = block_probabilities(c, w.p, (const float *)q + at, q_row, kt, i0, rows, D);
+            strips_product(c, (float *)out + at, q_row, tina_matrix(w.p, (size_t)keys, false), vs, 1.0f, rows, D, keys,
+                           false);
         }
     }
 }
@@ -235,28 +303,29 @@ void cpu_attention_backward(TinaBackend *b, void *dq, void *dk, void *dv, const 
         size_t kv_at = (size_t)first * kv_row + (size_t)g * D;
         const float *ks = (const float *)k + kv_at, *vs = (const float *)v + kv_at;
         float *dks = (float *)dk + kv_at, *dvs = (float *)dv + kv_at;
-        float *p = c->scratch + (size_t)omp_get_thread_num() * cpu_attention_floats((size_t)c->block_len, (size_t)D);
-        float *dp = p + (size_t)QUERY_BLOCK * c->block_len;
+        TrainingWork w = thread_work(c, D);
+        float *p = w.p, *dp = w.dp;
+        const float *const *kt = strips_across(w.packed[0], w.strips[0], ks, kv_row, n, D);
+        const float *const *vt = strips_across(w.packed[1], w.strips[1], vs, kv_row, n, D);
+        const float *const *kd = strips_along(w.packed[2], w.strips[2], ks, kv_row, n, D);
         for (int h = g * group; h < (g + 1) * group; h++)
             for (int i0 = 0; i0 < n; i0 += QUERY_BLOCK) {
                 int rows = n - i0 < QUERY_BLOCK ? n - i0 : QUERY_BLOCK;
                 size_t at = (size_t)(first + i0) * q_row + (size_t)h * D;
                 const float *qb = (const float *)q + at, *dob = (const float *)dout + at;
-                int keys = block_probabilities(c, p, qb, q_row, ks, kv_row, i0, rows, D);
+                int keys = block_probabilities(c, p, qb, q_row, kt, i0, rows, D);
                 size_t ld = (size_t)keys;
-                cpu_general(c, 1, dp, ld, tina_matrix(dob, q_row, false), tina_matrix(vs, kv_row, true), 1.0f, rows,
-                            keys, D, false);
+                strips_product(c, dp, ld, tina_matrix(dob, q_row, false), vt, 1.0f, rows, keys, D, false);
                 for (int r = 0; r < rows; r++) {
                     float *pr = p + (size_t)r * keys, *dpr = dp + (size_t)r * keys, pdp = 0;
                     for (int j = 0; j < keys; j++) pdp += pr[j] * dpr[j];
                     for (int j = 0; j < keys; j++) dpr[j] = pr[j] * (dpr[j] - pdp) * scale; /* dS, scaled once */
                 }
-                cpu_general(c, 1, (float *)dq + at, q_row, tina_matrix(dp, ld, false), tina_matrix(ks, kv_row, false),
-                        1.0f, rows, D, keys, false);
+                strips_product(c, (float *)dq + at, q_row, tina_matrix(dp, ld, false), kd, 1.0f, rows, D, keys, false);
                 cpu_general(c, 1, dks, kv_row, tina_matrix(dp, ld, true), tina_matrix(qb, q_row, false), 1.0f, keys, D,
-                        rows, true);
+                            rows, true);
                 cpu_general(c, 1, dvs, kv_row, tina_matrix(p, ld, true), tina_matrix(dob, q_row, false), 1.0f, keys, D,
-                        rows, true);
+                            rows, true);
             }
     }
 }
