@@ -177,8 +177,11 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
         MASK_T mask[3];                                                                                                \
         for (int v = 0; v < (NV); v++) mask[v] = MASK(cols - v * VW);                                                  \
         VEC acc[R][NV];                                                                                                \
-        _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)   \
-            acc[r][v] = load ? MASKLOAD(c + (size_t)r * ldc + v * VW, mask[v]) : ZERO();                               \
+        bool full = cols == W; /* masked loads and stores only for a strip's tail: AVX2's are slow on AMD */         \
+        _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) { \
+            const float *from = c + (size_t)r * ldc + v * VW;                                                          \
+            acc[r][v] = !load ? ZERO() : full ? LOADU(from) : MASKLOAD(from, mask[v]);                                 \
+        }                                                                                                              \
         int due = next ? 0 : kc; /* the next k at which a row of next is fetched */                                   \
         for (int k = 0; k < kc; k++) {                                                                                 \
             if (k == due) {                                                                                            \
@@ -195,8 +198,9 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
         }                                                                                                              \
         _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) { \
             VEC out = acc[r][v];                                                                                       \
-            if (bias) out = ADD(out, MASKLOAD(bias + v * VW, mask[v]));                                                \
-            MASKSTORE(c + (size_t)r * ldc + v * VW, mask[v], out);                                                     \
+            if (bias) out = ADD(out, full ? LOADU(bias + v * VW) : MASKLOAD(bias + v * VW, mask[v]));                  \
+            if (full) STOREU(c + (size_t)r * ldc + v * VW, out);                                                       \
+            else MASKSTORE(c + (size_t)r * ldc + v * VW, mask[v], out);                                                \
         }                                                                                                              \
     }
 
@@ -210,6 +214,7 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
 #define MASK(n) ((__mmask16)((n) >= 16 ? 0xffff : (n) > 0 ? (1u << (n)) - 1 : 0))
 #define ZERO() _mm512_setzero_ps()
 #define LOADU(p) _mm512_loadu_ps(p)
+#define STOREU(p, v) _mm512_storeu_ps(p, v)
 #define MASKLOAD(p, m) _mm512_maskz_loadu_ps(m, p)
 #define MASKSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #define SET1(x) _mm512_set1_ps(x)
@@ -231,6 +236,7 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
 #define MASK(n) tail_mask8(n)
 #define ZERO() _mm256_setzero_ps()
 #define LOADU(p) _mm256_loadu_ps(p)
+#define STOREU(p, v) _mm256_storeu_ps(p, v)
 #define MASKLOAD(p, m) _mm256_maskload_ps(p, m)
 #define MASKSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
 #define SET1(x) _mm256_set1_ps(x)

@@ -1,7 +1,7 @@
 /* gemm_tiles.h: gemm.c's tiles of one vector width, 1 to ROWS (6 or 8) rows x 1 to VECTORS (2 or 3) vectors, made by
- * TILE (TILE_BODY over the width's VEC, VW, MASK_T, MASK, ZERO, LOADU, MASKLOAD, MASKSTORE, SET1, FMA and ADD), which
- * gemm.c defines before each inclusion; they are undefined after it, for the next width. Part of gemm.c, included by
- * nothing else. */
+ * TILE (TILE_BODY over the width's VEC, VW, MASK_T, MASK, ZERO, LOADU, STOREU, MASKLOAD, MASKSTORE, SET1, FMA and
+ * ADD), which gemm.c defines before each inclusion; they are undefined after it, for the next width. Part of gemm.c,
+ * included by nothing else. */
 #if VECTORS == 3
 #define TILES(R) TILE(R, 1) TILE(R, 2) TILE(R, 3)
 #else
@@ -21,6 +21,7 @@ TILES(7) TILES(8)
 #undef MASK
 #undef ZERO
 #undef LOADU
+#undef STOREU
 #undef MASKLOAD
 #undef MASKSTORE
 #undef SET1
