@@ -156,4 +156,36 @@ static void products_together_and_split_over_k(void) {
     free(a), free(b), free(b2), free(whole), free(split), free(second), free(alone);
 }
 
-RUN_TESTS("gemm", TEST(every_kernel_computes_the_defined_chain), TEST(products_together_and_split_over_k))
+/* Products of unequal work in one call (threads share the work, not the count of units: a share's edge falls inside
+ * a product, between products, or past a product without work): every output written once, with the bits of the
+ * product run alone. */
+static void unequal_products_together(void) {
+    enum { P = 5 };
+    const int M[P] = {300, 300, 0, 300, 7}, N[P] = {512, 128, 64, 128, 900}, K[P] = {64, 64, 64, 0, 33};
+    TinaProduct g[P];
+    float *a[P], *b[P], *together[P], *alone[P];
+    for (int i = 0; i < P; i++) {
+        a[i] = values((size_t)M[i] * K[i] + 1, 20 + i), b[i] = values((size_t)K[i] * N[i] + 1, 30 + i);
+        together[i] = malloc((size_t)M[i] * N[i] * 4 + 4), alone[i] = malloc((size_t)M[i] * N[i] * 4 + 4);
+        for (size_t j = 0; j < (size_t)M[i] * N[i]; j++) together[i][j] = alone[i][j] = NAN; /* unwritten shows */
+        g[i] = (TinaProduct){.c = together[i], .ldc = (size_t)N[i], .a = tina_matrix(a[i], (size_t)K[i], false),
+                             .b = tina_matrix(b[i], (size_t)N[i], false), .alpha = 1, .M = M[i], .N = N[i], .K = K[i]};
+    }
+    for (int threads = 1; threads <= 3; threads++) {
+        CHECK(tina_gemm(g, P, threads));
+        for (int i = 0; i < P; i++) {
+            TinaProduct one = g[i];
+            one.c = alone[i];
+            CHECK(tina_gemm(&one, 1, 1));
+            size_t n = (size_t)M[i] * N[i];
+            bool written = true;
+            for (size_t j = 0; j < n; j++) written = written && !isnan(together[i][j]);
+            CHECK(written);
+            CHECK(memcmp(together[i], alone[i], n * 4) == 0);
+        }
+    }
+    for (int i = 0; i < P; i++) free(a[i]), free(b[i]), free(together[i]), free(alone[i]);
+}
+
+RUN_TESTS("gemm", TEST(every_kernel_computes_the_defined_chain), TEST(products_together_and_split_over_k),
+          TEST(unequal_products_together))

@@ -405,16 +405,34 @@ static int units_of(const TinaProduct *g, const Shape *sh, int threads) {
     return by_strips(g, sh, threads) ? strips_of(g, sh) : (g->M + sh->mr - 1) / sh->mr;
 }
 
-/* Units [begin, end) of the products laid end to end: each product's share of them. */
-static bool run_units(const TinaProduct *p, int n, const Shape *sh, int threads, long begin, long end) {
+/* The work of one unit of a product, a panel of rows or a strip of columns: its multiply-adds (its outputs when it has
+ * no k) */
+static double unit_cost(const TinaProduct *g, const Shape *sh, int threads) {
+    double k = g->K > 0 ? g->K : 1;
+    return by_strips(g, sh, threads) ? (double)width_of(g, sh, 0) * g->M * k : (double)sh->mr * g->N * k;
+}
+
+/* How many of a product's units (each `cost`, the first at 0) start before `at` */
+static long units_before(double at, double cost, long units) {
+    if (at <= 0) return 0;
+    double before = ceil(at / cost);
+    return before < (double)units ? (long)before : units;
+}
+
+/* The products laid end to end, each unit at its work's place: the units that start in [from, to). A thread's share
+ * is the same work, not the same count of units (3 products of 512, 128 and 128 columns, split by count, gave one
+ * of 2 threads 3 times the other's work). */
+static bool run_units(const TinaProduct *p, int n, const Shape *sh, int threads, double from_work, double to_work) {
     Work w;
     if (!work_of(&w)) return false;
-    long first = 0;
-    for (int i = 0; i < n; first += units_of(&p[i], sh, threads), i++) {
-        long units = units_of(&p[i], sh, threads);
-        long from = begin > first ? begin - first : 0, to = end - first < units ? end - first : units;
-        if (from >= to) continue;
+    double first = 0;
+    for (int i = 0; i < n; i++) {
         const TinaProduct *g = &p[i];
+        long units = units_of(g, sh, threads);
+        double cost = unit_cost(g, sh, threads);
+        long from = units_before(from_work - first, cost, units), to = units_before(to_work - first, cost, units);
+        first += (double)units * cost;
+        if (from >= to) continue;
         bool strips = by_strips(g, sh, threads);
         int m0 = strips ? 0 : (int)from * sh->mr, m1 = strips ? g->M : (int)(to * sh->mr < g->M ? to * sh->mr : g->M);
         int n0 = strips ? first_column(g, sh, (int)from) : 0, n1 = strips ? first_column(g, sh, (int)to) : g->N;
@@ -428,18 +446,15 @@ static bool run_units(const TinaProduct *p, int n, const Shape *sh, int threads,
 
 bool tina_gemm(const TinaProduct *p, int n, int threads) {
     Shape sh = shape();
-    if (threads == 1) {
-        long total = 0;
-        for (int i = 0; i < n; i++) total += units_of(&p[i], &sh, 1);
-        return run_units(p, n, &sh, 1, 0, total);
-    }
+    if (threads == 1) return run_units(p, n, &sh, 1, 0, INFINITY);
     bool ok = true;
 #pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads()) reduction(&& : ok)
     {
         int count = omp_get_num_threads(), id = omp_get_thread_num();
-        long total = 0;
-        for (int i = 0; i < n; i++) total += units_of(&p[i], &sh, count);
-        ok = run_units(p, n, &sh, count, total * id / count, total * (id + 1) / count);
+        double total = 0;
+        for (int i = 0; i < n; i++) total += (double)units_of(&p[i], &sh, count) * unit_cost(&p[i], &sh, count);
+        /* the last thread's share ends past everything: the rounding of the sum cannot leave a unit to no one */
+        ok = run_units(p, n, &sh, count, total * id / count, id == count - 1 ? INFINITY : total * (id + 1) / count);
     }
     return ok;
 }
