@@ -42,9 +42,9 @@ same=$(paste -d ' ' <(zstd -dc "$work/tina.jsonl.zst" | jq -r .advantage) \
                     <(zstd -dc "$work/peer.jsonl.zst" | jq -r .advantage) |
        awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-12) bad++ } END { print bad ? "NO (" bad " differ)" : "yes" }')
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+. bench/measured.sh # cpu, code
 table=$(cat <<MD
-## tina-advantage, $N records ($((bytes / 1000000)) MB of JSON), zstd in and out — $(date -u +%Y-%m-%d), $cpu
+## tina-advantage, $N records ($((bytes / 1000000)) MB of JSON), zstd in and out — $(date -u +%Y-%m-%d), $cpu, code at $code
 
 | run | seconds | records/s | vs tina |
 |---|---|---|---|

@@ -32,10 +32,7 @@ prefill_gflops=$(echo "$(row .prefill_tokens_per_s "$tina") * $flops_token / 100
 gemm=$(row .gemm_gflops "$tina")
 matmul=$(row .matmul_gflops "$peer")
 blas=$(OPENBLAS_VERBOSE=2 "$PYTHON" -c 'import torch; print(torch.__config__.show())' 2>&1 | grep -o 'BLAS_INFO=[a-z]*' | head -n 1)
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-# the code measured: its commit, marked when lib/, the tools or the benchmark differ from it
-code=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- lib tools bench ':!bench/results' 2>/dev/null || code+=" with changes"
+. bench/measured.sh # cpu, code
 table=$(cat <<MD
 ## tina CPU forward vs PyTorch $(row .torch "$peer") (transformers $(row .transformers "$peer")), $params parameters, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu, tina's $(row .kernel "$tina") kernels at $code, torch's ${blas#BLAS_INFO=}
 

@@ -26,10 +26,10 @@ peer=$(tail -n 1 "$work/reward-peer.time")
 agree=$(paste -d ' ' <(head -n "$n" "$work/reward-tina.jsonl" | jq -r '.rewards.accuracy') "$work/reward-peer.txt" |
         awk '$1 == $2 { a++ } END { print a + 0 }')
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+. bench/measured.sh # cpu, code
 mv=$("$PYTHON" -c 'from importlib.metadata import version as v; print(v("math-verify") + " (sympy " + v("sympy") + ")")')
 table=$(cat <<MD
-## accuracy reward, $n (gold, completion) pairs of the parity corpus — $(date -u +%Y-%m-%d), $cpu, one core
+## accuracy reward, $n (gold, completion) pairs of the parity corpus — $(date -u +%Y-%m-%d), $cpu, one core, code at $code
 
 | run | seconds | pairs/s | vs Math-Verify |
 |---|---|---|---|

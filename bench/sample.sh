@@ -36,10 +36,10 @@ for batch in 1 8 32 128; do
     s=$(seconds tina_run $batch 1 64)
     rows+="| $batch | $(printf %.0f "$(echo "32 * 64 / $s" | bc -l)") |"$'\n'
 done
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+. bench/measured.sh # cpu, code
 peer_tps=$(jq -r .tokens_per_s <<<"$peer")
 table=$(cat <<MD
-## tina-sample vs transformers $(jq -r .transformers <<<"$peer") generate (torch $(jq -r .torch <<<"$peer")), ~50M parameters, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu
+## tina-sample vs transformers $(jq -r .transformers <<<"$peer") generate (torch $(jq -r .torch <<<"$peer")), ~50M parameters, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu, code at $code
 
 32 prompts x 4 samples x 128 new tokens, temperature 0.7, the best of two alternating runs a side:
 

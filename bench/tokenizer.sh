@@ -33,9 +33,9 @@ print(t1 - t0, sum(len(e.ids) for e in encodings), tokenizers.__version__)
 PY
 )
 read -r peer_seconds peer_tokens peer_version <<<"$peer"
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+. bench/measured.sh # cpu, code
 table=$(cat <<MD
-## tina-tokenize vs tokenizers $peer_version (one thread), $((bytes / 1000000)) MB of JSON lines — $(date -u +%Y-%m-%d), $cpu
+## tina-tokenize vs tokenizers $peer_version (one thread), $((bytes / 1000000)) MB of JSON lines — $(date -u +%Y-%m-%d), $cpu, code at $code
 
 | run | seconds | MB/s | tokens | speed vs tokenizers |
 |---|---|---|---|---|

@@ -6,9 +6,10 @@
 # loss with beta 0 (no reference pass), lr 1e-6 constant, gradient clipping at 1.
 #   - the peer (bench/update_peer.py) makes the adapter (PEFT layout) and the rollouts, then times TRL 0.15's step:
 #     4 micro-batches of 8 sequences, backward accumulated, clip_grad_norm_, torch.optim.AdamW; gradient
-#     checkpointing off; best of 2 steps, timed inside the process, in each of 2 runs; peak RSS of the whole process.
+#     checkpointing off; best of 2 steps, timed inside the process, in each of ROUNDS runs; peak RSS of the whole
+#     process.
 #   - tina: bin/tina-update on those files, --micro-batch-tokens 2048 (the same 8 sequences a micro-batch), wall time
-#     of the process (loading the model included), best of 2 runs (alternating with the peer's); and the step alone
+#     of the process (loading the model included), best of ROUNDS runs (alternating with the peer's); and the step alone
 #     (its metrics' seconds less load_seconds, timed inside the process as the peer's is); peak RSS from
 #     /usr/bin/time -v when present.
 # Needs PYTHON with torch, transformers and peft. Writes bench/results/update.md.
@@ -48,10 +49,11 @@ measured() {
         [ -n "$hwm" ] || echo n/a > "$work/update-rss"
     fi
 }
-# Two rounds, each side in turn (the peer's own run is the best of 2 steps), the best of each side kept: a neighbour's
-# burst on this shared machine moved single runs by 15%. The peer writes the same seeded adapter and rollouts each time.
+# ROUNDS rounds (default 2), each side in turn (the peer's own run is the best of 2 steps), the best of each side kept:
+# a neighbour's burst on a shared machine moved single runs by 15%. The peer writes the same seeded adapter and
+# rollouts each time.
 peer="" tina_seconds="" tina_step="" tina_rss=0
-for round in 1 2; do
+for round in $(seq "${ROUNDS:-2}"); do
     run=$("$PYTHON" bench/update_peer.py "$work/model-50m" "$work/update-adapter" "$work/update-rollouts.jsonl" \
         "$THREADS" 2>/dev/null)
     if [ -z "$peer" ] || jq -e -n --argjson a "$run" --argjson b "$peer" '$a.seconds < $b.seconds' >/dev/null; then
@@ -91,14 +93,11 @@ peer_flops_token=$flops_token
 tina_gflops=$(echo "$tina_tps * $flops_token / 1000000000" | bc -l)
 peer_gflops=$(echo "$peer_tps * $peer_flops_token / 1000000000" | bc -l)
 mib() { [ "$1" = n/a ] && echo n/a || printf %.0f "$1"; }
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-# the code measured: its commit, marked when lib/, the tools or the benchmark differ from it
-code=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- lib tools bench ':!bench/results' 2>/dev/null || code+=" with changes"
+. bench/measured.sh # cpu, code
 table=$(cat <<MD
 ## tina-update vs PyTorch $(row .torch "$peer") + PEFT $(row .peft "$peer") (transformers $(row .transformers "$peer")), one GRPO step, ~50M parameters + LoRA r 32 on all projections, f32, $THREADS threads — $(date -u +%Y-%m-%d), $cpu, tina's $kernel kernels at $code, torch's ${blas#BLAS_INFO=}
 
-32 sequences x (64 prompt + 192 completion) = $tokens tokens, micro-batches of 8 sequences, beta 0, the best of each side over two alternating rounds:
+32 sequences x (64 prompt + 192 completion) = $tokens tokens, micro-batches of 8 sequences, beta 0, the best of each side over ${ROUNDS:-2} alternating rounds:
 
 | run | seconds | tokens/s | vs PyTorch | peak RSS (MiB) | grad norm | GFLOP/s |
 |---|---|---|---|---|---|---|

@@ -4,16 +4,20 @@
 # BIN; with --emu, the CUDA backend built against the CUDA emulator in EMU_BUILD: the backend-generic unit tests on
 # it, and tests/emu/cli.sh). The first BUILD's training, update and pipeline tests run again under TINA_CPU=avx2
 # and TINA_CPU=generic (a CPU without AVX-512, one without AVX2): what they promise holds on every kernel. Then
-# tests/layering.sh: lib/'s includes against the layering lib/README.md declares.
+# tests/layering.sh: lib/'s includes against the layering lib/README.md declares. Before the total, the ten slowest
+# suites and their seconds (where a run's time goes, for keeping CI short).
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 broken=0
+timings=$(mktemp)
+trap 'rm -f "$timings"' EXIT
 
 run_suite() { # label, command...
     local label=$1; shift
-    local out
+    local out started=$SECONDS
     out=$("$@" 2>&1)
     local status=$?
+    echo "$((SECONDS - started)) $label" >> "$timings"
     local counts
     counts=$(printf '%s\n' "$out" | sed -n 's/^.*: \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' | tail -n 1)
     if [ -z "$counts" ]; then
@@ -63,5 +67,7 @@ if [ -n "$emu" ]; then
     run_suite "tests/emu/cli.sh ($emu/bin)" env TINA_BIN="$emu/bin" bash tests/emu/cli.sh
 fi
 failed=$((failed + broken))
+echo "slowest suites (seconds), of $SECONDS in all:"
+sort -rn "$timings" | head -n 10 | sed 's/^/    /'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
