@@ -123,14 +123,15 @@ slurm := $(filter slurm,$(LAUNCHER))
 sbatch_options = $(if $(PARTITION),--partition $(PARTITION)) $(if $(ACCOUNT),--account $(ACCOUNT)) \
     $(if $(TIME_LIMIT),--time $(TIME_LIMIT)) $(if $(GPUS_PER_TASK),--gres gpu:$(GPUS_PER_TASK)) \
     $(if $(CPUS_PER_TASK),--cpus-per-task $(CPUS_PER_TASK)) $(SBATCH_FLAGS)
-# $(call job,NAME,TARGETS[,ARRAY]): a Slurm job (an array over the indices ARRAY, "%a" in TARGETS standing for each)
-# makes TARGETS with this makefile, LAUNCHER=local
-job = pipelines/slurm-job.sh --name tina-$(1) --logs $(RUN)/slurm $(if $(3),--array $(3)) -- $(sbatch_options) \
-    -- pipelines/grpo.mk $(2)
+# $(call job,NAME,TARGETS[,ARRAY[,STEP]]): a Slurm job (an array over the indices ARRAY, "%a" in TARGETS standing for
+# each) makes TARGETS with this makefile, LAUNCHER=local; TARGETS of step STEP with that step's rules alone (STEP_ONLY
+# reaches the job's make in the environment, which sbatch exports)
+job = $(if $(4),STEP_ONLY=$(4)) pipelines/slurm-job.sh --name tina-$(1) --logs $(RUN)/slurm $(if $(3),--array $(3)) \
+    -- $(sbatch_options) -- pipelines/grpo.mk $(2)
 # (inside the step rules) $(call shard_jobs,STEP,FILE,NAME): one array job making step STEP's shard-K/FILE for each
 # shard K that lacks it
 shard_jobs = missing=$$$$(for k in $(shards); do [ -e $(RUN)/step-$(1)/shard-$$$$k/$(2) ] || echo $$$$k; done); \
-    [ -z "$$$$missing" ] || $(call job,$(3)-$(1),$(RUN)/step-$(1)/shard-%a/$(2),"$$$$missing")
+    [ -z "$$$$missing" ] || $(call job,$(3)-$(1),$(RUN)/step-$(1)/shard-%a/$(2),"$$$$missing",$(1))
 
 # (inside the step rules, after a command started with start=$$$$(date +%s.%N))
 # $(call record_time,STEP,STAGE[,FOLDER[,DEVICE]]): the stage's wall seconds and device (DEVICE's by default) in
@@ -191,7 +192,7 @@ $(1)/rewarded.jsonl.zst: $(if $(slurm),,$(foreach k,$(shards),$(1)/shard-$(k)/re
 	zstdcat $(foreach k,$(shards),$(1)/shard-$(k)/rewarded.jsonl.zst) | zstd -q -o $$@.tmp && mv $$@.tmp $$@
 ,
 $(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
-	$(if $(slurm),$(call job,sample-$(3),$$@),
+	$(if $(slurm),$(call job,sample-$(3),$$@,,$(3)),
 	start=$$$$(date +%s.%N); \
 	$(if $(filter shard-%,$(notdir $(1))),$(call on_shard,$(patsubst shard-%,%,$(notdir $(1))))) \
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) \
@@ -202,7 +203,7 @@ $(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
 	$(call record_time,$(3),sample,$(1)))
 
 $(1)/rewarded.jsonl.zst: $(1)/rollouts.jsonl.zst
-	$(if $(slurm),$(call job,reward-$(3),$$@),start=$$$$(date +%s.%N); \
+	$(if $(slurm),$(call job,reward-$(3),$$@,,$(3)),start=$$$$(date +%s.%N); \
 	$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@; $(call record_time,$(3),reward,$(1)))
 )
 endef
@@ -243,14 +244,15 @@ $(RUN)/step-$(1)/prompts.jsonl: | $(TRAIN)
 $(call sample_rule,$(RUN)/step-$(1),$(2),$(1))
 
 $(RUN)/step-$(1)/advantaged.jsonl.zst: $(RUN)/step-$(1)/rewarded.jsonl.zst
-	$(if $(slurm),$(call job,advantage-$(1),$$@),start=$$$$(date +%s.%N); \
+	$(if $(slurm),$(call job,advantage-$(1),$$@,,$(1)),start=$$$$(date +%s.%N); \
 	$(TINA_BIN)/tina-advantage -q -G $(G) --scale $(ADV_SCALE) $$< -o $$@; $(call record_time,$(1),advantage))
 
 $(call adapter_of,$(1)): $(call adapter_of,$(2))
-	$$(MAKE) -s -f pipelines/grpo.mk $(if $(or $(slurm),$(filter 1,$(SHARDS))),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
-	    $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors))
+	$$(MAKE) -s -f pipelines/grpo.mk STEP_ONLY=$(1) \
+	    $(if $(or $(slurm),$(filter 1,$(SHARDS))),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
+	        $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors))
 	$(if $(slurm),$(if $(sharded),$(call shard_jobs,$(1),grads.safetensors,gradients)
-	)$(call job,update-$(1),$$@),
+	)$(call job,update-$(1),$$@,,$(1)),
 	rm -rf $(RUN)/step-$(1)/.adapter.tmp-* $(RUN)/step-$(1)/adapter
 	start=$$$$(date +%s.%N); \
 	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter $(update_flags) \
@@ -284,11 +286,16 @@ $(RUN)/step-$(1)/metrics.json: $(call adapter_of,$(1))
 	pipelines/step-line.sh $(RUN) $(1) $(STEPS)
 endef
 
-# "0001:0000 0002:0001 ...": each step with the one before it, from one shell (each make reads this file again)
-pairs := $(shell for ((i = 1; i <= $(patsubst epoch,1,$(STEPS)); i++)); do printf '%04d:%04d ' $$i $$((i - 1)); done)
-# (not for print-*: reading a recipe's settings need not lay out 850 steps)
-printing := $(and $(MAKECMDGOALS),$(if $(filter-out print-%,$(MAKECMDGOALS)),,yes))
+# "0001:0000 0002:0001 ...": each step with the one before it, from one shell. The make of one step's files
+# (STEP_ONLY, from the step's rule or job) lays out that step alone: laying out each of a 5,500-step recipe's steps
+# took make 30 s, and every step's own make took them again.
+pairs := $(if $(STEP_ONLY),$(STEP_ONLY):$(shell printf %04d $$((10#$(STEP_ONLY) - 1))),\
+    $(shell for ((i = 1; i <= $(patsubst epoch,1,$(STEPS)); i++)); do printf '%04d:%04d ' $$i $$((i - 1)); done))
+# (not for print-* and settings.json: reading or recording a recipe's settings need not lay out its steps)
+printing := $(and $(MAKECMDGOALS),$(if $(filter-out print-% $(RUN)/settings.json,$(MAKECMDGOALS)),,yes))
 $(if $(printing),,$(foreach p,$(pairs),$(eval $(call step,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p)))))))
+# (a step's make reads the adapter before it, which the driver made first: or, in a dry run, would have)
+$(if $(STEP_ONLY),$(eval $(call adapter_of,$(word 2,$(subst :, ,$(pairs)))):))
 
 # A step's adapter depends on the previous adapter alone and makes its step's files with a sub-make: the chain
 # of steps stays a chain for make (a rule per file would give it two paths to every earlier step), and pruned
