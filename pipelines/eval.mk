@@ -39,7 +39,9 @@ SEED ?= 0
 K ?= 1
 # the rewards tina-reward scores (tina-score reads accuracy; the others stay in the rewarded rollouts)
 REWARDS ?= accuracy,format
-THREADS ?= $(shell nproc)
+ifndef THREADS
+THREADS := $(shell nproc)
+endif
 DEVICE ?= cpu
 TOKENIZER ?=
 ADAPTER ?=
