@@ -243,10 +243,7 @@ static void strips_product(Cpu *c, float *out, size_t ldc, TinaMatrix a, const f
                            int N, int K, bool accumulate) {
     TinaProduct p = {.c = out, .ldc = ldc, .a = a, .strips = b, .alpha = alpha, .M = M, .N = N, .K = K,
                      .accumulate = accumulate};
-    if (!tina_gemm(&p, 1, 1)) {
-#pragma omp atomic write
-        c->out_of_memory = true;
-    }
+    cpu_products(c, &p, 1, 1);
 }
 
 /* p (n, keys) = causal softmax(scale q k^T) for queries i0 .. i0 + n - 1 of one head (q rows q_row apart) against keys

@@ -24,7 +24,7 @@ static TinaProduct weight_product(const Cpu *c, float *out, const float *in, con
 
 /* the products by threads (1: the calling thread alone, inside a parallel region); a workspace that could not be
  * had is reported by check */
-static void cpu_products(Cpu *c, const TinaProduct *p, int n, int threads) {
+void cpu_products(Cpu *c, const TinaProduct *p, int n, int threads) {
     if (!tina_gemm(p, n, threads)) {
 #pragma omp atomic write
         c->out_of_memory = true;
