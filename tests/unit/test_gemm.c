@@ -157,26 +157,30 @@ static void products_together_and_split_over_k(void) {
 }
 
 /* Products of unequal work in one call (threads share the work, not the count of units: a share's edge falls inside
- * a product, between products, or past a product without work): every output written once, with the bits of the
- * product run alone. */
+ * a product, between products, or past a product without work; a call of over 2e8 multiply-adds ends in pieces the
+ * threads take as they finish; a product split by rows with B unpacked has its B laid out by the threads together):
+ * every output written once, with the bits of the product run alone. */
 static void unequal_products_together(void) {
-    enum { P = 5 };
-    const int M[P] = {300, 300, 0, 300, 7}, N[P] = {512, 128, 64, 128, 900}, K[P] = {64, 64, 64, 0, 33};
+    enum { P = 6 };
+    const int M[P] = {300, 300, 0, 300, 7, 1030}, N[P] = {512, 128, 64, 128, 900, 200}, K[P] = {64, 64, 64, 0, 33, 1000};
+    const bool b_trans[P] = {false, false, false, false, false, true};
     TinaProduct g[P];
     float *a[P], *b[P], *together[P], *alone[P];
     for (int i = 0; i < P; i++) {
         a[i] = values((size_t)M[i] * K[i] + 1, 20 + i), b[i] = values((size_t)K[i] * N[i] + 1, 30 + i);
         together[i] = malloc((size_t)M[i] * N[i] * 4 + 4), alone[i] = malloc((size_t)M[i] * N[i] * 4 + 4);
-        for (size_t j = 0; j < (size_t)M[i] * N[i]; j++) together[i][j] = alone[i][j] = NAN; /* unwritten shows */
         g[i] = (TinaProduct){.c = together[i], .ldc = (size_t)N[i], .a = tina_matrix(a[i], (size_t)K[i], false),
-                             .b = tina_matrix(b[i], (size_t)N[i], false), .alpha = 1, .M = M[i], .N = N[i], .K = K[i]};
+                             .b = tina_matrix(b[i], (size_t)(b_trans[i] ? K[i] : N[i]), b_trans[i]), .alpha = 1,
+                             .M = M[i], .N = N[i], .K = K[i]};
+        TinaProduct one = g[i];
+        one.c = alone[i];
+        CHECK(tina_gemm(&one, 1, 1));
     }
     for (int threads = 1; threads <= 3; threads++) {
+        for (int i = 0; i < P; i++)
+            for (size_t j = 0; j < (size_t)M[i] * N[i]; j++) together[i][j] = NAN; /* unwritten shows */
         CHECK(tina_gemm(g, P, threads));
         for (int i = 0; i < P; i++) {
-            TinaProduct one = g[i];
-            one.c = alone[i];
-            CHECK(tina_gemm(&one, 1, 1));
             size_t n = (size_t)M[i] * N[i];
             bool written = true;
             for (size_t j = 0; j < n; j++) written = written && !isnan(together[i][j]);

@@ -145,19 +145,25 @@ static void pack_a(float *out, const Shape *sh, const TinaProduct *g, int i0, in
 /* B's row k (its column k when trans: B (K, N) stored (N, K)) */
 static const float *b_line(const TinaMatrix *m, int k) { return m->rows ? m->rows[k] : m->p + (size_t)k * m->ld; }
 
-/* strips [s0, s1) x k [k0, k0 + kc) of B: strip s at out + (s - s0) * NR * kc, row k of it width floats */
+/* strips [s0, s1) x k [k0, k0 + kc) of B: strip s at out + (s - s0) * NR * kc, row k of it width floats (with k0 0
+ * and kc K, out + s0 * NR * K is tina_gemm_pack's layout). B unlisted: sh's strips. */
 static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, int s1, int k0, int kc) {
-    for (int s = s0; s < s1; s++) {
-        int n0 = s * sh->nr, width = strip_width(sh, g->N, s), n = columns_of(g, sh, s); /* B unlisted: sh's strips */
-        float *strip = out + (size_t)(s - s0) * sh->nr * kc;
-        if (!g->b.trans) {
-            for (int k = 0; k < kc; k++) {
-                float *dst = strip + (size_t)k * width;
-                memcpy(dst, b_line(&g->b, k0 + k) + n0, (size_t)n * sizeof *dst);
+    if (!g->b.trans) { /* row by row, each row's columns in one pass: strip by strip, the rows were walked once for
+                        * each strip, a page or more apart (a LoRA gradient's product of 32 rows ran 6-20% slower) */
+        for (int k = 0; k < kc; k++) {
+            const float *line = b_line(&g->b, k0 + k);
+            for (int s = s0; s < s1; s++) {
+                int n0 = s * sh->nr, width = strip_width(sh, g->N, s), n = columns_of(g, sh, s);
+                float *dst = out + (size_t)(s - s0) * sh->nr * kc + (size_t)k * width;
+                memcpy(dst, line + n0, (size_t)n * sizeof *dst);
                 for (int j = n; j < width; j++) dst[j] = 0.0f;
             }
-            continue;
         }
+        return;
+    }
+    for (int s = s0; s < s1; s++) {
+        int n0 = s * sh->nr, width = strip_width(sh, g->N, s), n = columns_of(g, sh, s);
+        float *strip = out + (size_t)(s - s0) * sh->nr * kc;
         for (int j = 0; j < width; j++) { /* column n0 + j of B lies along k: read it in order */
             const float *column = j < n ? b_line(&g->b, n0 + j) + k0 : NULL;
             for (int k = 0; k < kc; k++) strip[(size_t)k * width + j] = column ? column[k] : 0.0f;
@@ -370,25 +376,39 @@ static void empty_sum(const TinaProduct *g, int m0, int m1, int n0, int n1) {
         }
 }
 
-/* Each thread's Work, allocated at its first product, kept for its later ones, freed when the thread ends (OpenMP
- * makes and ends threads as team sizes change) */
-static pthread_key_t work_key;
-static pthread_once_t work_key_once = PTHREAD_ONCE_INIT;
-static void make_work_key(void) { (void)pthread_key_create(&work_key, free); }
+/* What a thread keeps between its products, freed when the thread ends (OpenMP makes and ends threads as team sizes
+ * change): its Work, and, for a thread that calls tina_gemm, the B its team laid out together (grown as needed) */
+typedef struct {
+    float *work, *together;
+    size_t together_floats;
+} Kept;
 
+static pthread_key_t kept_key;
+static pthread_once_t kept_key_once = PTHREAD_ONCE_INIT;
+static void free_kept(void *p) {
+    Kept *k = p;
+    free(k->work), free(k->together), free(k);
+}
+static void make_kept_key(void) { (void)pthread_key_create(&kept_key, free_kept); }
+
+static Kept *kept(void) {
+    pthread_once(&kept_key_once, make_kept_key);
+    Kept *mine = pthread_getspecific(kept_key);
+    if (!mine && (mine = calloc(1, sizeof *mine)) && pthread_setspecific(kept_key, mine)) {
+        free(mine);
+        return NULL;
+    }
+    return mine;
+}
+
+/* the thread's Work, allocated at its first product */
 static bool work_of(Work *w) {
     const Shape *widest = &shapes[TINA_KERNEL_AVX512];
     size_t a = (size_t)MC_PANELS * widest->mr * KC, b = (size_t)NC_STRIPS * widest->nr * KC;
-    pthread_once(&work_key_once, make_work_key);
-    float *mine = pthread_getspecific(work_key);
-    if (!mine) {
-        mine = aligned_alloc(64, (a + b) * sizeof(float));
-        if (!mine || pthread_setspecific(work_key, mine)) {
-            free(mine);
-            return false;
-        }
-    }
-    w->a = mine, w->b = mine + a;
+    Kept *mine = kept();
+    if (!mine) return false;
+    if (!mine->work && !(mine->work = aligned_alloc(64, (a + b) * sizeof(float)))) return false;
+    w->a = mine->work, w->b = mine->work + a;
     return true;
 }
 
@@ -419,9 +439,9 @@ static long units_before(double at, double cost, long units) {
     return before < (double)units ? (long)before : units;
 }
 
-/* The products laid end to end, each unit at its work's place: the units that start in [from, to). A thread's share
- * is the same work, not the same count of units (3 products of 512, 128 and 128 columns, split by count, gave one
- * of 2 threads 3 times the other's work). */
+/* The products laid end to end, each unit at its work's place: the units that start in [from, to). Chunks of the
+ * same work, not the same count of units (3 products of 512, 128 and 128 columns, split by count, gave one of 2
+ * threads 3 times the other's work). */
 static bool run_units(const TinaProduct *p, int n, const Shape *sh, int threads, double from_work, double to_work) {
     Work w;
     if (!work_of(&w)) return false;
@@ -444,17 +464,96 @@ static bool run_units(const TinaProduct *p, int n, const Shape *sh, int threads,
     return true;
 }
 
+/* ---- a call's threads -------------------------------------------------------------------------------------------- */
+
+/* Where chunk c of a call's work (total, in multiply-adds) starts. Each thread takes one of the first `threads`
+ * chunks, an equal share of seven eighths of the work, then the threads take the last eighth in pieces of
+ * 1 / (16 threads) as they finish: a share is the same work but not the same time when another process runs on one
+ * thread's core, and the update step's two threads waited for each other 5% of their time (more in a busy spell) at
+ * the end of fixed shares. A call of less work (under 2e8, a few milliseconds) keeps fixed shares: there each
+ * further piece cost 3-7% (AMD EPYC, 2 threads, a LoRA gradient's products; finer pieces from the start cost 3-10%
+ * even on the largest products). */
+static double chunk_start(long c, double total, int threads) {
+    const double tail = total < 2e8 ? 0.0 : 0.125;
+    if (c <= threads) return total * (1.0 - tail) * (double)c / threads;
+    return tail > 0 ? total * (1.0 - tail) + (double)(c - threads) * total * tail / (2.0 * threads) : total;
+}
+
+/* A product split by panels whose B comes unpacked would have every thread lay out all of B for its own rows (a
+ * 2048 x 512 weight in the backward: 4 MB for each thread); its threads lay it out once, together, as
+ * tina_gemm_pack would, and the product reads it as a packed weight (same bits: only where B's values lie). */
+static bool packs_together(const TinaProduct *g, const Shape *sh, int threads) {
+    return threads > 1 && !g->packed && !g->strips && g->M > 0 && g->N > 0 && g->K > 0 && !by_strips(g, sh, threads);
+}
+
+/* the floats of the B that products lay out together */
+static size_t together_floats(const TinaProduct *p, int n, const Shape *sh, int threads) {
+    size_t floats = 0;
+    for (int i = 0; i < n; i++)
+        if (packs_together(&p[i], sh, threads)) floats += (size_t)round_up(p[i].N, sh->vw) * (size_t)p[i].K;
+    return floats;
+}
+
+/* q: the products, those that lay out their B together pointed at its place in `into` */
+static void point_at_together(TinaProduct *q, const TinaProduct *p, int n, const Shape *sh, int threads, float *into) {
+    for (int i = 0; i < n; i++) {
+        q[i] = p[i];
+        if (!packs_together(&p[i], sh, threads)) continue;
+        q[i].packed = into;
+        into += (size_t)round_up(p[i].N, sh->vw) * (size_t)p[i].K;
+    }
+}
+
+/* The calling thread's room for B laid out together, at least floats */
+static float *together_room(size_t floats) {
+    Kept *mine = kept();
+    if (!mine) return NULL;
+    if (mine->together_floats < floats) {
+        floats = (floats + 15) / 16 * 16; /* aligned_alloc's size: a multiple of the alignment */
+        free(mine->together);
+        mine->together = aligned_alloc(64, floats * sizeof(float));
+        mine->together_floats = mine->together ? floats : 0;
+    }
+    return mine->together;
+}
+
 bool tina_gemm(const TinaProduct *p, int n, int threads) {
     Shape sh = shape();
     if (threads == 1) return run_units(p, n, &sh, 1, 0, INFINITY);
-    bool ok = true;
+    TinaProduct few[4], *q = n <= 4 ? few : malloc((size_t)n * sizeof *q);
+    if (!q) return false;
+    bool ok = true, room = true;
+    double total = 0;
+    long next = 0; /* the next chunk to take */
 #pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads()) reduction(&& : ok)
     {
         int count = omp_get_num_threads(), id = omp_get_thread_num();
-        double total = 0;
-        for (int i = 0; i < n; i++) total += (double)units_of(&p[i], &sh, count) * unit_cost(&p[i], &sh, count);
-        /* the last thread's share ends past everything: the rounding of the sum cannot leave a unit to no one */
-        ok = run_units(p, n, &sh, count, total * id / count, id == count - 1 ? INFINITY : total * (id + 1) / count);
+#pragma omp single
+        {
+            size_t floats = together_floats(p, n, &sh, count);
+            float *into = floats ? together_room(floats) : NULL;
+            room = !floats || into;
+            point_at_together(q, p, n, &sh, count, into);
+            for (int i = 0; i < n; i++) total += (double)units_of(&q[i], &sh, count) * unit_cost(&q[i], &sh, count);
+        }
+        if (room) {
+            for (int i = 0; i < n; i++) { /* each thread a share of the strips */
+                if (q[i].packed == p[i].packed) continue;
+                int strips = strip_count(&sh, p[i].N), s0 = strips * id / count, s1 = strips * (id + 1) / count;
+                pack_b((float *)q[i].packed + (size_t)s0 * sh.nr * p[i].K, &sh, &p[i], s0, s1, 0, p[i].K);
+            }
+#pragma omp barrier
+            for (;;) {
+                long c;
+#pragma omp atomic capture
+                c = next++;
+                double from = chunk_start(c, total, count), to = chunk_start(c + 1, total, count);
+                if (from >= total) break;
+                /* the last chunk ends past everything: the rounding of the sum cannot leave a unit to no one */
+                ok = run_units(q, n, &sh, count, from, to >= total ? INFINITY : to) && ok;
+            }
+        }
     }
-    return ok;
+    if (q != few) free(q);
+    return ok && room;
 }
