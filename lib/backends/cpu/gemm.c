@@ -109,17 +109,16 @@ size_t tina_gemm_packed_floats(int N, int K) { return (size_t)round_up(N, shape(
 
 void tina_gemm_pack(float *p, const float *w, int N, int K, bool add) {
     Shape sh = shape();
+    /* strips side by side on the threads: a model's load packs each of its weights */
+#pragma omp parallel for schedule(static)
     for (int s = 0; s < strip_count(&sh, N); s++) {
         int n0 = s * sh.nr, width = strip_width(&sh, N, s);
         float *strip = p + (size_t)n0 * K;
-        for (int j = 0; j < width; j++) {
-            const float *row = n0 + j < N ? w + (size_t)(n0 + j) * K : NULL;
-            for (int k = 0; k < K; k++) {
-                float value = row ? row[k] : 0.0f;
-                float *at = strip + (size_t)k * width + j;
+        for (int k = 0; k < K; k++) /* written in order, from width rows read in order */
+            for (int j = 0; j < width; j++) {
+                float value = n0 + j < N ? w[(size_t)(n0 + j) * K + k] : 0.0f, *at = strip + (size_t)k * width + j;
                 *at = add ? *at + value : value;
             }
-        }
     }
 }
 
