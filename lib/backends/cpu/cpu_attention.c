@@ -147,7 +147,7 @@ static float *transposed_key(float *k_cache, size_t at, size_t row, size_t e) {
  * every key of the task (a row's keys past its own position have probability 0 and add nothing, not even a
  * rounding): a row's values depend on that row alone, so decoding, prefill in any blocks and a rebuilt cache agree
  * bit for bit. */
-static void attention_task_run(const Cpu *c, float *w, float *out, const float *q, const float *k_cache,
+static void attention_task_run(Cpu *c, float *w, float *out, const float *q, const float *k_cache,
                                const float *v_cache, const TinaKVPages *pages, const TinaBatch *batch,
                                AttentionTask a, int Hq, int Hkv, int D) {
     int group = Hq / Hkv, rows = a.tokens * group, keys = batch->positions[a.first + a.tokens - 1] + 1;
@@ -168,21 +168,17 @@ static void attention_task_run(const Cpu *c, float *w, float *out, const float *
                           .alpha = 1.0f / sqrtf((float)D), .M = rows, .N = keys, .K = D};
     TinaProduct mix = {.c = O, .ldc = d, .a = tina_matrix(S, (size_t)keys, false), .b = {.rows = V}, .alpha = 1.0f,
                        .M = rows, .N = D, .K = keys};
-    bool ok = tina_gemm(&scores, 1, 1);
+    cpu_products(c, &scores, 1, 1);
     for (int r = 0; r < rows; r++) {
         int visible = batch->positions[a.first + r / group] + 1; /* causal: itself and everything before it */
         float *p = S + (size_t)r * keys;
         softmax(p, visible, c);
         memset(p + visible, 0, (size_t)(keys - visible) * sizeof *p);
     }
-    ok = ok && tina_gemm(&mix, 1, 1);
+    cpu_products(c, &mix, 1, 1);
     for (int i = 0; i < a.tokens; i++)
         memcpy(out + ((size_t)(a.first + i) * Hq + (size_t)a.kv_head * group) * D, O + (size_t)i * group * D,
                (size_t)group * D * sizeof *O);
-    if (!ok) {
-#pragma omp atomic write
-        ((Cpu *)c)->out_of_memory = true;
-    }
 }
 
 void cpu_attention(TinaBackend *b, void *out, const void *q, const void *k, const void *v, void *k_cache,
