@@ -59,8 +59,9 @@ void tina_gemm_pack(float *p, const float *w, int N, int K, bool add);
 
 /* The products p[0..n), split across the OpenMP threads of a parallel region of their own (threads 0: as many as
  * OpenMP runs), or run by the calling thread alone when threads is 1 (inside a parallel region of the caller's).
- * False when a thread's workspace (under 1 MB, kept for its later products) could not be allocated: nothing or
- * part of C was written. */
+ * False when a thread's workspace (under 1 MB, kept for its later products) or the room for a B its threads lay out
+ * together (an unpacked B of a product split by rows: kept too, as large as the largest such B) could not be
+ * allocated: nothing or part of C was written. */
 bool tina_gemm(const TinaProduct *p, int n, int threads);
 
 #endif
