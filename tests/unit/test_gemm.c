@@ -115,6 +115,7 @@ static void one_shape(const Shape *s, int threads, double *worst) {
 
 static void every_kernel_computes_the_defined_chain(void) {
     const char *names[] = {"generic", "avx2", "avx512"};
+    TinaKernel was = tina_gemm_kernel();
     int kernels = 0;
     for (int kernel = TINA_KERNEL_GENERIC; kernel <= TINA_KERNEL_AVX512; kernel++) {
         if (!tina_gemm_use((TinaKernel)kernel)) continue;
@@ -123,10 +124,18 @@ static void every_kernel_computes_the_defined_chain(void) {
         for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
             for (int threads = 1; threads <= 3; threads++) one_shape(&shapes[i], threads, &worst);
         CHECK(worst < 1);
-        printf("note: gemm %s: every shape the defined bits; worst error %.2g of the rounding bound\n", names[kernel],
-               worst);
+        printf("note: gemm %s: every shape the defined bits; worst error %.2g of the rounding bound\n",
+               names[kernel], worst);
     }
     CHECK(kernels >= 1);
+    /* AVX-512's blocking (strips of 48, panels of 8, vectors of 16) on any processor: the generic kernel laid out so */
+    tina_gemm_use_blocking(TINA_KERNEL_AVX512);
+    double worst = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+        for (int threads = 1; threads <= 3; threads++) one_shape(&shapes[i], threads, &worst);
+    CHECK(worst < 1);
+    printf("note: gemm generic in avx512's blocking: every shape the defined bits\n");
+    CHECK(tina_gemm_use(was));
 }
 
 /* Two products in one call (each by its own kernel path), and a product over K split into two accumulating calls:
@@ -160,7 +169,7 @@ static void products_together_and_split_over_k(void) {
  * a product, between products, or past a product without work; a call of over 2e8 multiply-adds ends in pieces the
  * threads take as they finish; a product split by rows with B unpacked has its B laid out by the threads together):
  * every output written once, with the bits of the product run alone. */
-static void unequal_products_together(void) {
+static void unequal_products_once(void) {
     enum { P = 6 };
     const int M[P] = {300, 300, 0, 300, 7, 1030}, N[P] = {512, 128, 64, 128, 900, 200}, K[P] = {64, 64, 64, 0, 33, 1000};
     const bool b_trans[P] = {false, false, false, false, false, true};
@@ -189,6 +198,15 @@ static void unequal_products_together(void) {
         }
     }
     for (int i = 0; i < P; i++) free(a[i]), free(b[i]), free(together[i]), free(alone[i]);
+}
+
+/* by the kernel in use, then by the generic kernel in AVX-512's blocking */
+static void unequal_products_together(void) {
+    TinaKernel was = tina_gemm_kernel();
+    unequal_products_once();
+    tina_gemm_use_blocking(TINA_KERNEL_AVX512);
+    unequal_products_once();
+    CHECK(tina_gemm_use(was));
 }
 
 RUN_TESTS("gemm", TEST(every_kernel_computes_the_defined_chain), TEST(products_together_and_split_over_k),

@@ -33,7 +33,7 @@ static const Shape shapes[] = {
     [TINA_KERNEL_AVX512] = {16, 48, 8},
 };
 
-static int kernel_in_use = -1;
+static int kernel_in_use = -1, blocking_in_use = -1; /* blocking: the kernel's own (-1) or another's (tests) */
 
 static TinaKernel best_kernel(void) {
     TinaKernel best = TINA_KERNEL_GENERIC;
@@ -44,9 +44,11 @@ static TinaKernel best_kernel(void) {
 
 bool tina_gemm_use(TinaKernel kernel) {
     if (kernel > best_kernel()) return false;
-    kernel_in_use = (int)kernel;
+    kernel_in_use = (int)kernel, blocking_in_use = -1;
     return true;
 }
+
+void tina_gemm_use_blocking(TinaKernel blocking) { kernel_in_use = TINA_KERNEL_GENERIC, blocking_in_use = (int)blocking; }
 
 static const char *const kernel_names[] = {"generic", "avx2", "avx512"};
 
@@ -77,7 +79,10 @@ TinaKernel tina_gemm_kernel(void) {
 
 const char *tina_gemm_kernel_name(void) { return kernel_names[tina_gemm_kernel()]; }
 
-static Shape shape(void) { return shapes[tina_gemm_kernel()]; }
+static Shape shape(void) {
+    TinaKernel kernel = tina_gemm_kernel();
+    return shapes[blocking_in_use >= 0 ? blocking_in_use : (int)kernel];
+}
 
 static int round_up(int n, int to) { return (n + to - 1) / to * to; }
 

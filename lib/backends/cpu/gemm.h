@@ -52,6 +52,10 @@ const char *tina_gemm_kernel_name(void);
 /* Runs kernel from now on, if the processor has it (else false): for tests, before anything is packed. */
 bool tina_gemm_use(TinaKernel kernel);
 
+/* Runs the generic kernel with another kernel's blocking (its strips, panels and vector width) from now on: for tests,
+ * so that the blocking of a kernel this processor lacks is checked here too; tina_gemm_use ends it. */
+void tina_gemm_use_blocking(TinaKernel blocking);
+
 /* A weight w (N, K) as the B = w^T of products, laid out for this process's kernel: p needs
  * tina_gemm_packed_floats(N, K) floats. add: p += w's layout (a merged adapter's delta). */
 size_t tina_gemm_packed_floats(int N, int K);
