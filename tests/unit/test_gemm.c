@@ -171,7 +171,8 @@ static void products_together_and_split_over_k(void) {
  * every output written once, with the bits of the product run alone. */
 static void unequal_products_once(void) {
     enum { P = 6 };
-    const int M[P] = {300, 300, 0, 300, 7, 1030}, N[P] = {512, 128, 64, 128, 900, 200}, K[P] = {64, 64, 64, 0, 33, 1000};
+    const int M[P] = {300, 300, 0, 300, 7, 1030}, N[P] = {512, 128, 64, 128, 900, 200};
+    const int K[P] = {64, 64, 64, 0, 33, 1000};
     const bool b_trans[P] = {false, false, false, false, false, true};
     TinaProduct g[P];
     float *a[P], *b[P], *together[P], *alone[P];

@@ -48,7 +48,9 @@ bool tina_gemm_use(TinaKernel kernel) {
     return true;
 }
 
-void tina_gemm_use_blocking(TinaKernel blocking) { kernel_in_use = TINA_KERNEL_GENERIC, blocking_in_use = (int)blocking; }
+void tina_gemm_use_blocking(TinaKernel blocking) {
+    kernel_in_use = TINA_KERNEL_GENERIC, blocking_in_use = (int)blocking;
+}
 
 static const char *const kernel_names[] = {"generic", "avx2", "avx512"};
 
