@@ -112,7 +112,13 @@ static int columns_of(const TinaProduct *g, const Shape *sh, int s) {
     return left < width ? left : width;
 }
 
-size_t tina_gemm_packed_floats(int N, int K) { return (size_t)round_up(N, shape().vw) * (size_t)K; }
+/* the floats of a weight (N, K) laid out as B in sh's strips */
+static size_t packed_floats(const Shape *sh, int N, int K) { return (size_t)round_up(N, sh->vw) * (size_t)K; }
+
+size_t tina_gemm_packed_floats(int N, int K) {
+    Shape sh = shape();
+    return packed_floats(&sh, N, K);
+}
 
 void tina_gemm_pack(float *p, const float *w, int N, int K, bool add) {
     Shape sh = shape();
@@ -496,7 +502,7 @@ static bool packs_together(const TinaProduct *g, const Shape *sh, int threads) {
 static size_t together_floats(const TinaProduct *p, int n, const Shape *sh, int threads) {
     size_t floats = 0;
     for (int i = 0; i < n; i++)
-        if (packs_together(&p[i], sh, threads)) floats += (size_t)round_up(p[i].N, sh->vw) * (size_t)p[i].K;
+        if (packs_together(&p[i], sh, threads)) floats += packed_floats(sh, p[i].N, p[i].K);
     return floats;
 }
 
@@ -506,7 +512,7 @@ static void point_at_together(TinaProduct *q, const TinaProduct *p, int n, const
         q[i] = p[i];
         if (!packs_together(&p[i], sh, threads)) continue;
         q[i].packed = into;
-        into += (size_t)round_up(p[i].N, sh->vw) * (size_t)p[i].K;
+        into += packed_floats(sh, p[i].N, p[i].K);
     }
 }
 
