@@ -182,7 +182,8 @@ static Options parse_options(int argc, char **argv) {
     /* --as writes log-probs: under a new name, or one of the two fields that hold them, never another record field */
     bool taken = !*o.as_field;
     for (int i = 0; i < TINA_FIELD_COUNT; i++)
-        taken |= strcmp(o.as_field, tina_fields[i].name) == 0 && i != TINA_FIELD_LOGPROBS && i != TINA_FIELD_REF_LOGPROBS;
+        taken |= strcmp(o.as_field, tina_field_names[i]) == 0 && i != TINA_FIELD_LOGPROBS &&
+                 i != TINA_FIELD_REF_LOGPROBS;
     if (taken) cli_usage_error("--as '%s': a rollout's own field (expected a new name, such as ref_logprobs)", o.as_field);
     if (!o.forced && (o.no_adapter || strcmp(o.as_field, "logprobs") != 0))
         cli_usage_error("--no-adapter and --as go with --forced");

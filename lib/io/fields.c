@@ -1,7 +1,7 @@
 #include "io/fields.h"
 
-const TinaFieldInfo tina_fields[TINA_FIELD_COUNT] = {
-#define TINA_FIELD_INFO(name, key, stage, holds) {key, TINA_STAGE_##stage, holds},
-    TINA_RECORD_FIELDS(TINA_FIELD_INFO)
-#undef TINA_FIELD_INFO
+const char *const tina_field_names[TINA_FIELD_COUNT] = {
+#define TINA_FIELD_NAME(name, key, stage, holds) key,
+    TINA_RECORD_FIELDS(TINA_FIELD_NAME)
+#undef TINA_FIELD_NAME
 };

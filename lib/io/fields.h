@@ -6,9 +6,8 @@
 #ifndef TINA_FIELDS_H
 #define TINA_FIELDS_H
 
-typedef enum { TINA_STAGE_DATA, TINA_STAGE_SAMPLE, TINA_STAGE_REWARD, TINA_STAGE_ADVANTAGE } TinaStage;
-
-/* X(NAME, "name", stage, what it holds) */
+/* X(NAME, "name", stage, what it holds). Code reads only NAME and "name": the stage and what it holds document the
+ * field, and tests/cli/man.sh checks the stages against tina(7). */
 #define TINA_RECORD_FIELDS(X)                                                                                          \
     X(ID, "id", DATA, "a unique string naming the problem")                                                            \
     X(PROBLEM, "problem", DATA, "the problem text")                                                                    \
@@ -43,15 +42,9 @@ enum {
     TINA_FIELD_COUNT
 };
 
-typedef struct {
-    const char *name;
-    TinaStage stage;
-    const char *holds;
-} TinaFieldInfo;
-
-extern const TinaFieldInfo tina_fields[TINA_FIELD_COUNT];
+extern const char *const tina_field_names[TINA_FIELD_COUNT];
 
 /* a field's name in records, e.g. TINA_FIELD(COMPLETION_TOKENS) is "completion_tokens" */
-#define TINA_FIELD(field) (tina_fields[TINA_FIELD_##field].name)
+#define TINA_FIELD(field) (tina_field_names[TINA_FIELD_##field])
 
 #endif
