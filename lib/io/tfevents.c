@@ -2,7 +2,8 @@
 
 #include <string.h>
 
-uint32_t tina_crc32c(const void *data, size_t len) {
+/* CRC-32C (Castagnoli) of data, as TFRecord frames use it before masking */
+static uint32_t crc32c(const void *data, size_t len) {
     static uint32_t table[256];
     if (!table[1]) /* reflected polynomial 0x1EDC6F41 (filled once: a race would write the same values) */
         for (uint32_t i = 0; i < 256; i++) {
@@ -56,9 +57,9 @@ static TinaStatus event_head(TinaBuf *event, double wall_time, int64_t step, Tin
 /* a TFRecord frame of data */
 static TinaStatus frame(TinaBuf *out, const TinaBuf *data, TinaError *err) {
     TinaStatus status = little_endian(out, data->len, 8, err); /* then its checksum, of the 8 bytes just written */
-    if (!status) status = little_endian(out, masked(tina_crc32c(out->data + out->len - 8, 8)), 4, err);
+    if (!status) status = little_endian(out, masked(crc32c(out->data + out->len - 8, 8)), 4, err);
     if (!status) status = tina_buf_append(out, data->data, data->len, err);
-    return status ? status : little_endian(out, masked(tina_crc32c(data->data, data->len)), 4, err);
+    return status ? status : little_endian(out, masked(crc32c(data->data, data->len)), 4, err);
 }
 
 TinaStatus tina_tfevents_start(TinaBuf *out, double wall_time, TinaError *err) {

@@ -17,7 +17,4 @@ TinaStatus tina_tfevents_start(TinaBuf *out, double wall_time, TinaError *err);
 TinaStatus tina_tfevents_scalars(TinaBuf *out, double wall_time, int64_t step, const char *const *tags,
                                  const float *values, int n, TinaError *err);
 
-/* CRC-32C (Castagnoli) of data, as TFRecord frames use it before masking */
-uint32_t tina_crc32c(const void *data, size_t len);
-
 #endif
