@@ -5,20 +5,15 @@
 #include <string.h>
 #include <utf8proc.h>
 
-static bool form_named(const char *type, TinaNormalization *form) {
-    static const char *const names[] = {"NFC", "NFD", "NFKC", "NFKD"};
-    static const TinaNormalization forms[] = {TINA_NFC, TINA_NFD, TINA_NFKC, TINA_NFKD};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(type, names[i]) == 0) return *form = forms[i], true;
-    return false;
-}
-
 TinaStatus tina_normalizer_load(const cJSON *node, TinaNormalization *form, TinaError *err) {
+    static const char *const names[] = {[TINA_NFC] = "NFC", [TINA_NFD] = "NFD", [TINA_NFKC] = "NFKC",
+                                        [TINA_NFKD] = "NFKD"};
     *form = TINA_NORMALIZE_NONE;
     if (!node || cJSON_IsNull(node)) return TINA_OK;
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(node, "type");
     if (!cJSON_IsString(type)) return tina_error(err, TINA_ERR_INPUT, "normalizer has no \"type\"");
-    if (form_named(type->valuestring, form)) return TINA_OK;
+    for (TinaNormalization named = TINA_NFC; named <= TINA_NFKD; named++)
+        if (strcmp(type->valuestring, names[named]) == 0) return *form = named, TINA_OK;
     if (strcmp(type->valuestring, "Sequence") == 0) {
         const cJSON *steps = cJSON_GetObjectItemCaseSensitive(node, "normalizers");
         int n = cJSON_GetArraySize(steps);
