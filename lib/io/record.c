@@ -12,6 +12,11 @@
  * accepted, the splicer can walk. */
 static bool is_space(char c) { return c >= 1 && c <= 32; }
 
+static const char *skip_space(const char *p, const char *end) {
+    while (p < end && is_space(*p)) p++;
+    return p;
+}
+
 /* The first number of a tree beyond double's range (strtod reads 1e400 as infinity), or NULL; *key is the name of
  * the field it is in (NULL when it is an array's item or the root). cJSON nests at most CJSON_NESTING_LIMIT deep. */
 static const cJSON *out_of_range(const cJSON *item, const char **key) {
@@ -56,17 +61,14 @@ TinaStatus tina_record_parse(const char *line, size_t len, cJSON **record, TinaE
         return tina_error(err, TINA_ERR_INPUT, "not valid JSON (at byte %zu; expected one JSON object per line)",
                           at + 1);
     }
-    const char *rest = end;
-    while (rest < line + len && is_space(*rest)) rest++;
-    if (rest < line + len) {
-        cJSON_Delete(*record);
-        *record = NULL;
-        return tina_error(err, TINA_ERR_INPUT, "text after the JSON object (at byte %zu; expected one per line)",
-                          (size_t)(rest - line) + 1);
-    }
-    TinaStatus status = cJSON_IsObject(*record)
-                            ? check_numbers(*record, err)
-                            : tina_error(err, TINA_ERR_INPUT, "not a JSON object (expected one JSON object per line)");
+    const char *rest = skip_space(end, line + len);
+    TinaStatus status;
+    if (rest < line + len)
+        status = tina_error(err, TINA_ERR_INPUT, "text after the JSON object (at byte %zu; expected one per line)",
+                            (size_t)(rest - line) + 1);
+    else if (!cJSON_IsObject(*record))
+        status = tina_error(err, TINA_ERR_INPUT, "not a JSON object (expected one JSON object per line)");
+    else status = check_numbers(*record, err);
     if (status) {
         cJSON_Delete(*record);
         *record = NULL;
@@ -252,11 +254,6 @@ TinaStatus tina_record_format_ids(TinaBuf *out, const int32_t *ids, size_t n, Ti
 }
 
 /* ---- splicing: a scanner over text that cJSON has already accepted as one JSON object -------------------- */
-
-static const char *skip_space(const char *p, const char *end) {
-    while (p < end && is_space(*p)) p++;
-    return p;
-}
 
 /* p is at a '"'; returns the position after the closing quote. */
 static const char *skip_string(const char *p, const char *end) {
