@@ -388,15 +388,20 @@ static void free_writer(TinaWriter *w) {
     free(w);
 }
 
-/* Opens a temporary file beside path: ".NAME.tmp-XXXXXX" in the same folder, so rename() is atomic. */
+/* The template for mkstemp or mkdtemp of a temporary name beside path[0..len): ".NAME.tmp-XXXXXX" in the same
+ * folder, so that rename() is atomic. NULL when out of memory. */
+static char *temporary_name(const char *path, size_t len) {
+    size_t name = len;
+    while (name && path[name - 1] != '/') name--;
+    char *temp = malloc(len + 16);
+    if (temp) snprintf(temp, len + 16, "%.*s.%.*s.tmp-XXXXXX", (int)name, path, (int)(len - name), path + name);
+    return temp;
+}
+
 static TinaStatus open_temporary(TinaWriter *w, const char *path, TinaError *err) {
-    const char *slash = strrchr(path, '/');
-    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
-    size_t size = strlen(path) + 16;
     w->target = strdup(path);
-    w->temp = malloc(size);
+    w->temp = temporary_name(path, strlen(path));
     if (!w->target || !w->temp) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (writer)");
-    snprintf(w->temp, size, "%.*s.%s.tmp-XXXXXX", (int)dir_len, path, path + dir_len);
     w->fd = mkstemp(w->temp);
     if (w->fd < 0) {
         free(w->temp);
@@ -542,23 +547,16 @@ TinaStatus tina_folder_open(TinaFolder *f, const char *dir, TinaError *err) {
     }
     size_t len = strlen(dir);
     while (len > 1 && dir[len - 1] == '/') len--;
-    size_t name = len;
-    while (name && dir[name - 1] != '/') name--;
-    size_t size = len + 16;
-    f->temp = malloc(size);
-    if (!f->temp) {
-        tina_folder_abort(f);
-        return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    char *temp = temporary_name(dir, len);
+    if (temp && mkdtemp(temp)) {
+        f->temp = temp;
+        return TINA_OK;
     }
-    snprintf(f->temp, size, "%.*s.%.*s.tmp-XXXXXX", (int)name, dir, (int)(len - name), dir + name);
-    if (!mkdtemp(f->temp)) {
-        free(f->temp);
-        f->temp = NULL;
-        TinaStatus status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot create a folder beside it", dir);
-        tina_folder_abort(f);
-        return status;
-    }
-    return TINA_OK;
+    TinaStatus status = temp ? tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot create a folder beside it", dir)
+                             : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    free(temp); /* not f's: tina_folder_abort would remove a folder that was never made */
+    tina_folder_abort(f);
+    return status;
 }
 
 const char *tina_folder_path(const TinaFolder *f) { return f->temp ? f->temp : f->dir; }
@@ -568,16 +566,15 @@ TinaStatus tina_folder_commit(TinaFolder *f, TinaError *err) {
     if (f->temp) {
         struct stat st;
         if (stat(f->dir, &st) == 0 && S_ISDIR(st.st_mode) && !holds_files(f->dir)) rmdir(f->dir); /* empty: ours */
-        if (rename(f->temp, f->dir) != 0) {
+        if (rename(f->temp, f->dir) != 0)
             status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot rename %s into place", f->dir, f->temp);
-            tina_folder_abort(f);
-            return status;
+        else {
+            sync_folder(f->dir);
+            free(f->temp);
+            f->temp = NULL; /* it is the folder now: not for tina_folder_abort to remove */
         }
-        sync_folder(f->dir);
     }
-    free(f->temp);
-    free(f->dir);
-    *f = (TinaFolder){0};
+    tina_folder_abort(f);
     return status;
 }
 
