@@ -126,16 +126,6 @@ static TinaStatus check_decoder(const cJSON *decoder, TinaError *err) {
                       cJSON_IsString(type) ? type->valuestring : cJSON_IsNull(decoder) || !decoder ? "none" : "?");
 }
 
-/* Sizes the per-id tables for ids below vocab_size. */
-static TinaStatus size_tables(TinaTokenizer *t, int32_t vocab_size, TinaError *err) {
-    t->vocab_size = vocab_size;
-    t->flags = calloc((size_t)vocab_size, 1);
-    t->decoded_offset = calloc((size_t)vocab_size + 1, sizeof *t->decoded_offset);
-    if (!t->flags || !t->decoded_offset)
-        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (tables for %d tokens)", vocab_size);
-    return TINA_OK;
-}
-
 /* Decoded bytes are collected as (id, bytes) in load order, then laid out by id. */
 typedef struct {
     int32_t id;
@@ -340,8 +330,9 @@ static TinaStatus load_config(TinaTokenizer *t, const char *folder, TinaError *e
     return status ? tina_error_in(err, path) : TINA_OK;
 }
 
-/* Lays out the decoded bytes of every id: vocabulary tokens as their bytes; added tokens as tokenizers' ByteLevel
- * decoder treats them (through the alphabet when every character is in it, else their UTF-8 as it is). */
+/* Sizes the per-id tables (ids run up to the largest of the vocabulary and the added tokens) and lays out the
+ * decoded bytes of every id: vocabulary tokens as their bytes; added tokens as tokenizers' ByteLevel decoder treats
+ * them (through the alphabet when every character is in it, else their UTF-8 as it is). */
 static TinaStatus build_decoding(TinaTokenizer *t, TinaBuf *staging, Staged *staged, int n_staged, TinaError *err) {
     for (int i = 0; i < t->n_added; i++) {
         const AddedToken *a = &t->added[i];
@@ -353,6 +344,14 @@ static TinaStatus build_decoding(TinaTokenizer *t, TinaBuf *staging, Staged *sta
         }
         staged[n_staged++] = (Staged){a->id, offset, staging->len - offset};
     }
+    int32_t max_id = -1;
+    for (int i = 0; i < n_staged; i++) max_id = staged[i].id > max_id ? staged[i].id : max_id;
+    if (max_id < 0) return tina_error(err, TINA_ERR_INPUT, "the vocabulary is empty");
+    t->vocab_size = max_id + 1;
+    t->flags = calloc((size_t)t->vocab_size, 1);
+    t->decoded_offset = calloc((size_t)t->vocab_size + 1, sizeof *t->decoded_offset);
+    if (!t->flags || !t->decoded_offset)
+        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (tables for %d tokens)", t->vocab_size);
     /* Later entries win (added tokens over the vocabulary): keep the last staged entry of each id. */
     int *last = malloc((size_t)t->vocab_size * sizeof *last);
     if (!last) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (decoding table)");
@@ -409,13 +408,6 @@ static TinaStatus load_json(TinaTokenizer *t, const cJSON *root, TinaError *err)
     status = load_added(t, added, err);
     if (!status) status = load_vocab(t, vocab, &staging, staged, &n_staged, err);
     if (!status) status = load_merges(t, cJSON_GetObjectItemCaseSensitive(model, "merges"), err);
-    if (!status) {
-        int32_t max_id = -1;
-        for (int i = 0; i < n_staged; i++) max_id = staged[i].id > max_id ? staged[i].id : max_id;
-        for (int i = 0; i < t->n_added; i++) max_id = t->added[i].id > max_id ? t->added[i].id : max_id;
-        if (max_id < 0) status = tina_error(err, TINA_ERR_INPUT, "the vocabulary is empty");
-        else status = size_tables(t, max_id + 1, err);
-    }
     if (!status) status = build_decoding(t, &staging, staged, n_staged, err);
     free(staged);
     tina_buf_free(&staging);
