@@ -164,15 +164,13 @@ static TinaStatus parse_file(TinaSafetensors *st, MappedFile *file, TinaError *e
     cJSON *entry;
     cJSON_ArrayForEach(entry, root) {
         if (strcmp(entry->string, "__metadata__") == 0) {
+            bool strings = cJSON_IsObject(entry);
             const cJSON *value;
-            cJSON_ArrayForEach(value, entry) if (!cJSON_IsString(value)) status = TINA_ERR_INPUT;
-            if (status || !cJSON_IsObject(entry)) {
-                status = tina_error(err, TINA_ERR_INPUT, "__metadata__ must map strings to strings");
-                break;
-            }
-            continue;
+            cJSON_ArrayForEach(value, entry) strings = strings && cJSON_IsString(value);
+            if (!strings) status = tina_error(err, TINA_ERR_INPUT, "__metadata__ must map strings to strings");
+        } else {
+            status = add_tensor(st, file, entry, data, data_size, err);
         }
-        status = add_tensor(st, file, entry, data, data_size, err);
         if (status) break;
     }
     if (!status) status = check_tiling(st, first, data, data_size, err);
@@ -255,21 +253,17 @@ TinaStatus tina_safetensors_open(const char *path, TinaSafetensors **out, TinaEr
     TinaStatus status = tina_strmap_new(&st->by_name, err);
     struct stat s;
     char found[4096];
-    if (!status && stat(path, &s) == 0 && S_ISDIR(s.st_mode)) {
+    const char *file = path;
+    if (!status && stat(path, &s) == 0 && S_ISDIR(s.st_mode)) { /* the folder's index, else its model.safetensors */
+        file = found;
         snprintf(found, sizeof found, "%s/model.safetensors.index.json", path);
-        if (stat(found, &s) == 0) status = open_index(st, found, err);
-        else {
-            snprintf(found, sizeof found, "%s/model.safetensors", path);
-            if (stat(found, &s) != 0)
-                status = tina_error(err, TINA_ERR_INPUT, "%s: no model.safetensors or model.safetensors.index.json",
-                                    path);
-            else status = map_file(st, found, err);
-        }
-    } else if (!status) {
-        size_t n = strlen(path);
-        bool index = n >= 11 && strcmp(path + n - 11, ".index.json") == 0;
-        status = index ? open_index(st, path, err) : map_file(st, path, err);
+        if (stat(found, &s) != 0) snprintf(found, sizeof found, "%s/model.safetensors", path);
+        if (stat(found, &s) != 0)
+            status = tina_error(err, TINA_ERR_INPUT, "%s: no model.safetensors or model.safetensors.index.json", path);
     }
+    size_t n = strlen(file);
+    bool index = n >= 11 && strcmp(file + n - 11, ".index.json") == 0;
+    if (!status) status = index ? open_index(st, file, err) : map_file(st, file, err);
     if (status) {
         tina_safetensors_close(st);
         return status;
