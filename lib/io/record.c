@@ -182,6 +182,9 @@ void tina_record_format_number(double value, char text[32]) {
 }
 
 TinaStatus tina_record_format_string(TinaBuf *out, const char *text, size_t len, TinaError *err) {
+    /* JSON's short escapes, and U+FFFD for NUL: a reader's C string would end at a "\u0000" */
+    static const char *const replacements[0x80] = {['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n", ['\t'] = "\\t",
+                                                   ['\r'] = "\\r", [0] = TINA_UTF8_REPLACEMENT};
     TinaStatus status = tina_buf_reserve(out, len + 2, err);
     if (!status) status = tina_buf_append(out, "\"", 1, err);
     size_t plain = 0; /* text[plain..i) needs no escaping and is not yet appended */
@@ -190,12 +193,7 @@ TinaStatus tina_record_format_string(TinaBuf *out, const char *text, size_t len,
         char escaped[8];
         const char *replacement = NULL;
         size_t skip = 1;
-        if (c == '"') replacement = "\\\"";
-        else if (c == '\\') replacement = "\\\\";
-        else if (c == '\n') replacement = "\\n";
-        else if (c == '\t') replacement = "\\t";
-        else if (c == '\r') replacement = "\\r";
-        else if (c == 0) replacement = TINA_UTF8_REPLACEMENT; /* a reader's C string would end at a "\u0000" */
+        if (c < 0x80 && replacements[c]) replacement = replacements[c];
         else if (c < 0x20) {
             snprintf(escaped, sizeof escaped, "\\u%04x", c);
             replacement = escaped;
@@ -204,14 +202,12 @@ TinaStatus tina_record_format_string(TinaBuf *out, const char *text, size_t len,
             skip = tina_utf8_next(text + i, len - i, &cp);
             if (cp == TINA_UTF8_BAD) replacement = TINA_UTF8_REPLACEMENT;
         }
-        if (!replacement) {
-            i += skip;
-            continue;
+        if (replacement) {
+            status = tina_buf_append(out, text + plain, i - plain, err);
+            if (!status) status = tina_buf_append_str(out, replacement, err);
+            plain = i + skip;
         }
-        status = tina_buf_append(out, text + plain, i - plain, err);
-        if (!status) status = tina_buf_append_str(out, replacement, err);
         i += skip;
-        plain = i;
     }
     if (!status) status = tina_buf_append(out, text + plain, len - plain, err);
     return status ? status : tina_buf_append(out, "\"", 1, err);
