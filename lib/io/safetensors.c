@@ -264,12 +264,9 @@ TinaStatus tina_safetensors_open(const char *path, TinaSafetensors **out, TinaEr
     size_t n = strlen(file);
     bool index = n >= 11 && strcmp(file + n - 11, ".index.json") == 0;
     if (!status) status = index ? open_index(st, file, err) : map_file(st, file, err);
-    if (status) {
-        tina_safetensors_close(st);
-        return status;
-    }
-    *out = st;
-    return TINA_OK;
+    if (status) tina_safetensors_close(st);
+    else *out = st;
+    return status;
 }
 
 void tina_safetensors_close(TinaSafetensors *st) {
@@ -440,9 +437,7 @@ TinaStatus tina_safetensors_write(const char *path, const TinaTensorOut *tensors
         }
     }
     tina_buf_free(&header);
-    if (status) {
-        tina_writer_abort(w);
-        return status;
-    }
-    return tina_writer_commit(w, err);
+    if (!status) return tina_writer_commit(w, err);
+    tina_writer_abort(w);
+    return status;
 }

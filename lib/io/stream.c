@@ -454,12 +454,9 @@ TinaStatus tina_writer_open(TinaWriter **writer, const char *path, TinaError *er
             ZSTD_CCtx_setParameter(w->zstd, ZSTD_c_checksumFlag, 1);
         }
     }
-    if (status) {
-        free_writer(w);
-        return status;
-    }
-    *writer = w;
-    return TINA_OK;
+    if (status) free_writer(w);
+    else *writer = w;
+    return status;
 }
 
 TinaStatus tina_writer_write(TinaWriter *w, const void *data, size_t len, TinaError *err) {

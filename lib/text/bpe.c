@@ -41,12 +41,9 @@ TinaStatus tina_bpe_new(TinaBpe **bpe, TinaError *err) {
     TinaStatus status = tina_strmap_new(&b->vocab, err);
     if (!status) status = tina_strmap_new(&b->merges, err);
     if (!status) status = tina_strmap_new(&b->cache, err);
-    if (status) {
-        tina_bpe_free(b);
-        return status;
-    }
-    *bpe = b;
-    return TINA_OK;
+    if (status) tina_bpe_free(b);
+    else *bpe = b;
+    return status;
 }
 
 void tina_bpe_free(TinaBpe *b) {

@@ -143,12 +143,9 @@ TinaStatus tina_pretokenizer_load(const cJSON *node, TinaPretokenizer **pretoken
     TinaPretokenizer *t = calloc(1, sizeof *t);
     if (!t) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (pre-tokenizer)");
     TinaStatus status = load_node(t, node, byte_level, err);
-    if (status) {
-        tina_pretokenizer_free(t);
-        return status;
-    }
-    *pretokenizer = t;
-    return TINA_OK;
+    if (status) tina_pretokenizer_free(t);
+    else *pretokenizer = t;
+    return status;
 }
 
 /* Splits text[span] by one step, appending the resulting spans (offsets into text) to out. */

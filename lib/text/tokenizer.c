@@ -441,12 +441,9 @@ TinaStatus tina_tokenizer_load(const char *path, TinaTokenizer **tokenizer, Tina
     }
     cJSON_Delete(root);
     if (!status && folder) status = load_config(t, folder, err);
-    if (status) {
-        tina_tokenizer_free(t);
-        return status;
-    }
-    *tokenizer = t;
-    return TINA_OK;
+    if (status) tina_tokenizer_free(t);
+    else *tokenizer = t;
+    return status;
 }
 
 void tina_tokenizer_free(TinaTokenizer *t) {
