@@ -178,12 +178,6 @@ static TinaStatus take_line(TinaReader *r, size_t end, const char **line, size_t
     return TINA_OK;
 }
 
-/* The first line of an input may start with a UTF-8 byte order mark (editors on Windows write one): it is not part
- * of the line. */
-static void skip_byte_order_mark(const TinaReader *r, const char **line, size_t *len) {
-    if (r->line_number == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0) *line += 3, *len -= 3;
-}
-
 static bool blank(const char *line, size_t len) {
     for (size_t i = 0; i < len; i++)
         if (line[i] != ' ' && line[i] != '\t') return false;
@@ -225,7 +219,8 @@ TinaStatus tina_reader_next(TinaReader *r, const char **line, size_t *len, TinaE
         r->text_pos = newline ? end + 1 : end;
         r->line_number++;
         r->partial.len = 0; /* the line's data stays valid until the next call */
-        skip_byte_order_mark(r, line, len);
+        /* the first line may start with a UTF-8 byte order mark (editors on Windows write one): not part of it */
+        if (r->line_number == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0) *line += 3, *len -= 3;
         if (!blank(*line, *len)) return TINA_OK;
     }
 }
@@ -416,27 +411,26 @@ static TinaStatus open_temporary(TinaWriter *w, const char *path, TinaError *err
 TinaStatus tina_writer_open(TinaWriter **writer, const char *path, TinaError *err) {
     *writer = NULL;
     TinaWriter *w = calloc(1, sizeof *w);
-    if (!w) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (writer)");
-    w->fd = -1;
-    w->buf = malloc(CHUNK);
-    if (!w->buf) {
-        free_writer(w);
+    if (w) w->buf = malloc(CHUNK);
+    if (!w || !w->buf) {
+        free(w);
         return tina_error(err, TINA_ERR_RUNTIME, "out of memory (writer)");
     }
-    TinaStatus status = TINA_OK;
+    w->fd = -1;
+    bool to_stdout = !path || strcmp(path, "-") == 0;
+    w->name = to_stdout ? "<stdout>" : path;
     struct stat st;
-    if (!path || strcmp(path, "-") == 0) {
-        w->name = "<stdout>";
+    bool exists = !to_stdout && stat(path, &st) == 0;
+    TinaStatus status = TINA_OK;
+    if (to_stdout) {
         w->fd = 1;
-    } else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    } else if (exists && S_ISDIR(st.st_mode)) {
         status = tina_error(err, TINA_ERR_INPUT, "%s: is a directory (expected an output file name)", path);
-    } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        w->name = path;
+    } else if (exists && !S_ISREG(st.st_mode)) {
         w->fd = open(path, O_WRONLY | O_CLOEXEC);
         if (w->fd < 0) status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot open for writing", path);
     } else {
-        w->name = path;
-        if (stat(path, &st) == 0) {
+        if (exists) {
             w->mode = st.st_mode & 07777; /* a rewritten file keeps its permissions */
         } else {
             mode_t mask = umask(0);
@@ -445,7 +439,7 @@ TinaStatus tina_writer_open(TinaWriter **writer, const char *path, TinaError *er
         }
         status = open_temporary(w, path, err);
     }
-    if (!status && ends_with(path ? path : "", ".zst") && w->fd != 1) {
+    if (!status && w->fd != 1 && ends_with(path, ".zst")) {
         w->zstd = ZSTD_createCCtx();
         w->packed = malloc(CHUNK);
         if (!w->zstd || !w->packed) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory (zstd encoder)");
