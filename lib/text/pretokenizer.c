@@ -72,14 +72,13 @@ static TinaStatus add_step(TinaPretokenizer *t, const char *pattern, bool litera
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* where JIT is unavailable pcre2_match interprets: same result */
     Step *steps = realloc(t->steps, (size_t)(t->n_steps + 1) * sizeof *steps);
+    if (steps) t->steps = steps;
     pcre2_match_data *match = pcre2_match_data_create_from_pattern(re, NULL);
     if (!steps || !match) {
-        if (steps) t->steps = steps;
         pcre2_code_free(re);
         pcre2_match_data_free(match);
         return tina_error(err, TINA_ERR_RUNTIME, "out of memory (pre-tokenizer)");
     }
-    t->steps = steps;
     t->steps[t->n_steps++] = (Step){re, match, behavior};
     return TINA_OK;
 }
