@@ -301,7 +301,6 @@ static TinaStatus load_post_processor(TinaTokenizer *t, const cJSON *node, TinaE
 /* tokenizer_config.json writes a special token as "text" or {"content": "text", ...}. */
 static TinaStatus load_special(TinaTokenizer *t, const cJSON *config, const char *field, int slot,
                                TinaSpecialToken *special, TinaError *err) {
-    *special = (TinaSpecialToken){NULL, -1};
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(config, field);
     if (cJSON_IsObject(item)) item = cJSON_GetObjectItemCaseSensitive(item, "content");
     if (!cJSON_IsString(item)) return TINA_OK;
@@ -431,6 +430,8 @@ TinaStatus tina_tokenizer_load(const char *path, TinaTokenizer **tokenizer, Tina
     }
     TinaTokenizer *t = calloc(1, sizeof *t);
     if (!t) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (tokenizer)");
+    TinaSpecialToken none = {NULL, -1}; /* until a tokenizer_config.json names one */
+    t->specials = (TinaSpecialTokens){none, none, none};
     TinaStatus status = tina_bpe_new(&t->bpe, err);
     if (!status) status = tina_strmap_new(&t->added_ids, err);
     cJSON *root = NULL;

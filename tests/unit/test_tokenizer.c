@@ -208,6 +208,23 @@ static void a_byte_without_a_token_is_left_out(void) {
     tina_tokenizer_free(t);
 }
 
+/* Without tokenizer_config.json (a tokenizer.json named as a file) no token is bos, eos or pad: an id of 0 there
+ * would make tina-sample stop at token 0 of a model with no generation_config.json. */
+static void a_tokenizer_without_its_config_has_no_special_tokens(void) {
+    char file[256];
+    snprintf(file, sizeof file, "%s/tokenizer.json", TINY);
+    TinaTokenizer *t = load(file);
+    if (!t) return;
+    const TinaSpecialTokens *special = tina_tokenizer_special_tokens(t);
+    CHECK(special->bos.id == -1 && special->eos.id == -1 && special->pad.id == -1);
+    CHECK(!special->bos.text && !special->eos.text && !special->pad.text);
+    tina_tokenizer_free(t);
+    t = load(TINY); /* the same tokenizer with its config names them */
+    if (!t) return;
+    CHECK(tina_tokenizer_special_tokens(t)->eos.id >= 0);
+    tina_tokenizer_free(t);
+}
+
 static void decoding_skips_special_tokens_on_request_and_refuses_unknown_ids(void) {
     TinaTokenizer *t = load(DISTILL);
     if (!t) return;
@@ -376,6 +393,7 @@ RUN_TESTS("test_tokenizer", TEST(encodes_the_known_ids_of_the_distill),
           TEST(matches_tokenizers_on_the_corpus_with_the_distill),
           TEST(matches_tokenizers_on_the_corpus_with_the_tiny_tokenizer),
           TEST(matches_tokenizers_with_a_digits_pre_tokenizer), TEST(a_byte_without_a_token_is_left_out),
+          TEST(a_tokenizer_without_its_config_has_no_special_tokens),
           TEST(decoding_skips_special_tokens_on_request_and_refuses_unknown_ids),
           TEST(streaming_decode_holds_split_characters_until_complete),
           TEST(the_split_regex_reads_white_space_as_tokenizers_does),
