@@ -339,8 +339,7 @@ static MathNode *parse_argument(Parser *p, bool braces_required) {
 /* \text{..}: one lower-case name of its characters without spaces, parentheses and backslashes ("no solution"
  * -> "nosolution", "(A)" -> "a", "-125" -> "-125": a name, which equals the number only by its printed form),
  * nothing if it is empty. */
-static MathNode *parse_text(Parser *p, bool *empty) {
-    *empty = false;
+static MathNode *parse_text(Parser *p) {
     if (!is_char(p, '{')) return NULL;
     const char *start = p->s, *q = start;
     int depth = 1;
@@ -361,11 +360,7 @@ static MathNode *parse_text(Parser *p, bool *empty) {
     name[n] = 0;
     p->s = q;
     next(p);
-    if (!n) {
-        *empty = true;
-        return NULL;
-    }
-    return symbol(p, name);
+    return n ? symbol(p, name) : NULL;
 }
 
 static const char *const functions[] = {"sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos", "arctan",
@@ -536,8 +531,7 @@ static MathNode *parse_command(Parser *p) {
         return binary(p, MATH_POW, radicand, binary(p, MATH_DIV, integer(p, 1), degree));
     }
     if (strcmp(name, "text") == 0 || strcmp(name, "mbox") == 0 || strcmp(name, "operatorname") == 0) {
-        bool empty;
-        MathNode *text = parse_text(p, &empty);
+        MathNode *text = parse_text(p);
         if (text && text->kind == MATH_SYMBOL && (is_function(text->name) || strcmp(text->name, "gcd") == 0 ||
                                                   strcmp(text->name, "lcm") == 0)) {
             char fname[TINA_MATH_MAX_NAME];
