@@ -147,6 +147,17 @@ static bool equal_rounded(MathValue a, MathValue b) {
 
 static const MathNode *strip_percent(const MathNode *n) { return n->kind == MATH_PERCENT ? n->kids[0] : n; }
 
+/* Whether test holds for n or for a node below it. */
+static bool any_node(const MathNode *n, bool (*test)(const MathNode *)) {
+    if (test(n)) return true;
+    for (int i = 0; i < n->n_kids; i++)
+        if (any_node(n->kids[i], test)) return true;
+    return false;
+}
+
+static bool is_float_literal(const MathNode *n) { return n->kind == MATH_NUMBER && n->is_float; }
+static bool contains_float(const MathNode *n) { return any_node(n, is_float_literal); }
+
 static bool is_integer_literal(const MathNode *n) { return n->kind == MATH_NUMBER && !n->is_float && n->den == 1; }
 
 /* What sympy holds as one number: a literal, or a quotient of two integers (\frac{13}{12500} is the Rational
@@ -156,10 +167,7 @@ static bool is_rational_atom(const MathNode *n) {
     if (n->kind == MATH_DIV) return is_integer_literal(n->kids[0]) && is_integer_literal(n->kids[1]);
     return is_integer_literal(n);
 }
-static bool is_float_atom(const MathNode *n) {
-    n = strip_percent(n);
-    return n->kind == MATH_NUMBER && n->is_float;
-}
+static bool is_float_atom(const MathNode *n) { return is_float_literal(strip_percent(n)); }
 static bool is_number_atom(const MathNode *n) {
     n = strip_percent(n);
     return is_rational_atom(n) || is_float_atom(n) || (n->kind == MATH_CONST && strcmp(n->name, "oo") == 0);
@@ -169,13 +177,6 @@ static bool is_integer_atom(const MathNode *n) {
     if (!is_rational_atom(n)) return false;
     MathValue v = tina_math_eval(n, 0);
     return v.ok && v.exact && v.den == 1;
-}
-
-static bool contains_float(const MathNode *n) {
-    if (n->kind == MATH_NUMBER) return n->is_float;
-    for (int i = 0; i < n->n_kids; i++)
-        if (contains_float(n->kids[i])) return true;
-    return false;
 }
 
 /* sympy's Float arithmetic is binary double arithmetic, and an exact number meets a Float rounded to one: with a
@@ -188,30 +189,25 @@ static bool same_double(MathValue a, MathValue b) {
 /* A decimal literal whose value binary floating point does not hold exactly (0.1, 1.04; not 1.75, 2.5). Written
  * as m 10^-j (m integer, to the 15 digits a sympy Float keeps), it is exact when 5^j divides m. */
 static bool inexact_decimal(const MathNode *n) {
-    if (n->kind == MATH_NUMBER && n->is_float) {
-        if (!isfinite(n->real)) return true; /* 1E717 */
-        char text[64];
-        snprintf(text, sizeof text, "%.14e", fabs(n->real)); /* d.dddddddddddddde[+-]XX */
-        long long m = 0;
-        int digits = 0;
-        for (const char *c = text; *c && *c != 'e'; c++)
-            if (*c >= '0' && *c <= '9') m = m * 10 + (*c - '0'), digits++;
-        int j = digits - 1 - atoi(strchr(text, 'e') + 1); /* value = m 10^-j */
-        while (j > 0 && m % 10 == 0) m /= 10, j--;
-        long long five = 1;
-        for (int i = 0; i < j && i < 27; i++) five *= 5;
-        return j > 26 || (j > 0 && m % five != 0);
-    }
-    for (int i = 0; i < n->n_kids; i++)
-        if (inexact_decimal(n->kids[i])) return true;
-    return false;
+    if (!is_float_literal(n)) return false;
+    if (!isfinite(n->real)) return true; /* 1E717 */
+    char text[64];
+    snprintf(text, sizeof text, "%.14e", fabs(n->real)); /* d.dddddddddddddde[+-]XX */
+    long long m = 0;
+    int digits = 0;
+    for (const char *c = text; *c && *c != 'e'; c++)
+        if (*c >= '0' && *c <= '9') m = m * 10 + (*c - '0'), digits++;
+    int j = digits - 1 - atoi(strchr(text, 'e') + 1); /* value = m 10^-j */
+    while (j > 0 && m % 10 == 0) m /= 10, j--;
+    long long five = 1;
+    for (int i = 0; i < j && i < 27; i++) five *= 5;
+    return j > 26 || (j > 0 && m % five != 0);
 }
 
-static bool float_exponent(const MathNode *n) {
-    if (n->kind == MATH_POW && contains_float(n->kids[1])) return true;
-    for (int i = 0; i < n->n_kids; i++)
-        if (float_exponent(n->kids[i])) return true;
-    return false;
+/* What keeps sympy's simplify(a - b) from reaching 0: 0.1x - x/10 is not 0 to it (a decimal at its binary value),
+ * 0.5x - x/2 is; nor does it cancel x^5 against x^{5.0} */
+static bool blocks_simplify(const MathNode *n) {
+    return inexact_decimal(n) || (n->kind == MATH_POW && contains_float(n->kids[1]));
 }
 
 /* Equal as functions of their free symbols: at every one of a few fixed points where either side has a value. */
@@ -255,9 +251,8 @@ static bool values_equal(const MathNode *a, const MathNode *b) {
         }
         return close_values(tina_math_eval(a, 0), tina_math_eval(b, 0), 1e-12);
     }
-    /* simplify(a - b) == 0: 0.1x - x/10 is not 0 to sympy (a decimal at its binary value), 0.5x - x/2 is; nor
-     * does it cancel x^5 against x^{5.0} */
-    if (inexact_decimal(a) || inexact_decimal(b) || float_exponent(a) || float_exponent(b)) return false;
+    /* simplify(a - b) == 0 */
+    if (any_node(a, blocks_simplify) || any_node(b, blocks_simplify)) return false;
     return equal_at_points(a, b);
 }
 
@@ -309,13 +304,9 @@ static int count_symbols(const MathNode *n) {
 
 /* 6:00 reads as 6/0, sympy's zoo, which Math-Verify refuses to compare. */
 static bool divides_by_zero(const MathNode *n) {
-    if (n->kind == MATH_DIV && !tina_math_has_symbols(n->kids[1])) {
-        MathValue d = tina_math_eval(n->kids[1], 0);
-        if (d.ok && d.exact && d.num == 0) return true;
-    }
-    for (int i = 0; i < n->n_kids; i++)
-        if (divides_by_zero(n->kids[i])) return true;
-    return false;
+    if (n->kind != MATH_DIV || tina_math_has_symbols(n->kids[1])) return false;
+    MathValue d = tina_math_eval(n->kids[1], 0);
+    return d.ok && d.exact && d.num == 0;
 }
 
 /* ---- relations ---- */
@@ -565,7 +556,7 @@ static bool expressions_equal(const MathNode *gold, const MathNode *pred) {
     /* sympy compares the solution set of a relation in one variable with a set (as_set); with more variables it
      * cannot, and the relation is compared as it is */
     if (is_relation(gold) && is_set(pred) && count_symbols(gold) == 1) return false;
-    if (structurally_equal(gold, pred)) return !divides_by_zero(gold);
+    if (structurally_equal(gold, pred)) return !any_node(gold, divides_by_zero);
     if (is_relation(gold) && is_relation(pred)) return relations_equal(gold, pred);
     if (is_set(gold) || is_set(pred) || gold->kind == MATH_TUPLE || pred->kind == MATH_TUPLE)
         return sets_equal(gold, pred);
