@@ -768,22 +768,18 @@ static MathNode *parse_expression(Parser *p) {
     if (!enter(p)) return NULL;
     MathNode *terms[64];
     int n = 0;
-    MathNode *pm_left = NULL;
     MathNode *first = parse_term(p);
     if (first) terms[n++] = first;
     while (first && !p->failed) {
-        if (accept_char(p, '+')) {
-            MathNode *t = parse_term(p);
-            if (!t || n == 64) break;
-            terms[n++] = t;
-        } else if (accept_char(p, '-')) {
-            MathNode *t = unary(p, MATH_NEG, parse_term(p));
+        bool plus = accept_char(p, '+');
+        if (plus || accept_char(p, '-')) {
+            MathNode *t = plus ? parse_term(p) : unary(p, MATH_NEG, parse_term(p));
             if (!t || n == 64) break;
             terms[n++] = t;
         } else if (is_command(p, "pm") || is_command(p, "mp")) {
             /* a \pm b: the set {a - b, a + b} */
             next(p);
-            pm_left = n == 1 ? terms[0] : list_node(p, MATH_ADD, terms, n);
+            MathNode *pm_left = n == 1 ? terms[0] : list_node(p, MATH_ADD, terms, n);
             MathNode *right = parse_expression(p);
             MathNode *items[2] = {binary(p, MATH_ADD, pm_left, unary(p, MATH_NEG, right)),
                                   binary(p, MATH_ADD, pm_left, right)};
