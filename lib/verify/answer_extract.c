@@ -286,6 +286,15 @@ static bool regex_search(pcre2_code *code, const char *text, size_t len, size_t 
     return true;
 }
 
+/* Whether code matches anywhere in text. */
+static bool regex_found(pcre2_code *code, const char *text, size_t len) {
+    pcre2_match_data *match = pcre2_match_data_create_from_pattern(code, NULL);
+    PCRE2_SIZE *ov;
+    bool found = match && regex_search(code, text, len, 0, &ov, match);
+    pcre2_match_data_free(match);
+    return found;
+}
+
 /* re.sub(pattern, template) with PCRE2's $n template syntax. */
 static TinaStatus substitute(pcre2_code *code, const char *replacement, TinaBuf *text, TinaBuf *scratch,
                              TinaError *err) {
@@ -322,12 +331,7 @@ static TinaStatus replace_literal(TinaBuf *text, const char *from, const char *t
 
 bool tina_latex_looks_complex(const char *text, size_t len) {
     TinaError ignored;
-    if (ready(&ignored)) return false;
-    pcre2_match_data *match = pcre2_match_data_create_from_pattern(regexes.complex, NULL);
-    PCRE2_SIZE *ov;
-    bool found = match && regex_search(regexes.complex, text, len, 0, &ov, match);
-    pcre2_match_data_free(match);
-    return found;
+    return !ready(&ignored) && regex_found(regexes.complex, text, len);
 }
 
 /* ---- multiple-choice letters ---- */
@@ -397,28 +401,20 @@ TinaStatus tina_boxed_content(const char *text, size_t len, bool mode_all, TinaB
     } Piece;
     Piece pieces[64];
     int n = 0;
-    size_t current = len, max_pos = len;
+    size_t end = len; /* the boxes still to read lie before end */
     ptrdiff_t last_start = -1;
-    pcre2_match_data *match = NULL;
     for (;;) {
         size_t name_len;
-        ptrdiff_t start = last_box(text, current, &name_len);
+        ptrdiff_t start = last_box(text, end, &name_len);
         if (start < 0) break;
         size_t next = (size_t)start + name_len;
-        while (next < max_pos && is_space((unsigned char)text[next])) next++;
-        if (next >= max_pos) break;
-        if (text[next] != '{') {
-            if (!n) pieces[n++] = (Piece){text + next, len - next};
-            break;
-        }
-        size_t close = 0;
+        while (next < end && is_space((unsigned char)text[next])) next++;
+        if (next >= end) break;
+        size_t close = 0; /* stays 0 when the box has no "{" or it is never closed */
         int depth = 1;
-        for (size_t i = next + 1; i < max_pos; i++) {
+        for (size_t i = next + 1; text[next] == '{' && i < end && !close; i++) {
             if (text[i] == '{') depth++;
-            else if (text[i] == '}' && --depth == 0) {
-                close = i;
-                break;
-            }
+            else if (text[i] == '}' && --depth == 0) close = i;
         }
         if (!close) {
             if (!n) pieces[n++] = (Piece){text + next, len - next};
@@ -427,32 +423,21 @@ TinaStatus tina_boxed_content(const char *text, size_t len, bool mode_all, TinaB
         const char *content = text + next + 1;
         size_t content_len = close - next - 1;
         strip(&content, &content_len);
+        bool repeated = n && pieces[n - 1].len == content_len && memcmp(pieces[n - 1].data, content, content_len) == 0;
         if (!mode_all && last_start >= 0) {
             /* Math-Verify keeps an earlier box only when it is close to the later one, or a little further with a
              * separator ("and", "or", ",", ";") between them and a different content. */
             const char *between = text + close + 1;
             /* characters, not bytes: Python counts code points where Math-Verify measures distances */
             size_t between_len = (size_t)last_start - close - 1, chars = tina_utf8_length(between, between_len);
-            bool keep = chars < 10;
-            if (!keep && chars < 70) {
-                const Piece *later = &pieces[n - 1];
-                bool same = later->len == content_len && memcmp(later->data, content, content_len) == 0;
-                if (!same) {
-                    if (!match) match = pcre2_match_data_create_from_pattern(regexes.separator, NULL);
-                    PCRE2_SIZE *ov;
-                    keep = match && regex_search(regexes.separator, between, between_len, 0, &ov, match);
-                }
-            }
+            bool keep = chars < 10 || (chars < 70 && !repeated && regex_found(regexes.separator, between, between_len));
             if (!keep) break;
         }
         if (n == 64) break;
-        if (!n || pieces[n - 1].len != content_len || memcmp(pieces[n - 1].data, content, content_len) != 0)
-            pieces[n++] = (Piece){content, content_len};
+        if (!repeated) pieces[n++] = (Piece){content, content_len};
         last_start = start;
-        max_pos = (size_t)start;
-        current = (size_t)start;
+        end = (size_t)start;
     }
-    pcre2_match_data_free(match);
     tina_buf_clear(out);
     if (!n) return set_text(out, text, len, err);
     for (int i = n - 1; i >= 0; i--) {
