@@ -12,9 +12,7 @@ typedef enum { T_END, T_NUMBER, T_LETTER, T_COMMAND, T_CHAR } TokenKind;
 
 typedef struct {
     TokenKind kind;
-    const char *text; /* start in the source */
-    size_t len;
-    char c;           /* T_CHAR and T_LETTER: the character (a letter lower-cased) */
+    char c;                        /* T_CHAR and T_LETTER: the character (a letter lower-cased) */
     char name[TINA_MATH_MAX_NAME]; /* T_COMMAND without the backslash; T_NUMBER digits without separators */
     bool after_spacing;            /* \, \; \quad ... came just before (25\,\% does not parse) */
 } Token;
@@ -60,7 +58,7 @@ static void next(Parser *p) {
     bool spacing = false;
     for (;;) {
         while (p->s < p->end && isspace((unsigned char)*p->s)) p->s++;
-        *t = (Token){.text = p->s, .after_spacing = spacing};
+        *t = (Token){.after_spacing = spacing};
         if (p->s >= p->end) {
             t->kind = T_END;
             return;
@@ -103,14 +101,12 @@ static void next(Parser *p) {
             }
             t->name[n < 40 ? n : 40] = 0;
             t->kind = T_NUMBER;
-            t->len = (size_t)(q - p->s);
             p->s = q;
             return;
         }
         if (isalpha(c)) {
             t->kind = T_LETTER;
             t->c = (char)tolower(c);
-            t->len = 1;
             p->s++;
             return;
         }
@@ -136,7 +132,6 @@ static void next(Parser *p) {
                 return;
             }
             t->kind = T_COMMAND;
-            t->len = (size_t)(q - t->text);
             return;
         }
         if (c >= 0x80) {
@@ -161,7 +156,6 @@ static void next(Parser *p) {
         }
         t->kind = T_CHAR;
         t->c = (char)c;
-        t->len = 1;
         p->s++;
         return;
     }
