@@ -141,9 +141,9 @@ static const char *const replace_pattern[19] = {
     "(?<!\\\\)\\\\\\s", "infinity", ",?(\\\\ldots)", "\\s*\\bpercentage\\b", "\\\\text{percentage}",
     "\\s*\\bpercent\\b", "\\\\text{percent}", "\\s*\\bpct\\b", "\\\\text{pct}", "((?<!\\\\)inf(?!inity))",
 };
-static const char *const replace_with[20] = {
+static const char *const replace_with[19] = {
     "\\text", "\\text", "\\frac", " 0.", "{0.", "\\approx", ",", ",", ",", " ", "\\infty", " ", "\\%", "%",
-    "\\%", "%", "\\%", "%", "\\infty", "\\sqrt",
+    "\\%", "%", "\\%", "%", "\\infty",
 };
 
 static const char *const units[] = {
@@ -374,14 +374,13 @@ int tina_extract_choice(const char *text, size_t len, int n_choices) {
         pcre2_code *code = choice_patterns[n_choices][i];
         pcre2_match_data *match = pcre2_match_data_create_from_pattern(code, NULL);
         int letter = -1;
-        size_t best_end = 0;
         PCRE2_SIZE *ov;
         for (size_t at = 0; match && at <= len && regex_search(code, text, len, at, &ov, match);) {
             uint32_t pairs = pcre2_get_ovector_count(match);
             for (uint32_t g = pairs - 1; g >= 1; g--)
                 if (ov[2 * g] != PCRE2_UNSET && ov[2 * g + 1] == ov[2 * g] + 1 && text[ov[2 * g]] >= 'A' &&
                     text[ov[2 * g]] < 'A' + n_choices) {
-                    if (letter < 0 || ov[1] >= best_end) letter = text[ov[2 * g]] - 'A', best_end = ov[1];
+                    letter = text[ov[2 * g]] - 'A'; /* a later match never ends before an earlier one */
                     break;
                 }
             at = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
@@ -461,12 +460,8 @@ static TinaStatus replace_in_latex(TinaBuf *text, TinaBuf *scratch, TinaError *e
     size_t at = 0;
     PCRE2_SIZE *ov;
     while (at <= text->len && regex_search(regexes.replace_in_latex, text->data, text->len, at, &ov, match)) {
-        int which = 0;
-        for (int i = 0; i < 19; i++)
-            if (ov[2 * regexes.replace_group[i]] != PCRE2_UNSET) {
-                which = i;
-                break;
-            }
+        int which = 0; /* the alternative that matched: the one named group set */
+        while (which + 1 < 19 && ov[2 * regexes.replace_group[which]] == PCRE2_UNSET) which++;
         if (tina_buf_append(scratch, text->data + at, ov[0] - at, err) ||
             tina_buf_append_str(scratch, replace_with[which], err)) {
             pcre2_match_data_free(match);
