@@ -223,37 +223,33 @@ static bool equal_at_points(const MathNode *a, const MathNode *b) {
 }
 
 static bool values_equal(const MathNode *a, const MathNode *b) {
-    bool symbols = tina_math_has_symbols(a) || tina_math_has_symbols(b);
     if (a->kind == MATH_MATRIX || b->kind == MATH_MATRIX) {
         if (a->kind != b->kind || a->rows != b->rows || a->cols != b->cols) return false;
         for (int i = 0; i < a->n_kids; i++)
             if (!values_equal(a->kids[i], b->kids[i])) return false;
         return true;
     }
-    if (!symbols && (is_number_atom(a) || is_number_atom(b))) {
+    /* with free symbols, simplify(a - b) == 0 */
+    if (tina_math_has_symbols(a) || tina_math_has_symbols(b))
+        return !any_node(a, blocks_simplify) && !any_node(b, blocks_simplify) && equal_at_points(a, b);
+    MathValue x = tina_math_eval(a, 0), y = tina_math_eval(b, 0);
+    bool decimals = contains_float(a) || contains_float(b);
+    if (is_number_atom(a) || is_number_atom(b)) {
         /* Math-Verify's number branch: 6-digit rounding with a decimal, integers as integers (a percentage's
          * number as it is), else sympy's == of the evaluated sides, binary for decimals inside an expression
          * (4.2 \times 10 is 42, 1.04 \times 10^{-3} is not 13/12500) */
-        if (is_float_atom(a) || is_float_atom(b)) return equal_rounded(tina_math_eval(a, 0), tina_math_eval(b, 0));
-        MathValue x = tina_math_eval(strip_percent(a), 0), y = tina_math_eval(strip_percent(b), 0);
-        if (is_integer_atom(a) && is_integer_atom(b)) return x.num == y.num;
-        x = tina_math_eval(a, 0), y = tina_math_eval(b, 0);
-        if (contains_float(a) || contains_float(b)) return same_double(x, y);
-        return close_values(x, y, 1e-12);
-    }
-    if (!symbols) {
+        if (is_float_atom(a) || is_float_atom(b)) return equal_rounded(x, y);
+        if (is_integer_atom(a) && is_integer_atom(b))
+            return tina_math_eval(strip_percent(a), 0).num == tina_math_eval(strip_percent(b), 0).num;
+        if (decimals) return same_double(x, y);
+    } else if (decimals) {
         /* Math-Verify's (a - b).evalf(15, chop=True) == 0, then simplify(a - b) == 0: decimals at their binary
          * value, any difference below 2^-49 none (8.224e-19 and 9.224e-19 are equal to it) */
-        if (contains_float(a) || contains_float(b)) {
-            bool ok_a, ok_b;
-            long double x = tina_math_eval_long(a, &ok_a), y = tina_math_eval_long(b, &ok_b);
-            return (ok_a && ok_b && fabsl(x - y) <= CHOP) || same_double(tina_math_eval(a, 0), tina_math_eval(b, 0));
-        }
-        return close_values(tina_math_eval(a, 0), tina_math_eval(b, 0), 1e-12);
+        bool ok_a, ok_b;
+        long double long_a = tina_math_eval_long(a, &ok_a), long_b = tina_math_eval_long(b, &ok_b);
+        return (ok_a && ok_b && fabsl(long_a - long_b) <= CHOP) || same_double(x, y);
     }
-    /* simplify(a - b) == 0 */
-    if (any_node(a, blocks_simplify) || any_node(b, blocks_simplify)) return false;
-    return equal_at_points(a, b);
+    return close_values(x, y, 1e-12);
 }
 
 /* (a1 - a2) equals (b1 - b2) as values. */
