@@ -185,24 +185,17 @@ static MathNode *node(Parser *p, MathKind kind, int n_kids) {
     return n;
 }
 
-static MathNode *unary(Parser *p, MathKind kind, MathNode *kid) {
-    if (!kid) return NULL;
-    MathNode *n = node(p, kind, 1);
-    if (n) n->kids[0] = kid;
-    return n;
-}
-
-static MathNode *binary(Parser *p, MathKind kind, MathNode *a, MathNode *b) {
-    if (!a || !b) return NULL;
-    MathNode *n = node(p, kind, 2);
-    if (n) n->kids[0] = a, n->kids[1] = b;
-    return n;
-}
-
 static MathNode *list_node(Parser *p, MathKind kind, MathNode **items, int n_items) {
     MathNode *n = node(p, kind, n_items);
     if (n && n_items) memcpy(n->kids, items, (size_t)n_items * sizeof *items);
     return n;
+}
+
+/* A node over kid, or over a and b; NULL passes through. */
+static MathNode *unary(Parser *p, MathKind kind, MathNode *kid) { return kid ? list_node(p, kind, &kid, 1) : NULL; }
+static MathNode *binary(Parser *p, MathKind kind, MathNode *a, MathNode *b) {
+    MathNode *kids[2] = {a, b};
+    return a && b ? list_node(p, kind, kids, 2) : NULL;
 }
 
 /* a \pm b: the set {a - b, a + b}, marked so that a list or parentheses can take it apart */
@@ -221,12 +214,6 @@ static MathNode *list_with_pm_flat(Parser *p, MathNode **items, int n) {
         for (int j = 0; j < (pm ? items[i]->n_kids : 1); j++) flat[k++] = pm ? items[i]->kids[j] : items[i];
     }
     return list_node(p, MATH_SET, flat, k);
-}
-
-static MathNode *integer(Parser *p, int64_t value) {
-    MathNode *n = node(p, MATH_NUMBER, 0);
-    if (n) n->num = value, n->real = (double)value;
-    return n;
 }
 
 /* n (NULL passes through) with its name; long names are cut, both sides alike. */
@@ -522,7 +509,7 @@ static MathNode *parse_command(Parser *p) {
         MathNode *radicand = parse_argument(p, true);
         if (!radicand) return NULL;
         if (!degree) return with_name(unary(p, MATH_FUNC, radicand), "sqrt");
-        return binary(p, MATH_POW, radicand, binary(p, MATH_DIV, integer(p, 1), degree));
+        return binary(p, MATH_POW, radicand, binary(p, MATH_DIV, number(p, "1"), degree));
     }
     if (strcmp(name, "text") == 0 || strcmp(name, "mbox") == 0 || strcmp(name, "operatorname") == 0) {
         MathNode *text = parse_text(p);
