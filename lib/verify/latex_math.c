@@ -512,13 +512,9 @@ static MathNode *parse_command(Parser *p) {
         return binary(p, MATH_POW, radicand, binary(p, MATH_DIV, number(p, "1"), degree));
     }
     if (strcmp(name, "text") == 0 || strcmp(name, "mbox") == 0 || strcmp(name, "operatorname") == 0) {
-        MathNode *text = parse_text(p);
-        if (text && text->kind == MATH_SYMBOL && (is_function(text->name) || strcmp(text->name, "gcd") == 0 ||
-                                                  strcmp(text->name, "lcm") == 0)) {
-            char fname[TINA_MATH_MAX_NAME];
-            snprintf(fname, sizeof fname, "%s", text->name);
-            return is_function(fname) ? parse_function(p, fname) : parse_call(p, fname);
-        }
+        MathNode *text = parse_text(p); /* a symbol, whose name stays put in the arena */
+        if (text && (is_function(text->name) || strcmp(text->name, "gcd") == 0 || strcmp(text->name, "lcm") == 0))
+            return is_function(text->name) ? parse_function(p, text->name) : parse_call(p, text->name);
         return text; /* NULL for an empty \\text{}, as latex2sympy fails on it */
     }
     if (strcmp(name, "mathbb") == 0) {
@@ -555,11 +551,8 @@ static MathNode *parse_command(Parser *p) {
                                         "varnothing", "ell", "prime"};
     for (size_t i = 0; i < sizeof greek / sizeof *greek; i++) {
         if (strcmp(name, greek[i]) != 0) continue;
-        char lower[TINA_MATH_MAX_NAME];
-        size_t k = 0;
-        for (; name[k] && k + 1 < sizeof lower; k++) lower[k] = (char)tolower((unsigned char)name[k]);
-        lower[k] = 0;
-        return applied(p, symbol(p, lower));
+        for (char *c = name; *c; c++) *c = (char)tolower((unsigned char)*c);
+        return applied(p, symbol(p, name));
     }
     static const char *const accents[] = {"dot", "ddot", "hat", "bar", "vec", "tilde", "overline", "widehat"};
     for (size_t i = 0; i < sizeof accents / sizeof *accents; i++) {
