@@ -13,14 +13,10 @@ double tina_progress_now(void) {
 }
 
 void tina_progress_start(TinaProgress *p, const char *label, const char *unit, long long total, bool forced) {
-    p->terminal = isatty(2);
-    p->enabled = forced || p->terminal;
-    p->label = label;
-    p->unit = unit;
-    p->total = total;
-    p->also = NULL;
-    p->also_done = 0;
-    p->started = p->last_shown = tina_progress_now();
+    bool terminal = isatty(2);
+    double now = tina_progress_now();
+    *p = (TinaProgress){.enabled = forced || terminal, .terminal = terminal, .label = label, .unit = unit,
+                        .total = total, .started = now, .last_shown = now}; /* no second count (also) yet */
 }
 
 static void show(TinaProgress *p, long long done, double now) {
