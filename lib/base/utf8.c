@@ -82,15 +82,12 @@ TinaStatus tina_utf8_append_lossy(TinaBuf *out, const char *s, size_t n, TinaErr
             continue;
         }
         uint32_t cp;
-        size_t len = tina_utf8_next(s + i, n - i, &cp);
-        if (cp != TINA_UTF8_BAD) {
-            i += len;
-            continue;
-        }
-        TinaStatus status = tina_buf_append(out, s + good, i - good, err);
+        size_t start = i;
+        i += tina_utf8_next(s + i, n - i, &cp);
+        if (cp != TINA_UTF8_BAD) continue;
+        TinaStatus status = tina_buf_append(out, s + good, start - good, err);
         if (!status) status = tina_buf_append(out, TINA_UTF8_REPLACEMENT, 3, err);
         if (status) return status;
-        i += len;
         good = i;
     }
     return tina_buf_append(out, s + good, n - good, err);
