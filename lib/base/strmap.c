@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/rng.h"
 
 typedef struct {
     uint64_t hash; /* 0 marks an empty slot */
@@ -20,8 +21,7 @@ struct TinaStrMap {
 };
 
 static uint64_t hash_bytes(const char *key, size_t len) {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a final mix so that similar keys spread */
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+    uint64_t h = tina_rng_name(key, len); /* FNV-1a, then a final mix so that similar keys spread */
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
