@@ -297,27 +297,6 @@ TinaStatus tina_model_place_lora(TinaModel *m, const TinaLora *lora, TinaError *
     return b->check(b, err);
 }
 
-/* out[i] (T, N) += the adapter's contribution for module targets[i], i < n (modules of one input, at most 3), for
- * those the adapter has; then, unless residual is NULL, residual[i] += out[i]. */
-static void apply_loras(TinaModel *m, const TinaLora *lora, int layer, int n, const int *targets, void *const *out,
-                        const void *in, int T, void *const *residual) {
-    if (!lora) return;
-    void *outs[3], *residuals[3];
-    const float *a[3], *bm[3];
-    int N[3], present = 0;
-    for (int i = 0; i < n; i++) {
-        int at = layer * TINA_LORA_TARGETS + targets[i];
-        if (!m->lora_a[at]) continue;
-        outs[present] = out[i], a[present] = m->lora_a[at], bm[present] = m->lora_b[at];
-        residuals[present] = residual ? residual[i] : NULL;
-        N[present++] = lora->out[targets[i]];
-    }
-    if (!present) return;
-    TinaBackend *b = m->backend;
-    b->loras(b, present, outs, in, a, bm, m->lora_tmp, T, lora->in[targets[0]], N, lora->r, lora->scale,
-             residual ? residuals : NULL);
-}
-
 /* Inference's layer: over the KV cache, in place over the residual stream x, the adapters of one input at once */
 typedef struct {
     LayerRun run;
@@ -341,10 +320,27 @@ static bool adapted(const LayerRun *run, int l, int target) {
     return in->lora && in->m->lora_a[l * TINA_LORA_TARGETS + target];
 }
 
+/* out[i] (T, N) += the adapter's contribution for module targets[i], i < n (modules of one input, at most 3), for
+ * those the adapter has, in one call; then, unless residual is NULL, residual[i] += out[i]. */
 static void adapt_together(const LayerRun *run, int l, int n, const int *targets, void *const *out, const void *x,
                            void *const *residual) {
     const Inference *in = (const Inference *)run;
-    apply_loras(in->m, in->lora, l, n, targets, out, x, run->batch->n_tokens, residual);
+    TinaModel *m = in->m;
+    const TinaLora *lora = in->lora;
+    void *outs[3], *residuals[3];
+    const float *a[3], *bm[3];
+    int N[3], present = 0;
+    for (int i = 0; i < n; i++) {
+        if (!adapted(run, l, targets[i])) continue;
+        int at = l * TINA_LORA_TARGETS + targets[i];
+        outs[present] = out[i], a[present] = m->lora_a[at], bm[present] = m->lora_b[at];
+        residuals[present] = residual ? residual[i] : NULL;
+        N[present++] = lora->out[targets[i]];
+    }
+    if (!present) return;
+    TinaBackend *b = m->backend;
+    b->loras(b, present, outs, x, a, bm, m->lora_tmp, run->batch->n_tokens, lora->in[targets[0]], N, lora->r,
+             lora->scale, residual ? residuals : NULL);
 }
 
 /* Every layer, then the final norm: m->h (T, C) holds the last hidden states. */
