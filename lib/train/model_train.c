@@ -190,16 +190,6 @@ static const void *lora_input(TinaTrainer *tr, const TinaLora *lora, int layer, 
     return tr->dropped;
 }
 
-/* out (T, N) += the adapter's part of a module */
-static void lora_forward(TinaTrainer *tr, const TinaLora *lora, int layer, int target, void *out, const void *in) {
-    if (!lora_a(lora, layer, target)) return;
-    TinaBackend *b = tr->model->backend;
-    int i = layer * TINA_LORA_TARGETS + target;
-    const TinaModel *m = tr->model;
-    b->lora(b, out, lora_input(tr, lora, layer, target, in), m->lora_a[i], m->lora_b[i], tr->in.z[target],
-            tr->batch.n_tokens, lora->in[target], lora->out[target], lora->r, lora->scale);
-}
-
 /* din (T, K) += the adapter's part of the gradient through a module; its A and B gradients into grad_a, grad_b */
 static void lora_backward(TinaTrainer *tr, const TinaLora *lora, int layer, int target, void *din, const void *in,
                           const void *dout) {
@@ -208,16 +198,11 @@ static void lora_backward(TinaTrainer *tr, const TinaLora *lora, int layer, int 
     TinaBackend *b = m->backend;
     int i = layer * TINA_LORA_TARGETS + target;
     int T = tr->batch.n_tokens, K = lora->in[target];
-    if (lora->dropout <= 0) {
-        b->lora_backward(b, din, tr->grad_a[i], tr->grad_b[i], in, dout, m->lora_a[i], m->lora_b[i], tr->in.z[target],
-                         tr->dz, T, K, lora->out[target], lora->r, lora->scale, true);
-        return;
-    }
-    /* through the dropout: the gradient of the dropped input, masked again into din */
-    const void *dropped = lora_input(tr, lora, layer, target, in);
-    b->lora_backward(b, tr->ddropped, tr->grad_a[i], tr->grad_b[i], dropped, dout, m->lora_a[i], m->lora_b[i],
-                     tr->in.z[target], tr->dz, T, K, lora->out[target], lora->r, lora->scale, false);
-    for (int s = 0; s < tr->batch.n_seqs; s++) {
+    bool dropout = lora->dropout > 0; /* then through the dropout: the dropped input's gradient, masked into din */
+    b->lora_backward(b, dropout ? tr->ddropped : din, tr->grad_a[i], tr->grad_b[i],
+                     lora_input(tr, lora, layer, target, in), dout, m->lora_a[i], m->lora_b[i], tr->in.z[target],
+                     tr->dz, T, K, lora->out[target], lora->r, lora->scale, !dropout);
+    for (int s = 0; dropout && s < tr->batch.n_seqs; s++) {
         size_t first = (size_t)tr->first[s];
         b->dropout_backward(b, row(tr, din, first, (size_t)K), row(tr, tr->ddropped, first, (size_t)K), tr->n_new[s],
                             K, (float)lora->dropout, tr->dropout_seed, dropout_stream(tr, s, layer, target));
@@ -242,14 +227,21 @@ static bool adapted(const LayerRun *run, int layer, int target) {
     return lora_a(((const Training *)run)->lora, layer, target) != NULL;
 }
 
+/* out[i] (T, N) += the adapter's part of each module that has one, from its input after dropout; then, unless
+ * residual is NULL, residual[i] += out[i] */
 static void adapt_each(const LayerRun *run, int layer, int n, const int *targets, void *const *out, const void *in,
                        void *const *residual) {
     const Training *t = (const Training *)run;
-    TinaBackend *b = t->tr->model->backend;
+    const TinaModel *m = t->tr->model;
+    const TinaLora *lora = t->lora;
+    TinaBackend *b = m->backend;
+    int T = run->batch->n_tokens;
     for (int i = 0; i < n; i++) {
-        if (!adapted(run, layer, targets[i])) continue;
-        lora_forward(t->tr, t->lora, layer, targets[i], out[i], in);
-        if (residual) b->add(b, residual[i], out[i], (size_t)run->batch->n_tokens * t->lora->out[targets[i]]);
+        int target = targets[i], at = layer * TINA_LORA_TARGETS + target;
+        if (!adapted(run, layer, target)) continue;
+        b->lora(b, out[i], lora_input(t->tr, lora, layer, target, in), m->lora_a[at], m->lora_b[at],
+                t->tr->in.z[target], T, lora->in[target], lora->out[target], lora->r, lora->scale);
+        if (residual) b->add(b, residual[i], out[i], (size_t)T * lora->out[target]);
     }
 }
 
