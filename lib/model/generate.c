@@ -161,18 +161,16 @@ static int by_age(const Engine *e, State state, bool newest) {
     return found;
 }
 
-/* Preempts the newest running sequence: gives its pages back; its cache is rebuilt when it resumes. */
-static void preempt_newest(Engine *e) {
-    int newest = by_age(e, RUNNING, true);
-    e->seqs[newest].state = PREEMPTED;
-    tina_kv_cache_release(e->cache, newest);
-    e->stats.preemptions++;
-}
-
 /* Makes room for a decode step: while the running sequences' next positions take more pages than are free, the
- * newest is preempted. One sequence alone always fits: the cache holds a sequence of the longest length. */
+ * newest is preempted: it gives its pages back, and its cache is rebuilt when it resumes. One sequence alone always
+ * fits: the cache holds a sequence of the longest length. */
 static void make_room(Engine *e) {
-    while (pages_to_step(e) > tina_kv_cache_pages_free(e->cache) && count(e, RUNNING) > 1) preempt_newest(e);
+    while (pages_to_step(e) > tina_kv_cache_pages_free(e->cache) && count(e, RUNNING) > 1) {
+        int newest = by_age(e, RUNNING, true);
+        e->seqs[newest].state = PREEMPTED;
+        tina_kv_cache_release(e->cache, newest);
+        e->stats.preemptions++;
+    }
 }
 
 /* Rebuilds slot s's cache: its prompt and its drawn tokens but the last, through the model in calls of at most
