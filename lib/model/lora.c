@@ -243,36 +243,26 @@ TinaStatus tina_lora_load(const char *dir, const TinaConfig *c, TinaLora **out, 
 
 static TinaStatus write_config(const TinaLora *l, const char *path, TinaError *err) {
     TinaBuf json = {0}, base = {0};
-    char number[32];
+    char alpha[32], dropout[32], r[16], targets[160] = ""; /* at most 7 of ",\n    \"gate_proj\"" */
+    tina_record_format_number(l->alpha, alpha);
+    tina_record_format_number(l->dropout, dropout);
+    snprintf(r, sizeof r, "%d", l->r);
+    for (int t = 0; t < TINA_LORA_TARGETS; t++)
+        if (l->targets[t])
+            snprintf(targets + strlen(targets), sizeof targets - strlen(targets), "%s\n    \"%s\"", *targets ? "," : "",
+                     target_names[t]);
     TinaStatus status = tina_record_format_string(&base, l->base_model, strlen(l->base_model), err);
-    status = status ? status : tina_buf_append_str(&json, "{\n  \"alpha_pattern\": {},\n  \"base_model_name_or_path\": ", err);
-    if (!status) status = tina_buf_append_str(&json, base.data, err);
-    if (!status) status = tina_buf_append_str(&json, ",\n  \"bias\": \"none\",\n  \"fan_in_fan_out\": false,\n"
-                                                     "  \"inference_mode\": true,\n  \"init_lora_weights\": true,\n"
-                                                     "  \"layers_pattern\": null,\n  \"layers_to_transform\": null,\n"
-                                                     "  \"lora_alpha\": ", err);
-    tina_record_format_number(l->alpha, number);
-    if (!status) status = tina_buf_append_str(&json, number, err);
-    tina_record_format_number(l->dropout, number);
-    if (!status) status = tina_buf_append_str(&json, ",\n  \"lora_dropout\": ", err);
-    if (!status) status = tina_buf_append_str(&json, number, err);
-    snprintf(number, sizeof number, "%d", l->r);
-    if (!status) status = tina_buf_append_str(&json, ",\n  \"modules_to_save\": null,\n  \"peft_type\": \"LORA\",\n"
-                                                     "  \"r\": ", err);
-    if (!status) status = tina_buf_append_str(&json, number, err);
-    if (!status) status = tina_buf_append_str(&json, ",\n  \"rank_pattern\": {},\n  \"revision\": null,\n"
-                                                     "  \"target_modules\": [", err);
-    bool first = true;
-    for (int t = 0; t < TINA_LORA_TARGETS && !status; t++) {
-        if (!l->targets[t]) continue;
-        status = tina_buf_append_str(&json, first ? "\n    \"" : ",\n    \"", err);
-        if (!status) status = tina_buf_append_str(&json, target_names[t], err);
-        if (!status) status = tina_buf_append_str(&json, "\"", err);
-        first = false;
-    }
-    if (!status) status = tina_buf_append_str(&json, "\n  ],\n  \"task_type\": \"CAUSAL_LM\",\n  \"use_dora\": false,\n"
-                                                     "  \"use_rslora\": ", err);
-    if (!status) status = tina_buf_append_str(&json, l->rslora ? "true\n}\n" : "false\n}\n", err);
+    const char *parts[] = {
+        "{\n  \"alpha_pattern\": {},\n  \"base_model_name_or_path\": ", base.data,
+        ",\n  \"bias\": \"none\",\n  \"fan_in_fan_out\": false,\n  \"inference_mode\": true,\n",
+        "  \"init_lora_weights\": true,\n  \"layers_pattern\": null,\n  \"layers_to_transform\": null,\n",
+        "  \"lora_alpha\": ", alpha, ",\n  \"lora_dropout\": ", dropout,
+        ",\n  \"modules_to_save\": null,\n  \"peft_type\": \"LORA\",\n  \"r\": ", r,
+        ",\n  \"rank_pattern\": {},\n  \"revision\": null,\n  \"target_modules\": [", targets,
+        "\n  ],\n  \"task_type\": \"CAUSAL_LM\",\n  \"use_dora\": false,\n  \"use_rslora\": ",
+        l->rslora ? "true\n}\n" : "false\n}\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts && !status; i++)
+        status = tina_buf_append_str(&json, parts[i], err);
     TinaWriter *w = NULL;
     if (!status) status = tina_writer_open(&w, path, err);
     if (!status) status = tina_writer_write(w, json.data, json.len, err);
