@@ -89,16 +89,14 @@ TinaStepIdentity tina_step_identity(const TinaLora *lora, long long step, const 
 
 TinaStatus tina_grads_write(const char *path, const TinaLora *grads, const TinaStepIdentity *id, int shard_index,
                             int shard_count, const TinaStepTotals *t, TinaError *err) {
-    enum { FIXED = 14 };
+    enum { FIXED = 16 };
     char values[N_TOTALS + 3][32], shard[16], shards[16];
-    const char *metadata[FIXED + 2 * (1 + N_TOTALS + 3) + 1]; /* fixed pairs, shards, totals, rewards, NULL */
     snprintf(shard, sizeof shard, "%d", shard_index);
     snprintf(shards, sizeof shards, "%d", shard_count);
-    const char *fixed[FIXED] = {"format", "pt", "tina", "gradients", "step", id->step, "adapter", id->adapter,
-                                "loss_settings", id->loss, "seed", id->seed, "shard", shard};
-    int n = 0;
-    for (int i = 0; i < FIXED; i++) metadata[n++] = fixed[i];
-    metadata[n++] = "shards", metadata[n++] = shards;
+    const char *metadata[FIXED + 2 * (N_TOTALS + 3) + 1] = { /* fixed pairs, then totals, rewards, NULL */
+        "format", "pt", "tina", "gradients", "step", id->step, "adapter", id->adapter, "loss_settings", id->loss,
+        "seed", id->seed, "shard", shard, "shards", shards};
+    int n = FIXED;
     for (int i = 0; i < N_TOTALS; i++) {
         snprintf(values[i], sizeof values[i], "%.17g", total_of(t, i));
         metadata[n++] = TOTALS[i].name, metadata[n++] = values[i];
