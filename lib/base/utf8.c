@@ -34,12 +34,8 @@ size_t tina_utf8_next(const char *text, size_t n, uint32_t *code_point) {
     const unsigned char *s = (const unsigned char *)text;
     unsigned char lo, hi;
     int want = sequence_length(s[0], &lo, &hi);
-    if (want == 0) {
-        *code_point = TINA_UTF8_BAD;
-        return 1;
-    }
-    if (want == 1) {
-        *code_point = s[0];
+    if (want <= 1) { /* ASCII, or a byte that cannot start a well-formed sequence */
+        *code_point = want ? s[0] : TINA_UTF8_BAD;
         return 1;
     }
     size_t k = well_formed_bytes(s, n, want, lo, hi);
