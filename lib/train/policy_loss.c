@@ -22,15 +22,11 @@ double tina_policy_loss_divisor(const TinaLossConfig *c) {
     }
 }
 
-/* The weight of one token's term in the batch loss. */
-static double token_weight(const TinaLossConfig *c, int n) {
-    return (c->type == TINA_LOSS_GRPO ? 1.0 / (double)n : 1.0) / tina_policy_loss_divisor(c);
-}
-
 void tina_policy_loss(const TinaLossConfig *c, int n, const float *logp, const float *old_logp,
                       const float *ref_logp, double advantage, float *dlogp, TinaLossStats *stats) {
     if (n <= 0) return;
-    double w = token_weight(c, n), A = advantage;
+    double w = (c->type == TINA_LOSS_GRPO ? 1.0 / (double)n : 1.0) / tina_policy_loss_divisor(c); /* a token's weight */
+    double A = advantage;
     for (int i = 0; i < n; i++) {
         double ratio = exp((double)logp[i] - (double)old_logp[i]);
         double clamped = fmin(fmax(ratio, 1.0 - c->epsilon_low), 1.0 + c->epsilon_high);
