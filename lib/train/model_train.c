@@ -298,19 +298,6 @@ TinaStatus tina_trainer_forward(TinaTrainer *tr, const TinaSequence *seqs, int n
     return status;
 }
 
-/* Points grad_a, grad_b where the backend adds the gradients: grads' own matrices on a host backend, else a copy of
- * grads (read back at the end of the backward). */
-static TinaStatus place_gradients(TinaTrainer *tr, TinaLora *grads, TinaError *err) {
-    TinaBackend *b = tr->model->backend;
-    if (b->host_memory) {
-        tr->grad_a = grads->a, tr->grad_b = grads->b;
-        return TINA_OK;
-    }
-    TinaStatus status = tina_device_lora_copy(b, &tr->grad_copy, grads, err);
-    tr->grad_a = tr->grad_copy.a, tr->grad_b = tr->grad_copy.b;
-    return status;
-}
-
 TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const float *dlogp, TinaLora *grads,
                                  TinaError *err) {
     if (!tr->ready) return tina_error(err, TINA_ERR_RUNTIME, "backward without a forward");
@@ -325,8 +312,10 @@ TinaStatus tina_trainer_backward(TinaTrainer *tr, const TinaLora *lora, const fl
     size_t layer_size = (size_t)tr->max_tokens * C;
     const void *last = row(tr, tr->inputs, (size_t)c->n_layers, layer_size);
     TinaStatus status = tina_model_place_lora(m, lora, err);
-    if (!status) status = place_gradients(tr, grads, err);
+    if (!status && !b->host_memory) status = tina_device_lora_copy(b, &tr->grad_copy, grads, err); /* read back below */
     if (status) return status;
+    tr->grad_a = b->host_memory ? grads->a : tr->grad_copy.a; /* where the backend adds the gradients */
+    tr->grad_b = b->host_memory ? grads->b : tr->grad_copy.b;
     /* final_h and lse are the forward's */
     b->logprobs_backward(b, tr->dh, tr->final_h, m->lm_head, tr->targets, dlogp, T, C, c->vocab, tr->lse);
     b->rmsnorm_backward(b, tr->dx, last, m->final_norm, tr->dh, T, C, eps, false);
