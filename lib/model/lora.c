@@ -277,13 +277,9 @@ TinaStatus tina_lora_write(const TinaLora *l, const char *path, const char *cons
     size_t slots = (size_t)l->n_layers * TINA_LORA_TARGETS;
     TinaTensorOut *tensors = calloc(2 * slots, sizeof *tensors);
     char (*names)[160] = calloc(2 * slots, sizeof *names);
-    if (!tensors || !names) {
-        free(tensors);
-        free(names);
-        return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-    }
+    TinaStatus status = tensors && names ? TINA_OK : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
     int n = 0;
-    for (int layer = 0; layer < l->n_layers; layer++)
+    for (int layer = 0; !status && layer < l->n_layers; layer++)
         for (int t = 0; t < TINA_LORA_TARGETS; t++) {
             int slot = layer * TINA_LORA_TARGETS + t;
             if (!l->a[slot]) continue;
@@ -294,7 +290,7 @@ TinaStatus tina_lora_write(const TinaLora *l, const char *path, const char *cons
             tensors[n] = (TinaTensorOut){names[n], TINA_DTYPE_F32, 2, {l->out[t], l->r}, l->b[slot]};
             n++;
         }
-    TinaStatus status = tina_safetensors_write(path, tensors, n, metadata, err);
+    if (!status) status = tina_safetensors_write(path, tensors, n, metadata, err);
     free(tensors);
     free(names);
     return status;
