@@ -225,6 +225,15 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
 #define TILE_ARGS int kc, const float *a, size_t ars, size_t aks, const float *b, float *c, size_t ldc, int cols,     \
                   bool load, const float *bias, const float *next, int every
 
+/* Under AddressSanitizer the vector tiles go unchecked (a check on every vector load made tina-update 5x slower
+ * there, most of make test's time) and tile() checks the memory each will touch, whole, before it runs. */
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#define UNCHECKED __attribute__((no_sanitize("address", "undefined")))
+#else
+#define UNCHECKED
+#endif
+
 /* AVX-512: 16 floats a vector, tiles of up to 8 rows x 48 columns (24 sums in registers) */
 #define VEC __m512
 #define VW 16
@@ -239,7 +248,7 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
 #define FMA(x, y, z) _mm512_fmadd_ps(x, y, z)
 #define ADD(x, y) _mm512_add_ps(x, y)
 #define TILE(R, NV)                                                                                                    \
-    __attribute__((target("avx512f"))) static void tile512_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV)
+    __attribute__((target("avx512f"))) UNCHECKED static void tile512_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV)
 #define ROWS 8
 #define VECTORS 3
 #include "backends/cpu/gemm_tiles.h"
@@ -261,7 +270,7 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
 #define FMA(x, y, z) _mm256_fmadd_ps(x, y, z)
 #define ADD(x, y) _mm256_add_ps(x, y)
 #define TILE(R, NV)                                                                                                    \
-    __attribute__((target("avx2,fma"))) static void tile256_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV)
+    __attribute__((target("avx2,fma"))) UNCHECKED static void tile256_##R##_##NV(TILE_ARGS) TILE_BODY(R, NV)
 #define ROWS 6
 #define VECTORS 2
 #include "backends/cpu/gemm_tiles.h"
@@ -287,7 +296,32 @@ static void tile_generic(int rows, int width, TILE_ARGS) {
         }
 }
 
+#ifdef __SANITIZE_ADDRESS__
+/* lines floats long, `apart` floats apart, must be addressable: a bad float is read here, byte-sized, for ASan to
+ * report with this stack */
+static void addressable(const float *p, int lines, size_t apart, size_t floats) {
+    for (int i = 0; i < lines; i++) {
+        const char *bad = __asan_region_is_poisoned((void *)(p + (size_t)i * apart), floats * sizeof *p);
+        if (bad) (void)*(volatile const char *)bad;
+    }
+}
+
+/* What a tile reads and writes, line by line (not the span from first to last: a transposed A's spans a whole
+ * matrix, and scanning its shadow took longer than the tile) */
+static void check_tile(int rows, int width, TILE_ARGS) {
+    (void)load, (void)next, (void)every; /* next is only prefetched, which never faults */
+    if (aks == 1) addressable(a, rows, ars, (size_t)kc); /* A's rows lie along k, or its columns do */
+    else addressable(a, kc, aks, (size_t)rows);
+    addressable(b, 1, 0, (size_t)kc * width);
+    addressable(c, rows, ldc, (size_t)cols);
+    if (bias) addressable(bias, 1, 0, (size_t)cols);
+}
+#endif
+
 static void tile(int rows, int width, TILE_ARGS) {
+#ifdef __SANITIZE_ADDRESS__
+    check_tile(rows, width, kc, a, ars, aks, b, c, ldc, cols, load, bias, next, every);
+#endif
     switch (tina_gemm_kernel()) {
     case TINA_KERNEL_AVX512:
         tiles512[rows - 1][width / 16 - 1](kc, a, ars, aks, b, c, ldc, cols, load, bias, next, every);
