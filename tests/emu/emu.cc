@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -91,11 +92,15 @@ Order order_from_env() {
 const Order order = order_from_env();
 
 /* The section of every __shared__ variable (include/cuda_runtime.h), given bounds by the linker; weak: a program
- * without shared memory has none. Filled byte by byte, uninstrumented: under AddressSanitizer the section holds the
- * variables' redzones too, which a memset would be reported for. */
+ * without shared memory has none. Filled by an uninstrumented loop: under AddressSanitizer the section holds the
+ * variables' redzones too, which a memset would be reported for. Eight bytes a store where they fit (byte by byte,
+ * a block's poisoning of 33 KB took a fifth of the emulated sampler's tests). */
 extern "C" char __start_emu_shared[] __attribute__((weak)), __stop_emu_shared[] __attribute__((weak));
 __attribute__((no_sanitize("address"))) void poison_shared_memory() {
-    for (volatile char *p = __start_emu_shared; p < __stop_emu_shared; p++) *p = (char)0xff;
+    volatile char *p = __start_emu_shared;
+    for (; p < __stop_emu_shared && (uintptr_t)p % 8; p++) *p = (char)0xff;
+    for (; p + 8 <= __stop_emu_shared; p += 8) *(volatile uint64_t *)p = ~(uint64_t)0;
+    for (; p < __stop_emu_shared; p++) *p = (char)0xff;
 }
 
 /* The blocks' order: a seeded shuffle of the grid (xorshift64*), a new order each grid */
