@@ -73,11 +73,13 @@ static void call(Case *c, int n_seqs, const int *slot, const int *n_past, const 
                     max = fmax(max, p[j]);
                 }
                 for (int j = 0; j < keys; j++) sum += p[j] = exp(p[j] - max);
-                for (int d = 0; d < D; d++) {
-                    want[d] = 0;
-                    for (int j = 0; j < keys; j++) want[d] += p[j] / sum * c->vals[slot[s]][(size_t)j * row + g + d];
-                    biggest = fmax(biggest, fabs(want[d]));
+                for (int d = 0; d < D; d++) want[d] = 0;
+                for (int j = 0; j < keys; j++) { /* each want[d] summed over j in order, a value row at a time */
+                    const float *vj = c->vals[slot[s]] + (size_t)j * row + g;
+                    double weight = p[j] / sum;
+                    for (int d = 0; d < D; d++) want[d] += weight * vj[d];
                 }
+                for (int d = 0; d < D; d++) biggest = fmax(biggest, fabs(want[d]));
                 for (int d = 0; d < D; d++)
                     error = fmax(error, fabs(out[((size_t)t * Hq + h) * D + d] - want[d]));
                 c->worst = fmax(c->worst, error / (biggest > 1e-3 ? biggest : 1e-3));

@@ -31,9 +31,13 @@ template <class Use, int M, int N, int K, class T, class Layout = void> struct f
 };
 
 namespace detail {
-/* the row and column of element e of the running lane's share of a 16 x 16 tile */
-inline int row(int e) { return (emu::lane() * 8 + e) / 16; }
-inline int column(int e) { return (emu::lane() * 8 + e) % 16; }
+/* the running lane's share of a 16 x 16 tile, elements 8l .. 8l + 7 in row-major order: row l / 2, columns from
+ * 8 (l % 2). Found once a call: the lane's number is a call into the emulator, and asking it for each element was a
+ * third of the emulated attention tests. */
+struct Share {
+    int row, column;
+    Share() : row(emu::lane() / 2), column(emu::lane() % 2 * 8) {}
+};
 /* element (r, c) of a matrix at p, ldm elements between rows (row-major) or columns (column-major) */
 template <class P> P at(const P *p, unsigned ldm, bool column_major, int r, int c) {
     return column_major ? p[(size_t)c * ldm + r] : p[(size_t)r * ldm + c];
@@ -43,21 +47,24 @@ template <class P> P at(const P *p, unsigned ldm, bool column_major, int r, int 
 template <class Use, class T, class Layout>
 void load_matrix_sync(fragment<Use, 16, 16, 16, T, Layout> &f, const T *p, unsigned ldm) {
     __syncwarp();
+    detail::Share my;
     for (int e = 0; e < 8; e++)
-        f.x[e] = detail::at(p, ldm, std::is_same<Layout, col_major>::value, detail::row(e), detail::column(e));
+        f.x[e] = detail::at(p, ldm, std::is_same<Layout, col_major>::value, my.row, my.column + e);
 }
 
 inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float> &f, const float *p, unsigned ldm,
                              layout_t layout) {
     __syncwarp();
-    for (int e = 0; e < 8; e++) f.x[e] = detail::at(p, ldm, layout == mem_col_major, detail::row(e), detail::column(e));
+    detail::Share my;
+    for (int e = 0; e < 8; e++) f.x[e] = detail::at(p, ldm, layout == mem_col_major, my.row, my.column + e);
 }
 
 inline void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 16, float> &f, unsigned ldm,
                               layout_t layout) {
     __syncwarp();
+    detail::Share my;
     for (int e = 0; e < 8; e++) {
-        int r = detail::row(e), c = detail::column(e);
+        int r = my.row, c = my.column + e;
         p[layout == mem_col_major ? (size_t)c * ldm + r : (size_t)r * ldm + c] = f.x[e];
     }
 }
@@ -75,15 +82,15 @@ void mma_sync(fragment<accumulator, 16, 16, 16, float> &d,
               const fragment<accumulator, 16, 16, 16, float> &c) {
     float *tile_a = emu::warp_tiles(), *tile_b = tile_a + 256, sums[8];
     __syncwarp(); /* the warp's last product has read the tiles */
+    detail::Share my;
     for (int e = 0; e < 8; e++) {
-        tile_a[detail::row(e) * 16 + detail::column(e)] = (float)a.x[e];
-        tile_b[detail::row(e) * 16 + detail::column(e)] = (float)b.x[e];
+        tile_a[my.row * 16 + my.column + e] = (float)a.x[e];
+        tile_b[my.row * 16 + my.column + e] = (float)b.x[e];
     }
     __syncwarp();
     for (int e = 0; e < 8; e++) {
-        int r = detail::row(e), col = detail::column(e);
         float sum = c.x[e];
-        for (int k = 0; k < 16; k++) sum += tile_a[r * 16 + k] * tile_b[k * 16 + col];
+        for (int k = 0; k < 16; k++) sum += tile_a[my.row * 16 + k] * tile_b[k * 16 + my.column + e];
         sums[e] = sum;
     }
     for (int e = 0; e < 8; e++) d.x[e] = sums[e];
