@@ -101,7 +101,9 @@ __attribute__((target("avx512f,avx2,fma"))) static void softmax_avx512(float *p,
         store16(p, (size_t)i, (size_t)n, _mm512_div_ps(load16(p, (size_t)i, (size_t)n), total));
 }
 
-static void softmax(float *p, int n, const Cpu *c) {
+/* p[0..n) = softmax(p[0..n)), p[n..len) = 0: a causal row of scores, the keys past its own position masked */
+static void softmax(float *p, int n, int len, const Cpu *c) {
+    memset(p + n, 0, (size_t)(len - n) * sizeof *p);
     if (c->avx512) {
         softmax_avx512(p, n);
     } else if (c->avx2) {
@@ -169,12 +171,8 @@ static void attention_task_run(Cpu *c, float *w, float *out, const float *q, con
     TinaProduct mix = {.c = O, .ldc = d, .a = tina_matrix(S, (size_t)keys, false), .b = {.rows = V}, .alpha = 1.0f,
                        .M = rows, .N = D, .K = keys};
     cpu_products(c, &scores, 1, 1);
-    for (int r = 0; r < rows; r++) {
-        int visible = batch->positions[a.first + r / group] + 1; /* causal: itself and everything before it */
-        float *p = S + (size_t)r * keys;
-        softmax(p, visible, c);
-        memset(p + visible, 0, (size_t)(keys - visible) * sizeof *p);
-    }
+    for (int r = 0; r < rows; r++) /* causal: itself and everything before it */
+        softmax(S + (size_t)r * keys, batch->positions[a.first + r / group] + 1, keys, c);
     cpu_products(c, &mix, 1, 1);
     for (int i = 0; i < a.tokens; i++)
         memcpy(out + ((size_t)(a.first + i) * Hq + (size_t)a.kv_head * group) * D, O + (size_t)i * group * D,
@@ -248,12 +246,7 @@ static int block_probabilities(Cpu *c, float *p, const float *q, size_t q_row, c
                                int D) {
     int keys = i0 + n;
     strips_product(c, p, (size_t)keys, tina_matrix(q, q_row, false), kt, 1.0f / sqrtf((float)D), n, keys, D, false);
-    for (int r = 0; r < n; r++) {
-        float *row = p + (size_t)r * keys;
-        int visible = i0 + r + 1;
-        softmax(row, visible, c);
-        memset(row + visible, 0, (size_t)(keys - visible) * sizeof *row);
-    }
+    for (int r = 0; r < n; r++) softmax(p + (size_t)r * keys, i0 + r + 1, keys, c);
     return keys;
 }
 

@@ -143,9 +143,7 @@ static void cpu_copy(TinaBackend *b, void *dst, const void *src, size_t n) {
 }
 
 static void cpu_gather_rows(TinaBackend *b, void *out, const void *in, const int *rows, int n, int C) {
-    (void)b;
-    for (int i = 0; i < n; i++)
-        memcpy((float *)out + (size_t)i * C, (const float *)in + (size_t)rows[i] * C, (size_t)C * sizeof(float));
+    cpu_embed(b, out, in, rows, n, C);
 }
 
 void cpu_add(TinaBackend *b, void *x, const void *y, size_t n) {
