@@ -76,19 +76,13 @@ static bool sequence_attention(Cuda *c, SequenceAttention *sa, const TinaBatch *
 }
 
 /* Row-major (rows, columns) matrices are column-major (columns, rows) to cuBLAS: out (R, D) = x (R, S) @ y (S, D)
- * is gemm(N, N, D, R, S, y, x). bf16 in, f32 sums, bf16 out (product_xyt, matmul.cu, the transposed one). */
-static void product_xy(Cuda *c, bf16 *out, const bf16 *x, const bf16 *y, int R, int S, int D, float alpha) {
+ * is gemm(N, N, D, R, S, y, x); with x_t, out (S, D) = x (R, S)^T @ y (R, D) is gemm(N, T, D, S, R, y, x). bf16 in,
+ * f32 sums, bf16 out (product_xyt, matmul.cu, the one with y transposed). */
+static void product_xy(Cuda *c, bf16 *out, const bf16 *x, bool x_t, const bf16 *y, int R, int S, int D, float alpha) {
     float zero = 0.0f;
-    blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, D, R, S, &alpha, y, CUDA_R_16BF, D, x, CUDA_R_16BF, S,
-                            &zero, out, CUDA_R_16BF, D, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-            "attention product");
-}
-
-/* out (S, D) = x (R, S)^T @ y (R, D): gemm(N, T, D, S, R, y, x) */
-static void product_xty(Cuda *c, bf16 *out, const bf16 *x, const bf16 *y, int R, int S, int D, float alpha) {
-    float zero = 0.0f;
-    blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, D, S, R, &alpha, y, CUDA_R_16BF, D, x, CUDA_R_16BF, S,
-                            &zero, out, CUDA_R_16BF, D, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+    blas_ok(c, cublasGemmEx(c->blas, CUBLAS_OP_N, x_t ? CUBLAS_OP_T : CUBLAS_OP_N, D, x_t ? S : R, x_t ? R : S, &alpha,
+                            y, CUDA_R_16BF, D, x, CUDA_R_16BF, S, &zero, out, CUDA_R_16BF, D, CUBLAS_COMPUTE_32F,
+                            CUBLAS_GEMM_DEFAULT),
             "attention product");
 }
 
@@ -132,12 +126,12 @@ void cuda_attention_backward(TinaBackend *b, void *dq, void *dk, void *dv, const
         for (int g = 0; g < Hkv; g++) {
             size_t qg = (size_t)g * group * n * D, kg = (size_t)g * n * D;
             group_probabilities(c, &sa, g, group, n, D);
-            product_xty(c, sa.dv + kg, sa.p, sa.dout + qg, group * n, n, D, 1.0f);
+            product_xy(c, sa.dv + kg, sa.p, true, sa.dout + qg, group * n, n, D, 1.0f);
             product_xyt(c, sa.scores, CUDA_R_32F, sa.dout + qg, sa.v + kg, group * n, n, D, 1.0f, "attention dP");
             if (n) softmax_backward_kernel<<<group * n, THREADS, 0, c->stream>>>(sa.p, sa.scores, n);
             launched(c, "softmax backward");
-            product_xy(c, sa.dq + qg, sa.p, sa.k + kg, group * n, n, D, scale);
-            product_xty(c, sa.dk + kg, sa.p, sa.q + qg, group * n, n, D, scale);
+            product_xy(c, sa.dq + qg, sa.p, false, sa.k + kg, group * n, n, D, scale);
+            product_xy(c, sa.dk + kg, sa.p, true, sa.q + qg, group * n, n, D, scale);
         }
         regroup(c, sa.dq, (bf16 *)dq + first * q_row, n, Hq, D, false);
         regroup(c, sa.dk, (bf16 *)dk + first * kv_row, n, Hkv, D, false);
