@@ -26,9 +26,10 @@ void cuda_weights_to_host(TinaBackend *b, float *dst, const void *src, size_t n)
     ok(c, cudaStreamSynchronize(c->stream), "synchronize");
 }
 
-static __global__ void add_f32_kernel(bf16 *w, const float *delta, size_t n) {
+/* x (n) bf16 += y (n), f32 or bf16, the sum in f32 */
+template <class Y> static __global__ void add_kernel(bf16 *x, const Y *y, size_t n) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) w[i] = __float2bfloat16(__bfloat162float(w[i]) + delta[i]);
+    if (i < n) x[i] = __float2bfloat16(__bfloat162float(x[i]) + (float)y[i]);
 }
 
 void cuda_weights_add(TinaBackend *b, void *dst, const float *delta, size_t n) {
@@ -36,7 +37,7 @@ void cuda_weights_add(TinaBackend *b, void *dst, const float *delta, size_t n) {
     float *device = (float *)scratch(c, n * sizeof(float));
     if (!device) return;
     ok(c, cudaMemcpyAsync(device, delta, n * sizeof(float), cudaMemcpyHostToDevice, c->stream), "upload a delta");
-    if (n) add_f32_kernel<<<blocks_for(n), THREADS, 0, c->stream>>>((bf16 *)dst, device, n);
+    if (n) add_kernel<<<blocks_for(n), THREADS, 0, c->stream>>>((bf16 *)dst, device, n);
     launched(c, "add a delta");
     ok(c, cudaStreamSynchronize(c->stream), "synchronize");
 }
@@ -63,11 +64,6 @@ void cuda_embed(TinaBackend *b, void *out, const void *table, const int32_t *tok
 
 void cuda_gather_rows(TinaBackend *b, void *out, const void *in, const int *rows, int n, int C) {
     gather(b, out, in, rows, n, C, STAGED_ROWS, "gather rows");
-}
-
-static __global__ void add_kernel(bf16 *x, const bf16 *y, size_t n) {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) x[i] = __float2bfloat16(__bfloat162float(x[i]) + __bfloat162float(y[i]));
 }
 
 void cuda_add(TinaBackend *b, void *x, const void *y, size_t n) {
