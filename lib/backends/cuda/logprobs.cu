@@ -25,11 +25,11 @@ static __global__ void log_sum_exp_kernel(const float *chunk, int n, int v0, con
     if (targets[t] >= v0 && targets[t] < v0 + n) picked[t] = round_bf16(z[targets[t] - v0]);
 }
 
-static __global__ void logprob_kernel(float *out, const float *picked, const double *max, const double *sum, int T,
-                                      double *lse) {
+/* picked[t], the target's logit, becomes its log-prob */
+static __global__ void logprob_kernel(float *picked, const double *max, const double *sum, int T, double *lse) {
     int t = blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= T) return;
-    out[t] = (float)((double)picked[t] - max[t] - log(sum[t]));
+    picked[t] = (float)((double)picked[t] - max[t] - log(sum[t]));
     if (lse) lse[t] = max[t] + log(sum[t]);
 }
 
@@ -106,7 +106,7 @@ void cuda_logprobs(TinaBackend *b, float *out, const void *h, const void *head, 
         if (T) log_sum_exp_kernel<<<T, THREADS, 0, c->stream>>>(chunk, n, v0, ids, c->lse, c->lse + T, c->picked, v0 == 0);
         launched(c, "log-sum-exp");
     }
-    if (T) logprob_kernel<<<blocks_for((size_t)T), THREADS, 0, c->stream>>>(c->picked, c->picked, c->lse, c->lse + T, T, lse);
+    if (T) logprob_kernel<<<blocks_for((size_t)T), THREADS, 0, c->stream>>>(c->picked, c->lse, c->lse + T, T, lse);
     launched(c, "log-probs");
     ok(c, cudaMemcpyAsync(out, c->picked, (size_t)T * sizeof *out, cudaMemcpyDeviceToHost, c->stream),
        "download log-probs");
