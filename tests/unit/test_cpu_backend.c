@@ -9,6 +9,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/gemm.h"
+#include "backends/cpu/simd.h"
 #include "backends/sampler.h"
 #include "test.h"
 
@@ -201,6 +202,61 @@ static void every_vector_width_gives_the_same_bits(void) {
     CHECK(tina_gemm_use(was));
 }
 
+/* simd.h's e^x in double (the log-sum-exps' and log-probs'): four lanes and the plain C twin the same bits for every
+ * input, within 4 ulp of the C library's e^x over the range it keeps ([-708, 708]), clamped past it, NaN kept; and
+ * the log-probs and their backward the same bits through the generic kernel (plain C) and AVX2 */
+__attribute__((target("avx2,fma"))) static void exp4d_of(double lanes[4], double a, double b, double c, double d) {
+    _mm256_storeu_pd(lanes, exp4d(_mm256_setr_pd(a, b, c, d)));
+}
+
+static void double_exp_is_one_function_everywhere(void) {
+    if (tina_gemm_kernel() == TINA_KERNEL_GENERIC) {
+        printf("note: cpu_backend: this processor has no AVX2: exp4d not compared\n");
+        return;
+    }
+    enum { N = 400000 };
+    double worst = 0;
+    bool same = true;
+    for (int i = 0; i <= N; i++) { /* every 0.0036 over [-720, 720], then densely over [-40, 1] */
+        double x = i < N / 2 ? -720.0 + 1440.0 * i / (N / 2) : -40.0 + 41.0 * (i - N / 2) / (N / 2);
+        double lanes[4];
+        exp4d_of(lanes, x, -x, x * 0.5, x); /* each lane its own value's bits */
+        same = same && memcmp(&lanes[0], &(double){exp1d(x)}, sizeof(double)) == 0 &&
+               memcmp(&lanes[1], &(double){exp1d(-x)}, sizeof(double)) == 0 &&
+               memcmp(&lanes[2], &(double){exp1d(x * 0.5)}, sizeof(double)) == 0 &&
+               memcmp(&lanes[3], &lanes[0], sizeof(double)) == 0;
+        double want = exp(x < -708 ? -708 : x > 708 ? 708 : x);
+        worst = fmax(worst, fabs(lanes[0] - want) / want / 0x1p-52);
+    }
+    printf("note: cpu_backend: exp4d within %.2f ulp of the C library's e^x\n", worst);
+    CHECK(same && worst <= 4);
+    CHECK(exp1d(0) == 1 && isnan(exp1d(NAN)) && exp1d(-INFINITY) == exp1d(-708) && exp1d(-708) > 0);
+
+    enum { LT = 32, LC = 16, LV = 1003 }; /* a vocabulary of 250 fours and a tail of 3 */
+    float *h = malloc(LT * LC * sizeof *h), *head = malloc((size_t)LV * LC * sizeof *head), out[2][LT], dlogp[LT];
+    float *dh = malloc(2 * LT * LC * sizeof *dh);
+    double lse[2][LT];
+    int32_t targets[LT];
+    for (int t = 0; t < LT; t++) targets[t] = t * 31 % LV, dlogp[t] = (float)(t % 7) - 3.0f;
+    for (int i = 0; i < LT * LC; i++) h[i] = (float)((i * 37 % 101) - 50) / 300.0f; /* logits within 1 */
+    for (int i = 0; i < LV * LC; i++) head[i] = (float)((i * 53 % 97) - 48) / 150.0f;
+    TinaKernel was = tina_gemm_kernel();
+    TinaError err;
+    for (int w = 0; w < 2; w++) {
+        TinaBackend *b = NULL;
+        CHECK(tina_gemm_use(w ? TINA_KERNEL_AVX2 : TINA_KERNEL_GENERIC));
+        CHECK(tina_cpu_backend_new(1, &b, &err) == TINA_OK && b->reserve(b, LT, LT, 16, 1e4, &err) == TINA_OK);
+        memset(dh + w * LT * LC, 0, LT * LC * sizeof *dh);
+        b->logprobs(b, out[w], h, head, targets, LT, LC, LV, lse[w]);
+        b->logprobs_backward(b, dh + w * LT * LC, h, head, targets, dlogp, LT, LC, LV, lse[w]);
+        b->destroy(b);
+    }
+    CHECK(memcmp(out[0], out[1], sizeof out[0]) == 0 && memcmp(lse[0], lse[1], sizeof lse[0]) == 0);
+    CHECK(memcmp(dh, dh + LT * LC, LT * LC * sizeof *dh) == 0);
+    CHECK(tina_gemm_use(was));
+    free(h), free(head), free(dh);
+}
+
 int main(void) {
     TinaError err;
     if (tina_cpu_backend_new(2, &backend, &err)) {
@@ -213,6 +269,7 @@ int main(void) {
         TEST(a_value_does_not_depend_on_its_neighbours),
         TEST(small_products_match_double_sums_and_the_batch),
         TEST(every_vector_width_gives_the_same_bits),
+        TEST(double_exp_is_one_function_everywhere),
     };
     int status = test_main("cpu_backend", tests, sizeof tests / sizeof *tests);
     backend->destroy(backend);

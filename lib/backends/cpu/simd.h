@@ -1,11 +1,13 @@
 /* simd: AVX2 and AVX-512 helpers shared by the CPU backend and the sampler: a horizontal sum, e^x eight or sixteen at
- * a time, and loads and stores that take the tail of an array. Callers check that the processor has AVX2 and FMA (or
- * AVX-512F) first: gemm.h's kernel in use says. */
+ * a time (and in double four at a time, with its twin in plain C), and loads and stores that take the tail of an
+ * array. Callers check that the processor has AVX2 and FMA (or AVX-512F) first: gemm.h's kernel in use says. */
 #ifndef TINA_SIMD_H
 #define TINA_SIMD_H
 
 #include <immintrin.h>
+#include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 __attribute__((target("avx2,fma"))) static inline float sum8(__m256 v) {
@@ -47,6 +49,62 @@ __attribute__((target("avx512f"))) static inline __m512 floor16(__m512 x) {
 }
 __attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x)
     EXP_LANES(__m512, __m512i, _mm512_, floor16, _mm512_castsi512_ps)
+
+/* ---- e^x in double, four at a time or one -----------------------------------------------------------------------
+ * For the log-sum-exps and log-probs: n = round(x log2 e), r = x - n ln 2 (ln 2 in two parts by fused multiply-adds),
+ * e^r by its Taylor polynomial to degree 12 (truncated below 2e-16 relative for |r| <= ln 2 / 2), times 2^n made in
+ * the exponent bits (2^52 + 1023 + n holds 1023 + n in its low bits). Within a few ulp of e^x (test_cpu_backend).
+ * Inputs are clamped to +-708 so that 2^n stays a normal double: e^-708 (1e-308) beside a term e^0 of the same sum,
+ * or times a gradient in f32, changes nothing. NaN stays NaN. One body, for the processor's four lanes and for C's
+ * one (exp1d: the generic kernel, and the tail of an array): the same operations, so the same bits, and no C
+ * library's rounding in them. */
+#define EXPD_BODY(T, SET1, MUL, FMA, FNMA, ROUND, MAX, MIN, POW2)                                                      \
+    {                                                                                                                  \
+        x = MIN(SET1(708.0), MAX(SET1(-708.0), x)); /* x second: a NaN x comes through */                             \
+        T n = ROUND(MUL(x, SET1(1.4426950408889634074)));                                                              \
+        T r = FNMA(n, SET1(6.93147180369123816490e-01), x);                                                           \
+        r = FNMA(n, SET1(1.90821492927058770002e-10), r);                                                              \
+        T y = SET1(2.08767569878680989792e-09);                                                                        \
+        y = FMA(y, r, SET1(2.50521083854417187751e-08));                                                               \
+        y = FMA(y, r, SET1(2.75573192239858906526e-07));                                                               \
+        y = FMA(y, r, SET1(2.75573192239858906526e-06));                                                               \
+        y = FMA(y, r, SET1(2.48015873015873015873e-05));                                                               \
+        y = FMA(y, r, SET1(1.98412698412698412698e-04));                                                               \
+        y = FMA(y, r, SET1(1.38888888888888888889e-03));                                                               \
+        y = FMA(y, r, SET1(8.33333333333333333333e-03));                                                               \
+        y = FMA(y, r, SET1(4.16666666666666666667e-02));                                                               \
+        y = FMA(y, r, SET1(1.66666666666666666667e-01));                                                               \
+        y = FMA(y, r, SET1(0.5));                                                                                      \
+        y = FMA(y, r, SET1(1.0));                                                                                      \
+        y = FMA(y, r, SET1(1.0));                                                                                      \
+        return MUL(y, POW2(n));                                                                                        \
+    }
+
+__attribute__((target("avx2,fma"))) static inline __m256d pow2_4d(__m256d n) {
+    __m256i low = _mm256_castpd_si256(_mm256_add_pd(n, _mm256_set1_pd(4503599627371519.0))); /* 2^52 + 1023 */
+    return _mm256_castsi256_pd(_mm256_slli_epi64(low, 52));
+}
+__attribute__((target("avx2,fma"))) static inline __m256d round4d(__m256d x) {
+    return _mm256_round_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+__attribute__((target("avx2,fma"))) static inline __m256d exp4d(__m256d x)
+    EXPD_BODY(__m256d, _mm256_set1_pd, _mm256_mul_pd, _mm256_fmadd_pd, _mm256_fnmadd_pd, round4d, _mm256_max_pd,
+              _mm256_min_pd, pow2_4d)
+
+static inline double mul1d(double a, double b) { return a * b; }
+static inline double fnma1d(double a, double b, double c) { return fma(-a, b, c); }
+static inline double max1d(double a, double b) { return a > b ? a : b; } /* as maxpd: b unless a > b */
+static inline double min1d(double a, double b) { return a < b ? a : b; }
+static inline double pow2_1d(double n) {
+    double low = n + 4503599627371519.0;
+    uint64_t bits;
+    memcpy(&bits, &low, sizeof bits);
+    bits <<= 52;
+    memcpy(&low, &bits, sizeof low);
+    return low;
+}
+static inline double set1d(double a) { return a; }
+static inline double exp1d(double x) EXPD_BODY(double, set1d, mul1d, fma, fnma1d, nearbyint, max1d, min1d, pow2_1d)
 
 /* lanes 0 .. n - 1 of sixteen: the part of a vector an array's tail fills (loads through it read nothing past) */
 __attribute__((target("avx512f"))) static inline __mmask16 tail_mask16(size_t i, size_t n) {
