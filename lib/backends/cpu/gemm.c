@@ -226,7 +226,7 @@ static void pack_b(float *out, const Shape *sh, const TinaProduct *g, int s0, in
                   bool load, const float *bias, const float *next, int every
 
 /* Under AddressSanitizer the vector tiles go unchecked (a check on every vector load made tina-update 5x slower
- * there, most of make test's time) and tile() checks the memory each will touch, whole, before it runs. */
+ * there, most of make test's time) and tile() checks every line of memory each will touch before it runs. */
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
 #define UNCHECKED __attribute__((no_sanitize("address", "undefined")))
