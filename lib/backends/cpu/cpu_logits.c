@@ -54,45 +54,40 @@ void cpu_sample(TinaBackend *b, int32_t *tokens, double *logprobs, const void *h
                                       u[i], &logprobs[i]);
 }
 
-/* The sum of e^(z[j] - m) over z[0..n), in one order whatever the processor: four running sums (j mod 4) over the
- * first n - n % 4, added as (0 + 1) + (2 + 3), then the rest in order. e^x by simd.h's exp4d or its twin. */
-__attribute__((target("avx2,fma"))) static double exp_sum_avx2(const float *z, int n, double m) {
-    __m256d sums = _mm256_setzero_pd(), shift = _mm256_set1_pd(m);
-    int j = 0;
-    for (; j + 4 <= n; j += 4)
+/* lane[l] += e^(z[j] - m) for the j < n (a multiple of 4) with j % 4 == l, four at a time */
+__attribute__((target("avx2,fma"))) static void exp_lanes_avx2(double lane[4], const float *z, int n, double m) {
+    __m256d sums = _mm256_loadu_pd(lane), shift = _mm256_set1_pd(m);
+    for (int j = 0; j < n; j += 4)
         sums = _mm256_add_pd(sums, exp4d(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(z + j)), shift)));
-    double lane[4];
     _mm256_storeu_pd(lane, sums);
-    double s = (lane[0] + lane[1]) + (lane[2] + lane[3]);
-    for (; j < n; j++) s += exp1d((double)z[j] - m);
-    return s;
 }
 
+/* The sum of e^(z[j] - m) over z[0..n), in one order whatever the processor: four running sums (j mod 4) over the
+ * first n - n % 4, added as (0 + 1) + (2 + 3), then the rest in order. e^x by simd.h's exp4d or its twin exp1d. */
 static double exp_sum(const Cpu *c, const float *z, int n, double m) {
-    if (c->avx2) return exp_sum_avx2(z, n, m);
     double lane[4] = {0, 0, 0, 0};
-    int j = 0;
-    for (; j + 4 <= n; j += 4)
-        for (int l = 0; l < 4; l++) lane[l] += exp1d((double)z[j + l] - m);
+    int fours = n - n % 4;
+    if (c->avx2) exp_lanes_avx2(lane, z, fours, m);
+    else
+        for (int j = 0; j < fours; j++) lane[j % 4] += exp1d((double)z[j] - m);
     double s = (lane[0] + lane[1]) + (lane[2] + lane[3]);
-    for (; j < n; j++) s += exp1d((double)z[j] - m);
+    for (int j = fours; j < n; j++) s += exp1d((double)z[j] - m);
     return s;
 }
 
-/* z[j] = (float)(scale e^(z[j] - shift)) for j < n: a row of the log-probs' backward */
+/* z[j] = (float)(scale e^(z[j] - shift)) for j < n (a multiple of 4), four at a time */
 __attribute__((target("avx2,fma"))) static void scaled_exp_avx2(float *z, int n, double shift, double scale) {
-    int j = 0;
-    for (; j + 4 <= n; j += 4) {
+    for (int j = 0; j < n; j += 4) {
         __m256d e = exp4d(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(z + j)), _mm256_set1_pd(shift)));
         _mm_storeu_ps(z + j, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_set1_pd(scale), e)));
     }
-    for (; j < n; j++) z[j] = (float)(scale * exp1d((double)z[j] - shift));
 }
 
+/* z[j] = (float)(scale e^(z[j] - shift)) for j < n: a row of the log-probs' backward */
 static void scaled_exp(const Cpu *c, float *z, int n, double shift, double scale) {
-    if (c->avx2) scaled_exp_avx2(z, n, shift, scale);
-    else
-        for (int j = 0; j < n; j++) z[j] = (float)(scale * exp1d((double)z[j] - shift));
+    int done = c->avx2 ? n - n % 4 : 0;
+    if (done) scaled_exp_avx2(z, done, shift, scale);
+    for (int j = done; j < n; j++) z[j] = (float)(scale * exp1d((double)z[j] - shift));
 }
 
 /* The log-sum-exp of every row of h @ head^T, a running one over vocabulary chunks; out[t] (if not NULL) gets the
