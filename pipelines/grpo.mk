@@ -13,7 +13,8 @@
 # SHARDS=N splits each step's prompts into N contiguous shards (RUN/step-s/shard-K/): N tina-sample and N
 # tina-reward, their outputs concatenated in shard order (the same rollouts as one process: each sample has its own
 # RNG stream), one tina-advantage, then N tina-update --shard K/N and one --apply-grads. With `make -j N` the shards
-# run at once; GPUS=1 gives shard K the GPU CUDA_VISIBLE_DEVICES=K.
+# run at once, sharing THREADS (the run's cores: N at once get THREADS/N each); GPUS=1 gives shard K the GPU
+# CUDA_VISIBLE_DEVICES=K.
 #
 # LAUNCHER=slurm runs the stages as Slurm jobs and waits for them (pipelines/slurm-job.sh; man tina-cluster): each
 # step's sampling and rewards as one job array over the shards, its gradients as another, tina-advantage and the
@@ -121,6 +122,12 @@ shards := $(shell seq 0 $$(( $(SHARDS) - 1 )))
 sharded := $(filter-out 1,$(SHARDS))
 # shard K's environment: its own GPU when there are GPUs
 on_shard = $(if $(GPUS),CUDA_VISIBLE_DEVICES=$(1))
+# a shard's --threads: the run's THREADS shared among the shards make runs at once (make -jN: N of them; -j: all),
+# at least one each. OpenMP threads spin while they wait (man tina(7), ENVIRONMENT): tests/cli/pipeline.sh's three
+# sharded steps (SHARDS=3 -j3 THREADS=2, 2 cores) took 23 s with 2 threads a shard, 5.1 s with 1. Expanded as the
+# recipe runs: only then does MAKEFLAGS hold -j.
+jobs_at_once = $(or $(patsubst -j%,%,$(filter-out -j,$(filter -j%,$(MAKEFLAGS)))),$(if $(filter -j,$(MAKEFLAGS)),$(SHARDS),1))
+shard_threads = $(shell t=$$(( $(THREADS) / ($(jobs_at_once) < $(SHARDS) ? $(jobs_at_once) : $(SHARDS)) )); echo $$(( t > 0 ? t : 1 )))
 
 slurm := $(filter slurm,$(LAUNCHER))
 sbatch_options = $(if $(PARTITION),--partition $(PARTITION)) $(if $(ACCOUNT),--account $(ACCOUNT)) \
@@ -175,7 +182,7 @@ $(RUN)/step-0000/adapter/adapter_config.json:
 # (inside the step rules) tina-update's settings, shared by a whole step and its shards
 update_flags = --loss $(LOSS) --beta $(BETA) --epsilon $(EPSILON) --epsilon-high $(EPSILON_HIGH) --lr $(LR) \
     --schedule $(SCHEDULE) --warmup-ratio $(WARMUP_RATIO) --min-lr-rate $(MIN_LR_RATE) --total-steps $(TOTAL_STEPS) \
-    --max-grad-norm $(MAX_GRAD_NORM) --micro-batch-tokens $(MICRO_BATCH_TOKENS) --seed $(SEED) --threads $(THREADS) \
+    --max-grad-norm $(MAX_GRAD_NORM) --micro-batch-tokens $(MICRO_BATCH_TOKENS) --seed $(SEED) \
     --device $(UPDATE_DEVICE) \
     $(EXTRA_UPDATE)
 
@@ -202,7 +209,8 @@ $(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
 	    -a $(RUN)/step-$(2)/adapter -n $(G) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) $(if $(MAX_MODEL_LEN),--max-model-len $(MAX_MODEL_LEN)) \
 	    --template $(TEMPLATE) $(system) \
-	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) --threads $(THREADS) $$< -o $$@; \
+	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) \
+	    --threads $(if $(filter shard-%,$(notdir $(1))),$$(shard_threads),$(THREADS)) $$< -o $$@; \
 	$(call record_time,$(3),sample,$(1)))
 
 $(1)/rewarded.jsonl.zst: $(1)/rollouts.jsonl.zst
@@ -234,7 +242,7 @@ $(RUN)/step-$(1)/shard-$(3)/grads.safetensors: $(RUN)/step-$(1)/shard-$(3)/advan
 	rm -f $$@
 	start=$$$$(date +%s.%N); \
 	$(call on_shard,$(3)) $(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter $(update_flags) \
-	    --shard $(3)/$(SHARDS) -o $$@ $$< > /dev/null; \
+	    --threads $$(shard_threads) --shard $(3)/$(SHARDS) -o $$@ $$< > /dev/null; \
 	$(call record_time,$(1),gradients,shard-$(3),$(UPDATE_DEVICE))
 endef
 
@@ -259,7 +267,7 @@ $(call adapter_of,$(1)): $(call adapter_of,$(2))
 	rm -rf $(RUN)/step-$(1)/.adapter.tmp-* $(RUN)/step-$(1)/adapter
 	start=$$$$(date +%s.%N); \
 	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter $(update_flags) \
-	    $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
+	    --threads $(THREADS) $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
 	        --apply-grads $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors)) > /dev/null; \
 	$(call record_time,$(1),update,,$(if $(filter 1,$(SHARDS)),$(UPDATE_DEVICE),cpu)))
 	$(if $(KEEP),old=$(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP)))); \

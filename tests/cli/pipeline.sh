@@ -119,6 +119,13 @@ echo "note: SHARDS=3 vs 1, step 1: adapter relative L2 difference $(jq .rel_l2 d
 touch marker
 grpo sharded REWARDS="-r repetition,cosine" SHARDS=3 -j3 > /dev/null 2>&1
 check "SHARDS=3: the same command again does nothing" [ -z "$(rewritten_since_marker sharded)" ]
+shard_threads() { # shard_threads MAKE-ARGS...: the --threads of each command of a sharded run's first step (make -n)
+    grpo planned SHARDS=3 THREADS=6 STEPS=1 -n "$@" 2> /dev/null | grep -o -- '--threads [0-9]*' | sort | uniq -c | tr -s ' '
+}
+check "SHARDS=3 -j3: the shards that run at once share THREADS (3 samplers and 3 gradient shards of 2, the update 6)" \
+    [ "$(shard_threads -j3)" = "$(printf ' 6 --threads 2\n 1 --threads 6')" ]
+check "SHARDS=3 -j2: 3 threads a shard; without -j, one shard at a time: all 6" \
+    sh -c '[ "$1" = " 6 --threads 3" ] && [ "$2" = " 7 --threads 6" ]' _ "$(shard_threads -j2 | head -1)" "$(shard_threads)"
 
 evaluate() { # evaluate BIN
     (cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$1" OUT="$SCRATCH/eval" MODEL="$F/qwen2-f32" \
