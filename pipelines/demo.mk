@@ -7,9 +7,7 @@ DEMO ?= runs/demo
 MODEL ?= data/models/tiny-arith
 HELDOUT ?= data/demo/heldout.jsonl
 EVAL_N ?= 4
-ifndef THREADS
-THREADS := $(shell nproc)
-endif
+include pipelines/threads.mk
 include pipelines/safe.mk
 $(call safe_require,TINA_BIN DEMO MODEL HELDOUT EVAL_N THREADS)
 

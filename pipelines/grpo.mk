@@ -40,10 +40,7 @@ SYSTEM_FILE ?=
 SUFFIX ?=
 TOKENIZER ?=
 MICRO_BATCH_TOKENS ?= 4096
-# (asked once: a recursive ?= would run nproc at each of its uses, some thousands in a long recipe's step rules)
-ifndef THREADS
-THREADS := $(shell nproc)
-endif
+include pipelines/threads.mk
 INIT_ADAPTER ?=
 KEEP ?=
 # SAVE_EVERY=k keeps the adapters of steps 0, k, 2k, ..., those EVAL_EVERY evaluates, and the last; a step's
@@ -122,12 +119,6 @@ shards := $(shell seq 0 $$(( $(SHARDS) - 1 )))
 sharded := $(filter-out 1,$(SHARDS))
 # shard K's environment: its own GPU when there are GPUs
 on_shard = $(if $(GPUS),CUDA_VISIBLE_DEVICES=$(1))
-# a shard's --threads: the run's THREADS shared among the shards make runs at once (make -jN: N of them; -j: all),
-# at least one each. OpenMP threads spin while they wait (man tina(7), ENVIRONMENT): tests/cli/pipeline.sh's three
-# sharded steps (SHARDS=3 -j3 THREADS=2, 2 cores) took 23 s with 2 threads a shard, 5.1 s with 1. Expanded as the
-# recipe runs: only then does MAKEFLAGS hold -j.
-jobs_at_once = $(or $(patsubst -j%,%,$(filter-out -j,$(filter -j%,$(MAKEFLAGS)))),$(if $(filter -j,$(MAKEFLAGS)),$(SHARDS),1))
-shard_threads = $(shell t=$$(( $(THREADS) / ($(jobs_at_once) < $(SHARDS) ? $(jobs_at_once) : $(SHARDS)) )); echo $$(( t > 0 ? t : 1 )))
 
 slurm := $(filter slurm,$(LAUNCHER))
 sbatch_options = $(if $(PARTITION),--partition $(PARTITION)) $(if $(ACCOUNT),--account $(ACCOUNT)) \
@@ -210,7 +201,7 @@ $(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) $(if $(MAX_MODEL_LEN),--max-model-len $(MAX_MODEL_LEN)) \
 	    --template $(TEMPLATE) $(system) \
 	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) \
-	    --threads $(if $(filter shard-%,$(notdir $(1))),$$(shard_threads),$(THREADS)) $$< -o $$@; \
+	    --threads $(if $(filter shard-%,$(notdir $(1))),$$(call threads_each,$(SHARDS)),$(THREADS)) $$< -o $$@; \
 	$(call record_time,$(3),sample,$(1)))
 
 $(1)/rewarded.jsonl.zst: $(1)/rollouts.jsonl.zst
@@ -242,7 +233,7 @@ $(RUN)/step-$(1)/shard-$(3)/grads.safetensors: $(RUN)/step-$(1)/shard-$(3)/advan
 	rm -f $$@
 	start=$$$$(date +%s.%N); \
 	$(call on_shard,$(3)) $(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter $(update_flags) \
-	    --threads $$(shard_threads) --shard $(3)/$(SHARDS) -o $$@ $$< > /dev/null; \
+	    --threads $$(call threads_each,$(SHARDS)) --shard $(3)/$(SHARDS) -o $$@ $$< > /dev/null; \
 	$(call record_time,$(1),gradients,shard-$(3),$(UPDATE_DEVICE))
 endef
 
@@ -314,18 +305,19 @@ $(if $(STEP_ONLY),$(eval $(call adapter_of,$(word 2,$(subst :, ,$(pairs)))):))
 
 # A checkpoint's evaluation (EVAL_EVERY steps, and step 0: the base model) is pipelines/eval.mk's, with its own
 # settings (Tina's protocol) but for EVAL_SETS, EVAL_N, EVAL_VARS ("MAX_NEW_TOKENS=1024 SUFFIX=...") and DEVICE (it
-# samples where the training samples): none of the training's other command-line settings reach it.
+# samples where the training samples): none of the training's other command-line settings reach it (MAKEFLAGS
+# holds them; it keeps only make -n, and make -n, which runs a line that calls make, records no time).
 define eval_rule
 $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	$(if $(slurm),$(call job,eval-$(1),$$@),start=$$$$(date +%s.%N); \
-	$(if $(filter recipe,$(EVAL_PROTOCOL)),SUFFIX="$$$$TINA_SUFFIX") MAKEFLAGS= $$(MAKE) -s -f pipelines/eval.mk \
+	$(if $(filter recipe,$(EVAL_PROTOCOL)),SUFFIX="$$$$TINA_SUFFIX") MAKEFLAGS=$$(safe_dry_run) $$(MAKE) -s -f pipelines/eval.mk \
 	    TINA_BIN=$(TINA_BIN) OUT=$(RUN)/step-$(1)/eval MODEL=$(MODEL) \
 	    ADAPTER=$(RUN)/step-$(1)/adapter $(if $(EVAL_SETS),SETS='$(EVAL_SETS)') N=$(EVAL_N) THREADS=$(THREADS) \
 	    DEVICE=$(DEVICE) $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(if $(filter recipe,$(EVAL_PROTOCOL)),\
 	        TEMPLATE=$(TEMPLATE) PREFIX_FILE= GPQA_PREFIX_FILE= TEMPERATURE=$(TEMPERATURE) TOP_P=$(TOP_P) \
 	        MAX_NEW_TOKENS=$(MAX_NEW_TOKENS) \
-	        MAX_PROMPT_TOKENS=$(MAX_PROMPT_TOKENS)) $(EVAL_VARS) $$@; \
-	$(call record_time,$(1),eval))
+	        MAX_PROMPT_TOKENS=$(MAX_PROMPT_TOKENS)) $(EVAL_VARS) $$@ \
+	$$(if $$(safe_dry_run),,; $(call record_time,$(1),eval)))
 endef
 checkpoints := $(if $(printing),,$(if $(EVAL_EVERY),0000 $(shell seq -f %04g $(EVAL_EVERY) $(EVAL_EVERY) $(patsubst epoch,1,$(STEPS)))))
 $(foreach s,$(checkpoints),$(eval $(call eval_rule,$(s))))

@@ -33,9 +33,11 @@ safe_text = $(subst $$(empty),,$(value $(1)))
 # FOLDER/.lock and removes what a killed make left half-written there; another one stops here, naming the holder
 # (exit 2). Not for print-* goals, nor for make -n, nor for the sub-makes and Slurm tasks of the make that holds it
 # (TINA_LOCKED_RUN names its folder).
-safe_lock = $(if $(filter $(1),$(TINA_LOCKED_RUN))$(findstring n,$(firstword -$(MAKEFLAGS)))$(filter print-%,$(MAKECMDGOALS)),,\
+safe_lock = $(if $(filter $(1),$(TINA_LOCKED_RUN))$(safe_dry_run)$(filter print-%,$(MAKECMDGOALS)),,\
     $(call safe_refuse,$(shell pipelines/lock.sh $(1) $$PPID)))
 safe_refuse = $(if $(1),$(error $(1)))
+# "n" under make -n (MAKEFLAGS' first word holds the one-letter flags), else nothing
+safe_dry_run = $(findstring n,$(firstword -$(MAKEFLAGS)))
 
 # $(call safe_not_from_environment,NAMES): forget what the environment says of NAMES, so that the makefile's defaults
 # hold unless its command line says otherwise. A calling make exports its own command line's variables to every

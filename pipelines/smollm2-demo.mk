@@ -9,9 +9,7 @@ TINA_CACHE ?= $(HOME)/.cache/tina
 MODEL ?= $(TINA_CACHE)/smollm2-135m-instruct
 HELDOUT ?= data/demo/heldout.jsonl
 EVAL_N ?= 4
-ifndef THREADS
-THREADS := $(shell nproc)
-endif
+include pipelines/threads.mk
 include pipelines/safe.mk
 $(call safe_require,TINA_BIN RUN TINA_CACHE MODEL HELDOUT EVAL_N THREADS)
 

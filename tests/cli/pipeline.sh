@@ -132,6 +132,11 @@ evaluate() { # evaluate BIN
         ADAPTER="$SCRATCH/whole/step-0003/adapter" TOKENIZER=data/models/tiny-math-bpe SETS="$SCRATCH/train.jsonl" \
         N=2 MAX_NEW_TOKENS=8 THREADS=2)
 }
+cp train.jsonl other.jsonl
+check "eval.mk SETS of two, THREADS=4 -j2: the two samplers at once get 2 threads each" \
+    [ "$(cd "$ROOT" && make -n -s -j2 -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/planned-eval" MODEL="$F/qwen2-f32" \
+        SETS="$SCRATCH/train.jsonl $SCRATCH/other.jsonl" THREADS=4 | grep -o -- '--threads [0-9]*' | uniq -c | tr -s ' ')" \
+        = " 2 --threads 2" ]
 # a sampler killed in the middle of its stream: tina-reward sees a short input end, the evaluation must not keep it
 mkdir dying-bin && ln -s "$BIN"/* dying-bin/ && rm dying-bin/tina-sample
 printf '#!/usr/bin/env bash\n"%s/tina-sample" "$@" | head -n 3\nkill -9 $$\n' "$BIN" > dying-bin/tina-sample
