@@ -9,7 +9,8 @@
 # on the command line (MODEL, STEPS, LAUNCHER, SHARDS, EVAL_SETS, EVAL_VARS, ...) go to every run; the grid's values
 # come last. Run NAME is OUT/NAME, named from its grid values ("rank-16", "lr-5e-7_loss-grpo"), with the settings.json
 # of a grpo.mk run; OUT/sweep.json lists the runs and their values. Kill it and start it again: every run resumes
-# where it stopped. `make -j N` runs N runs at once, sharing THREADS (pipelines/threads.mk); LAUNCHER=slurm submits their stages as Slurm jobs.
+# where it stopped. `make -j N` runs N runs at once, sharing THREADS
+# (pipelines/threads.mk); LAUNCHER=slurm submits their stages as Slurm jobs, each task with the cores it sees.
 # `make report SWEEP=...` compares the runs.
 
 ifeq ($(SWEEP),)
@@ -45,7 +46,7 @@ print-%:
 define run_rule
 run-$(call name_of,$(1)): $(OUT)/sweep.json
 	$$(MAKE) -f pipelines/grpo.mk RUN=$(OUT)/$(call name_of,$(1)) RECIPE=$(RECIPE) EVAL_EVERY=$(CKPT_EVERY) \
-	    THREADS=$$(call threads_each,$(words $(runs))) $(wordlist 2,100,$(subst :, ,$(1))) train
+	    $(if $(filter slurm,$(LAUNCHER)),,THREADS=$$(call threads_each,$(words $(runs)))) $(wordlist 2,100,$(subst :, ,$(1))) train
 endef
 $(foreach p,$(points),$(eval $(call run_rule,$(p))))
 
