@@ -34,9 +34,10 @@ struct TinaBpe {
     size_t capacity;    /* piece bytes the workspaces hold */
 };
 
-TinaStatus tina_bpe_new(TinaBpe **bpe, TinaError *err) {
+TinaStatus tina_bpe_new(TinaBpe **bpe, bool ignore_merges, TinaError *err) {
     TinaBpe *b = calloc(1, sizeof *b);
     if (!b) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (BPE model)");
+    b->ignore_merges = ignore_merges;
     for (int i = 0; i < 256; i++) b->byte_ids[i] = -1;
     TinaStatus status = tina_strmap_new(&b->vocab, err);
     if (!status) status = tina_strmap_new(&b->merges, err);
@@ -94,8 +95,6 @@ TinaStatus tina_bpe_add_merge(TinaBpe *b, const char *a, size_t a_len, const cha
     bool inserted;
     return tina_strmap_insert(b->merges, key, 8, (int64_t)rank << 32 | (uint32_t)merged_id, &inserted, err);
 }
-
-void tina_bpe_set_ignore_merges(TinaBpe *b, bool ignore_merges) { b->ignore_merges = ignore_merges; }
 
 static bool lookup_merge(const TinaBpe *b, int32_t left, int32_t right, int32_t *rank, int32_t *merged) {
     char key[8];

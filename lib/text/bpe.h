@@ -16,7 +16,8 @@
 
 typedef struct TinaBpe TinaBpe;
 
-TinaStatus tina_bpe_new(TinaBpe **bpe, TinaError *err);
+/* ignore_merges: a piece that is a token as a whole becomes that token without merging (Llama-3 style). */
+TinaStatus tina_bpe_new(TinaBpe **bpe, bool ignore_merges, TinaError *err);
 void tina_bpe_free(TinaBpe *bpe);
 
 /* Adds a vocabulary token: the bytes it stands for and its id. A repeated byte string is an error. */
@@ -28,9 +29,6 @@ int32_t tina_bpe_token_id(const TinaBpe *bpe, const char *bytes, size_t len);
  * must be in the vocabulary. A pair given twice keeps its first (lower) rank. */
 TinaStatus tina_bpe_add_merge(TinaBpe *bpe, const char *a, size_t a_len, const char *b, size_t b_len, int32_t rank,
                               TinaError *err);
-
-/* ignore_merges: a piece that is a token as a whole becomes that token without merging (Llama-3 style). */
-void tina_bpe_set_ignore_merges(TinaBpe *bpe, bool ignore_merges);
 
 /* Appends the ids of piece[0..len) to ids. Not thread-safe: it uses the model's workspace and cache. */
 TinaStatus tina_bpe_encode(TinaBpe *bpe, const char *piece, size_t len, TinaIds *ids, TinaError *err);

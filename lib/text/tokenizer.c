@@ -394,8 +394,8 @@ static TinaStatus load_json(TinaTokenizer *t, const cJSON *root, TinaError *err)
     status = check_decoder(cJSON_GetObjectItemCaseSensitive(root, "decoder"), err);
     if (!status) status = tina_normalizer_load(cJSON_GetObjectItemCaseSensitive(root, "normalizer"),
                                                &t->normalization, err);
+    if (!status) status = tina_bpe_new(&t->bpe, json_flag(model, "ignore_merges"), err);
     if (status) return status;
-    tina_bpe_set_ignore_merges(t->bpe, json_flag(model, "ignore_merges"));
 
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
@@ -432,8 +432,7 @@ TinaStatus tina_tokenizer_load(const char *path, TinaTokenizer **tokenizer, Tina
     if (!t) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (tokenizer)");
     TinaSpecialToken none = {NULL, -1}; /* until a tokenizer_config.json names one */
     t->specials = (TinaSpecialTokens){none, none, none};
-    TinaStatus status = tina_bpe_new(&t->bpe, err);
-    if (!status) status = tina_strmap_new(&t->added_ids, err);
+    TinaStatus status = tina_strmap_new(&t->added_ids, err);
     cJSON *root = NULL;
     if (!status) status = tina_record_read_json(file, &root, err);
     if (!status) {
