@@ -142,15 +142,13 @@ TinaStatus tina_generation_config_load(const char *folder, TinaGenerationConfig 
     if (cJSON_IsNumber(p)) g->top_p = p->valuedouble;
     if (cJSON_IsNumber(k)) g->top_k = k->valueint;
     if (cJSON_IsNumber(eos)) g->eos[g->n_eos++] = eos->valueint;
-    if (!(g->temperature >= 0 && g->temperature <= 100) || !(g->top_p > 0 && g->top_p <= 1) || g->top_k < 0) {
-        cJSON_Delete(root);
-        return tina_error(err, TINA_ERR_INPUT,
-                          "%s: temperature %g, top_p %g, top_k %d (expected temperature 0 to 100, top_p above 0 up "
-                          "to 1, top_k 0 or more)", file, g->temperature, g->top_p, g->top_k);
-    }
     const cJSON *id;
     if (cJSON_IsArray(eos))
         cJSON_ArrayForEach(id, eos) if (cJSON_IsNumber(id) && g->n_eos < TINA_MAX_EOS) g->eos[g->n_eos++] = id->valueint;
     cJSON_Delete(root);
+    if (!(g->temperature >= 0 && g->temperature <= 100) || !(g->top_p > 0 && g->top_p <= 1) || g->top_k < 0)
+        return tina_error(err, TINA_ERR_INPUT,
+                          "%s: temperature %g, top_p %g, top_k %d (expected temperature 0 to 100, top_p above 0 up "
+                          "to 1, top_k 0 or more)", file, g->temperature, g->top_p, g->top_k);
     return TINA_OK;
 }
