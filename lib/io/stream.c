@@ -486,26 +486,24 @@ static void sync_folder(const char *path) {
     }
 }
 
+/* Gives the written temporary file its permissions and its name, durably; on failure free_writer removes it. */
+static TinaStatus rename_into_place(TinaWriter *w, TinaError *err) {
+    if (fchmod(w->fd, w->mode) != 0 || fsync(w->fd) != 0)
+        return tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot sync output file", w->name);
+    if (close(w->fd) != 0) return tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot close output file", w->name);
+    w->fd = -1;
+    if (rename(w->temp, w->target) != 0)
+        return tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot rename output file into place", w->name);
+    untrack_pending(w->temp);
+    free(w->temp);
+    w->temp = NULL;
+    sync_folder(w->target);
+    return TINA_OK;
+}
+
 TinaStatus tina_writer_commit(TinaWriter *w, TinaError *err) {
     TinaStatus status = drain(w, w->zstd != NULL, err);
-    if (!status && w->temp) {
-        if (fchmod(w->fd, w->mode) != 0 || fsync(w->fd) != 0)
-            status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot sync output file", w->name);
-        else if (close(w->fd) != 0)
-            status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot close output file", w->name);
-        else {
-            w->fd = -1;
-            if (rename(w->temp, w->target) != 0)
-                status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot rename output file into place",
-                                          w->name);
-            else {
-                untrack_pending(w->temp);
-                free(w->temp);
-                w->temp = NULL;
-                sync_folder(w->target);
-            }
-        }
-    }
+    if (!status && w->temp) status = rename_into_place(w, err);
     free_writer(w);
     return status;
 }
