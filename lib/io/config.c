@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "base/buf.h"
 #include "io/record.h"
 
 static bool get_int(const cJSON *root, const char *key, int *value) {

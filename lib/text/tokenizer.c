@@ -11,7 +11,6 @@
 #include "text/normalizer.h"
 #include "text/pretokenizer.h"
 #include "io/record.h"
-#include "io/stream.h"
 #include "base/strmap.h"
 #include "base/utf8.h"
 
