@@ -35,8 +35,8 @@ struct TinaTokenizer {
     TinaNormalization normalization;
     TinaPretokenizer *pretokenizer;
     int32_t vocab_size;
-    size_t *decoded_offset; /* (vocab_size + 1,) bytes of id i are decoded_bytes[offset[i], offset[i + 1]) */
-    TinaBuf decoded_bytes;
+    TinaBuf decoded_bytes;  /* every token's bytes, in load order */
+    TinaSpan *decoded_at;   /* (vocab_size,) where the bytes of id i lie in decoded_bytes */
     unsigned char *flags;   /* (vocab_size,) TOKEN_EXISTS, TOKEN_SPECIAL */
     AddedToken *added;
     int n_added;
@@ -125,34 +125,34 @@ static TinaStatus check_decoder(const cJSON *decoder, TinaError *err) {
                       cJSON_IsString(type) ? type->valuestring : cJSON_IsNull(decoder) || !decoder ? "none" : "?");
 }
 
-/* Decoded bytes are collected as (id, bytes) in load order, then laid out by id. */
+/* Decoded bytes are collected as (id, bytes) in load order, then looked up by id. */
 typedef struct {
     int32_t id;
-    size_t offset, len; /* in the staging buffer */
+    TinaSpan bytes; /* in decoded_bytes */
 } Staged;
 
-static TinaStatus load_vocab(TinaTokenizer *t, const cJSON *vocab, TinaBuf *staging, Staged *staged, int *n_staged,
-                             TinaError *err) {
+static TinaStatus load_vocab(TinaTokenizer *t, const cJSON *vocab, Staged *staged, int *n_staged, TinaError *err) {
+    TinaBuf *store = &t->decoded_bytes;
     const cJSON *entry;
     cJSON_ArrayForEach(entry, vocab) {
         if (!cJSON_IsNumber(entry) || entry->valuedouble < 0 || entry->valuedouble >= INT32_MAX ||
             entry->valuedouble != (int32_t)entry->valuedouble)
             return tina_error(err, TINA_ERR_INPUT, "vocabulary entry \"%s\" has no valid id", entry->string);
-        size_t offset = staging->len;
+        size_t offset = store->len;
         int64_t added_id;
         bool added = tina_strmap_get(t->added_ids, entry->string, strlen(entry->string), &added_id);
-        if (!byte_level_decode(entry->string, strlen(entry->string), staging, err)) {
-            staging->len = offset;
+        if (!byte_level_decode(entry->string, strlen(entry->string), store, err)) {
+            store->len = offset;
             if (added) continue; /* an added token the trainer also listed: matched as added, never by BPE */
             return tina_error(err, TINA_ERR_INPUT,
                               "vocabulary token \"%s\" is not in the byte-level alphabet (only byte-level BPE is "
                               "supported)", entry->string);
         }
         int32_t id = (int32_t)entry->valuedouble;
-        const char *bytes = staging->len > offset ? staging->data + offset : ""; /* an empty token has no buffer yet */
-        TinaStatus status = tina_bpe_add_token(t->bpe, bytes, staging->len - offset, id, err);
+        const char *bytes = store->len > offset ? store->data + offset : ""; /* an empty token has no buffer yet */
+        TinaStatus status = tina_bpe_add_token(t->bpe, bytes, store->len - offset, id, err);
         if (status) return status;
-        staged[(*n_staged)++] = (Staged){id, offset, staging->len - offset};
+        staged[(*n_staged)++] = (Staged){id, {offset, store->len - offset}};
     }
     return TINA_OK;
 }
@@ -328,47 +328,36 @@ static TinaStatus load_config(TinaTokenizer *t, const char *folder, TinaError *e
     return status ? tina_error_in(err, path) : TINA_OK;
 }
 
-/* Sizes the per-id tables (ids run up to the largest of the vocabulary and the added tokens) and lays out the
- * decoded bytes of every id: vocabulary tokens as their bytes; added tokens as tokenizers' ByteLevel decoder treats
- * them (through the alphabet when every character is in it, else their UTF-8 as it is). */
-static TinaStatus build_decoding(TinaTokenizer *t, TinaBuf *staging, Staged *staged, int n_staged, TinaError *err) {
+/* Sizes the per-id tables (ids run up to the largest of the vocabulary and the added tokens) and points every id at
+ * its decoded bytes: vocabulary tokens' as load_vocab staged them; added tokens' as tokenizers' ByteLevel decoder
+ * treats them (through the alphabet when every character is in it, else their UTF-8 as it is). */
+static TinaStatus build_decoding(TinaTokenizer *t, Staged *staged, int n_staged, TinaError *err) {
+    TinaBuf *store = &t->decoded_bytes;
     for (int i = 0; i < t->n_added; i++) {
         const AddedToken *a = &t->added[i];
-        size_t offset = staging->len;
-        if (!byte_level_decode(a->content, a->len, staging, err)) {
-            staging->len = offset;
-            TinaStatus status = tina_buf_append(staging, a->content, a->len, err);
+        size_t offset = store->len;
+        if (!byte_level_decode(a->content, a->len, store, err)) {
+            store->len = offset;
+            TinaStatus status = tina_buf_append(store, a->content, a->len, err);
             if (status) return status;
         }
-        staged[n_staged++] = (Staged){a->id, offset, staging->len - offset};
+        staged[n_staged++] = (Staged){a->id, {offset, store->len - offset}};
     }
     int32_t max_id = -1;
     for (int i = 0; i < n_staged; i++) max_id = staged[i].id > max_id ? staged[i].id : max_id;
     if (max_id < 0) return tina_error(err, TINA_ERR_INPUT, "the vocabulary is empty");
     t->vocab_size = max_id + 1;
     t->flags = calloc((size_t)t->vocab_size, 1);
-    t->decoded_offset = calloc((size_t)t->vocab_size + 1, sizeof *t->decoded_offset);
-    if (!t->flags || !t->decoded_offset)
+    t->decoded_at = calloc((size_t)t->vocab_size, sizeof *t->decoded_at);
+    if (!t->flags || !t->decoded_at)
         return tina_error(err, TINA_ERR_RUNTIME, "out of memory (tables for %d tokens)", t->vocab_size);
-    /* Later entries win (added tokens over the vocabulary): keep the last staged entry of each id. */
-    int *last = malloc((size_t)t->vocab_size * sizeof *last);
-    if (!last) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (decoding table)");
-    for (int32_t id = 0; id < t->vocab_size; id++) last[id] = -1;
-    for (int i = 0; i < n_staged; i++) last[staged[i].id] = i;
-    TinaStatus status = TINA_OK;
-    for (int32_t id = 0; id < t->vocab_size && !status; id++) {
-        t->decoded_offset[id] = t->decoded_bytes.len;
-        if (last[id] < 0) continue;
-        t->flags[id] |= TOKEN_EXISTS;
-        const Staged *s = &staged[last[id]];
-        if (s->len) /* (an empty token has nothing in staging, which may have no memory yet) */
-            status = tina_buf_append(&t->decoded_bytes, staging->data + s->offset, s->len, err);
+    for (int i = 0; i < n_staged; i++) { /* later entries win: added tokens over the vocabulary */
+        t->decoded_at[staged[i].id] = staged[i].bytes;
+        t->flags[staged[i].id] |= TOKEN_EXISTS;
     }
-    t->decoded_offset[t->vocab_size] = t->decoded_bytes.len;
     for (int i = 0; i < t->n_added; i++)
         if (t->added[i].special) t->flags[t->added[i].id] |= TOKEN_SPECIAL;
-    free(last);
-    return status;
+    return TINA_OK;
 }
 
 static TinaStatus load_json(TinaTokenizer *t, const cJSON *root, TinaError *err) {
@@ -400,15 +389,13 @@ static TinaStatus load_json(TinaTokenizer *t, const cJSON *root, TinaError *err)
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
     int n_vocab = cJSON_GetArraySize(vocab), n_added = cJSON_GetArraySize(added);
     Staged *staged = malloc(((size_t)n_vocab + (size_t)n_added + 1) * sizeof *staged);
-    TinaBuf staging = {0};
     int n_staged = 0;
     if (!staged) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (vocabulary)");
     status = load_added(t, added, err);
-    if (!status) status = load_vocab(t, vocab, &staging, staged, &n_staged, err);
+    if (!status) status = load_vocab(t, vocab, staged, &n_staged, err);
     if (!status) status = load_merges(t, cJSON_GetObjectItemCaseSensitive(model, "merges"), err);
-    if (!status) status = build_decoding(t, &staging, staged, n_staged, err);
+    if (!status) status = build_decoding(t, staged, n_staged, err);
     free(staged);
-    tina_buf_free(&staging);
     if (!status) status = build_added_set(t, false, &t->raw_set, err);
     if (!status) status = build_added_set(t, true, &t->normalized_set, err);
     if (!status) status = load_post_processor(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), err);
@@ -449,8 +436,8 @@ void tina_tokenizer_free(TinaTokenizer *t) {
     if (!t) return;
     tina_bpe_free(t->bpe);
     tina_pretokenizer_free(t->pretokenizer);
-    free(t->decoded_offset);
     tina_buf_free(&t->decoded_bytes);
+    free(t->decoded_at);
     free(t->flags);
     for (int i = 0; i < t->n_added; i++) free(t->added[i].content);
     free(t->added);
@@ -588,8 +575,8 @@ static TinaStatus token_bytes(const TinaTokenizer *t, int32_t id, bool skip_spec
         return tina_error(err, TINA_ERR_INPUT, "token id %d is not in the vocabulary (0 to %d)", id,
                           t->vocab_size - 1);
     bool skip = skip_special && (t->flags[id] & TOKEN_SPECIAL);
-    *bytes = t->decoded_bytes.data + t->decoded_offset[id];
-    *len = skip ? 0 : t->decoded_offset[id + 1] - t->decoded_offset[id];
+    *bytes = t->decoded_bytes.data + t->decoded_at[id].start;
+    *len = skip ? 0 : t->decoded_at[id].len;
     return TINA_OK;
 }
 
