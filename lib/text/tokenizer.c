@@ -361,7 +361,6 @@ static TinaStatus build_decoding(TinaTokenizer *t, Staged *staged, int n_staged,
 }
 
 static TinaStatus load_json(TinaTokenizer *t, const cJSON *root, TinaError *err) {
-    if (!cJSON_IsObject(root)) return tina_error(err, TINA_ERR_INPUT, "not a JSON object");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     TinaStatus status = check_model(model, err);
     if (status) return status;
