@@ -158,8 +158,7 @@ static TinaStatus load_vocab(TinaTokenizer *t, const cJSON *vocab, Staged *stage
 }
 
 static TinaStatus load_merges(TinaTokenizer *t, const cJSON *merges, TinaError *err) {
-    TinaBuf left = {0}, right = {0};
-    TinaStatus status = TINA_OK;
+    TinaBuf *left = &t->clean, *right = &t->normal; /* the encode workspaces, idle while loading */
     int32_t rank = 0;
     const cJSON *merge;
     cJSON_ArrayForEach(merge, merges) {
@@ -180,22 +179,15 @@ static TinaStatus load_merges(TinaTokenizer *t, const cJSON *merges, TinaError *
             a_len = strlen(a);
             b_len = strlen(b);
         }
-        if (!a) {
-            status = tina_error(err, TINA_ERR_INPUT, "merge %d is neither \"a b\" nor [\"a\", \"b\"]", rank);
-            break;
-        }
-        tina_buf_clear(&left);
-        tina_buf_clear(&right);
-        if (!byte_level_decode(a, a_len, &left, err) || !byte_level_decode(b, b_len, &right, err)) {
-            status = tina_error(err, TINA_ERR_INPUT, "merge %d is not in the byte-level alphabet", rank);
-            break;
-        }
-        status = tina_bpe_add_merge(t->bpe, left.data, left.len, right.data, right.len, rank++, err);
-        if (status) break;
+        if (!a) return tina_error(err, TINA_ERR_INPUT, "merge %d is neither \"a b\" nor [\"a\", \"b\"]", rank);
+        tina_buf_clear(left);
+        tina_buf_clear(right);
+        if (!byte_level_decode(a, a_len, left, err) || !byte_level_decode(b, b_len, right, err))
+            return tina_error(err, TINA_ERR_INPUT, "merge %d is not in the byte-level alphabet", rank);
+        TinaStatus status = tina_bpe_add_merge(t->bpe, left->data, left->len, right->data, right->len, rank++, err);
+        if (status) return status;
     }
-    tina_buf_free(&left);
-    tina_buf_free(&right);
-    return status;
+    return TINA_OK;
 }
 
 static TinaStatus load_added(TinaTokenizer *t, const cJSON *added, TinaError *err) {
