@@ -370,7 +370,7 @@ static uint16_t f32_to_bf16(float f) {
 static TinaStatus write_header(TinaBuf *h, const TinaTensorOut *tensors, int n, const char *const *metadata,
                                TinaError *err) {
     TinaStatus status = tina_buf_append_str(h, "{", err);
-    if (metadata && metadata[0]) {
+    if (!status && metadata && metadata[0]) {
         status = tina_buf_append_str(h, "\"__metadata__\":{", err);
         for (int i = 0; metadata[i] && !status; i += 2) {
             if (i) status = tina_buf_append_str(h, ",", err);
