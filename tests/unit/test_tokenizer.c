@@ -208,6 +208,31 @@ static void a_byte_without_a_token_is_left_out(void) {
     tina_tokenizer_free(t);
 }
 
+/* ignore_merges (Llama-3's tokenizers): a word that is a token as a whole is that token, where merging would split
+ * it; tokenizers' ids for a BPE whose merges cannot reach some whole words (tests/reference/ignore_merges.py) */
+static void a_whole_word_token_is_taken_when_merges_are_ignored(void) {
+    TinaTokenizer *t = load("tests/fixtures/tokenizer/ignore-merges");
+    cJSON *expected = NULL;
+    TinaError err;
+    CHECK(tina_record_read_json("tests/fixtures/tokenizer/ignore-merges/expected.json", &expected, &err) == TINA_OK);
+    const cJSON *cases = cJSON_GetObjectItem(expected, "cases"), *c;
+    CHECK(cJSON_GetArraySize(cases) == 10);
+    cJSON_ArrayForEach(c, cases) {
+        const char *text = cJSON_GetObjectItem(c, "text")->valuestring;
+        const cJSON *ids = cJSON_GetObjectItem(c, "ids");
+        int32_t want[16];
+        size_t n = 0;
+        for (const cJSON *id = ids->child; id && n < 16; id = id->next) want[n++] = id->valueint;
+        TinaIds got = {0};
+        CHECK(t && tina_tokenizer_encode(t, text, strlen(text), false, &got, &err) == TINA_OK);
+        if (!same_ids(&got, want, n)) fprintf(stderr, "    \"%s\": %zu ids, want %zu\n", text, got.len, n);
+        CHECK(same_ids(&got, want, n));
+        tina_ids_free(&got);
+    }
+    cJSON_Delete(expected);
+    tina_tokenizer_free(t);
+}
+
 /* Without tokenizer_config.json (a tokenizer.json named as a file) no token is bos, eos or pad: an id of 0 there
  * would make tina-sample stop at token 0 of a model with no generation_config.json. */
 static void a_tokenizer_without_its_config_has_no_special_tokens(void) {
@@ -393,6 +418,7 @@ RUN_TESTS("test_tokenizer", TEST(encodes_the_known_ids_of_the_distill),
           TEST(matches_tokenizers_on_the_corpus_with_the_distill),
           TEST(matches_tokenizers_on_the_corpus_with_the_tiny_tokenizer),
           TEST(matches_tokenizers_with_a_digits_pre_tokenizer), TEST(a_byte_without_a_token_is_left_out),
+          TEST(a_whole_word_token_is_taken_when_merges_are_ignored),
           TEST(a_tokenizer_without_its_config_has_no_special_tokens),
           TEST(decoding_skips_special_tokens_on_request_and_refuses_unknown_ids),
           TEST(streaming_decode_holds_split_characters_until_complete),
