@@ -206,9 +206,10 @@ TinaStatus tina_model_kv_cache(TinaModel *m, int n_slots, int max_len, int n_pag
 
 /* ---- forward -------------------------------------------------------------------------------------------------- */
 
-/* Checks the call and lays it out as a TinaBatch over the model's host workspaces. */
-static TinaStatus prepare(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs,
-                          const TinaLora *lora, TinaBatch *batch, TinaError *err) {
+/* Checks the call (and targets (T,), if not NULL), lays it out as a TinaBatch over the model's host workspaces, and
+ * places the adapter. */
+static TinaStatus setup(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
+                        const int32_t *targets, TinaBatch *batch, TinaError *err) {
     TinaKVShape shape = kv_shape(m);
     if (kv->backend != m->backend || memcmp(&kv->shape, &shape, sizeof shape) != 0)
         return tina_error(err, TINA_ERR_RUNTIME, "the KV cache was made for another backend or model shape");
@@ -247,8 +248,11 @@ static TinaStatus prepare(TinaModel *m, TinaKVCache *kv, const TinaSequence *seq
     }
     tina_kv_cache_sync(kv);
     *batch = (TinaBatch){n_seqs, m->slots, m->n_past, m->n_new, m->first, T, m->tokens, m->positions};
-    if (lora && lora->r > m->lora_rank) return plan_activations(m, lora->r, err);
-    return TINA_OK;
+    TinaStatus status = lora && lora->r > m->lora_rank ? plan_activations(m, lora->r, err) : TINA_OK;
+    for (int t = 0; targets && !status && t < T; t++)
+        if (targets[t] < 0 || targets[t] >= m->config.vocab)
+            status = tina_error(err, TINA_ERR_INPUT, "target token %d is outside the vocabulary", targets[t]);
+    return status ? status : tina_model_place_lora(m, lora, err);
 }
 
 TinaStatus tina_device_lora_copy(TinaBackend *backend, DeviceLora *d, const TinaLora *values, TinaError *err) {
@@ -355,16 +359,6 @@ static void run_layers(TinaModel *m, TinaKVCache *kv, const TinaBatch *batch, co
     b->embed(b, m->x, m->embed, batch->tokens, batch->n_tokens, c->hidden);
     for (int l = 0; l < c->n_layers; l++) tina_layer_forward(m, l, &in.run, &a);
     b->rmsnorm(b, m->h, m->x, m->final_norm, batch->n_tokens, c->hidden, (float)c->rms_eps);
-}
-
-/* Checks and lays out the call (and targets (T,), if not NULL), and places the adapter. */
-static TinaStatus setup(TinaModel *m, TinaKVCache *kv, const TinaSequence *seqs, int n_seqs, const TinaLora *lora,
-                        const int32_t *targets, TinaBatch *batch, TinaError *err) {
-    TinaStatus status = prepare(m, kv, seqs, n_seqs, lora, batch, err);
-    for (int t = 0; targets && !status && t < batch->n_tokens; t++)
-        if (targets[t] < 0 || targets[t] >= m->config.vocab)
-            status = tina_error(err, TINA_ERR_INPUT, "target token %d is outside the vocabulary", targets[t]);
-    return status ? status : tina_model_place_lora(m, lora, err);
 }
 
 /* What a decode step's operations' pointers and sizes depend on: the weights, the activations, the cache (its pages and
