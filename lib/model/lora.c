@@ -50,27 +50,21 @@ void tina_lora_changed(TinaLora *l) {
     l->id = ++last_id;
 }
 
-/* Sizes the targets' modules for config, and lays out their matrices in one allocation. */
-static TinaStatus allocate(TinaLora *l, const TinaConfig *c, TinaError *err) {
-    int q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
-    const int ins[] = {c->hidden, c->hidden, c->hidden, q, c->hidden, c->hidden, c->intermediate};
-    const int outs[] = {q, kv, kv, c->hidden, c->intermediate, c->intermediate, c->hidden};
+/* Lays out the matrices of l's targets (for its r, in, out and n_layers) in one allocation: the layout is a function
+ * of the shape alone, so two adapters of one shape have their matrices at the same offsets. */
+static TinaStatus lay_out(TinaLora *l, TinaError *err) {
     size_t total = 0;
-    for (int t = 0; t < TINA_LORA_TARGETS; t++) {
-        l->in[t] = ins[t];
-        l->out[t] = outs[t];
-        if (l->targets[t]) total += (size_t)l->r * ((size_t)ins[t] + (size_t)outs[t]) * (size_t)c->n_layers;
-    }
-    l->n_layers = c->n_layers;
+    for (int t = 0; t < TINA_LORA_TARGETS; t++)
+        if (l->targets[t]) total += (size_t)l->r * ((size_t)l->in[t] + (size_t)l->out[t]) * (size_t)l->n_layers;
     l->n_params = total;
     tina_lora_changed(l);
-    size_t slots = (size_t)c->n_layers * TINA_LORA_TARGETS;
+    size_t slots = (size_t)l->n_layers * TINA_LORA_TARGETS;
     l->a = calloc(slots, sizeof *l->a);
     l->b = calloc(slots, sizeof *l->b);
     l->memory = calloc(total ? total : 1, sizeof *l->memory);
     if (!l->a || !l->b || !l->memory) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (LoRA of %zu values)", total);
     float *p = l->memory;
-    for (int layer = 0; layer < c->n_layers; layer++)
+    for (int layer = 0; layer < l->n_layers; layer++)
         for (int t = 0; t < TINA_LORA_TARGETS; t++) {
             if (!l->targets[t]) continue;
             l->a[layer * TINA_LORA_TARGETS + t] = p;
@@ -79,6 +73,17 @@ static TinaStatus allocate(TinaLora *l, const TinaConfig *c, TinaError *err) {
             p += (size_t)l->out[t] * l->r;
         }
     return TINA_OK;
+}
+
+/* Sizes the targets' modules for config, and lays out their matrices. */
+static TinaStatus allocate(TinaLora *l, const TinaConfig *c, TinaError *err) {
+    int q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
+    const int ins[TINA_LORA_TARGETS] = {c->hidden, c->hidden, c->hidden, q, c->hidden, c->hidden, c->intermediate};
+    const int outs[TINA_LORA_TARGETS] = {q, kv, kv, c->hidden, c->intermediate, c->intermediate, c->hidden};
+    memcpy(l->in, ins, sizeof l->in);
+    memcpy(l->out, outs, sizeof l->out);
+    l->n_layers = c->n_layers;
+    return lay_out(l, err);
 }
 
 static void set_scale(TinaLora *l) { l->scale = (float)(l->rslora ? l->alpha / sqrt((double)l->r) : l->alpha / l->r); }
@@ -323,20 +328,14 @@ TinaStatus tina_lora_zeros_like(const TinaLora *like, TinaLora **out, TinaError 
     *out = NULL;
     TinaLora *l = calloc(1, sizeof *l);
     if (!l) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-    *l = *like;
-    tina_lora_changed(l);
-    size_t slots = (size_t)like->n_layers * TINA_LORA_TARGETS;
-    l->a = calloc(slots, sizeof *l->a);
-    l->b = calloc(slots, sizeof *l->b);
-    l->memory = calloc(like->n_params ? like->n_params : 1, sizeof *l->memory);
+    *l = *like; /* its shape: lay_out gives l its own a, b and memory (before it can fail), laid out as like's */
     l->base_model = strdup(like->base_model ? like->base_model : "");
-    if (!l->a || !l->b || !l->memory || !l->base_model) {
+    TinaStatus status = lay_out(l, err);
+    if (!status && !l->base_model)
+        status = tina_error(err, TINA_ERR_RUNTIME, "out of memory (LoRA of %zu values)", like->n_params);
+    if (status) {
         tina_lora_free(l);
-        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (LoRA of %zu values)", like->n_params);
-    }
-    for (size_t i = 0; i < slots; i++) { /* the same layout, offset for offset */
-        if (like->a[i]) l->a[i] = l->memory + (like->a[i] - like->memory);
-        if (like->b[i]) l->b[i] = l->memory + (like->b[i] - like->memory);
+        return status;
     }
     *out = l;
     return TINA_OK;
