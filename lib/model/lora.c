@@ -109,12 +109,9 @@ TinaStatus tina_lora_init(const TinaConfig *c, int r, double alpha, double dropo
             for (size_t i = 0; i < (size_t)r * l->in[t]; i++)
                 a[i] = (float)((2.0 * tina_rng_uniform(seed, stream, i) - 1.0) * bound);
         }
-    if (status) {
-        tina_lora_free(l);
-        return status;
-    }
-    *out = l;
-    return TINA_OK;
+    if (status) tina_lora_free(l);
+    else *out = l;
+    return status;
 }
 
 static void key_of(char *key, size_t size, int layer, int target, char which) {
@@ -238,12 +235,9 @@ TinaStatus tina_lora_load(const char *dir, const TinaConfig *c, TinaLora **out, 
     TinaStatus status = read_config(dir, l, err);
     if (!status) status = allocate(l, c, err);
     if (!status) status = tina_lora_read(path, l, c, err);
-    if (status) {
-        tina_lora_free(l);
-        return status;
-    }
-    *out = l;
-    return TINA_OK;
+    if (status) tina_lora_free(l);
+    else *out = l;
+    return status;
 }
 
 static TinaStatus write_config(const TinaLora *l, const char *path, TinaError *err) {
@@ -333,12 +327,9 @@ TinaStatus tina_lora_zeros_like(const TinaLora *like, TinaLora **out, TinaError 
     TinaStatus status = lay_out(l, err);
     if (!status && !l->base_model)
         status = tina_error(err, TINA_ERR_RUNTIME, "out of memory (LoRA of %zu values)", like->n_params);
-    if (status) {
-        tina_lora_free(l);
-        return status;
-    }
-    *out = l;
-    return TINA_OK;
+    if (status) tina_lora_free(l);
+    else *out = l;
+    return status;
 }
 
 void tina_lora_free(TinaLora *l) {

@@ -162,12 +162,9 @@ TinaStatus tina_model_load(const char *dir, TinaBackend *backend, int max_tokens
     if (!status) status = plan_activations(m, 0, err);
     tina_safetensors_close(st);
     free(params);
-    if (status) {
-        tina_model_free(m);
-        return status;
-    }
-    *out = m;
-    return TINA_OK;
+    if (status) tina_model_free(m);
+    else *out = m;
+    return status;
 }
 
 void tina_model_free(TinaModel *m) {
