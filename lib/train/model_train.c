@@ -164,10 +164,6 @@ static void *row(const TinaTrainer *tr, void *base, size_t t, size_t width) {
     return (char *)base + t * width * tr->model->backend->act_bytes;
 }
 
-static const float *lora_a(const TinaLora *lora, int layer, int target) {
-    return lora ? lora->a[layer * TINA_LORA_TARGETS + target] : NULL;
-}
-
 void tina_trainer_set_dropout_seed(TinaTrainer *tr, uint64_t seed) { tr->dropout_seed = seed; }
 
 /* the mask stream of sequence s in this layer's module */
@@ -193,10 +189,10 @@ static const void *lora_input(TinaTrainer *tr, const TinaLora *lora, int layer, 
 /* din (T, K) += the adapter's part of the gradient through a module; its A and B gradients into grad_a, grad_b */
 static void lora_backward(TinaTrainer *tr, const TinaLora *lora, int layer, int target, void *din, const void *in,
                           const void *dout) {
-    if (!lora_a(lora, layer, target)) return;
+    int i = layer * TINA_LORA_TARGETS + target;
+    if (!lora->a[i]) return;
     TinaModel *m = tr->model;
     TinaBackend *b = m->backend;
-    int i = layer * TINA_LORA_TARGETS + target;
     int T = tr->batch.n_tokens, K = lora->in[target];
     bool dropout = lora->dropout > 0; /* then through the dropout: the dropped input's gradient, masked into din */
     b->lora_backward(b, dropout ? tr->ddropped : din, tr->grad_a[i], tr->grad_b[i],
@@ -224,7 +220,8 @@ static void attend_within(const LayerRun *run, int layer, void *att, void *q, vo
 }
 
 static bool adapted(const LayerRun *run, int layer, int target) {
-    return lora_a(((const Training *)run)->lora, layer, target) != NULL;
+    const TinaLora *lora = ((const Training *)run)->lora;
+    return lora && lora->a[layer * TINA_LORA_TARGETS + target];
 }
 
 /* out[i] (T, N) += the adapter's part of each module that has one, from its input after dropout; then, unless
