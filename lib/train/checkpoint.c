@@ -205,9 +205,7 @@ TinaStatus tina_checkpoint_write(const char *dir, const TinaLora *lora, const Ti
         if (!status) status = tina_writer_commit(w, err);
         else tina_writer_abort(w);
     }
-    if (status) {
-        tina_folder_abort(&folder);
-        return status;
-    }
-    return tina_folder_commit(&folder, err);
+    if (status) tina_folder_abort(&folder);
+    else status = tina_folder_commit(&folder, err);
+    return status;
 }
