@@ -27,6 +27,13 @@ typedef struct {
                          * expression (named groups, as Math-Verify's ExprExtractionConfig) */
 } Pattern;
 
+/* Appends the strings to a pattern being built. */
+static void append_all(TinaBuf *re, const char *const *parts) {
+    TinaError ignored;
+    for (; *parts; parts++) tina_buf_append_str(re, *parts, &ignored);
+}
+#define APPEND(re, ...) append_all(re, (const char *const[]){__VA_ARGS__, NULL})
+
 /* Math-Verify's LaTeX environments. Each has a content group per delimiter kind (a sixth for a bare
  * \frac{n}{m} in plain context) and a percent group; `boxed` requires a \boxed{} inside. */
 static void env_pattern(TinaBuf *re, bool boxed) {
@@ -41,39 +48,28 @@ static void env_pattern(TinaBuf *re, bool boxed) {
                                         "(?<!\\\\)\\\\\\((", "\\s\\[("};
     static const char *const close[5] = {")(?<!\\\\)\\$\\$", ")(?<!\\\\)\\\\\\]", ")(?<!\\\\)\\$",
                                          ")(?<!\\\\)\\\\\\)", ")\\]\\s"};
-    TinaError ignored;
-    tina_buf_append_str(re, "(?:(?:", &ignored);
+    APPEND(re, "(?:(?:");
     for (int i = 0; i < 5; i++) {
-        if (i) tina_buf_append_str(re, "|", &ignored);
-        tina_buf_append_str(re, open[i], &ignored);
-        if (boxed) {
-            tina_buf_append_str(re, content[i], &ignored);
-            tina_buf_append_str(re, "*?\\\\boxed\\{", &ignored);
-            tina_buf_append_str(re, content[i], &ignored);
-            tina_buf_append_str(re, "+?\\}", &ignored);
-            tina_buf_append_str(re, content[i], &ignored);
-            tina_buf_append_str(re, "*?", &ignored);
-        } else {
-            tina_buf_append_str(re, content[i], &ignored);
-            tina_buf_append_str(re, "+?", &ignored);
-        }
-        tina_buf_append_str(re, close[i], &ignored);
+        APPEND(re, i ? "|" : "", open[i]);
+        if (boxed)
+            APPEND(re, content[i], "*?\\\\boxed\\{", content[i], "+?\\}", content[i], "*?", close[i]);
+        else
+            APPEND(re, content[i], "+?", close[i]);
     }
-    if (!boxed) tina_buf_append_str(re, "|(-?\\\\frac\\{-?\\d+(?:[.,]\\d+)?\\}\\{-?\\d+(?:[.,]\\d+)?\\})", &ignored);
-    tina_buf_append_str(re, ")\\s*((?:\\\\?%|[Pp]ercent|[Pp]ercentage|[Pp]ct))?)", &ignored);
+    if (!boxed) APPEND(re, "|(-?\\\\frac\\{-?\\d+(?:[.,]\\d+)?\\}\\{-?\\d+(?:[.,]\\d+)?\\})");
+    APPEND(re, ")\\s*((?:\\\\?%|[Pp]ercent|[Pp]ercentage|[Pp]ct))?)");
 }
 
 /* Up to six environments joined by ",", "and", "or" (Math-Verify 0.5.2, Tina's: "and", "or", "," alone, and boxed
  * ones joined like the others). */
 static void envs_pattern(TinaBuf *re, bool boxed, bool v052) {
-    TinaError ignored;
     env_pattern(re, boxed);
     for (int i = 0; i < TINA_ANSWER_MAX_PARTS - 1; i++) {
-        tina_buf_append_str(re, v052 ? "(?:\\s*(?:and|or|,)\\s*"
-                                : boxed ? "\\s*(?:\\s*(?:,?and|,?or|,)\\s*"
-                                        : "(?:\\s*(?:,?and|,?or|,)\\s*", &ignored);
+        APPEND(re, v052    ? "(?:\\s*(?:and|or|,)\\s*"
+                   : boxed ? "\\s*(?:\\s*(?:,?and|,?or|,)\\s*"
+                           : "(?:\\s*(?:,?and|,?or|,)\\s*");
         env_pattern(re, boxed);
-        tina_buf_append_str(re, ")?", &ignored);
+        APPEND(re, ")?");
     }
 }
 
@@ -105,10 +101,9 @@ static pcre2_code *compile(const char *pattern, uint32_t options) {
 
 static bool compile_pattern(Pattern *p, int priority, const char *prefix, bool boxed, const char *suffix, bool v052) {
     TinaBuf re = {0};
-    TinaError ignored;
-    tina_buf_append_str(&re, prefix, &ignored);
+    APPEND(&re, prefix);
     envs_pattern(&re, boxed, v052);
-    tina_buf_append_str(&re, suffix, &ignored);
+    APPEND(&re, suffix);
     *p = (Pattern){compile(re.data, PCRE2_DOTALL), priority, boxed, priority == 300, boxed ? 6 : 7};
     tina_buf_free(&re);
     return p->code != NULL;
@@ -190,13 +185,10 @@ static void compile_all(void) {
     ok &= compile_expr(&r->expr[5], 300, NUMBER_WITH_ANCHORS);
 
     TinaBuf re = {0};
-    TinaError ignored;
     for (int i = 0; i < 19; i++) {
         char group[32];
         snprintf(group, sizeof group, "%s(?<g%d>", i ? "|" : "", i);
-        tina_buf_append_str(&re, group, &ignored);
-        tina_buf_append_str(&re, replace_pattern[i], &ignored);
-        tina_buf_append_str(&re, ")", &ignored);
+        APPEND(&re, group, replace_pattern[i], ")");
     }
     r->replace_in_latex = compile(re.data, 0);
     ok &= r->replace_in_latex != NULL;
@@ -206,12 +198,9 @@ static void compile_all(void) {
         r->replace_group[i] = pcre2_substring_number_from_name(r->replace_in_latex, (PCRE2_SPTR)group);
     }
     tina_buf_clear(&re);
-    tina_buf_append_str(&re, "(\\d|\\}|\\s)\\s*(?:(?:", &ignored);
-    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
-        if (i) tina_buf_append_str(&re, "|", &ignored);
-        tina_buf_append_str(&re, units[i], &ignored);
-    }
-    tina_buf_append_str(&re, ")(?:s|es)?)\\s*$", &ignored);
+    APPEND(&re, "(\\d|\\}|\\s)\\s*(?:(?:");
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) APPEND(&re, i ? "|" : "", units[i]);
+    APPEND(&re, ")(?:s|es)?)\\s*$");
     r->units = compile(re.data, 0);
     tina_buf_free(&re);
 
