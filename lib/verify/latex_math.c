@@ -53,6 +53,11 @@ static char delimiter_char(const char *name) {
     return 0;
 }
 
+/* Appends c to a number token's text, which keeps its first 40 characters. */
+static void keep_char(Token *t, size_t *n, char c) {
+    if (*n < 40) t->name[(*n)++] = c;
+}
+
 static void next(Parser *p) {
     Token *t = &p->tok;
     bool spacing = false;
@@ -69,10 +74,8 @@ static void next(Parser *p) {
              * ".ddd" */
             const char *q = p->s;
             size_t n = 0;
-            while (q < p->end && isdigit((unsigned char)*q)) q++;
+            while (q < p->end && isdigit((unsigned char)*q)) keep_char(t, &n, *q++);
             size_t lead = (size_t)(q - p->s);
-            memcpy(t->name, p->s, lead < 40 ? lead : 40);
-            n = lead < 40 ? lead : 40;
             if (p->thousands && lead >= 1 && lead <= 3) {
                 while (q + 3 < p->end && q[0] == ',' && isdigit((unsigned char)q[1]) && isdigit((unsigned char)q[2]) &&
                        isdigit((unsigned char)q[3]) && !(q + 4 < p->end && isdigit((unsigned char)q[4]))) {
@@ -81,25 +84,19 @@ static void next(Parser *p) {
                 }
             }
             if (q + 1 < p->end && q[0] == '.' && isdigit((unsigned char)q[1])) {
-                t->name[n < 40 ? n++ : n] = '.';
-                q++;
-                while (q < p->end && isdigit((unsigned char)*q)) {
-                    if (n < 40) t->name[n++] = *q;
-                    q++;
-                }
+                keep_char(t, &n, *q++);
+                while (q < p->end && isdigit((unsigned char)*q)) keep_char(t, &n, *q++);
             }
             /* 3E8, 1.5E-3: scientific notation with a capital E (a small e is Euler's number times) */
             if (q + 1 < p->end && q[0] == 'E' &&
                 (isdigit((unsigned char)q[1]) ||
                  ((q[1] == '-' || q[1] == '+') && q + 2 < p->end && isdigit((unsigned char)q[2])))) {
-                if (n < 40) t->name[n++] = 'e';
+                keep_char(t, &n, 'e');
                 q++;
-                do {
-                    if (n < 40) t->name[n++] = *q;
-                    q++;
-                } while (q < p->end && isdigit((unsigned char)*q));
+                keep_char(t, &n, *q++); /* a sign or the first digit */
+                while (q < p->end && isdigit((unsigned char)*q)) keep_char(t, &n, *q++);
             }
-            t->name[n < 40 ? n : 40] = 0;
+            t->name[n] = 0;
             t->kind = T_NUMBER;
             p->s = q;
             return;
