@@ -766,12 +766,7 @@ static MathNode *parse_expression(Parser *p) {
 }
 
 static char relation_op(Parser *p) {
-    if (p->tok.kind == T_CHAR) {
-        if (p->tok.c == '=') return '=';
-        if (p->tok.c == '<') return '<';
-        if (p->tok.c == '>') return '>';
-        return 0;
-    }
+    if (p->tok.kind == T_CHAR) return memchr("=<>", p->tok.c, 3) ? p->tok.c : 0;
     if (p->tok.kind != T_COMMAND) return 0;
     static const struct {
         const char *name;
