@@ -985,7 +985,6 @@ static MathValue power(MathValue a, MathValue b) {
         for (int64_t i = 0; i < (b.num < 0 ? -b.num : b.num) && r.ok; i++) r = mul(r, a);
         if (r.ok && r.exact) return b.num < 0 ? divide(exact(1, 1), r) : r;
     }
-    if (a.exact && a.num >= 0 && cimag(b.z) == 0) return inexact(pow((double)a.num / (double)a.den, creal(b.z)));
     if (cimag(a.z) == 0 && creal(a.z) >= 0 && cimag(b.z) == 0) return inexact(pow(creal(a.z), creal(b.z)));
     if (cimag(b.z) == 0 && creal(b.z) == floor(creal(b.z)) && fabs(creal(b.z)) <= 64) {
         double complex r = 1;
