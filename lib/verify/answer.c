@@ -524,21 +524,21 @@ static bool symbol_name_equal(const MathNode *symbol, const MathNode *other) {
     return strcmp(symbol->name, printed) == 0;
 }
 
+/* x = y = 3 as the one equation x = 3 (made in eq and kids); anything else as it is. */
+static const MathNode *one_equation(const MathNode *n, MathNode *eq, MathNode *kids[2]) {
+    if (n->kind != MATH_AND || !is_assignment(n)) return n;
+    kids[0] = first_relation(n)->kids[0], kids[1] = last_relation(n)->kids[1];
+    *eq = (MathNode){.kind = MATH_REL, .op = '=', .n_kids = 2, .kids = kids};
+    return eq;
+}
+
 static bool expressions_equal(const MathNode *gold, const MathNode *pred) {
-    bool gold_assignment = is_assignment(gold), pred_assignment = is_assignment(pred);
+    bool gold_assignment = is_assignment(gold);
     bool gold_equation = is_equation(gold), pred_equation = is_equation(pred);
     MathNode gold_eq, pred_eq;
     MathNode *gold_kids[2], *pred_kids[2];
-    if (gold_assignment && gold->kind == MATH_AND) {
-        gold_kids[0] = first_relation(gold)->kids[0], gold_kids[1] = last_relation(gold)->kids[1];
-        gold_eq = (MathNode){.kind = MATH_REL, .op = '=', .n_kids = 2, .kids = gold_kids};
-        gold = &gold_eq;
-    }
-    if (pred_assignment && pred->kind == MATH_AND) {
-        pred_kids[0] = first_relation(pred)->kids[0], pred_kids[1] = last_relation(pred)->kids[1];
-        pred_eq = (MathNode){.kind = MATH_REL, .op = '=', .n_kids = 2, .kids = pred_kids};
-        pred = &pred_eq;
-    }
+    gold = one_equation(gold, &gold_eq, gold_kids);
+    pred = one_equation(pred, &pred_eq, pred_kids);
     if (pred_equation && !gold_equation) pred = last_relation(pred)->kids[1];
     else if (gold_assignment && !pred_equation) gold = last_relation(gold)->kids[1];
 
