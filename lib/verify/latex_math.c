@@ -167,6 +167,11 @@ static bool accept_char(Parser *p, char c) {
     next(p);
     return true;
 }
+static bool accept_command(Parser *p, const char *name) {
+    if (!is_command(p, name)) return false;
+    next(p);
+    return true;
+}
 
 /* ---- tree building ---- */
 
@@ -458,16 +463,14 @@ static MathNode *parse_matrix(Parser *p) {
         cells[n++] = cell;
         row_len++;
         if (accept_char(p, '&')) continue;
-        bool end_row = is_command(p, "\\");
-        if (end_row) next(p);
+        bool end_row = accept_command(p, "\\");
         if (!cols) cols = row_len;
         if (row_len != cols) return NULL;
         rows++;
         row_len = 0;
-        if (is_command(p, "end")) break;
+        if (accept_command(p, "end")) break;
         if (!end_row) return NULL;
     }
-    next(p);
     if (!accept_char(p, '{')) return NULL;
     while (p->tok.kind == T_LETTER) next(p);
     if (!accept_char(p, '}')) return NULL;
@@ -528,14 +531,12 @@ static MathNode *parse_command(Parser *p) {
         }
         MathNode *items[64];
         int n = parse_items(p, items, 64);
-        if (n < 0 || !is_command(p, "}")) return NULL;
-        next(p);
+        if (n < 0 || !accept_command(p, "}")) return NULL;
         return list_with_pm_flat(p, items, n);
     }
     if (strcmp(name, "lfloor") == 0 || strcmp(name, "lceil") == 0) {
         MathNode *inner = parse_expression(p);
-        if (!inner || !(is_command(p, "rfloor") || is_command(p, "rceil"))) return NULL;
-        next(p);
+        if (!inner || !(accept_command(p, "rfloor") || accept_command(p, "rceil"))) return NULL;
         return with_name(unary(p, MATH_FUNC, inner), name[1] == 'f' ? "floor" : "ceil");
     }
     if (strcmp(name, "begin") == 0) return parse_matrix(p);
@@ -615,10 +616,7 @@ static MathNode *parse_postfix(Parser *p) {
                 const char *save = p->s;
                 Token saved = p->tok;
                 next(p);
-                if (is_command(p, "circ")) {
-                    next(p);
-                    if (accept_char(p, '}')) continue;
-                }
+                if (accept_command(p, "circ") && accept_char(p, '}')) continue;
                 p->s = save, p->tok = saved;
             }
             MathNode *exponent = parse_argument(p, false); /* x^10 is x^{10} to latex2sympy */
@@ -644,9 +642,7 @@ static MathNode *parse_postfix(Parser *p) {
             if (base->kind != MATH_NUMBER || p->tok.after_spacing) return NULL;
             next(p);
             base = unary(p, MATH_PERCENT, base);
-        } else if (is_command(p, "circ")) {
-            next(p);
-        } else {
+        } else if (!accept_command(p, "circ")) { /* a \circ anywhere else is dropped */
             break;
         }
     }
@@ -667,8 +663,7 @@ static MathNode *parse_unary(Parser *p) {
         }
     } else if (accept_char(p, '+')) {
         result = parse_unary(p);
-    } else if (is_command(p, "pm")) {
-        next(p);
+    } else if (accept_command(p, "pm")) {
         MathNode *operand = parse_unary(p);
         MathNode *items[2] = {unary(p, MATH_NEG, operand), operand};
         result = items[0] ? plus_minus(p, items) : NULL;
@@ -706,12 +701,9 @@ static MathNode *parse_term(Parser *p) {
     factors[n++] = first;
     for (;;) {
         char op = 0;
-        if (is_command(p, "cdot") || is_command(p, "times") || is_command(p, "div")) {
-            op = p->tok.name[0] == 'd' ? '/' : '*';
-            next(p);
-        } else if (accept_char(p, '*')) {
+        if (accept_command(p, "cdot") || accept_command(p, "times") || accept_char(p, '*')) {
             op = '*';
-        } else if (accept_char(p, '/') || accept_char(p, ':')) {
+        } else if (accept_command(p, "div") || accept_char(p, '/') || accept_char(p, ':')) {
             op = '/';
         } else if (starts_factor(p)) {
             op = '*';
@@ -747,9 +739,8 @@ static MathNode *parse_expression(Parser *p) {
             MathNode *t = plus ? parse_term(p) : unary(p, MATH_NEG, parse_term(p));
             if (!t || n == 64) break;
             terms[n++] = t;
-        } else if (is_command(p, "pm") || is_command(p, "mp")) {
+        } else if (accept_command(p, "pm") || accept_command(p, "mp")) {
             /* a \pm b: the set {a - b, a + b} */
-            next(p);
             MathNode *pm_left = n == 1 ? terms[0] : list_node(p, MATH_ADD, terms, n);
             MathNode *right = parse_expression(p);
             MathNode *items[2] = {binary(p, MATH_ADD, pm_left, unary(p, MATH_NEG, right)),
@@ -781,10 +772,7 @@ static char relation_op(Parser *p) {
 /* a \cup b \cup c */
 static MathNode *parse_union(Parser *p) {
     MathNode *left = parse_expression(p);
-    while (left && is_command(p, "cup")) {
-        next(p);
-        left = binary(p, MATH_UNION, left, parse_expression(p));
-    }
+    while (left && accept_command(p, "cup")) left = binary(p, MATH_UNION, left, parse_expression(p));
     return left;
 }
 
