@@ -518,11 +518,10 @@ static MathNode *parse_command(Parser *p) {
         return text; /* NULL for an empty \\text{}, as latex2sympy fails on it */
     }
     if (strcmp(name, "mathbb") == 0) {
-        if (!accept_char(p, '{') || p->tok.kind != T_LETTER) return NULL;
-        char set = p->tok.c;
+        /* \mathbb{R} only; a failed parse is not resumed, so where it stops does not matter */
+        if (!accept_char(p, '{') || p->tok.kind != T_LETTER || p->tok.c != 'r') return NULL;
         next(p);
-        if (!accept_char(p, '}') || set != 'r') return NULL;
-        return node(p, MATH_REALS, 0);
+        return accept_char(p, '}') ? node(p, MATH_REALS, 0) : NULL;
     }
     if (strcmp(name, "{") == 0) {
         if (accept_char(p, '}') || is_command(p, "}")) {
@@ -574,21 +573,17 @@ static MathNode *parse_primary(Parser *p) {
     } else if (t.kind == T_LETTER) {
         next(p);
         char name[2] = {t.c, 0};
-        result = t.c == 'e' ? with_name(node(p, MATH_CONST, 0), "e") : symbol(p, name);
-        result = applied(p, result);
+        result = applied(p, t.c == 'e' ? with_name(node(p, MATH_CONST, 0), "e") : symbol(p, name));
     } else if (t.kind == T_COMMAND) {
         result = parse_command(p);
-    } else if (t.kind == T_CHAR && (t.c == '(' || t.c == '[')) {
-        next(p);
+    } else if (accept_char(p, '(') || accept_char(p, '[')) {
         result = parse_bracketed(p, t.c);
-    } else if (t.kind == T_CHAR && t.c == '{') {
-        next(p);
+    } else if (accept_char(p, '{')) {
         MathNode *items[64];
         int n = parse_items(p, items, 64);
         if (n > 0 && accept_char(p, '}')) result = n == 1 ? items[0] : list_node(p, MATH_SET, items, n);
         if (result) result->braced = true;
-    } else if (t.kind == T_CHAR && t.c == '|') {
-        next(p);
+    } else if (accept_char(p, '|')) {
         p->abs_depth++;
         MathNode *inner = parse_expression(p);
         p->abs_depth--;
