@@ -80,7 +80,8 @@ $(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1)
 	    -n $(N) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) \
 	    $(if $(call prefix_of,$(1)),--prefix-file $(call prefix_of,$(1))) --suffix "$$$$TINA_SUFFIX" --seed $(SEED) \
-	    --device $(DEVICE) --threads $$(call threads_each,$(words $(SETS))) $$< | $(TINA_BIN)/tina-reward -q -r $(REWARDS) \
+	    --device $(DEVICE) --threads $$(call threads_each,$(words $(SETS))) $$< \
+	    | $(TINA_BIN)/tina-reward -q -r $(REWARDS) \
 	    $(if $(filter $(SOLUTION_GOLD_SETS),$(call name,$(1))),--gold-field solution) -o $$@.tmp && mv $$@.tmp $$@
 endef
 $(foreach s,$(SETS),$(eval $(call set,$(s))))

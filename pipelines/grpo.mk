@@ -310,7 +310,8 @@ $(if $(STEP_ONLY),$(eval $(call adapter_of,$(word 2,$(subst :, ,$(pairs)))):))
 define eval_rule
 $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	$(if $(slurm),$(call job,eval-$(1),$$@),start=$$$$(date +%s.%N); \
-	$(if $(filter recipe,$(EVAL_PROTOCOL)),SUFFIX="$$$$TINA_SUFFIX") MAKEFLAGS=$$(safe_dry_run) $$(MAKE) -s -f pipelines/eval.mk \
+	$(if $(filter recipe,$(EVAL_PROTOCOL)),SUFFIX="$$$$TINA_SUFFIX") MAKEFLAGS=$$(safe_dry_run) \
+	    $$(MAKE) -s -f pipelines/eval.mk \
 	    TINA_BIN=$(TINA_BIN) OUT=$(RUN)/step-$(1)/eval MODEL=$(MODEL) \
 	    ADAPTER=$(RUN)/step-$(1)/adapter $(if $(EVAL_SETS),SETS='$(EVAL_SETS)') N=$(EVAL_N) THREADS=$(THREADS) \
 	    DEVICE=$(DEVICE) $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(if $(filter recipe,$(EVAL_PROTOCOL)),\
