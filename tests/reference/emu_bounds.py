@@ -1,7 +1,7 @@
 """The bounds of tests/emu/cli.sh: how far transformers and PEFT in bf16 are from themselves in f32 on its inputs.
 
 Pinned: python 3.11, torch 2.15.0 (CPU), transformers 5.24.0, peft 0.21.2 (asserted below).
-Run: /work/venv/bin/python tests/reference/emu_bounds.py   (prints the numbers tests/emu/cli.sh writes down)
+Run: python tests/reference/emu_bounds.py   (prints the numbers tests/emu/cli.sh writes down)
 
 Inputs: the bf16 tiny fixture models (tests/fixtures/models/{qwen2,llama}-bf16, from tests/reference/models.py) with
 and without their adapters (lora_dropout set to 0), and the 12 rollouts of tests/fixtures/update/rollouts.jsonl, each

@@ -1,7 +1,7 @@
 """Golden LoRA gradients (PEFT) and GRPO loss values and gradients (TRL's formulas), for tina's backward pass and loss.
 
 Pinned: python 3.11, torch 2.15.0 (CPU), transformers 5.24.0, peft 0.21.2, safetensors 0.8.0 (asserted below).
-Run: /work/venv/bin/python tests/reference/gradients.py   (writes tests/fixtures/gradients/; reads the fixture models
+Run: python tests/reference/gradients.py   (writes tests/fixtures/gradients/; reads the fixture models
      and adapters that tests/reference/models.py wrote to tests/fixtures/models/)
 
 Part 1, LoRA gradients, for qwen2 and llama: the f32 fixture model with its fixture adapter (PEFT, float32, eager

@@ -1,7 +1,7 @@
 """Golden data for BPE's ignore_merges (Llama-3's tokenizers set it), which no other fixture tokenizer sets.
 
 Pinned: python 3.11, tokenizers 0.23.3 (asserted below).
-Run: /work/venv/bin/python tests/reference/ignore_merges.py   (writes tests/fixtures/tokenizer/ignore-merges/)
+Run: python tests/reference/ignore_merges.py   (writes tests/fixtures/tokenizer/ignore-merges/)
 
 tokenizer.json   byte-level BPE over the 256 byte tokens with a few merges, and whole words in the vocabulary that
                  the merges cannot reach ("abc", "Ġabc", "Ġworld"), with ignore_merges true

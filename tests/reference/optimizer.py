@@ -1,7 +1,7 @@
 """Golden optimizer steps for LoRA training: gradient-norm clipping, AdamW and the cosine-with-min-lr schedule.
 
 Pinned: python 3.11, torch 2.15.0 (CPU), transformers 5.24.0, peft 0.21.2, safetensors 0.8.0 (asserted below).
-Run: /work/venv/bin/python tests/reference/optimizer.py   (writes tests/fixtures/optimizer/; reads the qwen2 fixture
+Run: python tests/reference/optimizer.py   (writes tests/fixtures/optimizer/; reads the qwen2 fixture
      adapter tests/fixtures/models/qwen2-lora, from models.py, and its gradients tests/fixtures/gradients/qwen2-grads,
      from gradients.py)
 

@@ -3,7 +3,7 @@
 Each case says what the mathematics says (`math`: 1 equal, 0 not); Math-Verify's verdict is recorded next to it, so
 the C tests compare against the reference and the committed file shows where the reference is wrong.
 
-    /work/venv/bin/python tests/reference/reward_cases.py > tests/fixtures/reward/cases.jsonl
+    python tests/reference/reward_cases.py > tests/fixtures/reward/cases.jsonl
 
 Pinned: math-verify 0.9.0, latex2sympy2_extended 1.11.0, sympy 1.14.0 (asserted below).
 """

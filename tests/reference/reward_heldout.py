@@ -2,7 +2,7 @@
 
 Written independently of tina's C code and of reward_corpus.py, to catch disagreements the main corpus may miss.
 Pinned: math-verify 0.9.0, latex2sympy2_extended 1.11.0, sympy 1.14.0 (asserted at start).
-Run: /work/venv/bin/python tests/reference/reward_heldout.py [DATA_DIR]
+Run: python tests/reference/reward_heldout.py [DATA_DIR]
      (DATA_DIR defaults to ../shared/data from the repo root; writes tests/fixtures/reward/heldout.jsonl.zst with
      `zstd -19`; deterministic: fixed seed, no timings in the output)
 

@@ -1,7 +1,7 @@
 """Golden data for what SmolLM2-135M-Instruct's tokenizer side needs from tina, checked in CI without the model.
 
 Pinned: python 3.11, tokenizers 0.23.3, transformers 5.24.0, jinja2 3.1.6 (asserted below).
-Run: /work/venv/bin/python tests/reference/smollm2_tokenizer.py   (writes into tests/fixtures/tokenizer/)
+Run: python tests/reference/smollm2_tokenizer.py   (writes into tests/fixtures/tokenizer/)
 
 SmolLM2's pre-tokenizer is Sequence[Digits(individual_digits=true), ByteLevel(use_regex=true)]: llama.cpp's "smollm"
 pre-tokenizer, which its GGUF file names (tokenizer.ggml.pre). Its vocabulary also lacks 21 of the 256 byte tokens

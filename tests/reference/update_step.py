@@ -1,7 +1,7 @@
 """Golden end-to-end GRPO steps (loss -> autograd -> clip -> AdamW) on the qwen2 fixture model, for bin/tina-update.
 
 Pinned: python 3.11, torch 2.15.0 (CPU), transformers 5.24.0, peft 0.21.2, safetensors 0.8.0 (asserted below).
-Run: /work/venv/bin/python tests/reference/update_step.py   (writes tests/fixtures/update/; reads the fixture model
+Run: python tests/reference/update_step.py   (writes tests/fixtures/update/; reads the fixture model
      tests/fixtures/models/qwen2-f32 and adapter qwen2-lora, from tests/reference/models.py)
 
 Model: qwen2-f32 with the PEFT adapter qwen2-lora, float32, eager attention, eval mode (no dropout); only the LoRA A
