@@ -3,7 +3,8 @@
 #   - tina-reward -r accuracy (one process, the corpus repeated REPEAT times so the run is long enough to time);
 #   - the peer: open-r1's accuracy reward, Math-Verify 0.9.0 in Python (bench/reward_peer.py), same pairs once, in
 #     the main thread with its default timeouts, timed inside the process (imports excluded).
-# Needs PYTHON with math-verify (e.g. PYTHON=venv/bin/python, a virtual environment outside the repo). Writes bench/results/reward.md.
+# Needs PYTHON with math-verify (e.g. PYTHON=venv/bin/python, a virtual environment outside the repo).
+# Writes bench/results/reward.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}

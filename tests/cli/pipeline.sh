@@ -128,13 +128,17 @@ echo "note: SHARDS=3 vs 1, step 1: adapter relative L2 difference $(jq .rel_l2 d
 touch marker
 grpo sharded REWARDS="-r repetition,cosine" SHARDS=3 -j3 > /dev/null 2>&1
 check "SHARDS=3: the same command again does nothing" [ -z "$(rewritten_since_marker sharded)" ]
+thread_counts() { # the --threads of the commands on standard input, counted: " 6 --threads 2"
+    grep -o -- '--threads [0-9]*' | sort | uniq -c | tr -s ' '
+}
 shard_threads() { # shard_threads MAKE-ARGS...: the --threads of each command of a sharded run's first step (make -n)
-    grpo planned SHARDS=3 THREADS=6 STEPS=1 -n "$@" 2> /dev/null | grep -o -- '--threads [0-9]*' | sort | uniq -c | tr -s ' '
+    grpo planned SHARDS=3 THREADS=6 STEPS=1 -n "$@" 2> /dev/null | thread_counts
 }
 check "SHARDS=3 -j3: the shards that run at once share THREADS (3 samplers and 3 gradient shards of 2, the update 6)" \
     [ "$(shard_threads -j3)" = "$(printf ' 6 --threads 2\n 1 --threads 6')" ]
 check "SHARDS=3 -j2: 3 threads a shard; without -j, one shard at a time: all 6" \
-    sh -c '[ "$1" = " 6 --threads 3" ] && [ "$2" = " 7 --threads 6" ]' _ "$(shard_threads -j2 | head -1)" "$(shard_threads)"
+    sh -c '[ "$1" = " 6 --threads 3" ] && [ "$2" = " 7 --threads 6" ]' _ \
+        "$(shard_threads -j2 | head -1)" "$(shard_threads)"
 
 evaluate() { # evaluate BIN
     (cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$1" OUT="$SCRATCH/eval" MODEL="$F/qwen2-f32" \
@@ -143,8 +147,8 @@ evaluate() { # evaluate BIN
 }
 cp train.jsonl other.jsonl
 check "eval.mk SETS of two, THREADS=4 -j2: the two samplers at once get 2 threads each" \
-    [ "$(cd "$ROOT" && make -n -s -j2 -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/planned-eval" MODEL="$F/qwen2-f32" \
-        SETS="$SCRATCH/train.jsonl $SCRATCH/other.jsonl" THREADS=4 | grep -o -- '--threads [0-9]*' | uniq -c | tr -s ' ')" \
+    [ "$(cd "$ROOT" && make -n -s -j2 -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/planned-eval" \
+        MODEL="$F/qwen2-f32" SETS="$SCRATCH/train.jsonl $SCRATCH/other.jsonl" THREADS=4 | thread_counts)" \
         = " 2 --threads 2" ]
 # a sampler killed in the middle of its stream: tina-reward sees a short input end, the evaluation must not keep it
 mkdir dying-bin && ln -s "$BIN"/* dying-bin/ && rm dying-bin/tina-sample

@@ -34,7 +34,8 @@ check "sweep.json: the grid's runs and values" \
     jq_true '.[0].runs | map(.name) == ["lr-1e-3_loss-grpo", "lr-1e-3_loss-dr-grpo", "lr-3e-3_loss-grpo", "lr-3e-3_loss-dr-grpo"]' \
         whole/sweep.json
 run_threads() { # run_threads MAKE-ARGS...: the THREADS each run of the four is given (make -n)
-    sweep planned THREADS=4 -n "$@" 2> /dev/null | grep -o 'pipelines/grpo.mk .* THREADS=[0-9]*' | grep -o 'THREADS=[0-9]*$' | sort | uniq -c | tr -s ' '
+    sweep planned THREADS=4 -n "$@" 2> /dev/null | grep -o 'pipelines/grpo.mk .* THREADS=[0-9]*' |
+        grep -o 'THREADS=[0-9]*$' | sort | uniq -c | tr -s ' '
 }
 check "THREADS=4 -j2: the two runs at once get 2 threads each; without -j, one run at a time: all 4" \
     sh -c '[ "$1" = " 4 THREADS=2" ] && [ "$2" = " 4 THREADS=4" ]' _ "$(run_threads -j2)" "$(run_threads)"

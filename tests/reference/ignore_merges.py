@@ -1,13 +1,15 @@
 """Golden data for BPE's ignore_merges (Llama-3's tokenizers set it), which no other fixture tokenizer sets.
 
-Pinned: python 3.11, tokenizers 0.23.3 (asserted below).
+Pinned: python 3.11, tokenizers 0.23.3 (asserted below; the smollm2_tokenizer.py it borrows from asserts
+transformers 5.24.0 and jinja2 3.1.6 as well).
 Run: python tests/reference/ignore_merges.py   (writes tests/fixtures/tokenizer/ignore-merges/)
 
 tokenizer.json   byte-level BPE over the 256 byte tokens with a few merges, and whole words in the vocabulary that
                  the merges cannot reach ("abc", "Ġabc", "Ġworld"), with ignore_merges true
-expected.json    {"cases": [{"text", "ids", "merged"}]}: tokenizers' ids with ignore_merges (add_special_tokens=False), and
-                 "merged" those of the same tokenizer with ignore_merges false, for the texts below: a word that is
-                 a token as a whole becomes that token; any other word is merged as usual
+expected.json    {"cases": [{"text", "ids", "merged"}]}: tokenizers' ids with ignore_merges
+                 (add_special_tokens=False), and "merged" those of the same tokenizer with ignore_merges false,
+                 for the texts below: a word that is a token as a whole becomes that token; any other word is
+                 merged as usual
 """
 import copy
 import json
