@@ -87,6 +87,12 @@ void cpu_matmul_backward(TinaBackend *b, void *din, const void *dout, const void
                 1.0f, T, K, N, accumulate);
 }
 
+/* (cols, rows) <- (rows, cols) */
+static void transpose(float *to, const float *from, size_t rows, size_t cols) {
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) to[j * rows + i] = from[i * cols + j];
+}
+
 /* db += dout^T (scale z); dz = dout @ (scale bm); da += dz^T in; din (+)= dz @ a. The scale goes into copies of the
  * small operands (T x r, N x r), so the products read dout, the large one, in place. The adapter's gradients
  * continue their chains over the tokens (gemm.h): micro-batches of any size add up to the bits of one. */
@@ -95,7 +101,7 @@ void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, const vo
                        int r, float scale, bool accumulate) {
     Cpu *c = (Cpu *)b;
     float *dz = dscratch;
-    size_t n = (size_t)N, k = (size_t)K, rank = (size_t)r, scaled = ((size_t)T + n) * rank;
+    size_t n = (size_t)N, k = (size_t)K, rank = (size_t)r, scaled = ((size_t)T + 2 * n) * rank;
     if (scaled > c->scaled_len) {
         float *bigger = realloc(c->scaled, scaled * sizeof *bigger);
         if (!bigger) {
@@ -104,11 +110,17 @@ void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, const vo
         }
         c->scaled = bigger, c->scaled_len = scaled;
     }
-    float *z_scaled = c->scaled, *bm_scaled = c->scaled + (size_t)T * rank;
+    float *z_scaled = c->scaled, *bm_scaled = c->scaled + (size_t)T * rank, *db_t = bm_scaled + n * rank;
     for (size_t i = 0; i < (size_t)T * rank; i++) z_scaled[i] = scale * ((const float *)z)[i];
     for (size_t i = 0; i < n * rank; i++) bm_scaled[i] = scale * bm[i];
-    cpu_general(c, c->threads, db, rank, tina_matrix(dout, n, true), tina_matrix(z_scaled, rank, false), 1.0f, N, r, T,
-            true);
+    /* db as its transpose, db^T += (scale z)^T dout: the same multiply-adds in the same order, each with its two
+     * factors swapped (the same bits), but dout is read along its rows. Read down its columns, eight at a time and
+     * N floats apart, it came from memory a line a row: on an Intel Xeon (2 threads) the update step's db products
+     * took 0.87-1.03 s that way and 0.60-0.70 s this way (three interleaved runs each). */
+    transpose(db_t, db, n, rank);
+    cpu_general(c, c->threads, db_t, n, tina_matrix(z_scaled, rank, true), tina_matrix(dout, n, false), 1.0f, r, N,
+                T, true);
+    transpose(db, db_t, rank, n);
     cpu_general(c, c->threads, dz, rank, tina_matrix(dout, n, false), tina_matrix(bm_scaled, rank, false), 1.0f, T, r,
                 N, false);
     cpu_general(c, c->threads, da, k, tina_matrix(dz, rank, true), tina_matrix(in, k, false), 1.0f, r, K, T, true);
