@@ -115,8 +115,8 @@ void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, const vo
     for (size_t i = 0; i < n * rank; i++) bm_scaled[i] = scale * bm[i];
     /* db as its transpose, db^T += (scale z)^T dout: the same multiply-adds in the same order, each with its two
      * factors swapped (the same bits), but dout is read along its rows. Read down its columns, eight at a time and
-     * N floats apart, it came from memory a line a row: on an Intel Xeon (2 threads) the update step's db products
-     * took 0.87-1.03 s that way and 0.60-0.70 s this way (three interleaved runs each). */
+     * N floats apart, it came from memory a line a row: on an Intel Xeon (2 threads) the update step's products of a
+     * transposed A (db's and da's) took 0.87-1.03 s that way and 0.60-0.70 s this way (three interleaved runs each). */
     transpose(db_t, db, n, rank);
     cpu_general(c, c->threads, db_t, n, tina_matrix(z_scaled, rank, true), tina_matrix(dout, n, false), 1.0f, r, N,
                 T, true);
