@@ -19,11 +19,10 @@ check "a run says each step as it ends: rewards, kl, length, seconds, what is le
 # step 1's forecast: its own seconds S for each of the 2 steps left, in whole minutes up (S as printed, to 0.1 s);
 # not a fixed "0h00m": on a loaded machine a step of the tiny run took over 30 s
 check "a run's forecast after step 1: two more steps of step 1's seconds" awk '
+    function minutes_up(seconds) { return int(seconds / 60) + (int(seconds / 60) < seconds / 60) }
     /^whole: step 1\/3: / { match($0, /, [0-9.]+ s, about [0-9]+h[0-9][0-9]m to go$/); if (!RSTART) exit 1
         split(substr($0, RSTART + 2), f, /[ hm]/); minutes = f[4] * 60 + f[5]; s = f[1]
-        lo = int(2 * (s - 0.05) / 60); if (lo < 2 * (s - 0.05) / 60) lo++
-        hi = int(2 * (s + 0.05) / 60); if (hi < 2 * (s + 0.05) / 60) hi++
-        found = minutes >= lo && minutes <= hi }
+        found = minutes >= minutes_up(2 * (s - 0.05)) && minutes <= minutes_up(2 * (s + 0.05)) }
     END { exit !found }' whole.log
 check "a run: three adapters and three metrics lines" sh -c '[ -f whole/step-0003/adapter/adapter_model.safetensors ] && [ "$(wc -l < whole/metrics.jsonl)" = 3 ]'
 check "metrics: steps 1, 2, 3" jq_true 'map(.step) == [1, 2, 3]' whole/metrics.jsonl
