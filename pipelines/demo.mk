@@ -17,7 +17,9 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .PHONY: demo
 
-last := $(shell printf %04d $$(make -s -f pipelines/grpo.mk RUN=$(DEMO) RECIPE=demo print-STEPS))
+# (STEPS given to this make is the run's; a sub-make of $(shell) would not see it)
+steps := $(or $(STEPS),$(shell make -s -f pipelines/grpo.mk RUN=$(DEMO) RECIPE=demo print-STEPS))
+last := $(shell printf %04d $(steps))
 score_heldout = $(TINA_BIN)/tina-sample -q -m $(MODEL) $(1) -n $(EVAL_N) -t 0.7 --max-new-tokens 96 --template tina \
     --seed 7 --threads $(THREADS) $(HELDOUT) | $(TINA_BIN)/tina-reward -q -r accuracy,format -o $(2)
 
@@ -37,8 +39,10 @@ $(DEMO)/before.rewarded.jsonl.zst:
 	@echo "evaluating the base model on $(HELDOUT)"
 	$(call score_heldout,,$@)
 
-$(DEMO)/step-$(last)/adapter/adapter_config.json:
-	@echo "training: $$(make -s -f pipelines/grpo.mk RUN=$(DEMO) RECIPE=demo print-STEPS) GRPO steps"
+# (after the first evaluation, not beside it: under make -j each would take THREADS, and the run's make, taking its
+# folder, clears what is half-written there: the evaluation's output was)
+$(DEMO)/step-$(last)/adapter/adapter_config.json: | $(DEMO)/before.rewarded.jsonl.zst
+	@echo "training: $(steps) GRPO steps"
 	$(MAKE) -s -f pipelines/grpo.mk RUN=$(DEMO) RECIPE=demo MODEL=$(MODEL) TINA_BIN=$(TINA_BIN) THREADS=$(THREADS)
 
 $(DEMO)/after.rewarded.jsonl.zst: $(DEMO)/step-$(last)/adapter/adapter_config.json

@@ -249,7 +249,8 @@ $(RUN)/step-$(1)/advantaged.jsonl.zst: $(RUN)/step-$(1)/rewarded.jsonl.zst
 	$(if $(slurm),$(call job,advantage-$(1),$$@,,$(1)),start=$$$$(date +%s.%N); \
 	$(TINA_BIN)/tina-advantage -q -G $(G) --scale $(ADV_SCALE) $$< -o $$@; $(call record_time,$(1),advantage))
 
-$(call adapter_of,$(1)): $(call adapter_of,$(2))
+$(call adapter_of,$(1)): $(call adapter_of,$(2)) $(if $(and $(filter $(2),$(checkpoints)),$(if $(slurm),,yes)),\
+        | $(RUN)/step-$(2)/eval/scores.json)
 	$$(MAKE) -s -f pipelines/grpo.mk STEP_ONLY=$(1) \
 	    $(if $(or $(slurm),$(filter 1,$(SHARDS))),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
 	        $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors))
@@ -295,6 +296,8 @@ pairs := $(if $(STEP_ONLY),$(STEP_ONLY):$(shell printf %04d $$((10#$(STEP_ONLY) 
     $(shell for ((i = 1; i <= $(patsubst epoch,1,$(STEPS)); i++)); do printf '%04d:%04d ' $$i $$((i - 1)); done))
 # (not for print-* and settings.json: reading or recording a recipe's settings need not lay out its steps)
 printing := $(and $(MAKECMDGOALS),$(if $(filter-out print-% $(RUN)/settings.json,$(MAKECMDGOALS)),,yes))
+# the steps whose adapters are evaluated (EVAL_EVERY; step 0 is the base model)
+checkpoints := $(if $(printing),,$(if $(EVAL_EVERY),0000 $(shell seq -f %04g $(EVAL_EVERY) $(EVAL_EVERY) $(patsubst epoch,1,$(STEPS)))))
 $(if $(printing),,$(foreach p,$(pairs),$(eval $(call step,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p)))))))
 # (a step's make reads the adapter before it, which the driver made first: or, in a dry run, would have)
 $(if $(STEP_ONLY),$(eval $(call adapter_of,$(word 2,$(subst :, ,$(pairs)))):))
@@ -306,7 +309,10 @@ $(if $(STEP_ONLY),$(eval $(call adapter_of,$(word 2,$(subst :, ,$(pairs)))):))
 # A checkpoint's evaluation (EVAL_EVERY steps, and step 0: the base model) is pipelines/eval.mk's, with its own
 # settings (Tina's protocol) but for EVAL_SETS, EVAL_N, EVAL_VARS ("MAX_NEW_TOKENS=1024 SUFFIX=...") and DEVICE (it
 # samples where the training samples): none of the training's other command-line settings reach it (MAKEFLAGS
-# holds them; it keeps only make -n, and make -n, which runs a line that calls make, records no time).
+# holds them; it keeps only make -n, and make -n, which runs a line that calls make, records no time). Here (not with
+# Slurm, whose jobs have nodes of their own) it runs between its step and the next, which waits for it: beside a step
+# under make -j, each would take THREADS (tests/cli/pipeline.sh's tiny run on 2 cores: an update of 0.13 s took 8 s
+# beside an evaluation) and, on a GPU, 90% of the memory left.
 define eval_rule
 $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	$(if $(slurm),$(call job,eval-$(1),$$@),start=$$$$(date +%s.%N); \
@@ -320,7 +326,6 @@ $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	        MAX_PROMPT_TOKENS=$(MAX_PROMPT_TOKENS)) $(EVAL_VARS) $$@ \
 	$$(if $$(safe_dry_run),,; $(call record_time,$(1),eval)))
 endef
-checkpoints := $(if $(printing),,$(if $(EVAL_EVERY),0000 $(shell seq -f %04g $(EVAL_EVERY) $(EVAL_EVERY) $(patsubst epoch,1,$(STEPS)))))
 $(foreach s,$(checkpoints),$(eval $(call eval_rule,$(s))))
 evals := $(foreach s,$(checkpoints),$(RUN)/step-$(s)/eval/scores.json)
 

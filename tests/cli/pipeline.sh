@@ -71,6 +71,21 @@ grpo leak STEPS=1 EVAL_EVERY=1 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_VA
 check "Tina's protocol whatever the run's TEMPERATURE, SEED and REWARDS (eval.mk takes no setting from the environment)" \
     jq_true '.[0] | .temperature == 0.6 and .seed == 0 and .rewards == "accuracy,format" and .max_new_tokens == 12' \
     leak/step-0001/eval/protocol.json
+# under make -j a checkpoint's evaluation and the next step would each take THREADS (and on a GPU each tina-sample
+# 90% of the free memory): the evaluation runs between the steps
+grpo between STEPS=2 EVAL_EVERY=1 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_VARS="MAX_NEW_TOKENS=12" -j2 \
+    > /dev/null 2>&1
+starts_after() { # starts_after EARLIER LATER...: every stage of the LATER times files started after EARLIER's ended
+    local end; end=$(date -r "$1" +%s.%N)
+    for f in "${@:2}"; do # (a times file is written as its stage ends)
+        jq -e --argjson before "$end" --argjson ended "$(date -r "$f" +%s.%N)" '$ended - .seconds > $before' "$f" ||
+            return 1
+    done
+}
+check "make -j2, EVAL_EVERY=1: checkpoint 0 evaluated before step 1 starts" \
+    starts_after between/step-0000/times/eval.json between/step-0001/times/*.json
+check "make -j2, EVAL_EVERY=1: checkpoint 1 evaluated before step 2 starts" \
+    starts_after between/step-0001/times/eval.json between/step-0002/times/*.json
 grpo recipe-eval STEPS=1 EVAL_EVERY=1 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_PROTOCOL=recipe TEMPERATURE=0.9 \
     SUFFIX='$(empty) Answer: $x' > /dev/null 2>&1
 check "EVAL_PROTOCOL=recipe: checkpoints scored with the run's own prompt and sampling" jq_true '.[0] | .template ==
