@@ -19,7 +19,7 @@
 # and grpo.mk hands it over there); the safe_* functions: pipelines/safe.mk
 include pipelines/safe.mk
 $(call safe_not_from_environment,SETS N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE PREFIX_FILE \
-    GPQA_PREFIX_FILE SOLUTION_GOLD_SETS SEED K REWARDS TOKENIZER ADAPTER)
+    GPQA_PREFIX_FILE SOLUTION_GOLD_SETS SEED K REWARDS TOKENIZER ADAPTER RUNS_AT_ONCE)
 TINA_BIN ?= bin
 SETS ?= data/sets/aime24.jsonl data/sets/aime25.jsonl data/sets/amc23.jsonl data/sets/math500.jsonl \
         data/sets/minerva.jsonl

@@ -78,9 +78,10 @@ $(error MODEL is required: the base model's folder (config.json and its safetens
 endif
 include pipelines/safe.mk
 $(call safe_require,RUN MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED \
-    LOSS ADV_SCALE BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE \
-    TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE SYSTEM_FILE SHARDS DEVICE UPDATE_DEVICE LAUNCHER EVAL_EVERY EVAL_N \
-    THREADS KEEP SAVE_EVERY TINA_BIN RECIPE GPUS PARTITION ACCOUNT TIME_LIMIT GPUS_PER_TASK CPUS_PER_TASK EVAL_PROTOCOL)
+    LOSS ADV_SCALE BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS \
+    TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE SYSTEM_FILE SHARDS DEVICE UPDATE_DEVICE \
+    LAUNCHER EVAL_EVERY EVAL_N THREADS RUNS_AT_ONCE KEEP SAVE_EVERY TINA_BIN RECIPE GPUS PARTITION ACCOUNT TIME_LIMIT \
+    GPUS_PER_TASK CPUS_PER_TASK EVAL_PROTOCOL)
 $(if $(filter-out tina recipe,$(EVAL_PROTOCOL)),$(error EVAL_PROTOCOL=$(EVAL_PROTOCOL): tina or recipe))
 $(if $(filter-out group batch none,$(ADV_SCALE)),$(error ADV_SCALE=$(ADV_SCALE): group, batch or none))
 # TOTAL_STEPS=epoch (and STEPS=epoch): one pass over TRAIN, BATCH prompts a step (a Tina configuration without
@@ -201,7 +202,7 @@ $(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) $(if $(MAX_MODEL_LEN),--max-model-len $(MAX_MODEL_LEN)) \
 	    --template $(TEMPLATE) $(system) \
 	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) \
-	    --threads $(if $(filter shard-%,$(notdir $(1))),$$(call threads_each,$(SHARDS)),$(THREADS)) $$< -o $$@; \
+	    --threads $$(call threads_each,$(if $(filter shard-%,$(notdir $(1))),$(SHARDS),1)) $$< -o $$@; \
 	$(call record_time,$(3),sample,$(1)))
 
 $(1)/rewarded.jsonl.zst: $(1)/rollouts.jsonl.zst
@@ -259,7 +260,7 @@ $(call adapter_of,$(1)): $(call adapter_of,$(2)) $(if $(and $(filter $(2),$(chec
 	rm -rf $(RUN)/step-$(1)/.adapter.tmp-* $(RUN)/step-$(1)/adapter
 	start=$$$$(date +%s.%N); \
 	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter $(update_flags) \
-	    --threads $(THREADS) $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
+	    --threads $$(call threads_each,1) $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
 	        --apply-grads $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors)) > /dev/null; \
 	$(call record_time,$(1),update,,$(if $(filter 1,$(SHARDS)),$(UPDATE_DEVICE),cpu)))
 	$(if $(KEEP),old=$(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP)))); \
@@ -319,7 +320,7 @@ $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	$(if $(filter recipe,$(EVAL_PROTOCOL)),SUFFIX="$$$$TINA_SUFFIX") MAKEFLAGS=$$(safe_dry_run) \
 	    $$(MAKE) -s -f pipelines/eval.mk \
 	    TINA_BIN=$(TINA_BIN) OUT=$(RUN)/step-$(1)/eval MODEL=$(MODEL) \
-	    ADAPTER=$(RUN)/step-$(1)/adapter $(if $(EVAL_SETS),SETS='$(EVAL_SETS)') N=$(EVAL_N) THREADS=$(THREADS) \
+	    ADAPTER=$(RUN)/step-$(1)/adapter $(if $(EVAL_SETS),SETS='$(EVAL_SETS)') N=$(EVAL_N) THREADS=$$(call threads_each,1) \
 	    DEVICE=$(DEVICE) $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(if $(filter recipe,$(EVAL_PROTOCOL)),\
 	        TEMPLATE=$(TEMPLATE) PREFIX_FILE= GPQA_PREFIX_FILE= TEMPERATURE=$(TEMPERATURE) TOP_P=$(TOP_P) \
 	        MAX_NEW_TOKENS=$(MAX_NEW_TOKENS) \

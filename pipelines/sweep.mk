@@ -46,7 +46,7 @@ print-%:
 define run_rule
 run-$(call name_of,$(1)): $(OUT)/sweep.json
 	$$(MAKE) -f pipelines/grpo.mk RUN=$(OUT)/$(call name_of,$(1)) RECIPE=$(RECIPE) EVAL_EVERY=$(CKPT_EVERY) \
-	    $(if $(filter slurm,$(LAUNCHER)),,THREADS=$$(call threads_each,$(words $(runs)))) \
+	    $(if $(filter slurm,$(LAUNCHER)),,THREADS=$(THREADS) RUNS_AT_ONCE=$(words $(runs))) \
 	    $(wordlist 2,100,$(subst :, ,$(1))) train
 endef
 $(foreach p,$(points),$(eval $(call run_rule,$(p))))

@@ -10,8 +10,14 @@ ifndef THREADS
 THREADS := $(shell nproc)
 endif
 
+# RUNS_AT_ONCE: the runs a sweep (sweep.mk) has make run at once, each with the whole of THREADS: their processes
+# share it. (Each run's own THREADS shared again among its shards would leave cores idle: make -jN runs N processes
+# in all, whatever make runs them.)
+RUNS_AT_ONCE ?= 1
+
 # make -jN: N; -j alone: as many as there are; none: 1. (MAKEFLAGS holds -j only while recipes run: expand it there.)
 make_jobs = $(or $(patsubst -j%,%,$(filter-out -j,$(filter -j%,$(MAKEFLAGS)))),$(if $(filter -j,$(MAKEFLAGS)),$(1),1))
-# $(call threads_each,K): THREADS shared among the processes make runs at once of K that could, at least one each
-threads_each = $(shell t=$$(( $(THREADS) / ($(call make_jobs,$(1)) < $(1) ? $(call make_jobs,$(1)) : $(1)) )); \
+# $(call threads_each,K): THREADS shared among the processes make runs at once of K that could (in each of
+# RUNS_AT_ONCE runs), at least one each
+threads_each = $(shell k=$$(( $(1) * $(RUNS_AT_ONCE) )); j=$(call make_jobs,$$k); t=$$(( $(THREADS) / (j < k ? j : k) )); \
     echo $$(( t > 0 ? t : 1 )))

@@ -33,12 +33,15 @@ check "the learning rates differ in the adapters" \
 check "sweep.json: the grid's runs and values" \
     jq_true '.[0].runs | map(.name) == ["lr-1e-3_loss-grpo", "lr-1e-3_loss-dr-grpo", "lr-3e-3_loss-grpo", "lr-3e-3_loss-dr-grpo"]' \
         whole/sweep.json
-run_threads() { # run_threads MAKE-ARGS...: the THREADS each run of the four is given (make -n)
-    sweep planned THREADS=4 -n "$@" 2> /dev/null | grep -o 'pipelines/grpo.mk .* THREADS=[0-9]*' |
-        grep -o 'THREADS=[0-9]*$' | sort | uniq -c | tr -s ' '
+tool_threads() { # tool_threads MAKE-ARGS...: the --threads of every tool the four runs would start, counted (make -n)
+    sweep planned -n "$@" 2> /dev/null | grep -o -- '--threads [0-9]*' | sort | uniq -c | tr -s ' '
 }
-check "THREADS=4 -j2: the two runs at once get 2 threads each; without -j, one run at a time: all 4" \
-    sh -c '[ "$1" = " 4 THREADS=2" ] && [ "$2" = " 4 THREADS=4" ]' _ "$(run_threads -j2)" "$(run_threads)"
+check "THREADS=4 -j2: the tools of the two runs at once get 2 threads each; without -j, one run at a time: all 4" \
+    sh -c '[ "$1" = " 28 --threads 2" ] && [ "$2" = " 28 --threads 4" ]' _ \
+        "$(tool_threads THREADS=4 -j2)" "$(tool_threads THREADS=4)"
+# (shared once among all the runs' shards, not a run's share shared again: that left half of the cores idle)
+check "THREADS=8 SHARDS=2 -j4: 4 of the runs' 8 shards at once, 2 threads each; the updates and evaluations 2" \
+    [ "$(tool_threads THREADS=8 SHARDS=2 -j4)" = " 52 --threads 2" ]
 check "make -n, evaluations included, runs nothing and writes nothing" [ ! -e planned ]
 
 # killed in the middle (the sweep, its runs and their tools), started again: the same bytes
