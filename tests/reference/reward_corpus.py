@@ -1,7 +1,7 @@
 """Parity corpus for the accuracy reward: (gold answer, model completion) pairs with Math-Verify's verdicts.
 
 Pinned: python 3.11, math-verify 0.9.0, latex2sympy2_extended 1.11.0, sympy 1.14.0 (asserted at start).
-Run: python tests/reference/reward_corpus.py [DATA_DIR]  (DATA_DIR defaults to ../shared/data from the repo root;
+Run: python tests/reference/reward_corpus.py RAWDIR  (the raw sets, laid out as data/SOURCES.md says;
      writes tests/fixtures/reward/corpus.jsonl.zst, needs the zstd program)
 
 Golds: every answer of aime24, aime25, amc23, math500 and minerva, plus a deterministic, category-stratified sample
@@ -798,7 +798,7 @@ def choose(found, applicable_count, rng):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("data", nargs="?", default=REPO.parent / "shared" / "data", type=pathlib.Path)
+    parser.add_argument("data", type=pathlib.Path, help="the raw sets, laid out as data/SOURCES.md says")
     args = parser.parse_args()
     # latex2sympy2_extended warns on every parse that equations=True is deprecated; the setting is what open-r1 uses.
     logging.getLogger("latex2sympy2_extended.math_normalization").setLevel(logging.ERROR)

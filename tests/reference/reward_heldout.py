@@ -2,8 +2,8 @@
 
 Written independently of tina's C code and of reward_corpus.py, to catch disagreements the main corpus may miss.
 Pinned: math-verify 0.9.0, latex2sympy2_extended 1.11.0, sympy 1.14.0 (asserted at start).
-Run: python tests/reference/reward_heldout.py [DATA_DIR]
-     (DATA_DIR defaults to ../shared/data from the repo root; writes tests/fixtures/reward/heldout.jsonl.zst with
+Run: python tests/reference/reward_heldout.py RAWDIR
+     (RAWDIR: the raw sets, laid out as data/SOURCES.md says; writes tests/fixtures/reward/heldout.jsonl.zst with
      `zstd -19`; deterministic: fixed seed, no timings in the output)
 
 Golds: (a) a deterministic, shape-stratified sample of real answers (math500, deepscaler_math, math_lvl3to5_8k, a
@@ -1056,7 +1056,9 @@ def fmt_decimal(v, digits):
 # ------------------------------------------------------------------------------------------------------------------
 
 def main():
-    data = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared" / "data"
+    if len(sys.argv) != 2:
+        sys.exit("usage: reward_heldout.py RAWDIR (the raw sets, laid out as data/SOURCES.md says)")
+    data = pathlib.Path(sys.argv[1])
     rng = random.Random(SEED)
     pairs = []  # (id, kind, gold, completion)
     seen = set()

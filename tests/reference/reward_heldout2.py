@@ -6,7 +6,7 @@ Builds (gold, completion) pairs that imitate what DeepSeek-R1-Distill-Qwen-1.5B 
 final \\boxed{}), and labels every pair with the real Math-Verify under open-r1's
 accuracy-reward configuration.
 
-Usage:  python tests/reference/reward_heldout2.py [out.jsonl] && zstd -19 --rm out.jsonl
+Usage:  python tests/reference/reward_heldout2.py RAWDIR [out.jsonl] && zstd -19 --rm out.jsonl
         (committed as tests/fixtures/reward/heldout2.jsonl.zst; written by a second author, without sight of the
         checker, and measured once before any change: tina agreed on 2,359 of 2,378 pairs, 99.20%)
 Deterministic: fixed seed, sorted iteration, serial labelling.
@@ -24,8 +24,10 @@ from fractions import Fraction
 warnings.filterwarnings("ignore")
 
 SEED = 20250602
-DATA = os.environ.get("TINA_SHARED_DATA", os.path.join(os.path.dirname(__file__), "../../../shared/data"))
-OUT = sys.argv[1] if len(sys.argv) > 1 else "heldout2.jsonl"
+if len(sys.argv) not in (2, 3):
+    sys.exit("usage: reward_heldout2.py RAWDIR [out.jsonl] (RAWDIR: the raw sets, laid out as data/SOURCES.md says)")
+DATA = sys.argv[1]
+OUT = sys.argv[2] if len(sys.argv) > 2 else "heldout2.jsonl"
 
 # ----------------------------------------------------------------------------- golds
 

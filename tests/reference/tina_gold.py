@@ -8,8 +8,8 @@ verify(answer, gold). This script runs Tina's rewards.py itself, so the verdicts
 Pinned (asserted): python 3.11, math-verify 0.5.2 (Tina's scripts/set/set_env.sh), latex2sympy2_extended 1.0.6,
 sympy 1.14.0. Make the environment with
     python3.11 -m venv V && V/bin/pip install math-verify==0.5.2 latex2sympy2_extended==1.0.6 sympy==1.14.0
-Run: V/bin/python tests/reference/tina_gold.py TINA_CHECKOUT [DATA_DIR]
-     TINA_CHECKOUT: github shangshang-wang/Tina at c6274cd; DATA_DIR defaults to ../shared/data from the repo root.
+Run: V/bin/python tests/reference/tina_gold.py TINA_CHECKOUT RAWDIR
+     TINA_CHECKOUT: github shangshang-wang/Tina at c6274cd; RAWDIR: the raw sets, laid out as data/SOURCES.md says.
 Writes tests/fixtures/reward/tina_solution.jsonl.zst (gold in "solution") and tina_answer.jsonl.zst (gold in
 "answer"); each line {id, solution or answer, completion, accuracy, cosine} with Tina's values (accuracy null where
 Tina's is None). Seeded: reruns are byte-identical.
@@ -115,8 +115,10 @@ def completions(answer, rng):
 
 
 def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: tina_gold.py TINA_CHECKOUT RAWDIR (the raw sets, laid out as data/SOURCES.md says)")
     tina = pathlib.Path(sys.argv[1])
-    data = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else REPO.parent / "shared" / "data"
+    data = pathlib.Path(sys.argv[2])
     spec = importlib.util.spec_from_file_location("tina_rewards", tina / "tina" / "post_train_hf" / "rewards.py")
     rewards = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rewards)
