@@ -115,9 +115,23 @@ noreturn void cli_standard_option(int c, char **argv, const char *usage, const s
         cli_print_version();
         exit(0);
     }
+    /* getopt leaves optind on an element it is still reading (the -z of "-zq"), so argv[optind - 1] can be the
+     * element before it; optopt is the short option, or the long option's value when that was given one it does not
+     * take (0 for an unknown long option) */
     const char *given = argv[optind - 1];
-    if (c == ':') cli_usage_error("option '%s' needs a value", given);
-    if (strncmp(given, "--", 2) == 0) { /* getopt says '?' for an abbreviation of several options too */
+    bool is_long = strncmp(given, "--", 2) == 0;
+    if (c == ':') {
+        if (is_long) cli_usage_error("option '%s' needs a value", given);
+        cli_usage_error("option '-%c' needs a value", optopt);
+    }
+    if (optopt && is_long && strchr(given, '=')) {
+        size_t len = strcspn(given + 2, "=");
+        for (const struct option *o = long_options; o && o->name; o++)
+            if (o->val == optopt && o->has_arg == no_argument && strncmp(o->name, given + 2, len) == 0)
+                cli_usage_error("option '--%s' takes no value", o->name);
+    }
+    if (optopt > 0 && optopt < 256) cli_usage_error("unknown option '-%c'", optopt);
+    if (is_long) { /* getopt says '?' for an abbreviation of several options too */
         size_t len = strcspn(given + 2, "=");
         char matches[512] = "";
         int n = 0;

@@ -201,6 +201,13 @@ bad_usage "group size 0" "--group-size: '0' is not an integer" -G 0
 run tina-advantage a.jsonl --eps
 check "option without its value: exit 2" status_is 2
 check "option without its value: message" stderr_has "option '--eps' needs a value"
+# getopt is still inside "-zq" when it stops at -z, so the element before it is not the culprit: the message named
+# that one ("unknown option '--drop-zero-std'", or the program's path when there was none)
+bad_usage "an unknown short option inside a group" "unknown option '-z'" --drop-zero-std -zq
+bad_usage "an unknown short option first in a group" "unknown option '-z'" -zq
+bad_usage "a value for an option that takes none" "option '--quiet' takes no value" --quiet=1
+run tina-advantage a.jsonl -qG
+check "a grouped short option without its value: that option named" stderr_has "option '-G' needs a value"
 
 run tina-advantage --help
 check "--help: exit 0 and usage on stdout" [ "$status" -eq 0 ] && grep -q '^Usage: tina-advantage' out
