@@ -151,9 +151,12 @@ int main(int argc, char **argv) {
         TinaLora *other = NULL;
         status = tina_lora_load(o.adapter, &config, &lora, &err);
         if (!status) status = tina_lora_load(o.against, &config, &other, &err);
-        if (!status && (other->n_params != lora->n_params || other->r != lora->r))
-            status = tina_error(&err, TINA_ERR_INPUT, "%s and %s have different shapes (rank %d and %d)", o.adapter,
-                                o.against, lora->r, other->r);
+        /* the values are compared in place: adapters of other modules of one size (q_proj and o_proj) would compare
+         * one module's values with another's */
+        bool same_targets = !status && memcmp(other->targets, lora->targets, sizeof lora->targets) == 0;
+        if (!status && (other->n_params != lora->n_params || other->r != lora->r || !same_targets))
+            status = tina_error(&err, TINA_ERR_INPUT, "%s and %s have different shapes (rank %d and %d%s)", o.adapter,
+                                o.against, lora->r, other->r, same_targets ? "" : "; other target modules");
         if (!status) {
             double max = 0, diff2 = 0, norm2 = 0, other2 = 0;
             for (size_t i = 0; i < lora->n_params; i++) {

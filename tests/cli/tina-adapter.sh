@@ -45,6 +45,15 @@ mkdir -p old-model && cp "$F/qwen2-f32/model.safetensors" old-model/ && cp old-c
 run tina-adapter merge -m old-model -a "$F/qwen2-lora" -o merged-old
 check "merge: an older config's torch_dtype set too" jq_true '.[0].torch_dtype == "bfloat16" and .[0].dtype == "bfloat16"' merged-old/config.json
 
+run tina-adapter diff -m "$F/qwen2-f32" -a fresh --against again
+check "diff: an adapter against its twin: 0 apart" jq_true '.[0] | .max_abs_diff == 0 and .rel_l2 == 0 and .params == 1792'
+# q_proj and o_proj of the fixture have one shape: compared in place, one module's values were set against the other's
+run tina-adapter init -m "$F/qwen2-f32" -o q-only -r 4 --targets q_proj
+run tina-adapter init -m "$F/qwen2-f32" -o o-only -r 4 --targets o_proj
+run tina-adapter diff -m "$F/qwen2-f32" -a q-only --against o-only
+check "diff: adapters of other target modules (of one size) are refused, not compared" \
+    sh -c '[ "$0" = 2 ] && [ ! -s out ] && grep -q "other target modules" err' "$status"
+
 run tina-adapter init -m "$F/qwen2-f32"
 check "usage: --out is required" [ "$status" -eq 2 ] && stderr_has "init needs --model and --out"
 run tina-adapter bake -m "$F/qwen2-f32" -o x
