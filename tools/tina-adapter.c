@@ -115,6 +115,18 @@ static TinaStatus copy_model_files(const char *from, const char *to, TinaError *
     return status;
 }
 
+/* The first file of a training step's state (tina-update's, beside its adapter) that dir holds, or NULL. */
+static const char *run_state_in(const char *dir) {
+    static const char *const names[] = {"trainer_state.json", "optimizer.safetensors"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        struct stat st;
+        if (stat(path, &st) == 0) return names[i];
+    }
+    return NULL;
+}
+
 /* Whether two paths name one existing folder (links and "a/../a" included). */
 static bool same_folder(const char *a, const char *b) {
     struct stat x, y;
@@ -135,6 +147,17 @@ int main(int argc, char **argv) {
     if (!status && strcmp(o.command, "merge") == 0 && replaced)
         status = tina_error(&err, TINA_ERR_INPUT, "--out %s is the %s's own folder: the merge would replace it", o.out,
                             replaced);
+    /* A folder that holds files is written in place, file by file: a step's folder would keep the optimizer state
+     * and trainer_state.json of the adapter it held, and tina-update would continue that run (its step, its AdamW
+     * moments) from the new adapter. copy onto its own folder rewrites the same values. */
+    const char *state = !status && (strcmp(o.command, "init") == 0 ||
+                                    (strcmp(o.command, "copy") == 0 && !same_folder(o.out, o.adapter)))
+                            ? run_state_in(o.out)
+                            : NULL;
+    if (state)
+        status = tina_error(&err, TINA_ERR_INPUT,
+                            "--out %s holds a training step's %s: tina-update would continue that run from this "
+                            "adapter; give a new folder", o.out, state);
     TinaFolder folder = {0}; /* a new folder appears whole or not at all */
     if (!status && writes) status = tina_folder_open(&folder, o.out, &err);
     const char *out = writes && !status ? tina_folder_path(&folder) : o.out;

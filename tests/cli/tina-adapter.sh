@@ -54,6 +54,18 @@ run tina-adapter diff -m "$F/qwen2-f32" -a q-only --against o-only
 check "diff: adapters of other target modules (of one size) are refused, not compared" \
     sh -c '[ "$0" = 2 ] && [ ! -s out ] && grep -q "other target modules" err' "$status"
 
+# a training step's folder: written in place, it kept the old adapter's optimizer state and trainer_state.json, and
+# tina-update continued that run (its step, its moments) from the new adapter
+mkdir -p step && cp fresh/* step/ && echo '{"step": 3}' > step/trainer_state.json && : > step/optimizer.safetensors
+cp -r step step-before
+run tina-adapter init -m "$F/qwen2-f32" -o step -r 4 --alpha 8 --seed 9
+check "init onto a training step's folder: refused (exit 2), the folder as it was" \
+    sh -c '[ "$0" = 2 ] && grep -q "holds a training step" err && diff -r step step-before' "$status"
+run tina-adapter copy -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o step
+check "copy onto a training step's folder: refused" sh -c '[ "$0" = 2 ] && diff -r step step-before' "$status"
+run tina-adapter copy -m "$F/qwen2-f32" -a step -o step
+check "copy onto the adapter's own step folder: rewritten in place (the same values: its state stands)" status_is 0
+
 run tina-adapter init -m "$F/qwen2-f32"
 check "usage: --out is required" [ "$status" -eq 2 ] && stderr_has "init needs --model and --out"
 run tina-adapter bake -m "$F/qwen2-f32" -o x
