@@ -187,6 +187,9 @@ static Options parse_options(int argc, char **argv) {
     if (taken) cli_usage_error("--as '%s': a rollout's own field (expected a new name, such as ref_logprobs)", o.as_field);
     if (!o.forced && (o.no_adapter || strcmp(o.as_field, "logprobs") != 0))
         cli_usage_error("--no-adapter and --as go with --forced");
+    /* teacher forcing scores at temperature 1 only: a tempered sampler's log-probs would be overwritten by others */
+    if (o.forced && o.at_temperature)
+        cli_usage_error("--forced computes log-probs at temperature 1: --logprobs-at-temperature does not go with it");
     if (o.batch < 0) o.batch = strcmp(o.device, "cuda") == 0 ? AUTO_BATCH : 32;
     if (o.batch != AUTO_BATCH && o.batch < o.samples) o.batch = o.samples;
     if (o.prefill < 0) o.prefill = strcmp(o.device, "cuda") == 0 ? 8192 : 0;

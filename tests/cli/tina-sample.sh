@@ -141,6 +141,12 @@ sed -n 1p sampled.jsonl > first.jsonl
 run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" --forced --no-adapter --as ref_logprobs first.jsonl
 check "--forced --no-adapter --as ref_logprobs: the base model's, beside the policy's" \
     jq_true '.[0] | (.ref_logprobs | length) == (.logprobs | length) and .ref_logprobs != .logprobs'
+# teacher forcing scores at temperature 1: with --logprobs-at-temperature it wrote temperature-1 log-probs over a
+# tempered sampler's, silently
+run tina-sample -m "$F/qwen2-f32" -a "$F/qwen2-lora" --tokenizer "$TOK" --forced -t 0.5 --logprobs-at-temperature \
+    -o tempered.jsonl first.jsonl
+check "--forced --logprobs-at-temperature: a usage error (exit 2), nothing written" \
+    sh -c '[ "$0" = 2 ] && [ ! -e tempered.jsonl ] && grep -q "does not go with it" err' "$status"
 
 echo '{"id":"q","problem":"What is 2+2?"}' > problem.jsonl
 run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" --template deepseek-r1 -t 0 --max-new-tokens 4 problem.jsonl
