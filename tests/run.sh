@@ -4,7 +4,8 @@
 # BIN; with --emu, the CUDA backend built against the CUDA emulator in EMU_BUILD: the backend-generic unit tests on
 # it, and tests/emu/cli.sh). The first BUILD's training, update and pipeline tests run again under TINA_CPU=avx2
 # and TINA_CPU=generic (a CPU without AVX-512, one without AVX2): what they promise holds on every kernel. Then
-# tests/layering.sh: lib/'s includes against the layering lib/README.md declares. Before the total, the ten slowest
+# tests/layering.sh: lib/'s includes against the layering lib/README.md declares; tests/half-checked.sh: no check
+# of a test script is followed by && or || (what follows would be tested by nobody). Before the total, the ten slowest
 # suites and their seconds (where a run's time goes, for keeping CI short).
 set -u
 cd "$(dirname "$0")/.."
@@ -58,6 +59,7 @@ while [ $# -ge 2 ]; do
     kernels=""
 done
 run_suite tests/layering.sh bash tests/layering.sh
+run_suite tests/half-checked.sh bash tests/half-checked.sh
 if [ -n "$emu" ]; then
     for source in $(grep -l TINA_TEST_BACKEND tests/unit/test_*.c); do
         t=$emu/tests/$(basename "$source" .c)

@@ -38,7 +38,7 @@ TinaStatus tina_lora_parse_targets(const char *list, bool targets[TINA_LORA_TARG
         int t = target_index(name);
         if (t < 0)
             return tina_error(err, TINA_ERR_INPUT, "unknown LoRA target \"%s\" (known: q_proj, k_proj, v_proj, o_proj, "
-                              "gate_proj, up_proj, down_proj, all-linear)", name);
+                              "gate_proj, up_proj, down_proj; or all, also named all-linear, alone)", name);
         targets[t] = true;
         p += n;
         if (!*p) return TINA_OK;

@@ -67,7 +67,7 @@ check "the same command again does nothing (but take the run's lock)" [ -z "$(re
 (cd "$ROOT" && make -s -f pipelines/report.mk TINA_BIN="$BIN" SWEEP="$SCRATCH/grid.mk" OUT="$SCRATCH/whole" \
     PRICE=2 > "$SCRATCH/out" 2> "$SCRATCH/err")
 r=whole/lr-3e-3_loss-grpo
-check "a run's report and a sweep's" [ -s "$r/report/README.md" ] && [ -s whole/report/README.md ]
+check "a run's report and a sweep's" eval '[ -s "$r/report/README.md" ] && [ -s whole/report/README.md ]'
 # the run's table: one row per checkpoint, the toy benchmark's pass@1 and the average in %, as tina-score says
 for s in 0 1 2; do
     want=$(jq -r '[.benchmarks.toy["pass@1"], .["average_pass@1"]] | map(100 * . | . * 10 | round / 10

@@ -6,7 +6,7 @@ F=$ROOT/tests/fixtures/models
 
 run tina-adapter init -m "$F/qwen2-f32" -o fresh -r 4 --alpha 8 --targets q_proj,v_proj --seed 1
 check "init: exit 0" status_is 0
-check "init: PEFT's files" [ -s fresh/adapter_config.json ] && [ -s fresh/adapter_model.safetensors ]
+check "init: PEFT's files" eval '[ -s fresh/adapter_config.json ] && [ -s fresh/adapter_model.safetensors ]'
 check "init: the config says what was asked" jq_true '.[0] | .r == 4 and .lora_alpha == 8 and .target_modules == ["q_proj", "v_proj"] and .peft_type == "LORA" and .task_type == "CAUSAL_LM"' fresh/adapter_config.json
 check "init: summary on stderr" stderr_has "init: r=4, alpha=8, 1792 parameters"
 run tina-adapter init -m "$F/qwen2-f32" -o again -r 4 --alpha 8 --targets q_proj,v_proj --seed 1
@@ -15,17 +15,20 @@ run tina-adapter init -m "$F/qwen2-f32" -o other -r 4 --alpha 8 --targets q_proj
 check "init: another seed gives another adapter" differ fresh/adapter_model.safetensors other/adapter_model.safetensors
 
 run tina-adapter copy -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o copied
-check "copy: a PEFT adapter is rewritten" [ "$status" -eq 0 ] && [ -s copied/adapter_model.safetensors ]
+check "copy: a PEFT adapter is rewritten" eval '[ "$status" -eq 0 ] && [ -s copied/adapter_model.safetensors ]'
 check "copy: the same bytes as the committed copy" cmp -s copied/adapter_model.safetensors "$F/qwen2-lora-tina-copy/adapter_model.safetensors"
 run tina-adapter copy -m "$F/qwen2-f32" -a "$F/llama-lora" -o wrong
-check "copy: another model's adapter is refused" [ "$status" -eq 2 ] && stderr_has "an adapter for another model?"
+check "copy: another model's adapter is refused" status_is 2
+check "copy: another model's adapter is refused (what it says)" stderr_has "an adapter for another model?"
 jq '.use_dora = true' "$F/qwen2-lora/adapter_config.json" > dora.json
 mkdir -p dora && cp dora.json dora/adapter_config.json && cp "$F/qwen2-lora/adapter_model.safetensors" dora/
-run tina-adapter copy -m "$F/qwen2-f32" -a dora -o out
-check "copy: DoRA is refused by name" [ "$status" -eq 2 ] && stderr_has "unsupported: use_dora"
+run tina-adapter copy -m "$F/qwen2-f32" -a dora -o dora-copy
+check "copy: DoRA is refused by name" status_is 2
+check "copy: DoRA is refused by name (what it says)" stderr_has "unsupported: use_dora"
+check "copy: DoRA refused: nothing written" [ ! -e dora-copy ]
 
 run tina-adapter merge -m "$F/qwen2-f32" -a "$F/qwen2-lora" -o merged --dtype f32
-check "merge: a whole model folder" [ "$status" -eq 0 ] && [ -s merged/model.safetensors ] && [ -s merged/config.json ] && [ -s merged/generation_config.json ]
+check "merge: a whole model folder" eval '[ "$status" -eq 0 ] && [ -s merged/model.safetensors ] && [ -s merged/config.json ] && [ -s merged/generation_config.json ]'
 check "merge --dtype f32: config.json copied as it was (its dtype is float32)" cmp -s merged/config.json "$F/qwen2-f32/config.json"
 # a base folder whose tokenizer.json is zstd-compressed (tina reads either): the merged model gets it plain, for
 # vLLM and transformers
@@ -67,11 +70,18 @@ run tina-adapter copy -m "$F/qwen2-f32" -a step -o step
 check "copy onto the adapter's own step folder: rewritten in place (the same values: its state stands)" status_is 0
 
 run tina-adapter init -m "$F/qwen2-f32"
-check "usage: --out is required" [ "$status" -eq 2 ] && stderr_has "init needs --model and --out"
+check "usage: --out is required" status_is 2
+check "usage: --out is required (what it says)" stderr_has "init needs --model and --out"
 run tina-adapter bake -m "$F/qwen2-f32" -o x
-check "usage: unknown command" [ "$status" -eq 2 ] && stderr_has "unknown command 'bake'"
+check "usage: unknown command" status_is 2
+check "usage: unknown command (what it says)" stderr_has "unknown command 'bake'"
 run tina-adapter init -m "$F/qwen2-f32" -o x --targets q_proj,lm_head
-check "usage: unknown target named" [ "$status" -eq 2 ] && stderr_has 'unknown LoRA target "lm_head"'
+check "usage: unknown target named" status_is 2
+check "usage: unknown target named (what it says)" stderr_has 'unknown LoRA target "lm_head"'
+run tina-adapter init -m "$F/qwen2-f32" -o x --targets q_proj,all
+check "usage: all (or all-linear) inside a list: refused, saying it goes alone" \
+    eval '[ "$status" -eq 2 ] && stderr_has "or all, also named all-linear, alone"'
 run tina-adapter init -m no/such/model -o x
-check "a missing model names its config.json" [ "$status" -eq 2 ] && stderr_has "no/such/model/config.json"
+check "a missing model names its config.json" status_is 2
+check "a missing model names its config.json (what it says)" stderr_has "no/such/model/config.json"
 finish

@@ -124,12 +124,12 @@ run tina-advantage long.jsonl
 check "a 3 MB record passes through whole" jq_true '.[0].completion | length == 3000000'
 
 run tina-advantage a.jsonl -o result.jsonl
-check "-o writes the file, stdout stays empty" [ -s result.jsonl ] && [ ! -s out ]
+check "-o writes the file, stdout stays empty" eval '[ -s result.jsonl ] && [ ! -s out ]'
 check "-o leaves no temporary file behind" [ "$(ls -a | grep -c '\.tmp-')" -eq 0 ]
 
 : > empty.jsonl
 run tina-advantage empty.jsonl
-check "empty input: empty output, exit 0" [ "$status" -eq 0 ] && [ ! -s out ]
+check "empty input: empty output, exit 0" eval '[ "$status" -eq 0 ] && [ ! -s out ]'
 
 # ---- bad input: exit 2, FILE:LINE in the message, no output file ------------------------------------------------
 
@@ -210,7 +210,8 @@ run tina-advantage a.jsonl -qG
 check "a grouped short option without its value: that option named" stderr_has "option '-G' needs a value"
 
 run tina-advantage --help
-check "--help: exit 0 and usage on stdout" [ "$status" -eq 0 ] && grep -q '^Usage: tina-advantage' out
+check "--help: exit 0 and usage on stdout" status_is 0
+check "--help: exit 0 and usage on stdout (what it says)" grep -q '^Usage: tina-advantage' out
 run tina-advantage --version
 check "--version names the tool and version" grep -q '^tina-advantage [0-9][0-9.]* (' out
 

@@ -80,32 +80,43 @@ check "zstd in and out, several inputs" [ "$(zstd -dc out.jsonl.zst | head -n 1 
 # ---- bad input and usage -------------------------------------------------------------------------------------
 
 run tina-tokenize hello.jsonl
-check "--tokenizer is required" [ "$status" -eq 2 ] && stderr_has "--tokenizer is required"
+check "--tokenizer is required" status_is 2
+check "--tokenizer is required (what it says)" stderr_has "--tokenizer is required"
 run tina-tokenize -t no/such/model hello.jsonl
-check "a missing tokenizer: exit 2 with the path" [ "$status" -eq 2 ] && stderr_has "no/such/model"
+check "a missing tokenizer: exit 2 with the path" status_is 2
+check "a missing tokenizer: exit 2 with the path (what it says)" stderr_has "no/such/model"
 jq '.normalizer = {"type": "Lowercase"}' "$TINY/tokenizer.json" > lowercase.json
 run tina-tokenize -t lowercase.json hello.jsonl
-check "an unsupported component is refused by name" [ "$status" -eq 2 ] && stderr_has 'unsupported normalizer "Lowercase"'
+check "an unsupported component is refused by name" status_is 2
+check "an unsupported component is refused by name (what it says)" stderr_has 'unsupported normalizer "Lowercase"'
 printf '%s\n' '{"text":"ok"}' '{"txt":"oops"}' > missing.jsonl
 run tina-tokenize -t "$DISTILL" missing.jsonl -o result.jsonl
-check "a record without its field: exit 2 at its line" [ "$status" -eq 2 ] && stderr_has 'missing.jsonl:2: field "text" is missing'
+check "a record without its field: exit 2 at its line" status_is 2
+check "a record without its field: exit 2 at its line (what it says)" stderr_has 'missing.jsonl:2: field "text" is missing'
 check "no partial output file" [ ! -e result.jsonl ]
 echo '{"tokens":[9707,151665]}' > badid.jsonl
 run tina-tokenize -t "$DISTILL" -d badid.jsonl
-check "an id outside the vocabulary is bad input" [ "$status" -eq 2 ] && stderr_has "badid.jsonl:1: token id 151665 is not in the vocabulary"
+check "an id outside the vocabulary is bad input" status_is 2
+check "an id outside the vocabulary is bad input (what it says)" stderr_has "badid.jsonl:1: token id 151665 is not in the vocabulary"
 echo '{"tokens":"9707"}' > notarray.jsonl
 run tina-tokenize -t "$DISTILL" -d notarray.jsonl
-check "tokens that are not an array" [ "$status" -eq 2 ] && stderr_has 'field "tokens" is not an array of token ids'
+check "tokens that are not an array" status_is 2
+check "tokens that are not an array (what it says)" stderr_has 'field "tokens" is not an array of token ids'
 echo '{"tokens":[1.5]}' > fraction.jsonl
 run tina-tokenize -t "$DISTILL" -d fraction.jsonl
-check "an id that is not an integer" [ "$status" -eq 2 ] && stderr_has "not a token id"
+check "an id that is not an integer" status_is 2
+check "an id that is not an integer (what it says)" stderr_has "not a token id"
 run tina-tokenize -t "$DISTILL" --template llama prompts.jsonl
-check "an unknown template names the known ones" [ "$status" -eq 2 ] && stderr_has "--template: 'llama' is not one of: deepseek-r1, tina, qwen, plain"
+check "an unknown template names the known ones" status_is 2
+check "an unknown template names the known ones (what it says)" stderr_has "--template: 'llama' is not one of: deepseek-r1, deepseek-r1-lighteval, tina, qwen, smollm2, plain"
 run tina-tokenize -t "$DISTILL" --decode --count special.jsonl
-check "--decode with --count is a usage error" [ "$status" -eq 2 ] && stderr_has "--decode does not go with"
+check "--decode with --count is a usage error" status_is 2
+check "--decode with --count is a usage error (what it says)" stderr_has "--decode does not go with"
 run tina-tokenize -t "$DISTILL" --system x hello.jsonl
-check "--system without --template is a usage error" [ "$status" -eq 2 ] && stderr_has "--system and --suffix need --template"
+check "--system without --template is a usage error" status_is 2
+check "--system without --template is a usage error (what it says)" stderr_has "--system, --prefix and --suffix need --template"
 run tina-tokenize -t "$DISTILL" --template tina hello.jsonl
-check "--template needs a problem" [ "$status" -eq 2 ] && stderr_has 'hello.jsonl:1: field "problem" is missing'
+check "--template needs a problem" status_is 2
+check "--template needs a problem (what it says)" stderr_has 'hello.jsonl:1: field "problem" is missing'
 
 finish
