@@ -98,7 +98,9 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
     const cJSON *accuracy = cJSON_GetObjectItemCaseSensitive(rewards, "accuracy");
     if (!cJSON_IsNumber(accuracy))
         return tina_error(err, TINA_ERR_INPUT, "no rewards.accuracy (%s; run tina-reward with the accuracy reward, "
-                          "and check the gold answers)", accuracy ? "null: the gold answer does not parse" : "missing");
+                          "and check the gold answers)", !accuracy            ? "missing"
+                                                         : cJSON_IsNull(accuracy) ? "null: the gold answer does not parse"
+                                                                                  : "not a number");
     TinaBuf bench = {0}, id = {0};
     TinaStatus status = TINA_OK;
     if (cJSON_GetObjectItemCaseSensitive(record, o->by)) status = tina_record_key(record, o->by, &bench, err);

@@ -409,7 +409,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_GRAD_NORM: o.max_grad_norm = cli_double("--max-grad-norm", optarg, 0, 1e12), o.given |= GIVEN_GRAD_NORM; break;
         case OPT_MICRO: o.micro_batch_tokens = (int)cli_integer("--micro-batch-tokens", optarg, 16, 1 << 24); break;
         case OPT_MASK_TRUNCATED: o.mask_truncated = true; break;
-        case OPT_THREADS: o.threads = (int)cli_integer("--threads", optarg, 0, 4096); break;
+        case OPT_THREADS: o.threads = (int)cli_integer("--threads", optarg, 1, 1024); break;
         case OPT_DROPOUT: o.dropout = cli_double("--dropout", optarg, 0, 0.99); break;
         case OPT_SEED: o.seed = cli_integer("--seed", optarg, 0, (1LL << 62)); break;
         case OPT_ACTIVATIONS: o.activation_memory = cli_double("--activation-memory", optarg, 0, 1e9); break;

@@ -51,7 +51,12 @@ run tina-score --allow-ragged --json ragged.jsonl
 check "--allow-ragged: scored" jq_true '.[0].benchmarks.aime24.problems == 4'
 jq -c '.rewards.accuracy = null' rewarded.jsonl > nulls.jsonl
 run tina-score nulls.jsonl
-check "a null accuracy: exit 2 with file and line" stderr_has "nulls.jsonl:1:"
+check "a null accuracy: exit 2 with file and line, the gold's fault" \
+    eval '[ "$status" -eq 2 ] && stderr_has "nulls.jsonl:1:" && stderr_has "null: the gold answer does not parse"'
+jq -c '.rewards.accuracy = true' rewarded.jsonl > bools.jsonl
+run tina-score bools.jsonl
+check "an accuracy that is not a number: exit 2, saying so (not that the gold does not parse)" \
+    eval '[ "$status" -eq 2 ] && stderr_has "bools.jsonl:1: no rewards.accuracy (not a number"'
 run tina-score --help
 check "--help: usage, exit 0" status_is 0
 finish
