@@ -14,6 +14,7 @@
 #include "backends/version.h"
 
 static const char *program = "tina";
+static bool stdout_failure_reported;
 
 /* At exit: what stdio still holds for stdout reaches it, or the tool fails (1) saying so; a full disk or a closed
  * descriptor is never an exit 0. */
@@ -23,6 +24,7 @@ static void close_stdout(void) {
     int error = errno;
     if (fclose(stdout) != 0 && !failed) failed = true, error = errno;
     if (!failed) return;
+    if (stdout_failure_reported) _exit(TINA_ERR_RUNTIME);
     if (error) fprintf(stderr, "%s: cannot write to stdout: %s\n", program, strerror(error));
     else fprintf(stderr, "%s: cannot write to stdout\n", program);
     _exit(TINA_ERR_RUNTIME);
@@ -34,6 +36,14 @@ void cli_init(const char *name) {
 }
 
 const char *cli_program(void) { return program; }
+
+TinaStatus cli_flush_stdout(TinaError *err) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return TINA_OK;
+    stdout_failure_reported = true;
+    return errno ? tina_error_errno(err, TINA_ERR_RUNTIME, "cannot write to stdout")
+                 : tina_error(err, TINA_ERR_RUNTIME, "cannot write to stdout");
+}
 
 noreturn void cli_usage_error(const char *format, ...) {
     va_list args;

@@ -15,6 +15,9 @@
 /* Names the running tool for every message; call first in main. */
 void cli_init(const char *program);
 const char *cli_program(void);
+/* Sends what stdio holds for stdout now, for a tool that must know before it commits an output; a failure is the
+ * caller's to report (and is not said again at exit). */
+TinaStatus cli_flush_stdout(TinaError *err);
 
 /* "tina-x: MESSAGE" and "Try 'tina-x --help'." on stderr, exit 2. */
 noreturn void cli_usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));

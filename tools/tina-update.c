@@ -642,10 +642,17 @@ int main(int argc, char **argv) {
                      state.step, lr_s, tina_loss_type_names[o.loss], o.beta, o.epsilon,
                      o.epsilon_high, o.lr, o.constant_lr ? "constant" : "cosine-min-lr", o.warmup_ratio, o.min_lr_rate,
                      o.total_steps, o.weight_decay, o.max_grad_norm, json);
-            status = tina_checkpoint_write(o.output, lora, &state, state_json, &err);
+            /* the folder takes its name once the metrics line has reached stdout: a failed write there (a full
+             * disk) fails the step, and leaves no step behind that a run again would refuse to overwrite */
+            TinaFolder folder;
+            status = tina_folder_open(&folder, o.output, &err);
+            if (!status) status = tina_checkpoint_write(&folder, lora, &state, state_json, &err);
+            if (!status) printf("%s\n", json);
+            if (!status) status = cli_flush_stdout(&err);
+            if (!status) status = tina_folder_commit(&folder, &err);
+            else if (folder.dir) tina_folder_abort(&folder);
         }
         if (!status) {
-            printf("%s\n", json);
             if (!o.quiet) {
                 fprintf(stderr, "%s: step %lld: %.0f rollouts (%.0f skipped), %.0f tokens, loss %.4g, kl %.4g, grad norm "
                         "%.4g, lr %.3g, %.1f s -> %s\n", cli_program(), state.step, totals.rollouts, totals.skipped,

@@ -182,14 +182,11 @@ TinaStatus tina_grads_read(const char *const *paths, int n, const TinaStepIdenti
     return status;
 }
 
-TinaStatus tina_checkpoint_write(const char *dir, const TinaLora *lora, const TinaOptimizerState *state,
+TinaStatus tina_checkpoint_write(const TinaFolder *folder, const TinaLora *lora, const TinaOptimizerState *state,
                                  const char *state_json, TinaError *err) {
-    TinaFolder folder; /* the folder appears whole or not at all */
-    TinaStatus status = tina_folder_open(&folder, dir, err);
-    if (status) return status;
-    const char *tmp = tina_folder_path(&folder);
+    const char *tmp = tina_folder_path(folder);
     char path[4200];
-    status = tina_lora_save(lora, tmp, err);
+    TinaStatus status = tina_lora_save(lora, tmp, err);
     if (!status) {
         TinaTensorOut tensors[2] = {{"exp_avg", TINA_DTYPE_F32, 1, {(int64_t)lora->n_params}, state->m},
                                     {"exp_avg_sq", TINA_DTYPE_F32, 1, {(int64_t)lora->n_params}, state->v}};
@@ -205,7 +202,5 @@ TinaStatus tina_checkpoint_write(const char *dir, const TinaLora *lora, const Ti
         if (!status) status = tina_writer_commit(w, err);
         else tina_writer_abort(w);
     }
-    if (status) tina_folder_abort(&folder);
-    else status = tina_folder_commit(&folder, err);
     return status;
 }

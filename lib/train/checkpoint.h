@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/stats.h"
 #include "io/config.h"
+#include "io/stream.h"
 #include "model/lora.h"
 #include "train/policy_loss.h"
 
@@ -32,8 +33,9 @@ TinaStatus tina_optimizer_state_load(const char *dir, const cJSON *run, size_t n
                                      TinaError *err);
 void tina_optimizer_state_free(TinaOptimizerState *state);
 
-/* Writes the folder dir: the adapter, the optimizer state and trainer_state.json holding state_json (one line). */
-TinaStatus tina_checkpoint_write(const char *dir, const TinaLora *lora, const TinaOptimizerState *state,
+/* Writes into the opened folder (stream.h; the caller commits or aborts it): the adapter, the optimizer state and
+ * trainer_state.json holding state_json (one line). */
+TinaStatus tina_checkpoint_write(const TinaFolder *folder, const TinaLora *lora, const TinaOptimizerState *state,
                                  const char *state_json, TinaError *err);
 
 /* What a step adds up over its rollouts: all that the loss's divisor and the metrics need, so that the shards of a

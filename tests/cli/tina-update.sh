@@ -188,6 +188,12 @@ check "--shard 3/3: usage error" status_is 2
 run tina-update -m "$F/qwen2-f32" -a step1 -o step2 advantaged.jsonl
 check "output exists: exit 2" status_is 2
 check "output exists: said" stderr_has "already exists"
+"$BIN/tina-update" -m "$F/qwen2-f32" -a step1 -o full advantaged.jsonl > /dev/full 2> err
+status=$?
+check "stdout on a full disk: exit 1, saying so, and no step written (nor left half-written)" \
+    eval '[ "$status" -eq 1 ] && stderr_has "cannot write to stdout: No space left on device" && [ "$(grep -c . err)" -le 2 ] && [ -z "$(ls -A | grep full)" ]'
+run tina-update -m "$F/qwen2-f32" -a step1 -o full advantaged.jsonl
+check "stdout on a full disk: the same step runs again" eval '[ "$status" -eq 0 ] && [ -s full/trainer_state.json ]'
 for _ in 1 2 3 4 5 6 7 8; do cat advantaged.jsonl; done > big.jsonl
 "$BIN/tina-update" -m "$F/qwen2-f32" -a step1 -o killed --lr 1e-3 big.jsonl > /dev/null 2>&1 &
 pid=$!
