@@ -3,13 +3,11 @@
  * Every number of a line is a scalar at the line's "step", tagged by its name (a number inside an object by
  * "object/name", as "rewards/accuracy"); the wall time of a step is the sum of the "seconds" of the steps up to it,
  * so that TensorBoard's relative time axis shows the run's own time and the file is the same bytes every time. */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/buf.h"
 #include "cli.h"
@@ -101,15 +99,18 @@ int main(int argc, char **argv) {
     TinaStatus status = tina_tfevents_start(&e->events, 0, &err);
     if (!status) status = cli_read_records((const char *const *)argv + optind, argc - optind, add_step, e, &err);
     if (!status && e->last_step < 0) status = tina_error(&err, TINA_ERR_INPUT, "no steps in the input");
-    if (!status && mkdir(dir, 0777) != 0 && errno != EEXIST)
-        status = tina_error(&err, TINA_ERR_RUNTIME, "%s: cannot make the folder: %s", dir, strerror(errno));
+    TinaFolder folder = {0}; /* a new log folder appears with its file, or not at all */
+    if (!status) status = tina_folder_open(&folder, dir, &err);
     char path[4096];
-    snprintf(path, sizeof path, "%s/events.out.tfevents.0.tina", dir);
+    snprintf(path, sizeof path, "%s/events.out.tfevents.0.tina", folder.dir ? tina_folder_path(&folder) : dir);
     TinaWriter *w = NULL;
     if (!status) status = tina_writer_open(&w, path, &err);
     if (!status) status = tina_writer_write(w, e->events.data, e->events.len, &err);
     if (!status) status = tina_writer_commit(w, &err);
     else tina_writer_abort(w);
+    if (!status) status = tina_folder_commit(&folder, &err);
+    else if (folder.dir) tina_folder_abort(&folder);
+    snprintf(path, sizeof path, "%s/events.out.tfevents.0.tina", dir);
     if (!status)
         fprintf(stderr, "%s: steps to %lld -> %s (tensorboard --logdir %s)\n", cli_program(), e->last_step, path, dir);
     if (status) cli_report(&err);

@@ -33,4 +33,8 @@ printf '{"step":2,"loss":1}\n{"step":1,"loss":2}\n' > backwards.jsonl
 run tina-tensorboard -o bad backwards.jsonl
 check "steps that do not increase: exit 2, naming both" \
     sh -c '[ "$0" = 2 ] && grep -q "backwards.jsonl:2: step 1 after step 2" err && [ ! -e bad ]' "$status"
+touch a-file
+run tina-tensorboard -o a-file "$T/metrics.jsonl"
+check "-o a file, not a folder: exit 2 (bad usage, as every tool's), saying so" \
+    eval '[ "$status" -eq 2 ] && stderr_has "a-file: exists and is not a folder" && [ ! -s a-file ]'
 finish
