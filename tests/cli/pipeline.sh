@@ -116,6 +116,12 @@ check "SAVE_EVERY=2, stopped after step 2 and continued: the same adapter and op
      cmp -s whole/step-0003/adapter/optimizer.safetensors saved/step-0003/adapter/optimizer.safetensors'
 check "SAVE_EVERY=2: metrics of every step" jq_true 'map(.step) == [1, 2, 3]' saved/metrics.jsonl
 
+# a recipe's "epoch" and the same given on the command line (where make ignores the makefile's own assignments)
+grpo epoch STEPS=epoch TOTAL_STEPS=epoch > /dev/null 2>&1
+check "STEPS=epoch TOTAL_STEPS=epoch on the command line: one pass over the 12 problems at BATCH 4, three steps" \
+    sh -c 'jq -e -s "map(.step) == [1, 2, 3]" epoch/metrics.jsonl && jq -e ".total_steps == 3" \
+        epoch/step-0003/adapter/trainer_state.json && jq -e ".STEPS == \"3\" and .TOTAL_STEPS == \"3\"" epoch/settings.json'
+
 # SHARDS=3: each step's 4 prompts in 3 shards, sampled, rewarded and differentiated apart (make -j3), joined again;
 # rewards that vary between samples (the toy's accuracy and format are flat), so that the adapter moves
 grpo moving REWARDS="-r repetition,cosine" > /dev/null 2>&1
