@@ -121,6 +121,11 @@ grpo epoch STEPS=epoch TOTAL_STEPS=epoch > /dev/null 2>&1
 check "STEPS=epoch TOTAL_STEPS=epoch on the command line: one pass over the 12 problems at BATCH 4, three steps" \
     sh -c 'jq -e -s "map(.step) == [1, 2, 3]" epoch/metrics.jsonl && jq -e ".total_steps == 3" \
         epoch/step-0003/adapter/trainer_state.json && jq -e ".STEPS == \"3\" and .TOTAL_STEPS == \"3\"" epoch/settings.json'
+head -c -1 train.jsonl > unterminated.jsonl
+{ echo; sed 'a\\' train.jsonl; } > spaced.jsonl
+check "an epoch counts the records select-prompts.sh draws from: a last line without its newline, not blank lines" \
+    [ "$(grpo epoch TRAIN="$SCRATCH/unterminated.jsonl" STEPS=epoch print-STEPS) $(grpo epoch \
+        TRAIN="$SCRATCH/spaced.jsonl" STEPS=epoch print-STEPS)" = "3 3" ]
 
 # SHARDS=3: each step's 4 prompts in 3 shards, sampled, rewarded and differentiated apart (make -j3), joined again;
 # rewards that vary between samples (the toy's accuracy and format are flat), so that the adapter moves
