@@ -10,6 +10,7 @@ EVAL_N ?= 4
 include pipelines/threads.mk
 include pipelines/safe.mk
 $(call safe_require,TINA_BIN DEMO MODEL HELDOUT EVAL_N THREADS)
+$(call safe_file,DEMO)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c

@@ -50,6 +50,7 @@ endif
 $(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE \
     PREFIX_FILE GPQA_PREFIX_FILE SEED K THREADS DEVICE REWARDS)
 $(call safe_require,SETS SOLUTION_GOLD_SETS,words)
+$(call safe_file,OUT SETS)
 # the prompt suffix is text: tina-sample gets it from the environment, as written
 export TINA_SUFFIX := $(call safe_text,SUFFIX)
 # one make at a time in OUT, as grpo.mk in a run's folder

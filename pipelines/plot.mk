@@ -6,6 +6,7 @@ $(error RUN is required)
 endif
 include pipelines/safe.mk
 $(call safe_require,RUN)
+$(call safe_file,RUN)
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 # a recipe that fails leaves no target behind to pass for a made one

@@ -11,6 +11,7 @@ TINA_BIN ?= bin
 PRICE ?= 1.0
 include pipelines/safe.mk
 $(call safe_require,TINA_BIN PRICE RUN SWEEP OUT)
+$(call safe_file,RUN SWEEP OUT)
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 # a recipe that fails leaves no target behind to pass for a made one

@@ -3,7 +3,8 @@
 # A makefile's recipes are shell text with the variables' values pasted in. So every value that is pasted (paths,
 # numbers, names, option lists) is checked when make reads the makefile: it may hold letters, digits and
 # . _ / + = : , @ % ~ - (and spaces, for the lists of words), nothing else; a quote, $, a backtick, ;, |, &, <, >,
-# (, ), *, ?, a tab or a newline stops make with the variable named, before anything runs. Free text (the prompt
+# (, ), *, ?, a tab or a newline stops make with the variable named, before anything runs. The paths that name make's
+# own files (RUN, OUT, TRAIN, SETS, ...) may not hold : = or % either (safe_file). Free text (the prompt
 # suffix) is never pasted: it reaches the tools through the environment, as written.
 
 safe_characters := a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V W \
@@ -24,6 +25,14 @@ safe_unsafe = $(or $(if $(findstring $(safe_newline),$(1)),a newline),$(if $(fin
 safe_require = $(foreach v,$(1),$(if $(call safe_unsafe,$($(v)),$(2)),$(error $(v) holds $(call safe_unsafe,$($(v)),\
     $(2)), which the pipelines do not pass to a shell (only letters, digits and . _ / + = : , @ % ~ -$(if $(2), and \
     spaces)))))
+
+# $(call safe_file,NAMES): make stops on the first of the variables NAMES (paths that name the files of make's own
+# rules: a run's folder, an evaluation's, a training or benchmark set) that holds ':', '=' or '%', which make reads
+# in a rule's file names as its syntax: a rule, a variable, a pattern (whose files make deletes when it is done with
+# them, as intermediates: a run's rollouts and metrics, an evaluation's scores)
+safe_file = $(foreach v,$(1),$(foreach c,: = %,$(if $(findstring $(c),$($(v))),$(error $(v) holds '$(c)', which \
+    make reads in the names of its rules' files (a run's, an evaluation's or a set's path: letters, digits and \
+    . _ / + , @ ~ -)))))
 
 # $(call safe_text,NAME): the variable's text as written, "$" included, not expanded by make, but for "$(empty)",
 # which is dropped: make drops a value's leading blanks, and SUFFIX='$(empty) Think.' keeps its space

@@ -12,6 +12,7 @@ EVAL_N ?= 4
 include pipelines/threads.mk
 include pipelines/safe.mk
 $(call safe_require,TINA_BIN RUN TINA_CACHE MODEL HELDOUT EVAL_N THREADS)
+$(call safe_file,RUN HELDOUT)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c

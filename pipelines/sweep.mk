@@ -24,6 +24,7 @@ include pipelines/threads.mk
 include pipelines/safe.mk
 $(call safe_require,SWEEP OUT RECIPE CKPT_EVERY THREADS)
 $(call safe_require,GRID,words)
+$(call safe_file,SWEEP OUT)
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c

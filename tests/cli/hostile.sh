@@ -205,6 +205,21 @@ for bad in 'MODEL=tests/fixtures/models/qwen2-f32`touch ran-model`' 'LR=1e-3;tou
         sh -c '[ "$0" -eq 2 ] && grep -q "${1%%=*} holds" err && [ ! -e refused ] && ! ls -A . "$2" | grep -q ran-' \
         "$status" "$bad" "$ROOT"
 done
+# ':', '=' and '%' are safe in a shell but are make's syntax in a rule's file names: a run named with '%' had make
+# delete its rollouts and metrics as intermediate files; ':' and '=' stopped make with its own riddle
+for bad in "RUN=$SCRATCH/run:1" "RUN=$SCRATCH/lr=1e-3" "RUN=$SCRATCH/100%" "TRAIN=$SCRATCH/a:b.jsonl" \
+    "EVAL_SETS=$SCRATCH/x=1.jsonl"; do
+    grpo "$SCRATCH/named" "$bad" > /dev/null 2> err
+    status=$?
+    check "grpo.mk: ${bad%%=*} ${bad##*/} (make's syntax in a file name) is refused (exit 2, named)" \
+        sh -c '[ "$0" -eq 2 ] && grep -q "${1%%=*} holds .\(:\|=\|%\)., which make reads" err && [ ! -e named ] &&
+            ! ls "$2" | grep -q "run\|lr\|100"' "$status" "$bad" "$SCRATCH"
+done
+(cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/e%" MODEL=m SETS=data/demo/heldout.jsonl) \
+    > /dev/null 2> err
+status=$?
+check "eval.mk: an OUT holding '%' is refused (exit 2, named)" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "OUT holds .%., which make reads" err && [ ! -e "e%" ]' "$status"
 mkdir -p locked/step-0001
 (exec -a make sleep 60) &
 holder=$!
