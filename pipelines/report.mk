@@ -77,9 +77,10 @@ $(R)/metrics.tsv: $(RUN)/metrics.jsonl $(R)/rewards.txt
 $(R)/best.tsv: $(R)/scores.tsv
 	awk -F'\t' 'NR == 1 || $$NF > best { best = $$NF; row = $$0 } END { print row }' $< > $@.tmp && mv $@.tmp $@
 
-# tina-cost's table for the page, its JSON for a sweep's table
+# tina-cost's table for the page, its JSON for a sweep's table; up to the best checkpoint when its evaluation was
+# timed (one evaluated by hand, with eval.mk alone, was not, and tina-cost refuses a best step it cannot cost)
 $(R)/cost.%: $(R)/best.tsv
-	best=$$(cut -f1 $<); cat $(RUN)/step-*/times/*.json | $(TINA_BIN)/tina-cost --price-per-gpu-hour $(PRICE) \
+	best=$$(cut -f1 $<); [ -z "$$best" ] || [ -e $(RUN)/step-$$(printf %04d $$best)/times/eval.json ] || best=; cat $(RUN)/step-*/times/*.json | $(TINA_BIN)/tina-cost --price-per-gpu-hour $(PRICE) \
 	    $${best:+--best-step $$best} $(if $(filter json,$*),--json) > $@.tmp && mv $@.tmp $@
 
 $(R)/curves.png: $(R)/metrics.tsv $(R)/rewards.txt

@@ -33,6 +33,16 @@ check "metrics: each reward's mean over the step's rollouts" \
 check "a run without evaluations has a report: its curves and cost, and says there are no scores" \
     sh -c '[ -s whole/report/curves.png ] && grep -q "^## Cost" whole/report/README.md &&
            grep -q "No checkpoint of this run was evaluated" whole/report/README.md && [ ! -e whole/report/scores.png ]'
+# a checkpoint scored by hand, as the report's own page suggests: eval.mk alone times nothing, and tina-cost refuses
+# a best step whose evaluation it has no time for
+cp -r whole byhand
+(cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/byhand/step-0003/eval" MODEL="$F/qwen2-f32" \
+    ADAPTER="$SCRATCH/byhand/step-0003/adapter" TOKENIZER=data/models/tiny-math-bpe SETS="$SCRATCH/train.jsonl" \
+    MAX_NEW_TOKENS=4 THREADS=1) > /dev/null 2>&1
+(cd "$ROOT" && make -s -f pipelines/report.mk TINA_BIN="$BIN" RUN="$SCRATCH/byhand") > /dev/null 2> err
+check "a checkpoint evaluated by hand (eval.mk alone): the report has its scores and the run's cost" \
+    sh -c 'grep -q "^| 3 (best) | - | - | - | - | - | - | 0.0 | 0.0 |$" byhand/report/README.md &&
+           grep -q "^3 steps trained" byhand/report/README.md'
 rm -rf whole/report
 touch marker
 grpo whole > /dev/null 2>&1
