@@ -266,18 +266,14 @@ $(call adapter_of,$(1)): $(call adapter_of,$(2)) $(if $(and $(filter $(2),$(chec
 	    --threads $$(call threads_each,1) $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
 	        --apply-grads $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors)) > /dev/null; \
 	$(call record_time,$(1),update,,$(if $(filter 1,$(SHARDS)),$(UPDATE_DEVICE),cpu)))
-	$(if $(KEEP),old=$(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP)))); \
-	    rm -rf $$$$old/rollouts.jsonl.zst $$$$old/rewarded.jsonl.zst $$$$old/advantaged.jsonl.zst $$$$old/shard-*)
-	$(if $(SAVE_EVERY),previous=$$$$((10#$(1) - 1)); old=$(RUN)/step-$$$$(printf %04d $$$$previous)/adapter; \
-	    rm -f $$$$old/optimizer.safetensors; \
-	    [ $$$$((previous % $(SAVE_EVERY))) -eq 0 ] $(if $(EVAL_EVERY),|| [ $$$$((previous % $(EVAL_EVERY))) -eq 0 ]) \
-	        || rm -f $$$$old/adapter_model.safetensors)
 
 $(if $(filter 1,$(SHARDS)),,$(foreach k,$(shards),$(call shard_rules,$(1),$(2),$(k))))
 
 # the trainer's metrics; each reward's mean over the step's rollouts ("rewards"; from rewarded.jsonl.zst while it is
 # kept; a reward with no verdict, such as accuracy on an unparseable gold, counts in none) and their token counts;
-# each stage's wall seconds (its shards' added up) and the devices they ran on, from times/
+# each stage's wall seconds (its shards' added up) and the devices they ran on, from times/. Then what the step
+# made unneeded goes (KEEP, SAVE_EVERY), before metrics.json appears: in the adapter's rule, a make killed after
+# tina-update wrote the adapter found that rule done on resuming, and those files stayed for good.
 $(RUN)/step-$(1)/metrics.json: $(call adapter_of,$(1))
 	{ cat $(RUN)/step-$(1)/times/*.json 2> /dev/null || true; } | jq -s -c 'map(select(.stage != "eval")) \
 	    | if length == 0 then {} else {stage_seconds: (group_by(.stage) | map({key: .[0].stage, \
@@ -288,8 +284,15 @@ $(RUN)/step-$(1)/metrics.json: $(call adapter_of,$(1))
 	        (map(.rewards | to_entries[]) | group_by(.key) | map({key: .[0].key, value: (map(.value | numbers) \
 	        | if length == 0 then null else add / length end)}) | from_entries), \
 	        rollout_tokens: {prompt: (map(.prompt_tokens | length) | add), \
-	        completion: (map(.completion_tokens | length) | add)}} end) + $$$$times[0]' > $$@.tmp && mv $$@.tmp $$@
+	        completion: (map(.completion_tokens | length) | add)}} end) + $$$$times[0]' > $$@.tmp
 	rm -f $$@.times
+	$(if $(KEEP),old=$(RUN)/step-$$$$(printf %04d $$$$((10#$(1) - $(KEEP)))); \
+	    rm -rf $$$$old/rollouts.jsonl.zst $$$$old/rewarded.jsonl.zst $$$$old/advantaged.jsonl.zst $$$$old/shard-*)
+	$(if $(SAVE_EVERY),previous=$$$$((10#$(1) - 1)); old=$(RUN)/step-$$$$(printf %04d $$$$previous)/adapter; \
+	    rm -f $$$$old/optimizer.safetensors; \
+	    [ $$$$((previous % $(SAVE_EVERY))) -eq 0 ] $(if $(EVAL_EVERY),|| [ $$$$((previous % $(EVAL_EVERY))) -eq 0 ]) \
+	        || rm -f $$$$old/adapter_model.safetensors)
+	mv $$@.tmp $$@
 	pipelines/step-line.sh $(RUN) $(1) $(STEPS)
 endef
 

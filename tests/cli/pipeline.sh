@@ -126,6 +126,23 @@ check "SAVE_EVERY=2, stopped after step 2 and continued: the same adapter and op
      cmp -s whole/step-0003/adapter/optimizer.safetensors saved/step-0003/adapter/optimizer.safetensors'
 check "SAVE_EVERY=2: metrics of every step" jq_true 'map(.step) == [1, 2, 3]' saved/metrics.jsonl
 
+# killed the moment tina-update has written step 2's adapter (its make killed by the tool, which then ends): the
+# adapter's rule looks done to the resumed make, and what step 2 makes unneeded must still go
+mkdir cutting-bin && ln -s "$BIN"/* cutting-bin/ && rm cutting-bin/tina-update
+printf '#!/usr/bin/env bash\n"%s/tina-update" "$@" || exit\ncase "$*" in *step-0002/adapter\\ *)
+    kill -9 "$(cut -d" " -f4 /proc/$PPID/stat)";; esac\n' "$BIN" > cutting-bin/tina-update
+chmod +x cutting-bin/tina-update
+grpo cut TINA_BIN="$SCRATCH/cutting-bin" SAVE_EVERY=2 KEEP=1 > /dev/null 2>&1
+for _ in $(seq 1 100); do pgrep -f "$SCRATCH/cut/" > /dev/null || break; sleep 0.05; done
+cut_before=$(ls -d cut/step-*/adapter | wc -l)
+grpo cut SAVE_EVERY=2 KEEP=1 > /dev/null 2>&1
+check "killed once step 2's adapter was written, resumed: SAVE_EVERY=2 KEEP=1 prune step 1, the same last adapter" \
+    sh -c '[ "$0" = 3 ] && [ "$(ls cut/step-*/adapter/optimizer.safetensors)" = cut/step-0003/adapter/optimizer.safetensors ] &&
+        [ ! -e cut/step-0001/adapter/adapter_model.safetensors ] && [ ! -e cut/step-0001/rollouts.jsonl.zst ] &&
+        [ ! -e cut/step-0002/rollouts.jsonl.zst ] &&
+        cmp -s whole/step-0003/adapter/adapter_model.safetensors cut/step-0003/adapter/adapter_model.safetensors' \
+    "$cut_before"
+
 # a recipe's "epoch" and the same given on the command line (where make ignores the makefile's own assignments)
 grpo epoch STEPS=epoch TOTAL_STEPS=epoch > /dev/null 2>&1
 check "STEPS=epoch TOTAL_STEPS=epoch on the command line: one pass over the 12 problems at BATCH 4, three steps" \
