@@ -158,8 +158,10 @@ $(RUN)/settings.json:
 	jq -n '$$ARGS.named' $(foreach v,$(settings),--arg $(v) '$($(v))') --arg SUFFIX "$$TINA_SUFFIX" > $@.tmp \
 	    && mv $@.tmp $@
 
+# (through the environment, never pasted: SUFFIX is text, shown as written, and its quotes would end the shell's)
+print-%: export TINA_PRINT = $(if $(filter SUFFIX,$*),$(call safe_text,SUFFIX),$($*))
 print-%:
-	@echo '$($*)'
+	@printf '%s\n' "$$TINA_PRINT"
 
 # a training set that is not there: where it comes from (make would only say it has no rule for it)
 $(TRAIN):

@@ -197,6 +197,13 @@ zstdcat literal/step-0001/rollouts.jsonl.zst | head -n 1 |
 check "grpo.mk: a SUFFIX with quotes, \$, backticks and ; reaches the prompt as written, and runs nothing" \
     sh -c '[ "$0" -eq 0 ] && jq -e --arg s "$1" ".text | contains(\$s)" decoded.jsonl > /dev/null &&
            [ "$(jq -r .SUFFIX literal/settings.json)" = "$1" ] && ! ls -A . "$2" | grep -q ran-' "$status" "$suffix" "$ROOT"
+printed=$(cd "$ROOT" && make -s -f pipelines/grpo.mk RUN="$SCRATCH/literal" SUFFIX="$suffix" print-SUFFIX 2> "$SCRATCH/err")
+check "grpo.mk print-SUFFIX: the suffix as written, its quotes, \$ and backticks included, and runs nothing" \
+    sh -c '[ "$0" = "$1" ] && ! ls -A . "$2" | grep -q ran-' "$printed" "$suffix" "$ROOT"
+printed=$(cd "$ROOT" && make -s -f pipelines/eval.mk OUT="$SCRATCH/printed" SUFFIX="x'; touch ran-print; echo '" \
+    print-SUFFIX 2> "$SCRATCH/err")
+check "eval.mk print-SUFFIX: a quote in the suffix ends nothing" \
+    sh -c '[ "$0" = "$1" ] && ! ls -A . "$2" | grep -q ran-' "$printed" "x'; touch ran-print; echo '" "$ROOT"
 for bad in 'MODEL=tests/fixtures/models/qwen2-f32`touch ran-model`' 'LR=1e-3;touch ran-lr' "RUN=$SCRATCH/a b" \
     'REWARDS=--preset tina|touch ran-rewards' $'SEED=1\n2'; do
     grpo "$SCRATCH/refused" "$bad" > /dev/null 2> err
