@@ -36,6 +36,9 @@ for recipe in $recipes; do
     bad=$(mismatches "$recipe" "$recipe.json")
     check "$recipe: settings.json holds every value of its TINA.md section${bad:+ ($bad)}" [ -s "$recipe.json" -a -z "$bad" ]
 done
+settings modern > modern.json 2> err
+check "modern: settings.json records the update's extra options (EXTRA_UPDATE: --mask-truncated)" \
+    jq_true '.[0].EXTRA_UPDATE == "--mask-truncated"' modern.json
 jq '.LR = "1e-5" | .REWARDS = "--reward format:1"' tina-limr.json > doctored.json
 check "a recipe that strays from the table fails it (LR and REWARDS changed: two mismatches)" \
     [ "$(mismatches tina-limr doctored.json | wc -l)" = 2 ]
