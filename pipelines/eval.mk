@@ -69,11 +69,6 @@ rewarded := $(foreach s,$(SETS),$(OUT)/$(call name,$(s)).rewarded.jsonl.zst)
 
 scores: $(OUT)/scores.txt
 
-# (through the environment, never pasted: SUFFIX is text, shown as written, and its quotes would end the shell's)
-print-%: export TINA_PRINT = $(if $(filter SUFFIX,$*),$(call safe_text,SUFFIX),$($*))
-print-%:
-	@printf '%s\n' "$$TINA_PRINT"
-
 # (tina-reward takes the end of its input for the end of the rollouts: were tina-sample killed, its output would be
 # whole but short, so the file is renamed into place only when both ends of the pipe succeeded)
 define set

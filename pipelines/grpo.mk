@@ -158,11 +158,6 @@ $(RUN)/settings.json:
 	jq -n '$$ARGS.named' $(foreach v,$(settings),--arg $(v) '$($(v))') --arg SUFFIX "$$TINA_SUFFIX" > $@.tmp \
 	    && mv $@.tmp $@
 
-# (through the environment, never pasted: SUFFIX is text, shown as written, and its quotes would end the shell's)
-print-%: export TINA_PRINT = $(if $(filter SUFFIX,$*),$(call safe_text,SUFFIX),$($*))
-print-%:
-	@printf '%s\n' "$$TINA_PRINT"
-
 # a training set that is not there: where it comes from (make would only say it has no rule for it)
 $(TRAIN):
 	@echo "grpo.mk: TRAIN=$@ is not there; data/SOURCES.md says where each training set comes from and how" \

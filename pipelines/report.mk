@@ -80,7 +80,8 @@ $(R)/best.tsv: $(R)/scores.tsv
 # tina-cost's table for the page, its JSON for a sweep's table; up to the best checkpoint when its evaluation was
 # timed (one evaluated by hand, with eval.mk alone, was not, and tina-cost refuses a best step it cannot cost)
 $(R)/cost.%: $(R)/best.tsv
-	best=$$(cut -f1 $<); [ -z "$$best" ] || [ -e $(RUN)/step-$$(printf %04d $$best)/times/eval.json ] || best=; cat $(RUN)/step-*/times/*.json | $(TINA_BIN)/tina-cost --price-per-gpu-hour $(PRICE) \
+	best=$$(cut -f1 $<); [ -z "$$best" ] || [ -e $(RUN)/step-$$(printf %04d $$best)/times/eval.json ] || best=; \
+	cat $(RUN)/step-*/times/*.json | $(TINA_BIN)/tina-cost --price-per-gpu-hour $(PRICE) \
 	    $${best:+--best-step $$best} $(if $(filter json,$*),--json) > $@.tmp && mv $@.tmp $@
 
 $(R)/curves.png: $(R)/metrics.tsv $(R)/rewards.txt

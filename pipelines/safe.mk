@@ -52,3 +52,9 @@ safe_dry_run = $(findstring n,$(firstword -$(MAKEFLAGS)))
 # hold unless its command line says otherwise. A calling make exports its own command line's variables to every
 # command (MAKEFLAGS= does not stop that): a training run's TEMPERATURE, SEED or REWARDS would become an evaluation's.
 safe_not_from_environment = $(foreach v,$(1),$(if $(filter environment,$(origin $(v))),$(eval undefine $(v))))
+
+# print-VAR: a setting as the makefile resolved it (make -f pipelines/grpo.mk print-LR); through the environment,
+# never pasted: SUFFIX is text, shown as written, and its quotes would end the shell's
+print-%: export TINA_PRINT = $(if $(filter SUFFIX,$*),$(call safe_text,SUFFIX),$($*))
+print-%:
+	@printf '%s\n' "$$TINA_PRINT"

@@ -41,11 +41,6 @@ runs := $(foreach p,$(points),$(call name_of,$(p)))
 .PHONY: sweep $(addprefix run-,$(runs)) print-%
 sweep: $(OUT)/sweep.json $(addprefix run-,$(runs))
 
-# (through the environment, never pasted: SUFFIX is text, shown as written, and its quotes would end the shell's)
-print-%: export TINA_PRINT = $(if $(filter SUFFIX,$*),$(call safe_text,SUFFIX),$($*))
-print-%:
-	@printf '%s\n' "$$TINA_PRINT"
-
 define run_rule
 run-$(call name_of,$(1)): $(OUT)/sweep.json
 	$$(MAKE) -f pipelines/grpo.mk RUN=$(OUT)/$(call name_of,$(1)) RECIPE=$(RECIPE) EVAL_EVERY=$(CKPT_EVERY) \
