@@ -4,7 +4,8 @@
 #       [DEVICE=cuda]
 #
 # Writes OUT/<set>.rewarded.jsonl.zst per benchmark, then OUT/scores.txt (tina-score's table), OUT/scores.json and
-# OUT/protocol.json (the template, suffix and sampling that made them).
+# OUT/protocol.json (the template, suffix and sampling that made them). Run again into the same OUT, it makes again
+# what other settings change (the rollouts for another adapter, N or template; the scores for another K).
 # The defaults are Tina's evaluation (scripts/eval/ at c6274cd, lighteval ed084813): temperature 0.6, top-p 0.95,
 # 32,768 new tokens, one sample a problem (N=10 stands for the multi-seed script's ten seeds), lighteval's query
 # before each problem (PREFIX_FILE: MATH_QUERY_TEMPLATE; GPQA_PREFIX_FILE for a set named gpqa*: its letter-choice
@@ -60,7 +61,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 # a recipe that fails leaves no target behind to pass for a made one
 .DELETE_ON_ERROR:
-.PHONY: scores print-%
+.PHONY: scores print-% FORCE
 
 name = $(basename $(basename $(notdir $(1))))
 # the prefix file of set $(1): GPQA's for a set named gpqa*
@@ -69,10 +70,20 @@ rewarded := $(foreach s,$(SETS),$(OUT)/$(call name,$(s)).rewarded.jsonl.zst)
 
 scores: $(OUT)/scores.txt
 
+# What made the rollouts and what made the scores, a file each, rewritten only when a setting changed: an OUT made
+# again with another adapter, N, template or K is made again, not passed as made (make sees files, not settings).
+# (SUFFIX is text: it reaches the file through the environment, as written.)
+sampled_by := MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE PREFIX_FILE \
+    GPQA_PREFIX_FILE SEED REWARDS SOLUTION_GOLD_SETS
+$(OUT)/.sampled-by $(OUT)/.scored-by: FORCE
+	@mkdir -p $(@D)
+	@{ printf '%s\n' $(if $(filter %sampled-by,$@),$(foreach v,$(sampled_by),'$(v)=$($(v))') "SUFFIX=$$TINA_SUFFIX",\
+	    'K=$(K)'); } > $@.tmp; if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
 # (tina-reward takes the end of its input for the end of the rollouts: were tina-sample killed, its output would be
 # whole but short, so the file is renamed into place only when both ends of the pipe succeeded)
 define set
-$(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1)
+$(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1) $(OUT)/.sampled-by
 	@mkdir -p $$(@D)
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) $(if $(ADAPTER),-a $(ADAPTER)) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
 	    -n $(N) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
@@ -93,9 +104,9 @@ $(OUT)/protocol.json: $(rewarded)
 	    --argjson max_prompt_tokens $(MAX_PROMPT_TOKENS) --argjson n $(N) --argjson seed $(SEED) '$$ARGS.named' \
 	    > $@.tmp && mv $@.tmp $@
 
-$(OUT)/scores.json: $(rewarded) $(OUT)/protocol.json
+$(OUT)/scores.json: $(rewarded) $(OUT)/protocol.json $(OUT)/.scored-by
 	$(TINA_BIN)/tina-score --json -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@
 
-$(OUT)/scores.txt: $(rewarded) $(OUT)/scores.json
+$(OUT)/scores.txt: $(rewarded) $(OUT)/scores.json $(OUT)/.scored-by
 	$(TINA_BIN)/tina-score -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@
 	@cat $@

@@ -192,10 +192,10 @@ check "SHARDS=3 -j2: 3 threads a shard; without -j, one shard at a time: all 6" 
     sh -c '[ "$1" = " 6 --threads 3" ] && [ "$2" = " 7 --threads 6" ]' _ \
         "$(shard_threads -j2 | head -1)" "$(shard_threads)"
 
-evaluate() { # evaluate BIN
+evaluate() { # evaluate BIN [VAR=value]...
     (cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$1" OUT="$SCRATCH/eval" MODEL="$F/qwen2-f32" \
         ADAPTER="$SCRATCH/whole/step-0003/adapter" TOKENIZER=data/models/tiny-math-bpe SETS="$SCRATCH/train.jsonl" \
-        N=2 MAX_NEW_TOKENS=8 THREADS=2)
+        N=2 MAX_NEW_TOKENS=8 THREADS=2 "${@:2}")
 }
 cp train.jsonl other.jsonl
 check "eval.mk SETS of two, THREADS=4 -j2: the two samplers at once get 2 threads each" \
@@ -215,6 +215,17 @@ evaluate "$BIN" > /dev/null 2>&1
 check "eval.mk: the evaluation again removes the $left temporary file(s) the killed one left" \
     sh -c '[ "$0" -gt 0 ] && [ -z "$(find eval -name "*.tmp" -o -name "*.tmp-*")" ]' "$left"
 check "eval.mk: a score table and its JSON" sh -c '[ -s eval/scores.txt ] && jq -e ".benchmarks.toy.problems == 12" eval/scores.json > /dev/null'
+touch marker
+evaluate "$BIN" > /dev/null 2>&1
+check "eval.mk again, the same settings: nothing made again" [ -z "$(rewritten_since_marker eval)" ]
+# make sees files, not settings: the same OUT with another N (or adapter, template, K) was passed as made
+evaluate "$BIN" N=1 > /dev/null 2>&1
+check "eval.mk again with N=1 into the same OUT: sampled again, 12 rollouts (not N=2's 24), its protocol n 1" \
+    eval '[ "$(zstdcat eval/train.rewarded.jsonl.zst | wc -l)" = 12 ] && jq -e ".n == 1" eval/protocol.json'
+cp eval/train.rewarded.jsonl.zst n1.jsonl.zst
+evaluate "$BIN" N=1 K=1,2 > /dev/null 2>&1
+check "eval.mk again with another K: scored again (pass@2, null for one sample), not sampled again" \
+    eval 'cmp -s n1.jsonl.zst eval/train.rewarded.jsonl.zst && jq -e ".benchmarks.toy | has(\"pass@2\")" eval/scores.json'
 
 # what a new user forgets: the model, the training set
 (cd "$ROOT" && make -s -f pipelines/grpo.mk RUN="$SCRATCH/no-model" RECIPE=tina-open-rs2) > /dev/null 2> err
