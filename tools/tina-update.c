@@ -513,7 +513,8 @@ static TinaStatus continue_run(Options *o, const cJSON *state, TinaError *err) {
     o->loss = (TinaLossType)loss, o->constant_lr = schedule != 0, o->total_steps = (long long)total;
     if (*conflicts && !o->override_settings)
         return tina_error(err, TINA_ERR_INPUT, "%s continues a run with other settings: %s; give --override-settings "
-                          "to change them deliberately", o->adapter, conflicts + 2);
+                          "to change them deliberately (pipelines/grpo.mk: EXTRA_UPDATE=--override-settings)",
+                          o->adapter, conflicts + 2);
     if (*continued && !o->quiet)
         fprintf(stderr, "%s: continuing the run of %s: %s\n", cli_program(), o->adapter, continued + 2);
     if (*conflicts && !o->quiet)
