@@ -111,7 +111,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 # a recipe that fails leaves no target behind to pass for a made one
 .DELETE_ON_ERROR:
-.PHONY: train print-%
+.PHONY: train print-% FORCE
 
 # (STEPS still "epoch": TRAIN is not there, and step 1's prompts say so)
 numbers := $(shell seq -f %04g 1 $(patsubst epoch,1,$(STEPS)))
@@ -148,15 +148,21 @@ record_time = pipelines/stage-time.sh \
 train: $(RUN)/settings.json $(RUN)/metrics.jsonl
 
 # every setting the run's commands use, resolved (the recipe's, then the command line's), recorded when the run
-# starts: a report never has to guess what a run was
+# starts: a report never has to guess what a run was. A run started again with other settings (more STEPS, another
+# TEMPERATURE) says which changed; settings.json then holds the new ones, settings-history.jsonl each earlier set.
 settings := RECIPE MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED LOSS \
     ADV_SCALE SAVE_EVERY BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS TEMPERATURE TOP_P \
     MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE SYSTEM_FILE REWARDS EXTRA_UPDATE SHARDS DEVICE UPDATE_DEVICE \
     LAUNCHER EVAL_EVERY EVAL_SETS EVAL_N EVAL_VARS EVAL_PROTOCOL
-$(RUN)/settings.json:
+$(RUN)/settings.json: FORCE
 	@mkdir -p $(@D)
-	jq -n '$$ARGS.named' $(foreach v,$(settings),--arg $(v) '$($(v))') --arg SUFFIX "$$TINA_SUFFIX" > $@.tmp \
-	    && mv $@.tmp $@
+	jq -n '$$ARGS.named' $(foreach v,$(settings),--arg $(v) '$($(v))') --arg SUFFIX "$$TINA_SUFFIX" > $@.tmp
+	if [ ! -e $@ ]; then mv $@.tmp $@; elif cmp -s $@.tmp $@; then rm $@.tmp; else \
+	    echo "$(notdir $(RUN)): settings changed since the run last started:" $$(jq -n -r --slurpfile was $@ \
+	        --slurpfile now $@.tmp '$$was[0] as $$was | $$now[0] | to_entries | map(select(.value != $$was[.key]) \
+	        | "\(.key) \($$was[.key] // "" | if . == "" then "(none)" else . end) -> \(if .value == "" then "(none)" \
+	        else .value end)") | join(", ")') >&2; \
+	    jq -c . $@ >> $(RUN)/settings-history.jsonl && mv $@.tmp $@; fi
 
 # a training set that is not there: where it comes from (make would only say it has no rule for it)
 $(TRAIN):

@@ -109,6 +109,16 @@ check "every stage timed: sample, reward, advantage, update, eval" \
 check "metrics: each stage's seconds, the device and the rollouts' tokens" \
     jq_true '.[0] | (.stage_seconds | keys) == ["advantage", "reward", "sample", "update"] and (.device | length) > 0 and .rollout_tokens.completion == 192' <(sed -n 3p pruned/metrics.jsonl)
 check "settings.json: the run's resolved settings" jq_true '.[0] | .LR == "1e-3" and .RANK == "4" and .G == "4" and .RECIPE == "tina-open-rs2"' pruned/settings.json
+grpo changed STEPS=1 > /dev/null 2>&1
+temperature=$(jq -r .TEMPERATURE changed/settings.json)
+grpo changed STEPS=2 TEMPERATURE=0.9 > /dev/null 2> err
+check "started again with other settings: it says which, settings.json holds the new, the history the old" eval '
+    grep -qx "changed: settings changed since the run last started: STEPS 1 -> 2, TEMPERATURE $temperature -> 0.9" err &&
+    jq -e ".STEPS == \"2\" and .TEMPERATURE == \"0.9\"" changed/settings.json &&
+    jq -e -s "length == 1 and .[0].STEPS == \"1\" and .[0].TEMPERATURE == \"$temperature\"" changed/settings-history.jsonl'
+grpo changed STEPS=2 TEMPERATURE=0.9 > /dev/null 2> err
+check "started again with the same settings: nothing said, the history as it was" \
+    eval '! grep -q "settings changed" err && [ "$(wc -l < changed/settings-history.jsonl)" = 1 ]'
 check "KEEP=1: old rollouts pruned, the last kept" sh -c '[ ! -e pruned/step-0001/rollouts.jsonl.zst ] && [ -e pruned/step-0003/rollouts.jsonl.zst ]'
 check "KEEP=1: the same adapters" cmp -s whole/step-0003/adapter/adapter_model.safetensors pruned/step-0003/adapter/adapter_model.safetensors
 
