@@ -70,15 +70,24 @@ rewarded := $(foreach s,$(SETS),$(OUT)/$(call name,$(s)).rewarded.jsonl.zst)
 
 scores: $(OUT)/scores.txt
 
-# What made the rollouts and what made the scores, a file each, rewritten only when a setting changed: an OUT made
-# again with another adapter, N, template or K is made again, not passed as made (make sees files, not settings).
-# (SUFFIX is text: it reaches the file through the environment, as written.)
-sampled_by := MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE PREFIX_FILE \
-    GPQA_PREFIX_FILE SEED REWARDS SOLUTION_GOLD_SETS
-$(OUT)/.sampled-by $(OUT)/.scored-by: FORCE
+# What made the rollouts and what made the scores, a file each, made again only when a setting changed: an OUT made
+# again with another adapter, N, template or K is made again, not passed as made (make sees files, not settings);
+# compared as make reads this file, so that make -n shows it too. (SUFFIX is text: it reaches the file through the
+# environment, as written.)
+sampled_by := $(foreach v,MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE \
+    PREFIX_FILE GPQA_PREFIX_FILE SEED REWARDS SOLUTION_GOLD_SETS,$(v)=$($(v))) SUFFIX=$(TINA_SUFFIX)
+scored_by := K=$(K)
+$(OUT)/.sampled-by: export TINA_SETTINGS = $(sampled_by)
+$(OUT)/.scored-by: export TINA_SETTINGS = $(scored_by)
+ifneq ([$(file <$(OUT)/.sampled-by)],[$(sampled_by)])
+$(OUT)/.sampled-by: FORCE
+endif
+ifneq ([$(file <$(OUT)/.scored-by)],[$(scored_by)])
+$(OUT)/.scored-by: FORCE
+endif
+$(OUT)/.sampled-by $(OUT)/.scored-by:
 	@mkdir -p $(@D)
-	@{ printf '%s\n' $(if $(filter %sampled-by,$@),$(foreach v,$(sampled_by),'$(v)=$($(v))') "SUFFIX=$$TINA_SUFFIX",\
-	    'K=$(K)'); } > $@.tmp; if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+	@printf '%s\n' "$$TINA_SETTINGS" > $@.tmp && mv $@.tmp $@
 
 # (tina-reward takes the end of its input for the end of the rollouts: were tina-sample killed, its output would be
 # whole but short, so the file is renamed into place only when both ends of the pipe succeeded)
