@@ -169,10 +169,13 @@ $(TRAIN):
 	@echo "grpo.mk: TRAIN=$@ is not there; data/SOURCES.md says where each training set comes from and how" \
 	    "data/import/import.sh makes it" >&2; exit 2
 
+# INIT_ADAPTER: its weights and configuration, checked against MODEL, start a new run (step 1, fresh optimizer
+# moments and schedule): its folder's trainer state and optimizer moments, when it was a step's, would have had
+# tina-update continue that run instead
 $(RUN)/step-0000/adapter/adapter_config.json:
 	@mkdir -p $(RUN)/step-0000
 	rm -rf $(RUN)/step-0000/adapter.tmp
-	$(if $(INIT_ADAPTER),cp -r $(INIT_ADAPTER) $(RUN)/step-0000/adapter.tmp, \
+	$(if $(INIT_ADAPTER),$(TINA_BIN)/tina-adapter copy -m $(MODEL) -a $(INIT_ADAPTER) -o $(RUN)/step-0000/adapter.tmp, \
 	    $(TINA_BIN)/tina-adapter init -m $(MODEL) -o $(RUN)/step-0000/adapter.tmp -r $(RANK) --alpha $(ALPHA) \
 	        --dropout $(DROPOUT) --targets $(TARGETS) --seed $(SEED))
 	mv $(RUN)/step-0000/adapter.tmp $(RUN)/step-0000/adapter

@@ -135,6 +135,17 @@ check "SAVE_EVERY=2, stopped after step 2 and continued: the same adapter and op
     'cmp -s whole/step-0003/adapter/adapter_model.safetensors saved/step-0003/adapter/adapter_model.safetensors &&
      cmp -s whole/step-0003/adapter/optimizer.safetensors saved/step-0003/adapter/optimizer.safetensors'
 check "SAVE_EVERY=2: metrics of every step" jq_true 'map(.step) == [1, 2, 3]' saved/metrics.jsonl
+# INIT_ADAPTER: a trained step's adapter starts a new run, its weights without its trainer state and moments
+grpo from-trained STEPS=1 INIT_ADAPTER="$SCRATCH/whole/step-0003/adapter" > /dev/null 2>&1
+check "INIT_ADAPTER, a run's step 3: a new run's step 1 (not step 4), from step 3's weights" eval '
+    jq -e ".step == 1" from-trained/metrics.jsonl && [ ! -e from-trained/step-0000/adapter/trainer_state.json ] &&
+    [ ! -e from-trained/step-0000/adapter/optimizer.safetensors ] &&
+    "$BIN/tina-adapter" diff -m "$F/qwen2-f32" -a from-trained/step-0000/adapter --against whole/step-0003/adapter |
+        jq -e ".max_abs_diff == 0"'
+status=0
+grpo from-pruned STEPS=1 INIT_ADAPTER="$SCRATCH/saved/step-0001/adapter" > /dev/null 2> err || status=$?
+check "INIT_ADAPTER whose weights SAVE_EVERY pruned: refused, naming the file; no step 0 left behind" \
+    eval '[ "$status" != 0 ] && stderr_has "adapter_model.safetensors" && [ ! -e from-pruned/step-0000/adapter ]'
 
 # killed the moment tina-update has written step 2's adapter (its make killed by the tool, which then ends): the
 # adapter's rule looks done to the resumed make, and what step 2 makes unneeded must still go
