@@ -54,8 +54,11 @@ $(call safe_require,SETS SOLUTION_GOLD_SETS,words)
 $(call safe_file,OUT SETS)
 # the prompt suffix is text: tina-sample gets it from the environment, as written
 export TINA_SUFFIX := $(call safe_text,SUFFIX)
-# one make at a time in OUT, as grpo.mk in a run's folder
+# one make at a time in OUT, as grpo.mk in a run's folder; its tools' environment names the folder they write in (a
+# run's, when grpo.mk's evaluation)
 $(call safe_lock,$(OUT))
+TINA_LOCKED_RUN ?= $(OUT)
+export TINA_LOCKED_RUN
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c

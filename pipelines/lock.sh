@@ -2,7 +2,8 @@
 # pipelines/lock.sh DIR PID: takes DIR for the make process PID (DIR/.lock holds "HOST PID"), then removes what
 # killed runs left in DIR: temporary files and folders (NAME.tmp, NAME.tmp-XXXXXX, .NAME.tmp-XXXXXX), which only a
 # writer that holds the lock makes. Prints nothing when it took the lock; when another process holds it, prints why
-# (for make's $(error)) and leaves everything as it was. A lock whose process is gone from this host is taken over;
+# (for make's $(error)) and leaves everything as it was. A lock whose process is gone from this host is taken over,
+# unless processes it started still run (TINA_LOCKED_RUN in their environment names DIR);
 # one taken on another host (a run folder on a shared filesystem) is not: this host cannot see that process.
 set -u
 dir=$1 pid=$2
@@ -25,6 +26,14 @@ for _ in 1 2; do
     if [[ $held_pid =~ ^[0-9]+$ ]] && kill -0 "$held_pid" 2> /dev/null && command_of "$held_pid" | grep -q make; then
         echo "$dir is in use by process $held_pid ($(command_of "$held_pid")); wait for it or stop it (kill \
 $held_pid), then run again"
+        exit 0
+    fi
+    # its process is gone, but what it started may run on (a kill -9 of make alone leaves its sub-makes and tools,
+    # whose environment names the folder they write): taking the folder over would remove their files as they write
+    survivors=$(grep -lsaxzF "TINA_LOCKED_RUN=$dir" /proc/[0-9]*/environ 2> /dev/null | cut -d/ -f3 | tr '\n' ' ')
+    if [ -n "$survivors" ]; then
+        echo "$dir: the make that held it ($held_pid) is gone, but processes it started still run (${survivors% }); \
+wait for them to end or stop them, then run again"
         exit 0
     fi
     rm -f "$lock" # its process is gone: take it over

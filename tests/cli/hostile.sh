@@ -254,6 +254,15 @@ check "grpo.mk: a lock taken on another host (a shared folder) is not taken over
 echo "$(hostname) $holder" > locked/.lock
 touch locked/step-0001/.rollouts.jsonl.zst.tmp-AbC123 locked/step-0001/prompts.jsonl.tmp
 mkdir -p locked/step-0000/adapter.tmp locked/step-0001/.adapter.tmp-XyZ789
+# a kill -9 of the make alone: what it started runs on, writing into the folder
+TINA_LOCKED_RUN="$SCRATCH/locked" sleep 60 &
+survivor=$!
+grpo "$SCRATCH/locked" > /dev/null 2> err
+status=$?
+check "grpo.mk: the holder gone but a process it started still running: exit 2, naming it; its files left alone" \
+    eval '[ "$status" -eq 2 ] && stderr_has "processes it started still run ($survivor)" &&
+        [ -e locked/step-0001/prompts.jsonl.tmp ] && [ "$(cat locked/.lock)" = "$(hostname) $holder" ]'
+kill "$survivor"; wait "$survivor" 2> /dev/null
 grpo "$SCRATCH/locked" > /dev/null 2> err
 status=$?
 check "grpo.mk: the holder gone, the run takes the lock over, removes the killed run's temporary files and ends" \
