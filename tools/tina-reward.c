@@ -166,7 +166,8 @@ static TinaStatus gold_text(const cJSON *record, const Options *o, TinaBuf *gold
         return tina_boxed_content(s, strlen(s), false, gold, err);
     }
     return tina_error(err, TINA_ERR_INPUT, "no gold answer: field \"%s\" is %s (and no \"solution\" to take a "
-                      "\\boxed{} from)", o->gold_field, field ? "not a string, a number or a list that starts with a string" : "missing");
+                      "\\boxed{} from)", o->gold_field,
+                      field ? "not a string, a number or a list that starts with a string" : "missing");
 }
 
 /* The gold as Tina's rewards.py reads it (--gold-parse tina): its grpo.py wrote an answer column as "$answer$" and

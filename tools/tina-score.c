@@ -96,11 +96,13 @@ static TinaStatus intern(TinaStrMap *map, const char *key, size_t len, size_t ne
 static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, TinaBuf *key, TinaError *err) {
     const cJSON *rewards = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(REWARDS));
     const cJSON *accuracy = cJSON_GetObjectItemCaseSensitive(rewards, "accuracy");
-    if (!cJSON_IsNumber(accuracy))
+    if (!cJSON_IsNumber(accuracy)) {
+        const char *why = !accuracy ? "missing"
+                          : cJSON_IsNull(accuracy) ? "null: the gold answer does not parse"
+                                                   : "not a number";
         return tina_error(err, TINA_ERR_INPUT, "no rewards.accuracy (%s; run tina-reward with the accuracy reward, "
-                          "and check the gold answers)", !accuracy            ? "missing"
-                                                         : cJSON_IsNull(accuracy) ? "null: the gold answer does not parse"
-                                                                                  : "not a number");
+                          "and check the gold answers)", why);
+    }
     TinaBuf bench = {0}, id = {0};
     TinaStatus status = TINA_OK;
     if (cJSON_GetObjectItemCaseSensitive(record, o->by)) status = tina_record_key(record, o->by, &bench, err);

@@ -14,10 +14,13 @@
 #include "io/stream.h"
 #include "io/tfevents.h"
 
+/* the one event file, by the name TensorBoard looks for (events.out.tfevents.*) */
+#define EVENTS_FILE "events.out.tfevents.0.tina"
+
 static const char usage[] =
     "Usage: tina-tensorboard -o LOGDIR [INPUT]...\n"
     "Write a run's metrics (JSON lines with a \"step\", as RUN/metrics.jsonl) as a TensorBoard event file,\n"
-    "LOGDIR/events.out.tfevents.0.tina (written whole, replacing an older one): every number of a line is a\n"
+    "LOGDIR/" EVENTS_FILE " (written whole, replacing an older one): every number of a line is a\n"
     "scalar at its step, a number inside an object tagged \"object/name\". Then: tensorboard --logdir LOGDIR.\n"
     "\n"
     "  -o, --output DIR    the log folder (made when missing)\n"
@@ -101,18 +104,20 @@ int main(int argc, char **argv) {
     if (!status && e->last_step < 0) status = tina_error(&err, TINA_ERR_INPUT, "no steps in the input");
     TinaFolder folder = {0}; /* a new log folder appears with its file, or not at all */
     if (!status) status = tina_folder_open(&folder, dir, &err);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/events.out.tfevents.0.tina", folder.dir ? tina_folder_path(&folder) : dir);
     TinaWriter *w = NULL;
-    if (!status) status = tina_writer_open(&w, path, &err);
+    if (!status) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/" EVENTS_FILE, tina_folder_path(&folder));
+        status = tina_writer_open(&w, path, &err);
+    }
     if (!status) status = tina_writer_write(w, e->events.data, e->events.len, &err);
     if (!status) status = tina_writer_commit(w, &err);
     else tina_writer_abort(w);
     if (!status) status = tina_folder_commit(&folder, &err);
-    else if (folder.dir) tina_folder_abort(&folder);
-    snprintf(path, sizeof path, "%s/events.out.tfevents.0.tina", dir);
+    else tina_folder_abort(&folder);
     if (!status)
-        fprintf(stderr, "%s: steps to %lld -> %s (tensorboard --logdir %s)\n", cli_program(), e->last_step, path, dir);
+        fprintf(stderr, "%s: steps to %lld -> %s/" EVENTS_FILE " (tensorboard --logdir %s)\n", cli_program(),
+                e->last_step, dir, dir);
     if (status) cli_report(&err);
     tina_buf_free(&e->events);
     free(e);

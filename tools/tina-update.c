@@ -651,7 +651,7 @@ int main(int argc, char **argv) {
             if (!status) printf("%s\n", json);
             if (!status) status = cli_flush_stdout(&err);
             if (!status) status = tina_folder_commit(&folder, &err);
-            else if (folder.dir) tina_folder_abort(&folder);
+            else tina_folder_abort(&folder); /* (a folder that did not open is empty: nothing to remove) */
         }
         if (!status) {
             if (!o.quiet) {
