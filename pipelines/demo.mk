@@ -7,8 +7,8 @@ DEMO ?= runs/demo
 MODEL ?= data/models/tiny-arith
 HELDOUT ?= data/demo/heldout.jsonl
 EVAL_N ?= 4
+include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
 include pipelines/threads.mk
-include pipelines/safe.mk
 $(call safe_require,TINA_BIN DEMO MODEL HELDOUT EVAL_N THREADS)
 $(call safe_file,DEMO)
 

@@ -4,7 +4,9 @@
 #       [DEVICE=cuda]
 #
 # Writes OUT/<set>.rewarded.jsonl.zst per benchmark, then OUT/scores.txt (tina-score's table), OUT/scores.json and
-# OUT/protocol.json (the template, suffix and sampling that made them). Run again into the same OUT, it makes again
+# OUT/protocol.json (the template, suffix and sampling that made them). A benchmark is a set, named by its file
+# (data/sets/aime24.jsonl is aime24) whatever the "source" of its records: two sets of one source are two rows, a
+# set of several sources one; two sets of one name are refused. Run again into the same OUT, it makes again
 # what other settings change (the rollouts for another adapter, N or template; the scores for another K).
 # The defaults are Tina's evaluation (scripts/eval/ at c6274cd, lighteval ed084813): temperature 0.6, top-p 0.95,
 # 32,768 new tokens, one sample a problem (N=10 stands for the multi-seed script's ten seeds), lighteval's query
@@ -18,7 +20,7 @@
 
 # its settings come from its command line or these defaults, never from the environment (SUFFIX aside: it is text,
 # and grpo.mk hands it over there); the safe_* functions: pipelines/safe.mk
-include pipelines/safe.mk
+include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
 $(call safe_not_from_environment,SETS N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE PREFIX_FILE \
     GPQA_PREFIX_FILE SOLUTION_GOLD_SETS SEED K REWARDS TOKENIZER ADAPTER RUNS_AT_ONCE)
 TINA_BIN ?= bin
@@ -52,6 +54,7 @@ $(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX
     PREFIX_FILE GPQA_PREFIX_FILE SEED K THREADS DEVICE REWARDS)
 $(call safe_require,SETS SOLUTION_GOLD_SETS,words)
 $(call safe_file,OUT SETS)
+$(call safe_set_names,SETS)
 # the prompt suffix is text: tina-sample gets it from the environment, as written
 export TINA_SUFFIX := $(call safe_text,SUFFIX)
 # one make at a time in OUT, as grpo.mk in a run's folder; its tools' environment names the folder they write in (a
@@ -66,10 +69,9 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .PHONY: scores print-% FORCE
 
-name = $(basename $(basename $(notdir $(1))))
 # the prefix file of set $(1): GPQA's for a set named gpqa*
-prefix_of = $(if $(filter gpqa%,$(call name,$(1))),$(GPQA_PREFIX_FILE),$(PREFIX_FILE))
-rewarded := $(foreach s,$(SETS),$(OUT)/$(call name,$(s)).rewarded.jsonl.zst)
+prefix_of = $(if $(filter gpqa%,$(call set_name,$(1))),$(GPQA_PREFIX_FILE),$(PREFIX_FILE))
+rewarded := $(foreach s,$(SETS),$(OUT)/$(call set_name,$(s)).rewarded.jsonl.zst)
 
 scores: $(OUT)/scores.txt
 
@@ -95,7 +97,7 @@ $(OUT)/.sampled-by $(OUT)/.scored-by:
 # (tina-reward takes the end of its input for the end of the rollouts: were tina-sample killed, its output would be
 # whole but short, so the file is renamed into place only when both ends of the pipe succeeded)
 define set
-$(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1) $(OUT)/.sampled-by
+$(OUT)/$(call set_name,$(1)).rewarded.jsonl.zst: $(1) $(OUT)/.sampled-by
 	@mkdir -p $$(@D)
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) $(if $(ADAPTER),-a $(ADAPTER)) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
 	    -n $(N) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
@@ -103,7 +105,7 @@ $(OUT)/$(call name,$(1)).rewarded.jsonl.zst: $(1) $(OUT)/.sampled-by
 	    $(if $(call prefix_of,$(1)),--prefix-file $(call prefix_of,$(1))) --suffix "$$$$TINA_SUFFIX" --seed $(SEED) \
 	    --device $(DEVICE) --threads $$(call threads_each,$(words $(SETS))) $$< \
 	    | $(TINA_BIN)/tina-reward -q -r $(REWARDS) \
-	    $(if $(filter $(SOLUTION_GOLD_SETS),$(call name,$(1))),--gold-field solution) -o $$@.tmp && mv $$@.tmp $$@
+	    $(if $(filter $(SOLUTION_GOLD_SETS),$(call set_name,$(1))),--gold-field solution) -o $$@.tmp && mv $$@.tmp $$@
 endef
 $(foreach s,$(SETS),$(eval $(call set,$(s))))
 
@@ -117,8 +119,8 @@ $(OUT)/protocol.json: $(rewarded)
 	    > $@.tmp && mv $@.tmp $@
 
 $(OUT)/scores.json: $(rewarded) $(OUT)/protocol.json $(OUT)/.scored-by
-	$(TINA_BIN)/tina-score --json -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@
+	$(TINA_BIN)/tina-score --by-input --json -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@
 
 $(OUT)/scores.txt: $(rewarded) $(OUT)/scores.json $(OUT)/.scored-by
-	$(TINA_BIN)/tina-score -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@
+	$(TINA_BIN)/tina-score --by-input -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@
 	@cat $@

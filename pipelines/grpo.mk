@@ -25,6 +25,7 @@
 
 TINA_BIN ?= bin
 RECIPE ?= tina-open-rs2
+include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
 include pipelines/recipes/$(RECIPE).mk
 
 # Tina's settings (docs/facts.md section 1) where the recipe says nothing
@@ -76,13 +77,13 @@ endif
 ifeq ($(MODEL)$(if $(filter-out print-%,$(or $(MAKECMDGOALS),train)),,printing),)
 $(error MODEL is required: the base model's folder (config.json and its safetensors), e.g. MODEL=models/1.5b)
 endif
-include pipelines/safe.mk
 $(call safe_require,RUN MODEL TRAIN TOKENIZER STEPS BATCH G TOTAL_STEPS RANK ALPHA DROPOUT TARGETS INIT_ADAPTER SEED \
     LOSS ADV_SCALE BETA EPSILON EPSILON_HIGH LR SCHEDULE WARMUP_RATIO MIN_LR_RATE MAX_GRAD_NORM MICRO_BATCH_TOKENS \
     TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE SYSTEM_FILE SHARDS DEVICE UPDATE_DEVICE \
     LAUNCHER EVAL_EVERY EVAL_N THREADS RUNS_AT_ONCE KEEP SAVE_EVERY TINA_BIN RECIPE GPUS PARTITION ACCOUNT TIME_LIMIT \
     GPUS_PER_TASK CPUS_PER_TASK EVAL_PROTOCOL)
 $(call safe_file,RUN TRAIN EVAL_SETS)
+$(call safe_set_names,EVAL_SETS)
 $(if $(filter-out tina recipe,$(EVAL_PROTOCOL)),$(error EVAL_PROTOCOL=$(EVAL_PROTOCOL): tina or recipe))
 $(if $(filter-out group batch none,$(ADV_SCALE)),$(error ADV_SCALE=$(ADV_SCALE): group, batch or none))
 # TOTAL_STEPS=epoch (and STEPS=epoch): one pass over TRAIN, BATCH prompts a step (a Tina configuration without
@@ -97,6 +98,24 @@ override STEPS := $(patsubst epoch,$(epoch_steps),$(STEPS))
 endif
 endif
 $(call safe_require,REWARDS EXTRA_UPDATE EVAL_SETS EVAL_VARS SBATCH_FLAGS,words)
+# INIT_ADAPTER's rank, alpha, dropout and targets are the run's (the recipe's or the command line's would be recorded
+# for an adapter they did not make; a value given on the command line that differs is said, once): read from the run's
+# copy once made, so that a run resumes where INIT_ADAPTER has gone since
+init_config := $(if $(INIT_ADAPTER),$(firstword $(wildcard $(RUN)/step-0000/adapter/adapter_config.json \
+    $(INIT_ADAPTER)/adapter_config.json)))
+ifneq ($(init_config),)
+init_shape := $(shell jq -r '[.r, .lora_alpha, .lora_dropout, (.target_modules | if type == "array" then join(",") \
+    else . end)] | map(tostring) | join(" ")' $(init_config))
+$(foreach i,1 2 3 4,$(eval init_$(word $(i),RANK ALPHA DROPOUT TARGETS) := $(word $(i),$(init_shape))))
+$(foreach v,RANK ALPHA DROPOUT TARGETS,$(if $(and $(filter command line,$(origin $(v))),$(filter-out $(init_$(v)),\
+    $($(v))),$(filter 0,$(MAKELEVEL))),$(warning $(v)=$($(v)) does not apply: the run starts from INIT_ADAPTER, whose \
+    $(v) is $(init_$(v)))))
+override RANK := $(init_RANK)
+override ALPHA := $(init_ALPHA)
+override DROPOUT := $(init_DROPOUT)
+override TARGETS := $(init_TARGETS)
+$(call safe_require,RANK ALPHA DROPOUT TARGETS)
+endif
 # the prompt suffix is text: the tools get it from the environment, as written
 export TINA_SUFFIX := $(call safe_text,SUFFIX)
 
@@ -140,7 +159,9 @@ shard_jobs = missing=$$$$(for k in $(shards); do [ -e $(RUN)/step-$(1)/shard-$$$
 
 # (inside the step rules, after a command started with start=$$$$(date +%s.%N))
 # $(call record_time,STEP,STAGE[,FOLDER[,DEVICE]]): the stage's wall seconds and device (DEVICE's by default) in
-# RUN/step-STEP/times/STAGE[-shard-K].json, for tina-cost
+# RUN/step-STEP/times/STAGE[-shard-K].json, for tina-cost. A stage's command writes NAME.tmp, renamed to its target
+# once its time is recorded: a make killed between the two made the stage again, where a target already in place
+# would have been passed as made with its time lost
 record_time = pipelines/stage-time.sh \
     $(RUN)/step-$(1)/times/$(2)$(if $(filter shard-%,$(notdir $(3))),-$(notdir $(3))).json $(1) $(2) $$$$start \
     $(or $(4),$(DEVICE))
@@ -211,12 +232,12 @@ $(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) $(if $(MAX_MODEL_LEN),--max-model-len $(MAX_MODEL_LEN)) \
 	    --template $(TEMPLATE) $(system) \
 	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) \
-	    --threads $$(call threads_each,$(if $(filter shard-%,$(notdir $(1))),$(SHARDS),1)) $$< -o $$@; \
-	$(call record_time,$(3),sample,$(1)))
+	    --threads $$(call threads_each,$(if $(filter shard-%,$(notdir $(1))),$(SHARDS),1)) $$< -o $$@.tmp; \
+	$(call record_time,$(3),sample,$(1)); mv $$@.tmp $$@)
 
 $(1)/rewarded.jsonl.zst: $(1)/rollouts.jsonl.zst
 	$(if $(slurm),$(call job,reward-$(3),$$@,,$(3)),start=$$$$(date +%s.%N); \
-	$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@; $(call record_time,$(3),reward,$(1)))
+	$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@.tmp; $(call record_time,$(3),reward,$(1)); mv $$@.tmp $$@)
 )
 endef
 
@@ -243,8 +264,8 @@ $(RUN)/step-$(1)/shard-$(3)/grads.safetensors: $(RUN)/step-$(1)/shard-$(3)/advan
 	rm -f $$@
 	start=$$$$(date +%s.%N); \
 	$(call on_shard,$(3)) $(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter $(update_flags) \
-	    --threads $$(call threads_each,$(SHARDS)) --shard $(3)/$(SHARDS) -o $$@ $$< > /dev/null; \
-	$(call record_time,$(1),gradients,shard-$(3),$(UPDATE_DEVICE))
+	    --threads $$(call threads_each,$(SHARDS)) --shard $(3)/$(SHARDS) -o $$@.tmp $$< > /dev/null; \
+	$(call record_time,$(1),gradients,shard-$(3),$(UPDATE_DEVICE)); mv $$@.tmp $$@
 endef
 
 # One step: $(1) its number, $(2) the previous one's
@@ -257,7 +278,8 @@ $(call sample_rule,$(RUN)/step-$(1),$(2),$(1))
 
 $(RUN)/step-$(1)/advantaged.jsonl.zst: $(RUN)/step-$(1)/rewarded.jsonl.zst
 	$(if $(slurm),$(call job,advantage-$(1),$$@,,$(1)),start=$$$$(date +%s.%N); \
-	$(TINA_BIN)/tina-advantage -q -G $(G) --scale $(ADV_SCALE) $$< -o $$@; $(call record_time,$(1),advantage))
+	$(TINA_BIN)/tina-advantage -q -G $(G) --scale $(ADV_SCALE) $$< -o $$@.tmp; $(call record_time,$(1),advantage); \
+	mv $$@.tmp $$@)
 
 $(call adapter_of,$(1)): $(call adapter_of,$(2)) $(if $(and $(filter $(2),$(checkpoints)),$(if $(slurm),,yes)),\
         | $(RUN)/step-$(2)/eval/scores.json)
@@ -266,12 +288,13 @@ $(call adapter_of,$(1)): $(call adapter_of,$(2)) $(if $(and $(filter $(2),$(chec
 	        $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors))
 	$(if $(slurm),$(if $(sharded),$(call shard_jobs,$(1),grads.safetensors,gradients)
 	)$(call job,update-$(1),$$@,,$(1)),
-	rm -rf $(RUN)/step-$(1)/.adapter.tmp-* $(RUN)/step-$(1)/adapter
+	rm -rf $(RUN)/step-$(1)/.adapter.tmp.tmp-* $(RUN)/step-$(1)/adapter.tmp $(RUN)/step-$(1)/adapter
 	start=$$$$(date +%s.%N); \
-	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter $(update_flags) \
+	$(TINA_BIN)/tina-update -q -m $(MODEL) -a $(RUN)/step-$(2)/adapter -o $(RUN)/step-$(1)/adapter.tmp $(update_flags) \
 	    --threads $$(call threads_each,1) $(if $(filter 1,$(SHARDS)),$(RUN)/step-$(1)/advantaged.jsonl.zst,\
 	        --apply-grads $(foreach k,$(shards),$(RUN)/step-$(1)/shard-$(k)/grads.safetensors)) > /dev/null; \
-	$(call record_time,$(1),update,,$(if $(filter 1,$(SHARDS)),$(UPDATE_DEVICE),cpu)))
+	$(call record_time,$(1),update,,$(if $(filter 1,$(SHARDS)),$(UPDATE_DEVICE),cpu)); \
+	mv $(RUN)/step-$(1)/adapter.tmp $(RUN)/step-$(1)/adapter)
 
 $(if $(filter 1,$(SHARDS)),,$(foreach k,$(shards),$(call shard_rules,$(1),$(2),$(k))))
 
@@ -339,6 +362,16 @@ $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	        MAX_PROMPT_TOKENS=$(MAX_PROMPT_TOKENS)) $(EVAL_VARS) $$@ \
 	$$(if $$(safe_dry_run),,; $(call record_time,$(1),eval)))
 endef
+# a checkpoint not yet evaluated whose weights SAVE_EVERY pruned (EVAL_EVERY added when the run is resumed):
+# tina-sample would fail on its adapter folder without saying why
+pruned_checkpoints := $(strip $(foreach s,$(checkpoints),$(if $(wildcard $(RUN)/step-$(s)/eval/scores.json \
+    $(RUN)/step-$(s)/adapter/adapter_model.safetensors),,$(if $(wildcard $(call adapter_of,$(s))),$(s)))))
+ifneq ($(pruned_checkpoints),)
+$(error EVAL_EVERY=$(EVAL_EVERY) evaluates step-$(firstword $(pruned_checkpoints))$(if $(word 2,$(pruned_checkpoints)), \
+    (and $(words $(wordlist 2,$(words $(pruned_checkpoints)),$(pruned_checkpoints))) more)), whose adapter weights \
+    SAVE_EVERY=$(SAVE_EVERY) has removed: evaluate the steps it kept (EVAL_EVERY a multiple of $(SAVE_EVERY)), or \
+    a checkpoint with eval.mk)
+endif
 $(foreach s,$(checkpoints),$(eval $(call eval_rule,$(s))))
 evals := $(foreach s,$(checkpoints),$(RUN)/step-$(s)/eval/scores.json)
 

@@ -4,7 +4,7 @@
 ifeq ($(RUN),)
 $(error RUN is required)
 endif
-include pipelines/safe.mk
+include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
 $(call safe_require,RUN)
 $(call safe_file,RUN)
 SHELL := bash

@@ -9,7 +9,7 @@
 
 TINA_BIN ?= bin
 PRICE ?= 1.0
-include pipelines/safe.mk
+include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
 $(call safe_require,TINA_BIN PRICE RUN SWEEP OUT)
 $(call safe_file,RUN SWEEP OUT)
 SHELL := bash

@@ -7,6 +7,15 @@
 # own files (RUN, OUT, TRAIN, SETS, ...) may not hold : = or % either (safe_file). Free text (the prompt
 # suffix) is never pasted: it reaches the tools through the environment, as written.
 
+# The pipelines name their files from the repository's root (pipelines/, data/, bin/), whence they run: each
+# includes this file first, by its own path, so that a make started elsewhere stops here with this message rather
+# than on the first include
+ifeq ($(wildcard pipelines/safe.mk),)
+$(error $(firstword $(MAKEFILE_LIST)) runs from tina's repository root, $(abspath $(dir $(lastword \
+    $(MAKEFILE_LIST)))..): cd there (RUN, MODEL, TRAIN and the other paths then from there, or absolute) and make \
+    -f pipelines/$(notdir $(firstword $(MAKEFILE_LIST))))
+endif
+
 safe_characters := a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V W \
     X Y Z 0 1 2 3 4 5 6 7 8 9 . _ / + = : , @ % ~ -
 define safe_newline
@@ -33,6 +42,16 @@ safe_require = $(foreach v,$(1),$(if $(call safe_unsafe,$($(v)),$(2)),$(error $(
 safe_file = $(foreach v,$(1),$(foreach c,: = %,$(if $(findstring $(c),$($(v))),$(error $(v) holds '$(c)', which \
     make reads in the names of its rules' files (a run's, an evaluation's or a set's path: letters, digits and \
     . _ / + , @ ~ -)))))
+
+# $(call set_name,PATH): a benchmark set's name, its file's less the folder, .zst, then .jsonl or .json (aime24 for
+# data/sets/aime24.jsonl.zst, gsm8k.test for gsm8k.test.jsonl); eval.mk names the set's files by it, and
+# tina-score --by-input the set's row of the scores, by the same rule.
+# $(call safe_set_names,NAME): make stops when two sets of the list in variable NAME have one name
+set_name = $(patsubst %.json,%,$(patsubst %.jsonl,%,$(patsubst %.zst,%,$(notdir $(1)))))
+safe_set_names = $(foreach n,$(sort $(call set_names_of,$($(1)))),$(if $(word 2,$(filter $(n),$(call set_names_of,\
+    $($(1))))),$(error $(1) has two sets named $(n) (eval.mk would write both into $(n).rewarded.jsonl.zst and score \
+    them as one benchmark): rename one)))
+set_names_of = $(foreach s,$(1),$(call set_name,$(s)))
 
 # $(call safe_text,NAME): the variable's text as written, "$" included, not expanded by make, but for "$(empty)",
 # which is dropped: make drops a value's leading blanks, and SUFFIX='$(empty) Think.' keeps its space

@@ -9,8 +9,8 @@ TINA_CACHE ?= $(HOME)/.cache/tina
 MODEL ?= $(TINA_CACHE)/smollm2-135m-instruct
 HELDOUT ?= data/demo/heldout.jsonl
 EVAL_N ?= 4
+include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
 include pipelines/threads.mk
-include pipelines/safe.mk
 $(call safe_require,TINA_BIN RUN TINA_CACHE MODEL HELDOUT EVAL_N THREADS)
 $(call safe_file,RUN HELDOUT)
 

@@ -16,12 +16,12 @@
 ifeq ($(SWEEP),)
 $(error SWEEP is required: a grid, e.g. SWEEP=pipelines/sweeps/rank.mk)
 endif
+include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
 include $(SWEEP)
 RECIPE ?= tina-open-rs2
 OUT ?= sweeps/$(basename $(notdir $(SWEEP)))
 CKPT_EVERY ?= 50
 include pipelines/threads.mk
-include pipelines/safe.mk
 $(call safe_require,SWEEP OUT RECIPE CKPT_EVERY THREADS)
 $(call safe_require,GRID,words)
 $(call safe_file,SWEEP OUT)

@@ -1,7 +1,8 @@
 /* tina-score: rewarded evaluation rollouts in, a table of pass@1, pass@k, maj@n per benchmark out.
  *
- * Records are grouped by benchmark (--by, default "source") and, inside it, by problem ("id"); every sample of a
- * problem counts (pass@1 is the mean over the n samples, the field's standard, not one sample as Tina reported). */
+ * Records are grouped by benchmark (--by, default "source"; or --by-input, one benchmark a file) and, inside it, by
+ * problem ("id"); every sample of a problem counts (pass@1 is the mean over the n samples, the field's standard, not
+ * one sample as Tina reported). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ static const char usage[] =
     "unbiased pass@k, maj@n (majority vote over \"pred\"), mean completion length and fraction truncated.\n"
     "\n"
     "      --by FIELD         group benchmarks by FIELD (default \"source\"; records without it are \"all\")\n"
+    "      --by-input         each INPUT is one benchmark, named by its file name less .rewarded.jsonl.zst\n"
     "  -k, --k LIST           the k of pass@k, comma-separated (default 1,4,16; k above n is left out)\n"
     "      --allow-ragged     allow problems with different numbers of samples\n"
     "      --bootstrap N      bootstrap resamples for the interval (default 1000; 0: none)\n"
@@ -36,6 +38,7 @@ static const char usage[] =
 
 typedef struct {
     const char *by;
+    bool by_input;
     int ks[16], n_ks;
     bool allow_ragged, json;
     int bootstrap;
@@ -69,6 +72,7 @@ typedef struct {
     Vote *votes;
     size_t n_votes, cap_votes;
     TinaStrMap *benchmark_index, *problem_index, *pred_index, *sample_index;
+    const char *input_benchmark; /* with --by-input: the benchmark of the input being read */
 } Tally;
 
 static TinaStatus grow(void **array, size_t *cap, size_t need, size_t item, TinaError *err) {
@@ -105,7 +109,8 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
     }
     TinaBuf bench = {0}, id = {0};
     TinaStatus status = TINA_OK;
-    if (cJSON_GetObjectItemCaseSensitive(record, o->by)) status = tina_record_key(record, o->by, &bench, err);
+    if (o->by_input) status = tina_buf_append_str(&bench, t->input_benchmark, err);
+    else if (cJSON_GetObjectItemCaseSensitive(record, o->by)) status = tina_record_key(record, o->by, &bench, err);
     else status = tina_buf_append_str(&bench, "all", err);
     if (!status) status = tina_record_key(record, TINA_FIELD(ID), &id, err);
     size_t b = 0, p = 0;
@@ -273,7 +278,10 @@ static void print_percent(FILE *f, double v, int width) {
 }
 
 static void print_table(FILE *f, const Row *rows, size_t n, const Options *o) {
-    fprintf(f, "%-14s %8s %4s %8s %17s", "benchmark", "problems", "n", "pass@1", "95% CI");
+    int names = 14; /* the first column, as wide as the longest name */
+    for (size_t i = 0; i < n; i++)
+        if ((int)strlen(rows[i].name) > names) names = (int)strlen(rows[i].name);
+    fprintf(f, "%-*s %8s %4s %8s %17s", names, "benchmark", "problems", "n", "pass@1", "95% CI");
     for (int k = 0; k < o->n_ks; k++) {
         if (o->ks[k] == 1) continue;
         char head[16];
@@ -284,14 +292,14 @@ static void print_table(FILE *f, const Row *rows, size_t n, const Options *o) {
     double sum = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i == n) {
-            fprintf(f, "%-14s %8s %4s ", "average", "", "");
+            fprintf(f, "%-*s %8s %4s ", names, "average", "", "");
             print_percent(f, n ? sum / (double)n : NAN, 8);
             fprintf(f, "\n");
             break;
         }
         const Row *r = &rows[i];
         sum += r->pass1;
-        fprintf(f, "%-14s %8zu %4d ", r->name, r->problems, r->n);
+        fprintf(f, "%-*s %8zu %4d ", names, r->name, r->problems, r->n);
         print_percent(f, r->pass1, 8);
         if (isnan(r->low)) fprintf(f, " %17s", "-");
         else fprintf(f, "   [%6.2f, %6.2f]", 100 * r->low, 100 * r->high);
@@ -356,19 +364,22 @@ static TinaStatus print_json(FILE *f, const Row *rows, size_t n, const Options *
 }
 
 static Options parse_options(int argc, char **argv) {
-    enum { OPT_BY = 256, OPT_RAGGED, OPT_BOOTSTRAP, OPT_SEED, OPT_JSON };
+    enum { OPT_BY = 256, OPT_BY_INPUT, OPT_RAGGED, OPT_BOOTSTRAP, OPT_SEED, OPT_JSON };
     static const struct option long_options[] = {
-        {"by", required_argument, NULL, OPT_BY},           {"k", required_argument, NULL, 'k'},
-        {"allow-ragged", no_argument, NULL, OPT_RAGGED},   {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
-        {"seed", required_argument, NULL, OPT_SEED},       {"json", no_argument, NULL, OPT_JSON},
-        {"output", required_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},               {NULL, 0, NULL, 0},
+        {"by", required_argument, NULL, OPT_BY},           {"by-input", no_argument, NULL, OPT_BY_INPUT},
+        {"k", required_argument, NULL, 'k'},               {"allow-ragged", no_argument, NULL, OPT_RAGGED},
+        {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP}, {"seed", required_argument, NULL, OPT_SEED},
+        {"json", no_argument, NULL, OPT_JSON},             {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},                  {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     Options o = {.by = "source", .ks = {1, 4, 16}, .n_ks = 3, .bootstrap = 1000};
+    bool by_given = false;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":k:o:hV", long_options, NULL)) != -1;) {
         switch (c) {
-        case OPT_BY: o.by = optarg; break;
+        case OPT_BY: o.by = optarg, by_given = true; break;
+        case OPT_BY_INPUT: o.by_input = true; break;
         case 'k': {
             o.n_ks = 0;
             char **items = cli_list("--k", optarg);
@@ -387,7 +398,30 @@ static Options parse_options(int argc, char **argv) {
         default: cli_standard_option(c, argv, usage, long_options);
         }
     }
+    if (by_given && o.by_input) cli_usage_error("--by and --by-input exclude each other");
     return o;
+}
+
+static bool cut_ending(char *name, size_t *len, const char *ending) {
+    size_t n = strlen(ending);
+    if (*len <= n || memcmp(name + *len - n, ending, n) != 0) return false;
+    name[*len -= n] = '\0';
+    return true;
+}
+
+/* A benchmark named by its file: the base name less what tina's files add to a set's name, .zst, then .jsonl or .json,
+ * then .rewarded (eval.mk's OUT/aime24.rewarded.jsonl.zst is aime24); standard input is "stdin". Inputs of one name
+ * are one benchmark (a set's shards). */
+static char *input_benchmark(const char *path) {
+    if (strcmp(path, "-") == 0) return strdup("stdin");
+    const char *slash = strrchr(path, '/');
+    char *name = strdup(slash ? slash + 1 : path);
+    if (!name) return NULL;
+    size_t len = strlen(name);
+    cut_ending(name, &len, ".zst");
+    if (!cut_ending(name, &len, ".jsonl")) cut_ending(name, &len, ".json");
+    cut_ending(name, &len, ".rewarded");
+    return name;
 }
 
 static TinaStatus add_to_tally(const cJSON *record, void *context, TinaError *err) {
@@ -405,9 +439,18 @@ int main(int argc, char **argv) {
     if (!status) status = tina_strmap_new(&t.problem_index, &err);
     if (!status) status = tina_strmap_new(&t.pred_index, &err);
     if (!status) status = tina_strmap_new(&t.sample_index, &err);
-    if (!status)
-        status = cli_read_records((const char *const *)argv + optind, argc - optind, add_to_tally,
-                                  (void *[]){&t, &o, &key}, &err);
+    const char *const *inputs = (const char *const *)argv + optind;
+    int n_inputs = argc - optind;
+    if (!status && !o.by_input)
+        status = cli_read_records(inputs, n_inputs, add_to_tally, (void *[]){&t, &o, &key}, &err);
+    for (int i = 0; o.by_input && !status && i < (n_inputs ? n_inputs : 1); i++) {
+        char *name = input_benchmark(n_inputs ? inputs[i] : "-");
+        t.input_benchmark = name;
+        if (!name) status = tina_error(&err, TINA_ERR_RUNTIME, "out of memory");
+        else status = cli_read_records(n_inputs ? &inputs[i] : NULL, n_inputs ? 1 : 0, add_to_tally,
+                                       (void *[]){&t, &o, &key}, &err);
+        free(name);
+    }
     if (!status && !t.n_votes) status = tina_error(&err, TINA_ERR_INPUT, "no records to score");
     Row *rows = t.n_benchmarks ? calloc(t.n_benchmarks, sizeof *rows) : NULL;
     if (!status && !rows) status = tina_error(&err, TINA_ERR_RUNTIME, "out of memory");

@@ -69,7 +69,7 @@ check "resumed: the same optimizer state" \
 check "resumed: the same metrics (but for wall times)" sh -c 'jq -c "del(.seconds, .load_seconds, .stage_seconds)" whole/metrics.jsonl > a; jq -c "del(.seconds, .load_seconds, .stage_seconds)" killed/metrics.jsonl > b; cmp -s a b'
 
 grpo pruned KEEP=1 EVAL_EVERY=3 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_VARS="MAX_NEW_TOKENS=12" > /dev/null 2>&1
-check "EVAL_EVERY=3: step 3's adapter scored as the run goes (eval.mk)" jq_true '.[0].benchmarks.toy.problems == 12' pruned/step-0003/eval/scores.json
+check "EVAL_EVERY=3: step 3's adapter scored as the run goes (eval.mk)" jq_true '.[0].benchmarks.train.problems == 12' pruned/step-0003/eval/scores.json
 check "EVAL_EVERY=3: and step 0, the base model" [ -s pruned/step-0000/eval/scores.json ]
 check "a checkpoint's protocol beside its scores: Tina's by default (EVAL_VARS applied)" jq_true '.[0] | .template ==
     "deepseek-r1-lighteval" and .temperature == 0.6 and .max_new_tokens == 12 and .n == 1 and .suffix == ""
@@ -135,6 +135,16 @@ check "SAVE_EVERY=2, stopped after step 2 and continued: the same adapter and op
     'cmp -s whole/step-0003/adapter/adapter_model.safetensors saved/step-0003/adapter/adapter_model.safetensors &&
      cmp -s whole/step-0003/adapter/optimizer.safetensors saved/step-0003/adapter/optimizer.safetensors'
 check "SAVE_EVERY=2: metrics of every step" jq_true 'map(.step) == [1, 2, 3]' saved/metrics.jsonl
+touch marker
+status=0
+grpo saved SAVE_EVERY=2 EVAL_EVERY=1 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 > /dev/null 2> err || status=$?
+check "EVAL_EVERY=1 added to the SAVE_EVERY=2 run: exit 2, naming step 1 (pruned), nothing made or removed" \
+    eval '[ "$status" = 2 ] && stderr_has "EVAL_EVERY=1 evaluates step-0001, whose adapter weights SAVE_EVERY=2 has removed" &&
+        [ -z "$(rewritten_since_marker saved)" ] && [ ! -e saved/step-0000/eval ]'
+grpo saved SAVE_EVERY=2 EVAL_EVERY=2 EVAL_SETS="$SCRATCH/train.jsonl" EVAL_N=1 EVAL_VARS="MAX_NEW_TOKENS=4" \
+    > /dev/null 2>&1
+check "EVAL_EVERY=2 added to it: the kept steps 0 and 2 evaluated" \
+    eval '[ -s saved/step-0000/eval/scores.json ] && [ -s saved/step-0002/eval/scores.json ]'
 # INIT_ADAPTER: a trained step's adapter starts a new run, its weights without its trainer state and moments
 grpo from-trained STEPS=1 INIT_ADAPTER="$SCRATCH/whole/step-0003/adapter" > /dev/null 2>&1
 check "INIT_ADAPTER, a run's step 3: a new run's step 1 (not step 4), from step 3's weights" eval '
@@ -142,27 +152,40 @@ check "INIT_ADAPTER, a run's step 3: a new run's step 1 (not step 4), from step 
     [ ! -e from-trained/step-0000/adapter/optimizer.safetensors ] &&
     "$BIN/tina-adapter" diff -m "$F/qwen2-f32" -a from-trained/step-0000/adapter --against whole/step-0003/adapter |
         jq -e ".max_abs_diff == 0"'
+# PEFT's adapter of rank 8, alpha 32, dropout 0 on all seven projections, under the command line's RANK=4 ALPHA=16
+grpo from-peft INIT_ADAPTER="$F/qwen2-lora" "$SCRATCH/from-peft/settings.json" > /dev/null 2> err
+check "INIT_ADAPTER: settings.json records the adapter's rank, alpha, dropout and targets, not the recipe's" \
+    jq_true '.[0] | .RANK == "8" and .ALPHA == "32" and .DROPOUT == "0" and (.TARGETS | split(",") | sort) ==
+        ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]' from-peft/settings.json
+check "INIT_ADAPTER: the command line's RANK and ALPHA that do not apply are said, once each" \
+    eval '[ "$(grep -c "RANK=4 does not apply: the run starts from INIT_ADAPTER, whose RANK is 8" err)" = 1 ] &&
+        [ "$(grep -c "ALPHA=16 does not apply" err)" = 1 ] && ! grep -q DROPOUT err'
+check "INIT_ADAPTER of the same shape as the command line's: nothing said" \
+    jq_true '.[0] | .RANK == "4" and .ALPHA == "16"' from-trained/settings.json
 status=0
 grpo from-pruned STEPS=1 INIT_ADAPTER="$SCRATCH/saved/step-0001/adapter" > /dev/null 2> err || status=$?
 check "INIT_ADAPTER whose weights SAVE_EVERY pruned: refused, naming the file; no step 0 left behind" \
     eval '[ "$status" != 0 ] && stderr_has "adapter_model.safetensors" && [ ! -e from-pruned/step-0000/adapter ]'
 
-# killed the moment tina-update has written step 2's adapter (its make killed by the tool, which then ends): the
-# adapter's rule looks done to the resumed make, and what step 2 makes unneeded must still go
+# killed the moment tina-update has written step 2's adapter (its make and the recipe's shell killed by the tool,
+# which then ends), before the stage's time is recorded and the adapter renamed into place: the resumed make makes
+# step 2's update again, times it, and still removes what step 2 makes unneeded
 mkdir cutting-bin && ln -s "$BIN"/* cutting-bin/ && rm cutting-bin/tina-update
-printf '#!/usr/bin/env bash\n"%s/tina-update" "$@" || exit\ncase "$*" in *step-0002/adapter\\ *)
-    kill -9 "$(cut -d" " -f4 /proc/$PPID/stat)";; esac\n' "$BIN" > cutting-bin/tina-update
+printf '#!/usr/bin/env bash\n"%s/tina-update" "$@" || exit\ncase "$*" in *-o\\ */step-0002/adapter*)
+    kill -9 "$(cut -d" " -f4 /proc/$PPID/stat)" "$PPID";; esac\n' "$BIN" > cutting-bin/tina-update
 chmod +x cutting-bin/tina-update
 grpo cut TINA_BIN="$SCRATCH/cutting-bin" SAVE_EVERY=2 KEEP=1 > /dev/null 2>&1
 for _ in $(seq 1 100); do pgrep -f "$SCRATCH/cut/" > /dev/null || break; sleep 0.05; done
 cut_before=$(ls -d cut/step-*/adapter | wc -l)
 grpo cut SAVE_EVERY=2 KEEP=1 > /dev/null 2>&1
 check "killed once step 2's adapter was written, resumed: SAVE_EVERY=2 KEEP=1 prune step 1, the same last adapter" \
-    sh -c '[ "$0" = 3 ] && [ "$(ls cut/step-*/adapter/optimizer.safetensors)" = cut/step-0003/adapter/optimizer.safetensors ] &&
+    sh -c '[ "$0" = 2 ] && [ "$(ls cut/step-*/adapter/optimizer.safetensors)" = cut/step-0003/adapter/optimizer.safetensors ] &&
         [ ! -e cut/step-0001/adapter/adapter_model.safetensors ] && [ ! -e cut/step-0001/rollouts.jsonl.zst ] &&
         [ ! -e cut/step-0002/rollouts.jsonl.zst ] &&
         cmp -s whole/step-0003/adapter/adapter_model.safetensors cut/step-0003/adapter/adapter_model.safetensors' \
     "$cut_before"
+check "killed once step 2's adapter was written, resumed: every step's update timed (tina-cost counts it)" \
+    [ "$(ls cut/step-*/times/update.json | wc -l)" = 3 ]
 
 # a recipe's "epoch" and the same given on the command line (where make ignores the makefile's own assignments)
 grpo epoch STEPS=epoch TOTAL_STEPS=epoch > /dev/null 2>&1
@@ -235,7 +258,7 @@ left=$(find eval -name '*.tmp' | wc -l)
 evaluate "$BIN" > /dev/null 2>&1
 check "eval.mk: the evaluation again removes the $left temporary file(s) the killed one left" \
     sh -c '[ "$0" -gt 0 ] && [ -z "$(find eval -name "*.tmp" -o -name "*.tmp-*")" ]' "$left"
-check "eval.mk: a score table and its JSON" sh -c '[ -s eval/scores.txt ] && jq -e ".benchmarks.toy.problems == 12" eval/scores.json > /dev/null'
+check "eval.mk: a score table and its JSON" sh -c '[ -s eval/scores.txt ] && jq -e ".benchmarks.train.problems == 12" eval/scores.json > /dev/null'
 touch marker
 evaluate "$BIN" > /dev/null 2>&1
 check "eval.mk again, the same settings: nothing made again" [ -z "$(rewritten_since_marker eval)" ]
@@ -246,8 +269,23 @@ check "eval.mk again with N=1 into the same OUT: sampled again, 12 rollouts (not
 cp eval/train.rewarded.jsonl.zst n1.jsonl.zst
 evaluate "$BIN" N=1 K=1,2 > /dev/null 2>&1
 check "eval.mk again with another K: scored again (pass@2, null for one sample), not sampled again" \
-    eval 'cmp -s n1.jsonl.zst eval/train.rewarded.jsonl.zst && jq -e ".benchmarks.toy | has(\"pass@2\")" eval/scores.json'
+    eval 'cmp -s n1.jsonl.zst eval/train.rewarded.jsonl.zst && jq -e ".benchmarks.train | has(\"pass@2\")" eval/scores.json'
 
+evaluate "$BIN" OUT="$SCRATCH/two-sets" SETS="$SCRATCH/train.jsonl $SCRATCH/other.jsonl" N=1 > /dev/null 2>&1
+check "eval.mk: two sets of one source are two benchmarks, named by their files" \
+    jq_true '.[0].benchmarks | keys == ["other", "train"] and .train.problems == 12 and .other.problems == 12' \
+    two-sets/scores.json
+mkdir again && cp train.jsonl again/
+evaluate "$BIN" OUT="$SCRATCH/same-name" SETS="$SCRATCH/train.jsonl $SCRATCH/again/train.jsonl" > /dev/null 2> err
+status=$?
+check "eval.mk: two sets of one name: exit 2, naming it, nothing made" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "SETS has two sets named train" err && [ ! -e same-name ]' "$status"
+
+# every pipeline started from another folder (its paths are the repository root's)
+check "a pipeline started outside the repository root: exit 2, naming the root and how to run it (all seven)" \
+    sh -c 'for f in grpo eval sweep report demo smollm2-demo plot; do
+        make -s -f "$0/pipelines/$f.mk" RUN=x OUT=x SWEEP=x > /dev/null 2> elsewhere.err; [ $? = 2 ] &&
+        grep -q "pipelines/$f.mk runs from tina.s repository root, $0: cd there" elsewhere.err || exit 1; done' "$ROOT"
 # what a new user forgets: the model, the training set
 (cd "$ROOT" && make -s -f pipelines/grpo.mk RUN="$SCRATCH/no-model" RECIPE=tina-open-rs2) > /dev/null 2> err
 status=$?

@@ -68,9 +68,9 @@ check "the same command again does nothing (but take the run's lock)" [ -z "$(re
     PRICE=2 > "$SCRATCH/out" 2> "$SCRATCH/err")
 r=whole/lr-3e-3_loss-grpo
 check "a run's report and a sweep's" eval '[ -s "$r/report/README.md" ] && [ -s whole/report/README.md ]'
-# the run's table: one row per checkpoint, the toy benchmark's pass@1 and the average in %, as tina-score says
+# the run's table: one row per checkpoint, the train set's pass@1 and the average in %, as tina-score says
 for s in 0 1 2; do
-    want=$(jq -r '[.benchmarks.toy["pass@1"], .["average_pass@1"]] | map(100 * . | . * 10 | round / 10
+    want=$(jq -r '[.benchmarks.train["pass@1"], .["average_pass@1"]] | map(100 * . | . * 10 | round / 10
         | tostring | if test("\\.") then . else . + ".0" end) | join(" | ")' "$r/step-000$s/eval/scores.json")
     check "run report: step $s's row is tina-score's pass@1 ($want)" grep -Eq "^\| $s( \(best\))? \| - \| - \| - \| - \| - \| - \| $want \|$" "$r/report/README.md"
 done

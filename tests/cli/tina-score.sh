@@ -57,6 +57,28 @@ jq -c '.rewards.accuracy = true' rewarded.jsonl > bools.jsonl
 run tina-score bools.jsonl
 check "an accuracy that is not a number: exit 2, saying so (not that the gold does not parse)" \
     eval '[ "$status" -eq 2 ] && stderr_has "bools.jsonl:1: no rewards.accuracy (not a number"'
+# --by-input: each file one benchmark, named by its file; the records' source does not count
+jq -c 'select(.source == "aime24")' rewarded.jsonl > easy.rewarded.jsonl
+jq -c 'select(.source == "aime24") | .rewards.accuracy = 0' rewarded.jsonl | zstd -q > hard.rewarded.jsonl.zst
+jq -c 'select(.source == "math500")' rewarded.jsonl > gsm8k.test.json
+run tina-score --by-input --json easy.rewarded.jsonl hard.rewarded.jsonl.zst gsm8k.test.json
+check "--by-input: a benchmark a file, named less .rewarded.jsonl.zst and .json" \
+    jq_true '.[0].benchmarks | keys == ["easy", "gsm8k.test", "hard"]'
+check "--by-input: the same records of one source score apart (easy 0.5, hard 0)" \
+    jq_true '.[0].benchmarks | .easy."pass@1" == 0.5 and .hard."pass@1" == 0 and .hard.problems == 3'
+run tina-score --json --allow-ragged easy.rewarded.jsonl hard.rewarded.jsonl.zst
+check "the same two files by source: one benchmark, their samples together" \
+    jq_true '.[0].benchmarks | keys == ["aime24"] and .aime24.samples_per_problem == 8'
+run_with easy.rewarded.jsonl tina-score --by-input --json
+check "--by-input: standard input is the benchmark stdin" jq_true '.[0].benchmarks | keys == ["stdin"]'
+run tina-score --by-input --by source easy.rewarded.jsonl
+check "--by-input with --by: exit 2" status_is 2
+check "--by-input with --by: says they exclude each other" stderr_has "--by and --by-input exclude each other"
+cp easy.rewarded.jsonl a-benchmark-with-a-long-name.jsonl
+run tina-score --by-input a-benchmark-with-a-long-name.jsonl hard.rewarded.jsonl.zst
+check "table: the names' column as wide as the longest name (each row's pass@1 under its heading)" \
+    eval '[ "$(awk '\''NR == 1 { p = index($0, "pass@1") + 1 } NR > 1 { print substr($0, p, 5) }'\'' out \
+        | paste -sd/)" = "50.00/ 0.00/25.00" ]'
 run tina-score --help
 check "--help: usage, exit 0" status_is 0
 finish
