@@ -87,11 +87,11 @@ $(call safe_set_names,EVAL_SETS)
 $(if $(filter-out tina recipe,$(EVAL_PROTOCOL)),$(error EVAL_PROTOCOL=$(EVAL_PROTOCOL): tina or recipe))
 $(if $(filter-out group batch none,$(ADV_SCALE)),$(error ADV_SCALE=$(ADV_SCALE): group, batch or none))
 # TOTAL_STEPS=epoch (and STEPS=epoch): one pass over TRAIN, BATCH prompts a step (a Tina configuration without
-# max_steps), counted when the training set is there, as select-prompts.sh counts its records (a last line without
+# max_steps), counted when the training set is there, by select-prompts.sh as it draws them (a last line without
 # its newline counts, blank lines do not) (override: given on the command line, a plain assignment would leave
 # "epoch" for tina-update and step-line.sh)
 ifneq ($(filter epoch,$(TOTAL_STEPS) $(STEPS)),)
-epoch_steps := $(if $(wildcard $(TRAIN)),$(shell echo $$(( $$(zstdcat -f $(TRAIN) | grep -c .) / $(BATCH) ))))
+epoch_steps := $(if $(wildcard $(TRAIN)),$(shell echo $$(( $$(pipelines/select-prompts.sh --count $(TRAIN)) / $(BATCH) ))))
 ifneq ($(epoch_steps),)
 override TOTAL_STEPS := $(patsubst epoch,$(epoch_steps),$(TOTAL_STEPS))
 override STEPS := $(patsubst epoch,$(epoch_steps),$(STEPS))

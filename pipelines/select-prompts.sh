@@ -2,16 +2,25 @@
 # select-prompts.sh FILE STEP BATCH SEED: the BATCH prompt records of training step STEP (from 1). The training set
 # is walked epoch by epoch, each epoch in its own seeded order, so every step's prompts are a pure function of
 # (FILE, STEP, BATCH, SEED): a resumed run draws exactly what an uninterrupted one drew.
+#
+# select-prompts.sh --count FILE: the number of records, as the steps draw them (grpo.mk's STEPS=epoch).
+#
+# A record is a line with something other than white space on it (a last line without its newline too; a blank
+# line, or one that holds only the CR of a CRLF file, is none), with a UTF-8 byte order mark at the file's start
+# taken off: drawn into the middle of a step's prompts, its first line would otherwise carry the mark there, where
+# no reader takes it for one.
 set -euo pipefail
+records() { zstdcat -f "$1" | LC_ALL=C sed '1s/^\xEF\xBB\xBF//' | { LC_ALL=C grep '[^[:space:]]' || [ $? -eq 1 ]; }; }
+if [ "${1:-}" = --count ]; then records "$2" | wc -l | tr -d ' '; exit 0; fi
 file=$1 step=$2 batch=$3 seed=$4
-n=$(zstdcat -f "$file" | grep -c .)
+n=$(records "$file" | wc -l)
 [ "$n" -gt 0 ] || { echo "select-prompts.sh: $file has no records" >&2; exit 2; }
 first=$(( (step - 1) * batch ))
 last=$(( first + batch - 1 ))
 # one epoch's order: lines sorted by a hash of (line, epoch, seed): rounds of squaring modulo a prime below 2^26,
 # whose products stay exact in awk's doubles (mawk and gawk agree)
 order() {
-    zstdcat -f "$file" | grep . | awk -v e="$1" -v s="$seed" '{
+    records "$file" | awk -v e="$1" -v s="$seed" '{
         p = 67108859
         h = (NR * 40503 + e * 69621 + s * 16807 + 12345) % p
         for (i = 0; i < 4; i++) h = (h * h + 2654435 + i) % p

@@ -197,6 +197,18 @@ head -c -1 train.jsonl > unterminated.jsonl
 check "an epoch counts the records select-prompts.sh draws from: a last line without its newline, not blank lines" \
     [ "$(grpo epoch TRAIN="$SCRATCH/unterminated.jsonl" STEPS=epoch print-STEPS) $(grpo epoch \
         TRAIN="$SCRATCH/spaced.jsonl" STEPS=epoch print-STEPS)" = "3 3" ]
+# a training set saved on Windows: a byte order mark, CRLF line ends, a last blank line of CRLF and one of spaces.
+# Drawn into the middle of a step's prompts, the first line kept its mark there (tina-sample refused it: step 1
+# failed, or step 300); the blank lines were records, so steps had fewer prompts than BATCH and an epoch more steps
+{ printf '\357\273\277'; sed 's/$/\r/' train.jsonl; printf '\r\n  \n'; } > windows.jsonl
+grpo windows TRAIN="$SCRATCH/windows.jsonl" STEPS=1 BATCH=12 > /dev/null 2>&1
+check "a training set with a BOM, CRLF and blank lines: step 1 trains on its 12 records" \
+    [ -s windows/step-0001/adapter/adapter_model.safetensors ]
+check "a training set with a BOM, CRLF and blank lines: no record drawn keeps the BOM, none is blank" \
+    sh -c '[ "$(grep -c "[^[:space:]]" windows/step-0001/prompts.jsonl)" = 12 ] &&
+        [ "$(wc -l < windows/step-0001/prompts.jsonl)" = 12 ] && ! grep -q "$(printf "\357\273\277")" windows/step-0001/prompts.jsonl'
+check "a training set with a BOM, CRLF and blank lines: an epoch of its 12 records at BATCH 7 is one step" \
+    [ "$(grpo windows2 TRAIN="$SCRATCH/windows.jsonl" STEPS=epoch BATCH=7 print-STEPS)" = 1 ]
 
 # SHARDS=3: each step's 4 prompts in 3 shards, sampled, rewarded and differentiated apart (make -j3), joined again;
 # rewards that vary between samples (the toy's accuracy and format are flat), so that the adapter moves
