@@ -4,10 +4,12 @@
  * Input: JSON lines {"step", "stage", "seconds", "devices", "device"}, one per stage run (pipelines/grpo.mk writes
  * them as RUN/step-S/times/STAGE.json). A stage's device-hours are its seconds x devices / 3600. */
 #include <getopt.h>
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/buf.h"
 #include "cli.h"
@@ -16,7 +18,8 @@ static const char usage[] =
     "Usage: tina-cost [OPTION]... [INPUT]...\n"
     "Sum a run's stage timings (JSON lines with \"step\", \"stage\", \"seconds\", \"devices\", \"device\", as\n"
     "pipelines/grpo.mk writes them in RUN/step-S/times/) into device-hours and their price: training (sample,\n"
-    "reward, advantage, gradients, update), evaluation (eval), the total, and up to the best checkpoint.\n"
+    "reward, advantage, gradients, update), evaluation (eval), the total, and up to the best checkpoint. An\n"
+    "INPUT that is a folder is a run's: its RUN/step-*/times/*.json are read.\n"
     "\n"
     "      --price-per-gpu-hour P  the price of one device for an hour (default 1.0, as Tina assumed for an L40S;\n"
     "                              a CPU machine counts as one device)\n"
@@ -195,13 +198,58 @@ static TinaStatus add_to_tally(const cJSON *record, void *context, TinaError *er
     return add_record((Tally *)c[0], record, c[1], err);
 }
 
+/* The inputs, a run's folder standing for its stage timings, step-S/times/STAGE.json (in name order: by step, then
+ * stage): the files themselves in *found (free it with globfree), the list to read in *paths (free it). */
+static TinaStatus expand_inputs(char **args, int n, glob_t *found, const char ***paths, int *count, TinaError *err) {
+    memset(found, 0, sizeof *found);
+    int *from = calloc((size_t)n + 1, sizeof *from); /* input i's files: found->gl_pathv[from[i]..from[i + 1]) */
+    bool *folder = calloc((size_t)n + 1, sizeof *folder);
+    TinaStatus status = from && folder ? TINA_OK : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    for (int i = 0; !status && i < n; i++) {
+        struct stat st;
+        from[i] = (int)found->gl_pathc;
+        if (strcmp(args[i], "-") == 0 || stat(args[i], &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+        folder[i] = true;
+        TinaBuf pattern = {0};
+        status = tina_buf_append_str(&pattern, args[i], err);
+        if (!status) status = tina_buf_append_str(&pattern, "/step-*/times/*.json", err);
+        if (status) break;
+        int got = glob(pattern.data, found->gl_pathc ? GLOB_APPEND : 0, NULL, found);
+        tina_buf_free(&pattern);
+        if (got == GLOB_NOMATCH || (got == 0 && (int)found->gl_pathc == from[i]))
+            status = tina_error(err, TINA_ERR_INPUT, "%s: a folder without stage timings (a run's folder holds "
+                                "step-*/times/*.json, written by pipelines/grpo.mk)", args[i]);
+        else if (got) status = tina_error(err, TINA_ERR_RUNTIME, "%s: cannot list its stage timings", args[i]);
+    }
+    const char **list = status ? NULL : calloc((size_t)found->gl_pathc + (size_t)n + 1, sizeof *list);
+    if (!status && !list) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    *count = 0;
+    for (int i = 0; !status && i < n; i++) {
+        if (!folder[i]) list[(*count)++] = args[i];
+        else {
+            size_t end = i + 1 < n ? (size_t)from[i + 1] : found->gl_pathc;
+            for (size_t k = (size_t)from[i]; k < end; k++) list[(*count)++] = found->gl_pathv[k];
+        }
+    }
+    free(from);
+    free(folder);
+    *paths = list;
+    return status;
+}
+
 int main(int argc, char **argv) {
     cli_init("tina-cost");
     Options o = parse_options(argc, argv);
     TinaError err = {0};
     Tally t = {0};
-    TinaStatus status = cli_read_records((const char *const *)argv + optind, argc - optind, add_to_tally,
-                                         (const void *[]){&t, &o}, &err);
+    glob_t found;
+    const char **paths = NULL;
+    int count = 0;
+    TinaStatus status = expand_inputs(argv + optind, argc - optind, &found, &paths, &count, &err);
+    if (!status)
+        status = cli_read_records(paths, count, add_to_tally, (const void *[]){&t, &o}, &err);
+    free(paths);
+    globfree(&found);
     if (!status && !t.records) status = tina_error(&err, TINA_ERR_INPUT, "no stage timings to sum");
     if (!status && o.best_step > t.last_step)
         status = tina_error(&err, TINA_ERR_INPUT, "--best-step %lld: the timings end at step %lld", o.best_step,

@@ -44,6 +44,22 @@ check "table: the best checkpoint's line" grep -Eq '^to the best checkpoint \(st
 run_with times.jsonl tina-cost --json
 check "standard input; no --best-step: best is null" jq_true '.[0].best == null and .[0].price_per_gpu_hour == 1'
 
+# a run's folder as grpo.mk leaves it: its step-S/times/STAGE.json, read as the lines above (it said "is a directory")
+mkdir -p run/step-0000/times run/step-0001/times run/step-0002/times
+i=0
+while read -r line; do
+    step=$(jq -r .step <<<"$line") stage=$(jq -r .stage <<<"$line")
+    printf '%s\n' "$line" > "run/step-000$step/times/$stage-$((i++)).json"
+done < times.jsonl
+run tina-cost --json --best-step 1 --price-per-gpu-hour 2.5 run
+check "a run's folder: exit 0" status_is 0
+check "a run's folder: its timings summed, 4.56 device-hours, best step 1 at 2.96" \
+    jq_true '(.[0].total.device_hours - 4.56 | fabs) < 1e-9 and (.[0].best.total.device_hours - 2.96 | fabs) < 1e-9'
+mkdir -p not-a-run
+run tina-cost not-a-run
+check "a folder without timings: exit 2" status_is 2
+check "... named, saying what a run's folder holds" stderr_has 'not-a-run: a folder without stage timings'
+
 # refusals
 t 3 shuffle 1 1 x > bad.jsonl
 run tina-cost bad.jsonl
