@@ -54,12 +54,17 @@ TinaStatus tina_record_parse(const char *line, size_t len, cJSON **record, TinaE
                               i + 1);
         i++; /* an escaped character, "\\\\" included, is not the start of another escape */
     }
+    /* a line that opens an array: most likely a file holding one JSON array (as many sets are published), given
+     * where JSON lines are read; say how to convert it */
+    const char *first = skip_space(line, line + len);
+    const char *array_hint = first < line + len && *first == '[' ?
+        ": a file holding one JSON array becomes JSON lines with jq -c '.[]' FILE" : "";
     const char *end = NULL;
     *record = cJSON_ParseWithLengthOpts(line, len, &end, false);
     if (!*record) {
         size_t at = end && end >= line ? (size_t)(end - line) : 0;
-        return tina_error(err, TINA_ERR_INPUT, "not valid JSON (at byte %zu; expected one JSON object per line)",
-                          at + 1);
+        return tina_error(err, TINA_ERR_INPUT, "not valid JSON (at byte %zu; expected one JSON object per line%s)",
+                          at + 1, array_hint);
     }
     const char *rest = skip_space(end, line + len);
     TinaStatus status;
@@ -67,7 +72,8 @@ TinaStatus tina_record_parse(const char *line, size_t len, cJSON **record, TinaE
         status = tina_error(err, TINA_ERR_INPUT, "text after the JSON object (at byte %zu; expected one per line)",
                             (size_t)(rest - line) + 1);
     else if (!cJSON_IsObject(*record))
-        status = tina_error(err, TINA_ERR_INPUT, "not a JSON object (expected one JSON object per line)");
+        status = tina_error(err, TINA_ERR_INPUT, "not a JSON object (expected one JSON object per line%s)",
+                            cJSON_IsArray(*record) ? array_hint : "");
     else status = check_numbers(*record, err);
     if (status) {
         cJSON_Delete(*record);

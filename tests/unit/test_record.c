@@ -23,6 +23,13 @@ static void only_one_json_object_per_line_is_accepted(void) {
     TinaError err;
     CHECK(parse_error("[1,2]", &err) == TINA_ERR_INPUT);
     CHECK(strstr(err.message, "not a JSON object") != NULL);
+    /* a file holding one JSON array, given where JSON lines are read: its one line, or the "[" of a printed one */
+    CHECK(parse_error("[{\"id\":\"a\"},{\"id\":\"b\"}]", &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "jq -c '.[]' FILE") != NULL);
+    CHECK(parse_error("[", &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "not valid JSON") != NULL && strstr(err.message, "jq -c '.[]' FILE") != NULL);
+    CHECK(parse_error("{\"a\":", &err) == TINA_ERR_INPUT && !strstr(err.message, "jq -c"));
+    CHECK(parse_error("\"x\"", &err) == TINA_ERR_INPUT && !strstr(err.message, "jq -c"));
     CHECK(parse_error("{\"a\":1} {\"b\":2}", &err) == TINA_ERR_INPUT);
     CHECK(strstr(err.message, "text after") != NULL);
     CHECK(parse_error("{\"a\":", &err) == TINA_ERR_INPUT);
