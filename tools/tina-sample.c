@@ -16,6 +16,7 @@
 #include "base/progress.h"
 #include "io/record.h"
 #include "base/rng.h"
+#include "base/strmap.h"
 #include "io/stream.h"
 #include "text/tokenizer.h"
 #include "base/utf8.h"
@@ -226,6 +227,9 @@ typedef struct {
     const char *policy;
     long long prompts, truncated, skipped, tokens;
     long long without_id; /* prompts without an "id" */
+    TinaStrMap *ids;      /* the prompts' ids, each to where it was read: its input's number x 2^32 + its line */
+    const char **inputs;  /* the inputs' names, in the order read */
+    int n_inputs;
     long long written; /* prompts done with: written out or skipped */
     TinaProgress progress;
     TinaGenStats stats;
@@ -293,9 +297,26 @@ static TinaStatus next_prompt(void *ctx, TinaGenPrompt *out, bool *more, TinaErr
         p->remaining = G;
         status = prompt_tokens(r, record, &p->tokens, tina_tokenizer_vocab_size(r->tokenizer), err);
         tina_buf_clear(&r->id); /* the prompt's RNG stream: its id, or its place in the input */
-        if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(ID)))
+        if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(ID))) {
             status = tina_record_key(record, TINA_FIELD(ID), &r->id, err);
-        else if (!status) {
+            /* one id, two prompts: one random stream for both, one group for tina-advantage (which refuses it
+             * after all the sampling), each sample twice for tina-score */
+            bool added = true;
+            const char *input = tina_reader_name(r->reader);
+            if (!status && (!r->n_inputs || r->inputs[r->n_inputs - 1] != input)) {
+                const char **grown = realloc(r->inputs, (size_t)(r->n_inputs + 1) * sizeof *grown);
+                if (grown) (r->inputs = grown)[r->n_inputs++] = input;
+                else status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+            }
+            int64_t at = ((int64_t)(r->n_inputs - 1) << 32) + tina_reader_line(r->reader), first = 0;
+            if (!status && !r->ids) status = tina_strmap_new(&r->ids, err);
+            if (!status) status = tina_strmap_insert(r->ids, r->id.data, r->id.len, at, &added, err);
+            if (!status && !added && tina_strmap_get(r->ids, r->id.data, r->id.len, &first))
+                status = tina_error(err, TINA_ERR_INPUT, "id \"%s\" is also the id of the prompt at %s:%lld: give "
+                                    "each prompt an id of its own (tina-advantage groups samples and tina-score "
+                                    "counts them by id)", r->id.data, r->inputs[first >> 32],
+                                    (long long)(first & 0xFFFFFFFF));
+        } else if (!status) {
             char number[32];
             snprintf(number, sizeof number, "#%lld", r->prompts);
             status = tina_buf_append_str(&r->id, number, err);
@@ -575,5 +596,7 @@ int main(int argc, char **argv) {
     tina_buf_free(&r.line);
     tina_buf_free(&r.value);
     tina_buf_free(&r.id);
+    tina_strmap_free(r.ids);
+    free(r.inputs);
     return (int)status;
 }

@@ -210,6 +210,14 @@ jq -cn '{problem: "What is 2 plus 3?"}' > no-id.jsonl
 run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" --max-new-tokens 2 -n 2 no-id.jsonl
 check "a prompt without an id: sampled, and said once (the next tools group by id)" \
     sh -c '[ "$0" = 0 ] && grep -q "prompt 1 has no \"id\" (numbered #0 here)" err' "$status"
+# two prompts of one id: tina-advantage refused their samples only after the sampling ("group ... has 4 samples
+# (expected 2)"), and they shared a random stream; refused at the second, naming the first, across inputs too
+jq -cn '{id: "d", problem: "What is 2 plus 3?"}, {id: "e", problem: "What is 1 plus 3?"}, {id: "d", problem: "What is 4 plus 3?"}' > dup-id.jsonl
+bad "two prompts of one id" 'dup-id.jsonl:3: id "d" is also the id of the prompt at dup-id.jsonl:1' \
+    -m "$F/qwen2-f32" --max-new-tokens 2 -n 2 dup-id.jsonl
+head -n 1 dup-id.jsonl > first-id.jsonl
+bad "two prompts of one id in two inputs" 'dup-id.jsonl:1: id "d" is also the id of the prompt at first-id.jsonl:1' \
+    -m "$F/qwen2-f32" --max-new-tokens 2 -n 2 first-id.jsonl dup-id.jsonl
 jq -cn '{id: "a", prompt: [{role: "user", content: "Hi"}, {role: "assistant", content: "Hello"}]}' > two-turns.jsonl
 bad "a TRL prompt with an assistant turn" "two-turns.jsonl:1: field \"prompt\": a 'assistant' turn" \
     -m "$F/qwen2-f32" two-turns.jsonl
