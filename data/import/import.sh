@@ -92,10 +92,11 @@ if [ -n "$answers" ]; then
 fi
 
 first=$({ cat_raw "$raw" 2>/dev/null || true; } | head -c 65536 | tr -d ' \t\r\n' | head -c 1) || true
+# (jq's own exit status for a refused record is 5: the documented 1 instead)
 if [ "$format" = gpqa ] && [ "$first" != "{" ] && [ "$first" != "[" ]; then
     # CSV: rows to JSON objects first
     cat_raw "$raw" | jq -R -s -c -L "$here" 'include "csv"; csv_objects' \
-        | jq -n -c -L "$here" "${jq_args[@]}" -f "$here/$format.jq"
+        | jq -n -c -L "$here" "${jq_args[@]}" -f "$here/$format.jq" || exit 1
 else
-    cat_raw "$raw" | jq -n -c -L "$here" "${jq_args[@]}" -f "$here/$format.jq"
+    cat_raw "$raw" | jq -n -c -L "$here" "${jq_args[@]}" -f "$here/$format.jq" || exit 1
 fi

@@ -141,10 +141,12 @@ if "$imp" open-rs "$tmp/p.parquet" > /dev/null 2> "$tmp/err"; then bad "parquet 
 else expect "parquet refused with a hint" "$(grep -c 'export it to JSON lines' "$tmp/err")" 1; fi
 printf '%s\n' '{"id":1,"problem":"P","answer":"1"}' '{"id":1,"problem":"Q","answer":"2"}' > "$tmp/d.jsonl"
 if "$imp" aime25 "$tmp/d.jsonl" > /dev/null 2> "$tmp/err"; then bad "repeated id refused" "exit 0"
-else expect "repeated id refused" "$(grep -c 'repeated id' "$tmp/err")" 1; fi
+else st=$?; expect "repeated id refused" "$(grep -c 'repeated id' "$tmp/err")" 1
+     expect "repeated id refused: exit status 1, as import.sh -h says (jq's was 5)" "$st" 1; fi
 printf '%s\n' '{"id":1,"answer":"1"}' > "$tmp/d.jsonl"
 if "$imp" aime25 "$tmp/d.jsonl" > /dev/null 2> "$tmp/err"; then bad "missing problem refused" "exit 0"
-else expect "missing problem refused" "$(grep -c 'no problem text' "$tmp/err")" 1; fi
+else st=$?; expect "missing problem refused" "$(grep -c 'no problem text' "$tmp/err")" 1
+     expect "missing problem refused: exit status 1" "$st" 1; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
