@@ -119,8 +119,8 @@ $(OUT)/protocol.json: $(rewarded)
 	    > $@.tmp && mv $@.tmp $@
 
 $(OUT)/scores.json: $(rewarded) $(OUT)/protocol.json $(OUT)/.scored-by
-	$(TINA_BIN)/tina-score --by-input --json -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@
+	$(TINA_BIN)/tina-score --by-input --json -k $(K) $(rewarded) -o $@
 
 $(OUT)/scores.txt: $(rewarded) $(OUT)/scores.json $(OUT)/.scored-by
-	$(TINA_BIN)/tina-score --by-input -k $(K) $(rewarded) > $@.tmp && mv $@.tmp $@
+	$(TINA_BIN)/tina-score --by-input -k $(K) $(rewarded) -o $@
 	@cat $@

@@ -271,6 +271,15 @@ evaluate "$BIN" > /dev/null 2>&1
 check "eval.mk: the evaluation again removes the $left temporary file(s) the killed one left" \
     sh -c '[ "$0" -gt 0 ] && [ -z "$(find eval -name "*.tmp" -o -name "*.tmp-*")" ]' "$left"
 check "eval.mk: a score table and its JSON" sh -c '[ -s eval/scores.txt ] && jq -e ".benchmarks.train.problems == 12" eval/scores.json > /dev/null'
+# a set with an empty gold: tina-score refuses its null accuracy (tina-score(1)); the refusal left scores.json.tmp
+jq -c 'if .id == "t1" then .answer = "" else . end' train.jsonl > emptygold.jsonl
+(cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/eval-emptygold" MODEL="$F/qwen2-f32" \
+    TOKENIZER=data/models/tiny-math-bpe SETS="$SCRATCH/emptygold.jsonl" N=1 MAX_NEW_TOKENS=4 THREADS=2) > out 2> err
+status=$?
+check "eval.mk, a set with an empty gold: tina-score refuses it" sh -c '[ "$0" != 0 ]' "$status"
+check "... and leaves no scores behind, whole or temporary" \
+    [ -z "$(find eval-emptygold -name 'scores*')" ]
+status=0
 touch marker
 evaluate "$BIN" > /dev/null 2>&1
 check "eval.mk again, the same settings: nothing made again" [ -z "$(rewritten_since_marker eval)" ]
