@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # select-prompts.sh FILE STEP BATCH SEED: the BATCH prompt records of training step STEP (from 1). The training set
 # is walked epoch by epoch, each epoch in its own seeded order, so every step's prompts are a pure function of
-# (FILE, STEP, BATCH, SEED): a resumed run draws exactly what an uninterrupted one drew.
+# (FILE, STEP, BATCH, SEED): a resumed run draws exactly what an uninterrupted one drew. An epoch is N / BATCH
+# whole steps: the N mod BATCH records left at its end are not drawn in it, as TRL's RepeatSampler drops a last
+# chunk short of its batch size. A step across two epochs could have drawn one record twice, whose two groups of
+# samples tina-advantage refuses.
 #
 # select-prompts.sh --count FILE: the number of records, as the steps draw them (grpo.mk's STEPS=epoch).
 #
@@ -15,8 +18,11 @@ if [ "${1:-}" = --count ]; then records "$2" | wc -l | tr -d ' '; exit 0; fi
 file=$1 step=$2 batch=$3 seed=$4
 n=$(records "$file" | wc -l)
 [ "$n" -gt 0 ] || { echo "select-prompts.sh: $file has no records" >&2; exit 2; }
-first=$(( (step - 1) * batch ))
-last=$(( first + batch - 1 ))
+[ "$n" -ge "$batch" ] || { echo "select-prompts.sh: $file has $n records, fewer than a step's $batch (BATCH)" >&2
+    exit 2; }
+steps_per_epoch=$(( n / batch ))
+epoch=$(( (step - 1) / steps_per_epoch ))
+first=$(( (step - 1) % steps_per_epoch * batch ))
 # one epoch's order: lines sorted by a hash of (line, epoch, seed): rounds of squaring modulo a prime below 2^26,
 # whose products stay exact in awk's doubles (mawk and gawk agree)
 order() {
@@ -26,8 +32,4 @@ order() {
         for (i = 0; i < 4; i++) h = (h * h + 2654435 + i) % p
         printf "%d\t%d\t%s\n", h, NR, $0 }' | sort -t "$(printf '\t')" -k1,1n -k2,2n | cut -f3-
 }
-for ((epoch = first / n; epoch <= last / n; epoch++)); do
-    from=$(( first > epoch * n ? first - epoch * n : 0 ))
-    to=$(( last < (epoch + 1) * n - 1 ? last - epoch * n : n - 1 ))
-    order "$epoch" | sed -n "$((from + 1)),$((to + 1))p"
-done
+order "$epoch" | sed -n "$((first + 1)),$((first + batch))p"

@@ -197,6 +197,19 @@ head -c -1 train.jsonl > unterminated.jsonl
 check "an epoch counts the records select-prompts.sh draws from: a last line without its newline, not blank lines" \
     [ "$(grpo epoch TRAIN="$SCRATCH/unterminated.jsonl" STEPS=epoch print-STEPS) $(grpo epoch \
         TRAIN="$SCRATCH/spaced.jsonl" STEPS=epoch print-STEPS)" = "3 3" ]
+# ten records at BATCH 4: an epoch is two steps; the two records left at its end are not drawn in it (TRL's
+# RepeatSampler drops a short last chunk). A step across the epochs drew one record twice, and tina-advantage refused
+# the two groups of its samples at step 3.
+head -n 10 train.jsonl > ten.jsonl
+drawn() { "$ROOT/pipelines/select-prompts.sh" ten.jsonl "$1" 4 42 | jq -r .id; }
+check "10 records at BATCH 4: each of steps 1-6 draws 4 distinct records" \
+    [ "$(for s in 1 2 3 4 5 6; do drawn "$s" | sort -u | wc -l; done | paste -sd' ')" = "4 4 4 4 4 4" ]
+check "10 records at BATCH 4: an epoch's two steps draw 8 distinct records" [ "$({ drawn 3; drawn 4; } | sort -u | wc -l)" = 8 ]
+check "BATCH above the set's records: refused, saying so" \
+    eval '! "$ROOT/pipelines/select-prompts.sh" ten.jsonl 1 11 42 2> err > /dev/null &&
+        grep -q "has 10 records, fewer than a step.s 11 (BATCH)" err'
+grpo ten TRAIN="$SCRATCH/ten.jsonl" STEPS=3 > /dev/null 2>&1
+check "10 records at BATCH 4: a run's step 3, the second epoch's first, made" jq_true 'map(.step) == [1, 2, 3]' ten/metrics.jsonl
 # a training set saved on Windows: a byte order mark, CRLF line ends, a last blank line of CRLF and one of spaces.
 # Drawn into the middle of a step's prompts, the first line kept its mark there (tina-sample refused it: step 1
 # failed, or step 300); the blank lines were records, so steps had fewer prompts than BATCH and an epoch more steps
