@@ -33,13 +33,13 @@ static bool skip_command(const char *name) {
     return false;
 }
 
-/* The non-ASCII characters latex2sympy reads (checked against Math-Verify: ° ∞ √ do not parse), the minus sign
- * U+2212 among them. */
+/* The non-ASCII characters latex2sympy reads (checked against Math-Verify: ° ∞ √ ∼ do not parse), the minus sign
+ * U+2212 among them; ≈ ≃ ≅ are its \\approx, which keeps the left side ("1.45 ≈ 1.450" is 1.45). */
 static const struct {
     const char *utf8, *as;
 } unicode_map[] = {
     {"×", "\\times"}, {"÷", "\\div"}, {"≤", "\\le"}, {"≥", "\\ge"}, {"≠", "\\ne"}, {"π", "\\pi"},
-    {"±", "\\pm"}, {"∪", "\\cup"}, {"−", "-"},
+    {"±", "\\pm"}, {"∪", "\\cup"}, {"−", "-"}, {"≈", "\\approx"}, {"≃", "\\approx"}, {"≅", "\\approx"},
 };
 
 /* Delimiter commands that are plain characters to latex2sympy. */
@@ -783,6 +783,15 @@ static MathNode *parse_infix_fraction(Parser *p) {
     return left;
 }
 
+/* latex2sympy's is_expr_of_only_symbols: a name, a product of names, an undefined function of names. */
+static bool only_symbols(const MathNode *n) {
+    if (n->kind == MATH_SYMBOL) return true;
+    if (n->kind != MATH_MUL && !(n->kind == MATH_FUNC && n->op == 'u')) return false;
+    for (int i = 0; i < n->n_kids; i++)
+        if (!only_symbols(n->kids[i])) return false;
+    return true;
+}
+
 static MathNode *parse_relation(Parser *p) {
     if (!enter(p)) return NULL;
     MathNode *left = parse_infix_fraction(p);
@@ -795,7 +804,15 @@ static MathNode *parse_relation(Parser *p) {
         if (op == '<' && accept_char(p, '=')) op = 'l';
         else if (op == '>' && accept_char(p, '=')) op = 'g';
         MathNode *right = parse_infix_fraction(p);
-        if (op == '~') continue; /* a \approx 1.41: latex2sympy keeps a */
+        if (op == '~') {
+            /* a \approx 1.41: latex2sympy keeps a, unless a (or each side of the relations before) is only names
+             * (x \approx 5, AB \approx 5, f(x) = y \approx 5): the value then, which it takes for an assignment */
+            bool names = n || only_symbols(left);
+            for (int i = 0; i < n; i++)
+                names = names && only_symbols(relations[i]->kids[0]) && only_symbols(relations[i]->kids[1]);
+            if (names && right) left = right, n = 0;
+            continue;
+        }
         bool set_valued = right && (right->kind == MATH_SET || right->kind == MATH_INTERVAL || right->kind == MATH_UNION);
         if (op == '=' && set_valued && left->kind != MATH_SYMBOL && left->kind != MATH_TUPLE)
             return NULL; /* f(4) = (-2, 1) does not parse; x = (0, 1) and (a, b) = (2, 3) do */
