@@ -644,6 +644,70 @@ static MathNode *parse_postfix(Parser *p) {
     return base;
 }
 
+static bool starts_factor(const Parser *p) {
+    const Token *t = &p->tok;
+    if (t->kind == T_NUMBER || t->kind == T_LETTER) return true;
+    if (t->kind == T_CHAR) return t->c == '(' || (t->c == '|' && !p->abs_depth);
+    if (t->kind != T_COMMAND) return false;
+    /* every command starts a factor but operators, relations and closing delimiters */
+    static const char *const others[] = {"cdot", "times", "div", "pm", "mp", "cup", "le", "leq", "leqslant", "ge",
+                                         "geq", "geqslant", "lt", "gt", "ne", "neq", "in", "approx", "}", "\\",
+                                         "end", "rfloor", "rceil", "%", "circ", "over", "choose"};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+        if (strcmp(t->name, others[i]) == 0) return false;
+    return true;
+}
+
+/* The value sympy holds for a factor as latex2sympy builds it: an integer literal ((2) and (-2) too) and \frac of
+ * two integer literals are Rationals; 2^3, \sqrt{4}, 0.5 and products stay unevaluated. */
+static bool sympy_rational(const MathNode *n, int64_t *num, int64_t *den) {
+    bool integer = n->kind == MATH_NUMBER && !n->is_float && n->den == 1;
+    if (integer) {
+        *num = n->num, *den = 1;
+        return true;
+    }
+    if (n->kind != MATH_DIV) return false;
+    const MathNode *a = n->kids[0], *b = n->kids[1];
+    if (a->kind != MATH_NUMBER || a->is_float || a->den != 1 || b->kind != MATH_NUMBER || b->is_float ||
+        b->den != 1 || b->num == 0)
+        return false;
+    MathValue v = tina_math_eval(n, 0);
+    *num = v.num, *den = v.den;
+    return v.exact;
+}
+
+/* Factors written side by side (2x, 3\sqrt{2}\pi, 2\frac{1}{2}): latex2sympy's list of postfixes, one operand of an
+ * explicit \cdot, \times or / (1/2x is 1/(2x)), folded from the right with its rule for mixed numbers: an integer
+ * before a positive rational is their sum, or their difference when the integer is negative (2\frac{1}{2} is 5/2,
+ * (-2)\frac{1}{2} is -5/2, 3(2) is 5, 2 3 4 is 9), anything else a product (2\frac{1}{2}\pi is \pi). */
+static MathNode *parse_juxtaposed(Parser *p) {
+    MathNode *factors[64];
+    int n = 0;
+    do {
+        MathNode *factor = n < 64 ? parse_postfix(p) : NULL;
+        if (!factor) return NULL;
+        factors[n++] = factor;
+    } while (starts_factor(p));
+    /* the product of factors[first..n-1]; rational: it is one factor, a Rational to sympy, of value num/den */
+    int first = n - 1;
+    int64_t num = 0, den = 1;
+    bool rational = sympy_rational(factors[first], &num, &den);
+    for (int i = n - 2; i >= 0; i--) {
+        int64_t integer, one;
+        if (rational && num > 0 && sympy_rational(factors[i], &integer, &one) && one == 1) {
+            MathNode *fraction = integer < 0 ? unary(p, MATH_NEG, factors[first]) : factors[first];
+            factors[first] = binary(p, MATH_ADD, factors[i], fraction);
+            if (!factors[first]) return NULL;
+            MathValue v = tina_math_eval(factors[first], 0);
+            num = v.num, den = v.den, rational = v.exact;
+        } else {
+            factors[--first] = factors[i];
+            rational = false;
+        }
+    }
+    return first == n - 1 ? factors[first] : list_node(p, MATH_MUL, factors + first, n - first);
+}
+
 static MathNode *parse_unary(Parser *p) {
     if (!enter(p)) return NULL;
     MathNode *result;
@@ -663,36 +727,18 @@ static MathNode *parse_unary(Parser *p) {
         MathNode *items[2] = {unary(p, MATH_NEG, operand), operand};
         result = items[0] ? plus_minus(p, items) : NULL;
     } else {
-        result = parse_postfix(p);
+        result = parse_juxtaposed(p);
     }
     p->depth--;
     return result;
 }
 
-static bool starts_factor(const Parser *p) {
-    const Token *t = &p->tok;
-    if (t->kind == T_NUMBER || t->kind == T_LETTER) return true;
-    if (t->kind == T_CHAR) return t->c == '(' || (t->c == '|' && !p->abs_depth);
-    if (t->kind != T_COMMAND) return false;
-    /* every command starts a factor but operators, relations and closing delimiters */
-    static const char *const others[] = {"cdot", "times", "div", "pm", "mp", "cup", "le", "leq", "leqslant", "ge",
-                                         "geq", "geqslant", "lt", "gt", "ne", "neq", "in", "approx", "}", "\\",
-                                         "end", "rfloor", "rceil", "%", "circ", "over", "choose"};
-    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
-        if (strcmp(t->name, others[i]) == 0) return false;
-    return true;
-}
-
+/* Operands joined by explicit operators, left to right: a / b \cdot c is (a/b) c. */
 static MathNode *parse_term(Parser *p) {
     MathNode *factors[64];
     int n = 0;
     MathNode *first = parse_unary(p);
     if (!first) return NULL;
-    if (first->kind == MATH_NUMBER && !first->is_float && is_command(p, "frac")) {
-        /* 1\frac{4}{5} is the mixed number 9/5 */
-        first = binary(p, MATH_ADD, first, parse_postfix(p));
-        if (!first) return NULL;
-    }
     factors[n++] = first;
     for (;;) {
         char op = 0;
@@ -700,13 +746,10 @@ static MathNode *parse_term(Parser *p) {
             op = '*';
         } else if (accept_command(p, "div") || accept_char(p, '/') || accept_char(p, ':')) {
             op = '/';
-        } else if (starts_factor(p)) {
-            op = '*';
         } else {
             break;
         }
-        MathNode *factor = op == '*' && !(p->tok.kind == T_CHAR && p->tok.c == '-') ? parse_postfix(p)
-                                                                                      : parse_unary(p);
+        MathNode *factor = parse_unary(p);
         if (!factor) return NULL;
         if (op == '/') {
             /* a / b binds to the product so far, as in a/b c = (a/b) c */
