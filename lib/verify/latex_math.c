@@ -25,9 +25,10 @@ typedef struct {
     bool failed, thousands, complex_mode; /* thousands: the whole text is one number with "," separators ("1,000") */
 } Parser;
 
+/* Spacing and sizing latex2sympy reads past; \big( .. \big), \limits and \nonumber are not among them: they fail
+ * there. */
 static bool skip_command(const char *name) {
-    static const char *const spacing[] = {",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "left",
-                                          "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr", "limits", "nonumber"};
+    static const char *const spacing[] = {",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "left", "right"};
     for (size_t i = 0; i < sizeof spacing / sizeof *spacing; i++)
         if (strcmp(name, spacing[i]) == 0) return true;
     return false;
