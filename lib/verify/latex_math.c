@@ -489,6 +489,32 @@ static MathNode *parse_call(Parser *p, const char *name) {
     return with_name(list_node(p, MATH_FUNC, items, n), name);
 }
 
+/* \bar{AB}, \vec{v}_1: a name of the accent and the braced text as written (spaces dropped, lower-cased), the
+ * accents latex2sympy treats alike under one name (\overline is \bar, \overrightarrow \vec, \widetilde \tilde);
+ * \widehat and an accent without braces do not parse. */
+static MathNode *parse_accent(Parser *p, const char *name) {
+    static const struct {
+        const char *command, *as;
+    } accents[] = {{"acute", "acute"}, {"bar", "bar"}, {"overline", "bar"}, {"breve", "breve"}, {"check", "check"},
+                   {"widecheck", "widecheck"}, {"dot", "dot"}, {"ddot", "ddot"}, {"grave", "grave"}, {"hat", "hat"},
+                   {"tilde", "tilde"}, {"widetilde", "tilde"}, {"vec", "vec"}, {"overrightarrow", "vec"},
+                   {"bm", "bm"}, {"boldsymbol", "boldsymbol"}};
+    size_t i = 0;
+    while (i < sizeof accents / sizeof *accents && strcmp(name, accents[i].command) != 0) i++;
+    if (i == sizeof accents / sizeof *accents || !is_char(p, '{')) return NULL;
+    const char *close = memchr(p->s, '}', (size_t)(p->end - p->s));
+    if (!close) return NULL;
+    char accented[TINA_MATH_MAX_NAME];
+    size_t n = (size_t)snprintf(accented, sizeof accented, "%s{", accents[i].as);
+    for (const char *c = p->s; c < close; c++)
+        if (!isspace((unsigned char)*c) && n + 2 < sizeof accented) accented[n++] = (char)tolower((unsigned char)*c);
+    accented[n++] = '}';
+    accented[n] = 0;
+    p->s = close + 1;
+    next(p);
+    return applied(p, symbol(p, accented));
+}
+
 static MathNode *parse_command(Parser *p) {
     char name[TINA_MATH_MAX_NAME];
     snprintf(name, sizeof name, "%s", p->tok.name);
@@ -547,21 +573,21 @@ static MathNode *parse_command(Parser *p) {
                                         "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega",
                                         "Gamma", "Delta", "Theta", "Lambda", "Sigma", "Phi", "Psi", "Omega",
                                         "varnothing", "ell", "prime"};
-    for (size_t i = 0; i < sizeof greek / sizeof *greek; i++) {
-        if (strcmp(name, greek[i]) != 0) continue;
+    /* and the symbols latex2sympy's lexer names OTHER_SYMBOL: m\angle ABC = 30 is an equation */
+    static const char *const others[] = {"Bbbk", "wp", "nabla", "bigstar", "angle", "nexists", "diagdown",
+                                         "measuredangle", "eth", "diagup", "sphericalangle", "clubsuit", "Diamond",
+                                         "complement", "diamondsuit", "imath", "Finv", "triangledown", "heartsuit",
+                                         "jmath", "Game", "triangle", "spadesuit", "hbar", "vartriangle", "hslash",
+                                         "blacklozenge", "lozenge", "blacksquare", "mho", "blacktriangle", "sharp",
+                                         "Im", "flat", "square", "backprime", "Re", "natural", "surd", "circledS"};
+    bool named = false;
+    for (size_t i = 0; i < sizeof greek / sizeof *greek; i++) named = named || strcmp(name, greek[i]) == 0;
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) named = named || strcmp(name, others[i]) == 0;
+    if (named) {
         for (char *c = name; *c; c++) *c = (char)tolower((unsigned char)*c);
         return applied(p, symbol(p, name));
     }
-    static const char *const accents[] = {"dot", "ddot", "hat", "bar", "vec", "tilde", "overline", "widehat"};
-    for (size_t i = 0; i < sizeof accents / sizeof *accents; i++) {
-        if (strcmp(name, accents[i]) != 0) continue;
-        MathNode *inner = parse_argument(p, true);
-        if (!inner || inner->kind != MATH_SYMBOL) return NULL;
-        char accented[2 * TINA_MATH_MAX_NAME + 8];
-        snprintf(accented, sizeof accented, "%s{%s}", name, inner->name);
-        return applied(p, symbol(p, accented));
-    }
-    return NULL;
+    return parse_accent(p, name);
 }
 
 static MathNode *parse_primary(Parser *p) {
