@@ -883,9 +883,10 @@ static MathNode *parse_relation(Parser *p) {
             if (names && right) left = right, n = 0;
             continue;
         }
-        bool set_valued = right && (right->kind == MATH_SET || right->kind == MATH_INTERVAL || right->kind == MATH_UNION);
+        bool set_valued = right && (right->kind == MATH_SET || right->kind == MATH_INTERVAL ||
+                                    right->kind == MATH_UNION || right->kind == MATH_TUPLE);
         if (op == '=' && set_valued && left->kind != MATH_SYMBOL && left->kind != MATH_TUPLE)
-            return NULL; /* f(4) = (-2, 1) does not parse; x = (0, 1) and (a, b) = (2, 3) do */
+            return NULL; /* f(4) = (-2, 1) and AB = (3, 2, 1) do not parse; x = (0, 1) and (a, b) = (2, 3) do */
         MathNode *rel = binary(p, MATH_REL, left, right);
         if (!rel || n == 16) return NULL;
         rel->op = op;
