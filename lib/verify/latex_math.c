@@ -519,7 +519,8 @@ static MathNode *parse_command(Parser *p) {
     char name[TINA_MATH_MAX_NAME];
     snprintf(name, sizeof name, "%s", p->tok.name);
     next(p);
-    if (strcmp(name, "pi") == 0) return with_name(node(p, MATH_CONST, 0), "pi");
+    /* \pi is a Greek letter to latex2sympy's grammar: \pi(37) is an undefined function, not 37\pi */
+    if (strcmp(name, "pi") == 0) return applied(p, with_name(node(p, MATH_CONST, 0), "pi"));
     if (strcmp(name, "infty") == 0) return with_name(node(p, MATH_CONST, 0), "oo");
     if (strcmp(name, "emptyset") == 0) return node(p, MATH_EMPTYSET, 0);
     if (strcmp(name, "frac") == 0 || strcmp(name, "binom") == 0 || strcmp(name, "dbinom") == 0 ||
@@ -600,7 +601,8 @@ static MathNode *parse_primary(Parser *p) {
     } else if (t.kind == T_LETTER) {
         next(p);
         char name[2] = {t.c, 0};
-        result = applied(p, t.c == 'e' ? with_name(node(p, MATH_CONST, 0), "e") : symbol(p, name));
+        /* e is Euler's number, never a function's name: e(2) is 2e */
+        result = t.c == 'e' ? with_name(node(p, MATH_CONST, 0), "e") : applied(p, symbol(p, name));
     } else if (t.kind == T_COMMAND) {
         result = parse_command(p);
     } else if (accept_char(p, '(') || accept_char(p, '[')) {
