@@ -625,6 +625,7 @@ static MathNode *parse_primary(Parser *p) {
 
 /* x^2, x^{..}, 5!, x_1, 45^\circ, f'. */
 static MathNode *parse_postfix(Parser *p) {
+    bool literal = p->tok.kind == T_NUMBER; /* only a number as written takes a base subscript: not (1011)_2 */
     MathNode *base = parse_primary(p);
     while (base && !p->failed) {
         if (is_char(p, '^')) {
@@ -650,7 +651,7 @@ static MathNode *parse_postfix(Parser *p) {
             base = with_name(unary(p, MATH_FUNC, base), "factorial");
         } else if (accept_char(p, '_')) {
             MathNode *sub = parse_argument(p, false);
-            if (sub && base->kind == MATH_NUMBER) continue; /* 2516_8: the base is dropped */
+            if (sub && literal && base->kind == MATH_NUMBER) continue; /* 2516_8: the base is dropped */
             if (!sub || base->kind != MATH_SYMBOL || sub->kind == MATH_SET) return NULL;
             char text[64];
             tina_math_format(sub, text, sizeof text);
