@@ -463,11 +463,13 @@ static bool sets_equal(const MathNode *gold, const MathNode *pred) {
         if (g == MATH_TUPLE) return ordered_equal(gk, pk, gn); /* against a tuple, or a set in its written order */
         return unordered_equal(gk, pk, gn);
     }
-    /* an open interval reads as a pair against a tuple or set of two */
+    /* an open interval reads as a pair against a tuple or set of two, in the written order of an answer's set;
+     * a gold set's two elements Math-Verify orders (as values, an equation x = 3 by its 3) before matching them
+     * with the answer's ends, so there the order is free: gold x = 3, y = 1 is (1, 3) */
     if (g == MATH_INTERVAL && p_collection && gold->left_open && gold->right_open && pn == 2)
         return ordered_equal(gk, pk, 2);
     if (p == MATH_INTERVAL && g_collection && pred->left_open && pred->right_open && gn == 2)
-        return ordered_equal(gk, pk, 2);
+        return g == MATH_SET ? unordered_equal(gk, pk, 2) : ordered_equal(gk, pk, 2);
     return false;
 }
 
