@@ -782,7 +782,7 @@ static MathNode *parse_term(Parser *p) {
         MathNode *factor = parse_unary(p);
         if (!factor) return NULL;
         if (op == '/') {
-            /* a / b binds to the product so far, as in a/b c = (a/b) c */
+            /* a / b binds to the product so far, as in a / b \cdot c = (a/b) c */
             MathNode *so_far = n == 1 ? factors[0] : list_node(p, MATH_MUL, factors, n);
             factors[0] = binary(p, MATH_DIV, so_far, factor);
             n = 1;
