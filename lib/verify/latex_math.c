@@ -688,6 +688,25 @@ static bool starts_factor(const Parser *p) {
     return true;
 }
 
+/* A product of factors, one of them a matrix: sympy's scalar multiple, the matrix of each cell times the other
+ * factors (2\begin{pmatrix}1\\2\end{pmatrix} is the matrix of 2 and 4); a plain product otherwise. */
+static MathNode *product(Parser *p, MathNode **factors, int n) {
+    int matrices = 0, at = 0;
+    for (int i = 0; i < n; i++)
+        if (factors[i]->kind == MATH_MATRIX) matrices++, at = i;
+    if (matrices != 1) return list_node(p, MATH_MUL, factors, n);
+    MathNode *matrix = factors[at], *scaled = node(p, MATH_MATRIX, matrix->n_kids);
+    if (!scaled) return NULL;
+    scaled->rows = matrix->rows, scaled->cols = matrix->cols;
+    for (int k = 0; k < matrix->n_kids; k++) {
+        factors[at] = matrix->kids[k];
+        scaled->kids[k] = list_node(p, MATH_MUL, factors, n);
+        if (!scaled->kids[k]) return NULL;
+    }
+    factors[at] = matrix;
+    return scaled;
+}
+
 /* The value sympy holds for a factor as latex2sympy builds it: an integer literal ((2) and (-2) too) and \frac of
  * two integer literals are Rationals; 2^3, \sqrt{4}, 0.5 and products stay unevaluated. */
 static bool sympy_rational(const MathNode *n, int64_t *num, int64_t *den) {
@@ -735,7 +754,7 @@ static MathNode *parse_juxtaposed(Parser *p) {
             rational = false;
         }
     }
-    return first == n - 1 ? factors[first] : list_node(p, MATH_MUL, factors + first, n - first);
+    return first == n - 1 ? factors[first] : product(p, factors + first, n - first);
 }
 
 static MathNode *parse_unary(Parser *p) {
@@ -747,6 +766,9 @@ static MathNode *parse_unary(Parser *p) {
             operand->num = -operand->num;
             operand->real = -operand->real;
             result = operand;
+        } else if (operand && operand->kind == MATH_MATRIX) {
+            MathNode *factors[2] = {number(p, "-1"), operand}; /* -M is the matrix of each cell negated */
+            result = factors[0] ? product(p, factors, 2) : NULL;
         } else {
             result = unary(p, MATH_NEG, operand);
         }
@@ -783,7 +805,7 @@ static MathNode *parse_term(Parser *p) {
         if (!factor) return NULL;
         if (op == '/') {
             /* a / b binds to the product so far, as in a / b \cdot c = (a/b) c */
-            MathNode *so_far = n == 1 ? factors[0] : list_node(p, MATH_MUL, factors, n);
+            MathNode *so_far = n == 1 ? factors[0] : product(p, factors, n);
             factors[0] = binary(p, MATH_DIV, so_far, factor);
             n = 1;
             if (!factors[0]) return NULL;
@@ -792,7 +814,7 @@ static MathNode *parse_term(Parser *p) {
             factors[n++] = factor;
         }
     }
-    return n == 1 ? factors[0] : list_node(p, MATH_MUL, factors, n);
+    return n == 1 ? factors[0] : product(p, factors, n);
 }
 
 static MathNode *parse_expression(Parser *p) {
