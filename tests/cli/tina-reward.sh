@@ -10,9 +10,9 @@ rollout() { jq -cn --arg answer "$1" --arg completion "$2" '{id: "p", answer: $a
 
 # Every disagreement is listed with its reason in disagreements.tsv; a new one (or one that went away) fails.
 # corpus: built from every gold of the project's data sets (tests/reference/reward_corpus.py); cases: hand-written
-# per area (reward_cases.py); heldout and heldout2: written by two other authors without sight of the checker
-# (reward_heldout.py, reward_heldout2.py).
-for set in corpus cases heldout heldout2; do
+# per area (reward_cases.py); heldout, heldout2 and heldout3: written by three other authors without sight of the
+# checker (reward_heldout.py, reward_heldout2.py, reward_heldout3.py).
+for set in corpus cases heldout heldout2 heldout3; do
     file=$FIXTURES/$set.jsonl.zst
     [ -e "$file" ] || file=$FIXTURES/$set.jsonl
     run tina-reward -q -r accuracy "$file"
