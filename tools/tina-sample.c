@@ -578,8 +578,8 @@ int main(int argc, char **argv) {
                         r.stats.preemptions, r.stats.recomputed_tokens);
         }
         if (r.truncated || r.skipped)
-            fprintf(stderr, "; %lld prompts longer than %d tokens %s", r.truncated + r.skipped, o.max_prompt,
-                    r.skipped ? "skipped" : "cut from the left");
+            fprintf(stderr, "; %lld prompt%s longer than %d tokens %s", r.truncated + r.skipped,
+                    r.truncated + r.skipped == 1 ? "" : "s", o.max_prompt, r.skipped ? "skipped" : "cut from the left");
         fputc('\n', stderr);
     }
     while (r.head) {

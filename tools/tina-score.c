@@ -104,8 +104,12 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
         const char *why = !accuracy ? "missing"
                           : cJSON_IsNull(accuracy) ? "null: the gold answer does not parse"
                                                    : "not a number";
-        return tina_error(err, TINA_ERR_INPUT, "no rewards.accuracy (%s; run tina-reward with the accuracy reward, "
-                          "and check the gold answers)", why);
+        /* the gold that did not parse, as the record holds it (an empty one is the usual cause) */
+        const cJSON *gold = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(ANSWER));
+        bool show = cJSON_IsNull(accuracy) && cJSON_IsString(gold);
+        return tina_error(err, TINA_ERR_INPUT, "no rewards.accuracy (%s%s%.60s%s; run tina-reward with the accuracy "
+                          "reward, and check the gold answers)", why, show ? ", \"answer\" \"" : "",
+                          show ? gold->valuestring : "", show ? "\"" : "");
     }
     TinaBuf bench = {0}, id = {0};
     TinaStatus status = TINA_OK;

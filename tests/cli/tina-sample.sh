@@ -155,6 +155,9 @@ check "a problem is rendered and encoded as tina-tokenize does" [ "$(jq -c .toke
 run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 4 --max-prompt-tokens 5 prompts.jsonl
 check "long prompts are cut from the left by default" jq_true 'map(.prompt_tokens | length) == [5, 5, 5] and .[2].prompt_tokens[-1] == 2047'
 check "and counted on stderr" stderr_has "3 prompts longer than 5 tokens cut from the left"
+head -n 1 prompts.jsonl > one-prompt.jsonl
+run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 4 --max-prompt-tokens 5 one-prompt.jsonl
+check "one long prompt: counted in the singular" stderr_has "; 1 prompt longer than 5 tokens cut from the left"
 run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 4 --max-prompt-tokens 10 --long-prompts skip prompts.jsonl
 check "--long-prompts skip leaves them out" jq_true 'map(.id) == ["p0"]'
 run tina-sample -m "$F/qwen2-f32" --tokenizer "$TOK" -t 0 --max-new-tokens 32 prompts.jsonl

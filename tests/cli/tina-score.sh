@@ -53,6 +53,10 @@ jq -c '.rewards.accuracy = null' rewarded.jsonl > nulls.jsonl
 run tina-score nulls.jsonl
 check "a null accuracy: exit 2 with file and line, the gold's fault" \
     eval '[ "$status" -eq 2 ] && stderr_has "nulls.jsonl:1:" && stderr_has "null: the gold answer does not parse"'
+jq -c '.rewards.accuracy = null | .answer = ""' rewarded.jsonl > empty-gold.jsonl
+run tina-score empty-gold.jsonl
+check "a null accuracy beside the record's gold: the gold shown (an empty one)" \
+    stderr_has 'null: the gold answer does not parse, "answer" ""'
 jq -c '.rewards.accuracy = true' rewarded.jsonl > bools.jsonl
 run tina-score bools.jsonl
 check "an accuracy that is not a number: exit 2, saying so (not that the gold does not parse)" \
