@@ -22,6 +22,7 @@ typedef struct {
     Token tok;
     MathArena *arena;
     int depth, abs_depth;
+    bool func_arg; /* reading a function's argument written without parentheses (\sin 2x) */
     bool failed, thousands, complex_mode; /* thousands: the whole text is one number with "," separators ("1,000") */
 } Parser;
 
@@ -383,7 +384,10 @@ static MathNode *parse_function(Parser *p, const char *name) {
         arg = parse_relation(p);
         if (!accept_char(p, ')')) return NULL;
     } else {
+        bool outer = p->func_arg;
+        p->func_arg = true;
         arg = parse_unary(p);
+        p->func_arg = outer;
     }
     if (!arg) return NULL;
     MathNode *call = with_name(node(p, MATH_FUNC, base ? 2 : 1), strcmp(name, "lg") == 0 ? "log" : name);
@@ -688,6 +692,18 @@ static bool starts_factor(const Parser *p) {
     return true;
 }
 
+/* A function's argument without parentheses is latex2sympy's mp_nofunc: factors side by side end at another
+ * function or at e (\sin x \cos x is sin(x) cos(x), \sin 2x e^x is sin(2x) e^x; \sin 2x is sin(2x)). */
+static bool ends_func_arg(const Parser *p) {
+    const Token *t = &p->tok;
+    if (t->kind == T_LETTER) return t->c == 'e';
+    if (t->kind != T_COMMAND) return false;
+    static const char *const calls[] = {"sqrt", "max", "min", "gcd", "lcm"};
+    for (size_t i = 0; i < sizeof calls / sizeof *calls; i++)
+        if (strcmp(t->name, calls[i]) == 0) return true;
+    return is_function(t->name) && strcmp(t->name, "det") != 0 && strcmp(t->name, "lg") != 0; /* both fail there */
+}
+
 /* A product of factors, one of them a matrix: sympy's scalar multiple, the matrix of each cell times the other
  * factors (2\begin{pmatrix}1\\2\end{pmatrix} is the matrix of 2 and 4); a plain product otherwise. */
 static MathNode *product(Parser *p, MathNode **factors, int n) {
@@ -732,11 +748,14 @@ static bool sympy_rational(const MathNode *n, int64_t *num, int64_t *den) {
 static MathNode *parse_juxtaposed(Parser *p) {
     MathNode *factors[64];
     int n = 0;
+    bool func_arg = p->func_arg;
+    p->func_arg = false; /* a function's argument inside a factor ends at its own closing brace or parenthesis */
     do {
         MathNode *factor = n < 64 ? parse_postfix(p) : NULL;
         if (!factor) return NULL;
         factors[n++] = factor;
-    } while (starts_factor(p));
+    } while (starts_factor(p) && !(func_arg && ends_func_arg(p)));
+    p->func_arg = func_arg;
     /* the product of factors[first..n-1]; rational: it is one factor, a Rational to sympy, of value num/den */
     int first = n - 1;
     int64_t num = 0, den = 1;
@@ -899,6 +918,9 @@ static MathNode *parse_relation(Parser *p) {
         if (op == '<' && accept_char(p, '=')) op = 'l';
         else if (op == '>' && accept_char(p, '=')) op = 'g';
         MathNode *right = parse_infix_fraction(p);
+        bool set_valued = right && (right->kind == MATH_SET || right->kind == MATH_INTERVAL ||
+                                    right->kind == MATH_UNION || right->kind == MATH_TUPLE);
+        if (op == '~' && set_valued) return NULL; /* x \approx (1, 2) does not parse: a set is no expr there */
         if (op == '~') {
             /* a \approx 1.41: latex2sympy keeps a, unless a (or each side of the relations before) is only names
              * (x \approx 5, AB \approx 5, f(x) = y \approx 5): the value then, which it takes for an assignment */
@@ -908,8 +930,6 @@ static MathNode *parse_relation(Parser *p) {
             if (names && right) left = right, n = 0;
             continue;
         }
-        bool set_valued = right && (right->kind == MATH_SET || right->kind == MATH_INTERVAL ||
-                                    right->kind == MATH_UNION || right->kind == MATH_TUPLE);
         if (op == '=' && set_valued && left->kind != MATH_SYMBOL && left->kind != MATH_TUPLE)
             return NULL; /* f(4) = (-2, 1) and AB = (3, 2, 1) do not parse; x = (0, 1) and (a, b) = (2, 3) do */
         MathNode *rel = binary(p, MATH_REL, left, right);

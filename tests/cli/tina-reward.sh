@@ -70,6 +70,32 @@ check "--gold-parse answer (default): the same solution read as \\boxed{solution
 run tina-reward -q --gold-parse latex worked.jsonl
 check "--gold-parse: an unknown mode is a usage error" status_is 2
 
+# Hand-labelled by Math-Verify 0.9.0 (open-r1's configuration, as reward_heldout3.py's label()): a function's
+# argument without parentheses ends at another function or at e (\sin x \cos x is sin(x) cos(x), while \sin 2x is
+# sin(2x)), and a set, interval or tuple after \approx does not parse (x \approx (1,2) is kept as text).
+cat > nofunc.tsv <<'PAIRS'
+\sin(x)\cos(x)	\sin x \cos x	1
+\sin(x \cos(x))	\sin x \cos x	0
+2\sin(x)\cos(x)	2\sin x\cos x	1
+\cos(x)\sqrt{3}	\cos x\sqrt{3}	1
+\sec(x)\tan(x)	\sec x \tan x	1
+\sin^2(x)\cos(x)	\sin^2 x \cos x	1
+\sin(x) e^x	\sin x e^x	1
+\ln(x)\ln(y)	\ln x \ln y	1
+\sin(2x)	\sin 2x	1
+\sin(\pi x)	\sin \pi x	1
+(1,2)	x \approx (1,2)	0
+[1,2]	x \approx [1,2]	0
+2x	2x \approx (1,2)	0
+5	x \approx 5	1
+PAIRS
+while IFS=$'\t' read -r gold pred _; do
+    rollout "$gold" "</think> The answer is \$\\boxed{$pred}\$."
+done < nofunc.tsv > nofunc.jsonl
+run tina-reward -q -r accuracy nofunc.jsonl
+check "functions side by side without parentheses, and \\approx before a set: Math-Verify's verdicts" \
+    [ "$(jq -r '.rewards.accuracy' out)" = "$(cut -f3 nofunc.tsv)" ]
+
 # ---- the output record ---------------------------------------------------------------------------------------
 
 rollout '\frac{1}{2}' $'steps\n</think>\nSo the answer is $\\boxed{0.5}$.' > half.jsonl
