@@ -159,9 +159,10 @@ shard_jobs = missing=$$$$(for k in $(shards); do [ -e $(RUN)/step-$(1)/shard-$$$
 
 # (inside the step rules, after a command started with start=$$$$(date +%s.%N))
 # $(call record_time,STEP,STAGE[,FOLDER[,DEVICE]]): the stage's wall seconds and device (DEVICE's by default) in
-# RUN/step-STEP/times/STAGE[-shard-K].json, for tina-cost. A stage's command writes NAME.tmp, renamed to its target
-# once its time is recorded: a make killed between the two made the stage again, where a target already in place
-# would have been passed as made with its time lost
+# RUN/step-STEP/times/STAGE[-shard-K].json, for tina-cost. A stage's command writes NAME.tmp (NAME.tmp.zst for a
+# .zst target: the tools compress by the name), renamed to its target once its time is recorded: a make killed
+# between the two made the stage again, where a target already in place would have been passed as made with its
+# time lost
 record_time = pipelines/stage-time.sh \
     $(RUN)/step-$(1)/times/$(2)$(if $(filter shard-%,$(notdir $(3))),-$(notdir $(3))).json $(1) $(2) $$$$start \
     $(or $(4),$(DEVICE))
@@ -232,12 +233,13 @@ $(1)/rollouts.jsonl.zst: $(1)/prompts.jsonl $(call adapter_of,$(2))
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) $(if $(MAX_MODEL_LEN),--max-model-len $(MAX_MODEL_LEN)) \
 	    --template $(TEMPLATE) $(system) \
 	    --seed $$$$(( $(SEED) * 100003 + 10#$(3) )) --device $(DEVICE) \
-	    --threads $$(call threads_each,$(if $(filter shard-%,$(notdir $(1))),$(SHARDS),1)) $$< -o $$@.tmp; \
-	$(call record_time,$(3),sample,$(1)); mv $$@.tmp $$@)
+	    --threads $$(call threads_each,$(if $(filter shard-%,$(notdir $(1))),$(SHARDS),1)) $$< -o $$@.tmp.zst; \
+	$(call record_time,$(3),sample,$(1)); mv $$@.tmp.zst $$@)
 
 $(1)/rewarded.jsonl.zst: $(1)/rollouts.jsonl.zst
 	$(if $(slurm),$(call job,reward-$(3),$$@,,$(3)),start=$$$$(date +%s.%N); \
-	$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@.tmp; $(call record_time,$(3),reward,$(1)); mv $$@.tmp $$@)
+	$(TINA_BIN)/tina-reward -q $(REWARDS) $$< -o $$@.tmp.zst; $(call record_time,$(3),reward,$(1)); \
+	mv $$@.tmp.zst $$@)
 )
 endef
 
@@ -278,8 +280,8 @@ $(call sample_rule,$(RUN)/step-$(1),$(2),$(1))
 
 $(RUN)/step-$(1)/advantaged.jsonl.zst: $(RUN)/step-$(1)/rewarded.jsonl.zst
 	$(if $(slurm),$(call job,advantage-$(1),$$@,,$(1)),start=$$$$(date +%s.%N); \
-	$(TINA_BIN)/tina-advantage -q -G $(G) --scale $(ADV_SCALE) $$< -o $$@.tmp; $(call record_time,$(1),advantage); \
-	mv $$@.tmp $$@)
+	$(TINA_BIN)/tina-advantage -q -G $(G) --scale $(ADV_SCALE) $$< -o $$@.tmp.zst; \
+	$(call record_time,$(1),advantage); mv $$@.tmp.zst $$@)
 
 $(call adapter_of,$(1)): $(call adapter_of,$(2)) $(if $(and $(filter $(2),$(checkpoints)),$(if $(slurm),,yes)),\
         | $(RUN)/step-$(2)/eval/scores.json)

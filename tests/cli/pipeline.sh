@@ -26,6 +26,8 @@ check "a run's forecast after step 1: two more steps of step 1's seconds" awk '
     END { exit !found }' whole.log
 check "a run: three adapters and three metrics lines" sh -c '[ -f whole/step-0003/adapter/adapter_model.safetensors ] && [ "$(wc -l < whole/metrics.jsonl)" = 3 ]'
 check "metrics: steps 1, 2, 3" jq_true 'map(.step) == [1, 2, 3]' whole/metrics.jsonl
+check "the stages' .zst outputs are zstd (written as NAME.tmp.zst: the tools compress by the name)" \
+    zstd -q -t whole/step-0002/rollouts.jsonl.zst whole/step-0002/rewarded.jsonl.zst whole/step-0002/advantaged.jsonl.zst
 zstdcat whole/step-0002/rewarded.jsonl.zst | jq -s '{accuracy: (map(.rewards.accuracy) | add / length), format: (map(.rewards.format) | add / length)}' > step2-rewards.json
 check "metrics: each reward's mean over the step's rollouts" \
     jq -e --slurpfile want step2-rewards.json '.rewards == $want[0]' <(sed -n 2p whole/metrics.jsonl) > /dev/null
