@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pipelines/lock.sh DIR PID: takes DIR for the make process PID (DIR/.lock holds "HOST PID"), then removes what
-# killed runs left in DIR: temporary files and folders (NAME.tmp, NAME.tmp-XXXXXX, .NAME.tmp-XXXXXX), which only a
-# writer that holds the lock makes. Prints nothing when it took the lock; when another process holds it, prints why
+# killed runs left in DIR: temporary files and folders (NAME.tmp, NAME.tmp.zst, NAME.tmp-XXXXXX, .NAME.tmp-XXXXXX),
+# which only a writer that holds the lock makes. Prints nothing when it took the lock; when another process holds it, prints why
 # (for make's $(error)) and leaves everything as it was. A lock whose process is gone from this host is taken over,
 # unless processes it started still run (TINA_LOCKED_RUN in their environment names DIR);
 # one taken on another host (a run folder on a shared filesystem) is not: this host cannot see that process.
@@ -13,7 +13,7 @@ mkdir -p "$dir" || { echo "$dir: cannot create the folder"; exit 0; }
 command_of() { tr '\0' ' ' < "/proc/$1/cmdline" 2> /dev/null | cut -c 1-160; }
 for _ in 1 2; do
     if (set -o noclobber; echo "$host $pid" > "$lock") 2> /dev/null; then
-        find "$dir" \( -name '*.tmp' -o -name '*.tmp-*' \) -prune -exec rm -rf {} + 2> /dev/null
+        find "$dir" \( -name '*.tmp' -o -name '*.tmp.zst' -o -name '*.tmp-*' \) -prune -exec rm -rf {} + 2> /dev/null
         exit 0
     fi
     read -r held_host held_pid < "$lock" 2> /dev/null || { held_host=$host held_pid=; }

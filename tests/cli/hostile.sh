@@ -252,7 +252,9 @@ status=$?
 check "grpo.mk: a lock taken on another host (a shared folder) is not taken over: exit 2, what to do said" \
     sh -c '[ "$0" -eq 2 ] && grep -q "process 1 on another-host; if that run is gone, remove" err' "$status"
 echo "$(hostname) $holder" > locked/.lock
-touch locked/step-0001/.rollouts.jsonl.zst.tmp-AbC123 locked/step-0001/prompts.jsonl.tmp
+mkdir -p locked/step-0001/shard-1 # (a sharded run's, killed: this run, of one shard, writes nothing there)
+touch locked/step-0001/.rollouts.jsonl.zst.tmp-AbC123 locked/step-0001/prompts.jsonl.tmp \
+    locked/step-0001/shard-1/rewarded.jsonl.zst.tmp.zst
 mkdir -p locked/step-0000/adapter.tmp locked/step-0001/.adapter.tmp-XyZ789
 # a kill -9 of the make alone: what it started runs on, writing into the folder
 TINA_LOCKED_RUN="$SCRATCH/locked" sleep 60 &
@@ -266,8 +268,8 @@ kill "$survivor"; wait "$survivor" 2> /dev/null
 grpo "$SCRATCH/locked" > /dev/null 2> err
 status=$?
 check "grpo.mk: the holder gone, the run takes the lock over, removes the killed run's temporary files and ends" \
-    sh -c '[ "$0" -eq 0 ] && [ -z "$(find locked -name "*.tmp" -o -name "*.tmp-*")" ] && [ -e locked/metrics.jsonl ]' \
-    "$status"
+    sh -c '[ "$0" -eq 0 ] && [ -z "$(find locked -name "*.tmp" -o -name "*.tmp.zst" -o -name "*.tmp-*")" ] &&
+        [ -e locked/metrics.jsonl ]' "$status"
 
 # ---- a crash while writing leaves no temporary file ----------------------------------------------------------------
 
