@@ -107,9 +107,15 @@ ifneq ($(init_config),)
 init_shape := $(shell jq -r '[.r, .lora_alpha, .lora_dropout, (.target_modules | if type == "array" then join(",") \
     else . end)] | map(tostring) | join(" ")' $(init_config))
 $(foreach i,1 2 3 4,$(eval init_$(word $(i),RANK ALPHA DROPOUT TARGETS) := $(word $(i),$(init_shape))))
-$(foreach v,RANK ALPHA DROPOUT TARGETS,$(if $(and $(filter command line,$(origin $(v))),$(filter-out $(init_$(v)),\
-    $($(v))),$(filter 0,$(MAKELEVEL))),$(warning $(v)=$($(v)) does not apply: the run starts from INIT_ADAPTER, whose \
-    $(v) is $(init_$(v)))))
+# (the same value written otherwise is the same: 0.0 and 0, targets in another order)
+init_differs = $(if $(filter TARGETS,$(1)),$(filter-out $(init_targets),$(targets))$(filter-out $(targets),\
+    $(init_targets)),$(shell awk 'BEGIN { exit ARGV[1] + 0 == ARGV[2] + 0 }' '$(init_$(1))' '$($(1))' && echo yes))
+comma := ,
+targets = $(subst $(comma), ,$(TARGETS))
+init_targets = $(subst $(comma), ,$(init_TARGETS))
+$(foreach v,RANK ALPHA DROPOUT TARGETS,$(if $(and $(filter command line,$(origin $(v))),$(filter 0,$(MAKELEVEL)),\
+    $(call init_differs,$(v))),$(warning $(v)=$($(v)) does not apply: the run starts from INIT_ADAPTER, whose $(v) \
+    is $(init_$(v)))))
 override RANK := $(init_RANK)
 override ALPHA := $(init_ALPHA)
 override DROPOUT := $(init_DROPOUT)

@@ -154,15 +154,17 @@ check "INIT_ADAPTER, a run's step 3: a new run's step 1 (not step 4), from step 
     [ ! -e from-trained/step-0000/adapter/optimizer.safetensors ] &&
     "$BIN/tina-adapter" diff -m "$F/qwen2-f32" -a from-trained/step-0000/adapter --against whole/step-0003/adapter |
         jq -e ".max_abs_diff == 0"'
-# PEFT's adapter of rank 8, alpha 32, dropout 0 on all seven projections, under the command line's RANK=4 ALPHA=16
-grpo from-peft INIT_ADAPTER="$F/qwen2-lora" "$SCRATCH/from-peft/settings.json" > /dev/null 2> err
+# PEFT's adapter of rank 8, alpha 32, dropout 0 on all seven projections, under the command line's RANK=4 ALPHA=16,
+# and its dropout and targets written otherwise (0.0; in another order)
+grpo from-peft INIT_ADAPTER="$F/qwen2-lora" DROPOUT=0.0 TARGETS=q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
+    "$SCRATCH/from-peft/settings.json" > /dev/null 2> err
 check "INIT_ADAPTER: settings.json records the adapter's rank, alpha, dropout and targets, not the recipe's" \
     jq_true '.[0] | .RANK == "8" and .ALPHA == "32" and .DROPOUT == "0" and (.TARGETS | split(",") | sort) ==
         ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]' from-peft/settings.json
-check "INIT_ADAPTER: the command line's RANK and ALPHA that do not apply are said, once each" \
+check "INIT_ADAPTER: the command line's RANK and ALPHA that do not apply are said, once each; 0.0 and reordered targets not" \
     eval '[ "$(grep -c "RANK=4 does not apply: the run starts from INIT_ADAPTER, whose RANK is 8" err)" = 1 ] &&
-        [ "$(grep -c "ALPHA=16 does not apply" err)" = 1 ] && ! grep -q DROPOUT err'
-check "INIT_ADAPTER of the same shape as the command line's: nothing said" \
+        [ "$(grep -c "ALPHA=16 does not apply" err)" = 1 ] && ! grep -q "DROPOUT\|TARGETS" err'
+check "INIT_ADAPTER, a run's step of rank 4 and alpha 16: settings.json records them" \
     jq_true '.[0] | .RANK == "4" and .ALPHA == "16"' from-trained/settings.json
 status=0
 grpo from-pruned STEPS=1 INIT_ADAPTER="$SCRATCH/saved/step-0001/adapter" > /dev/null 2> err || status=$?
