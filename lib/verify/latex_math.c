@@ -510,8 +510,11 @@ static MathNode *parse_accent(Parser *p, const char *name) {
     if (!close) return NULL;
     char accented[TINA_MATH_MAX_NAME];
     size_t n = (size_t)snprintf(accented, sizeof accented, "%s{", accents[i].as);
-    for (const char *c = p->s; c < close; c++)
-        if (!isspace((unsigned char)*c) && n + 2 < sizeof accented) accented[n++] = (char)tolower((unsigned char)*c);
+    for (const char *c = p->s; c < close; c++) {
+        if (isspace((unsigned char)*c)) continue;
+        if (n + 2 == sizeof accented) return NULL; /* cut short, two long names would be one */
+        accented[n++] = (char)tolower((unsigned char)*c);
+    }
     accented[n++] = '}';
     accented[n] = 0;
     p->s = close + 1;

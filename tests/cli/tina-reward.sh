@@ -95,6 +95,14 @@ done < nofunc.tsv > nofunc.jsonl
 run tina-reward -q -r accuracy nofunc.jsonl
 check "functions side by side without parentheses, and \\approx before a set: Math-Verify's verdicts" \
     [ "$(jq -r '.rewards.accuracy' out)" = "$(cut -f3 nofunc.tsv)" ]
+# two overlined names longer than tina's names hold, the same but for their last letter (Math-Verify 0.9.0: 0, and
+# 1 for the same name); tina cut both short to one name
+long=ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ
+{ rollout "\\overline{$long}" "</think> The answer is \$\\boxed{\\overline{${long}X}}\$."
+  rollout "\\overline{$long}" "</think> The answer is \$\\boxed{\\overline{$long}}\$."; } > accents.jsonl
+run tina-reward -q -r accuracy accents.jsonl
+check "two long overlined names apart in their last letter differ; one such name equals itself (Math-Verify's)" \
+    [ "$(jq -r '.rewards.accuracy' out | paste -sd' ')" = "0 1" ]
 
 # ---- the output record ---------------------------------------------------------------------------------------
 
