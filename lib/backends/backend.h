@@ -96,8 +96,8 @@ struct TinaBackend {
     void (*loras)(TinaBackend *b, int n, void *const *out, const void *in, const float *const *a,
                   const float *const *bm, void *z, int T, int K, const int *N, int r, float scale,
                   void *const *residual);
-    /* rotate-half RoPE in place on q (T, Hq, D) and k (T, Hkv, D) at the batch's positions */
-    void (*rope)(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta);
+    /* rotate-half RoPE in place on q (T, Hq, D) and k (T, Hkv, D) at the batch's positions, by reserve's tables */
+    void (*rope)(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D);
     /* stores the new k, v (T, Hkv, D) in this layer's cache (pages x page_len, Hkv, D) where `pages` puts each
      * sequence's positions, then causal GQA attention of q (T, Hq, D) over each sequence's cached keys:
      * out (T, Hq, D) A; f32 softmax */

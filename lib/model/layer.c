@@ -38,7 +38,7 @@ void tina_layer_forward(TinaModel *m, int l, const LayerRun *run, const LayerAct
                (const void *[]){w->bq, w->bk, w->bv}, T, C, (const int[]){q, kv, kv});
     run->adapt(run, l, 3, (const int[]){TINA_LORA_Q, TINA_LORA_K, TINA_LORA_V}, (void *[]){a->q, a->k, a->v}, a->h,
                NULL);
-    b->rope(b, a->q, a->k, run->batch, c->n_heads, c->n_kv_heads, D, c->rope_theta);
+    b->rope(b, a->q, a->k, run->batch, c->n_heads, c->n_kv_heads, D);
     run->attend(run, l, a->att, a->q, a->k, a->v);
     add_module(m, l, run, TINA_LORA_O, a->mid, a->x, a->att, w->wo, w->bo, q, a->tmp);
     b->rmsnorm(b, a->h2, a->mid, w->mlp_norm, T, C, eps);

@@ -83,7 +83,7 @@ void cpu_lora_backward(TinaBackend *b, void *din, float *da, float *db, const vo
                        int r, float scale, bool accumulate);
 
 /* cpu_rope.c */
-void cpu_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta);
+void cpu_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D);
 void cpu_rope_backward(TinaBackend *b, void *dq, void *dk, const TinaBatch *batch, int Hq, int Hkv, int D);
 
 /* cpu_attention.c */

@@ -22,8 +22,7 @@ static void rotate_all(const Cpu *c, void *q, void *k, const TinaBatch *batch, i
     }
 }
 
-void cpu_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta) {
-    (void)theta; /* the tables were made for it by reserve */
+void cpu_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D) {
     rotate_all((Cpu *)b, q, k, batch, Hq, Hkv, D, 1.0f);
 }
 

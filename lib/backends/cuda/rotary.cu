@@ -28,8 +28,7 @@ static void rotate(Cuda *c, void *q, void *k, const TinaBatch *batch, int Hq, in
     launched(c, direction > 0 ? "rope" : "rope backward");
 }
 
-void cuda_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D, double theta) {
-    (void)theta; /* the tables were made for it by reserve */
+void cuda_rope(TinaBackend *b, void *q, void *k, const TinaBatch *batch, int Hq, int Hkv, int D) {
     rotate(cuda_of(b), q, k, batch, Hq, Hkv, D, 1.0f);
 }
 
