@@ -12,7 +12,7 @@ TinaStatus tina_backend_new(const char *name, int threads, TinaBackend **backend
     if (strcmp(name, "cpu") == 0) return tina_cpu_backend_new(threads, backend, err);
     if (strcmp(name, "cuda") == 0) {
 #ifdef TINA_WITH_CUDA
-        return tina_cuda_backend_new(0, backend, err);
+        return tina_cuda_backend_new(backend, err);
 #else
         return tina_error(err, TINA_ERR_INPUT, "--device cuda: this build has no CUDA backend (build with make CUDA=1)");
 #endif

@@ -337,7 +337,7 @@ static void cuda_destroy(TinaBackend *b) {
     free(c);
 }
 
-extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, TinaError *err) {
+extern "C" TinaStatus tina_cuda_backend_new(TinaBackend **backend, TinaError *err) {
     *backend = NULL;
     int devices = 0;
     cudaError_t status = cudaGetDeviceCount(&devices);
@@ -346,13 +346,11 @@ extern "C" TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, T
         cudaGetLastError();
         return tina_error(err, TINA_ERR_INPUT, "--device cuda: no usable GPU here (%s)", why);
     }
-    if (device < 0 || device >= devices)
-        return tina_error(err, TINA_ERR_INPUT, "GPU %d: there %s %d", device, devices == 1 ? "is" : "are", devices);
     Cuda *c = (Cuda *)calloc(1, sizeof *c);
     if (!c) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (CUDA backend)");
-    if (!ok(c, cudaSetDevice(device), "select the device") ||
+    if (!ok(c, cudaSetDevice(0), "select the device") ||
         !ok(c, cudaStreamCreate(&c->stream), "create a stream") ||
-        !ok(c, cudaDeviceGetAttribute(&c->multiprocessors, cudaDevAttrMultiProcessorCount, device),
+        !ok(c, cudaDeviceGetAttribute(&c->multiprocessors, cudaDevAttrMultiProcessorCount, 0),
             "count the multiprocessors") ||
         !blas_ok(c, cublasCreate(&c->blas), "create a handle") ||
         !blas_ok(c, cublasSetStream(c->blas, c->stream), "set the stream") ||

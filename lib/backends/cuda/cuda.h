@@ -16,9 +16,9 @@ extern "C" {
 /* "runtime 13.0, 1 device: NVIDIA H200" or "runtime 13.0, no device (...why...)". */
 void tina_cuda_describe(char *out, size_t size);
 
-/* The backend on GPU `device` (0: the first). No GPU, or no driver: TINA_ERR_INPUT with what CUDA said, so that a
- * tool asked for --device cuda on a machine without one exits 2 with a message. */
-TinaStatus tina_cuda_backend_new(int device, TinaBackend **backend, TinaError *err);
+/* The backend on the first GPU. No GPU, or no driver: TINA_ERR_INPUT with what CUDA said, so that a tool asked for
+ * --device cuda on a machine without one exits 2 with a message. */
+TinaStatus tina_cuda_backend_new(TinaBackend **backend, TinaError *err);
 
 #ifdef __cplusplus
 }
