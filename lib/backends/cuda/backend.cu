@@ -49,10 +49,9 @@ static void *cuda_alloc(TinaBackend *b, size_t bytes) {
     return p;
 }
 
-static size_t cuda_free_memory(TinaBackend *b) {
+static size_t cuda_free_memory(TinaBackend *) {
     size_t free = 0, total = 0;
     if (cudaMemGetInfo(&free, &total) != cudaSuccess) cudaGetLastError();
-    (void)b;
     return free;
 }
 
