@@ -65,8 +65,8 @@ void cpu_rmsnorm_backward(TinaBackend *b, void *dx, const void *x, const void *w
 void cpu_product(Cpu *c, float *out, const float *in, const float *w, const float *bias, int T, int K, int N,
                  float alpha, bool accumulate);
 void cpu_products(Cpu *c, const TinaProduct *p, int n, int threads);
-void cpu_general(Cpu *c, int threads, float *out, size_t ldc, TinaMatrix a, TinaMatrix b, float alpha, int M, int N,
-                 int K, bool accumulate);
+void cpu_general(Cpu *c, int threads, float *out, size_t ldc, TinaMatrix a, TinaMatrix b, int M, int N, int K,
+                 bool accumulate);
 void cpu_matmul(TinaBackend *b, void *out, const void *in, const void *w, const void *bias, int T, int K, int N,
                 bool accumulate);
 void cpu_matmuls(TinaBackend *b, int n, void *const *out, const void *in, const void *const *w,

@@ -232,11 +232,10 @@ static const float *const *strips_along(float *at, const float **list, const flo
     return list;
 }
 
-/* out (M, N), rows ldc apart, (+)= alpha A (M, K) B (K, N), B in strips; by the calling thread */
+/* out (M, N), rows ldc apart, = alpha A (M, K) B (K, N), B in strips; by the calling thread */
 static void strips_product(Cpu *c, float *out, size_t ldc, TinaMatrix a, const float *const *b, float alpha, int M,
-                           int N, int K, bool accumulate) {
-    TinaProduct p = {.c = out, .ldc = ldc, .a = a, .strips = b, .alpha = alpha, .M = M, .N = N, .K = K,
-                     .accumulate = accumulate};
+                           int N, int K) {
+    TinaProduct p = {.c = out, .ldc = ldc, .a = a, .strips = b, .alpha = alpha, .M = M, .N = N, .K = K};
     cpu_products(c, &p, 1, 1);
 }
 
@@ -245,7 +244,7 @@ static void strips_product(Cpu *c, float *out, size_t ldc, TinaMatrix a, const f
 static int block_probabilities(Cpu *c, float *p, const float *q, size_t q_row, const float *const *kt, int i0, int n,
                                int D) {
     int keys = i0 + n;
-    strips_product(c, p, (size_t)keys, tina_matrix(q, q_row, false), kt, 1.0f / sqrtf((float)D), n, keys, D, false);
+    strips_product(c, p, (size_t)keys, tina_matrix(q, q_row, false), kt, 1.0f / sqrtf((float)D), n, keys, D);
     for (int r = 0; r < n; r++) softmax(p + (size_t)r * keys, i0 + r + 1, keys, c);
     return keys;
 }
@@ -267,8 +266,7 @@ void cpu_self_attention(TinaBackend *b, void *out, const void *q, const void *k,
             int rows = n - i0 < QUERY_BLOCK ? n - i0 : QUERY_BLOCK;
             size_t at = (size_t)(first + i0) * q_row + (size_t)h * D;
             int keys = block_probabilities(c, w.p, (const float *)q + at, q_row, kt, i0, rows, D);
-            strips_product(c, (float *)out + at, q_row, tina_matrix(w.p, (size_t)keys, false), vs, 1.0f, rows, D, keys,
-                           false);
+            strips_product(c, (float *)out + at, q_row, tina_matrix(w.p, (size_t)keys, false), vs, 1.0f, rows, D, keys);
         }
     }
 }
@@ -301,17 +299,17 @@ void cpu_attention_backward(TinaBackend *b, void *dq, void *dk, void *dv, const 
                 const float *qb = (const float *)q + at, *dob = (const float *)dout + at;
                 int keys = block_probabilities(c, p, qb, q_row, kt, i0, rows, D);
                 size_t ld = (size_t)keys;
-                strips_product(c, dp, ld, tina_matrix(dob, q_row, false), vt, 1.0f, rows, keys, D, false);
+                strips_product(c, dp, ld, tina_matrix(dob, q_row, false), vt, 1.0f, rows, keys, D);
                 for (int r = 0; r < rows; r++) {
                     float *pr = p + (size_t)r * keys, *dpr = dp + (size_t)r * keys, pdp = 0;
                     for (int j = 0; j < keys; j++) pdp += pr[j] * dpr[j];
                     for (int j = 0; j < keys; j++) dpr[j] = pr[j] * (dpr[j] - pdp) * scale; /* dS, scaled once */
                 }
-                strips_product(c, (float *)dq + at, q_row, tina_matrix(dp, ld, false), kd, 1.0f, rows, D, keys, false);
-                cpu_general(c, 1, dks, kv_row, tina_matrix(dp, ld, true), tina_matrix(qb, q_row, false), 1.0f, keys, D,
-                            rows, true);
-                cpu_general(c, 1, dvs, kv_row, tina_matrix(p, ld, true), tina_matrix(dob, q_row, false), 1.0f, keys, D,
-                            rows, true);
+                strips_product(c, (float *)dq + at, q_row, tina_matrix(dp, ld, false), kd, 1.0f, rows, D, keys);
+                cpu_general(c, 1, dks, kv_row, tina_matrix(dp, ld, true), tina_matrix(qb, q_row, false), keys, D, rows,
+                            true);
+                cpu_general(c, 1, dvs, kv_row, tina_matrix(p, ld, true), tina_matrix(dob, q_row, false), keys, D, rows,
+                            true);
             }
     }
 }

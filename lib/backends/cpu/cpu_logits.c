@@ -138,7 +138,6 @@ void cpu_logprobs_backward(TinaBackend *b, void *dh, const void *h, const void *
             if (targets[t] >= v0 && targets[t] < v0 + n) z[targets[t] - v0] += dlogp[t];
         }
         cpu_general(c, c->threads, dh, (size_t)C, tina_matrix(chunk, (size_t)n, false),
-                    tina_matrix(rows, (size_t)C, false), 1.0f, T, C, n,
-                    v0 > 0); /* one chain over the whole vocabulary */
+                    tina_matrix(rows, (size_t)C, false), T, C, n, v0 > 0); /* one chain over the whole vocabulary */
     }
 }
