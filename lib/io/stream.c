@@ -185,15 +185,11 @@ static bool blank(const char *line, size_t len) {
 }
 
 TinaStatus tina_reader_next(TinaReader *r, const char **line, size_t *len, TinaError *err) {
-    *line = NULL;
-    *len = 0;
     for (;;) {
+        *line = NULL; /* until a line that is not blank is read: NULL at the end, not a blank line skipped */
+        *len = 0;
         if (r->fd < 0) {
-            if (r->next_path >= (r->n_paths ? r->n_paths : 1)) { /* the end: no line, not a blank one skipped */
-                *line = NULL;
-                *len = 0;
-                return TINA_OK;
-            }
+            if (r->next_path >= (r->n_paths ? r->n_paths : 1)) return TINA_OK;
             TinaStatus status = open_next_input(r, err);
             if (status) return status;
         }
