@@ -243,6 +243,7 @@ help:
 	@echo "make            build lib/libtina.a and the tools into bin/ (CPU backend)"
 	@echo "make CUDA=1     also build and link the CUDA backend (nvcc from CUDA_HOME=$(CUDA_HOME))"
 	@echo "make test       build, then run unit tests (plain and ASan+UBSan), CLI tests and the CUDA backend's (emulated)"
+	@echo "make tests      build the unit tests into build/tests/ (make test runs them)"
 	@echo "make test-slurm LAUNCHER=slurm on a one-node Slurm cluster started here (root: installs Slurm, munge)"
 	@echo "make asan       build the AddressSanitizer + UBSan variant into build/asan/"
 	@echo "make emu        the CUDA backend against tests/emu's CUDA emulator, ASan + UBSan, into build/emu/ (no GPU)"
