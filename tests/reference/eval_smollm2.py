@@ -32,23 +32,13 @@ assert transformers.__version__ == "5.24.0", transformers.__version__
 for package, version in {"math-verify": "0.9.0", "latex2sympy2_extended": "1.11.0"}.items():
     assert importlib.metadata.version(package) == version, f"{package} {importlib.metadata.version(package)}"
 
-from latex2sympy2_extended import NormalizationConfig  # noqa: E402
-from math_verify import LatexExtractionConfig, parse, verify  # noqa: E402
+import open_r1  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROBLEMS, NEW_TOKENS, EOS, HF_BATCH = 200, 512, 2, 32
-PRED_CONFIG = [LatexExtractionConfig(
-    normalization_config=NormalizationConfig(nits=False, malformed_operators=False, basic_latex=True,
-                                             equations=True, boxed="all", units=True),
-    boxed_match_priority=0, try_extract_without_anchor=False)]
-
-
 def math_verify_accuracy(gold, completion):
     """open-r1's accuracy reward; None when the gold does not parse."""
-    gold_parsed = parse("\\boxed{" + gold + "}", extraction_mode="first_match")
-    if not gold_parsed:
-        return None
-    return int(verify(gold_parsed, parse(completion, extraction_config=PRED_CONFIG, extraction_mode="first_match")))
+    return open_r1.label(gold, completion)[2]
 
 
 def read_rollouts(path):

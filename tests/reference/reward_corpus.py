@@ -31,11 +31,13 @@ from fractions import Fraction
 
 from pins import require
 
-require({"math-verify": "0.9.0", "latex2sympy2_extended": "1.11.0", "sympy": "1.14.0"})
+PINNED = {"math-verify": "0.9.0", "latex2sympy2_extended": "1.11.0", "sympy": "1.14.0"}
+require(PINNED)
 
 import sympy  # noqa: E402
-from latex2sympy2_extended import NormalizationConfig, latex2sympy  # noqa: E402
-from math_verify import LatexExtractionConfig, parse, verify  # noqa: E402
+from latex2sympy2_extended import latex2sympy  # noqa: E402
+
+import open_r1  # noqa: E402
 
 SEED = 20261128
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -47,20 +49,14 @@ TRAIN_QUOTA = {
     "deepscaler_aime": 40, "deepscaler_math": 200, "deepscaler_subset2000": 120,
 }
 
-PRED_CONFIG = [LatexExtractionConfig(
-    normalization_config=NormalizationConfig(nits=False, malformed_operators=False, basic_latex=True,
-                                             equations=True, boxed="all", units=True),
-    boxed_match_priority=0, try_extract_without_anchor=False)]
-
-
 def verdict(gold, completion):
     """open-r1's accuracy reward: gold_parsed, pred_parsed, 1/0/None, and the seconds spent on the completion's
     parse + verify and on verify alone."""
-    gold_parsed = parse("\\boxed{" + gold + "}", extraction_mode="first_match")
+    gold_parsed = open_r1.parse_gold(gold)
     start = time.perf_counter()
-    pred_parsed = parse(completion, extraction_config=PRED_CONFIG, extraction_mode="first_match")
+    pred_parsed = open_r1.parse_pred(completion)
     verify_start = time.perf_counter()
-    accuracy = None if len(gold_parsed) == 0 else int(verify(gold_parsed, pred_parsed))
+    accuracy = open_r1.accuracy(gold_parsed, pred_parsed)
     end = time.perf_counter()
     return gold_parsed, pred_parsed, accuracy, end - start, end - verify_start
 

@@ -30,8 +30,7 @@ from pins import require
 require({"math-verify": "0.9.0", "latex2sympy2_extended": "1.11.0", "sympy": "1.14.0"})
 
 import sympy  # noqa: E402
-from latex2sympy2_extended import NormalizationConfig  # noqa: E402
-from math_verify import LatexExtractionConfig, parse, verify  # noqa: E402
+import open_r1  # noqa: E402
 
 logging.disable(logging.CRITICAL)
 
@@ -39,19 +38,10 @@ SEED = 1729_2026
 REPO = pathlib.Path(__file__).resolve().parents[2]
 OUT = REPO / "tests" / "fixtures" / "reward" / "heldout.jsonl.zst"
 
-PRED_CONFIG = [LatexExtractionConfig(
-    normalization_config=NormalizationConfig(nits=False, malformed_operators=False, basic_latex=True,
-                                             equations=True, boxed="all", units=True),
-    boxed_match_priority=0, try_extract_without_anchor=False)]
-
 TIMES = []  # (seconds for parse(gold)+parse(pred)+verify, id)
 
 
-def label(gold, completion):
-    gold_parsed = parse("\\boxed{" + gold + "}", extraction_mode="first_match")
-    pred_parsed = parse(completion, extraction_config=PRED_CONFIG, extraction_mode="first_match")
-    accuracy = None if not gold_parsed else int(verify(gold_parsed, pred_parsed))
-    return gold_parsed, pred_parsed, accuracy
+label = open_r1.label
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -1032,7 +1022,7 @@ def load_real(data, rng):
 
 def decimal_of(gold):
     try:
-        gp = parse("\\boxed{" + gold + "}", extraction_mode="first_match")
+        gp = open_r1.parse_gold(gold)
     except Exception:
         return None
     if not gp or not isinstance(gp[0], sympy.Basic):

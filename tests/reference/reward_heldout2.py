@@ -15,7 +15,6 @@ import json
 import math
 import random
 import re
-import os
 import sys
 import time
 import warnings
@@ -719,14 +718,8 @@ def choose_kinds(rng):
 
 
 def label(gold, completion):
-    from math_verify import parse, verify, LatexExtractionConfig
-    from latex2sympy2_extended import NormalizationConfig
-    gold_parsed = parse("\\boxed{" + gold + "}", extraction_mode="first_match")
-    pred_parsed = parse(completion, extraction_config=[LatexExtractionConfig(
-        normalization_config=NormalizationConfig(nits=False, malformed_operators=False, basic_latex=True,
-                                                 equations=True, boxed="all", units=True),
-        boxed_match_priority=0, try_extract_without_anchor=False)], extraction_mode="first_match")
-    accuracy = None if not gold_parsed else int(verify(gold_parsed, pred_parsed))
+    import open_r1
+    gold_parsed, pred_parsed, accuracy = open_r1.label(gold, completion)
     return [str(x) for x in gold_parsed], [str(x) for x in pred_parsed], accuracy
 
 

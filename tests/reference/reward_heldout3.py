@@ -36,8 +36,7 @@ from pins import require  # noqa: E402
 
 require({"math-verify": "0.9.0", "latex2sympy2_extended": "1.11.0", "sympy": "1.14.0"})
 
-from latex2sympy2_extended import NormalizationConfig  # noqa: E402
-from math_verify import LatexExtractionConfig, parse, verify  # noqa: E402
+import open_r1  # noqa: E402
 
 logging.disable(logging.CRITICAL)
 
@@ -47,16 +46,8 @@ if len(sys.argv) not in (2, 3):
 RAWDIR = sys.argv[1]
 OUT = sys.argv[2] if len(sys.argv) > 2 else "heldout3.jsonl"
 
-PRED_CONFIG = [LatexExtractionConfig(
-    normalization_config=NormalizationConfig(nits=False, malformed_operators=False, basic_latex=True,
-                                             equations=True, boxed="all", units=True),
-    boxed_match_priority=0, try_extract_without_anchor=False)]
-
-
 def label(gold, completion):
-    gold_parsed = parse("\\boxed{" + gold + "}", extraction_mode="first_match")
-    pred_parsed = parse(completion, extraction_config=PRED_CONFIG, extraction_mode="first_match")
-    accuracy = None if not gold_parsed else int(verify(gold_parsed, pred_parsed))
+    gold_parsed, pred_parsed, accuracy = open_r1.label(gold, completion)
     return [str(x) for x in gold_parsed], [str(x) for x in pred_parsed], accuracy
 
 
@@ -288,7 +279,7 @@ def w_percent(g, rng):
 def w_approx(g, rng):
     """The exact value followed by its approximation, as the distill often boxes both."""
     try:
-        e = parse("\\boxed{" + g + "}", extraction_mode="first_match")
+        e = open_r1.parse_gold(g)
         x = float(e[0].evalf()) if e else None
     except Exception:
         x = None
