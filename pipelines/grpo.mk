@@ -99,8 +99,8 @@ endif
 endif
 $(call safe_require,REWARDS EXTRA_UPDATE EVAL_SETS EVAL_VARS SBATCH_FLAGS,words)
 # INIT_ADAPTER's rank, alpha, dropout and targets are the run's (the recipe's or the command line's would be recorded
-# for an adapter they did not make; a value given on the command line that differs is said, once): read from the run's
-# copy once made, so that a run resumes where INIT_ADAPTER has gone since
+# for an adapter they did not make; a value given on the command line that differs is said, by the run's make, not
+# again by each step's): read from the run's copy once made, so that a run resumes where INIT_ADAPTER has gone since
 init_config := $(if $(INIT_ADAPTER),$(firstword $(wildcard $(RUN)/step-0000/adapter/adapter_config.json \
     $(INIT_ADAPTER)/adapter_config.json)))
 ifneq ($(init_config),)
@@ -113,7 +113,7 @@ init_differs = $(if $(filter TARGETS,$(1)),$(filter-out $(init_targets),$(target
 comma := ,
 targets = $(subst $(comma), ,$(TARGETS))
 init_targets = $(subst $(comma), ,$(init_TARGETS))
-$(foreach v,RANK ALPHA DROPOUT TARGETS,$(if $(and $(filter command line,$(origin $(v))),$(filter 0,$(MAKELEVEL)),\
+$(foreach v,RANK ALPHA DROPOUT TARGETS,$(if $(and $(filter command line,$(origin $(v))),$(if $(STEP_ONLY),,yes),\
     $(call init_differs,$(v))),$(warning $(v)=$($(v)) does not apply: the run starts from INIT_ADAPTER, whose $(v) \
     is $(init_$(v)))))
 override RANK := $(init_RANK)

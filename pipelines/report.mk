@@ -18,7 +18,7 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .PHONY: report
 
-# Tina's six benchmarks, in the paper's order; others a run was scored on follow
+# Tina's six benchmarks, in the paper's order, those a run was scored on; others it was scored on follow
 BENCHMARKS := aime24 aime25 amc23 math500 gpqa minerva
 
 # $(call each_score,RUN): a shell loop over the run's evaluated checkpoints, f their scores.json and step the number;
@@ -26,10 +26,11 @@ BENCHMARKS := aime24 aime25 amc23 math500 gpqa minerva
 each_score = for f in $(1)/step-*/eval/scores.json; do [ -e "$$f" ] || continue; \
     step=$$(basename "$$(dirname "$$(dirname "$$f")")"); step=$$((10\#$${step\#step-}));
 
-# $(call scores_tsv,RUN): step, each benchmark's pass@1 (% or "-"), the average, one line per evaluated checkpoint
-scores_tsv = $(call each_score,$(1)) jq -r --argjson step "$$step" --arg fixed '$(BENCHMARKS)' \
-    '($$fixed | split(" ")) as $$six | (.benchmarks | keys) as $$have | ($$six + ($$have - $$six)) as $$cols \
-    | [$$step] + [$$cols[] as $$b | .benchmarks[$$b]["pass@1"] // null | if . == null then "-" \
+# $(call scores_tsv,RUN,COLUMNS): step, the pass@1 (% or "-") of each benchmark of the file COLUMNS (the run's
+# columns, so that a checkpoint scored on other sets than the rest still lines up), the average, one line per
+# evaluated checkpoint
+scores_tsv = $(call each_score,$(1)) jq -r --argjson step "$$step" --arg cols "$$(cat $(2))" \
+    '[$$step] + [($$cols | split(" "))[] as $$b | .benchmarks[$$b]["pass@1"] // null | if . == null then "-" \
     else 100 * . end] + [100 * .["average_pass@1"]] | @tsv' "$$f"; done
 
 # $(call protocols_md,RUN): a Markdown line per evaluation protocol (eval.mk's protocol.json) with the steps it scored
@@ -43,7 +44,7 @@ protocols_jq := group_by(.p) | .[] | "- step\(if length > 1 then "s" else "" end
     suffix `\(.suffix)`, temperature \(.temperature), top-p \(.top_p), \(.n) sample(s) a problem, up to \
     \(.max_new_tokens) new tokens" end)"
 columns_jq := ($$fixed | split(" ")) as $$six | (map(.benchmarks | keys[]) | unique) as $$have \
-    | $$six + ($$have - $$six) | join(" ")
+    | ($$six - ($$six - $$have)) + ($$have - $$six) | join(" ")
 metrics_jq := [.step, .reward_mean, (.rewards.accuracy // "NaN"), (.rewards.format // "NaN"), .completion_len_mean, \
     .frac_truncated, .kl, .entropy, .lr] + [.rewards as $$r | $$kinds | splits(" ") | select(. != "") | $$r[.] // "NaN"] \
     | @tsv
@@ -53,11 +54,12 @@ R := $(RUN)/report
 report: $(R)/README.md
 	@echo "report: $<"
 
-$(R)/scores.tsv: $(wildcard $(RUN)/step-*/eval/scores.json)
+$(R)/scores.tsv: $(wildcard $(RUN)/step-*/eval/scores.json) $(R)/columns.txt
 	@mkdir -p $(@D)
-	$(call scores_tsv,$(RUN)) | sort -n > $@.tmp && mv $@.tmp $@
+	$(call scores_tsv,$(RUN),$(R)/columns.txt) | sort -n > $@.tmp && mv $@.tmp $@
 
-# the columns the scores were taken on: Tina's six, then any other
+# the benchmarks the scores were taken on: those of Tina's six the run was scored on, in the paper's order, then
+# any other
 $(R)/columns.txt: $(wildcard $(RUN)/step-*/eval/scores.json)
 	@mkdir -p $(@D)
 	cat $^ /dev/null | jq -s -r --arg fixed '$(BENCHMARKS)' '$(columns_jq)' > $@.tmp && mv $@.tmp $@

@@ -41,10 +41,18 @@ cp -r whole byhand
 (cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/byhand/step-0003/eval" MODEL="$F/qwen2-f32" \
     ADAPTER="$SCRATCH/byhand/step-0003/adapter" TOKENIZER=data/models/tiny-math-bpe SETS="$SCRATCH/train.jsonl" \
     MAX_NEW_TOKENS=4 THREADS=1) > /dev/null 2>&1
+# and step 2's on that set and another: its row has a column more than step 3's
+head -n 4 train.jsonl > few.jsonl
+(cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/byhand/step-0002/eval" MODEL="$F/qwen2-f32" \
+    ADAPTER="$SCRATCH/byhand/step-0002/adapter" TOKENIZER=data/models/tiny-math-bpe \
+    SETS="$SCRATCH/train.jsonl $SCRATCH/few.jsonl" MAX_NEW_TOKENS=4 THREADS=1) > /dev/null 2>&1
 (cd "$ROOT" && make -s -f pipelines/report.mk TINA_BIN="$BIN" RUN="$SCRATCH/byhand") > /dev/null 2> err
-check "a checkpoint evaluated by hand (eval.mk alone): the report has its scores and the run's cost" \
-    sh -c 'grep -q "^| 3 (best) | - | - | - | - | - | - | 0.0 | 0.0 |$" byhand/report/README.md &&
+check "checkpoints evaluated by hand (eval.mk alone): the report has their scores and the run's cost" \
+    sh -c 'grep -Eq "^\| 3( \(best\))? \| - \| 0\.0 \| 0\.0 \|$" byhand/report/README.md &&
            grep -q "^3 steps trained" byhand/report/README.md'
+check "the report's columns: the sets the run was scored on (not Tina's six unscored), step 3's row lined up under them" \
+    sh -c 'grep -q "^| step | few | train | average |$" byhand/report/README.md &&
+           grep -Eq "^\| 2( \(best\))? \| 0\.0 \| 0\.0 \| 0\.0 \|$" byhand/report/README.md'
 rm -rf whole/report
 touch marker
 grpo whole > /dev/null 2>&1
