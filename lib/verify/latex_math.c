@@ -900,13 +900,43 @@ static MathNode *parse_infix_fraction(Parser *p) {
     return left;
 }
 
-/* latex2sympy's is_expr_of_only_symbols: a name, a product of names, an undefined function of names. */
+static bool only_symbols(const MathNode *n);
+
+/* b of a / b, or of b^{-1}: sympy's Pow(b, -1), whose test passes for a name, an atom (a number or a constant:
+ * no parts, so all of them pass) or parts that all pass */
+static bool inverse_of_only_symbols(const MathNode *b) {
+    return b->kind == MATH_NUMBER || b->kind == MATH_CONST || only_symbols(b);
+}
+
+/* latex2sympy's is_expr_of_only_symbols, on the expression sympy makes of the node: a name, or one whose parts all
+ * are such (a + b, ab, a^b, a / b and a / 2 (a times Pow(2, -1)), |x|, x!, \sin a, e^x (exp), f(x)); not a
+ * number, a constant, -a (-1 times a), a - b, a % (a / 100), \sqrt a (a^(1/2)), a log (a quotient of logs), nor
+ * \det or \gcd, which sympy evaluates. (Checked against Math-Verify 0.9.0 in tests/cli/tina-reward.sh.) */
 static bool only_symbols(const MathNode *n) {
-    if (n->kind == MATH_SYMBOL) return true;
-    if (n->kind != MATH_MUL && !(n->kind == MATH_FUNC && n->op == 'u')) return false;
+    switch (n->kind) {
+    case MATH_SYMBOL: return true;
+    case MATH_DIV: return only_symbols(n->kids[0]) && inverse_of_only_symbols(n->kids[1]);
+    case MATH_POW: {
+        const MathNode *power = n->kids[1];
+        bool minus_one = (power->kind == MATH_NUMBER && !power->is_float && power->num == -1 && power->den == 1) ||
+                         (power->kind == MATH_NEG && power->kids[0]->kind == MATH_NUMBER &&
+                          !power->kids[0]->is_float && power->kids[0]->num == 1 && power->kids[0]->den == 1);
+        if (minus_one) return inverse_of_only_symbols(n->kids[0]);
+        if (n->kids[0]->kind == MATH_CONST && strcmp(n->kids[0]->name, "e") == 0) return only_symbols(power);
+        break;
+    }
+    case MATH_FUNC: {
+        static const char *const evaluated[] = {"sqrt", "log", "ln", "det", "gcd"};
+        for (size_t i = 0; i < sizeof evaluated / sizeof *evaluated; i++)
+            if (strcmp(n->name, evaluated[i]) == 0) return false;
+        break;
+    }
+    case MATH_ADD: case MATH_MUL: break;
+    default: return false;
+    }
     for (int i = 0; i < n->n_kids; i++)
         if (!only_symbols(n->kids[i])) return false;
-    return true;
+    return n->n_kids > 0;
 }
 
 static MathNode *parse_relation(Parser *p) {

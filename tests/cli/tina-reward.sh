@@ -95,6 +95,67 @@ done < nofunc.tsv > nofunc.jsonl
 run tina-reward -q -r accuracy nofunc.jsonl
 check "functions side by side without parentheses, and \\approx before a set: Math-Verify's verdicts" \
     [ "$(jq -r '.rewards.accuracy' out)" = "$(cut -f3 nofunc.tsv)" ]
+# x \approx 5 is 5 when the left side is only names, as latex2sympy's is_expr_of_only_symbols tests the expression
+# sympy makes of it (a / 2 passes, as a times Pow(2, -1); a - b does not, as a + (-1)b): Math-Verify 0.9.0's verdicts
+# against the gold 5 (f(x, y), a function of two arguments, is left out: tina reads it as f times a tuple)
+cat > approx.tsv <<'PAIRS'
+a+b \approx 5	1
+\frac{a}{b} \approx 5	1
+a^b \approx 5	1
+|x| \approx 5	1
+\sqrt{a} \approx 5	0
+a^2 \approx 5	0
+2a \approx 5	0
+-a \approx 5	0
+\sin a \approx 5	1
+a/2 \approx 5	1
+\pi \approx 5	0
+x! \approx 5	1
+\log x \approx 5	0
+ab \approx 5	1
+x \approx 5	1
+a - b \approx 5	0
+\frac{a}{2} \approx 5	1
+a \cdot b \approx 5	1
+e^x \approx 5	1
+\max(a,b) \approx 5	1
+\binom{a}{b} \approx 5	1
+x\% \approx 5	0
+\sqrt[3]{a} \approx 5	0
+\frac{1}{a} \approx 5	0
+a^{-1} \approx 5	1
+\ln x \approx 5	0
+\log_2 x \approx 5	0
+\exp(x) \approx 5	1
+\lg x \approx 5	0
+\log(x) \approx 5	0
+\pi x \approx 5	0
+\frac{a}{\pi} \approx 5	1
+\frac{a}{b+c} \approx 5	1
+\frac{a}{-b} \approx 5	0
+\frac{a}{b^2} \approx 5	0
+\frac{a}{0.5} \approx 5	1
+x^{y z} \approx 5	1
+\det(a) \approx 5	0
+\gcd(a,b) \approx 5	0
+\cos(ab) \approx 5	1
+e^{ab} \approx 5	1
+2^{-1} \approx 5	1
+\frac{a b}{c d} \approx 5	1
+a^{b^c} \approx 5	1
+|a+b| \approx 5	1
+\tan a \approx 5	1
+\frac{a}{b} c \approx 5	1
+f(x) \approx 5	1
+x^{-2} \approx 5	0
+\operatorname{lcm}(a,b) \approx 5	1
+PAIRS
+while IFS=$'\t' read -r pred _; do
+    rollout 5 "</think> The answer is \$\\boxed{$pred}\$."
+done < approx.tsv > approx.jsonl
+run tina-reward -q -r accuracy approx.jsonl
+check "name \\approx value: the value when the left side is only names, by Math-Verify's test ($(wc -l < approx.tsv) cases)" \
+    [ "$(jq -r '.rewards.accuracy' out)" = "$(cut -f2 approx.tsv)" ]
 # two overlined names longer than tina's names hold, the same but for their last letter (Math-Verify 0.9.0: 0, and
 # 1 for the same name); tina cut both short to one name
 long=ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ
