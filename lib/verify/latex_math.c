@@ -26,13 +26,19 @@ typedef struct {
     bool failed, thousands, complex_mode; /* thousands: the whole text is one number with "," separators ("1,000") */
 } Parser;
 
+/* name is one of the strings of the array list */
+#define ONE_OF(name, list) one_of(name, list, sizeof list / sizeof *list)
+static bool one_of(const char *name, const char *const *list, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(name, list[i]) == 0) return true;
+    return false;
+}
+
 /* Spacing and sizing latex2sympy reads past; \big( .. \big), \limits and \nonumber are not among them: they fail
  * there. */
 static bool skip_command(const char *name) {
     static const char *const spacing[] = {",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "left", "right"};
-    for (size_t i = 0; i < sizeof spacing / sizeof *spacing; i++)
-        if (strcmp(name, spacing[i]) == 0) return true;
-    return false;
+    return ONE_OF(name, spacing);
 }
 
 /* The non-ASCII characters latex2sympy reads (checked against Math-Verify: ° ∞ √ ∼ do not parse), the minus sign
@@ -352,9 +358,7 @@ static const char *const functions[] = {"sin", "cos", "tan", "cot", "sec", "csc"
                                         "sinh", "cosh", "tanh", "log", "ln", "lg", "exp", "det"};
 
 static bool is_function(const char *name) {
-    for (size_t i = 0; i < sizeof functions / sizeof *functions; i++)
-        if (strcmp(name, functions[i]) == 0) return true;
-    return false;
+    return ONE_OF(name, functions);
 }
 
 /* \sin^2 x, \log_2 8, \ln(x), \exp{x}. */
@@ -588,10 +592,7 @@ static MathNode *parse_command(Parser *p) {
                                          "jmath", "Game", "triangle", "spadesuit", "hbar", "vartriangle", "hslash",
                                          "blacklozenge", "lozenge", "blacksquare", "mho", "blacktriangle", "sharp",
                                          "Im", "flat", "square", "backprime", "Re", "natural", "surd", "circledS"};
-    bool named = false;
-    for (size_t i = 0; i < sizeof greek / sizeof *greek; i++) named = named || strcmp(name, greek[i]) == 0;
-    for (size_t i = 0; i < sizeof others / sizeof *others; i++) named = named || strcmp(name, others[i]) == 0;
-    if (named) {
+    if (ONE_OF(name, greek) || ONE_OF(name, others)) {
         for (char *c = name; *c; c++) *c = (char)tolower((unsigned char)*c);
         return applied(p, symbol(p, name));
     }
@@ -690,9 +691,7 @@ static bool starts_factor(const Parser *p) {
     static const char *const others[] = {"cdot", "times", "div", "pm", "mp", "cup", "le", "leq", "leqslant", "ge",
                                          "geq", "geqslant", "lt", "gt", "ne", "neq", "in", "approx", "}", "\\",
                                          "end", "rfloor", "rceil", "%", "circ", "over", "choose"};
-    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
-        if (strcmp(t->name, others[i]) == 0) return false;
-    return true;
+    return !ONE_OF(t->name, others);
 }
 
 /* A function's argument without parentheses is latex2sympy's mp_nofunc: factors side by side end at another
@@ -702,9 +701,8 @@ static bool ends_func_arg(const Parser *p) {
     if (t->kind == T_LETTER) return t->c == 'e';
     if (t->kind != T_COMMAND) return false;
     static const char *const calls[] = {"sqrt", "max", "min", "gcd", "lcm"};
-    for (size_t i = 0; i < sizeof calls / sizeof *calls; i++)
-        if (strcmp(t->name, calls[i]) == 0) return true;
-    return is_function(t->name) && strcmp(t->name, "det") != 0 && strcmp(t->name, "lg") != 0; /* both fail there */
+    static const char *const failing[] = {"det", "lg"}; /* functions that fail there */
+    return ONE_OF(t->name, calls) || (is_function(t->name) && !ONE_OF(t->name, failing));
 }
 
 /* A product of factors, one of them a matrix: sympy's scalar multiple, the matrix of each cell times the other
@@ -927,8 +925,7 @@ static bool only_symbols(const MathNode *n) {
     }
     case MATH_FUNC: {
         static const char *const evaluated[] = {"sqrt", "log", "ln", "det", "gcd"};
-        for (size_t i = 0; i < sizeof evaluated / sizeof *evaluated; i++)
-            if (strcmp(n->name, evaluated[i]) == 0) return false;
+        if (ONE_OF(n->name, evaluated)) return false;
         break;
     }
     case MATH_ADD: case MATH_MUL: break;
