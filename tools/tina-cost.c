@@ -199,40 +199,32 @@ static TinaStatus add_to_tally(const cJSON *record, void *context, TinaError *er
 }
 
 /* The inputs, a run's folder standing for its stage timings, step-S/times/STAGE.json (in name order: by step, then
- * stage): the files themselves in *found (free it with globfree), the list to read in *paths (free it). */
+ * stage): input i's files in found[i] (n of them, zeroed; globfree each), the list to read in *paths (free it). */
 static TinaStatus expand_inputs(char **args, int n, glob_t *found, const char ***paths, int *count, TinaError *err) {
-    memset(found, 0, sizeof *found);
-    int *from = calloc((size_t)n + 1, sizeof *from); /* input i's files: found->gl_pathv[from[i]..from[i + 1]) */
-    bool *folder = calloc((size_t)n + 1, sizeof *folder);
-    TinaStatus status = from && folder ? TINA_OK : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+    TinaStatus status = TINA_OK;
+    size_t total = (size_t)n;
     for (int i = 0; !status && i < n; i++) {
         struct stat st;
-        from[i] = (int)found->gl_pathc;
         if (strcmp(args[i], "-") == 0 || stat(args[i], &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-        folder[i] = true;
         TinaBuf pattern = {0};
         status = tina_buf_append_str(&pattern, args[i], err);
         if (!status) status = tina_buf_append_str(&pattern, "/step-*/times/*.json", err);
         if (status) break;
-        int got = glob(pattern.data, found->gl_pathc ? GLOB_APPEND : 0, NULL, found);
+        int got = glob(pattern.data, 0, NULL, &found[i]);
         tina_buf_free(&pattern);
-        if (got == GLOB_NOMATCH || (got == 0 && (int)found->gl_pathc == from[i]))
+        if (got == GLOB_NOMATCH || (got == 0 && !found[i].gl_pathc))
             status = tina_error(err, TINA_ERR_INPUT, "%s: a folder without stage timings (a run's folder holds "
                                 "step-*/times/*.json, written by pipelines/grpo.mk)", args[i]);
         else if (got) status = tina_error(err, TINA_ERR_RUNTIME, "%s: cannot list its stage timings", args[i]);
+        total += found[i].gl_pathc;
     }
-    const char **list = status ? NULL : calloc((size_t)found->gl_pathc + (size_t)n + 1, sizeof *list);
+    const char **list = status ? NULL : calloc(total + 1, sizeof *list);
     if (!status && !list) status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
     *count = 0;
     for (int i = 0; !status && i < n; i++) {
-        if (!folder[i]) list[(*count)++] = args[i];
-        else {
-            size_t end = i + 1 < n ? (size_t)from[i + 1] : found->gl_pathc;
-            for (size_t k = (size_t)from[i]; k < end; k++) list[(*count)++] = found->gl_pathv[k];
-        }
+        if (!found[i].gl_pathc) list[(*count)++] = args[i];
+        for (size_t k = 0; k < found[i].gl_pathc; k++) list[(*count)++] = found[i].gl_pathv[k];
     }
-    free(from);
-    free(folder);
     *paths = list;
     return status;
 }
@@ -242,14 +234,17 @@ int main(int argc, char **argv) {
     Options o = parse_options(argc, argv);
     TinaError err = {0};
     Tally t = {0};
-    glob_t found;
+    int n_inputs = argc - optind;
+    glob_t *found = calloc((size_t)n_inputs + 1, sizeof *found);
     const char **paths = NULL;
     int count = 0;
-    TinaStatus status = expand_inputs(argv + optind, argc - optind, &found, &paths, &count, &err);
+    TinaStatus status = found ? expand_inputs(argv + optind, n_inputs, found, &paths, &count, &err)
+                              : tina_error(&err, TINA_ERR_RUNTIME, "out of memory");
     if (!status)
         status = cli_read_records(paths, count, add_to_tally, (const void *[]){&t, &o}, &err);
     free(paths);
-    globfree(&found);
+    for (int i = 0; found && i < n_inputs; i++) globfree(&found[i]);
+    free(found);
     if (!status && !t.records) status = tina_error(&err, TINA_ERR_INPUT, "no stage timings to sum");
     if (!status && o.best_step > t.last_step)
         status = tina_error(&err, TINA_ERR_INPUT, "--best-step %lld: the timings end at step %lld", o.best_step,
