@@ -19,8 +19,8 @@ TinaStatus tina_kv_cache_new(TinaBackend *b, TinaKVShape shape, int n_slots, int
     int per_slot = tina_kv_cache_pages_of(max_len);
     if (n_pages == 0) n_pages = (int)((long long)n_slots * per_slot > (1 << 30) ? 1 << 30 : n_slots * per_slot);
     if (n_pages < per_slot)
-        return tina_error(err, TINA_ERR_INPUT, "a KV cache of %d pages (%d positions) cannot hold one sequence of %d",
-                          n_pages, n_pages * TINA_KV_PAGE, max_len);
+        return tina_error(err, TINA_ERR_INPUT, "a KV cache of %d positions (%d page%s) cannot hold one sequence of %d",
+                          n_pages * TINA_KV_PAGE, n_pages, n_pages == 1 ? "" : "s", max_len);
     if (shape.layers < 1 || shape.kv_heads < 1 || shape.head_dim < 1)
         return tina_error(err, TINA_ERR_INPUT, "a KV cache needs layers, heads and a head size");
     TinaKVCache *kv = calloc(1, sizeof *kv);

@@ -139,7 +139,9 @@ static void running_out_and_bad_requests_are_errors(void) {
     TinaError err;
     if (!m) return;
     CHECK(tina_model_kv_cache(m, 2, MAX_LEN, MAX_LEN / TINA_KV_PAGE - 1, &kv, &err) == TINA_ERR_INPUT);
-    CHECK(strstr(err.message, "cannot hold one sequence of 64") != NULL);
+    CHECK(strstr(err.message, "of 48 positions (3 pages) cannot hold one sequence of 64") != NULL);
+    CHECK(tina_model_kv_cache(m, 2, MAX_LEN, 1, &kv, &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "of 16 positions (1 page) cannot") != NULL);
     CHECK(tina_model_kv_cache(m, 2, MAX_LEN, MAX_LEN / TINA_KV_PAGE, &kv, &err) == TINA_OK);
     int32_t tokens[MAX_LEN];
     for (int i = 0; i < MAX_LEN; i++) tokens[i] = prompt[i % PROMPT];
