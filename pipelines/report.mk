@@ -45,6 +45,11 @@ protocols_jq := group_by(.p) | .[] | "- step\(if length > 1 then "s" else "" end
     \(.max_new_tokens) new tokens" end)"
 columns_jq := ($$fixed | split(" ")) as $$six | (map(.benchmarks | keys[]) | unique) as $$have \
     | ($$six - ($$six - $$have)) + ($$have - $$six) | join(" ")
+# a run's best row (step, its own columns HAVE, average) under the sweep's columns WANT, "-" where it has none, after
+# the run's name, settings, last average and cost
+realign_awk := BEGIN { OFS = "\t"; n = split(have, h, " "); for (i = 1; i <= n; i++) at[h[i]] = i + 1 } \
+    { row = $$1; m = split(want, w, " "); for (i = 1; i <= m; i++) row = row OFS (w[i] in at ? $$(at[w[i]]) : "-"); \
+      print run, values, last, cost, row OFS $$NF }
 metrics_jq := [.step, .reward_mean, (.rewards.accuracy // "NaN"), (.rewards.format // "NaN"), .completion_len_mean, \
     .frac_truncated, .kl, .entropy, .lr] + [.rewards as $$r | $$kinds | splits(" ") | select(. != "") | $$r[.] // "NaN"] \
     | @tsv
@@ -143,13 +148,16 @@ $(R)/runs.tsv: $(OUT)/sweep.json FORCE
 	@mkdir -p $(@D)
 	for run in $(runs); do MAKEFLAGS= $(MAKE) -s -f pipelines/report.mk TINA_BIN=$(TINA_BIN) PRICE=$(PRICE) SWEEP= \
 	    RUN=$(OUT)/$$run > /dev/null; done
+	for f in $(foreach r,$(runs),$(OUT)/$(r)/step-*/eval/scores.json); do [ ! -e "$$f" ] || cat "$$f"; done \
+	    | jq -s -r --arg fixed '$(BENCHMARKS)' '$(columns_jq)' > $(R)/columns.txt
 	for run in $(runs); do \
 	    values=$$(jq -r --arg run $$run '.runs[] | select(.name == $$run) | .settings | to_entries \
 	        | map("\(.key)=\(.value)") | join(" ")' $(OUT)/sweep.json); \
 	    awk -F'\t' -v run=$$run -v values="$$values" \
 	        -v last="$$(tail -n 1 $(OUT)/$$run/report/scores.tsv | awk -F'\t' '{ print $$NF }')" \
 	        -v cost="$$(jq -r '[.total.device_hours, .total.cost] | @tsv' $(OUT)/$$run/report/cost.json)" \
-	        'BEGIN { OFS = "\t" } { print run, values, last, cost, $$0 }' $(OUT)/$$run/report/best.tsv; \
+	        -v have="$$(cat $(OUT)/$$run/report/columns.txt)" -v want="$$(cat $(R)/columns.txt)" \
+	        '$(realign_awk)' $(OUT)/$$run/report/best.tsv; \
 	done > $@.tmp && mv $@.tmp $@
 
 # a metric of every run per step, one column per run
@@ -184,7 +192,7 @@ $(R)/README.md: $(R)/runs.tsv $(R)/checkpoints.png $(foreach p,$(overlays),$(R)/
 	  echo "$$(jq -r '"Grid from \(.sweep), recipe \(.recipe), every \(.ckpt_every) steps evaluated."' $(OUT)/sweep.json)"; \
 	  echo "Each run's own report: RUN/report/README.md."; echo; \
 	  echo "The best checkpoint of each run (the highest average pass@1, %), as the paper's ablation tables show it:"; \
-	  echo; cols=$$(cat $(OUT)/$(firstword $(runs))/report/columns.txt); \
+	  echo; cols=$$(cat $(R)/columns.txt); \
 	  echo "| run | settings | best step | $${cols// / | } | average | last checkpoint's average | device-hours | cost |"; \
 	  printf '|---%.0s' $$(seq 1 $$(( $$(wc -w <<< "$$cols") + 7 ))); echo '|'; \
 	  awk -F'\t' '{ line = sprintf("| [%s](../%s/report/README.md) | %s | %s", $$1, $$1, $$2, $$6); \

@@ -86,6 +86,20 @@ cells=$(grep "^| $best (best) |" "$r/report/README.md" | sed 's/^| [0-9]* (best)
 check "sweep report: each run's best checkpoint and its scores as its own report's ($cells)" \
     grep -qF "| [lr-3e-3_loss-grpo](../lr-3e-3_loss-grpo/report/README.md) | LR=3e-3 LOSS=grpo | $best | $cells |" \
         whole/report/README.md
+# runs scored on different sets: one run's checkpoints also scored on a set "extra" (pass@1 1) by hand
+cp -a whole mixed && rm -rf mixed/report mixed/*/report
+for f in mixed/lr-1e-3_loss-dr-grpo/step-*/eval/scores.json; do
+    jq '.benchmarks.extra = {"pass@1": 1} | .["average_pass@1"] = (.benchmarks | map(.["pass@1"]) | add / length)' \
+        "$f" > scores.tmp && mv scores.tmp "$f"
+done
+(cd "$ROOT" && make -s -f pipelines/report.mk TINA_BIN="$BIN" SWEEP="$SCRATCH/grid.mk" OUT="$SCRATCH/mixed" \
+    PRICE=2 > /dev/null 2>&1)
+check "sweep report, runs scored on different sets: the columns are every run's sets" \
+    grep -q '^| run | settings | best step | extra | train | average |' mixed/report/README.md
+check "... a run not scored on one shows - under it, the run scored on it its score, each under its own column" \
+    sh -c 'grep -Eq "^\| \[lr-1e-3_loss-grpo\]\([^)]*\) \| [^|]* \| [0-9] \| - \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$" "$1" &&
+           grep -Eq "^\| \[lr-1e-3_loss-dr-grpo\]\([^)]*\) \| [^|]* \| [0-9] \| 100\.0 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$" "$1"' \
+        - mixed/report/README.md
 check "every image the reports show exists and is a PNG" \
     sh -c 'for page in whole/report/README.md whole/*/report/README.md; do
                for png in $(grep -o "([a-z_]*\.png)" "$page" | tr -d "()"); do
