@@ -215,9 +215,10 @@ double tina_reward_cosine(double length, double max_length, bool correct, bool c
     double progress = length / max_length;
     if (clamp && progress > 1) progress = 1;
     double c = cos(M_PI * progress);
-    /* open-r1's min + (max - min)(1 + c)/2 with (min, max) = (0.5, 1.0) when right and (-0.5, -1.0) when wrong: a
-     * short wrong answer is punished most */
-    return correct ? 0.5 + 0.25 * (1.0 + c) : -0.5 - 0.25 * (1.0 + c);
+    /* min + (max - min)(1 + c)/2 with (min, max) = (0.5, 1.0) when right and (-0.5, 0.0) when wrong: the values
+     * Tina's grpo.py passes (its config.py's cosine_*: min_value_wrong 0.0, not the function's default -1.0), so a
+     * short wrong answer costs nothing and a long one -0.5 */
+    return (correct ? 0.5 : -0.5) + 0.25 * (1.0 + c);
 }
 
 void tina_reward_length(const double *lengths, const bool *correct, int n, double *rewards) {

@@ -3,7 +3,8 @@
 Tina's rewards read the gold with Math-Verify's parse(gold, extraction_mode="first_match"): its trainer keeps a
 `solution` column as written (a worked solution) and writes an `answer` column as "$answer$" (grpo.py). accuracy
 parses it with LaTeX and plain numbers and asks verify(gold, answer); cosine parses it with LaTeX only and asks
-verify(answer, gold). This script runs Tina's rewards.py itself, so the verdicts are Tina's, not a model of them.
+verify(answer, gold). This script runs Tina's rewards.py itself, so the verdicts are Tina's, not a model of them;
+the cosine reward is built as grpo.py builds it, with tina/config.py's values.
 
 Pinned (asserted): python 3.11, math-verify 0.5.2 (Tina's scripts/set/set_env.sh), latex2sympy2_extended 1.0.6,
 sympy 1.14.0. Make the environment with
@@ -122,7 +123,16 @@ def main():
     spec = importlib.util.spec_from_file_location("tina_rewards", tina / "tina" / "post_train_hf" / "rewards.py")
     rewards = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rewards)
-    cosine = rewards.get_cosine_scaled_reward(max_len=3584)  # Tina's launch scripts pass --cosine_max_len 3584
+    # the cosine reward as grpo.py builds it: with its ModelPTConfig's values (tina/config.py: min_value_wrong 0.0,
+    # max_value_wrong -0.5, min_value_correct 0.5, max_value_correct 1.0), not the function's own defaults
+    # (min_value_wrong -1.0); the launch scripts pass --cosine_max_len 3584
+    spec = importlib.util.spec_from_file_location("tina_config", tina / "tina" / "config.py")
+    config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(config)
+    pt = config.ModelPTConfig()
+    cosine = rewards.get_cosine_scaled_reward(
+        min_value_wrong=pt.cosine_min_value_wrong, max_value_wrong=pt.cosine_max_value_wrong,
+        min_value_correct=pt.cosine_min_value_correct, max_value_correct=pt.cosine_max_value_correct, max_len=3584)
     rng = random.Random(SEED)
 
     golds = {"solution": [], "answer": []}  # (id, gold, answer a completion states)

@@ -237,6 +237,11 @@ def rows_of(name):
     if cosine:
         rows.append(("cosine with an unparseable gold", "1.0", line_matching("tina/post_train_hf/rewards.py",
                      r"return 1\.0|rewards\.append\(1\.0\)"), "", "REWARDS' --nulls trl"))
+        rows.append(("cosine's values (defaults)", "min_value_wrong 0.0, max_value_wrong -0.5, min_value_correct 0.5, "
+                     "max_value_correct 1.0 (grpo.py passes config.py's, not the function's own min_value_wrong "
+                     "-1.0): a wrong answer from 0.0 (short) down to -0.5", line_matching("tina/config.py",
+                     r"cosine_min_value_wrong") + ", " + line_matching("tina/post_train_hf/grpo.py",
+                     r"min_value_wrong=pt_args"), "", "tina-reward's cosine"))
     total = config.get("max_steps")
     if total is None:
         rows.append(("max_steps", "unset: one epoch (num_train_epochs 1) of BATCH-prompt steps",

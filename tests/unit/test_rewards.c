@@ -140,14 +140,16 @@ static void repetition_penalises_repeated_word_trigrams(void) {
     CHECK_NEAR(tina_reward_repetition(TEXT("x x x x x"), 3, -0.5), -0.5 * 2.0 / 3.0, 1e-15);
 }
 
-/* Values from Tina's rewards.py get_cosine_scaled_reward (defaults -1.0, -0.5, 0.5, 1.0), run by its own code in
- * tests/reference/tina_gold.py: a wrong answer of 0 characters gets -1.0. */
-static void cosine_runs_from_one_to_half_when_right_and_minus_one_to_minus_half_when_wrong(void) {
+/* Tina's cosine as its trainer built it: grpo.py passes get_cosine_scaled_reward its ModelPTConfig's values
+ * (tina/config.py: cosine_min_value_wrong 0.0, cosine_max_value_wrong -0.5, cosine_min_value_correct 0.5,
+ * cosine_max_value_correct 1.0), not the function's own defaults (-1.0 for min_value_wrong), which no Tina run used.
+ * A wrong answer: min -0.5, max 0.0, so 0.0 at 0 characters down to -0.5 at the maximum. */
+static void cosine_runs_from_one_to_half_when_right_and_zero_to_minus_half_when_wrong(void) {
     CHECK_NEAR(tina_reward_cosine(0, 100, true, false), 1.0, 1e-15);
     CHECK_NEAR(tina_reward_cosine(50, 100, true, false), 0.75, 1e-15);
     CHECK_NEAR(tina_reward_cosine(100, 100, true, false), 0.5, 1e-15);
-    CHECK_NEAR(tina_reward_cosine(0, 100, false, false), -1.0, 1e-15);
-    CHECK_NEAR(tina_reward_cosine(50, 100, false, false), -0.75, 1e-15);
+    CHECK_NEAR(tina_reward_cosine(0, 100, false, false), 0.0, 1e-15);
+    CHECK_NEAR(tina_reward_cosine(50, 100, false, false), -0.25, 1e-15);
     CHECK_NEAR(tina_reward_cosine(100, 100, false, false), -0.5, 1e-15);
     /* Tina's quirk: past the maximum the cosine comes back up; --cosine-clamp stops at the maximum */
     CHECK_NEAR(tina_reward_cosine(200, 100, true, false), 1.0, 1e-15);
@@ -187,8 +189,8 @@ int main(void) {
         {"tag_count_scores_each_tag_seen_once", tag_count_scores_each_tag_seen_once},
         {"reasoning_steps_count_to_three", reasoning_steps_count_to_three},
         {"repetition_penalises_repeated_word_trigrams", repetition_penalises_repeated_word_trigrams},
-        {"cosine_runs_from_one_to_half_when_right_and_minus_one_to_minus_half_when_wrong",
-         cosine_runs_from_one_to_half_when_right_and_minus_one_to_minus_half_when_wrong},
+        {"cosine_runs_from_one_to_half_when_right_and_zero_to_minus_half_when_wrong",
+         cosine_runs_from_one_to_half_when_right_and_zero_to_minus_half_when_wrong},
         {"length_reward_is_relative_to_the_group", length_reward_is_relative_to_the_group},
         {"lengths_are_counted_in_characters", lengths_are_counted_in_characters},
     };
