@@ -9,7 +9,10 @@
 # set of several sources one; two sets of one name are refused. Run again into the same OUT, it makes again
 # what other settings change (the rollouts for another adapter, N or template; the scores for another K).
 # The defaults are Tina's evaluation (scripts/eval/ at c6274cd, lighteval ed084813): temperature 0.6, top-p 0.95,
-# 32,768 new tokens, one sample a problem (N=10 stands for the multi-seed script's ten seeds), lighteval's query
+# 32,768 new tokens with prompt and completion together capped at 32,768 (MAX_MODEL_LEN: its max_model_length=32768,
+# vLLM's max_model_len, which ends a completion there; lighteval ed084813 keeps the whole prompt, its context cut of
+# max_model_length - max_new_tokens = 0 tokens being input[-0:]), one sample a problem (N=10 stands for the multi-seed
+# script's ten seeds), lighteval's query
 # before each problem (PREFIX_FILE: MATH_QUERY_TEMPLATE; GPQA_PREFIX_FILE for a set named gpqa*: its letter-choice
 # query) and the distill's chat template as lighteval fed it (deepseek-r1-lighteval: two BOS, <think> prefilled);
 # tests/cli/lighteval.sh checks the prompts' tokens against lighteval's. SUFFIX, empty by default, is appended to
@@ -21,7 +24,7 @@
 # its settings come from its command line or these defaults, never from the environment (SUFFIX aside: it is text,
 # and grpo.mk hands it over there); the safe_* functions: pipelines/safe.mk
 include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
-$(call safe_not_from_environment,SETS N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE PREFIX_FILE \
+$(call safe_not_from_environment,SETS N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE PREFIX_FILE \
     GPQA_PREFIX_FILE SOLUTION_GOLD_SETS SEED K REWARDS TOKENIZER ADAPTER RUNS_AT_ONCE)
 TINA_BIN ?= bin
 SETS ?= data/sets/aime24.jsonl data/sets/aime25.jsonl data/sets/amc23.jsonl data/sets/math500.jsonl \
@@ -31,6 +34,8 @@ TEMPERATURE ?= 0.6
 TOP_P ?= 0.95
 MAX_NEW_TOKENS ?= 32768
 MAX_PROMPT_TOKENS ?= 2048
+# vLLM's cap on prompt + completion (tina-sample --max-model-len); empty: none
+MAX_MODEL_LEN ?= 32768
 TEMPLATE ?= deepseek-r1-lighteval
 PREFIX_FILE ?= pipelines/recipes/lighteval-math-prefix.txt
 GPQA_PREFIX_FILE ?= pipelines/recipes/lighteval-gpqa-prefix.txt
@@ -50,7 +55,7 @@ ADAPTER ?=
 ifeq ($(OUT),)
 $(error OUT is required: the evaluation's folder, e.g. OUT=evals/base)
 endif
-$(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE \
+$(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE \
     PREFIX_FILE GPQA_PREFIX_FILE SEED K THREADS DEVICE REWARDS)
 $(call safe_require,SETS SOLUTION_GOLD_SETS,words)
 $(call safe_file,OUT SETS)
@@ -79,7 +84,7 @@ scores: $(OUT)/scores.txt
 # again with another adapter, N, template or K is made again, not passed as made (make sees files, not settings);
 # compared as make reads this file, so that make -n shows it too. (SUFFIX is text: it reaches the file through the
 # environment, as written.)
-sampled_by := $(foreach v,MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS TEMPLATE \
+sampled_by := $(foreach v,MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE \
     PREFIX_FILE GPQA_PREFIX_FILE SEED REWARDS SOLUTION_GOLD_SETS,$(v)=$($(v))) SUFFIX=$(TINA_SUFFIX)
 scored_by := K=$(K)
 $(OUT)/.sampled-by: export TINA_SETTINGS = $(sampled_by)
@@ -101,7 +106,8 @@ $(OUT)/$(call set_name,$(1)).rewarded.jsonl.zst: $(1) $(OUT)/.sampled-by
 	@mkdir -p $$(@D)
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) $(if $(ADAPTER),-a $(ADAPTER)) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
 	    -n $(N) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
-	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) --template $(TEMPLATE) \
+	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) $(if $(MAX_MODEL_LEN),--max-model-len $(MAX_MODEL_LEN)) \
+	    --template $(TEMPLATE) \
 	    $(if $(call prefix_of,$(1)),--prefix-file $(call prefix_of,$(1))) --suffix "$$$$TINA_SUFFIX" --seed $(SEED) \
 	    --device $(DEVICE) --threads $$(call threads_each,$(words $(SETS))) $$< \
 	    | $(TINA_BIN)/tina-reward -q -r $(REWARDS) \
@@ -115,7 +121,8 @@ $(OUT)/protocol.json: $(rewarded)
 	    --arg solution_gold_sets '$(SOLUTION_GOLD_SETS)' --arg rewards '$(REWARDS)' \
 	    --arg suffix "$$TINA_SUFFIX" --argjson temperature $(TEMPERATURE) \
 	    --argjson top_p $(TOP_P) --argjson max_new_tokens $(MAX_NEW_TOKENS) \
-	    --argjson max_prompt_tokens $(MAX_PROMPT_TOKENS) --argjson n $(N) --argjson seed $(SEED) '$$ARGS.named' \
+	    --argjson max_prompt_tokens $(MAX_PROMPT_TOKENS) --argjson max_model_len '$(or $(MAX_MODEL_LEN),null)' \
+	    --argjson n $(N) --argjson seed $(SEED) '$$ARGS.named' \
 	    > $@.tmp && mv $@.tmp $@
 
 $(OUT)/scores.json: $(rewarded) $(OUT)/protocol.json $(OUT)/.scored-by

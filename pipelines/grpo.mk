@@ -366,7 +366,7 @@ $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	    ADAPTER=$(RUN)/step-$(1)/adapter $(if $(EVAL_SETS),SETS='$(EVAL_SETS)') N=$(EVAL_N) THREADS=$$(call threads_each,1) \
 	    DEVICE=$(DEVICE) $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(if $(filter recipe,$(EVAL_PROTOCOL)),\
 	        TEMPLATE=$(TEMPLATE) PREFIX_FILE= GPQA_PREFIX_FILE= TEMPERATURE=$(TEMPERATURE) TOP_P=$(TOP_P) \
-	        MAX_NEW_TOKENS=$(MAX_NEW_TOKENS) \
+	        MAX_NEW_TOKENS=$(MAX_NEW_TOKENS) MAX_MODEL_LEN=$(MAX_MODEL_LEN) \
 	        MAX_PROMPT_TOKENS=$(MAX_PROMPT_TOKENS)) $(EVAL_VARS) $$@ \
 	$$(if $$(safe_dry_run),,; $(call record_time,$(1),eval)))
 endef

@@ -11,6 +11,14 @@ template=$(setting TEMPLATE)
 check "eval.mk: Tina's protocol by default (deepseek-r1-lighteval, one sample, temperature 0.6, top-p 0.95, 32768)" \
     [ "$template $(setting N) $(setting TEMPERATURE) $(setting TOP_P) $(setting MAX_NEW_TOKENS)" = \
       "deepseek-r1-lighteval 1 0.6 0.95 32768" ]
+# lighteval's vLLM model at ed084813 (Tina's eval scripts: max_model_length=32768 with max_new_tokens 32768): vLLM
+# 0.7.2 ends a completion once prompt and completion hold 32,768 tokens, so a completion gets 32,768 less its prompt
+check "eval.mk: Tina's max_model_length, 32768, prompt and completion together" [ "$(setting MAX_MODEL_LEN)" = 32768 ]
+(cd "$ROOT" && make -n -f pipelines/eval.mk OUT="$SCRATCH/dry" MODEL=m SETS=data/sets/aime24.jsonl) > dry.txt 2>&1
+check "eval.mk: tina-sample gets --max-model-len 32768" grep -q -- '--max-model-len 32768 ' dry.txt
+(cd "$ROOT" && make -n -f pipelines/eval.mk OUT="$SCRATCH/dry2" MODEL=m SETS=data/sets/aime24.jsonl MAX_MODEL_LEN=) \
+    > dry.txt 2>&1
+check "eval.mk: MAX_MODEL_LEN= lifts the cap" sh -c '! grep -q -- --max-model-len "$0"' dry.txt
 while read -r record; do
     id=$(jq -r .id <<<"$record") set=$(jq -r .set <<<"$record")
     prefix=$(setting PREFIX_FILE)
