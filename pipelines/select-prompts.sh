@@ -2,9 +2,12 @@
 # select-prompts.sh FILE STEP BATCH SEED: the BATCH prompt records of training step STEP (from 1). The training set
 # is walked epoch by epoch, each epoch in its own seeded order, so every step's prompts are a pure function of
 # (FILE, STEP, BATCH, SEED): a resumed run draws exactly what an uninterrupted one drew. An epoch is N / BATCH
-# whole steps: the N mod BATCH records left at its end are not drawn in it, as TRL's RepeatSampler drops a last
-# chunk short of its batch size. A step across two epochs could have drawn one record twice, whose two groups of
-# samples tina-advantage refuses.
+# whole steps: the N mod BATCH records left at its end are not drawn in it (a step across two epochs could have
+# drawn one record twice, whose two groups of samples tina-advantage refuses). Tina's trainer drew them: its own
+# RepeatRandomSampler (grpo_trainer.py:68, TRL 0.15.2's) has no batch size to fall short of, and transformers'
+# Trainer steps on an epoch's last, partial accumulation, so each of its epochs ended in a short step of those
+# records (its two processes' even batches adding the epoch's first prompt again to an odd count). The difference
+# is that one step an epoch; later TRL (RepeatSampler) drops the short chunk, as here.
 #
 # select-prompts.sh --count FILE: the number of records, as the steps draw them (grpo.mk's STEPS=epoch).
 #

@@ -209,8 +209,8 @@ head -c -1 train.jsonl > unterminated.jsonl
 check "an epoch counts the records select-prompts.sh draws from: a last line without its newline, not blank lines" \
     [ "$(grpo epoch TRAIN="$SCRATCH/unterminated.jsonl" STEPS=epoch print-STEPS) $(grpo epoch \
         TRAIN="$SCRATCH/spaced.jsonl" STEPS=epoch print-STEPS)" = "3 3" ]
-# ten records at BATCH 4: an epoch is two steps; the two records left at its end are not drawn in it (TRL's
-# RepeatSampler drops a short last chunk). A step across the epochs drew one record twice, and tina-advantage refused
+# ten records at BATCH 4: an epoch is two steps; the two records left at its end are not drawn in it (as later
+# TRL's RepeatSampler drops a short last chunk; Tina's trainer took them as a short step, select-prompts.sh). A step across the epochs drew one record twice, and tina-advantage refused
 # the two groups of its samples at step 3.
 head -n 10 train.jsonl > ten.jsonl
 drawn() { "$ROOT/pipelines/select-prompts.sh" ten.jsonl "$1" 4 42 | jq -r .id; }
