@@ -69,6 +69,20 @@ static int64_t numel(const Param *p) { return p->ndim == 2 ? p->shape[0] * p->sh
 
 static TinaStatus load_weights(TinaModel *m, TinaSafetensors *st, Param *params, int n, TinaError *err) {
     TinaBackend *b = m->backend;
+    /* every shape checked against the file before the sizes are added: config.json's sizes alone (each up to 1e9)
+     * can add up past what a size_t holds, and a total that wrapped allocated too little for the tensors that
+     * were in the file; the file's own tensors cannot */
+    for (int i = 0; i < n; i++) {
+        const TinaTensorInfo *t = tina_safetensors_find(st, params[i].name);
+        if (!t) return tina_error(err, TINA_ERR_INPUT, "missing tensor %s (config.json requires it)", params[i].name);
+        bool same = t->ndim == params[i].ndim && t->shape[0] == params[i].shape[0] &&
+                    (t->ndim == 1 || t->shape[1] == params[i].shape[1]);
+        if (!same)
+            return tina_error(err, TINA_ERR_INPUT, "tensor %s has shape [%lld%s%lld], config.json implies [%lld%s%lld]",
+                              params[i].name, (long long)t->shape[0], t->ndim > 1 ? ", " : "",
+                              (long long)(t->ndim > 1 ? t->shape[1] : 0), (long long)params[i].shape[0],
+                              params[i].ndim > 1 ? ", " : "", (long long)params[i].shape[1]);
+    }
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (size_t)numel(&params[i]);
     m->n_weights = total;
@@ -80,16 +94,7 @@ static TinaStatus load_weights(TinaModel *m, TinaSafetensors *st, Param *params,
     for (int i = 0; i < n; i++) {
         *params[i].slot = at;
         at += (size_t)numel(&params[i]) * b->weight_bytes;
-        const TinaTensorInfo *t = tina_safetensors_find(st, params[i].name);
-        if (!t) return tina_error(err, TINA_ERR_INPUT, "missing tensor %s (config.json requires it)", params[i].name);
-        bool same = t->ndim == params[i].ndim && t->shape[0] == params[i].shape[0] &&
-                    (t->ndim == 1 || t->shape[1] == params[i].shape[1]);
-        if (!same)
-            return tina_error(err, TINA_ERR_INPUT, "tensor %s has shape [%lld%s%lld], config.json implies [%lld%s%lld]",
-                              params[i].name, (long long)t->shape[0], t->ndim > 1 ? ", " : "",
-                              (long long)(t->ndim > 1 ? t->shape[1] : 0), (long long)params[i].shape[0],
-                              params[i].ndim > 1 ? ", " : "", (long long)params[i].shape[1]);
-        TinaStatus status = b->load(b, *params[i].slot, t, err);
+        TinaStatus status = b->load(b, *params[i].slot, tina_safetensors_find(st, params[i].name), err);
         if (status) return status;
     }
     if (m->config.tie_embeddings) m->lm_head = m->embed;

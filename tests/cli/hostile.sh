@@ -140,6 +140,18 @@ for change in '.rms_norm_eps = -1' '.rms_norm_eps = 0'; do
     run tina-sample -m bad-model prompt.jsonl
     check "config.json with $change: refused" status_is 2
 done
+# sizes within config.json's limits whose weights add up past 2^64 bytes (4 x 2^62 + 72,904): the total once wrapped
+# to 72,904 bytes, and the 4 MB embedding the file does hold was copied into it
+rm -rf wrap-model; mkdir wrap-model
+jq '. + {hidden_size: 1048576, num_attention_heads: 1, num_key_value_heads: 1, head_dim: 446,
+    num_hidden_layers: 1581, intermediate_size: 927270438, vocab_size: 1, tie_word_embeddings: true} |
+    del(.layer_types)' "$M/config.json" > wrap-model/config.json
+header='{"model.embed_tokens.weight":{"dtype":"F32","shape":[1,1048576],"data_offsets":[0,4194304]}}'
+{ printf "$(printf '\\x%02x' $((${#header} % 256)) $((${#header} / 256)) 0 0 0 0 0 0)"; printf '%s' "$header"
+  head -c 4194304 /dev/zero; } > wrap-model/model.safetensors
+run tina-sample -m wrap-model --tokenizer "$M" prompt.jsonl
+check "config.json whose weights would need more than 2^64 bytes: the missing tensor named, nothing overrun" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "missing tensor model.layers.0.input_layernorm.weight" err' "$status"
 for change in '.temperature = -1' '.top_p = 7' '.top_p = 0'; do
     rm -rf bad-model; cp -r "$M" bad-model
     [ -e bad-model/generation_config.json ] || echo '{}' > bad-model/generation_config.json
