@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,15 +55,20 @@ void tina_lora_changed(TinaLora *l) {
  * of the shape alone, so two adapters of one shape have their matrices at the same offsets. */
 static TinaStatus lay_out(TinaLora *l, TinaError *err) {
     size_t total = 0;
+    double values = 0; /* the same sum in double: config.json's sizes alone (no weights read) can make it wrap */
     for (int t = 0; t < TINA_LORA_TARGETS; t++)
-        if (l->targets[t]) total += (size_t)l->r * ((size_t)l->in[t] + (size_t)l->out[t]) * (size_t)l->n_layers;
+        if (l->targets[t]) {
+            total += (size_t)l->r * ((size_t)l->in[t] + (size_t)l->out[t]) * (size_t)l->n_layers;
+            values += (double)l->r * ((double)l->in[t] + l->out[t]) * l->n_layers;
+        }
     l->n_params = total;
     tina_lora_changed(l);
     size_t slots = (size_t)l->n_layers * TINA_LORA_TARGETS;
     l->a = calloc(slots, sizeof *l->a);
     l->b = calloc(slots, sizeof *l->b);
-    l->memory = calloc(total ? total : 1, sizeof *l->memory);
-    if (!l->a || !l->b || !l->memory) return tina_error(err, TINA_ERR_RUNTIME, "out of memory (LoRA of %zu values)", total);
+    l->memory = values <= (double)(SIZE_MAX / sizeof *l->memory) ? calloc(total ? total : 1, sizeof *l->memory) : NULL;
+    if (!l->a || !l->b || !l->memory)
+        return tina_error(err, TINA_ERR_RUNTIME, "out of memory (LoRA of %.0f values)", values);
     float *p = l->memory;
     for (int layer = 0; layer < l->n_layers; layer++)
         for (int t = 0; t < TINA_LORA_TARGETS; t++) {

@@ -152,6 +152,14 @@ header='{"model.embed_tokens.weight":{"dtype":"F32","shape":[1,1048576],"data_of
 run tina-sample -m wrap-model --tokenizer "$M" prompt.jsonl
 check "config.json whose weights would need more than 2^64 bytes: the missing tensor named, nothing overrun" \
     sh -c '[ "$0" -eq 2 ] && grep -q "missing tensor model.layers.0.input_layernorm.weight" err' "$status"
+# an adapter sized from config.json alone (tina-adapter init reads no weights): 4096 x 2^20 layers x (11 x hidden +
+# 3 x intermediate) = 2^64 values, which wrapped to none, and A's initialisation wrote past them
+rm -rf wrap-config; mkdir wrap-config
+jq '. + {hidden_size: 600000004, num_attention_heads: 1, num_key_value_heads: 1, num_hidden_layers: 1048576,
+    intermediate_size: 663311516} | del(.layer_types)' "$M/config.json" > wrap-config/config.json
+run tina-adapter init -m wrap-config -r 4096 -o wrap-adapter
+check "tina-adapter init for a config.json of 2^64 LoRA values: out of memory (exit 1), nothing written" \
+    sh -c '[ "$0" -eq 1 ] && grep -q "out of memory (LoRA of" err && [ ! -e wrap-adapter ]' "$status"
 for change in '.temperature = -1' '.top_p = 7' '.top_p = 0'; do
     rm -rf bad-model; cp -r "$M" bad-model
     [ -e bad-model/generation_config.json ] || echo '{}' > bad-model/generation_config.json
