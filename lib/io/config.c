@@ -99,6 +99,10 @@ static TinaStatus parse(const cJSON *root, TinaConfig *c, TinaError *err) {
         return tina_error(err, TINA_ERR_INPUT, "%d query heads share a key-value head (tina takes up to %d)",
                           c->n_heads / c->n_kv_heads, TINA_MAX_HEAD_GROUP);
     if (c->head_dim % 2) return tina_error(err, TINA_ERR_INPUT, "head_dim %d is odd (rope rotates pairs)", c->head_dim);
+    /* a query's width is an int wherever it is used (the LoRA of q_proj sized from this file alone, say) */
+    if ((long long)c->n_heads * c->head_dim > 1000000000)
+        return tina_error(err, TINA_ERR_INPUT, "num_attention_heads x head_dim is %lld (at most 1e9)",
+                          (long long)c->n_heads * c->head_dim);
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "rms_norm_eps");
     c->rms_eps = cJSON_IsNumber(eps) ? eps->valuedouble : 1e-6;
     if (!(c->rms_eps > 0 && c->rms_eps < 1))

@@ -160,6 +160,12 @@ jq '. + {hidden_size: 600000004, num_attention_heads: 1, num_key_value_heads: 1,
 run tina-adapter init -m wrap-config -r 4096 -o wrap-adapter
 check "tina-adapter init for a config.json of 2^64 LoRA values: out of memory (exit 1), nothing written" \
     sh -c '[ "$0" -eq 1 ] && grep -q "out of memory (LoRA of" err && [ ! -e wrap-adapter ]' "$status"
+rm -rf wide-heads; mkdir wide-heads
+jq '. + {num_attention_heads: 1000, num_key_value_heads: 1000, head_dim: 1000000000}' "$M/config.json" \
+    > wide-heads/config.json
+run tina-adapter init -m wide-heads -r 4 -o wide-adapter
+check "config.json of 1000 heads of 1e9: refused (exit 2), not an int overflow" \
+    sh -c '[ "$0" -eq 2 ] && grep -q "num_attention_heads x head_dim is 1000000000000" err' "$status"
 for change in '.temperature = -1' '.top_p = 7' '.top_p = 0'; do
     rm -rf bad-model; cp -r "$M" bad-model
     [ -e bad-model/generation_config.json ] || echo '{}' > bad-model/generation_config.json
