@@ -73,8 +73,10 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
     const cJSON *seconds = cJSON_GetObjectItemCaseSensitive(record, "seconds");
     const cJSON *devices = cJSON_GetObjectItemCaseSensitive(record, "devices");
     const cJSON *device = cJSON_GetObjectItemCaseSensitive(record, "device");
-    if (!cJSON_IsNumber(step) || step->valuedouble < 0 || step->valuedouble != floor(step->valuedouble))
-        return tina_error(err, TINA_ERR_INPUT, "\"step\" is not a step number (0, 1, ...)");
+    /* at most 2^40, as --best-step: a step beyond long long's range has no value as one (undefined behaviour) */
+    if (!cJSON_IsNumber(step) || step->valuedouble < 0 || step->valuedouble > 1099511627776.0 ||
+        step->valuedouble != floor(step->valuedouble))
+        return tina_error(err, TINA_ERR_INPUT, "\"step\" is not a step number (0, 1, ... up to 2^40)");
     if (!cJSON_IsString(stage)) return tina_error(err, TINA_ERR_INPUT, "\"stage\" is not a string");
     int kind = 0;
     while (stages[kind] && strcmp(stages[kind], stage->valuestring) != 0) kind++;

@@ -71,6 +71,10 @@ check "negative seconds: exit 2" status_is 2
 jq -cn '{step: 1, stage: "sample", seconds: 1, devices: 0, device: "x"}' > bad.jsonl
 run tina-cost bad.jsonl
 check "zero devices: exit 2" status_is 2
+# 1e300 passed as a whole number, and as a long long it was no number at all: "steps" came out 0
+jq -cn '{step: 1e300, stage: "sample", seconds: 1, devices: 1, device: "x"}' > bad.jsonl
+run tina-cost --json bad.jsonl
+check "step 1e300: exit 2, named" sh -c '[ "$0" = 2 ] && grep -q "bad.jsonl:1: \"step\" is not a step number" err' "$status"
 run tina-cost --best-step 3 times.jsonl
 check "a best step past the timings: exit 2" sh -c '[ "$0" = 2 ] && grep -q "end at step 2" err' "$status"
 grep -v '"stage":"eval","seconds":900' times.jsonl > no-eval.jsonl
