@@ -75,6 +75,15 @@ check "zero devices: exit 2" status_is 2
 jq -cn '{step: 1e300, stage: "sample", seconds: 1, devices: 1, device: "x"}' > bad.jsonl
 run tina-cost --json bad.jsonl
 check "step 1e300: exit 2, named" sh -c '[ "$0" = 2 ] && grep -q "bad.jsonl:1: \"step\" is not a step number" err' "$status"
+# each finite, their product and sum are not: the JSON said "seconds":inf, which no JSON reader takes
+jq -cn '{step: 1, stage: "sample", seconds: 1e308, devices: 1e308, device: "x"}' > bad.jsonl
+run tina-cost --json bad.jsonl
+check "seconds 1e308 x devices 1e308: exit 2, named, not inf" \
+    sh -c '[ "$0" = 2 ] && grep -q "bad.jsonl:1: .*beyond a double" err && [ ! -s out ]' "$status"
+jq -cn '{step: 1, stage: "sample", seconds: 1e308, devices: 1, device: "x"}' > bad.jsonl
+run tina-cost --json bad.jsonl bad.jsonl
+check "seconds 1e308, the file read twice: exit 2, the second named" \
+    sh -c '[ "$0" = 2 ] && grep -q "bad.jsonl:1: .*beyond a double" err && [ ! -s out ]' "$status"
 run tina-cost --best-step 3 times.jsonl
 check "a best step past the timings: exit 2" sh -c '[ "$0" = 2 ] && grep -q "end at step 2" err' "$status"
 grep -v '"stage":"eval","seconds":900' times.jsonl > no-eval.jsonl
