@@ -181,6 +181,11 @@ static TinaStatus add_rollout(const cJSON *record, void *context, TinaError *err
     if (!status && cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(ID)))
         status = tina_record_key(record, TINA_FIELD(ID), &r->id, err);
     else if (!status) status = tina_buf_append_str(&r->id, "", err);
+    /* a whole number, as tina-advantage reads it: -1 or 1e300 has no uint64_t value to key the dropout by */
+    const cJSON *sample = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SAMPLE));
+    long long sample_index = 0;
+    if (!status && cJSON_IsNumber(sample))
+        status = tina_record_integer(record, TINA_FIELD(SAMPLE), 0, 1LL << 40, &sample_index, err);
     int n = (int)r->completion.len;
     bool skip = !status && (n == 0 || null_advantage || n_prompt == 0 || (r->o->mask_truncated && truncated));
     if (!status && skip) {
@@ -223,9 +228,7 @@ static TinaStatus add_rollout(const cJSON *record, void *context, TinaError *err
             status = tina_buf_append(&r->previous, r->id.data, r->id.len, err);
         }
         /* the same rollout drops the same values in any shard or micro-batch (train.h) */
-        const cJSON *sample = cJSON_GetObjectItemCaseSensitive(record, TINA_FIELD(SAMPLE));
-        uint64_t key = r->id.len ? tina_rng_bits(tina_rng_name(r->id.data, r->id.len),
-                                                 cJSON_IsNumber(sample) ? (uint64_t)sample->valuedouble : 0, 1)
+        uint64_t key = r->id.len ? tina_rng_bits(tina_rng_name(r->id.data, r->id.len), (uint64_t)sample_index, 1)
                                  : (uint64_t)(b->n + (size_t)b->skipped);
         b->rollouts[b->n++] = (Rollout){first, n_prompt, n, b->n_values, advantage, reward, !null_reward,
                                         truncated, b->groups - 1, key};

@@ -214,6 +214,13 @@ check "rewarded rollouts without advantages: exit 2, 'run tina-advantage first'"
 head -c 100 advantaged.jsonl > broken.jsonl
 run tina-update -m "$F/qwen2-f32" -a step1 -o broken broken.jsonl
 check "broken JSON: exit 2 with file and line" stderr_has "broken.jsonl:1:"
+# the sample keys a rollout's dropout masks: -1 was cast to uint64_t, which has no such value (undefined behaviour)
+for sample in -1 1e300 0.5; do
+    jq -c --argjson s "$sample" 'if .sample == 2 then .sample = $s else . end' advantaged.jsonl > odd-sample.jsonl
+    run tina-update -m "$F/qwen2-f32" -a step1 -o odd-sample odd-sample.jsonl
+    check "sample $sample: exit 2 with file, line and field, nothing written" \
+        sh -c '[ $0 -eq 2 ] && [ ! -e odd-sample ] && grep -q "odd-sample.jsonl:3: field \"sample\" is" err' "$status"
+done
 run tina-update -m "$F/qwen2-f32" -o x advantaged.jsonl
 check "no adapter: usage error" status_is 2
 run tina-update -m "$F/qwen2-f32" -a step1 -o x --threads 0 advantaged.jsonl
