@@ -71,7 +71,7 @@ static Options parse_options(int argc, char **argv) {
         case 'a': o.adapter = optarg; break;
         case 'o': o.out = optarg; break;
         case 'r': o.rank = (int)cli_integer("--rank", optarg, 1, 4096); break;
-        case OPT_ALPHA: o.alpha = cli_double("--alpha", optarg, 1e-9, 1e9); break;
+        case OPT_ALPHA: o.alpha = cli_double("--alpha", optarg, 1e-9, 1e6); break;
         case OPT_DROPOUT: o.dropout = cli_double("--dropout", optarg, 0, 0.999); break;
         case OPT_TARGETS: o.targets = optarg; break;
         case OPT_RSLORA: o.rslora = true; break;

@@ -395,7 +395,7 @@ static Options parse_options(int argc, char **argv) {
         case 'p': cli_choice("--preset", optarg, presets), o.given = GIVEN_ALL; break;
         case OPT_INIT: o.init_adapter = true; break;
         case OPT_RANK: o.rank = (int)cli_integer("--rank", optarg, 1, 4096); break;
-        case OPT_ALPHA: o.alpha = cli_double("--alpha", optarg, 1e-9, 1e9); break;
+        case OPT_ALPHA: o.alpha = cli_double("--alpha", optarg, 1e-9, 1e6); break;
         case OPT_TARGETS: o.targets = optarg; break;
         case OPT_INIT_SEED: o.init_seed = cli_integer("--init-seed", optarg, 0, (1LL << 62)); break;
         case OPT_LOSS: o.loss = (TinaLossType)cli_choice("--loss", optarg, tina_loss_type_names), o.given |= GIVEN_LOSS; break;

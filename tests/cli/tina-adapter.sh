@@ -81,6 +81,10 @@ check "usage: unknown target named (what it says)" stderr_has 'unknown LoRA targ
 run tina-adapter init -m "$F/qwen2-f32" -o x --targets q_proj,all
 check "usage: all (or all-linear) inside a list: refused, saying it goes alone" \
     eval '[ "$status" -eq 2 ] && stderr_has "or all, also named all-linear, alone"'
+# every tool that loads an adapter refuses a lora_alpha above 1e6 (tina(7)): init wrote one all of them refused
+run tina-adapter init -m "$F/qwen2-f32" -o x --alpha 1e7
+check "init --alpha 1e7: a usage error, nothing written (no tool would load it)" \
+    eval '[ "$status" -eq 2 ] && stderr_has "--alpha" && [ ! -e x ]'
 run tina-adapter init -m no/such/model -o x
 check "a missing model names its config.json" status_is 2
 check "a missing model names its config.json (what it says)" stderr_has "no/such/model/config.json"

@@ -226,6 +226,9 @@ check "no adapter: usage error" status_is 2
 run tina-update -m "$F/qwen2-f32" -a step1 -o x --threads 0 advantaged.jsonl
 check "--threads 0: a usage error, as tina-sample's (all threads is the default)" \
     eval '[ "$status" -eq 2 ] && stderr_has "--threads" && [ ! -e x ]'
+run tina-update -m "$F/qwen2-f32" --init-adapter --rank 4 --alpha 1e7 -o x advantaged.jsonl
+check "--init-adapter --alpha 1e7: a usage error, nothing written (the next step could not load it)" \
+    eval '[ "$status" -eq 2 ] && stderr_has "--alpha" && [ ! -e x ]'
 run tina-update --help
 check "--help lists the loss types" grep -q "dr_grpo" out
 # a CPU-only build, or a CUDA build on a machine without a GPU (as CI's)
