@@ -1,10 +1,11 @@
 # pipelines/plot.mk: `make plot RUN=runs/NAME` draws a run's metrics per step (reward, KL, completion length,
 # truncated fraction, gradient norm, each reward's mean) into RUN/metrics.png with gnuplot (gnuplot-nox, among make deps' packages).
 
+include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
+# after safe.mk: reading $(RUN) expands it, and safe.mk first refuses a command line's value holding $
 ifeq ($(RUN),)
 $(error RUN is required)
 endif
-include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
 $(call safe_require,RUN)
 $(call safe_file,RUN)
 SHELL := bash

@@ -16,6 +16,14 @@ $(error $(firstword $(MAKEFILE_LIST)) runs from tina's repository root, $(abspat
     -f pipelines/$(notdir $(firstword $(MAKEFILE_LIST))))
 endif
 
+# A command line's value is make's text, and make expands it where it is read: RUN='$(shell touch x)' ran touch at
+# the first $(RUN), before safe_require saw what it expanded to (the value holds $, refused as any $ is). So every
+# command-line value holding $ stops make here, before any is read; but SUFFIX, text that is never expanded
+# (safe_text)
+$(foreach v,$(filter-out SUFFIX,$(.VARIABLES)),$(if $(and $(filter command,$(origin $(v))),\
+    $(findstring $$,$(value $(v)))),$(error $(v) holds '$$', which the pipelines do not pass to a shell (only \
+    letters, digits and . _ / + = : , @ % ~ -; make would expand it, and run its $$(shell ...)))))
+
 safe_characters := a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V W \
     X Y Z 0 1 2 3 4 5 6 7 8 9 . _ / + = : , @ % ~ -
 define safe_newline

@@ -13,10 +13,11 @@
 # (pipelines/threads.mk); LAUNCHER=slurm submits their stages as Slurm jobs, each task with the cores it sees.
 # `make report SWEEP=...` compares the runs.
 
+include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
+# after safe.mk: reading $(SWEEP) expands it, and safe.mk first refuses a command line's value holding $
 ifeq ($(SWEEP),)
 $(error SWEEP is required: a grid, e.g. SWEEP=pipelines/sweeps/rank.mk)
 endif
-include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
 include $(SWEEP)
 RECIPE ?= tina-open-rs2
 OUT ?= sweeps/$(basename $(notdir $(SWEEP)))

@@ -231,7 +231,8 @@ printed=$(cd "$ROOT" && make -s -f pipelines/eval.mk OUT="$SCRATCH/printed" SUFF
 check "eval.mk print-SUFFIX: a quote in the suffix ends nothing" \
     sh -c '[ "$0" = "$1" ] && ! ls -A . "$2" | grep -q ran-' "$printed" "x'; touch ran-print; echo '" "$ROOT"
 for bad in 'MODEL=tests/fixtures/models/qwen2-f32`touch ran-model`' 'LR=1e-3;touch ran-lr' "RUN=$SCRATCH/a b" \
-    'REWARDS=--preset tina|touch ran-rewards' $'SEED=1\n2'; do
+    'REWARDS=--preset tina|touch ran-rewards' $'SEED=1\n2' 'RUN=x$(shell touch ran-shell)' \
+    'RECIPE=tina-open-rs2$(shell touch ran-recipe)'; do
     grpo "$SCRATCH/refused" "$bad" > /dev/null 2> err
     status=$?
     check "grpo.mk: ${bad%%=*} holding shell text is refused before anything runs (exit 2, named)" \
@@ -247,6 +248,15 @@ for bad in "RUN=$SCRATCH/run:1" "RUN=$SCRATCH/lr=1e-3" "RUN=$SCRATCH/100%" "TRAI
     check "grpo.mk: ${bad%%=*} ${bad##*/} (make's syntax in a file name) is refused (exit 2, named)" \
         sh -c '[ "$0" -eq 2 ] && grep -q "${1%%=*} holds .\(:\|=\|%\)., which make reads" err && [ ! -e named ] &&
             ! ls "$2" | grep -q "run\|lr\|100"' "$status" "$bad" "$SCRATCH"
+done
+# make expands a command line's value where it reads it: its $(shell ...) ran before any check, even where a makefile
+# reads the value first (sweep.mk's SWEEP, plot.mk's RUN)
+for mk in "sweep.mk SWEEP" "plot.mk RUN" "eval.mk OUT"; do
+    read -r file var <<< "$mk"
+    (cd "$ROOT" && make -s -f "pipelines/$file" "$var=x\$(shell touch $SCRATCH/ran-$var)") > /dev/null 2> err
+    status=$?
+    check "$file: a $var holding \$(shell ...) is refused (exit 2, named) and runs nothing" \
+        sh -c '[ "$0" -eq 2 ] && grep -q "$1 holds .\$." err && ! ls -A . "$2" | grep -q ran-' "$status" "$var" "$ROOT"
 done
 (cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/e%" MODEL=m SETS=data/demo/heldout.jsonl) \
     > /dev/null 2> err
