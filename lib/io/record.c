@@ -102,8 +102,9 @@ TinaStatus tina_record_ids(const cJSON *record, const char *field, int32_t limit
     if (!cJSON_IsArray(array))
         return tina_error(err, TINA_ERR_INPUT, "field \"%s\" is not an array of token ids", field);
     cJSON_ArrayForEach(item, array) {
-        if (!cJSON_IsNumber(item) || item->valuedouble != (int32_t)item->valuedouble || item->valuedouble < 0 ||
-            item->valuedouble >= limit)
+        /* in range before the cast: a double beyond int32_t's range has no int32_t value (undefined behaviour) */
+        if (!cJSON_IsNumber(item) || item->valuedouble < 0 || item->valuedouble >= limit ||
+            item->valuedouble != (int32_t)item->valuedouble)
             return tina_error(err, TINA_ERR_INPUT, "field \"%s\" holds something that is not a token id (0 to %d)",
                               field, limit - 1);
         TinaStatus status = tina_ids_push(ids, (int32_t)item->valuedouble, err);

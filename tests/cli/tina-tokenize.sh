@@ -106,6 +106,11 @@ echo '{"tokens":[1.5]}' > fraction.jsonl
 run tina-tokenize -t "$DISTILL" -d fraction.jsonl
 check "an id that is not an integer" status_is 2
 check "an id that is not an integer (what it says)" stderr_has "not a token id"
+# beyond int32_t: the range is checked before the cast (a cast of 1e10 to int32_t is undefined: -fsanitize=
+# float-cast-overflow, which GCC's -fsanitize=undefined leaves out, reported it here)
+echo '{"tokens":[1,1e10]}' > beyond.jsonl
+run tina-tokenize -t "$DISTILL" -d beyond.jsonl
+check "an id beyond int32_t: exit 2, named" eval '[ "$status" -eq 2 ] && stderr_has "beyond.jsonl:1: field \"tokens\" holds something that is not a token id"'
 run tina-tokenize -t "$DISTILL" --template llama prompts.jsonl
 check "an unknown template names the known ones" status_is 2
 check "an unknown template names the known ones (what it says)" stderr_has "--template: 'llama' is not one of: deepseek-r1, deepseek-r1-lighteval, tina, qwen, smollm2, plain"
