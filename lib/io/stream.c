@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -252,14 +253,42 @@ void tina_reader_close(TinaReader *r) {
 
 /* ---- writing ---------------------------------------------------------------------------------------------- */
 
-/* Temporary files not yet committed, removed if the process is interrupted or exits without committing them, so
- * that no partial output survives even a tool that forgets to abort. Signals are blocked while it changes. */
+/* Temporary files and folders not yet committed, removed if the process is interrupted or exits without committing
+ * them, so that no partial output survives even a tool that forgets to abort. Signals are blocked while it changes. */
 enum { MAX_PENDING = 16 };
-static char *pending_paths[MAX_PENDING];
+static struct {
+    char *path;
+    bool folder;
+} pending[MAX_PENDING];
+
+/* A temporary folder's files (tina's own, no folders), then the folder, from a signal handler too: open, getdents64,
+ * unlinkat and rmdir are system calls, where opendir and readdir allocate. Linux's struct linux_dirent64. */
+static void remove_folder_now(const char *path) {
+    struct entry {
+        uint64_t inode;
+        int64_t offset;
+        unsigned short length;
+        unsigned char type;
+        char name[];
+    };
+    static _Alignas(8) char entries[4096]; /* not on the handler's own stack, which is small */
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        for (long n; (n = syscall(SYS_getdents64, fd, entries, sizeof entries)) > 0;)
+            for (long at = 0; at < n; at += ((struct entry *)(entries + at))->length) {
+                const char *name = ((struct entry *)(entries + at))->name;
+                if (strcmp(name, ".") && strcmp(name, "..")) unlinkat(fd, name, 0);
+            }
+        close(fd);
+    }
+    rmdir(path);
+}
 
 static void remove_pending(void) {
     for (int i = 0; i < MAX_PENDING; i++)
-        if (pending_paths[i]) unlink(pending_paths[i]);
+        if (pending[i].path && !pending[i].folder) unlink(pending[i].path);
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (pending[i].path && pending[i].folder) remove_folder_now(pending[i].path);
 }
 
 /* The signals that end a process, the handlers they had before ours (a sanitizer's report of a crash still comes),
@@ -283,7 +312,7 @@ static void block_signals(sigset_t *old) {
     sigprocmask(SIG_BLOCK, &all, old);
 }
 
-static bool track_pending(char *path) {
+static bool track_pending(char *path, bool folder) {
     static bool installed;
     sigset_t old;
     block_signals(&old);
@@ -302,7 +331,7 @@ static bool track_pending(char *path) {
     }
     bool tracked = false;
     for (int i = 0; i < MAX_PENDING && !tracked; i++)
-        if (!pending_paths[i]) pending_paths[i] = path, tracked = true;
+        if (!pending[i].path) pending[i].path = path, pending[i].folder = folder, tracked = true;
     sigprocmask(SIG_SETMASK, &old, NULL);
     return tracked;
 }
@@ -311,7 +340,7 @@ static void untrack_pending(const char *path) {
     sigset_t old;
     block_signals(&old);
     for (int i = 0; i < MAX_PENDING; i++)
-        if (pending_paths[i] == path) pending_paths[i] = NULL;
+        if (pending[i].path == path) pending[i].path = NULL;
     sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -389,6 +418,13 @@ static char *temporary_name(const char *path, size_t len) {
     return temp;
 }
 
+/* The permissions open or mkdir would give a new file or folder asking for full: what the umask leaves of it. */
+static mode_t creation_mode(mode_t full) {
+    mode_t mask = umask(0);
+    umask(mask);
+    return full & ~mask;
+}
+
 static TinaStatus open_temporary(TinaWriter *w, const char *path, TinaError *err) {
     w->target = strdup(path);
     w->temp = temporary_name(path, strlen(path));
@@ -399,7 +435,7 @@ static TinaStatus open_temporary(TinaWriter *w, const char *path, TinaError *err
         w->temp = NULL;
         return tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot create output file", path);
     }
-    if (!track_pending(w->temp))
+    if (!track_pending(w->temp, false))
         return tina_error(err, TINA_ERR_RUNTIME, "%s: too many output files open at once", path);
     return TINA_OK;
 }
@@ -426,13 +462,7 @@ TinaStatus tina_writer_open(TinaWriter **writer, const char *path, TinaError *er
         w->fd = open(path, O_WRONLY | O_CLOEXEC);
         if (w->fd < 0) status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot open for writing", path);
     } else {
-        if (exists) {
-            w->mode = st.st_mode & 07777; /* a rewritten file keeps its permissions */
-        } else {
-            mode_t mask = umask(0);
-            umask(mask);
-            w->mode = 0666 & ~mask;
-        }
+        w->mode = exists ? st.st_mode & 07777 : creation_mode(0666); /* a rewritten file keeps its permissions */
         status = open_temporary(w, path, err);
     }
     if (!status && w->fd != 1 && ends_with(path, ".zst")) {
@@ -523,7 +553,8 @@ TinaStatus tina_folder_open(TinaFolder *f, const char *dir, TinaError *err) {
     *f = (TinaFolder){strdup(dir), NULL};
     if (!f->dir) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
     struct stat st;
-    if (stat(dir, &st) == 0) {
+    bool exists = stat(dir, &st) == 0;
+    if (exists) {
         if (!S_ISDIR(st.st_mode)) {
             tina_folder_abort(f);
             return tina_error(err, TINA_ERR_INPUT, "%s: exists and is not a folder", dir);
@@ -535,7 +566,12 @@ TinaStatus tina_folder_open(TinaFolder *f, const char *dir, TinaError *err) {
     char *temp = temporary_name(dir, len);
     if (temp && mkdtemp(temp)) {
         f->temp = temp;
-        return TINA_OK;
+        /* mkdtemp's 0700 is for while it is written: the folder gets what mkdir would give it, or keeps the empty
+         * folder's it replaces */
+        chmod(temp, exists ? st.st_mode & 07777 : creation_mode(0777));
+        if (track_pending(temp, true)) return TINA_OK;
+        tina_folder_abort(f);
+        return tina_error(err, TINA_ERR_RUNTIME, "%s: too many outputs open at once", dir);
     }
     TinaStatus status = temp ? tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot create a folder beside it", dir)
                              : tina_error(err, TINA_ERR_RUNTIME, "out of memory");
@@ -554,6 +590,7 @@ TinaStatus tina_folder_commit(TinaFolder *f, TinaError *err) {
         if (rename(f->temp, f->dir) != 0)
             status = tina_error_errno(err, TINA_ERR_RUNTIME, "%s: cannot rename %s into place", f->dir, f->temp);
         else {
+            untrack_pending(f->temp);
             sync_folder(f->dir);
             free(f->temp);
             f->temp = NULL; /* it is the folder now: not for tina_folder_abort to remove */
@@ -574,6 +611,7 @@ void tina_folder_abort(TinaFolder *f) {
         }
         if (d) closedir(d);
         rmdir(f->temp);
+        untrack_pending(f->temp);
     }
     free(f->temp);
     free(f->dir);

@@ -1,7 +1,9 @@
 /* stream: line reading (plain, zstd, long lines, several inputs), atomic output, and the errors. */
 #include <dirent.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -232,6 +234,46 @@ static void an_aborted_output_leaves_no_file_and_keeps_the_old_one(void) {
     CHECK(files_in_folder() == 1);
 }
 
+/* A file written into the folder's temporary, one committed there, a signal: none of it is left, and the signal
+ * still ends the process. */
+static void a_signal_removes_an_uncommitted_folder_and_its_files(void) {
+    remove_folder_contents();
+    pid_t child = fork();
+    if (child == 0) {
+        TinaFolder f;
+        TinaWriter *done, *open;
+        TinaError err;
+        char path[600];
+        if (tina_folder_open(&f, path_in_folder("adapter"), &err)) _exit(3);
+        snprintf(path, sizeof path, "%s/done.json", tina_folder_path(&f));
+        if (tina_writer_open(&done, path, &err) || tina_writer_line(done, "{}", 2, &err) ||
+            tina_writer_commit(done, &err))
+            _exit(3);
+        snprintf(path, sizeof path, "%s/open.json", tina_folder_path(&f));
+        if (tina_writer_open(&open, path, &err) || tina_writer_line(open, "{", 1, &err)) _exit(3);
+        raise(SIGTERM);
+        _exit(4);
+    }
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    CHECK(files_in_folder() == 0);
+}
+
+/* mkdtemp makes its folder 0700; the committed folder has what mkdir would have given it */
+static void a_committed_folder_has_the_umasks_permissions(void) {
+    remove_folder_contents();
+    mode_t mask = umask(022);
+    TinaFolder f;
+    TinaError err;
+    CHECK(tina_folder_open(&f, path_in_folder("made"), &err) == TINA_OK);
+    CHECK(tina_folder_commit(&f, &err) == TINA_OK);
+    umask(mask);
+    struct stat st;
+    CHECK(stat(path_in_folder("made"), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0755);
+    rmdir(path_in_folder("made"));
+}
+
 static void a_committed_output_replaces_the_old_file_and_keeps_its_permissions(void) {
     const char *path = path_in_folder("replaced.jsonl");
     write_file(path, "old\n", 4);
@@ -349,6 +391,8 @@ int main(void) {
         TEST(several_inputs_read_in_order_with_their_own_names_and_line_numbers),
         TEST(an_aborted_output_leaves_no_file_and_keeps_the_old_one),
         TEST(a_committed_output_replaces_the_old_file_and_keeps_its_permissions),
+        TEST(a_signal_removes_an_uncommitted_folder_and_its_files),
+        TEST(a_committed_folder_has_the_umasks_permissions),
         TEST(a_missing_input_is_an_input_error_naming_the_file),
         TEST(a_truncated_zstd_file_is_an_error),
         TEST(corrupt_zstd_data_is_an_error),
