@@ -177,8 +177,16 @@ eval-real: all $(SMOLLM2)/model.safetensors
 demo: all
 	$(MAKE) --no-print-directory -f pipelines/demo.mk TINA_BIN=$(BIN)
 
+# plot, tensorboard and report take a run's paths (RUN, SWEEP, OUT, PRICE) to the pipelines, which check what they
+# paste into a shell (pipelines/safe.mk); the command line reaches their make through MAKEFLAGS, not pasted here.
+# safe.mk is read here too: make expands the command line's values into every recipe's environment, so one holding
+# $(shell ...) ran at the first recipe, before any pipeline's check
+ifneq ($(filter plot tensorboard report,$(MAKECMDGOALS)),)
+include pipelines/safe.mk
+$(call safe_require,RUN SWEEP OUT PRICE)
+endif
 plot:
-	$(MAKE) --no-print-directory -f pipelines/plot.mk RUN=$(RUN)
+	$(MAKE) --no-print-directory -f pipelines/plot.mk
 
 # a run's metrics as TensorBoard's event file, in RUN/tensorboard (tensorboard --logdir RUN/tensorboard)
 tensorboard: all
@@ -187,8 +195,7 @@ tensorboard: all
 
 # a run's report (RUN=runs/NAME) or a sweep's (SWEEP=pipelines/sweeps/NAME.mk [OUT=...]): pipelines/report.mk
 report: all
-	$(MAKE) --no-print-directory -f pipelines/report.mk $(if $(RUN),RUN=$(RUN)) $(if $(SWEEP),SWEEP=$(SWEEP)) \
-	    $(if $(OUT),OUT=$(OUT)) $(if $(PRICE),PRICE=$(PRICE))
+	$(MAKE) --no-print-directory -f pipelines/report.mk
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7

@@ -39,9 +39,10 @@ safe_leftover = $(call safe_strip,$(1),$(safe_characters))
 safe_unsafe = $(or $(if $(findstring $(safe_newline),$(1)),a newline),$(if $(findstring $(safe_tab),$(1)),a tab), \
     $(strip $(if $(2),$(call safe_leftover,$(1)),$(subst $(strip) ,' ',$(call safe_leftover,$(strip $(1)))))))
 # $(call safe_require,NAMES[,WORDS]): make stops on the first of the variables NAMES whose value is not safe
-safe_require = $(foreach v,$(1),$(if $(call safe_unsafe,$($(v)),$(2)),$(error $(v) holds $(call safe_unsafe,$($(v)),\
-    $(2)), which the pipelines do not pass to a shell (only letters, digits and . _ / + = : , @ % ~ -$(if $(2), and \
-    spaces)))))
+# (no line break inside a call's arguments: a continued line is a space, and a space as WORDS allows spaces)
+safe_require = $(foreach v,$(1),$(if $(call safe_unsafe,$($(v)),$(2)),$(error $(v) holds $(call \
+    safe_unsafe,$($(v)),$(2)), which the pipelines do not pass to a shell (only letters, digits and . _ / + = : , @ \
+    % ~ -$(if $(2), and spaces)))))
 
 # $(call safe_file,NAMES): make stops on the first of the variables NAMES (paths that name the files of make's own
 # rules: a run's folder, an evaluation's, a training or benchmark set) that holds ':', '=' or '%', which make reads

@@ -258,6 +258,18 @@ for mk in "sweep.mk SWEEP" "plot.mk RUN" "eval.mk OUT"; do
     check "$file: a $var holding \$(shell ...) is refused (exit 2, named) and runs nothing" \
         sh -c '[ "$0" -eq 2 ] && grep -q "$1 holds .\$." err && ! ls -A . "$2" | grep -q ran-' "$status" "$var" "$ROOT"
 done
+# the root Makefile's plot, tensorboard and report pasted RUN into their commands, and make expands a command line's
+# values into every recipe's environment
+for goal in plot tensorboard report; do
+    for bad in "RUN=x;touch $SCRATCH/ran-$goal-semicolon" "RUN=x\$(shell touch $SCRATCH/ran-$goal-shell)"; do
+        (cd "$ROOT" && make -s "$goal" "$bad") > /dev/null 2> err
+        status=$?
+        check "make $goal: a RUN holding ${bad:5:1} is refused (exit 2, named) and runs nothing" \
+            sh -c '[ "$0" -eq 2 ] && grep -q "RUN holds" err && ! ls -A . "$1" | grep -q ran-' "$status" "$ROOT"
+    done
+done
+(cd "$ROOT" && make -s -f pipelines/plot.mk "RUN=a b") > /dev/null 2> err
+check "a RUN holding a space: the message names the space" stderr_has "RUN holds ' ', which"
 (cd "$ROOT" && make -s -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/e%" MODEL=m SETS=data/demo/heldout.jsonl) \
     > /dev/null 2> err
 status=$?
