@@ -115,7 +115,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBTINA)
 
 tests: $(TEST_BIN)
 
-SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# float-cast-overflow too, which GCC's undefined leaves out: a double cast to an integer it does not fit (a JSON
+# number taken for a token id, a step, a sample) is undefined behaviour that x86-64 answers with INT_MIN
+SANITIZE := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 # -O1 with the pass that ends AVX code with vzeroupper (GCC runs it from -O2, under -fexpensive-optimizations):
 # without it the AVX kernels leave the vector registers' upper halves dirty and every SSE instruction after them
 # (libm's exp, the log-probs' double sums) ran 10-15x slower: tina-update under ASan spent 1.6 s of 2.4 in exp
