@@ -348,6 +348,14 @@ static TinaStatus convert(const TinaTensorInfo *t, float *out, TinaError *err) {
     }
 }
 
+const char *tina_shape_text(char *text, size_t size, int ndim, const int64_t *shape) {
+    size_t at = (size_t)snprintf(text, size, "[");
+    for (int d = 0; d < ndim && at < size; d++)
+        at += (size_t)snprintf(text + at, size - at, "%s%lld", d ? ", " : "", (long long)shape[d]);
+    if (at < size) snprintf(text + at, size - at, "]");
+    return text;
+}
+
 TinaStatus tina_tensor_to_f32(const TinaTensorInfo *t, float *out, TinaError *err) {
     TinaStatus status = convert(t, out, err);
     if (status) return status;

@@ -42,6 +42,9 @@ const TinaTensorInfo *tina_safetensors_find(const TinaSafetensors *st, const cha
 /* A __metadata__ value of the (first) file, or NULL. */
 const char *tina_safetensors_metadata(const TinaSafetensors *st, const char *key);
 
+/* "[a, b, ...]": a shape of ndim sizes for a message, in text (of size bytes, cut to fit); returns text. */
+const char *tina_shape_text(char *text, size_t size, int ndim, const int64_t *shape);
+
 /* Copies a F32, F16 or BF16 tensor into out as f32 (numel floats); a tensor holding an infinity or a NaN is
  * refused with its name (weights that would make every output NaN). */
 TinaStatus tina_tensor_to_f32(const TinaTensorInfo *tensor, float *out, TinaError *err);

@@ -201,14 +201,14 @@ TinaStatus tina_lora_read(const char *path, TinaLora *l, const TinaConfig *c, Ti
                 char key[256];
                 key_of(key, sizeof key, layer, t, m ? 'B' : 'A');
                 const TinaTensorInfo *info = tina_safetensors_find(st, key);
-                int64_t rows = m ? l->out[t] : l->r, cols = m ? l->r : l->in[t];
+                int64_t needs[2] = {m ? l->out[t] : l->r, m ? l->r : l->in[t]};
+                char has[64], needed[64];
                 if (!info) status = tina_error(err, TINA_ERR_INPUT, "%s: missing tensor %s", path, key);
-                else if (info->ndim != 2 || info->shape[0] != rows || info->shape[1] != cols)
-                    status = tina_error(err, TINA_ERR_INPUT, "%s: %s has shape [%lld, %lld], the base model needs "
-                                        "[%lld, %lld] (an adapter for another model?)", path, key,
-                                        (long long)(info->ndim > 0 ? info->shape[0] : 0),
-                                        (long long)(info->ndim > 1 ? info->shape[1] : 0), (long long)rows,
-                                        (long long)cols);
+                else if (info->ndim != 2 || info->shape[0] != needs[0] || info->shape[1] != needs[1])
+                    status = tina_error(err, TINA_ERR_INPUT, "%s: %s has shape %s, the base model needs %s (an adapter "
+                                        "for another model?)", path, key,
+                                        tina_shape_text(has, sizeof has, info->ndim, info->shape),
+                                        tina_shape_text(needed, sizeof needed, 2, needs));
                 else status = tina_tensor_to_f32(info, m ? l->b[layer * TINA_LORA_TARGETS + t]
                                                           : l->a[layer * TINA_LORA_TARGETS + t], err);
                 used++;

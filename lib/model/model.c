@@ -77,11 +77,11 @@ static TinaStatus load_weights(TinaModel *m, TinaSafetensors *st, Param *params,
         if (!t) return tina_error(err, TINA_ERR_INPUT, "missing tensor %s (config.json requires it)", params[i].name);
         bool same = t->ndim == params[i].ndim && t->shape[0] == params[i].shape[0] &&
                     (t->ndim == 1 || t->shape[1] == params[i].shape[1]);
+        char has[64], implied[64];
         if (!same)
-            return tina_error(err, TINA_ERR_INPUT, "tensor %s has shape [%lld%s%lld], config.json implies [%lld%s%lld]",
-                              params[i].name, (long long)t->shape[0], t->ndim > 1 ? ", " : "",
-                              (long long)(t->ndim > 1 ? t->shape[1] : 0), (long long)params[i].shape[0],
-                              params[i].ndim > 1 ? ", " : "", (long long)params[i].shape[1]);
+            return tina_error(err, TINA_ERR_INPUT, "tensor %s has shape %s, config.json implies %s", params[i].name,
+                              tina_shape_text(has, sizeof has, t->ndim, t->shape),
+                              tina_shape_text(implied, sizeof implied, params[i].ndim, params[i].shape));
     }
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (size_t)numel(&params[i]);

@@ -226,8 +226,19 @@ static void cleanup(void) {
     if (system(command) != 0) fprintf(stderr, "cannot remove %s\n", folder);
 }
 
+/* a 1-D shape was written "[5120]" for [512] (its missing second size printed as 0 after the first) */
+static void shapes_are_written_with_every_size_and_no_other(void) {
+    char text[64];
+    CHECK_STR(tina_shape_text(text, sizeof text, 1, (int64_t[]){512}), "[512]");
+    CHECK_STR(tina_shape_text(text, sizeof text, 2, (int64_t[]){128, 64}), "[128, 64]");
+    CHECK_STR(tina_shape_text(text, sizeof text, 3, (int64_t[]){2, 3, 4}), "[2, 3, 4]");
+    CHECK_STR(tina_shape_text(text, sizeof text, 0, NULL), "[]");
+    CHECK_STR(tina_shape_text(text, 6, 2, (int64_t[]){128, 64}), "[128,");
+}
+
 int main(void) {
     static const TestCase tests[] = {
+        TEST(shapes_are_written_with_every_size_and_no_other),
         TEST(every_malformed_file_is_refused_with_its_reason),
         TEST(a_valid_file_reads_and_converts_every_float_type),
         TEST(the_writer_round_trips_and_rounds_bf16_to_nearest_even),
