@@ -1,6 +1,7 @@
 #include "io/record.h"
 
 #include "io/stream.h"
+#include "base/strmap.h"
 #include "base/utf8.h"
 
 #include <math.h>
@@ -40,6 +41,30 @@ static TinaStatus check_numbers(const cJSON *root, TinaError *err) {
     return tina_error(err, TINA_ERR_INPUT, "a number beyond double's range");
 }
 
+/* No two members of the object of one name: jq and Python read the last, cJSON the first, so a record with two
+ * "reward"s would mean one thing to tina and another to the user's own scripts. Pairwise for a record's handful of
+ * members; a hash set past that, so that a line of a million members takes no quadratic time. */
+static TinaStatus check_unique_keys(const cJSON *object, TinaError *err) {
+    enum { PAIRWISE = 32 };
+    int n = 0;
+    for (const cJSON *kid = object->child; kid && n <= PAIRWISE; kid = kid->next) n++;
+    TinaStrMap *seen = NULL;
+    TinaStatus status = n > PAIRWISE ? tina_strmap_new(&seen, err) : TINA_OK;
+    const char *twice = NULL;
+    for (const cJSON *a = object->child; a && !status && !twice; a = a->next) {
+        bool first = true; /* no member before a has its name */
+        if (seen) status = tina_strmap_insert(seen, a->string, strlen(a->string), 0, &first, err);
+        else
+            for (const cJSON *b = object->child; b != a && first; b = b->next) first = strcmp(a->string, b->string) != 0;
+        if (!first) twice = a->string;
+    }
+    if (!status && twice)
+        status = tina_error(err, TINA_ERR_INPUT, "field \"%s\" appears twice (jq and Python read the last, tina "
+                            "would read the first)", twice);
+    if (seen) tina_strmap_free(seen);
+    return status;
+}
+
 TinaStatus tina_record_parse(const char *line, size_t len, cJSON **record, TinaError *err) {
     *record = NULL;
     const char *nul = memchr(line, '\0', len); /* cJSON would skip it as whitespace; JSON has no place for it */
@@ -75,6 +100,7 @@ TinaStatus tina_record_parse(const char *line, size_t len, cJSON **record, TinaE
         status = tina_error(err, TINA_ERR_INPUT, "not a JSON object (expected one JSON object per line%s)",
                             cJSON_IsArray(*record) ? array_hint : "");
     else status = check_numbers(*record, err);
+    if (!status) status = check_unique_keys(*record, err);
     if (status) {
         cJSON_Delete(*record);
         *record = NULL;

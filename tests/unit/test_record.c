@@ -38,6 +38,29 @@ static void only_one_json_object_per_line_is_accepted(void) {
     cJSON_Delete(parse("  {\"a\":1}  "));
 }
 
+/* Two members of one name: jq and Python read the last, cJSON the first, so such a record is refused; a record of
+ * many members (past the pairwise check) as well, at its first repeat; the same name in two objects is no repeat. */
+static void a_field_given_twice_is_refused(void) {
+    TinaError err;
+    CHECK(parse_error("{\"id\":\"a\",\"reward\":1,\"reward\":2}", &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "field \"reward\" appears twice") != NULL);
+    CHECK(parse_error("{\"a\":1,\"\\u0061\":2}", &err) == TINA_ERR_INPUT); /* one name, written two ways */
+    TinaBuf many = {0};
+    CHECK(tina_buf_append_str(&many, "{", &err) == TINA_OK);
+    for (int i = 0; i < 1000; i++) {
+        char member[32];
+        snprintf(member, sizeof member, "\"k%d\":%d,", i, i);
+        CHECK(tina_buf_append_str(&many, member, &err) == TINA_OK);
+    }
+    CHECK(tina_buf_append_str(&many, "\"k999\":0}", &err) == TINA_OK);
+    CHECK(parse_error(many.data, &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "field \"k999\" appears twice") != NULL);
+    many.data[many.len - 7] = 'x'; /* "kx99": no repeat */
+    cJSON_Delete(parse(many.data));
+    tina_buf_free(&many);
+    cJSON_Delete(parse("{\"a\":{\"x\":1},\"b\":{\"x\":2}}"));
+}
+
 /* What a C string or a double cannot hold is refused, with where it is: "\u0000" (cJSON's string would end there, so
  * "a\u0000b" and "a\u0000c" would be one id) and numbers beyond double's range (1e400 reads as infinity). */
 static void nul_characters_and_numbers_beyond_double_are_refused(void) {
@@ -159,7 +182,7 @@ static void numbers_are_written_in_the_shortest_form_that_reads_back_exactly(voi
     CHECK_STR(text, "null");
 }
 
-RUN_TESTS("test_record", TEST(only_one_json_object_per_line_is_accepted),
+RUN_TESTS("test_record", TEST(only_one_json_object_per_line_is_accepted), TEST(a_field_given_twice_is_refused),
           TEST(nul_characters_and_numbers_beyond_double_are_refused),
           TEST(getters_name_the_field_that_is_missing_or_of_the_wrong_type), TEST(ids_may_be_strings_or_numbers),
           TEST(a_new_field_is_appended_and_every_other_byte_kept),
