@@ -83,6 +83,11 @@ typedef struct {
     double weight;
 } Term;
 
+/* --grader: whose answer check accuracy is (lighteval's three are Tina's evaluation metrics) */
+typedef enum { GRADER_OPEN_R1, GRADER_LIGHTEVAL_EXPR, GRADER_LIGHTEVAL_LATEX, GRADER_LIGHTEVAL_LETTERS } Grader;
+static const char *const grader_names[] = {"open-r1", "lighteval-expr", "lighteval-latex", "lighteval-letters",
+                                           NULL};
+
 typedef struct {
     Term terms[N_KINDS];
     int n_terms;
@@ -93,6 +98,7 @@ typedef struct {
     const char *gold_field;
     bool nulls_trl; /* --nulls trl: a null reward adds nothing to the total; cosine of a null gold is 1 */
     bool gold_tina; /* --gold-parse tina: the gold found in its text as Tina's rewards.py finds it */
+    int grader;     /* --grader: a Grader */
     const char *output;
     bool quiet, progress;
 } Options;
@@ -241,8 +247,16 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
     int n_choices = cJSON_IsArray(choices) ? cJSON_GetArraySize(choices) : 0;
     if (!status && n_choices > 26)
         status = tina_error(err, TINA_ERR_INPUT, "\"choices\" has %d options (at most 26, A to Z)", n_choices);
-    if (!status) status = tina_answer_prediction(pred, completion, completion_len, err);
-    int letter = n_choices && !status ? tina_answer_choice(pred, completion, completion_len, n_choices) : -1;
+    bool lighteval = o->grader != GRADER_OPEN_R1;
+    if (!status && o->grader == GRADER_LIGHTEVAL_LETTERS && !n_choices)
+        status = tina_error(err, TINA_ERR_INPUT, "--grader lighteval-letters needs \"choices\" (the options)");
+    if (!status && !(lighteval && n_choices))
+        status = lighteval ? tina_answer_lighteval(pred, completion, completion_len, TINA_LIGHTEVAL_PRED, err)
+                           : tina_answer_prediction(pred, completion, completion_len, err);
+    int letter = -1;
+    if (n_choices && !status)
+        letter = lighteval ? tina_extract_indices(completion, completion_len, n_choices)
+                           : tina_answer_choice(pred, completion, completion_len, n_choices);
     if (!status && (n_choices ? letter >= 0 : tina_answer_found(pred))) {
         char chosen = (char)('A' + letter);
         it->has_pred = true;
@@ -260,6 +274,12 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
         int gold_letter = choice_of(scratch->data ? scratch->data : "", choices);
         it->gold_null = it->length_gold_null = gold_letter < 0;
         it->correct = it->length_correct = !it->gold_null && gold_letter == letter;
+    } else if (!status && needs_gold && lighteval) {
+        /* lighteval always has a verdict: a gold it extracts nothing from is compared as its text */
+        TinaLightevalTarget target =
+            o->grader == GRADER_LIGHTEVAL_LATEX ? TINA_LIGHTEVAL_GOLD_LATEX : TINA_LIGHTEVAL_GOLD_EXPR;
+        status = tina_answer_lighteval(gold, scratch->data ? scratch->data : "", scratch->len, target, err);
+        it->correct = it->length_correct = !status && tina_answer_lighteval_equivalent(gold, pred);
     } else if (!status && needs_gold && o->gold_tina) {
         status = tina_gold(record, o, uses(o, ACCURACY), uses(o, LENGTH) || uses(o, COSINE) || l1, scratch, gold, pred,
                            it, err);
@@ -377,7 +397,7 @@ static void print_summary(const Options *o, const Summary *s) {
 
 static Options parse_options(int argc, char **argv) {
     enum { OPT_COSINE_MAX_LEN = 256, OPT_COSINE_UNIT, OPT_COSINE_CLAMP, OPT_NGRAM, OPT_MAX_PENALTY, OPT_GOLD_FIELD,
-           OPT_NULLS, OPT_GOLD_PARSE, OPT_PROGRESS };
+           OPT_NULLS, OPT_GOLD_PARSE, OPT_GRADER, OPT_PROGRESS };
     static const struct option long_options[] = {
         {"reward", required_argument, NULL, 'r'},
         {"preset", required_argument, NULL, 'p'},
@@ -389,6 +409,7 @@ static Options parse_options(int argc, char **argv) {
         {"gold-field", required_argument, NULL, OPT_GOLD_FIELD},
         {"nulls", required_argument, NULL, OPT_NULLS},
         {"gold-parse", required_argument, NULL, OPT_GOLD_PARSE},
+        {"grader", required_argument, NULL, OPT_GRADER},
         {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -420,6 +441,7 @@ static Options parse_options(int argc, char **argv) {
         case OPT_GOLD_FIELD: o.gold_field = optarg; break;
         case OPT_NULLS: o.nulls_trl = cli_choice("--nulls", optarg, null_modes) == 1; break;
         case OPT_GOLD_PARSE: o.gold_tina = cli_choice("--gold-parse", optarg, gold_modes) == 1; break;
+        case OPT_GRADER: o.grader = cli_choice("--grader", optarg, grader_names); break;
         case 'o': o.output = optarg; break;
         case 'q': o.quiet = true; break;
         case OPT_PROGRESS: o.progress = true; break;
@@ -427,6 +449,9 @@ static Options parse_options(int argc, char **argv) {
         }
     }
     if (preset && o.n_terms) cli_usage_error("--preset and --reward exclude each other");
+    /* both say how the gold is read: Tina's training rewards, or its evaluation's metric */
+    if (o.gold_tina && o.grader != GRADER_OPEN_R1) cli_usage_error("--gold-parse tina and --grader %s exclude each other",
+                                                                   grader_names[o.grader]);
     if (!o.n_terms) add_terms(&o, preset ? preset : preset_terms[0]);
     return o;
 }

@@ -77,6 +77,45 @@ TinaStatus tina_answer_first_match(TinaAnswer *a, const char *text, size_t len, 
     return finish(a, err);
 }
 
+/* lighteval's extraction: each match in its order until one parses (build_tree), and beside it the string of the
+ * first match that has one (fallback_mode "first_match"): the tree is the answer's value, its text that string. */
+typedef struct {
+    TinaAnswer *answer;
+    bool has_text;
+} Trial;
+
+static TinaStatus try_candidate(void *ctx, const TinaExtracted *candidate, bool *stop, TinaError *err) {
+    Trial *t = ctx;
+    TinaAnswer *a = t->answer;
+    int n = build_tree(a); /* the candidate is a->extracted, where build_tree reads it */
+    if (!t->has_text) {
+        /* an expression's string is the match as written; LaTeX's the normalised parts, joined when all parsed */
+        tina_buf_clear(&a->text);
+        if (candidate->expression && tina_buf_append(&a->text, candidate->raw.data, candidate->raw.len, err))
+            return err->status;
+        for (int i = 0; !candidate->expression && i < n; i++)
+            if ((i && tina_buf_append_str(&a->text, " and ", err)) ||
+                tina_buf_append(&a->text, candidate->parts[i].data, candidate->parts[i].len, err))
+                return err->status;
+        t->has_text = a->text.len > 0;
+    }
+    *stop = a->tree != NULL;
+    return TINA_OK;
+}
+
+TinaStatus tina_answer_lighteval(TinaAnswer *a, const char *text, size_t len, TinaLightevalTarget target,
+                                 TinaError *err) {
+    Trial trial = {a, false};
+    tina_buf_clear(&a->text);
+    a->tree = NULL;
+    TinaStatus status = tina_extract_candidates(text, len, target, try_candidate, &trial, &a->extracted, err);
+    if (status) return status;
+    if (!trial.has_text) tina_buf_clear(&a->text);
+    /* a gold from which nothing is extracted is compared as the string it is (sample_level_fn's [[gold]]) */
+    if (target != TINA_LIGHTEVAL_PRED && !a->tree && !trial.has_text) return tina_buf_append(&a->text, text, len, err);
+    return tina_buf_reserve(&a->text, 0, err);
+}
+
 static bool stripped_equal(const TinaBuf *a, const TinaBuf *b) {
     const char *s = a->data ? a->data : "", *t = b->data ? b->data : "";
     size_t n = a->len, m = b->len;
@@ -100,6 +139,13 @@ void tina_answer_free(TinaAnswer *a) {
 enum { POINTS = 3 };
 #define CHOP 1.7763568394002505e-15 /* 2^-49: what sympy's evalf(15, chop=True) rounds to zero */
 
+/* Where the graders' comparisons differ. */
+typedef struct {
+    int digits;          /* places a decimal is rounded to: Math-Verify's 6, Tina's lighteval metrics' 5 */
+    bool percent_scaled; /* 25\% is 1/4 against an integer too (lighteval ed084813); Math-Verify 0.9.0 takes a
+                          * whole number's percent sign for decoration: 25\% is 25 */
+} Rules;
+
 static bool close_values(MathValue a, MathValue b, double tolerance) {
     if (!a.ok || !b.ok) return false;
     if (a.exact && b.exact) return a.num == b.num && a.den == b.den;
@@ -107,9 +153,10 @@ static bool close_values(MathValue a, MathValue b, double tolerance) {
     return cabs(a.z - b.z) <= tolerance * fmax(cabs(a.z), cabs(b.z)) + CHOP;
 }
 
-/* x in millionths as sympy's Float.round(6) gets it: from the 15-digit decimal form (a Float's precision), rounded
- * half to even, so 113.0973355 gives 113097336 although its binary value is a hair below the half. */
-static bool millionths(double x, long long *out) {
+/* x in units of 10^-digits as sympy's Float.round(digits) gets it (millionths for Math-Verify's 6): from the
+ * 15-digit decimal form (a Float's precision), rounded half to even, so 113.0973355 gives 113097336 millionths
+ * although its binary value is a hair below the half. */
+static bool rounded_units(double x, int digits_kept, long long *out) {
     if (!isfinite(x) || fabs(x) >= 1e12) return false;
     char text[40];
     snprintf(text, sizeof text, "%.14e", fabs(x)); /* d.dddddddddddddde[+-]XX */
@@ -117,8 +164,8 @@ static bool millionths(double x, long long *out) {
     for (const char *c = text; *c && *c != 'e'; c++)
         if (*c >= '0' && *c <= '9') digits = digits * 10 + (*c - '0');
     int exponent = atoi(strchr(text, 'e') + 1);
-    /* x * 1e6 = digits * 10^(exponent - 8) */
-    int shift = exponent - 8;
+    /* x * 10^digits_kept = digits * 10^(exponent - 14 + digits_kept) */
+    int shift = exponent - 14 + digits_kept;
     long long units;
     if (shift >= 0) {
         units = digits;
@@ -136,12 +183,13 @@ static bool millionths(double x, long long *out) {
     return true;
 }
 
-/* Sympy's Float.round(6) on both sides, then equality. */
-static bool equal_rounded(MathValue a, MathValue b) {
+/* Sympy's Float.round(digits) on both sides, then equality. */
+static bool equal_rounded(MathValue a, MathValue b, int digits) {
     if (!a.ok || !b.ok || cimag(a.z) != 0 || cimag(b.z) != 0) return false;
     double x = creal(a.z), y = creal(b.z);
     long long mx, my;
-    if (!millionths(x, &mx) || !millionths(y, &my)) return x == y || fabs(x - y) <= 1e-15 * fmax(fabs(x), fabs(y));
+    if (!rounded_units(x, digits, &mx) || !rounded_units(y, digits, &my))
+        return x == y || fabs(x - y) <= 1e-15 * fmax(fabs(x), fabs(y));
     return mx == my;
 }
 
@@ -222,11 +270,11 @@ static bool equal_at_points(const MathNode *a, const MathNode *b) {
     return compared > 0;
 }
 
-static bool values_equal(const MathNode *a, const MathNode *b) {
+static bool values_equal(const MathNode *a, const MathNode *b, Rules rules) {
     if (a->kind == MATH_MATRIX || b->kind == MATH_MATRIX) {
         if (a->kind != b->kind || a->rows != b->rows || a->cols != b->cols) return false;
         for (int i = 0; i < a->n_kids; i++)
-            if (!values_equal(a->kids[i], b->kids[i])) return false;
+            if (!values_equal(a->kids[i], b->kids[i], rules)) return false;
         return true;
     }
     /* with free symbols, simplify(a - b) == 0 */
@@ -238,7 +286,8 @@ static bool values_equal(const MathNode *a, const MathNode *b) {
         /* Math-Verify's number branch: 6-digit rounding with a decimal, integers as integers (a percentage's
          * number as it is), else sympy's == of the evaluated sides, binary for decimals inside an expression
          * (4.2 \times 10 is 42, 1.04 \times 10^{-3} is not 13/12500) */
-        if (is_float_atom(a) || is_float_atom(b)) return equal_rounded(x, y);
+        if (is_float_atom(a) || is_float_atom(b)) return equal_rounded(x, y, rules.digits);
+        if (is_integer_atom(a) && is_integer_atom(b) && rules.percent_scaled) return close_values(x, y, 0);
         if (is_integer_atom(a) && is_integer_atom(b))
             return tina_math_eval(strip_percent(a), 0).num == tina_math_eval(strip_percent(b), 0).num;
         if (decimals) return same_double(x, y);
@@ -280,7 +329,7 @@ static bool structurally_equal(const MathNode *a, const MathNode *b) {
     return true;
 }
 
-static bool expressions_equal(const MathNode *gold, const MathNode *pred);
+static bool expressions_equal(const MathNode *gold, const MathNode *pred, Rules rules);
 
 /* The number of distinct free symbols, counting up to two. */
 static int count_symbols(const MathNode *n) {
@@ -388,19 +437,19 @@ static bool is_set(const MathNode *n) {
            n->kind == MATH_REALS;
 }
 
-static bool ordered_equal(MathNode *const *a, MathNode *const *b, int n) {
+static bool ordered_equal(MathNode *const *a, MathNode *const *b, int n, Rules rules) {
     for (int i = 0; i < n; i++)
-        if (!expressions_equal(a[i], b[i])) return false;
+        if (!expressions_equal(a[i], b[i], rules)) return false;
     return true;
 }
 
 /* Sympy orders both finite sets before comparing; a matching up to order is the same thing for values. */
-static bool unordered_equal(MathNode *const *a, MathNode *const *b, int n) {
+static bool unordered_equal(MathNode *const *a, MathNode *const *b, int n, Rules rules) {
     bool used[64] = {0};
     if (n > 64) return false;
     for (int i = 0; i < n; i++) {
         int j = 0;
-        while (j < n && (used[j] || !expressions_equal(a[i], b[j]))) j++;
+        while (j < n && (used[j] || !expressions_equal(a[i], b[j], rules))) j++;
         if (j == n) return false;
         used[j] = true;
     }
@@ -409,20 +458,20 @@ static bool unordered_equal(MathNode *const *a, MathNode *const *b, int n) {
 
 /* Set membership as sympy decides it: a name is only itself (\text{385} is not 385), a decimal equals a number to
  * its 15 digits (907.0 is 907, 10.1 is 101/10, 3.1622776602 is not \sqrt{10}). */
-static bool same_element(const MathNode *a, const MathNode *b) {
+static bool same_element(const MathNode *a, const MathNode *b, Rules rules) {
     if (a->kind == MATH_SYMBOL || b->kind == MATH_SYMBOL || is_set(a) != is_set(b)) return structurally_equal(a, b);
     if (!tina_math_has_symbols(a) && !tina_math_has_symbols(b) && (contains_float(a) || contains_float(b))) {
         MathValue x = tina_math_eval(a, 0), y = tina_math_eval(b, 0);
         return x.ok && y.ok && cabs(x.z - y.z) <= 1e-15 * fmax(cabs(x.z), cabs(y.z));
     }
-    return expressions_equal(a, b);
+    return expressions_equal(a, b, rules);
 }
 
 /* Every element of a equals one of b. */
-static bool contained(MathNode *const *a, int na, MathNode *const *b, int nb) {
+static bool contained(MathNode *const *a, int na, MathNode *const *b, int nb, Rules rules) {
     for (int i = 0; i < na; i++) {
         int j = 0;
-        while (j < nb && !same_element(a[i], b[j])) j++;
+        while (j < nb && !same_element(a[i], b[j], rules)) j++;
         if (j == nb) return false;
     }
     return true;
@@ -439,7 +488,7 @@ static int distinct(MathNode *const *items, int n, MathNode **out) {
     return kept;
 }
 
-static bool sets_equal(const MathNode *gold, const MathNode *pred) {
+static bool sets_equal(const MathNode *gold, const MathNode *pred, Rules rules) {
     MathNode *gold_one[1] = {(MathNode *)gold}, *pred_one[1] = {(MathNode *)pred};
     bool gold_wrapped = !is_set(gold) && gold->kind != MATH_TUPLE, pred_wrapped = !is_set(pred) && pred->kind != MATH_TUPLE;
     MathNode *const *gk = gold_wrapped ? gold_one : gold->kids, *const *pk = pred_wrapped ? pred_one : pred->kids;
@@ -447,29 +496,30 @@ static bool sets_equal(const MathNode *gold, const MathNode *pred) {
     MathKind g = gold_wrapped ? MATH_SET : gold->kind, p = pred_wrapped ? MATH_SET : pred->kind;
     if (g == MATH_INTERVAL && p == MATH_INTERVAL)
         return gold->left_open == pred->left_open && gold->right_open == pred->right_open &&
-               expressions_equal(gk[0], pk[0]) && expressions_equal(gk[1], pk[1]);
+               expressions_equal(gk[0], pk[0], rules) && expressions_equal(gk[1], pk[1], rules);
     if (g == p && (g == MATH_EMPTYSET || g == MATH_REALS)) return true;
-    if (g == MATH_UNION && p == MATH_UNION) return gn == pn && unordered_equal(gk, pk, gn);
+    if (g == MATH_UNION && p == MATH_UNION) return gn == pn && unordered_equal(gk, pk, gn, rules);
     /* \{\} is the empty set */
     if ((g == MATH_EMPTYSET && p == MATH_SET && !pn) || (p == MATH_EMPTYSET && g == MATH_SET && !gn)) return true;
     bool g_collection = g == MATH_SET || g == MATH_TUPLE, p_collection = p == MATH_SET || p == MATH_TUPLE;
     /* two finite sets with the same elements (sympy's empty symmetric difference): {907.0, 907} is {907} */
-    if (g == MATH_SET && p == MATH_SET && contained(gk, gn, pk, pn) && contained(pk, pn, gk, gn)) return true;
+    if (g == MATH_SET && p == MATH_SET && contained(gk, gn, pk, pn, rules) && contained(pk, pn, gk, gn, rules))
+        return true;
     MathNode *gold_distinct[64], *pred_distinct[64];
     if (g == MATH_SET) gn = distinct(gk, gn, gold_distinct), gk = gold_distinct;
     if (p == MATH_SET) pn = distinct(pk, pn, pred_distinct), pk = pred_distinct;
     if (g_collection && p_collection) {
         if (gn != pn) return false;
-        if (g == MATH_TUPLE) return ordered_equal(gk, pk, gn); /* against a tuple, or a set in its written order */
-        return unordered_equal(gk, pk, gn);
+        if (g == MATH_TUPLE) return ordered_equal(gk, pk, gn, rules); /* against a tuple, or a set in its written order */
+        return unordered_equal(gk, pk, gn, rules);
     }
     /* an open interval reads as a pair against a tuple or set of two, in the written order of an answer's set;
      * a gold set's two elements Math-Verify orders (as values, an equation x = 3 by its 3) before matching them
      * with the answer's ends, so there the order is free: gold x = 3, y = 1 is (1, 3) */
     if (g == MATH_INTERVAL && p_collection && gold->left_open && gold->right_open && pn == 2)
-        return ordered_equal(gk, pk, 2);
+        return ordered_equal(gk, pk, 2, rules);
     if (p == MATH_INTERVAL && g_collection && pred->left_open && pred->right_open && gn == 2)
-        return g == MATH_SET ? unordered_equal(gk, pk, 2) : ordered_equal(gk, pk, 2);
+        return g == MATH_SET ? unordered_equal(gk, pk, 2, rules) : ordered_equal(gk, pk, 2, rules);
     return false;
 }
 
@@ -534,7 +584,7 @@ static const MathNode *one_equation(const MathNode *n, MathNode *eq, MathNode *k
     return eq;
 }
 
-static bool expressions_equal(const MathNode *gold, const MathNode *pred) {
+static bool expressions_equal(const MathNode *gold, const MathNode *pred, Rules rules) {
     bool gold_assignment = is_assignment(gold);
     bool gold_equation = is_equation(gold), pred_equation = is_equation(pred);
     MathNode gold_eq, pred_eq;
@@ -557,11 +607,11 @@ static bool expressions_equal(const MathNode *gold, const MathNode *pred) {
     if (structurally_equal(gold, pred)) return !any_node(gold, divides_by_zero);
     if (is_relation(gold) && is_relation(pred)) return relations_equal(gold, pred);
     if (is_set(gold) || is_set(pred) || gold->kind == MATH_TUPLE || pred->kind == MATH_TUPLE)
-        return sets_equal(gold, pred);
+        return sets_equal(gold, pred, rules);
     if (gold->kind == MATH_SYMBOL) return symbol_name_equal(gold, pred);
     if (pred->kind == MATH_SYMBOL) return symbol_name_equal(pred, gold);
     if (is_relation(gold) || is_relation(pred)) return false;
-    return values_equal(gold, pred);
+    return values_equal(gold, pred, rules);
 }
 
 int tina_answer_choice(const TinaAnswer *pred, const char *completion, size_t len, int n_choices) {
@@ -572,7 +622,15 @@ int tina_answer_choice(const TinaAnswer *pred, const char *completion, size_t le
     return tina_extract_choice(completion, len, n_choices);
 }
 
-bool tina_answer_equivalent(const TinaAnswer *gold, const TinaAnswer *pred) {
-    if (gold->tree && pred->tree && expressions_equal(gold->tree, pred->tree)) return true;
+static bool equivalent(const TinaAnswer *gold, const TinaAnswer *pred, Rules rules) {
+    if (gold->tree && pred->tree && expressions_equal(gold->tree, pred->tree, rules)) return true;
     return stripped_equal(&gold->text, &pred->text);
+}
+
+bool tina_answer_equivalent(const TinaAnswer *gold, const TinaAnswer *pred) {
+    return equivalent(gold, pred, (Rules){.digits = 6});
+}
+
+bool tina_answer_lighteval_equivalent(const TinaAnswer *gold, const TinaAnswer *pred) {
+    return equivalent(gold, pred, (Rules){.digits = 5, .percent_scaled = true}); /* Tina's precision=5 */
 }

@@ -26,9 +26,16 @@ TinaStatus tina_answer_gold(TinaAnswer *answer, const char *text, size_t len, Ti
 TinaStatus tina_answer_prediction(TinaAnswer *answer, const char *text, size_t len, TinaError *err);
 /* A gold found in text by tina_extract_first_match (Tina's reading of its `solution` column). */
 TinaStatus tina_answer_first_match(TinaAnswer *answer, const char *text, size_t len, bool numbers, TinaError *err);
+/* lighteval's extractive match (ed084813) as Tina's evaluation ran it: tree is the value of the first match that
+ * parses (any_match) and text the string of the first match (first_match fallback); a gold from which nothing is
+ * extracted keeps its text whole. Compare with tina_answer_lighteval_equivalent. */
+TinaStatus tina_answer_lighteval(TinaAnswer *answer, const char *text, size_t len, TinaLightevalTarget target,
+                                 TinaError *err);
 /* Whether anything was extracted; a gold without it makes the accuracy reward null. */
 bool tina_answer_found(const TinaAnswer *answer);
 bool tina_answer_equivalent(const TinaAnswer *gold, const TinaAnswer *prediction);
+/* lighteval's comparison (ed084813) as Tina configured it: decimals to 5 places, a percentage always its value / 100. */
+bool tina_answer_lighteval_equivalent(const TinaAnswer *gold, const TinaAnswer *prediction);
 /* For a multiple-choice question with n_choices options: the letter the completion chose (0 for A), from its
  * extracted answer (prediction, as tina_answer_prediction left it) or Math-Verify's letter patterns; -1 if none. */
 int tina_answer_choice(const TinaAnswer *prediction, const char *completion, size_t len, int n_choices);

@@ -618,6 +618,7 @@ done:
 
 void tina_extracted_free(TinaExtracted *out) {
     for (int i = 0; i < TINA_ANSWER_MAX_PARTS; i++) tina_buf_free(&out->parts[i]);
+    tina_buf_free(&out->raw);
     *out = (TinaExtracted){0};
 }
 
@@ -627,6 +628,8 @@ static void extracted_reset(TinaExtracted *out) {
         out->percent[i] = out->verbatim[i] = false;
     }
     out->n_parts = 0;
+    out->expression = false;
+    tina_buf_clear(&out->raw);
 }
 
 static TinaStatus add_part(TinaExtracted *out, const char *text, size_t len, bool percent, const Normalization *how,
@@ -722,7 +725,11 @@ static TinaStatus take_expr(const Pattern *p, const char *text, const PCRE2_SIZE
     out->percent[0] = percent;
     out->verbatim[0] = verbatim;
     out->n_parts = 1;
-    return TINA_OK;
+    out->expression = true;
+    /* lighteval's string for it: the number as written above, or the expression as matched */
+    tina_buf_clear(&out->raw);
+    if (expr && !integer && !decimal) return tina_buf_append(&out->raw, expr, expr_len, err);
+    return tina_buf_append(&out->raw, part->data, part->len, err);
 }
 
 /* The groups of one match: each environment's content (whichever delimiter matched) and its percent flag. */
@@ -748,9 +755,15 @@ typedef struct {
     int boxed_priority;   /* LatexExtractionConfig.boxed_match_priority */
     bool unanchored;      /* try_extract_without_anchor (for both kinds) */
     bool numbers;         /* an ExprExtractionConfig too */
+    bool no_latex;        /* no LatexExtractionConfig: numbers alone */
     bool v052;            /* Math-Verify 0.5.2's LaTeX patterns (Tina's pin) */
     Normalization env_how, boxed_how;
 } Search;
+
+static bool pattern_used(const Pattern *p, const Search *how) {
+    if (p->groups_per_env < 0 ? !how->numbers : how->no_latex) return false;
+    return !p->unanchored || how->unanchored;
+}
 
 /* Math-Verify's extract_target_from_pred in its "first_match" mode: the patterns grouped by priority, and in the
  * first group that matches anywhere, the match ending last (then starting first) is the only one taken. */
@@ -765,8 +778,7 @@ static TinaStatus search(const char *text, size_t len, const Search *how, TinaEx
         for (int i = 0; i < N_LATEX_PATTERNS + N_EXPR_PATTERNS; i++) {
             const Pattern *p =
                 i < N_LATEX_PATTERNS ? &regexes.latex[how->v052][i] : &regexes.expr[i - N_LATEX_PATTERNS];
-            if ((p->groups_per_env < 0 && !how->numbers) || (p->unanchored && !how->unanchored)) continue;
-            if ((p->boxed ? how->boxed_priority : p->priority) != priorities[level]) continue;
+            if (!pattern_used(p, how) || (p->boxed ? how->boxed_priority : p->priority) != priorities[level]) continue;
             pcre2_match_data *match = pcre2_match_data_create_from_pattern(p->code, NULL);
             if (!match) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
             uint32_t pairs = pcre2_get_ovector_count(match);
@@ -816,4 +828,134 @@ TinaStatus tina_extract_gold(const char *text, size_t len, TinaExtracted *out, T
     if (!status) status = add_part(out, boxed.data, boxed.len, false, &gold_how, err);
     tina_buf_free(&boxed);
     return status;
+}
+
+/* ---- lighteval (ed084813), as Tina's evaluation configured it ---- */
+
+/* latex2sympy2_extended's default normalisation, which lighteval's LatexExtractionConfig() keeps */
+#define LIGHTEVAL_HOW(box)                                                                                            \
+    { .boxed = (box), .units = true, .malformed_operators = true, .nits = true, .equations = true }
+
+typedef struct {
+    const Pattern *pattern;
+    size_t order; /* the pattern's place in lighteval's list: breaks ties between equal spans */
+    PCRE2_SIZE ov[2 * (1 + TINA_ANSWER_MAX_PARTS * 7)];
+} Candidate;
+
+/* rightmost end first, then leftmost start, then the pattern listed first (Python's stable sort) */
+static int candidate_order(const void *x, const void *y) {
+    const Candidate *a = x, *b = y;
+    if (a->ov[1] != b->ov[1]) return a->ov[1] > b->ov[1] ? -1 : 1;
+    if (a->ov[0] != b->ov[0]) return a->ov[0] < b->ov[0] ? -1 : 1;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+TinaStatus tina_extract_candidates(const char *text, size_t len, TinaLightevalTarget target, TinaCandidateFn take,
+                                   void *ctx, TinaExtracted *candidate, TinaError *err) {
+    if (ready(err)) return err->status;
+    static const Search pred = {.boxed_priority = 0, .unanchored = true, .numbers = true, .v052 = true,
+                                .env_how = LIGHTEVAL_HOW(2), .boxed_how = LIGHTEVAL_HOW(1)};
+    static const Search gold_latex = {.boxed_priority = 55, .unanchored = true, .v052 = true,
+                                      .env_how = LIGHTEVAL_HOW(2), .boxed_how = LIGHTEVAL_HOW(1)};
+    static const Search gold_expr = {.unanchored = true, .numbers = true, .no_latex = true};
+    const Search *how = target == TINA_LIGHTEVAL_PRED ? &pred : target == TINA_LIGHTEVAL_GOLD_LATEX ? &gold_latex
+                                                                                                    : &gold_expr;
+    static const int priorities[] = {0, 50, 55, 100, 200, 300};
+    Candidate *found = NULL;
+    size_t n = 0, cap = 0;
+    TinaStatus status = TINA_OK;
+    bool done = false;
+    for (size_t level = 0; !status && !done && level < sizeof priorities / sizeof *priorities; level++) {
+        n = 0;
+        for (int i = 0; !status && i < N_LATEX_PATTERNS + N_EXPR_PATTERNS; i++) {
+            const Pattern *p =
+                i < N_LATEX_PATTERNS ? &regexes.latex[how->v052][i] : &regexes.expr[i - N_LATEX_PATTERNS];
+            if (!pattern_used(p, how) || (p->boxed ? how->boxed_priority : p->priority) != priorities[level]) continue;
+            pcre2_match_data *match = pcre2_match_data_create_from_pattern(p->code, NULL);
+            if (!match) {
+                status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+                break;
+            }
+            uint32_t pairs = pcre2_get_ovector_count(match);
+            if (pairs > 1 + TINA_ANSWER_MAX_PARTS * 7) pairs = 1 + TINA_ANSWER_MAX_PARTS * 7;
+            PCRE2_SIZE *ov;
+            for (size_t at = 0; at <= len && regex_search(p->code, text, len, at, &ov, match);) {
+                if (n == cap) {
+                    size_t grown = cap ? 2 * cap : 16;
+                    Candidate *more = realloc(found, grown * sizeof *found);
+                    if (!more) {
+                        status = tina_error(err, TINA_ERR_RUNTIME, "out of memory");
+                        break;
+                    }
+                    found = more, cap = grown;
+                }
+                found[n] = (Candidate){.pattern = p, .order = (size_t)i};
+                memcpy(found[n].ov, ov, 2 * pairs * sizeof *ov);
+                n++;
+                at = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+            }
+            pcre2_match_data_free(match);
+        }
+        qsort(found, n, sizeof *found, candidate_order);
+        for (size_t k = 0; !status && !done && k < n; k++) {
+            extracted_reset(candidate);
+            status = take_match(found[k].pattern, text, found[k].ov, &how->env_how, &how->boxed_how, candidate, err);
+            if (!status) status = take(ctx, candidate, &done, err);
+        }
+    }
+    free(found);
+    return status;
+}
+
+static pcre2_code *indices_patterns[27][7]; /* by the number of choices */
+static pthread_mutex_t indices_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* lighteval's lazy_indices_regex for English: answer "answer", full stop ".", comma ",", colon ":", space " ". */
+static bool compile_indices(int n) {
+    if (indices_patterns[n][0]) return true;
+    char letters[64] = "(?<indices>";
+    for (int i = 0; i < n; i++) {
+        char one[3] = {i ? '|' : 0, (char)('A' + i), 0};
+        strcat(letters, i ? one : one + 1);
+    }
+    strcat(letters, ")");
+    const char *suffix = "(?:\\*\\*)?(?:[.]|[,]|[:]|\\ |$)";
+    char answer[256];
+    snprintf(answer, sizeof answer, "(^|\\ )(?:\\*\\*)?%s%s", letters, suffix);
+    char patterns[7][512];
+    snprintf(patterns[0], 512, "(?i:final answer is):?\\s*%s\\.?\\s?I hope", letters);
+    snprintf(patterns[1], 512, "(?i:final answer.{0,100}?)\\s+is:?\\s*%s", letters);
+    snprintf(patterns[2], 512, "(?i:answer)[:].{0,50}?%s", answer);
+    snprintf(patterns[3], 512, "(?i:answer).{0,50}?%s", answer);
+    snprintf(patterns[4], 512, "^(?:\\*\\*)?%s%s", letters, suffix);
+    snprintf(patterns[5], 512, "%s", answer);
+    snprintf(patterns[6], 512, "%s", letters);
+    bool ok = true;
+    for (int i = 0; i < 7; i++) ok &= (indices_patterns[n][i] = compile(patterns[i], 0)) != NULL;
+    return ok;
+}
+
+int tina_extract_indices(const char *text, size_t len, int n_choices) {
+    TinaError ignored;
+    if (n_choices < 1 || n_choices > 26 || ready(&ignored)) return -1;
+    pthread_mutex_lock(&indices_lock);
+    bool ok = compile_indices(n_choices);
+    pthread_mutex_unlock(&indices_lock);
+    if (!ok) return -1;
+    /* one pattern a priority, and a letter always "parses": the last match of the first pattern that matches */
+    for (int i = 0; i < 7; i++) {
+        pcre2_code *code = indices_patterns[n_choices][i];
+        pcre2_match_data *match = pcre2_match_data_create_from_pattern(code, NULL);
+        if (!match) return -1;
+        int letter = -1;
+        PCRE2_SIZE *ov;
+        int group = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "indices");
+        for (size_t at = 0; at <= len && regex_search(code, text, len, at, &ov, match);) {
+            letter = text[ov[2 * group]] - 'A';
+            at = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+        }
+        pcre2_match_data_free(match);
+        if (letter >= 0) return letter;
+    }
+    return -1;
 }

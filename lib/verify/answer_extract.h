@@ -24,6 +24,8 @@ typedef struct {
     TinaBuf parts[TINA_ANSWER_MAX_PARTS];      /* normalised LaTeX of each environment, in text order */
     bool percent[TINA_ANSWER_MAX_PARTS];       /* followed by %, "percent", ... */
     bool verbatim[TINA_ANSWER_MAX_PARTS];      /* compared as text only: what Math-Verify could not parse */
+    bool expression;                           /* a plain number or expression (ExprExtractionConfig's match) */
+    TinaBuf raw;                               /* an expression as written, which lighteval keeps as its string */
 } TinaExtracted;
 
 /* The answer of a completion (open-r1's prediction configuration). */
@@ -37,6 +39,25 @@ TinaStatus tina_extract_gold(const char *text, size_t len, TinaExtracted *out, T
  * Math-Verify's string fallback does. */
 TinaStatus tina_extract_first_match(const char *text, size_t len, bool numbers, TinaExtracted *out, TinaError *err);
 void tina_extracted_free(TinaExtracted *out);
+
+/* lighteval's extractive match (ed084813) as Tina's evaluation configured it: what is searched for in a text. */
+typedef enum {
+    TINA_LIGHTEVAL_PRED,       /* a completion: ExprExtractionConfig and LatexExtractionConfig(boxed_match_priority=0) */
+    TINA_LIGHTEVAL_GOLD_LATEX, /* a gold read with LatexExtractionConfig() (latex_gold_metric) */
+    TINA_LIGHTEVAL_GOLD_EXPR,  /* a gold read with ExprExtractionConfig() (expr_gold_metric) */
+} TinaLightevalTarget;
+/* Called with each match lighteval would try, in its order (the match in `candidate`); sets *stop when it parsed. */
+typedef TinaStatus (*TinaCandidateFn)(void *ctx, const TinaExtracted *candidate, bool *stop, TinaError *err);
+/* lighteval's extract_target_from_pred in its "any_match" mode: the patterns of both configurations grouped by
+ * priority (LaTeX's before the expression's within a group), and in each group every match, the one ending last
+ * first (then the one starting first, then the pattern listed first), until one parses. `candidate` is the
+ * extraction `take` is handed; a failure of `take` ends the search with its status. */
+TinaStatus tina_extract_candidates(const char *text, size_t len, TinaLightevalTarget target, TinaCandidateFn take,
+                                   void *ctx, TinaExtracted *candidate, TinaError *err);
+/* The letter (0 for A) lighteval's IndicesExtractionConfig("NativeLetters") finds among n_choices, or -1: "final
+ * answer is C. I hope", "final answer ... is C", "Answer: C", "answer ... C", a text starting "C", a letter standing
+ * alone, any letter; in each the last match. */
+int tina_extract_indices(const char *text, size_t len, int n_choices);
 
 /* Helpers shared with the parser; exposed for tests. */
 /* Content of the last \boxed{}/\fbox{} (mode_all false: with Math-Verify's rule for keeping close neighbours,

@@ -70,6 +70,47 @@ check "--gold-parse answer (default): the same solution read as \\boxed{solution
 run tina-reward -q --gold-parse latex worked.jsonl
 check "--gold-parse: an unknown mode is a usage error" status_is 2
 
+# ---- lighteval's extractive match (--grader lighteval-*) ----------------------------------------------------------
+
+# lighteval.jsonl.zst: the verdicts of lighteval's own extractive match (ed084813) as Tina's evaluation configured it,
+# run by tests/reference/lighteval_grade.py on MATH-500 and Minerva solutions (latex), AIME, AMC and DeepScaleR
+# answers (expr), the reward corpus's pairs under both, and GPQA-style letters. Every disagreement is listed with its
+# reason in lighteval_disagreements.tsv; a new one (or one that went away) fails.
+cut -f1 "$FIXTURES/lighteval_disagreements.tsv" | grep -v '^#' | sort > listed-lighteval
+zstd -dc "$FIXTURES/lighteval.jsonl.zst" > lighteval-all.jsonl
+for metric in expr latex letters; do
+    jq -c --arg m $metric 'select(.metric == $m)' lighteval-all.jsonl > lighteval-$metric.jsonl
+    run tina-reward -q -r accuracy --grader lighteval-$metric lighteval-$metric.jsonl
+    check "lighteval $metric: runs" status_is 0
+    jq -r 'select(.rewards.accuracy != .lighteval) | .id' out | sort > got-lighteval-$metric
+    comm -13 listed-lighteval got-lighteval-$metric > new-lighteval-$metric
+    check "lighteval $metric: no disagreement with lighteval beyond lighteval_disagreements.tsv" [ ! -s new-lighteval-$metric ]
+    [ -s new-lighteval-$metric ] && head -n 5 new-lighteval-$metric | sed 's/^/  new: /'
+    total=$(jq -s length out)
+    echo "note: lighteval $metric: $((total - $(wc -l < got-lighteval-$metric))) of $total verdicts equal lighteval's"
+done
+check "every listed disagreement with lighteval still happens" \
+    [ -z "$(comm -23 listed-lighteval <(sort -u got-lighteval-*))" ]
+# what the two graders differ on, by hand: an integer percentage (lighteval: its value / 100), 5 places against 6,
+# a number at the end with no anchor (lighteval's expressions; Math-Verify reads LaTeX only), a gold kept as text
+# (lighteval's verdicts, checked with its code as lighteval_grade.py runs it: 0, 1, 1, 0; 0.3333 against 1/3 gives 0)
+{ rollout 25 '</think> The answer is $\boxed{25\%}$.'
+  rollout '1/3' '</think> The answer is $\boxed{0.33333}$.'
+  rollout 42 '</think> Adding it all up we get 42'
+  rollout 'forty' '</think> The answer is forty'; } > graders.jsonl
+run tina-reward -q -r accuracy graders.jsonl
+check "open-r1 grader: 25% is 25, 0.33333 is not 1/3, a bare 42 is not read" \
+    [ "$(jq -r '.rewards.accuracy' out | paste -sd' ')" = "1 0 0 0" ]
+run tina-reward -q -r accuracy --grader lighteval-expr graders.jsonl
+check "lighteval-expr: 25% is 1/4, 0.33333 is 1/3 to 5 places, a bare 42 is read, text matches no text" \
+    [ "$(jq -r '.rewards.accuracy' out | paste -sd' ')" = "0 1 1 0" ]
+run tina-reward -q -r accuracy --grader lighteval-letters graders.jsonl
+check "lighteval-letters without choices: exit 2, naming the field" sh -c '[ "$0" = 2 ] && grep -q choices err' "$status"
+run tina-reward -q --grader lighteval-latex --gold-parse tina graders.jsonl
+check "--grader lighteval-* with --gold-parse tina: usage error" status_is 2
+run tina-reward -q --grader mathverify graders.jsonl
+check "--grader: an unknown grader is a usage error" status_is 2
+
 # Hand-labelled by Math-Verify 0.9.0 (open-r1's configuration, as reward_heldout3.py's label()): a function's
 # argument without parentheses ends at another function or at e (\sin x \cos x is sin(x) cos(x), while \sin 2x is
 # sin(2x)), and a set, interval or tuple after \approx does not parse (x \approx (1,2) is kept as text).
