@@ -47,6 +47,13 @@ static const char usage[] =
     "      --gold-parse MODE  answer (default): the gold is an answer, read as \\boxed{gold}; tina: as Tina's\n"
     "                         rewards read it: a \"solution\" field searched like a completion (a final\n"
     "                         answer, a \\boxed{}, then the last formula or number), any other field as $gold$\n"
+    "      --grader NAME      whose answer check accuracy (and cosine, length, L1) is: open-r1 (default):\n"
+    "                         Math-Verify 0.9.0 as open-r1's accuracy reward configures it; lighteval-expr,\n"
+    "                         lighteval-latex, lighteval-letters: lighteval's extractive match (ed084813)\n"
+    "                         as Tina's evaluation configured it, the gold read as an expression (AIME,\n"
+    "                         AMC), as LaTeX (MATH-500 and Minerva solutions) or as a letter (GPQA; needs\n"
+    "                         \"choices\"); the completion searched for numbers and LaTeX, boxed first, any\n"
+    "                         match that parses, decimals to 5 places\n"
     "  -o, --output FILE      write to FILE (zstd if it ends in .zst; written atomically) instead of stdout\n"
     "  -q, --quiet            no summary on stderr\n"
     "      --progress         show progress on stderr even when it is not a terminal\n"
@@ -275,11 +282,13 @@ static TinaStatus score_record(Group *g, const char *line, size_t len, const cha
         it->gold_null = it->length_gold_null = gold_letter < 0;
         it->correct = it->length_correct = !it->gold_null && gold_letter == letter;
     } else if (!status && needs_gold && lighteval) {
-        /* lighteval always has a verdict: a gold it extracts nothing from is compared as its text */
+        /* a gold lighteval extracts nothing from is compared as its text; an empty one, which it scores 0 against
+         * anything, is a broken record, null as under the other graders */
         TinaLightevalTarget target =
             o->grader == GRADER_LIGHTEVAL_LATEX ? TINA_LIGHTEVAL_GOLD_LATEX : TINA_LIGHTEVAL_GOLD_EXPR;
         status = tina_answer_lighteval(gold, scratch->data ? scratch->data : "", scratch->len, target, err);
-        it->correct = it->length_correct = !status && tina_answer_lighteval_equivalent(gold, pred);
+        it->gold_null = it->length_gold_null = !status && !tina_answer_found(gold);
+        it->correct = it->length_correct = !status && !it->gold_null && tina_answer_lighteval_equivalent(gold, pred);
     } else if (!status && needs_gold && o->gold_tina) {
         status = tina_gold(record, o, uses(o, ACCURACY), uses(o, LENGTH) || uses(o, COSINE) || l1, scratch, gold, pred,
                            it, err);
