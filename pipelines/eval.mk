@@ -15,7 +15,11 @@
 # script's ten seeds), lighteval's query
 # before each problem (PREFIX_FILE: MATH_QUERY_TEMPLATE; GPQA_PREFIX_FILE for a set named gpqa*: its letter-choice
 # query) and the distill's chat template as lighteval fed it (deepseek-r1-lighteval: two BOS, <think> prefilled);
-# tests/cli/lighteval.sh checks the prompts' tokens against lighteval's. SUFFIX, empty by default, is appended to
+# tests/cli/lighteval.sh checks the prompts' tokens against lighteval's. The answers are graded as Tina's
+# run_eval_custom_tasks.py graded them (GRADER=lighteval: lighteval's extractive match, tina-reward --grader
+# lighteval-*): a set named gpqa* by its letters, the LATEX_GOLD_SETS by their gold read as LaTeX (latex_gold_metric),
+# the others by their gold read as an expression (expr_gold_metric); GRADER=open-r1 grades every set with open-r1's
+# accuracy reward (Math-Verify), as training rewards it. SUFFIX, empty by default, is appended to
 # each problem after a space (make drops a value's leading blanks; $(empty) keeps them: SUFFIX='$(empty) Think.'; it
 # reaches tina-sample as written, quotes, $ and backticks included, pipelines/safe.mk). DEVICE=cuda samples on the GPU (a build
 # with CUDA=1), where tina-sample's --batch auto fills 90% of its memory with the KV cache: at 32,768 new tokens
@@ -25,7 +29,7 @@
 # and grpo.mk hands it over there); the safe_* functions: pipelines/safe.mk
 include $(dir $(lastword $(MAKEFILE_LIST)))safe.mk
 $(call safe_not_from_environment,SETS N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE PREFIX_FILE \
-    GPQA_PREFIX_FILE SOLUTION_GOLD_SETS SEED K REWARDS TOKENIZER ADAPTER RUNS_AT_ONCE)
+    GPQA_PREFIX_FILE SOLUTION_GOLD_SETS LATEX_GOLD_SETS GRADER SEED K REWARDS TOKENIZER ADAPTER RUNS_AT_ONCE)
 TINA_BIN ?= bin
 SETS ?= data/sets/aime24.jsonl data/sets/aime25.jsonl data/sets/amc23.jsonl data/sets/math500.jsonl \
         data/sets/minerva.jsonl
@@ -43,6 +47,12 @@ SUFFIX ?=
 # sets graded against the last \boxed{} of their solution, as lighteval's math_500 and minerva tasks are (Tina's
 # run_eval_custom_tasks.py: choices=[line["solution"]]); the others against their answer
 SOLUTION_GOLD_SETS ?= math500 minerva
+# how answers are graded: lighteval (Tina's evaluation: tina-reward --grader lighteval-expr, -latex or -letters per
+# set) or open-r1 (tina-reward's default grader, open-r1's accuracy reward, for every set)
+GRADER ?= lighteval
+# the sets lighteval's latex_gold_metric graded (run_eval_custom_tasks.py: math_500, minerva, olympiadbench), their
+# gold read as LaTeX; the others' as an expression (expr_gold_metric: aime24, aime25, amc23); gpqa* by letters
+LATEX_GOLD_SETS ?= math500 minerva olympiadbench
 SEED ?= 0
 K ?= 1
 # the rewards tina-reward scores (tina-score reads accuracy; the others stay in the rewarded rollouts)
@@ -57,7 +67,8 @@ $(error OUT is required: the evaluation's folder, e.g. OUT=evals/base)
 endif
 $(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE \
     PREFIX_FILE GPQA_PREFIX_FILE SEED K THREADS DEVICE REWARDS)
-$(call safe_require,SETS SOLUTION_GOLD_SETS,words)
+$(call safe_require,SETS SOLUTION_GOLD_SETS LATEX_GOLD_SETS GRADER,words)
+$(if $(filter-out lighteval open-r1,$(GRADER)),$(error GRADER=$(GRADER): lighteval or open-r1))
 $(call safe_file,OUT SETS)
 $(call safe_set_names,SETS)
 # the prompt suffix is text: tina-sample gets it from the environment, as written
@@ -76,6 +87,9 @@ SHELL := bash
 
 # the prefix file of set $(1): GPQA's for a set named gpqa*
 prefix_of = $(if $(filter gpqa%,$(call set_name,$(1))),$(GPQA_PREFIX_FILE),$(PREFIX_FILE))
+# tina-reward's grader for set $(1): Tina's metric for it (GRADER=lighteval) or open-r1's accuracy
+grader_of = $(if $(filter open-r1,$(GRADER)),open-r1,$(if $(filter gpqa%,$(call set_name,$(1))),lighteval-letters,$(if \
+    $(filter $(LATEX_GOLD_SETS),$(call set_name,$(1))),lighteval-latex,lighteval-expr)))
 rewarded := $(foreach s,$(SETS),$(OUT)/$(call set_name,$(s)).rewarded.jsonl.zst)
 
 scores: $(OUT)/scores.txt
@@ -85,7 +99,7 @@ scores: $(OUT)/scores.txt
 # compared as make reads this file, so that make -n shows it too. (SUFFIX is text: it reaches the file through the
 # environment, as written.)
 sampled_by := $(foreach v,MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE \
-    PREFIX_FILE GPQA_PREFIX_FILE SEED REWARDS SOLUTION_GOLD_SETS,$(v)=$($(v))) SUFFIX=$(TINA_SUFFIX)
+    PREFIX_FILE GPQA_PREFIX_FILE SEED REWARDS SOLUTION_GOLD_SETS GRADER LATEX_GOLD_SETS,$(v)=$($(v))) SUFFIX=$(TINA_SUFFIX)
 scored_by := K=$(K)
 $(OUT)/.sampled-by: export TINA_SETTINGS = $(sampled_by)
 $(OUT)/.scored-by: export TINA_SETTINGS = $(scored_by)
@@ -110,7 +124,7 @@ $(OUT)/$(call set_name,$(1)).rewarded.jsonl.zst: $(1) $(OUT)/.sampled-by
 	    --template $(TEMPLATE) \
 	    $(if $(call prefix_of,$(1)),--prefix-file $(call prefix_of,$(1))) --suffix "$$$$TINA_SUFFIX" --seed $(SEED) \
 	    --device $(DEVICE) --threads $$(call threads_each,$(words $(SETS))) $$< \
-	    | $(TINA_BIN)/tina-reward -q -r $(REWARDS) \
+	    | $(TINA_BIN)/tina-reward -q -r $(REWARDS) --grader $(call grader_of,$(1)) \
 	    $(if $(filter $(SOLUTION_GOLD_SETS),$(call set_name,$(1))),--gold-field solution) -o $$@.tmp && mv $$@.tmp $$@
 endef
 $(foreach s,$(SETS),$(eval $(call set,$(s))))
@@ -118,7 +132,8 @@ $(foreach s,$(SETS),$(eval $(call set,$(s))))
 # what made the scores, beside them (a report says it with each score)
 $(OUT)/protocol.json: $(rewarded)
 	jq -n -c --arg template '$(TEMPLATE)' --arg prefix_file '$(PREFIX_FILE)' --arg gpqa_prefix_file '$(GPQA_PREFIX_FILE)' \
-	    --arg solution_gold_sets '$(SOLUTION_GOLD_SETS)' --arg rewards '$(REWARDS)' \
+	    --arg solution_gold_sets '$(SOLUTION_GOLD_SETS)' --arg rewards '$(REWARDS)' --arg grader '$(GRADER)' \
+	    --arg latex_gold_sets '$(LATEX_GOLD_SETS)' \
 	    --arg suffix "$$TINA_SUFFIX" --argjson temperature $(TEMPERATURE) \
 	    --argjson top_p $(TOP_P) --argjson max_new_tokens $(MAX_NEW_TOKENS) \
 	    --argjson max_prompt_tokens $(MAX_PROMPT_TOKENS) --argjson max_model_len '$(or $(MAX_MODEL_LEN),null)' \

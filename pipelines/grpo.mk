@@ -53,7 +53,8 @@ EVAL_SETS ?=
 EVAL_N ?= 1
 EVAL_VARS ?=
 # how checkpoints are evaluated: tina (Tina's protocol, eval.mk's defaults) or recipe (the prompt, template and
-# sampling the run trains with: for a model that never saw Tina's prompt, such as the demo's)
+# sampling the run trains with, graded by open-r1's accuracy as its reward is: for a model that never saw Tina's
+# prompt, such as the demo's)
 EVAL_PROTOCOL ?= tina
 EXTRA_UPDATE ?=
 SHARDS ?= 1
@@ -367,7 +368,7 @@ $(RUN)/step-$(1)/eval/scores.json: $(call adapter_of,$(1))
 	    DEVICE=$(DEVICE) $(if $(TOKENIZER),TOKENIZER=$(TOKENIZER)) $(if $(filter recipe,$(EVAL_PROTOCOL)),\
 	        TEMPLATE=$(TEMPLATE) PREFIX_FILE= GPQA_PREFIX_FILE= TEMPERATURE=$(TEMPERATURE) TOP_P=$(TOP_P) \
 	        MAX_NEW_TOKENS=$(MAX_NEW_TOKENS) MAX_MODEL_LEN=$(MAX_MODEL_LEN) \
-	        MAX_PROMPT_TOKENS=$(MAX_PROMPT_TOKENS)) $(EVAL_VARS) $$@ \
+	        MAX_PROMPT_TOKENS=$(MAX_PROMPT_TOKENS) GRADER=open-r1) $(EVAL_VARS) $$@ \
 	$$(if $$(safe_dry_run),,; $(call record_time,$(1),eval)))
 endef
 # a checkpoint not yet evaluated whose weights SAVE_EVERY pruned (EVAL_EVERY added when the run is resumed):
