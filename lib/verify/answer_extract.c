@@ -896,7 +896,7 @@ TinaStatus tina_extract_candidates(const char *text, size_t len, TinaLightevalTa
             }
             pcre2_match_data_free(match);
         }
-        qsort(found, n, sizeof *found, candidate_order);
+        if (n > 1) qsort(found, n, sizeof *found, candidate_order); /* (found is NULL while nothing matched) */
         for (size_t k = 0; !status && !done && k < n; k++) {
             extracted_reset(candidate);
             status = take_match(found[k].pattern, text, found[k].ov, &how->env_how, &how->boxed_how, candidate, err);
