@@ -23,7 +23,6 @@ tests/fixtures/reward/lighteval.jsonl.zst, each line {id, metric, answer, comple
 metric "expr", "latex" or "letters" (the grader: tina-reward --grader lighteval-<metric>), answer the gold exactly as
 lighteval was given it, lighteval the sample's score (1 or 0). Seeded: reruns are byte-identical.
 """
-import dataclasses
 import importlib.util
 import json
 import logging
