@@ -33,6 +33,7 @@ import subprocess
 import sys
 import types
 
+from completions import last_boxed, read_jsonl
 from pins import require
 
 require({"latex2sympy2_extended": "1.0.6", "sympy": "1.13.1", "antlr4-python3-runtime": "4.13.2"})
@@ -106,27 +107,6 @@ def tina_metrics(dm):
         pred_extraction_target=[dm.IndicesExtractionConfig(prefix_for_extraction="NativeLetters")],
         precision=5)
     return {"latex": latex_gold, "expr": expr_gold, "letters": letters}
-
-
-def read_jsonl(path):
-    if str(path).endswith(".zst"):
-        text = subprocess.run(["zstd", "-dc", str(path)], capture_output=True, check=True).stdout.decode()
-    else:
-        text = pathlib.Path(path).read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def last_boxed(text):
-    """The content of the last \\boxed{...} of text, braces balanced; None when none."""
-    start = text.rfind("\\boxed{")
-    if start < 0:
-        return None
-    depth, i = 0, start + 6
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return text[i + 1:j]
-    return None
 
 
 def number_forms(answer, rng):

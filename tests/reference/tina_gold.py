@@ -25,6 +25,7 @@ import re
 import subprocess
 import sys
 
+from completions import last_boxed, read_jsonl
 from pins import require
 
 require({"math-verify": "0.5.2", "latex2sympy2_extended": "1.0.6", "sympy": "1.14.0"})
@@ -77,24 +78,6 @@ EDGE_STATED = [
 ]
 EDGE_ANSWERS = ["5", "\\frac{1}{2}", "1,000", "25\\%", "x = 3", "(1, 2)", "\\sqrt{3}", "-4", "0.5", "12$", "",
                 "\\text{yes}", "2, 3", "\\infty", "3.14", "007"]
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def last_boxed(text):
-    """The content of the last \\boxed{...} of text, braces balanced; None when none."""
-    start = text.rfind("\\boxed{")
-    if start < 0:
-        return None
-    depth, i = 0, start + 6
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return text[i + 1:j]
-    return None
 
 
 def wrong_of(answer, rng):
