@@ -1,5 +1,5 @@
 /* libFuzzer target for answer checking: the input up to its first newline is the gold answer, the rest the
- * completion (the gold also searched as a worked solution). Any bytes must extract, parse and compare without a crash, a sanitizer report or a hang (libFuzzer's
+ * completion (the gold also searched as a worked solution, and both read as lighteval's graders read them). Any bytes must extract, parse and compare without a crash, a sanitizer report or a hang (libFuzzer's
  * -timeout catches the last); the verdict must not depend on the answers having been used before (checked by
  * comparing twice with fresh and reused answers), and the reward functions must return finite values. */
 #include <math.h>
@@ -33,6 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)tina_answer_equivalent(gold, pred);
         (void)tina_answer_equivalent(pred, gold);
     }
+    /* lighteval's extractive match (tina-reward --grader lighteval-*): every candidate tried, both gold readings */
+    if (tina_answer_lighteval(pred, completion, completion_len, TINA_LIGHTEVAL_PRED, &err)) abort();
+    for (TinaLightevalTarget target = TINA_LIGHTEVAL_GOLD_LATEX; target <= TINA_LIGHTEVAL_GOLD_EXPR; target++) {
+        if (tina_answer_lighteval(gold, text, gold_len, target, &err)) abort();
+        (void)tina_answer_lighteval_equivalent(gold, pred);
+    }
+    int letter = tina_extract_indices(completion, completion_len, 4);
+    if (letter < -1 || letter > 3) abort();
     tina_answer_free(gold);
     tina_answer_free(pred);
     free(gold);
