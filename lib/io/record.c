@@ -41,10 +41,10 @@ static TinaStatus check_numbers(const cJSON *root, TinaError *err) {
     return tina_error(err, TINA_ERR_INPUT, "a number beyond double's range");
 }
 
-/* No two members of the object of one name: jq and Python read the last, cJSON the first, so a record with two
+/* No two members of one object of one name: jq and Python read the last, cJSON the first, so a record with two
  * "reward"s would mean one thing to tina and another to the user's own scripts. Pairwise for a record's handful of
  * members; a hash set past that, so that a line of a million members takes no quadratic time. */
-static TinaStatus check_unique_keys(const cJSON *object, TinaError *err) {
+static TinaStatus check_object_keys(const cJSON *object, TinaError *err) {
     enum { PAIRWISE = 32 };
     int n = 0;
     for (const cJSON *kid = object->child; kid && n <= PAIRWISE; kid = kid->next) n++;
@@ -62,6 +62,15 @@ static TinaStatus check_unique_keys(const cJSON *object, TinaError *err) {
         status = tina_error(err, TINA_ERR_INPUT, "field \"%s\" appears twice (jq and Python read the last, tina "
                             "would read the first)", twice);
     if (seen) tina_strmap_free(seen);
+    return status;
+}
+
+/* Every object of the tree, the record's and those inside it ({"rewards":{"accuracy":1,"accuracy":0}} gave
+ * tina-score 1 where jq reads 0). cJSON nests at most CJSON_NESTING_LIMIT deep. */
+static TinaStatus check_unique_keys(const cJSON *item, TinaError *err) {
+    TinaStatus status = cJSON_IsObject(item) ? check_object_keys(item, err) : TINA_OK;
+    for (const cJSON *kid = item->child; kid && !status; kid = kid->next)
+        if (cJSON_IsObject(kid) || cJSON_IsArray(kid)) status = check_unique_keys(kid, err);
     return status;
 }
 

@@ -39,7 +39,8 @@ static void only_one_json_object_per_line_is_accepted(void) {
 }
 
 /* Two members of one name: jq and Python read the last, cJSON the first, so such a record is refused; a record of
- * many members (past the pairwise check) as well, at its first repeat; the same name in two objects is no repeat. */
+ * many members (past the pairwise check) as well, at its first repeat, and an object inside a record; the same name
+ * in two objects is no repeat. */
 static void a_field_given_twice_is_refused(void) {
     TinaError err;
     CHECK(parse_error("{\"id\":\"a\",\"reward\":1,\"reward\":2}", &err) == TINA_ERR_INPUT);
@@ -59,6 +60,12 @@ static void a_field_given_twice_is_refused(void) {
     cJSON_Delete(parse(many.data));
     tina_buf_free(&many);
     cJSON_Delete(parse("{\"a\":{\"x\":1},\"b\":{\"x\":2}}"));
+    /* inside the record too: tina-score reads rewards.accuracy, tina-tokenize a message's content */
+    CHECK(parse_error("{\"rewards\":{\"accuracy\":1,\"accuracy\":0}}", &err) == TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "field \"accuracy\" appears twice") != NULL);
+    CHECK(parse_error("{\"messages\":[{\"role\":\"user\",\"content\":\"a\",\"content\":\"b\"}]}", &err) ==
+          TINA_ERR_INPUT);
+    CHECK(strstr(err.message, "field \"content\" appears twice") != NULL);
 }
 
 /* What a C string or a double cannot hold is refused, with where it is: "\u0000" (cJSON's string would end there, so
