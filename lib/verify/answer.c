@@ -144,6 +144,8 @@ typedef struct {
     int digits;          /* places a decimal is rounded to: Math-Verify's 6, Tina's lighteval metrics' 5 */
     bool percent_scaled; /* 25\% is 1/4 against an integer too (lighteval ed084813); Math-Verify 0.9.0 takes a
                           * whole number's percent sign for decoration: 25\% is 25 */
+    bool rounds_numbers_only; /* a decimal is rounded against a sympy Number only (lighteval ed084813): 3.14159 is
+                               * not \pi; Math-Verify 0.9.0 compares any value (its relative difference) */
 } Rules;
 
 static bool close_values(MathValue a, MathValue b, double tolerance) {
@@ -227,6 +229,27 @@ static bool is_integer_atom(const MathNode *n) {
     return v.ok && v.exact && v.den == 1;
 }
 
+/* Whether sympy's doit() makes n one Number (a rational, a Float or oo). Without a decimal, where its value is
+ * rational (tina's values hold \sqrt{4} and \cos(\pi) as doubles: an integral one counts), not \pi, e or \sqrt{2},
+ * which sympy leaves symbolic; with one, where every argument of its sums, products, powers and functions is a
+ * Number (2 \times 0.5, \sin(0.5); not 0.5\pi). */
+static bool is_sympy_number(const MathNode *n) {
+    if (!contains_float(n)) {
+        MathValue v = tina_math_eval(n, 0);
+        double x = creal(v.z);
+        if (!v.ok || v.exact || cimag(v.z) != 0) return v.ok && v.exact;
+        if (isinf(x)) return true; /* oo */
+        return fabs(x - nearbyint(x)) <= 1e-12 * fmax(1, fabs(x)); /* \sqrt{2} \cdot \sqrt{2} is 2 + 2^-51 */
+    }
+    if (n->kind == MATH_NUMBER) return true;
+    if (n->kind != MATH_NEG && n->kind != MATH_ADD && n->kind != MATH_MUL && n->kind != MATH_DIV &&
+        n->kind != MATH_PERCENT && n->kind != MATH_POW && n->kind != MATH_FUNC)
+        return false;
+    for (int i = 0; i < n->n_kids; i++)
+        if (!is_sympy_number(n->kids[i])) return false;
+    return true;
+}
+
 /* sympy's Float arithmetic is binary double arithmetic, and an exact number meets a Float rounded to one: with a
  * decimal in play the two sides are equal when their doubles are (4.2 \times 10 is 42, 1.024 \times 10^3 is 2^{10},
  * 1.04 \times 10^{-3} is not 13/12500, whose double is one unit off) */
@@ -286,7 +309,9 @@ static bool values_equal(const MathNode *a, const MathNode *b, Rules rules) {
         /* Math-Verify's number branch: 6-digit rounding with a decimal, integers as integers (a percentage's
          * number as it is), else sympy's == of the evaluated sides, binary for decimals inside an expression
          * (4.2 \times 10 is 42, 1.04 \times 10^{-3} is not 13/12500) */
-        if (is_float_atom(a) || is_float_atom(b)) return equal_rounded(x, y, rules.digits);
+        if (is_float_atom(a) || is_float_atom(b))
+            return (!rules.rounds_numbers_only || (is_sympy_number(a) && is_sympy_number(b))) &&
+                   equal_rounded(x, y, rules.digits);
         if (is_integer_atom(a) && is_integer_atom(b) && rules.percent_scaled) return close_values(x, y, 0);
         if (is_integer_atom(a) && is_integer_atom(b))
             return tina_math_eval(strip_percent(a), 0).num == tina_math_eval(strip_percent(b), 0).num;
@@ -632,5 +657,5 @@ bool tina_answer_equivalent(const TinaAnswer *gold, const TinaAnswer *pred) {
 }
 
 bool tina_answer_lighteval_equivalent(const TinaAnswer *gold, const TinaAnswer *pred) {
-    return equivalent(gold, pred, (Rules){.digits = 5, .percent_scaled = true}); /* Tina's precision=5 */
+    return equivalent(gold, pred, (Rules){.digits = 5, .percent_scaled = true, .rounds_numbers_only = true});
 }

@@ -104,6 +104,18 @@ check "open-r1 grader: 25% is 25, 0.33333 is not 1/3, a bare 42 is not read" \
 run tina-reward -q -r accuracy --grader lighteval-expr graders.jsonl
 check "lighteval-expr: 25% is 1/4, 0.33333 is 1/3 to 5 places, a bare 42 is read, text matches no text" \
     [ "$(jq -r '.rewards.accuracy' out | paste -sd' ')" = "0 1 1 0" ]
+# lighteval rounds a decimal to 5 places only against a number sympy holds as one (sympy_numeric_eq: both Numbers
+# after doit), so 3.14159 is not \pi (Math-Verify 0.9.0's relative difference, which the open-r1 grader follows, has
+# no place there); \sqrt{4} and \sqrt{2} \cdot \sqrt{2} are 2 to sympy (lighteval's verdicts: 0 0 0 1 1 1)
+{ rollout '$\pi$' '</think> The answer is $\boxed{3.14159}$.'
+  rollout '$2\sqrt{3}$' '</think> The answer is $\boxed{3.46410}$.'
+  rollout '$\frac{\pi}{2}$' '</think> The answer is $\boxed{1.5708}$.'
+  rollout '$\sqrt{4}$' '</think> The answer is $\boxed{2.0}$.'
+  rollout '$\frac{3}{2}$' '</think> The answer is $\boxed{1.50000}$.'
+  rollout '$\sqrt{2}\cdot\sqrt{2}$' '</think> The answer is $\boxed{2.0}$.'; } > irrational.jsonl
+run tina-reward -q -r accuracy --grader lighteval-latex irrational.jsonl
+check "lighteval-latex: a decimal is not \pi, 2 sqrt 3 or pi/2 to 5 places; it is sqrt 4, 3/2 and sqrt 2 sqrt 2" \
+    [ "$(jq -r '.rewards.accuracy' out | paste -sd' ')" = "0 0 0 1 1 1" ]
 run tina-reward -q -r accuracy --grader lighteval-letters graders.jsonl
 check "lighteval-letters without choices: exit 2, naming the field" sh -c '[ "$0" = 2 ] && grep -q choices err' "$status"
 run tina-reward -q --grader lighteval-latex --gold-parse tina graders.jsonl
