@@ -90,8 +90,11 @@ static TinaStatus add_record(Tally *t, const cJSON *record, const Options *o, Ti
     if (!cJSON_IsString(device)) return tina_error(err, TINA_ERR_INPUT, "\"device\" is not a string");
     double s = seconds->valuedouble, hours = s * devices->valuedouble / 3600;
     /* every sum is at most the total's: a total that overflows would be written as inf, which JSON has no word for */
-    if (!isfinite(t->total.seconds + s) || !isfinite((t->total.device_hours + hours) * o->price))
+    if (!isfinite(t->total.seconds + s) || !isfinite(t->total.device_hours + hours))
         return tina_error(err, TINA_ERR_INPUT, "\"seconds\" x \"devices\" adds up beyond a double's range");
+    if (!isfinite((t->total.device_hours + hours) * o->price))
+        return tina_error(err, TINA_ERR_INPUT, "the device-hours' cost at --price-per-gpu-hour %g is beyond a double's "
+                          "range", o->price);
     long long at = (long long)step->valuedouble;
     add(&t->stage[kind], s, hours);
     add(kind == EVAL ? &t->evaluation : &t->training, s, hours);

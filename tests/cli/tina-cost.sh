@@ -84,6 +84,12 @@ jq -cn '{step: 1, stage: "sample", seconds: 1e308, devices: 1, device: "x"}' > b
 run tina-cost --json bad.jsonl bad.jsonl
 check "seconds 1e308, the file read twice: exit 2, the second named" \
     sh -c '[ "$0" = 2 ] && grep -q "bad.jsonl:1: .*beyond a double" err && [ ! -s out ]' "$status"
+# hours finite, their cost not: the cost is named, not seconds x devices
+jq -cn '{step: 1, stage: "sample", seconds: 3600, devices: 1e300, device: "x"}' > bad.jsonl
+run tina-cost --price-per-gpu-hour 1e9 --json bad.jsonl
+check "devices 1e300 at a price of 1e9: exit 2, the price named" \
+    sh -c '[ "$0" = 2 ] && grep -q "bad.jsonl:1: .*cost at --price-per-gpu-hour 1e+09 is beyond a double" err &&
+        [ ! -s out ]' "$status"
 run tina-cost --best-step 3 times.jsonl
 check "a best step past the timings: exit 2" sh -c '[ "$0" = 2 ] && grep -q "end at step 2" err' "$status"
 grep -v '"stage":"eval","seconds":900' times.jsonl > no-eval.jsonl
