@@ -66,9 +66,10 @@ ifeq ($(OUT),)
 $(error OUT is required: the evaluation's folder, e.g. OUT=evals/base)
 endif
 $(call safe_require,TINA_BIN OUT MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE \
-    PREFIX_FILE GPQA_PREFIX_FILE SEED K THREADS DEVICE REWARDS)
-$(call safe_require,SETS SOLUTION_GOLD_SETS LATEX_GOLD_SETS GRADER,words)
-$(if $(filter-out lighteval open-r1,$(GRADER)),$(error GRADER=$(GRADER): lighteval or open-r1))
+    PREFIX_FILE GPQA_PREFIX_FILE SEED K THREADS DEVICE REWARDS GRADER)
+$(call safe_require,SETS SOLUTION_GOLD_SETS LATEX_GOLD_SETS,words)
+# one word, and not none: grader_of would grade an empty GRADER as lighteval, and protocol.json record it empty
+$(if $(filter lighteval open-r1,$(GRADER)),,$(error GRADER=$(GRADER): lighteval or open-r1))
 $(call safe_file,OUT SETS)
 $(call safe_set_names,SETS)
 # the prompt suffix is text: tina-sample gets it from the environment, as written

@@ -19,6 +19,19 @@ check "eval.mk: tina-sample gets --max-model-len 32768" grep -q -- '--max-model-
 (cd "$ROOT" && make -n -f pipelines/eval.mk OUT="$SCRATCH/dry2" MODEL=m SETS=data/sets/aime24.jsonl MAX_MODEL_LEN=) \
     > dry.txt 2>&1
 check "eval.mk: MAX_MODEL_LEN= lifts the cap" sh -c '! grep -q -- --max-model-len "$0"' dry.txt
+# Tina's metric for each set (run_eval_custom_tasks.py): aime* and amc* expr_gold_metric, math500, minerva and
+# olympiadbench latex_gold_metric, gpqa* gpqa_metric; GRADER=open-r1 open-r1's accuracy for all; GRADER is one of two
+: > gpqa_diamond.jsonl
+graders_of() { (cd "$ROOT" && make -n -f pipelines/eval.mk OUT="$SCRATCH/dry3" MODEL=m "$@" \
+    SETS="data/sets/aime24.jsonl data/sets/math500.jsonl $SCRATCH/gpqa_diamond.jsonl") 2> err |
+    grep -o -- '--grader [a-z0-9-]*' | cut -d' ' -f2 | paste -sd' '; }
+check "eval.mk: aime24 by lighteval-expr, math500 by lighteval-latex, gpqa_diamond by lighteval-letters" \
+    [ "$(graders_of)" = "lighteval-expr lighteval-latex lighteval-letters" ]
+check "eval.mk GRADER=open-r1: open-r1 for every set" [ "$(graders_of GRADER=open-r1)" = "open-r1 open-r1 open-r1" ]
+for bad in 'GRADER=' 'GRADER=lighteval open-r1' 'GRADER=math-verify'; do
+    graders=$(graders_of "$bad")
+    check "eval.mk $bad: refused, nothing graded" sh -c '[ -z "$0" ] && grep -q "GRADER" err' "$graders"
+done
 while read -r record; do
     id=$(jq -r .id <<<"$record") set=$(jq -r .set <<<"$record")
     prefix=$(setting PREFIX_FILE)
