@@ -566,8 +566,8 @@ TinaStatus tina_folder_open(TinaFolder *f, const char *dir, TinaError *err) {
     char *temp = temporary_name(dir, len);
     if (temp && mkdtemp(temp)) {
         f->temp = temp;
-        /* mkdtemp's 0700 is for while it is written: the folder gets what mkdir would give it, or keeps the empty
-         * folder's it replaces */
+        /* not mkdtemp's 0700: what mkdir would have given the folder, or the permissions of the empty folder it
+         * replaces, as a rewritten file keeps its own */
         chmod(temp, exists ? st.st_mode & 07777 : creation_mode(0777));
         if (track_pending(temp, true)) return TINA_OK;
         tina_folder_abort(f);
