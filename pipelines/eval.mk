@@ -3,11 +3,13 @@
 #   make -f pipelines/eval.mk OUT=evals/NAME MODEL=DIR [ADAPTER=DIR] [SETS="data/sets/aime24.jsonl ..."] [N=4]
 #       [DEVICE=cuda]
 #
-# Writes OUT/<set>.rewarded.jsonl.zst per benchmark, then OUT/scores.txt (tina-score's table), OUT/scores.json and
-# OUT/protocol.json (the template, suffix and sampling that made them). A benchmark is a set, named by its file
-# (data/sets/aime24.jsonl is aime24) whatever the "source" of its records: two sets of one source are two rows, a
-# set of several sources one; two sets of one name are refused. Run again into the same OUT, it makes again
-# what other settings change (the rollouts for another adapter, N or template; the scores for another K).
+# Writes OUT/<set>.rollouts.jsonl.zst (tina-sample) and OUT/<set>.rewarded.jsonl.zst (tina-reward) per benchmark,
+# then OUT/scores.txt (tina-score's table), OUT/scores.json and OUT/protocol.json (the template, suffix and sampling
+# that made them). A benchmark is a set, named by its file (data/sets/aime24.jsonl is aime24) whatever the "source"
+# of its records: two sets of one source are two rows, a set of several sources one; two sets of one name are
+# refused. Run again into the same OUT, it makes again what other settings change, and only that: the rollouts for
+# another adapter, N or template; the rewards, not the rollouts, for another GRADER or REWARDS; the scores for
+# another K.
 # The defaults are Tina's evaluation (scripts/eval/ at c6274cd, lighteval ed084813): temperature 0.6, top-p 0.95,
 # 32,768 new tokens with prompt and completion together capped at 32,768 (MAX_MODEL_LEN: its max_model_length=32768,
 # vLLM's max_model_len, which ends a completion there; lighteval ed084813 keeps the whole prompt, its context cut of
@@ -91,42 +93,43 @@ prefix_of = $(if $(filter gpqa%,$(call set_name,$(1))),$(GPQA_PREFIX_FILE),$(PRE
 # tina-reward's grader for set $(1): Tina's metric for it (GRADER=lighteval) or open-r1's accuracy
 grader_of = $(if $(filter open-r1,$(GRADER)),open-r1,$(if $(filter gpqa%,$(call set_name,$(1))),lighteval-letters,$(if \
     $(filter $(LATEX_GOLD_SETS),$(call set_name,$(1))),lighteval-latex,lighteval-expr)))
+rollouts_of = $(OUT)/$(call set_name,$(1)).rollouts.jsonl.zst
 rewarded := $(foreach s,$(SETS),$(OUT)/$(call set_name,$(s)).rewarded.jsonl.zst)
 
 scores: $(OUT)/scores.txt
 
-# What made the rollouts and what made the scores, a file each, made again only when a setting changed: an OUT made
-# again with another adapter, N, template or K is made again, not passed as made (make sees files, not settings);
-# compared as make reads this file, so that make -n shows it too. (SUFFIX is text: it reaches the file through the
-# environment, as written.)
+# What made the rollouts, what rewarded them and what made the scores, a file each, made again only when a setting
+# changed: an OUT made again with another adapter, N, template, grader or K is made again, not passed as made (make
+# sees files, not settings), and no more of it than that setting reaches (regrading a 32,768-token evaluation
+# samples nothing); compared as make reads this file, so that make -n shows it too. (SUFFIX is text: it reaches the
+# file through the environment, as written.)
 sampled_by := $(foreach v,MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TOKENS MAX_PROMPT_TOKENS MAX_MODEL_LEN TEMPLATE \
-    PREFIX_FILE GPQA_PREFIX_FILE SEED REWARDS SOLUTION_GOLD_SETS GRADER LATEX_GOLD_SETS,$(v)=$($(v))) SUFFIX=$(TINA_SUFFIX)
+    PREFIX_FILE GPQA_PREFIX_FILE SEED,$(v)=$($(v))) SUFFIX=$(TINA_SUFFIX)
+rewarded_by := $(foreach v,REWARDS SOLUTION_GOLD_SETS GRADER LATEX_GOLD_SETS,$(v)=$($(v)))
 scored_by := K=$(K)
-$(OUT)/.sampled-by: export TINA_SETTINGS = $(sampled_by)
-$(OUT)/.scored-by: export TINA_SETTINGS = $(scored_by)
-ifneq ([$(file <$(OUT)/.sampled-by)],[$(sampled_by)])
-$(OUT)/.sampled-by: FORCE
+define settings_file
+$(OUT)/.$(1)-by: export TINA_SETTINGS = $$($(1)_by)
+ifneq ([$$(file <$(OUT)/.$(1)-by)],[$$($(1)_by)])
+$(OUT)/.$(1)-by: FORCE
 endif
-ifneq ([$(file <$(OUT)/.scored-by)],[$(scored_by)])
-$(OUT)/.scored-by: FORCE
-endif
-$(OUT)/.sampled-by $(OUT)/.scored-by:
+endef
+$(foreach f,sampled rewarded scored,$(eval $(call settings_file,$(f))))
+$(OUT)/.sampled-by $(OUT)/.rewarded-by $(OUT)/.scored-by:
 	@mkdir -p $(@D)
 	@printf '%s\n' "$$TINA_SETTINGS" > $@.tmp && mv $@.tmp $@
 
-# (tina-reward takes the end of its input for the end of the rollouts: were tina-sample killed, its output would be
-# whole but short, so the file is renamed into place only when both ends of the pipe succeeded)
 define set
-$(OUT)/$(call set_name,$(1)).rewarded.jsonl.zst: $(1) $(OUT)/.sampled-by
+$(call rollouts_of,$(1)): $(1) $(OUT)/.sampled-by
 	@mkdir -p $$(@D)
 	$(TINA_BIN)/tina-sample -q -m $(MODEL) $(if $(ADAPTER),-a $(ADAPTER)) $(if $(TOKENIZER),--tokenizer $(TOKENIZER)) \
 	    -n $(N) -t $(TEMPERATURE) --top-p $(TOP_P) --max-new-tokens $(MAX_NEW_TOKENS) \
 	    --max-prompt-tokens $(MAX_PROMPT_TOKENS) $(if $(MAX_MODEL_LEN),--max-model-len $(MAX_MODEL_LEN)) \
 	    --template $(TEMPLATE) \
 	    $(if $(call prefix_of,$(1)),--prefix-file $(call prefix_of,$(1))) --suffix "$$$$TINA_SUFFIX" --seed $(SEED) \
-	    --device $(DEVICE) --threads $$(call threads_each,$(words $(SETS))) $$< \
-	    | $(TINA_BIN)/tina-reward -q -r $(REWARDS) --grader $(call grader_of,$(1)) \
-	    $(if $(filter $(SOLUTION_GOLD_SETS),$(call set_name,$(1))),--gold-field solution) -o $$@.tmp && mv $$@.tmp $$@
+	    --device $(DEVICE) --threads $$(call threads_each,$(words $(SETS))) -o $$@ $$<
+$(OUT)/$(call set_name,$(1)).rewarded.jsonl.zst: $(call rollouts_of,$(1)) $(OUT)/.rewarded-by
+	$(TINA_BIN)/tina-reward -q -r $(REWARDS) --grader $(call grader_of,$(1)) \
+	    $(if $(filter $(SOLUTION_GOLD_SETS),$(call set_name,$(1))),--gold-field solution) -o $$@ $$<
 endef
 $(foreach s,$(SETS),$(eval $(call set,$(s))))
 

@@ -283,15 +283,26 @@ check "eval.mk SETS of two, THREADS=4 -j2: the two samplers at once get 2 thread
     [ "$(cd "$ROOT" && make -n -s -j2 -f pipelines/eval.mk TINA_BIN="$BIN" OUT="$SCRATCH/planned-eval" \
         MODEL="$F/qwen2-f32" SETS="$SCRATCH/train.jsonl $SCRATCH/other.jsonl" THREADS=4 | thread_counts)" \
         = " 2 --threads 2" ]
-# a sampler killed in the middle of its stream: tina-reward sees a short input end, the evaluation must not keep it
+# a sampler killed while it writes (SIGKILL, which no handler sees): the evaluation fails, keeps nothing half-made
 mkdir dying-bin && ln -s "$BIN"/* dying-bin/ && rm dying-bin/tina-sample
-printf '#!/usr/bin/env bash\n"%s/tina-sample" "$@" | head -n 3\nkill -9 $$\n' "$BIN" > dying-bin/tina-sample
+cat > dying-bin/tina-sample << END
+#!/usr/bin/env bash
+# (its prompts, the last argument, through a pipe this script holds open: it is still writing when it is killed,
+# however fast it samples, and no process of the evaluation outlives it)
+mkfifo "$SCRATCH/prompts.fifo"
+"$BIN/tina-sample" "\${@:1:\$#-1}" "$SCRATCH/prompts.fifo" &
+exec 3> "$SCRATCH/prompts.fifo"
+rm "$SCRATCH/prompts.fifo"
+cat "\${@: -1}" >&3
+for _ in \$(seq 1 2000); do ls -a "$SCRATCH/eval" 2> /dev/null | grep -q '[.]tmp-' && break; sleep 0.005; done
+kill -9 \$! \$\$
+END
 chmod +x dying-bin/tina-sample
 status=0
 evaluate "$SCRATCH/dying-bin" > /dev/null 2>&1 || status=$?
-check "eval.mk: a sampler killed mid-stream fails the evaluation and leaves no rewarded file" \
-    sh -c '[ "$1" != 0 ] && ! [ -e eval/train.rewarded.jsonl.zst ]' - "$status"
-left=$(find eval -name '*.tmp' | wc -l)
+check "eval.mk: a sampler killed while writing fails the evaluation and leaves no rollouts or rewarded file" \
+    sh -c '[ "$1" != 0 ] && ! [ -e eval/train.rollouts.jsonl.zst ] && ! [ -e eval/train.rewarded.jsonl.zst ]' - "$status"
+left=$(find eval -name '*.tmp' -o -name '*.tmp-*' | wc -l)
 evaluate "$BIN" > /dev/null 2>&1
 check "eval.mk: the evaluation again removes the $left temporary file(s) the killed one left" \
     sh -c '[ "$0" -gt 0 ] && [ -z "$(find eval -name "*.tmp" -o -name "*.tmp-*")" ]' "$left"
@@ -316,6 +327,16 @@ cp eval/train.rewarded.jsonl.zst n1.jsonl.zst
 evaluate "$BIN" N=1 K=1,2 > /dev/null 2>&1
 check "eval.mk again with another K: scored again (pass@2, null for one sample), not sampled again" \
     eval 'cmp -s n1.jsonl.zst eval/train.rewarded.jsonl.zst && jq -e ".benchmarks.train | has(\"pass@2\")" eval/scores.json'
+# (with a tina-sample that fails if it runs)
+mkdir no-sampler-bin && ln -s "$BIN"/* no-sampler-bin/ && rm no-sampler-bin/tina-sample
+printf '#!/bin/sh\necho "tina-sample ran" >&2\nexit 1\n' > no-sampler-bin/tina-sample && chmod +x no-sampler-bin/tina-sample
+touch marker
+status=0
+evaluate "$SCRATCH/no-sampler-bin" N=1 K=1,2 GRADER=open-r1 > /dev/null 2>&1 || status=$?
+changed=$(rewritten_since_marker eval)
+check "eval.mk again with another GRADER: rewarded and scored again, not sampled again (regrading samples nothing)" \
+    sh -c '[ "$1" = 0 ] && printf "%s\n" "$0" | grep -q train.rewarded.jsonl.zst &&
+           jq -e ".grader == \"open-r1\"" eval/protocol.json > /dev/null' "$changed" "$status"
 
 evaluate "$BIN" OUT="$SCRATCH/two-sets" SETS="$SCRATCH/train.jsonl $SCRATCH/other.jsonl" N=1 > /dev/null 2>&1
 check "eval.mk: two sets of one source are two benchmarks, named by their files" \
