@@ -107,10 +107,15 @@ sampled_by := $(foreach v,MODEL ADAPTER TOKENIZER N TEMPERATURE TOP_P MAX_NEW_TO
     PREFIX_FILE GPQA_PREFIX_FILE SEED,$(v)=$($(v))) SUFFIX=$(TINA_SUFFIX)
 rewarded_by := $(foreach v,REWARDS SOLUTION_GOLD_SETS GRADER LATEX_GOLD_SETS,$(v)=$($(v)))
 scored_by := K=$(K)
+# (GNU make 4.3's $(file <) does not always drop the file's last newline: not when its buffer grew as it read, which
+# depends on what else the line expands. Either way the settings are the same.)
 define settings_file
 $(OUT)/.$(1)-by: export TINA_SETTINGS = $$($(1)_by)
-ifneq ([$$(file <$(OUT)/.$(1)-by)],[$$($(1)_by)])
+$(1)_recorded := $$(file <$(OUT)/.$(1)-by)
+ifneq ([$$($(1)_recorded)],[$$($(1)_by)])
+ifneq ([$$($(1)_recorded)],[$$($(1)_by)$$(safe_newline)])
 $(OUT)/.$(1)-by: FORCE
+endif
 endif
 endef
 $(foreach f,sampled rewarded scored,$(eval $(call settings_file,$(f))))
