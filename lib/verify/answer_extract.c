@@ -325,42 +325,50 @@ bool tina_latex_looks_complex(const char *text, size_t len) {
 
 /* ---- multiple-choice letters ---- */
 
-/* Math-Verify's StringExtractionConfig patterns for the letters A.. (n of them), in priority order. */
-enum { N_CHOICE_PATTERNS = 6, MAX_CHOICES = 26 };
-static pcre2_code *choice_patterns[MAX_CHOICES + 1][N_CHOICE_PATTERNS];
+/* The patterns for the letters A.. (n of them), in priority order: Math-Verify's StringExtractionConfig, or
+ * lighteval's IndicesExtractionConfig("NativeLetters") (ed084813), which takes a space where Math-Verify takes any
+ * white space and, last, a letter anywhere. */
+typedef enum { LETTERS_MATH_VERIFY, LETTERS_LIGHTEVAL } LetterRules;
+enum { N_CHOICE_PATTERNS = 7, MAX_CHOICES = 26 };
+static pcre2_code *choice_patterns[2][MAX_CHOICES + 1][N_CHOICE_PATTERNS];
 static pthread_mutex_t choice_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool compile_choices(int n) {
+static int n_choice_patterns(LetterRules rules) { return rules == LETTERS_LIGHTEVAL ? 7 : 6; }
+
+static bool compile_choices(LetterRules rules, int n) {
+    const char *space = rules == LETTERS_LIGHTEVAL ? "\\ " : "\\s";
     char keys[3 * MAX_CHOICES + 16] = "(";
     for (int i = 0; i < n; i++) {
         size_t at = strlen(keys);
         snprintf(keys + at, sizeof keys - at, "%s%c", i ? "|" : "", 'A' + i);
     }
     strcat(keys, ")");
-    const char *suffix = "(?:\\*\\*)?(?:\\.|,|:|\\s|$)";
-    char answer[256], patterns[N_CHOICE_PATTERNS][512];
-    snprintf(answer, sizeof answer, "(?:^|\\s)(?:\\*\\*)?%s%s", keys, suffix);
+    char suffix[64], answer[256], patterns[N_CHOICE_PATTERNS][512];
+    snprintf(suffix, sizeof suffix, "(?:\\*\\*)?(?:\\.|,|:|%s|$)", space);
+    snprintf(answer, sizeof answer, "(?:^|%s)(?:\\*\\*)?%s%s", space, keys, suffix);
     snprintf(patterns[0], sizeof patterns[0], "(?i:final answer is):?\\s*%s\\.?\\s?I hope", keys);
     snprintf(patterns[1], sizeof patterns[1], "(?i:final answer.{0,100}?)\\s+is:?\\s*%s", keys);
     snprintf(patterns[2], sizeof patterns[2], "(?i:answer):.{0,50}?%s", answer);
     snprintf(patterns[3], sizeof patterns[3], "(?i:answer).{0,50}?%s", answer);
     snprintf(patterns[4], sizeof patterns[4], "^(?:\\*\\*)?%s%s", keys, suffix);
     snprintf(patterns[5], sizeof patterns[5], "%s", answer);
-    for (int i = 0; i < N_CHOICE_PATTERNS; i++)
-        if (!(choice_patterns[n][i] = compile(patterns[i], 0))) return false;
+    snprintf(patterns[6], sizeof patterns[6], "%s", keys);
+    for (int i = 0; i < n_choice_patterns(rules); i++)
+        if (!(choice_patterns[rules][n][i] = compile(patterns[i], 0))) return false;
     return true;
 }
 
-int tina_extract_choice(const char *text, size_t len, int n_choices) {
+static int extract_letter(LetterRules rules, const char *text, size_t len, int n_choices) {
     TinaError ignored;
     if (n_choices < 1 || n_choices > MAX_CHOICES || ready(&ignored)) return -1;
+    int n_patterns = n_choice_patterns(rules);
     pthread_mutex_lock(&choice_lock);
-    bool ok = choice_patterns[n_choices][N_CHOICE_PATTERNS - 1] || compile_choices(n_choices);
+    bool ok = choice_patterns[rules][n_choices][n_patterns - 1] || compile_choices(rules, n_choices);
     pthread_mutex_unlock(&choice_lock);
     if (!ok) return -1;
     /* the first pattern that matches anywhere; its rightmost match */
-    for (int i = 0; i < N_CHOICE_PATTERNS; i++) {
-        pcre2_code *code = choice_patterns[n_choices][i];
+    for (int i = 0; i < n_patterns; i++) {
+        pcre2_code *code = choice_patterns[rules][n_choices][i];
         pcre2_match_data *match = pcre2_match_data_create_from_pattern(code, NULL);
         int letter = -1;
         PCRE2_SIZE *ov;
@@ -378,6 +386,14 @@ int tina_extract_choice(const char *text, size_t len, int n_choices) {
         if (letter >= 0) return letter;
     }
     return -1;
+}
+
+int tina_extract_choice(const char *text, size_t len, int n_choices) {
+    return extract_letter(LETTERS_MATH_VERIFY, text, len, n_choices);
+}
+
+int tina_extract_indices(const char *text, size_t len, int n_choices) {
+    return extract_letter(LETTERS_LIGHTEVAL, text, len, n_choices);
 }
 
 /* ---- \boxed{} content ---- */
@@ -905,57 +921,4 @@ TinaStatus tina_extract_candidates(const char *text, size_t len, TinaLightevalTa
     }
     free(found);
     return status;
-}
-
-static pcre2_code *indices_patterns[27][7]; /* by the number of choices */
-static pthread_mutex_t indices_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* lighteval's lazy_indices_regex for English: answer "answer", full stop ".", comma ",", colon ":", space " ". */
-static bool compile_indices(int n) {
-    if (indices_patterns[n][0]) return true;
-    char letters[64] = "(?<indices>";
-    for (int i = 0; i < n; i++) {
-        char one[3] = {i ? '|' : 0, (char)('A' + i), 0};
-        strcat(letters, i ? one : one + 1);
-    }
-    strcat(letters, ")");
-    const char *suffix = "(?:\\*\\*)?(?:[.]|[,]|[:]|\\ |$)";
-    char answer[256];
-    snprintf(answer, sizeof answer, "(^|\\ )(?:\\*\\*)?%s%s", letters, suffix);
-    char patterns[7][512];
-    snprintf(patterns[0], 512, "(?i:final answer is):?\\s*%s\\.?\\s?I hope", letters);
-    snprintf(patterns[1], 512, "(?i:final answer.{0,100}?)\\s+is:?\\s*%s", letters);
-    snprintf(patterns[2], 512, "(?i:answer)[:].{0,50}?%s", answer);
-    snprintf(patterns[3], 512, "(?i:answer).{0,50}?%s", answer);
-    snprintf(patterns[4], 512, "^(?:\\*\\*)?%s%s", letters, suffix);
-    snprintf(patterns[5], 512, "%s", answer);
-    snprintf(patterns[6], 512, "%s", letters);
-    bool ok = true;
-    for (int i = 0; i < 7; i++) ok &= (indices_patterns[n][i] = compile(patterns[i], 0)) != NULL;
-    return ok;
-}
-
-int tina_extract_indices(const char *text, size_t len, int n_choices) {
-    TinaError ignored;
-    if (n_choices < 1 || n_choices > 26 || ready(&ignored)) return -1;
-    pthread_mutex_lock(&indices_lock);
-    bool ok = compile_indices(n_choices);
-    pthread_mutex_unlock(&indices_lock);
-    if (!ok) return -1;
-    /* one pattern a priority, and a letter always "parses": the last match of the first pattern that matches */
-    for (int i = 0; i < 7; i++) {
-        pcre2_code *code = indices_patterns[n_choices][i];
-        pcre2_match_data *match = pcre2_match_data_create_from_pattern(code, NULL);
-        if (!match) return -1;
-        int letter = -1;
-        PCRE2_SIZE *ov;
-        int group = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "indices");
-        for (size_t at = 0; at <= len && regex_search(code, text, len, at, &ov, match);) {
-            letter = text[ov[2 * group]] - 'A';
-            at = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
-        }
-        pcre2_match_data_free(match);
-        if (letter >= 0) return letter;
-    }
-    return -1;
 }
