@@ -781,80 +781,9 @@ static bool pattern_used(const Pattern *p, const Search *how) {
     return !p->unanchored || how->unanchored;
 }
 
-/* Math-Verify's extract_target_from_pred in its "first_match" mode: the patterns grouped by priority, and in the
- * first group that matches anywhere, the match ending last (then starting first) is the only one taken. */
-static TinaStatus search(const char *text, size_t len, const Search *how, TinaExtracted *out, TinaError *err) {
-    if (ready(err)) return err->status;
-    extracted_reset(out);
-    static const int priorities[] = {0, 50, 100, 200, 300};
-    enum { MAX_PAIRS = 1 + TINA_ANSWER_MAX_PARTS * 7 };
-    PCRE2_SIZE best_ov[2 * MAX_PAIRS];
-    for (size_t level = 0; level < sizeof priorities / sizeof *priorities; level++) {
-        const Pattern *best = NULL;
-        for (int i = 0; i < N_LATEX_PATTERNS + N_EXPR_PATTERNS; i++) {
-            const Pattern *p =
-                i < N_LATEX_PATTERNS ? &regexes.latex[how->v052][i] : &regexes.expr[i - N_LATEX_PATTERNS];
-            if (!pattern_used(p, how) || (p->boxed ? how->boxed_priority : p->priority) != priorities[level]) continue;
-            pcre2_match_data *match = pcre2_match_data_create_from_pattern(p->code, NULL);
-            if (!match) return tina_error(err, TINA_ERR_RUNTIME, "out of memory");
-            uint32_t pairs = pcre2_get_ovector_count(match);
-            PCRE2_SIZE *ov;
-            for (size_t at = 0; at <= len && regex_search(p->code, text, len, at, &ov, match);) {
-                if (!best || ov[1] > best_ov[1] || (ov[1] == best_ov[1] && ov[0] < best_ov[0])) {
-                    best = p;
-                    memcpy(best_ov, ov, 2 * (pairs < MAX_PAIRS ? pairs : MAX_PAIRS) * sizeof *ov);
-                }
-                at = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
-            }
-            pcre2_match_data_free(match);
-        }
-        if (best) return take_match(best, text, best_ov, &how->env_how, &how->boxed_how, out, err);
-    }
-    return TINA_OK;
-}
-
-TinaStatus tina_extract_prediction(const char *text, size_t len, TinaExtracted *out, TinaError *err) {
-    static const Search open_r1 = {.boxed_priority = 0,
-                                   .env_how = {.boxed = 2, .units = true, .equations = true},
-                                   .boxed_how = {.boxed = 1, .units = true, .equations = true}};
-    return search(text, len, &open_r1, out, err);
-}
-
-TinaStatus tina_extract_first_match(const char *text, size_t len, bool numbers, TinaExtracted *out, TinaError *err) {
-    static const Search latex = {.boxed_priority = 50, .unanchored = true, .v052 = true,
-                                 .env_how = {.boxed = 2, .units = true, .malformed_operators = true, .nits = true,
-                                             .equations = true},
-                                 .boxed_how = {.boxed = 1, .units = true, .malformed_operators = true, .nits = true,
-                                               .equations = true}};
-    Search how = latex;
-    how.numbers = numbers;
-    return search(text, len, &how, out, err);
-}
-
-TinaStatus tina_extract_gold(const char *text, size_t len, TinaExtracted *out, TinaError *err) {
-    if (ready(err)) return err->status;
-    extracted_reset(out);
-    /* \boxed{text} always matches Math-Verify's plain box pattern, unless text is empty (then nothing parses). */
-    if (!len) return TINA_OK;
-    static const Normalization gold_how = {.boxed = 1, .units = true, .malformed_operators = true, .nits = true};
-    TinaBuf boxed = {0};
-    TinaStatus status = tina_buf_append_str(&boxed, "\\boxed{", err);
-    if (!status) status = tina_buf_append(&boxed, text, len, err);
-    if (!status) status = tina_buf_append(&boxed, "}", 1, err);
-    if (!status) status = add_part(out, boxed.data, boxed.len, false, &gold_how, err);
-    tina_buf_free(&boxed);
-    return status;
-}
-
-/* ---- lighteval (ed084813), as Tina's evaluation configured it ---- */
-
-/* latex2sympy2_extended's default normalisation, which lighteval's LatexExtractionConfig() keeps */
-#define LIGHTEVAL_HOW(box)                                                                                            \
-    { .boxed = (box), .units = true, .malformed_operators = true, .nits = true, .equations = true }
-
 typedef struct {
     const Pattern *pattern;
-    size_t order; /* the pattern's place in lighteval's list: breaks ties between equal spans */
+    size_t order; /* the pattern's place in the list: breaks ties between equal spans */
     PCRE2_SIZE ov[2 * (1 + TINA_ANSWER_MAX_PARTS * 7)];
 } Candidate;
 
@@ -866,16 +795,12 @@ static int candidate_order(const void *x, const void *y) {
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
-TinaStatus tina_extract_candidates(const char *text, size_t len, TinaLightevalTarget target, TinaCandidateFn take,
-                                   void *ctx, TinaExtracted *candidate, TinaError *err) {
+/* Math-Verify's extract_target_from_pred: the patterns grouped by priority, and in each group every match, the one
+ * ending last first (then the one starting first, then the pattern listed first), handed to `take` (as `candidate`)
+ * until it says stop; the groups after the first that matches only when none of its matches did. */
+static TinaStatus search_candidates(const char *text, size_t len, const Search *how, TinaCandidateFn take, void *ctx,
+                                    TinaExtracted *candidate, TinaError *err) {
     if (ready(err)) return err->status;
-    static const Search pred = {.boxed_priority = 0, .unanchored = true, .numbers = true, .v052 = true,
-                                .env_how = LIGHTEVAL_HOW(2), .boxed_how = LIGHTEVAL_HOW(1)};
-    static const Search gold_latex = {.boxed_priority = 55, .unanchored = true, .v052 = true,
-                                      .env_how = LIGHTEVAL_HOW(2), .boxed_how = LIGHTEVAL_HOW(1)};
-    static const Search gold_expr = {.unanchored = true, .numbers = true, .no_latex = true};
-    const Search *how = target == TINA_LIGHTEVAL_PRED ? &pred : target == TINA_LIGHTEVAL_GOLD_LATEX ? &gold_latex
-                                                                                                    : &gold_expr;
     static const int priorities[] = {0, 50, 55, 100, 200, 300};
     Candidate *found = NULL;
     size_t n = 0, cap = 0;
@@ -921,4 +846,68 @@ TinaStatus tina_extract_candidates(const char *text, size_t len, TinaLightevalTa
     }
     free(found);
     return status;
+}
+
+static TinaStatus take_first(void *ctx, const TinaExtracted *candidate, bool *stop, TinaError *err) {
+    (void)ctx, (void)candidate, (void)err;
+    *stop = true;
+    return TINA_OK;
+}
+
+/* Math-Verify's "first_match" mode: in the first group that matches anywhere, only the first of its matches, as
+ * search_candidates orders them, is taken, whether it parses or not. */
+static TinaStatus search(const char *text, size_t len, const Search *how, TinaExtracted *out, TinaError *err) {
+    extracted_reset(out);
+    return search_candidates(text, len, how, take_first, NULL, out, err);
+}
+
+TinaStatus tina_extract_prediction(const char *text, size_t len, TinaExtracted *out, TinaError *err) {
+    static const Search open_r1 = {.boxed_priority = 0,
+                                   .env_how = {.boxed = 2, .units = true, .equations = true},
+                                   .boxed_how = {.boxed = 1, .units = true, .equations = true}};
+    return search(text, len, &open_r1, out, err);
+}
+
+TinaStatus tina_extract_first_match(const char *text, size_t len, bool numbers, TinaExtracted *out, TinaError *err) {
+    static const Search latex = {.boxed_priority = 50, .unanchored = true, .v052 = true,
+                                 .env_how = {.boxed = 2, .units = true, .malformed_operators = true, .nits = true,
+                                             .equations = true},
+                                 .boxed_how = {.boxed = 1, .units = true, .malformed_operators = true, .nits = true,
+                                               .equations = true}};
+    Search how = latex;
+    how.numbers = numbers;
+    return search(text, len, &how, out, err);
+}
+
+TinaStatus tina_extract_gold(const char *text, size_t len, TinaExtracted *out, TinaError *err) {
+    if (ready(err)) return err->status;
+    extracted_reset(out);
+    /* \boxed{text} always matches Math-Verify's plain box pattern, unless text is empty (then nothing parses). */
+    if (!len) return TINA_OK;
+    static const Normalization gold_how = {.boxed = 1, .units = true, .malformed_operators = true, .nits = true};
+    TinaBuf boxed = {0};
+    TinaStatus status = tina_buf_append_str(&boxed, "\\boxed{", err);
+    if (!status) status = tina_buf_append(&boxed, text, len, err);
+    if (!status) status = tina_buf_append(&boxed, "}", 1, err);
+    if (!status) status = add_part(out, boxed.data, boxed.len, false, &gold_how, err);
+    tina_buf_free(&boxed);
+    return status;
+}
+
+/* ---- lighteval (ed084813), as Tina's evaluation configured it ---- */
+
+/* latex2sympy2_extended's default normalisation, which lighteval's LatexExtractionConfig() keeps */
+#define LIGHTEVAL_HOW(box)                                                                                            \
+    { .boxed = (box), .units = true, .malformed_operators = true, .nits = true, .equations = true }
+
+TinaStatus tina_extract_candidates(const char *text, size_t len, TinaLightevalTarget target, TinaCandidateFn take,
+                                   void *ctx, TinaExtracted *candidate, TinaError *err) {
+    static const Search pred = {.boxed_priority = 0, .unanchored = true, .numbers = true, .v052 = true,
+                                .env_how = LIGHTEVAL_HOW(2), .boxed_how = LIGHTEVAL_HOW(1)};
+    static const Search gold_latex = {.boxed_priority = 55, .unanchored = true, .v052 = true,
+                                      .env_how = LIGHTEVAL_HOW(2), .boxed_how = LIGHTEVAL_HOW(1)};
+    static const Search gold_expr = {.unanchored = true, .numbers = true, .no_latex = true};
+    const Search *how = target == TINA_LIGHTEVAL_PRED ? &pred : target == TINA_LIGHTEVAL_GOLD_LATEX ? &gold_latex
+                                                                                                    : &gold_expr;
+    return search_candidates(text, len, how, take, ctx, candidate, err);
 }
