@@ -50,15 +50,20 @@ static int build_tree(TinaAnswer *a) {
     return x->n_parts;
 }
 
-/* The text Math-Verify compares when the values do not decide: all parts joined by " and " when all parsed,
- * else the first part alone. */
-static TinaStatus finish(TinaAnswer *a, TinaError *err) {
-    int n = build_tree(a);
+/* a->text: the first n parts of the extraction joined by " and " */
+static TinaStatus join_parts(TinaAnswer *a, int n, TinaError *err) {
     tina_buf_clear(&a->text);
     for (int i = 0; i < n; i++) {
         if (i && tina_buf_append_str(&a->text, " and ", err)) return err->status;
         if (tina_buf_append(&a->text, a->extracted.parts[i].data, a->extracted.parts[i].len, err)) return err->status;
     }
+    return TINA_OK;
+}
+
+/* The text Math-Verify compares when the values do not decide: all parts joined by " and " when all parsed,
+ * else the first part alone (build_tree's count). */
+static TinaStatus finish(TinaAnswer *a, TinaError *err) {
+    if (join_parts(a, build_tree(a), err)) return err->status;
     return tina_buf_reserve(&a->text, 0, err);
 }
 
@@ -91,12 +96,9 @@ static TinaStatus try_candidate(void *ctx, const TinaExtracted *candidate, bool 
     if (!t->has_text) {
         /* an expression's string is the match as written; LaTeX's the normalised parts, joined when all parsed */
         tina_buf_clear(&a->text);
-        if (candidate->expression && tina_buf_append(&a->text, candidate->raw.data, candidate->raw.len, err))
+        if (candidate->expression ? tina_buf_append(&a->text, candidate->raw.data, candidate->raw.len, err)
+                                  : join_parts(a, n, err))
             return err->status;
-        for (int i = 0; !candidate->expression && i < n; i++)
-            if ((i && tina_buf_append_str(&a->text, " and ", err)) ||
-                tina_buf_append(&a->text, candidate->parts[i].data, candidate->parts[i].len, err))
-                return err->status;
         t->has_text = a->text.len > 0;
     }
     *stop = a->tree != NULL;
